@@ -1,0 +1,259 @@
+/**
+ * The shape of the system declaration (infra/system.ts): topics and the events they
+ * carry, handler contracts, and consumers that bind a handler to a topic. Plain typed
+ * data: no Pulumi, no cloud client. Every interpreter (the Pulumi program, the local
+ * runtime, the catalog generators, the policy pack) reads a validated {@link ResolvedSystem}.
+ */
+import type { Duration } from "./duration";
+
+/** The static class protobufjs generates for a message (proto/gen/). */
+export interface MessageClass<T extends object = object> {
+  new (properties?: object): T;
+  encode(message: object): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): T;
+  fromObject(object: Record<string, unknown>): T;
+  toObject(message: T, options?: Record<string, unknown>): Record<string, unknown>;
+  verify(object: Record<string, unknown>): string | null;
+  getTypeUrl(prefix?: string): string;
+}
+
+/** How a topic's message bodies are encoded. */
+export type Encoding = "protobuf" | "json";
+
+/** One event type: `com.<org>.<domain>.<action>`, bound to one protobuf message. */
+export interface EventSpec<M extends MessageClass = MessageClass> {
+  /** The generated message class of the payload, e.g. `viral.v1.ViralShareRequested`. */
+  message: M;
+  /** What the event means, for the catalog. */
+  description?: string;
+  /**
+   * Payload fields published as extra attributes `ce-<name>` so subscriptions can
+   * filter on them (Pub/Sub filters read attributes only). Maps the attribute's name
+   * (lowercase letters and digits, CloudEvents extension rules) to the payload field.
+   * Default: none.
+   */
+  routingAttributes?: Readonly<Record<string, string>>;
+  /** The payload field published as `ce-subject` (the entity the event is about). Default: none. */
+  subject?: string;
+  /** Who publishes it (services, the gateway), for the catalog (seed 002). Default: none listed. */
+  producers?: readonly string[];
+}
+
+/** A Pub/Sub topic and the event types it carries. */
+export interface TopicSpec {
+  /**
+   * The topic's wrapper message: a `oneof event` with one member per event type.
+   * It becomes the topic's Pub/Sub schema and is the body of every message on it.
+   */
+  schema: MessageClass;
+  /** The event types on this topic, by type name. Each type lives on exactly one topic. */
+  events: Readonly<Record<string, EventSpec>>;
+  /** Body encoding, and the schema's encoding in the cloud. Default `"protobuf"`. */
+  encoding?: Encoding;
+  /** How long Pub/Sub keeps messages (topic message retention), 10m..31d. Default `"7d"`. */
+  retention?: Duration;
+  /**
+   * The payload field used as the publisher's ordering key. Consumers that set
+   * `ordering` need it. Default: none (no ordering).
+   */
+  orderingKey?: string;
+  /** What the topic groups, for the catalog. */
+  description?: string;
+  /**
+   * A command topic (seed 002's send.email, index.project): exactly one consumer
+   * handles it, where an event topic may have any number. Default false.
+   */
+  command?: boolean;
+}
+
+/** What a handler consumes and produces. Its implementation is typed from this. */
+export interface HandlerContract {
+  /** Event types the handler processes; the consumer's topic must carry every one. */
+  accepts: readonly string[];
+  /** Event types the handler may publish. Default: none. */
+  emits?: readonly string[];
+  /** What the handler does, for the catalog. */
+  description?: string;
+}
+
+/** Retry policy of a subscription: exponential backoff between redeliveries. */
+export interface RetrySpec {
+  /** Shortest wait before a redelivery, 0s..600s. Default `"10s"`. */
+  minBackoff?: Duration;
+  /** Longest wait before a redelivery, 0s..600s and ≥ minBackoff. Default `"600s"`. */
+  maxBackoff?: Duration;
+}
+
+/** Kubernetes CPU and memory quantities, e.g. `{ cpu: "200m", memory: "256Mi" }`. */
+export interface ResourceQuantities {
+  cpu: string;
+  memory: string;
+}
+
+/** Where a pull consumer runs: a Deployment on GKE with a backlog-driven HPA. */
+export interface GkePlacement {
+  /** Container requests and limits. Default requests 100m/128Mi, limits 500m/256Mi. */
+  resources?: { requests: ResourceQuantities; limits: ResourceQuantities };
+  /** HPA replica bounds, 1 ≤ min ≤ max. Default 1..10. */
+  replicas?: { min: number; max: number };
+  /** Undelivered messages per replica the HPA aims for. Default 100. */
+  backlogTarget?: number;
+  /**
+   * Messages one replica works on at once (subscriber flow control, with excess
+   * messages disallowed). Default 100.
+   */
+  maxMessages?: number;
+}
+
+/** Where a push consumer runs: a Cloud Run service that Pub/Sub pushes to. */
+export interface CloudRunPlacement {
+  /** vCPUs per instance: "1", "2", "4", "8" (or millicores such as "500m"). Default `"1"`. */
+  cpu?: string;
+  /** Memory per instance, e.g. "512Mi". Default `"512Mi"`. */
+  memory?: string;
+  /** Instances kept warm. Default 0. */
+  minInstances?: number;
+  /** Upper bound on instances. Default 10. */
+  maxInstances?: number;
+  /** Requests one instance serves at once, 1..1000. Default 80. */
+  concurrency?: number;
+}
+
+interface ConsumerCommon {
+  /** The handler contract this consumer runs (a key of the declaration's `handlers`). */
+  handler: string;
+  /** The topic it subscribes to (a key of the declaration's `topics`). */
+  topic: string;
+  /**
+   * Pub/Sub subscription filter on attributes (at most 256 bytes, immutable once
+   * created). Default: derived from the handler's `accepts` when the topic carries
+   * other types too, otherwise none.
+   */
+  filter?: string;
+  /** Time a handler has before Pub/Sub redelivers, 10s..600s. Default `"60s"`. */
+  ackDeadline?: Duration;
+  /** Redelivery backoff. Default 10s..600s. */
+  retry?: RetrySpec;
+  /**
+   * Deliveries before the message goes to the consumer's dead-letter topic, 5..100.
+   * Default 5.
+   */
+  maxDeliveryAttempts?: number;
+  /** Deliver messages with the same ordering key in order; needs the topic's `orderingKey`. Default false. */
+  ordering?: boolean;
+  /** What the consumer is for, for the catalog. */
+  description?: string;
+}
+
+/** A consumer that Pub/Sub pushes to, hosted on Cloud Run. */
+export interface PushConsumerSpec extends ConsumerCommon {
+  delivery: "push";
+  /** Pub/Sub offers exactly-once delivery to pull subscribers only. */
+  exactlyOnce?: false;
+  cloudRun?: CloudRunPlacement;
+}
+
+/** A consumer that pulls, hosted on GKE. */
+export interface PullConsumerSpec extends ConsumerCommon {
+  delivery: "pull";
+  /** Pub/Sub exactly-once delivery (pull only). Default false. */
+  exactlyOnce?: boolean;
+  gke?: GkePlacement;
+}
+
+export type ConsumerSpec = PushConsumerSpec | PullConsumerSpec;
+
+/** Per-stack changes to consumers' delivery and scaling, and topics' retention. */
+export interface StackOverrides {
+  topics?: Readonly<Record<string, { retention?: Duration }>>;
+  consumers?: Readonly<
+    Record<
+      string,
+      Partial<Pick<ConsumerCommon, "ackDeadline" | "retry" | "maxDeliveryAttempts">> & {
+        cloudRun?: Partial<CloudRunPlacement>;
+        gke?: Partial<Omit<GkePlacement, "resources" | "replicas">> & {
+          resources?: Partial<{ requests: Partial<ResourceQuantities>; limits: Partial<ResourceQuantities> }>;
+          replicas?: Partial<{ min: number; max: number }>;
+        };
+      }
+    >
+  >;
+}
+
+/** The whole declaration, as written in infra/system.ts. */
+export interface SystemSpec {
+  topics: Readonly<Record<string, TopicSpec>>;
+  handlers: Readonly<Record<string, HandlerContract>>;
+  consumers: Readonly<Record<string, ConsumerSpec>>;
+  /** Overrides by stack name (`dev`, `prod`, `local`, ...). */
+  stacks?: Readonly<Record<string, StackOverrides>>;
+}
+
+// ---- The resolved model every interpreter reads: defaults applied, names derived, seconds. ----
+
+export interface ResolvedEvent {
+  type: string;
+  topic: string;
+  message: MessageClass;
+  /** Full protobuf name, e.g. `viral.v1.ViralShareRequested`. */
+  messageName: string;
+  /** The member of the topic's `oneof event` that carries it (camelCase, as in generated code). */
+  oneofField: string;
+  routingAttributes: Readonly<Record<string, string>>;
+  subject?: string;
+  producers: readonly string[];
+  description?: string;
+}
+
+export interface ResolvedTopic {
+  name: string;
+  schema: MessageClass;
+  schemaName: string;
+  encoding: Encoding;
+  retentionSeconds: number;
+  orderingKey?: string;
+  events: readonly ResolvedEvent[];
+  command: boolean;
+  description?: string;
+}
+
+interface ResolvedConsumerCommon {
+  /** The consumer's name; also its subscription's name. */
+  name: string;
+  handler: string;
+  contract: Required<Pick<HandlerContract, "accepts" | "emits">> & { description?: string };
+  topic: string;
+  /** The filter the subscription gets, declared or derived; undefined = every message. */
+  filter?: string;
+  filterOrigin: "declared" | "derived" | "none";
+  ackDeadlineSeconds: number;
+  retry: { minBackoffSeconds: number; maxBackoffSeconds: number };
+  maxDeliveryAttempts: number;
+  ordering: boolean;
+  exactlyOnce: boolean;
+  /** The consumer's own dead-letter topic, and the subscription that keeps what lands there. */
+  deadLetterTopic: string;
+  parkingSubscription: string;
+  /** True for the archiver the platform adds to every topic. */
+  builtIn: boolean;
+  description?: string;
+}
+
+export interface ResolvedPushConsumer extends ResolvedConsumerCommon {
+  delivery: "push";
+  cloudRun: Required<CloudRunPlacement>;
+}
+
+export interface ResolvedPullConsumer extends ResolvedConsumerCommon {
+  delivery: "pull";
+  gke: Required<GkePlacement>;
+}
+
+export type ResolvedConsumer = ResolvedPushConsumer | ResolvedPullConsumer;
+
+export interface ResolvedSystem {
+  stack: string;
+  topics: readonly ResolvedTopic[];
+  consumers: readonly ResolvedConsumer[];
+  handlers: Readonly<Record<string, Required<Pick<HandlerContract, "accepts" | "emits">> & { description?: string }>>;
+}

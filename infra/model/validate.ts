@@ -1,0 +1,257 @@
+/**
+ * Load-time validation of the declaration: every rule Pub/Sub, Cloud Run and Kubernetes
+ * would enforce later (or silently get wrong), reported now with the field and the fix.
+ */
+import { FilterSyntaxError, filterForTypes, parseFilter } from "../../handlers/runtime/filter";
+import { DurationError, toSeconds } from "./duration";
+import { hasField, messageNameOf, oneofMembers } from "./proto";
+import { parseQuantity } from "./quantity";
+import type { ConsumerSpec, SystemSpec, TopicSpec } from "./types";
+
+/** One problem in the declaration. */
+export interface DeclarationIssue {
+  /** Where, as a dotted path: `consumers.email-worker.ackDeadline`. */
+  path: string;
+  /** What is wrong, with the value found. */
+  problem: string;
+  /** What to write instead. */
+  fix: string;
+}
+
+/** The declaration does not load; `issues` lists every problem found. */
+export class DeclarationError extends Error {
+  override readonly name = "DeclarationError";
+  constructor(readonly issues: readonly DeclarationIssue[]) {
+    super(
+      `The system declaration has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
+        issues.map((issue) => `  ${issue.path}: ${issue.problem}. Fix: ${issue.fix}.`).join("\n"),
+    );
+  }
+}
+
+/** Names that become Cloud Run services, Kubernetes objects and Pub/Sub resources. */
+const resourceName = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const maxConsumerName = 40;
+/** Leaves room for the `-archiver` suffix within {@link maxConsumerName}. */
+const maxTopicName = maxConsumerName - "-archiver".length;
+const eventTypeName = /^com\.[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
+/** CloudEvents extension attribute names: lowercase letters and digits, at most 20. */
+const extensionName = /^[a-z0-9]{1,20}$/;
+const reservedAttributes = new Set(["id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema", "data", "correlationid", "causationid", "traceparent", "tracestate"]);
+
+/** Pub/Sub limits (DESIGN.md, "Facts that shape the code"). */
+export const pubsubLimits = {
+  ackDeadlineSeconds: { min: 10, max: 600 },
+  backoffSeconds: { min: 0, max: 600 },
+  maxDeliveryAttempts: { min: 5, max: 100 },
+  retentionSeconds: { min: 600, max: 31 * 86_400 },
+} as const;
+
+class Issues {
+  readonly list: DeclarationIssue[] = [];
+  add(path: string, problem: string, fix: string): void {
+    this.list.push({ path, problem, fix });
+  }
+  /** Seconds of a duration field, or undefined (with an issue) when it does not parse. */
+  seconds(path: string, value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    try {
+      return toSeconds(value);
+    } catch (err) {
+      if (!(err instanceof DurationError)) throw err;
+      this.add(path, err.message, 'write it as a typed duration such as "10s" or "10m"');
+      return undefined;
+    }
+  }
+  range(path: string, value: number | undefined, min: number, max: number, unit: string, fix: string): void {
+    if (value !== undefined && (value < min || value > max)) this.add(path, `${value}${unit} is outside ${min}${unit}..${max}${unit}`, fix);
+  }
+}
+
+function checkName(issues: Issues, path: string, name: string, max: number, what: string): void {
+  if (!resourceName.test(name) || name.length > max) {
+    issues.add(path, `"${name}" is not a valid ${what} name`, `use lowercase letters, digits and hyphens, starting with a letter, at most ${max} characters (it names Pub/Sub, Cloud Run and Kubernetes resources)`);
+  }
+}
+
+function validateTopic(issues: Issues, name: string, topic: TopicSpec, typeOwner: Map<string, string>): void {
+  const at = `topics.${name}`;
+  checkName(issues, at, name, maxTopicName, "topic");
+  const retention = issues.seconds(`${at}.retention`, topic.retention);
+  const { min, max } = pubsubLimits.retentionSeconds;
+  issues.range(`${at}.retention`, retention, min, max, "s", 'Pub/Sub keeps topic messages between "10m" and "31d"');
+
+  const { oneof, members } = oneofMembers(topic.schema);
+  const schemaName = messageNameOf(topic.schema);
+  if (oneof === undefined) {
+    issues.add(`${at}.schema`, `${schemaName} has no single oneof`, "give the topic's wrapper message exactly one `oneof event { ... }` with one member per event type");
+  }
+  const declaredMessages = new Map<string, string>();
+  for (const [type, event] of Object.entries(topic.events)) {
+    const path = `${at}.events.${type}`;
+    if (!eventTypeName.test(type)) issues.add(path, `"${type}" does not follow com.<org>.<domain>.<action>`, 'name it like "com.eventline.share.requested" (lowercase, underscores inside a segment)');
+    const owner = typeOwner.get(type);
+    if (owner !== undefined && owner !== name) issues.add(path, `event type ${type} is also declared on topic ${owner}`, "declare each event type on exactly one topic");
+    typeOwner.set(type, name);
+    const message = messageNameOf(event.message);
+    const twin = declaredMessages.get(message);
+    if (twin !== undefined) issues.add(`${path}.message`, `${message} is already bound to ${twin} on this topic`, "bind each message to one event type, or give the second type its own message");
+    declaredMessages.set(message, type);
+    if (oneof !== undefined && ![...members.values()].includes(message)) {
+      issues.add(`${path}.message`, `${message} is not a member of ${schemaName}'s oneof`, `add \`${message.split(".").pop()} <field> = <n>;\` to ${schemaName} in proto/ and run npm run proto:gen`);
+    }
+    for (const [attribute, field] of Object.entries(event.routingAttributes ?? {})) {
+      if (!extensionName.test(attribute) || reservedAttributes.has(attribute)) {
+        issues.add(`${path}.routingAttributes.${attribute}`, `"${attribute}" cannot be a CloudEvents extension attribute`, "use 1-20 lowercase letters or digits that are not a CloudEvents context attribute name");
+      }
+      if (!hasField(event.message, field)) issues.add(`${path}.routingAttributes.${attribute}`, `${message} has no field "${field}"`, "name a top-level field of the message, in camelCase");
+    }
+    if (event.subject !== undefined && !hasField(event.message, event.subject)) {
+      issues.add(`${path}.subject`, `${message} has no field "${event.subject}"`, "name a top-level field of the message, in camelCase");
+    }
+    if (topic.orderingKey !== undefined && !hasField(event.message, topic.orderingKey)) {
+      issues.add(`${at}.orderingKey`, `${message} (${type}) has no field "${topic.orderingKey}"`, "choose a field every event on the topic has");
+    }
+  }
+  for (const [field, message] of members) {
+    if (!declaredMessages.has(message)) issues.add(`${at}.schema`, `${schemaName}.${field} (${message}) has no event type`, `declare an event type for ${message} on this topic, or remove the member`);
+  }
+}
+
+function validatePlacement(issues: Issues, at: string, consumer: ConsumerSpec): void {
+  if (consumer.delivery === "push") {
+    const run = consumer.cloudRun ?? {};
+    const { minInstances = 0, maxInstances = 10, concurrency = 80 } = run;
+    if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
+      issues.add(`${at}.cloudRun`, `instances ${minInstances}..${maxInstances} are not a valid range`, "set 0 ≤ minInstances ≤ maxInstances and maxInstances ≥ 1");
+    }
+    issues.range(`${at}.cloudRun.concurrency`, concurrency, 1, 1000, "", "Cloud Run serves 1..1000 requests per instance");
+    for (const key of ["cpu", "memory"] as const) {
+      const value = run[key];
+      if (value !== undefined && parseQuantity(value) === undefined) issues.add(`${at}.cloudRun.${key}`, `"${value}" is not a quantity`, 'write it like "1" or "500m" for cpu and "512Mi" for memory');
+    }
+    return;
+  }
+  const gke = consumer.gke ?? {};
+  if (gke.replicas !== undefined && (gke.replicas.min < 1 || gke.replicas.min > gke.replicas.max)) {
+    issues.add(`${at}.gke.replicas`, `replicas ${gke.replicas.min}..${gke.replicas.max} are not a valid range`, "set 1 ≤ min ≤ max (the HPA needs at least one replica)");
+  }
+  if (gke.backlogTarget !== undefined && !(gke.backlogTarget > 0)) issues.add(`${at}.gke.backlogTarget`, `${gke.backlogTarget} is not a positive backlog`, "set the undelivered messages per replica the autoscaler aims for, e.g. 1000");
+  if (gke.maxMessages !== undefined && !(Number.isInteger(gke.maxMessages) && gke.maxMessages > 0)) issues.add(`${at}.gke.maxMessages`, `${gke.maxMessages} is not a positive whole number`, "set how many messages one replica processes at once, e.g. 100");
+  if (gke.resources !== undefined) {
+    for (const key of ["cpu", "memory"] as const) {
+      const request = parseQuantity(gke.resources.requests[key]);
+      const limit = parseQuantity(gke.resources.limits[key]);
+      if (request === undefined || limit === undefined) {
+        issues.add(`${at}.gke.resources`, `${key} "${gke.resources.requests[key]}"/"${gke.resources.limits[key]}" is not a Kubernetes quantity`, 'write quantities like "200m" (cpu) and "256Mi" (memory)');
+      } else if (request > limit) {
+        issues.add(`${at}.gke.resources`, `the ${key} request ${gke.resources.requests[key]} exceeds its limit ${gke.resources.limits[key]}`, "raise the limit or lower the request");
+      }
+    }
+  }
+}
+
+function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, spec: SystemSpec): void {
+  const at = `consumers.${name}`;
+  checkName(issues, at, name, maxConsumerName, "consumer");
+  if (consumer.delivery !== "push" && consumer.delivery !== "pull") {
+    issues.add(`${at}.delivery`, `"${String((consumer as { delivery: unknown }).delivery)}" is not a delivery mode`, 'use "push" (Cloud Run) or "pull" (GKE)');
+    return;
+  }
+  const topic = spec.topics[consumer.topic];
+  const contract = spec.handlers[consumer.handler];
+  if (topic === undefined) issues.add(`${at}.topic`, `no topic named "${consumer.topic}"`, `use one of: ${Object.keys(spec.topics).join(", ")}`);
+  if (contract === undefined) issues.add(`${at}.handler`, `no handler named "${consumer.handler}"`, `declare it under handlers, or use one of: ${Object.keys(spec.handlers).join(", ")}`);
+  if (topic !== undefined && contract !== undefined) {
+    const missing = contract.accepts.filter((type) => !(type in topic.events));
+    if (missing.length > 0) issues.add(`${at}.topic`, `topic ${consumer.topic} cannot carry ${missing.join(", ")}, which handler ${consumer.handler} accepts`, `subscribe to the topic that carries them, or narrow the handler's accepts`);
+  }
+
+  const ack = issues.seconds(`${at}.ackDeadline`, consumer.ackDeadline);
+  issues.range(`${at}.ackDeadline`, ack, pubsubLimits.ackDeadlineSeconds.min, pubsubLimits.ackDeadlineSeconds.max, "s", 'Pub/Sub ack deadlines are "10s".."600s"');
+  const minBackoff = issues.seconds(`${at}.retry.minBackoff`, consumer.retry?.minBackoff);
+  const maxBackoff = issues.seconds(`${at}.retry.maxBackoff`, consumer.retry?.maxBackoff);
+  const backoff = pubsubLimits.backoffSeconds;
+  issues.range(`${at}.retry.minBackoff`, minBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
+  issues.range(`${at}.retry.maxBackoff`, maxBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
+  if ((minBackoff ?? 10) > (maxBackoff ?? 600)) issues.add(`${at}.retry`, `minBackoff ${minBackoff ?? 10}s is greater than maxBackoff ${maxBackoff ?? 600}s`, "set minBackoff ≤ maxBackoff");
+  const attempts = consumer.maxDeliveryAttempts;
+  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < pubsubLimits.maxDeliveryAttempts.min || attempts > pubsubLimits.maxDeliveryAttempts.max)) {
+    issues.add(`${at}.maxDeliveryAttempts`, `${attempts} is outside 5..100`, "Pub/Sub dead-letters after 5 to 100 delivery attempts; pick a whole number in that range");
+  }
+  if (consumer.delivery === "push" && (consumer as { exactlyOnce?: boolean }).exactlyOnce === true) {
+    issues.add(`${at}.exactlyOnce`, "exactly-once delivery is not available to push subscriptions", 'use delivery: "pull" (GKE) for exactly-once, or drop exactlyOnce; the runtime\'s idempotency records already make effects happen once');
+  }
+  if (consumer.ordering === true && topic !== undefined && topic.orderingKey === undefined) {
+    issues.add(`${at}.ordering`, `topic ${consumer.topic} declares no orderingKey`, "set orderingKey on the topic, or drop ordering");
+  }
+  if (consumer.filter !== undefined) {
+    try {
+      parseFilter(consumer.filter);
+    } catch (err) {
+      if (!(err instanceof FilterSyntaxError)) throw err;
+      issues.add(`${at}.filter`, err.message, 'write a Pub/Sub filter such as attributes.ce-type = "com.eventline.share.requested" (at most 256 bytes)');
+    }
+  } else if (topic !== undefined && contract !== undefined && contract.accepts.length > 0 && Object.keys(topic.events).some((type) => !contract.accepts.includes(type))) {
+    try {
+      filterForTypes(contract.accepts);
+    } catch (err) {
+      if (!(err instanceof FilterSyntaxError)) throw err;
+      issues.add(`${at}.filter`, `the filter derived from handler ${consumer.handler}'s accepts is too long (${err.message})`, 'declare a shorter filter, e.g. hasPrefix(attributes.ce-type, "com.eventline.campaign.")');
+    }
+  }
+  validatePlacement(issues, at, consumer);
+}
+
+/**
+ * Every problem in the declaration, checked on the stack's merged view (`merged`) and,
+ * for stack overrides, against the original (`spec`). Empty when it loads.
+ */
+export function validateSystem(spec: SystemSpec, merged: SystemSpec, stack: string): DeclarationIssue[] {
+  const issues = new Issues();
+  const typeOwner = new Map<string, string>();
+  for (const [name, topic] of Object.entries(merged.topics)) validateTopic(issues, name, topic, typeOwner);
+
+  for (const [name, contract] of Object.entries(merged.handlers)) {
+    checkName(issues, `handlers.${name}`, name, maxConsumerName, "handler");
+    if (contract.accepts.length === 0) issues.add(`handlers.${name}.accepts`, "the handler accepts no event type", "list the event types it processes");
+    for (const [list, types] of [["accepts", contract.accepts], ["emits", contract.emits ?? []]] as const) {
+      for (const type of types) if (!typeOwner.has(type)) issues.add(`handlers.${name}.${list}`, `unknown event type ${type}`, "declare it on a topic, or fix its spelling");
+    }
+  }
+
+  for (const [name, consumer] of Object.entries(merged.consumers)) validateConsumer(issues, name, consumer, merged);
+  for (const [name, topic] of Object.entries(merged.topics)) {
+    if (topic.command !== true) continue;
+    const handledBy = Object.entries(merged.consumers).filter(([, consumer]) => consumer.topic === name).map(([consumer]) => consumer);
+    if (handledBy.length !== 1) {
+      issues.add(`topics.${name}.command`, `a command topic needs exactly one consumer, found ${handledBy.length}${handledBy.length ? ` (${handledBy.join(", ")})` : ""}`, "give the command one consumer, or make the topic an event topic (command: false)");
+    }
+  }
+
+  // Derived names share Pub/Sub's namespaces with declared ones.
+  const topicNames = new Map<string, string>();
+  const claim = (name: string, by: string): void => {
+    const holder = topicNames.get(name);
+    if (holder !== undefined) issues.add(by, `the topic name "${name}" is also used by ${holder}`, "rename one of them");
+    else topicNames.set(name, by);
+  };
+  for (const name of Object.keys(merged.topics)) claim(name, `topics.${name}`);
+  for (const name of Object.keys(merged.consumers)) claim(`${name}-dlq`, `consumers.${name} (its dead-letter topic)`);
+  const subscriptionNames = new Map<string, string>();
+  for (const name of Object.keys(merged.consumers)) subscriptionNames.set(name, `consumers.${name}`);
+  for (const topic of Object.keys(merged.topics)) {
+    const archiver = `${topic}-archiver`;
+    const holder = subscriptionNames.get(archiver);
+    if (holder !== undefined) issues.add(holder, `"${archiver}" is the name of topic ${topic}'s built-in archiver`, "rename the consumer");
+  }
+
+  const overrides = spec.stacks?.[stack];
+  for (const name of Object.keys(overrides?.consumers ?? {})) {
+    if (!(name in spec.consumers)) issues.add(`stacks.${stack}.consumers.${name}`, `no consumer named "${name}"`, `override one of: ${Object.keys(spec.consumers).join(", ")}`);
+  }
+  for (const name of Object.keys(overrides?.topics ?? {})) {
+    if (!(name in spec.topics)) issues.add(`stacks.${stack}.topics.${name}`, `no topic named "${name}"`, `override one of: ${Object.keys(spec.topics).join(", ")}`);
+  }
+  return issues.list;
+}
