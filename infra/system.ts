@@ -11,8 +11,11 @@
 import { documents, marketing, marketplace, viral } from "../proto/gen";
 import { defineSystem } from "./model/define";
 
-/** Shared by seed 001's five push consumers (the seed's pubsub-config.yaml). */
-const marketingDelivery = { delivery: "push", ackDeadline: "60s", retry: { minBackoff: "10s", maxBackoff: "600s" } } as const;
+/**
+ * Shared by seed 001's five push consumers (the seed's pubsub-config.yaml). They keep
+ * acknowledged messages for a week so `eventline seek` can replay a window into them.
+ */
+const marketingDelivery = { delivery: "push", ackDeadline: "60s", retry: { minBackoff: "10s", maxBackoff: "600s" }, retainAckedMessages: true, retention: "7d" } as const;
 
 export const system = defineSystem({
   topics: {

@@ -12,7 +12,9 @@ import type {
   ConsumerSpec,
   GkePlacement,
   HandlerContract,
+  PullConsumerSpec,
   ResolvedConsumer,
+  ResolvedPullConsumer,
   ResolvedEvent,
   ResolvedSystem,
   ResolvedTopic,
@@ -26,6 +28,7 @@ export const consumerDefaults = {
   ackDeadline: "60s",
   retry: { minBackoff: "10s", maxBackoff: "600s" },
   maxDeliveryAttempts: 5,
+  retention: "7d",
   cloudRun: { cpu: "1", memory: "512Mi", minInstances: 0, maxInstances: 10, concurrency: 80 } satisfies Required<CloudRunPlacement>,
   gke: {
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
@@ -127,6 +130,8 @@ function contractOf(contract: HandlerContract): ResolvedSystem["handlers"][strin
   };
 }
 
+function resolveConsumer(name: string, spec: PullConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedPullConsumer;
+function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedConsumer;
 function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedConsumer {
   const carried = topic.events.map((event) => event.type);
   const acceptsAll = carried.every((type) => contract.accepts.includes(type));
@@ -146,6 +151,8 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
     maxDeliveryAttempts: spec.maxDeliveryAttempts ?? consumerDefaults.maxDeliveryAttempts,
     ordering: spec.ordering ?? false,
     exactlyOnce: spec.exactlyOnce ?? false,
+    retainAckedMessages: spec.retainAckedMessages ?? false,
+    messageRetentionSeconds: toSeconds(spec.retention ?? consumerDefaults.retention),
     deadLetterTopic: `${name}-dlq`,
     parkingSubscription: `${name}-dlq-parking`,
     builtIn: false,
@@ -165,13 +172,11 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
   };
 }
 
-function archiverFor(topic: ResolvedTopic): ResolvedConsumer {
+function archiverFor(topic: ResolvedTopic): ResolvedPullConsumer {
   const accepts = topic.events.map((event) => event.type);
-  const consumer = resolveConsumer(archiverConsumerName(topic.name), { delivery: "pull", handler: ARCHIVER_HANDLER, topic: topic.name }, { accepts }, topic);
-  if (consumer.delivery !== "pull") throw new Error("unreachable: archivers pull");
+  const spec: PullConsumerSpec = { delivery: "pull", handler: ARCHIVER_HANDLER, topic: topic.name, gke: archiverPlacement };
   return {
-    ...consumer,
-    gke: archiverPlacement,
+    ...resolveConsumer(archiverConsumerName(topic.name), spec, { accepts }, topic),
     builtIn: true,
     description: `Appends every event on ${topic.name} to the event store (events/{id}).`,
   };

@@ -141,6 +141,13 @@ interface ConsumerCommon {
   maxDeliveryAttempts?: number;
   /** Deliver messages with the same ordering key in order; needs the topic's `orderingKey`. Default false. */
   ordering?: boolean;
+  /**
+   * Keep acknowledged messages for `retention`, so `eventline seek` can rewind the
+   * subscription to a time or snapshot and have them delivered again. Default false.
+   */
+  retainAckedMessages?: boolean;
+  /** How long the subscription keeps messages (unacked, and acked when retained), 10m..7d. Default `"7d"`. */
+  retention?: Duration;
   /** What the consumer is for, for the catalog. */
   description?: string;
 }
@@ -169,7 +176,7 @@ export interface StackOverrides {
   consumers?: Readonly<
     Record<
       string,
-      Partial<Pick<ConsumerCommon, "ackDeadline" | "retry" | "maxDeliveryAttempts">> & {
+      Partial<Pick<ConsumerCommon, "ackDeadline" | "retry" | "maxDeliveryAttempts" | "retainAckedMessages" | "retention">> & {
         cloudRun?: Partial<CloudRunPlacement>;
         gke?: Partial<Omit<GkePlacement, "resources" | "replicas">> & {
           resources?: Partial<{ requests: Partial<ResourceQuantities>; limits: Partial<ResourceQuantities> }>;
@@ -231,6 +238,8 @@ interface ResolvedConsumerCommon {
   maxDeliveryAttempts: number;
   ordering: boolean;
   exactlyOnce: boolean;
+  retainAckedMessages: boolean;
+  messageRetentionSeconds: number;
   /** The consumer's own dead-letter topic, and the subscription that keeps what lands there. */
   deadLetterTopic: string;
   parkingSubscription: string;

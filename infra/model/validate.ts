@@ -45,6 +45,7 @@ export const pubsubLimits = {
   backoffSeconds: { min: 0, max: 600 },
   maxDeliveryAttempts: { min: 5, max: 100 },
   retentionSeconds: { min: 600, max: 31 * 86_400 },
+  subscriptionRetentionSeconds: { min: 600, max: 7 * 86_400 },
 } as const;
 
 class Issues {
@@ -175,6 +176,9 @@ function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, 
   issues.range(`${at}.retry.minBackoff`, minBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
   issues.range(`${at}.retry.maxBackoff`, maxBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
   if ((minBackoff ?? 10) > (maxBackoff ?? 600)) issues.add(`${at}.retry`, `minBackoff ${minBackoff ?? 10}s is greater than maxBackoff ${maxBackoff ?? 600}s`, "set minBackoff ≤ maxBackoff");
+  const retention = issues.seconds(`${at}.retention`, consumer.retention);
+  const keep = pubsubLimits.subscriptionRetentionSeconds;
+  issues.range(`${at}.retention`, retention, keep.min, keep.max, "s", 'Pub/Sub keeps subscription messages between "10m" and "7d"');
   const attempts = consumer.maxDeliveryAttempts;
   if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < pubsubLimits.maxDeliveryAttempts.min || attempts > pubsubLimits.maxDeliveryAttempts.max)) {
     issues.add(`${at}.maxDeliveryAttempts`, `${attempts} is outside 5..100`, "Pub/Sub dead-letters after 5 to 100 delivery attempts; pick a whole number in that range");

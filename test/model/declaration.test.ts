@@ -47,6 +47,11 @@ describe("the declaration of the four seeds", () => {
     expect(consumer("prod", "fatigue-detector")).toMatchObject({ filterOrigin: "declared", filter: 'attributes.ce-type = "com.eventline.creative.analyzed"' });
   });
 
+  it("keeps acknowledged messages a week on seed 001's consumers, so a window can be replayed by seek", () => {
+    expect(consumer("prod", "campaign-processor")).toMatchObject({ retainAckedMessages: true, messageRetentionSeconds: 604_800 });
+    expect(consumer("prod", "email-worker")).toMatchObject({ retainAckedMessages: false, messageRetentionSeconds: 604_800 });
+  });
+
   it("derives a type filter where a handler accepts only part of its topic, so it never receives its own output", () => {
     expect(consumer("prod", "campaign-processor")).toMatchObject({
       filterOrigin: "derived",
@@ -153,6 +158,7 @@ const invalid: Array<[string, Breakage, string, RegExp]> = [
   ["a container request above its limit", (s) => void (s.consumers["send-worker"] = { handler: "sender", topic: "shares", delivery: "pull", gke: { resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "500m", memory: "512Mi" } } } }), "consumers.send-worker.gke.resources", /cpu request 1 exceeds its limit 500m/],
   ["Cloud Run instance bounds with min above max", (s) => void (s.consumers["funnel-push"] = { handler: "funnel", topic: "funnel", delivery: "push", cloudRun: { minInstances: 3, maxInstances: 1 } }), "consumers.funnel-push.cloudRun", /instances 3\.\.1/],
   ["a command topic with two consumers", (s) => void ((s.topics["shares"] as { command?: boolean }).command = true, (s.consumers["send-worker-2"] = pull(s))), "topics.shares.command", /exactly one consumer, found 2 \(send-worker, send-worker-2\)/],
+  ["a subscription retention over 7 days", (s) => void (push(s).retention = "8d"), "consumers.funnel-push.retention", /691200s is outside 600s\.\.604800s/],
   ["a topic retention under 10 minutes", (s) => void (s.topics["shares"] = { ...s.topics["shares"]!, retention: "5m" }), "topics.shares.retention", /300s is outside 600s\.\.2678400s/],
   ["a stack override of an unknown consumer", (s) => void (s.stacks = { dev: { consumers: { ghost: { ackDeadline: "20s" } } } }), "stacks.dev.consumers.ghost", /no consumer named "ghost"/],
 ];
