@@ -44,7 +44,7 @@ async function generate(outDir: string): Promise<void> {
   try {
   // int64 fields become numbers: event payloads stay plain JSON-able objects; the
   // values carried (counts, durations in ms, revisions) stay far below 2^53.
-  await run(pbjs.main, ["--target", "static-module", "--wrap", "commonjs", "--force-number", "--es6", "--out", staticJs, ...sources]);
+  await run(pbjs.main, ["--target", "static-module", "--wrap", "commonjs", "--force-number", "--out", staticJs, ...sources]);
   } finally {
     process.chdir(cwd);
   }

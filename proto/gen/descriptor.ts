@@ -725,6 +725,31 @@ export const descriptor: unknown = {
                   "type": "double",
                   "id": 4,
                   "protoName": "predicted_days_remaining"
+                },
+                "decayRate": {
+                  "type": "double",
+                  "id": 5,
+                  "protoName": "decay_rate"
+                },
+                "initialCtr": {
+                  "type": "double",
+                  "id": 6,
+                  "protoName": "initial_ctr"
+                },
+                "curveStartDay": {
+                  "type": "int32",
+                  "id": 7,
+                  "protoName": "curve_start_day"
+                },
+                "campaignId": {
+                  "type": "string",
+                  "id": 8,
+                  "protoName": "campaign_id"
+                },
+                "rSquared": {
+                  "type": "double",
+                  "id": 9,
+                  "protoName": "r_squared"
                 }
               }
             },
@@ -989,6 +1014,11 @@ export const descriptor: unknown = {
                 "revision": {
                   "type": "int64",
                   "id": 4
+                },
+                "clientEmail": {
+                  "type": "string",
+                  "id": 5,
+                  "protoName": "client_email"
                 }
               }
             },
@@ -1026,6 +1056,16 @@ export const descriptor: unknown = {
                   "type": "string",
                   "id": 7,
                   "protoName": "start_date"
+                },
+                "freelancerEmail": {
+                  "type": "string",
+                  "id": 8,
+                  "protoName": "freelancer_email"
+                },
+                "clientEmail": {
+                  "type": "string",
+                  "id": 9,
+                  "protoName": "client_email"
                 }
               }
             },
@@ -1053,6 +1093,11 @@ export const descriptor: unknown = {
                   "type": "string",
                   "id": 5,
                   "protoName": "provider_reference"
+                },
+                "payerEmail": {
+                  "type": "string",
+                  "id": 6,
+                  "protoName": "payer_email"
                 }
               }
             },

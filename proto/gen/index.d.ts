@@ -3751,6 +3751,21 @@ export namespace marketing {
             /** CreativeFatigueDetected predictedDaysRemaining. */
             predictedDaysRemaining: number;
 
+            /** CreativeFatigueDetected decayRate. */
+            decayRate: number;
+
+            /** CreativeFatigueDetected initialCtr. */
+            initialCtr: number;
+
+            /** CreativeFatigueDetected curveStartDay. */
+            curveStartDay: number;
+
+            /** CreativeFatigueDetected campaignId. */
+            campaignId: string;
+
+            /** CreativeFatigueDetected rSquared. */
+            rSquared: number;
+
             /**
              * Creates a new CreativeFatigueDetected instance using the specified properties.
              * @param [properties] Properties to set
@@ -3846,6 +3861,21 @@ export namespace marketing {
 
                 /** CreativeFatigueDetected predictedDaysRemaining */
                 predictedDaysRemaining?: (number|null);
+
+                /** CreativeFatigueDetected decayRate */
+                decayRate?: (number|null);
+
+                /** CreativeFatigueDetected initialCtr */
+                initialCtr?: (number|null);
+
+                /** CreativeFatigueDetected curveStartDay */
+                curveStartDay?: (number|null);
+
+                /** CreativeFatigueDetected campaignId */
+                campaignId?: (string|null);
+
+                /** CreativeFatigueDetected rSquared */
+                rSquared?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4951,6 +4981,9 @@ export namespace marketplace {
             /** ProjectPublished revision. */
             revision: number;
 
+            /** ProjectPublished clientEmail. */
+            clientEmail: string;
+
             /**
              * Creates a new ProjectPublished instance using the specified properties.
              * @param [properties] Properties to set
@@ -5047,6 +5080,9 @@ export namespace marketplace {
                 /** ProjectPublished revision */
                 revision?: (number|null);
 
+                /** ProjectPublished clientEmail */
+                clientEmail?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -5094,6 +5130,12 @@ export namespace marketplace {
 
             /** BookingCreated startDate. */
             startDate: string;
+
+            /** BookingCreated freelancerEmail. */
+            freelancerEmail: string;
+
+            /** BookingCreated clientEmail. */
+            clientEmail: string;
 
             /**
              * Creates a new BookingCreated instance using the specified properties.
@@ -5200,6 +5242,12 @@ export namespace marketplace {
                 /** BookingCreated startDate */
                 startDate?: (string|null);
 
+                /** BookingCreated freelancerEmail */
+                freelancerEmail?: (string|null);
+
+                /** BookingCreated clientEmail */
+                clientEmail?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -5241,6 +5289,9 @@ export namespace marketplace {
 
             /** PaymentCompleted providerReference. */
             providerReference: string;
+
+            /** PaymentCompleted payerEmail. */
+            payerEmail: string;
 
             /**
              * Creates a new PaymentCompleted instance using the specified properties.
@@ -5340,6 +5391,9 @@ export namespace marketplace {
 
                 /** PaymentCompleted providerReference */
                 providerReference?: (string|null);
+
+                /** PaymentCompleted payerEmail */
+                payerEmail?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

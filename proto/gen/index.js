@@ -7,20 +7,20 @@ $protobuf.util.Long = undefined;
 $protobuf.configure();
 
 // Common aliases
-const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $isFinite = $util.global.isFinite, $Array = $util.global.Array;
+var $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
+var $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $isFinite = $util.global.isFinite, $Array = $util.global.Array;
 
 // Exported root namespace
-const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
+var $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
-export const documents = $root.documents = (() => {
+$root.documents = (function() {
 
     /**
      * Namespace documents.
      * @exports documents
      * @namespace
      */
-    const documents = {};
+    var documents = {};
 
     documents.v1 = (function() {
 
@@ -29,7 +29,7 @@ export const documents = $root.documents = (() => {
          * @memberof documents
          * @namespace
          */
-        const v1 = {};
+        var v1 = {};
 
         v1.DocumentIngested = (function() {
 
@@ -65,9 +65,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.DocumentIngested.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const DocumentIngested = function (properties) {
+            var DocumentIngested = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -155,7 +155,7 @@ export const documents = $root.documents = (() => {
                 if (message.text != null && $Object.hasOwnProperty.call(message, "text") && message.text !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.text);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -191,7 +191,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -203,13 +203,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.DocumentIngested();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -339,7 +339,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.DocumentIngested();
+                var message = new $root.documents.v1.DocumentIngested();
                 if (object.documentId != null)
                     if (typeof object.documentId !== "string" || object.documentId.length)
                         message.documentId = $String(object.documentId);
@@ -381,12 +381,12 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.documentId = "";
                     object.contentType = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -472,10 +472,10 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.DocumentClassified.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const DocumentClassified = function (properties) {
+            var DocumentClassified = function (properties) {
                 this.scores = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -551,10 +551,10 @@ export const documents = $root.documents = (() => {
                 if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence") && !$Object.is(message.confidence, 0))
                     writer.uint32(/* id 3, wireType 1 =*/25).double(message.confidence);
                 if (message.scores != null && $Object.hasOwnProperty.call(message, "scores"))
-                    for (let keys = $Object.keys(message.scores), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.scores), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 4, wireType 2 =*/34).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.scores[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -590,7 +590,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -602,13 +602,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.DocumentClassified();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -642,14 +642,14 @@ export const documents = $root.documents = (() => {
                                 break;
                             if (message.scores === $util.emptyObject)
                                 message.scores = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = 0;
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -733,8 +733,8 @@ export const documents = $root.documents = (() => {
                 if (message.scores != null && $Object.hasOwnProperty.call(message, "scores")) {
                     if (!$util.isObject(message.scores))
                         return "scores: object expected";
-                    let key = $Object.keys(message.scores);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.scores);
+                    for (var i = 0; i < key.length; ++i)
                         if (typeof message.scores[key[i]] !== "number")
                             return "scores: number{k:string} expected";
                 }
@@ -758,7 +758,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.DocumentClassified();
+                var message = new $root.documents.v1.DocumentClassified();
                 if (object.documentId != null)
                     if (typeof object.documentId !== "string" || object.documentId.length)
                         message.documentId = $String(object.documentId);
@@ -772,7 +772,7 @@ export const documents = $root.documents = (() => {
                     if (!$util.isObject(object.scores))
                         throw $TypeError(".documents.v1.DocumentClassified.scores: object expected");
                     message.scores = {};
-                    for (let keys = $Object.keys(object.scores), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.scores), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.scores, keys[i]);
                         message.scores[keys[i]] = $Number(object.scores[keys[i]]);
@@ -797,7 +797,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.scores = {};
                 if (options.defaults) {
@@ -811,10 +811,10 @@ export const documents = $root.documents = (() => {
                     object.category = message.category;
                 if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence"))
                     object.confidence = options.json && !$isFinite(message.confidence) ? $String(message.confidence) : message.confidence;
-                let keys2;
+                var keys2;
                 if (message.scores && (keys2 = $Object.keys(message.scores)).length) {
                     object.scores = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.scores, keys2[j]);
                         object.scores[keys2[j]] = options.json && !$isFinite(message.scores[keys2[j]]) ? $String(message.scores[keys2[j]]) : message.scores[keys2[j]];
@@ -884,9 +884,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.RoutingDecided.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const RoutingDecided = function (properties) {
+            var RoutingDecided = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -964,7 +964,7 @@ export const documents = $root.documents = (() => {
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.reason);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -1000,7 +1000,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -1012,13 +1012,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.RoutingDecided();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -1136,7 +1136,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.RoutingDecided();
+                var message = new $root.documents.v1.RoutingDecided();
                 if (object.documentId != null)
                     if (typeof object.documentId !== "string" || object.documentId.length)
                         message.documentId = $String(object.documentId);
@@ -1168,7 +1168,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.documentId = "";
                     object.category = "";
@@ -1247,9 +1247,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.ResponseGenerated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ResponseGenerated = function (properties) {
+            var ResponseGenerated = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -1327,7 +1327,7 @@ export const documents = $root.documents = (() => {
                 if (message.responseText != null && $Object.hasOwnProperty.call(message, "responseText") && message.responseText !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.responseText);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -1363,7 +1363,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -1375,13 +1375,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.ResponseGenerated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -1499,7 +1499,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.ResponseGenerated();
+                var message = new $root.documents.v1.ResponseGenerated();
                 if (object.documentId != null)
                     if (typeof object.documentId !== "string" || object.documentId.length)
                         message.documentId = $String(object.documentId);
@@ -1531,7 +1531,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.documentId = "";
                     object.route = "";
@@ -1615,9 +1615,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.DocumentsTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const DocumentsTopic = function (properties) {
+            var DocumentsTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -1639,7 +1639,7 @@ export const documents = $root.documents = (() => {
             DocumentsTopic.prototype.documentClassified = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * DocumentsTopic event.
@@ -1689,7 +1689,7 @@ export const documents = $root.documents = (() => {
                 if (message.documentClassified != null && $Object.hasOwnProperty.call(message, "documentClassified"))
                     $root.documents.v1.DocumentClassified.encode(message.documentClassified, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -1725,7 +1725,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -1737,13 +1737,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.DocumentsTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -1807,11 +1807,11 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.documentIngested != null && $Object.hasOwnProperty.call(message, "documentIngested")) {
                     properties.event = 1;
                     {
-                        let error = $root.documents.v1.DocumentIngested.verify(message.documentIngested, _depth + 1);
+                        var error = $root.documents.v1.DocumentIngested.verify(message.documentIngested, _depth + 1);
                         if (error)
                             return "documentIngested." + error;
                     }
@@ -1821,7 +1821,7 @@ export const documents = $root.documents = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.documents.v1.DocumentClassified.verify(message.documentClassified, _depth + 1);
+                        var error = $root.documents.v1.DocumentClassified.verify(message.documentClassified, _depth + 1);
                         if (error)
                             return "documentClassified." + error;
                     }
@@ -1846,7 +1846,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.DocumentsTopic();
+                var message = new $root.documents.v1.DocumentsTopic();
                 if (object.documentIngested != null) {
                     if (!$util.isObject(object.documentIngested))
                         throw $TypeError(".documents.v1.DocumentsTopic.documentIngested: object expected");
@@ -1876,7 +1876,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.documentIngested != null && $Object.hasOwnProperty.call(message, "documentIngested")) {
                     object.documentIngested = $root.documents.v1.DocumentIngested.toObject(message.documentIngested, options, _depth + 1);
                     if (options.oneofs)
@@ -1954,9 +1954,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.RoutingTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const RoutingTopic = function (properties) {
+            var RoutingTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -1970,7 +1970,7 @@ export const documents = $root.documents = (() => {
             RoutingTopic.prototype.routingDecided = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * RoutingTopic event.
@@ -2018,7 +2018,7 @@ export const documents = $root.documents = (() => {
                 if (message.routingDecided != null && $Object.hasOwnProperty.call(message, "routingDecided"))
                     $root.documents.v1.RoutingDecided.encode(message.routingDecided, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -2054,7 +2054,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -2066,13 +2066,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.RoutingTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -2129,11 +2129,11 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.routingDecided != null && $Object.hasOwnProperty.call(message, "routingDecided")) {
                     properties.event = 1;
                     {
-                        let error = $root.documents.v1.RoutingDecided.verify(message.routingDecided, _depth + 1);
+                        var error = $root.documents.v1.RoutingDecided.verify(message.routingDecided, _depth + 1);
                         if (error)
                             return "routingDecided." + error;
                     }
@@ -2158,7 +2158,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.RoutingTopic();
+                var message = new $root.documents.v1.RoutingTopic();
                 if (object.routingDecided != null) {
                     if (!$util.isObject(object.routingDecided))
                         throw $TypeError(".documents.v1.RoutingTopic.routingDecided: object expected");
@@ -2183,7 +2183,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.routingDecided != null && $Object.hasOwnProperty.call(message, "routingDecided")) {
                     object.routingDecided = $root.documents.v1.RoutingDecided.toObject(message.routingDecided, options, _depth + 1);
                     if (options.oneofs)
@@ -2256,9 +2256,9 @@ export const documents = $root.documents = (() => {
              * @param {documents.v1.ResponsesTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ResponsesTopic = function (properties) {
+            var ResponsesTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -2272,7 +2272,7 @@ export const documents = $root.documents = (() => {
             ResponsesTopic.prototype.responseGenerated = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * ResponsesTopic event.
@@ -2320,7 +2320,7 @@ export const documents = $root.documents = (() => {
                 if (message.responseGenerated != null && $Object.hasOwnProperty.call(message, "responseGenerated"))
                     $root.documents.v1.ResponseGenerated.encode(message.responseGenerated, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -2356,7 +2356,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -2368,13 +2368,13 @@ export const documents = $root.documents = (() => {
                 }
                 message = _target || new $root.documents.v1.ResponsesTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -2431,11 +2431,11 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.responseGenerated != null && $Object.hasOwnProperty.call(message, "responseGenerated")) {
                     properties.event = 1;
                     {
-                        let error = $root.documents.v1.ResponseGenerated.verify(message.responseGenerated, _depth + 1);
+                        var error = $root.documents.v1.ResponseGenerated.verify(message.responseGenerated, _depth + 1);
                         if (error)
                             return "responseGenerated." + error;
                     }
@@ -2460,7 +2460,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.documents.v1.ResponsesTopic();
+                var message = new $root.documents.v1.ResponsesTopic();
                 if (object.responseGenerated != null) {
                     if (!$util.isObject(object.responseGenerated))
                         throw $TypeError(".documents.v1.ResponsesTopic.responseGenerated: object expected");
@@ -2485,7 +2485,7 @@ export const documents = $root.documents = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.responseGenerated != null && $Object.hasOwnProperty.call(message, "responseGenerated")) {
                     object.responseGenerated = $root.documents.v1.ResponseGenerated.toObject(message.responseGenerated, options, _depth + 1);
                     if (options.oneofs)
@@ -2528,14 +2528,14 @@ export const documents = $root.documents = (() => {
     return documents;
 })();
 
-export const eventline = $root.eventline = (() => {
+$root.eventline = (function() {
 
     /**
      * Namespace eventline.
      * @exports eventline
      * @namespace
      */
-    const eventline = {};
+    var eventline = {};
 
     eventline.v1 = (function() {
 
@@ -2544,7 +2544,7 @@ export const eventline = $root.eventline = (() => {
          * @memberof eventline
          * @namespace
          */
-        const v1 = {};
+        var v1 = {};
 
         v1.EventEnvelope = (function() {
 
@@ -2582,10 +2582,10 @@ export const eventline = $root.eventline = (() => {
              * @param {eventline.v1.EventEnvelope.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const EventEnvelope = function (properties) {
+            var EventEnvelope = function (properties) {
                 this.metadata = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -2689,12 +2689,12 @@ export const eventline = $root.eventline = (() => {
                 if (message.causationId != null && $Object.hasOwnProperty.call(message, "causationId") && message.causationId !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.causationId);
                 if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata"))
-                    for (let keys = $Object.keys(message.metadata), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.metadata), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.metadata[keys[i]]).ldelim();
                 if (message.payload != null && $Object.hasOwnProperty.call(message, "payload"))
                     $root.google.protobuf.Any.encode(message.payload, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -2730,7 +2730,7 @@ export const eventline = $root.eventline = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -2742,13 +2742,13 @@ export const eventline = $root.eventline = (() => {
                 }
                 message = _target || new $root.eventline.v1.EventEnvelope();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -2797,14 +2797,14 @@ export const eventline = $root.eventline = (() => {
                                 break;
                             if (message.metadata === $util.emptyObject)
                                 message.metadata = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = "";
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -2889,7 +2889,7 @@ export const eventline = $root.eventline = (() => {
                     if (!$util.isString(message.eventType))
                         return "eventType: string expected";
                 if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp")) {
-                    let error = $root.google.protobuf.Timestamp.verify(message.timestamp, _depth + 1);
+                    var error = $root.google.protobuf.Timestamp.verify(message.timestamp, _depth + 1);
                     if (error)
                         return "timestamp." + error;
                 }
@@ -2902,13 +2902,13 @@ export const eventline = $root.eventline = (() => {
                 if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata")) {
                     if (!$util.isObject(message.metadata))
                         return "metadata: object expected";
-                    let key = $Object.keys(message.metadata);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.metadata);
+                    for (var i = 0; i < key.length; ++i)
                         if (!$util.isString(message.metadata[key[i]]))
                             return "metadata: string{k:string} expected";
                 }
                 if (message.payload != null && $Object.hasOwnProperty.call(message, "payload")) {
-                    let error = $root.google.protobuf.Any.verify(message.payload, _depth + 1);
+                    var error = $root.google.protobuf.Any.verify(message.payload, _depth + 1);
                     if (error)
                         return "payload." + error;
                 }
@@ -2932,7 +2932,7 @@ export const eventline = $root.eventline = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.eventline.v1.EventEnvelope();
+                var message = new $root.eventline.v1.EventEnvelope();
                 if (object.eventId != null)
                     if (typeof object.eventId !== "string" || object.eventId.length)
                         message.eventId = $String(object.eventId);
@@ -2954,7 +2954,7 @@ export const eventline = $root.eventline = (() => {
                     if (!$util.isObject(object.metadata))
                         throw $TypeError(".eventline.v1.EventEnvelope.metadata: object expected");
                     message.metadata = {};
-                    for (let keys = $Object.keys(object.metadata), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.metadata), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.metadata, keys[i]);
                         message.metadata[keys[i]] = $String(object.metadata[keys[i]]);
@@ -2984,7 +2984,7 @@ export const eventline = $root.eventline = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.metadata = {};
                 if (options.defaults) {
@@ -3005,10 +3005,10 @@ export const eventline = $root.eventline = (() => {
                     object.correlationId = message.correlationId;
                 if (message.causationId != null && $Object.hasOwnProperty.call(message, "causationId"))
                     object.causationId = message.causationId;
-                let keys2;
+                var keys2;
                 if (message.metadata && (keys2 = $Object.keys(message.metadata)).length) {
                     object.metadata = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.metadata, keys2[j]);
                         object.metadata[keys2[j]] = message.metadata[keys2[j]];
@@ -3053,14 +3053,14 @@ export const eventline = $root.eventline = (() => {
     return eventline;
 })();
 
-export const google = $root.google = (() => {
+$root.google = (function() {
 
     /**
      * Namespace google.
      * @exports google
      * @namespace
      */
-    const google = {};
+    var google = {};
 
     google.protobuf = (function() {
 
@@ -3069,7 +3069,7 @@ export const google = $root.google = (() => {
          * @memberof google
          * @namespace
          */
-        const protobuf = {};
+        var protobuf = {};
 
         protobuf.Any = (function() {
 
@@ -3102,9 +3102,9 @@ export const google = $root.google = (() => {
              * @param {google.protobuf.Any.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const Any = function (properties) {
+            var Any = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -3162,7 +3162,7 @@ export const google = $root.google = (() => {
                 if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value.length)
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.value);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -3198,7 +3198,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -3210,13 +3210,13 @@ export const google = $root.google = (() => {
                 }
                 message = _target || new $root.google.protobuf.Any();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -3310,7 +3310,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.google.protobuf.Any();
+                var message = new $root.google.protobuf.Any();
                 if (object.type_url != null)
                     if (typeof object.type_url !== "string" || object.type_url.length)
                         message.type_url = $String(object.type_url);
@@ -3339,7 +3339,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.type_url = "";
                     if (options.bytes === $String)
@@ -3416,9 +3416,9 @@ export const google = $root.google = (() => {
              * @param {google.protobuf.Timestamp.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const Timestamp = function (properties) {
+            var Timestamp = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -3476,7 +3476,7 @@ export const google = $root.google = (() => {
                 if (message.nanos != null && $Object.hasOwnProperty.call(message, "nanos") && message.nanos !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).int32(message.nanos);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -3512,7 +3512,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -3524,13 +3524,13 @@ export const google = $root.google = (() => {
                 }
                 message = _target || new $root.google.protobuf.Timestamp();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 0)
@@ -3624,7 +3624,7 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.google.protobuf.Timestamp();
+                var message = new $root.google.protobuf.Timestamp();
                 if (object.seconds != null)
                     if (typeof object.seconds === "object" ? object.seconds.low || object.seconds.high : $Number(object.seconds) !== 0)
                         if ($util.Long)
@@ -3657,10 +3657,10 @@ export const google = $root.google = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.seconds = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.seconds = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -3712,14 +3712,14 @@ export const google = $root.google = (() => {
     return google;
 })();
 
-export const marketing = $root.marketing = (() => {
+$root.marketing = (function() {
 
     /**
      * Namespace marketing.
      * @exports marketing
      * @namespace
      */
-    const marketing = {};
+    var marketing = {};
 
     marketing.v1 = (function() {
 
@@ -3728,7 +3728,7 @@ export const marketing = $root.marketing = (() => {
          * @memberof marketing
          * @namespace
          */
-        const v1 = {};
+        var v1 = {};
 
         v1.Touchpoint = (function() {
 
@@ -3763,9 +3763,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.Touchpoint.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const Touchpoint = function (properties) {
+            var Touchpoint = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -3843,7 +3843,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp"))
                     $root.google.protobuf.Timestamp.encode(message.timestamp, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -3879,7 +3879,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -3891,13 +3891,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.Touchpoint();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -3990,7 +3990,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.creative))
                         return "creative: string expected";
                 if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp")) {
-                    let error = $root.google.protobuf.Timestamp.verify(message.timestamp, _depth + 1);
+                    var error = $root.google.protobuf.Timestamp.verify(message.timestamp, _depth + 1);
                     if (error)
                         return "timestamp." + error;
                 }
@@ -4014,7 +4014,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.Touchpoint();
+                var message = new $root.marketing.v1.Touchpoint();
                 if (object.channel != null)
                     if (typeof object.channel !== "string" || object.channel.length)
                         message.channel = $String(object.channel);
@@ -4048,7 +4048,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.channel = "";
                     object.campaign = "";
@@ -4126,9 +4126,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.TouchpointRecorded.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const TouchpointRecorded = function (properties) {
+            var TouchpointRecorded = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -4196,7 +4196,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && message.sessionId !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.sessionId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -4232,7 +4232,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -4244,13 +4244,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.TouchpointRecorded();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -4328,7 +4328,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.userId))
                         return "userId: string expected";
                 if (message.touchpoint != null && $Object.hasOwnProperty.call(message, "touchpoint")) {
-                    let error = $root.marketing.v1.Touchpoint.verify(message.touchpoint, _depth + 1);
+                    var error = $root.marketing.v1.Touchpoint.verify(message.touchpoint, _depth + 1);
                     if (error)
                         return "touchpoint." + error;
                 }
@@ -4355,7 +4355,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.TouchpointRecorded();
+                var message = new $root.marketing.v1.TouchpointRecorded();
                 if (object.userId != null)
                     if (typeof object.userId !== "string" || object.userId.length)
                         message.userId = $String(object.userId);
@@ -4386,7 +4386,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.userId = "";
                     object.touchpoint = null;
@@ -4462,9 +4462,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.ConversionRecorded.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ConversionRecorded = function (properties) {
+            var ConversionRecorded = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -4542,7 +4542,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && message.sessionId !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.sessionId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -4578,7 +4578,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -4590,13 +4590,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.ConversionRecorded();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -4714,7 +4714,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.ConversionRecorded();
+                var message = new $root.marketing.v1.ConversionRecorded();
                 if (object.conversionId != null)
                     if (typeof object.conversionId !== "string" || object.conversionId.length)
                         message.conversionId = $String(object.conversionId);
@@ -4746,7 +4746,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.conversionId = "";
                     object.userId = "";
@@ -4803,7 +4803,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} ATTRIBUTION_MODEL_LINEAR=4 ATTRIBUTION_MODEL_LINEAR value
          */
         v1.AttributionModel = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "ATTRIBUTION_MODEL_UNSPECIFIED"] = 0;
             values[valuesById[1] = "ATTRIBUTION_MODEL_CAUSAL"] = 1;
             values[valuesById[2] = "ATTRIBUTION_MODEL_SHAPLEY"] = 2;
@@ -4846,10 +4846,10 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.ConversionAttributed.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ConversionAttributed = function (properties) {
+            var ConversionAttributed = function (properties) {
                 this.creditDistribution = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -4933,12 +4933,12 @@ export const marketing = $root.marketing = (() => {
                 if (message.attributionModel != null && $Object.hasOwnProperty.call(message, "attributionModel") && message.attributionModel !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.attributionModel);
                 if (message.creditDistribution != null && $Object.hasOwnProperty.call(message, "creditDistribution"))
-                    for (let keys = $Object.keys(message.creditDistribution), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.creditDistribution), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 4, wireType 2 =*/34).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.creditDistribution[keys[i]]).ldelim();
                 if (message.counterfactualLift != null && $Object.hasOwnProperty.call(message, "counterfactualLift") && !$Object.is(message.counterfactualLift, 0))
                     writer.uint32(/* id 5, wireType 1 =*/41).double(message.counterfactualLift);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -4974,7 +4974,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -4986,13 +4986,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.ConversionAttributed();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -5026,14 +5026,14 @@ export const marketing = $root.marketing = (() => {
                                 break;
                             if (message.creditDistribution === $util.emptyObject)
                                 message.creditDistribution = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = 0;
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -5126,8 +5126,8 @@ export const marketing = $root.marketing = (() => {
                 if (message.creditDistribution != null && $Object.hasOwnProperty.call(message, "creditDistribution")) {
                     if (!$util.isObject(message.creditDistribution))
                         return "creditDistribution: object expected";
-                    let key = $Object.keys(message.creditDistribution);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.creditDistribution);
+                    for (var i = 0; i < key.length; ++i)
                         if (typeof message.creditDistribution[key[i]] !== "number")
                             return "creditDistribution: number{k:string} expected";
                 }
@@ -5154,7 +5154,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.ConversionAttributed();
+                var message = new $root.marketing.v1.ConversionAttributed();
                 if (object.conversionId != null)
                     if (typeof object.conversionId !== "string" || object.conversionId.length)
                         message.conversionId = $String(object.conversionId);
@@ -5191,7 +5191,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isObject(object.creditDistribution))
                         throw $TypeError(".marketing.v1.ConversionAttributed.creditDistribution: object expected");
                     message.creditDistribution = {};
-                    for (let keys = $Object.keys(object.creditDistribution), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.creditDistribution), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.creditDistribution, keys[i]);
                         message.creditDistribution[keys[i]] = $Number(object.creditDistribution[keys[i]]);
@@ -5219,7 +5219,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.creditDistribution = {};
                 if (options.defaults) {
@@ -5234,10 +5234,10 @@ export const marketing = $root.marketing = (() => {
                     object.userId = message.userId;
                 if (message.attributionModel != null && $Object.hasOwnProperty.call(message, "attributionModel"))
                     object.attributionModel = options.enums === $String ? $root.marketing.v1.AttributionModel[message.attributionModel] === $undefined ? message.attributionModel : $root.marketing.v1.AttributionModel[message.attributionModel] : message.attributionModel;
-                let keys2;
+                var keys2;
                 if (message.creditDistribution && (keys2 = $Object.keys(message.creditDistribution)).length) {
                     object.creditDistribution = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.creditDistribution, keys2[j]);
                         object.creditDistribution[keys2[j]] = options.json && !$isFinite(message.creditDistribution[keys2[j]]) ? $String(message.creditDistribution[keys2[j]]) : message.creditDistribution[keys2[j]];
@@ -5287,7 +5287,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} PLATFORM_LINKEDIN=4 PLATFORM_LINKEDIN value
          */
         v1.Platform = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PLATFORM_UNSPECIFIED"] = 0;
             values[valuesById[1] = "PLATFORM_GOOGLE"] = 1;
             values[valuesById[2] = "PLATFORM_META"] = 2;
@@ -5305,7 +5305,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} PACING_ACCELERATED=2 PACING_ACCELERATED value
          */
         v1.Pacing = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PACING_UNSPECIFIED"] = 0;
             values[valuesById[1] = "PACING_STANDARD"] = 1;
             values[valuesById[2] = "PACING_ACCELERATED"] = 2;
@@ -5348,9 +5348,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.BudgetConfig.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const BudgetConfig = function (properties) {
+            var BudgetConfig = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -5458,7 +5458,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.endDate != null && $Object.hasOwnProperty.call(message, "endDate") && message.endDate !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.endDate);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -5494,7 +5494,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -5506,13 +5506,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.BudgetConfig();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -5666,7 +5666,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.BudgetConfig();
+                var message = new $root.marketing.v1.BudgetConfig();
                 if (object.currency != null)
                     if (typeof object.currency !== "string" || object.currency.length)
                         message.currency = $String(object.currency);
@@ -5722,7 +5722,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.currency = "";
                     object.dailyBudget = 0;
@@ -5812,13 +5812,13 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.TargetingConfig.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const TargetingConfig = function (properties) {
+            var TargetingConfig = function (properties) {
                 this.countries = [];
                 this.languages = [];
                 this.interests = [];
                 this.devices = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -5904,23 +5904,23 @@ export const marketing = $root.marketing = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.countries != null && message.countries.length)
-                    for (let i = 0; i < message.countries.length; ++i)
+                    for (var i = 0; i < message.countries.length; ++i)
                         writer.uint32(/* id 1, wireType 2 =*/10).string(message.countries[i]);
                 if (message.languages != null && message.languages.length)
-                    for (let i = 0; i < message.languages.length; ++i)
+                    for (var i = 0; i < message.languages.length; ++i)
                         writer.uint32(/* id 2, wireType 2 =*/18).string(message.languages[i]);
                 if (message.ageMin != null && $Object.hasOwnProperty.call(message, "ageMin") && message.ageMin !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.ageMin);
                 if (message.ageMax != null && $Object.hasOwnProperty.call(message, "ageMax") && message.ageMax !== 0)
                     writer.uint32(/* id 4, wireType 0 =*/32).int32(message.ageMax);
                 if (message.interests != null && message.interests.length)
-                    for (let i = 0; i < message.interests.length; ++i)
+                    for (var i = 0; i < message.interests.length; ++i)
                         writer.uint32(/* id 5, wireType 2 =*/42).string(message.interests[i]);
                 if (message.devices != null && message.devices.length)
-                    for (let i = 0; i < message.devices.length; ++i)
+                    for (var i = 0; i < message.devices.length; ++i)
                         writer.uint32(/* id 6, wireType 2 =*/50).string(message.devices[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -5956,7 +5956,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -5968,13 +5968,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.TargetingConfig();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -6077,14 +6077,14 @@ export const marketing = $root.marketing = (() => {
                 if (message.countries != null && $Object.hasOwnProperty.call(message, "countries")) {
                     if (!$Array.isArray(message.countries))
                         return "countries: array expected";
-                    for (let i = 0; i < message.countries.length; ++i)
+                    for (var i = 0; i < message.countries.length; ++i)
                         if (!$util.isString(message.countries[i]))
                             return "countries: string[] expected";
                 }
                 if (message.languages != null && $Object.hasOwnProperty.call(message, "languages")) {
                     if (!$Array.isArray(message.languages))
                         return "languages: array expected";
-                    for (let i = 0; i < message.languages.length; ++i)
+                    for (var i = 0; i < message.languages.length; ++i)
                         if (!$util.isString(message.languages[i]))
                             return "languages: string[] expected";
                 }
@@ -6097,14 +6097,14 @@ export const marketing = $root.marketing = (() => {
                 if (message.interests != null && $Object.hasOwnProperty.call(message, "interests")) {
                     if (!$Array.isArray(message.interests))
                         return "interests: array expected";
-                    for (let i = 0; i < message.interests.length; ++i)
+                    for (var i = 0; i < message.interests.length; ++i)
                         if (!$util.isString(message.interests[i]))
                             return "interests: string[] expected";
                 }
                 if (message.devices != null && $Object.hasOwnProperty.call(message, "devices")) {
                     if (!$Array.isArray(message.devices))
                         return "devices: array expected";
-                    for (let i = 0; i < message.devices.length; ++i)
+                    for (var i = 0; i < message.devices.length; ++i)
                         if (!$util.isString(message.devices[i]))
                             return "devices: string[] expected";
                 }
@@ -6128,19 +6128,19 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.TargetingConfig();
+                var message = new $root.marketing.v1.TargetingConfig();
                 if (object.countries) {
                     if (!$Array.isArray(object.countries))
                         throw $TypeError(".marketing.v1.TargetingConfig.countries: array expected");
                     message.countries = $Array(object.countries.length);
-                    for (let i = 0; i < object.countries.length; ++i)
+                    for (var i = 0; i < object.countries.length; ++i)
                         message.countries[i] = $String(object.countries[i]);
                 }
                 if (object.languages) {
                     if (!$Array.isArray(object.languages))
                         throw $TypeError(".marketing.v1.TargetingConfig.languages: array expected");
                     message.languages = $Array(object.languages.length);
-                    for (let i = 0; i < object.languages.length; ++i)
+                    for (var i = 0; i < object.languages.length; ++i)
                         message.languages[i] = $String(object.languages[i]);
                 }
                 if (object.ageMin != null)
@@ -6153,14 +6153,14 @@ export const marketing = $root.marketing = (() => {
                     if (!$Array.isArray(object.interests))
                         throw $TypeError(".marketing.v1.TargetingConfig.interests: array expected");
                     message.interests = $Array(object.interests.length);
-                    for (let i = 0; i < object.interests.length; ++i)
+                    for (var i = 0; i < object.interests.length; ++i)
                         message.interests[i] = $String(object.interests[i]);
                 }
                 if (object.devices) {
                     if (!$Array.isArray(object.devices))
                         throw $TypeError(".marketing.v1.TargetingConfig.devices: array expected");
                     message.devices = $Array(object.devices.length);
-                    for (let i = 0; i < object.devices.length; ++i)
+                    for (var i = 0; i < object.devices.length; ++i)
                         message.devices[i] = $String(object.devices[i]);
                 }
                 return message;
@@ -6182,7 +6182,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults) {
                     object.countries = [];
                     object.languages = [];
@@ -6195,12 +6195,12 @@ export const marketing = $root.marketing = (() => {
                 }
                 if (message.countries && message.countries.length) {
                     object.countries = $Array(message.countries.length);
-                    for (let j = 0; j < message.countries.length; ++j)
+                    for (var j = 0; j < message.countries.length; ++j)
                         object.countries[j] = message.countries[j];
                 }
                 if (message.languages && message.languages.length) {
                     object.languages = $Array(message.languages.length);
-                    for (let j = 0; j < message.languages.length; ++j)
+                    for (var j = 0; j < message.languages.length; ++j)
                         object.languages[j] = message.languages[j];
                 }
                 if (message.ageMin != null && $Object.hasOwnProperty.call(message, "ageMin"))
@@ -6209,12 +6209,12 @@ export const marketing = $root.marketing = (() => {
                     object.ageMax = message.ageMax;
                 if (message.interests && message.interests.length) {
                     object.interests = $Array(message.interests.length);
-                    for (let j = 0; j < message.interests.length; ++j)
+                    for (var j = 0; j < message.interests.length; ++j)
                         object.interests[j] = message.interests[j];
                 }
                 if (message.devices && message.devices.length) {
                     object.devices = $Array(message.devices.length);
-                    for (let j = 0; j < message.devices.length; ++j)
+                    for (var j = 0; j < message.devices.length; ++j)
                         object.devices[j] = message.devices[j];
                 }
                 return object;
@@ -6282,9 +6282,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CampaignCreated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CampaignCreated = function (properties) {
+            var CampaignCreated = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -6372,7 +6372,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.targeting != null && $Object.hasOwnProperty.call(message, "targeting"))
                     $root.marketing.v1.TargetingConfig.encode(message.targeting, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -6408,7 +6408,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -6420,13 +6420,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CampaignCreated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -6525,12 +6525,12 @@ export const marketing = $root.marketing = (() => {
                     if (typeof message.platform !== "number" || (message.platform | 0) !== message.platform)
                         return "platform: enum value expected";
                 if (message.budget != null && $Object.hasOwnProperty.call(message, "budget")) {
-                    let error = $root.marketing.v1.BudgetConfig.verify(message.budget, _depth + 1);
+                    var error = $root.marketing.v1.BudgetConfig.verify(message.budget, _depth + 1);
                     if (error)
                         return "budget." + error;
                 }
                 if (message.targeting != null && $Object.hasOwnProperty.call(message, "targeting")) {
-                    let error = $root.marketing.v1.TargetingConfig.verify(message.targeting, _depth + 1);
+                    var error = $root.marketing.v1.TargetingConfig.verify(message.targeting, _depth + 1);
                     if (error)
                         return "targeting." + error;
                 }
@@ -6554,7 +6554,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CampaignCreated();
+                var message = new $root.marketing.v1.CampaignCreated();
                 if (object.campaignId != null)
                     if (typeof object.campaignId !== "string" || object.campaignId.length)
                         message.campaignId = $String(object.campaignId);
@@ -6616,7 +6616,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.campaignId = "";
                     object.accountId = "";
@@ -6674,7 +6674,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} PERFORMANCE_WINDOW_DAILY=2 PERFORMANCE_WINDOW_DAILY value
          */
         v1.PerformanceWindow = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PERFORMANCE_WINDOW_UNSPECIFIED"] = 0;
             values[valuesById[1] = "PERFORMANCE_WINDOW_HOURLY"] = 1;
             values[valuesById[2] = "PERFORMANCE_WINDOW_DAILY"] = 2;
@@ -6717,9 +6717,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CampaignMetrics.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CampaignMetrics = function (properties) {
+            var CampaignMetrics = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -6827,7 +6827,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.cpa != null && $Object.hasOwnProperty.call(message, "cpa") && !$Object.is(message.cpa, 0))
                     writer.uint32(/* id 7, wireType 1 =*/57).double(message.cpa);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -6863,7 +6863,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -6875,13 +6875,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CampaignMetrics();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 0)
@@ -7035,7 +7035,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CampaignMetrics();
+                var message = new $root.marketing.v1.CampaignMetrics();
                 if (object.impressions != null)
                     if (typeof object.impressions === "object" ? object.impressions.low || object.impressions.high : $Number(object.impressions) !== 0)
                         if ($util.Long)
@@ -7097,20 +7097,20 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.impressions = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.impressions = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.clicks = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.clicks = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.conversions = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.conversions = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -7212,9 +7212,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CampaignPerformance.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CampaignPerformance = function (properties) {
+            var CampaignPerformance = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -7292,7 +7292,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.windowStart != null && $Object.hasOwnProperty.call(message, "windowStart") && message.windowStart !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.windowStart);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -7328,7 +7328,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -7340,13 +7340,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CampaignPerformance();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -7433,7 +7433,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.campaignId))
                         return "campaignId: string expected";
                 if (message.metrics != null && $Object.hasOwnProperty.call(message, "metrics")) {
-                    let error = $root.marketing.v1.CampaignMetrics.verify(message.metrics, _depth + 1);
+                    var error = $root.marketing.v1.CampaignMetrics.verify(message.metrics, _depth + 1);
                     if (error)
                         return "metrics." + error;
                 }
@@ -7463,7 +7463,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CampaignPerformance();
+                var message = new $root.marketing.v1.CampaignPerformance();
                 if (object.campaignId != null)
                     if (typeof object.campaignId !== "string" || object.campaignId.length)
                         message.campaignId = $String(object.campaignId);
@@ -7512,7 +7512,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.campaignId = "";
                     object.metrics = null;
@@ -7571,7 +7571,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} OPTIMIZATION_ACTION_TYPE_ROTATE_CREATIVE=6 OPTIMIZATION_ACTION_TYPE_ROTATE_CREATIVE value
          */
         v1.OptimizationActionType = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "OPTIMIZATION_ACTION_TYPE_UNSPECIFIED"] = 0;
             values[valuesById[1] = "OPTIMIZATION_ACTION_TYPE_INCREASE_BUDGET"] = 1;
             values[valuesById[2] = "OPTIMIZATION_ACTION_TYPE_DECREASE_BUDGET"] = 2;
@@ -7614,9 +7614,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.OptimizationAction.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const OptimizationAction = function (properties) {
+            var OptimizationAction = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -7684,7 +7684,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.target != null && $Object.hasOwnProperty.call(message, "target") && message.target !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.target);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -7720,7 +7720,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -7732,13 +7732,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.OptimizationAction();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 0)
@@ -7844,7 +7844,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.OptimizationAction();
+                var message = new $root.marketing.v1.OptimizationAction();
                 if (object.type !== 0 && (typeof object.type !== "string" || $root.marketing.v1.OptimizationActionType[object.type] !== 0))
                     switch (object.type) {
                     case "OPTIMIZATION_ACTION_TYPE_UNSPECIFIED":
@@ -7904,7 +7904,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.type = options.enums === $String ? "OPTIMIZATION_ACTION_TYPE_UNSPECIFIED" : 0;
                     object.amount = 0;
@@ -7981,9 +7981,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CampaignOptimized.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CampaignOptimized = function (properties) {
+            var CampaignOptimized = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -8071,7 +8071,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.agentId != null && $Object.hasOwnProperty.call(message, "agentId") && message.agentId !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.agentId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -8107,7 +8107,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -8119,13 +8119,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CampaignOptimized();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -8221,7 +8221,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.campaignId))
                         return "campaignId: string expected";
                 if (message.action != null && $Object.hasOwnProperty.call(message, "action")) {
-                    let error = $root.marketing.v1.OptimizationAction.verify(message.action, _depth + 1);
+                    var error = $root.marketing.v1.OptimizationAction.verify(message.action, _depth + 1);
                     if (error)
                         return "action." + error;
                 }
@@ -8254,7 +8254,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CampaignOptimized();
+                var message = new $root.marketing.v1.CampaignOptimized();
                 if (object.campaignId != null)
                     if (typeof object.campaignId !== "string" || object.campaignId.length)
                         message.campaignId = $String(object.campaignId);
@@ -8291,7 +8291,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.campaignId = "";
                     object.action = null;
@@ -8351,7 +8351,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} PRIORITY_CRITICAL=4 PRIORITY_CRITICAL value
          */
         v1.Priority = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PRIORITY_UNSPECIFIED"] = 0;
             values[valuesById[1] = "PRIORITY_LOW"] = 1;
             values[valuesById[2] = "PRIORITY_MEDIUM"] = 2;
@@ -8392,9 +8392,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.OptimizationRequired.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const OptimizationRequired = function (properties) {
+            var OptimizationRequired = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -8462,7 +8462,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.priority != null && $Object.hasOwnProperty.call(message, "priority") && message.priority !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.priority);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -8498,7 +8498,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -8510,13 +8510,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.OptimizationRequired();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -8622,7 +8622,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.OptimizationRequired();
+                var message = new $root.marketing.v1.OptimizationRequired();
                 if (object.campaignId != null)
                     if (typeof object.campaignId !== "string" || object.campaignId.length)
                         message.campaignId = $String(object.campaignId);
@@ -8674,7 +8674,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.campaignId = "";
                     object.reason = "";
@@ -8752,9 +8752,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativeGenome.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativeGenome = function (properties) {
+            var CreativeGenome = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -8852,7 +8852,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.durationSeconds != null && $Object.hasOwnProperty.call(message, "durationSeconds") && !$Object.is(message.durationSeconds, 0))
                     writer.uint32(/* id 6, wireType 1 =*/49).double(message.durationSeconds);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -8888,7 +8888,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -8900,13 +8900,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativeGenome();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -9048,7 +9048,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativeGenome();
+                var message = new $root.marketing.v1.CreativeGenome();
                 if (object.hook != null)
                     if (typeof object.hook !== "string" || object.hook.length)
                         message.hook = $String(object.hook);
@@ -9086,7 +9086,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.hook = "";
                     object.promise = "";
@@ -9169,10 +9169,10 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.AttentionScores.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const AttentionScores = function (properties) {
+            var AttentionScores = function (properties) {
                 this.byElement = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -9228,10 +9228,10 @@ export const marketing = $root.marketing = (() => {
                 if (message.overall != null && $Object.hasOwnProperty.call(message, "overall") && !$Object.is(message.overall, 0))
                     writer.uint32(/* id 1, wireType 1 =*/9).double(message.overall);
                 if (message.byElement != null && $Object.hasOwnProperty.call(message, "byElement"))
-                    for (let keys = $Object.keys(message.byElement), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.byElement), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 2, wireType 2 =*/18).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.byElement[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -9267,7 +9267,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -9279,13 +9279,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.AttentionScores();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 1)
@@ -9301,14 +9301,14 @@ export const marketing = $root.marketing = (() => {
                                 break;
                             if (message.byElement === $util.emptyObject)
                                 message.byElement = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = 0;
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -9386,8 +9386,8 @@ export const marketing = $root.marketing = (() => {
                 if (message.byElement != null && $Object.hasOwnProperty.call(message, "byElement")) {
                     if (!$util.isObject(message.byElement))
                         return "byElement: object expected";
-                    let key = $Object.keys(message.byElement);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.byElement);
+                    for (var i = 0; i < key.length; ++i)
                         if (typeof message.byElement[key[i]] !== "number")
                             return "byElement: number{k:string} expected";
                 }
@@ -9411,7 +9411,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.AttentionScores();
+                var message = new $root.marketing.v1.AttentionScores();
                 if (object.overall != null)
                     if (!$Object.is($Number(object.overall), 0))
                         message.overall = $Number(object.overall);
@@ -9419,7 +9419,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isObject(object.byElement))
                         throw $TypeError(".marketing.v1.AttentionScores.byElement: object expected");
                     message.byElement = {};
-                    for (let keys = $Object.keys(object.byElement), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.byElement), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.byElement, keys[i]);
                         message.byElement[keys[i]] = $Number(object.byElement[keys[i]]);
@@ -9444,17 +9444,17 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.byElement = {};
                 if (options.defaults)
                     object.overall = 0;
                 if (message.overall != null && $Object.hasOwnProperty.call(message, "overall"))
                     object.overall = options.json && !$isFinite(message.overall) ? $String(message.overall) : message.overall;
-                let keys2;
+                var keys2;
                 if (message.byElement && (keys2 = $Object.keys(message.byElement)).length) {
                     object.byElement = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.byElement, keys2[j]);
                         object.byElement[keys2[j]] = options.json && !$isFinite(message.byElement[keys2[j]]) ? $String(message.byElement[keys2[j]]) : message.byElement[keys2[j]];
@@ -9526,9 +9526,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativeSubmitted.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativeSubmitted = function (properties) {
+            var CreativeSubmitted = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -9626,7 +9626,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.day != null && $Object.hasOwnProperty.call(message, "day") && message.day !== 0)
                     writer.uint32(/* id 6, wireType 0 =*/48).int32(message.day);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -9662,7 +9662,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -9674,13 +9674,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativeSubmitted();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -9788,7 +9788,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.campaignId))
                         return "campaignId: string expected";
                 if (message.genome != null && $Object.hasOwnProperty.call(message, "genome")) {
-                    let error = $root.marketing.v1.CreativeGenome.verify(message.genome, _depth + 1);
+                    var error = $root.marketing.v1.CreativeGenome.verify(message.genome, _depth + 1);
                     if (error)
                         return "genome." + error;
                 }
@@ -9821,7 +9821,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativeSubmitted();
+                var message = new $root.marketing.v1.CreativeSubmitted();
                 if (object.creativeId != null)
                     if (typeof object.creativeId !== "string" || object.creativeId.length)
                         message.creativeId = $String(object.creativeId);
@@ -9868,13 +9868,13 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.creativeId = "";
                     object.campaignId = "";
                     object.genome = null;
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.impressions = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.impressions = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -9966,10 +9966,10 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativeAnalyzed.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativeAnalyzed = function (properties) {
+            var CreativeAnalyzed = function (properties) {
                 this.embedding = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -10087,7 +10087,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.day != null && $Object.hasOwnProperty.call(message, "day") && message.day !== 0)
                     writer.uint32(/* id 8, wireType 0 =*/64).int32(message.day);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -10123,7 +10123,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -10135,13 +10135,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativeAnalyzed();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -10266,19 +10266,19 @@ export const marketing = $root.marketing = (() => {
                     if (!$util.isString(message.creativeId))
                         return "creativeId: string expected";
                 if (message.genome != null && $Object.hasOwnProperty.call(message, "genome")) {
-                    let error = $root.marketing.v1.CreativeGenome.verify(message.genome, _depth + 1);
+                    var error = $root.marketing.v1.CreativeGenome.verify(message.genome, _depth + 1);
                     if (error)
                         return "genome." + error;
                 }
                 if (message.embedding != null && $Object.hasOwnProperty.call(message, "embedding")) {
                     if (!$Array.isArray(message.embedding))
                         return "embedding: array expected";
-                    for (let i = 0; i < message.embedding.length; ++i)
+                    for (var i = 0; i < message.embedding.length; ++i)
                         if (typeof message.embedding[i] !== "number")
                             return "embedding: number[] expected";
                 }
                 if (message.attentionScores != null && $Object.hasOwnProperty.call(message, "attentionScores")) {
-                    let error = $root.marketing.v1.AttentionScores.verify(message.attentionScores, _depth + 1);
+                    var error = $root.marketing.v1.AttentionScores.verify(message.attentionScores, _depth + 1);
                     if (error)
                         return "attentionScores." + error;
                 }
@@ -10314,7 +10314,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativeAnalyzed();
+                var message = new $root.marketing.v1.CreativeAnalyzed();
                 if (object.creativeId != null)
                     if (typeof object.creativeId !== "string" || object.creativeId.length)
                         message.creativeId = $String(object.creativeId);
@@ -10327,7 +10327,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$Array.isArray(object.embedding))
                         throw $TypeError(".marketing.v1.CreativeAnalyzed.embedding: array expected");
                     message.embedding = $Array(object.embedding.length);
-                    for (let i = 0; i < object.embedding.length; ++i)
+                    for (var i = 0; i < object.embedding.length; ++i)
                         message.embedding[i] = $Number(object.embedding[i]);
                 }
                 if (object.attentionScores != null) {
@@ -10373,7 +10373,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults)
                     object.embedding = [];
                 if (options.defaults) {
@@ -10382,7 +10382,7 @@ export const marketing = $root.marketing = (() => {
                     object.attentionScores = null;
                     object.campaignId = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.impressions = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.impressions = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -10395,7 +10395,7 @@ export const marketing = $root.marketing = (() => {
                     object.genome = $root.marketing.v1.CreativeGenome.toObject(message.genome, options, _depth + 1);
                 if (message.embedding && message.embedding.length) {
                     object.embedding = $Array(message.embedding.length);
-                    for (let j = 0; j < message.embedding.length; ++j)
+                    for (var j = 0; j < message.embedding.length; ++j)
                         object.embedding[j] = options.json && !$isFinite(message.embedding[j]) ? $String(message.embedding[j]) : message.embedding[j];
                 }
                 if (message.attentionScores != null && $Object.hasOwnProperty.call(message, "attentionScores"))
@@ -10453,6 +10453,11 @@ export const marketing = $root.marketing = (() => {
              * @property {number|null} [fatigueScore] CreativeFatigueDetected fatigueScore
              * @property {Array.<number>|null} [decayCurve] CreativeFatigueDetected decayCurve
              * @property {number|null} [predictedDaysRemaining] CreativeFatigueDetected predictedDaysRemaining
+             * @property {number|null} [decayRate] CreativeFatigueDetected decayRate
+             * @property {number|null} [initialCtr] CreativeFatigueDetected initialCtr
+             * @property {number|null} [curveStartDay] CreativeFatigueDetected curveStartDay
+             * @property {string|null} [campaignId] CreativeFatigueDetected campaignId
+             * @property {number|null} [rSquared] CreativeFatigueDetected rSquared
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10477,10 +10482,10 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativeFatigueDetected.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativeFatigueDetected = function (properties) {
+            var CreativeFatigueDetected = function (properties) {
                 this.decayCurve = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -10516,6 +10521,46 @@ export const marketing = $root.marketing = (() => {
              * @instance
              */
             CreativeFatigueDetected.prototype.predictedDaysRemaining = 0;
+
+            /**
+             * CreativeFatigueDetected decayRate.
+             * @member {number} decayRate
+             * @memberof marketing.v1.CreativeFatigueDetected
+             * @instance
+             */
+            CreativeFatigueDetected.prototype.decayRate = 0;
+
+            /**
+             * CreativeFatigueDetected initialCtr.
+             * @member {number} initialCtr
+             * @memberof marketing.v1.CreativeFatigueDetected
+             * @instance
+             */
+            CreativeFatigueDetected.prototype.initialCtr = 0;
+
+            /**
+             * CreativeFatigueDetected curveStartDay.
+             * @member {number} curveStartDay
+             * @memberof marketing.v1.CreativeFatigueDetected
+             * @instance
+             */
+            CreativeFatigueDetected.prototype.curveStartDay = 0;
+
+            /**
+             * CreativeFatigueDetected campaignId.
+             * @member {string} campaignId
+             * @memberof marketing.v1.CreativeFatigueDetected
+             * @instance
+             */
+            CreativeFatigueDetected.prototype.campaignId = "";
+
+            /**
+             * CreativeFatigueDetected rSquared.
+             * @member {number} rSquared
+             * @memberof marketing.v1.CreativeFatigueDetected
+             * @instance
+             */
+            CreativeFatigueDetected.prototype.rSquared = 0;
 
             /**
              * Creates a new CreativeFatigueDetected instance using the specified properties.
@@ -10557,8 +10602,18 @@ export const marketing = $root.marketing = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).doubles(message.decayCurve);
                 if (message.predictedDaysRemaining != null && $Object.hasOwnProperty.call(message, "predictedDaysRemaining") && !$Object.is(message.predictedDaysRemaining, 0))
                     writer.uint32(/* id 4, wireType 1 =*/33).double(message.predictedDaysRemaining);
+                if (message.decayRate != null && $Object.hasOwnProperty.call(message, "decayRate") && !$Object.is(message.decayRate, 0))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.decayRate);
+                if (message.initialCtr != null && $Object.hasOwnProperty.call(message, "initialCtr") && !$Object.is(message.initialCtr, 0))
+                    writer.uint32(/* id 6, wireType 1 =*/49).double(message.initialCtr);
+                if (message.curveStartDay != null && $Object.hasOwnProperty.call(message, "curveStartDay") && message.curveStartDay !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).int32(message.curveStartDay);
+                if (message.campaignId != null && $Object.hasOwnProperty.call(message, "campaignId") && message.campaignId !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.campaignId);
+                if (message.rSquared != null && $Object.hasOwnProperty.call(message, "rSquared") && !$Object.is(message.rSquared, 0))
+                    writer.uint32(/* id 9, wireType 1 =*/73).double(message.rSquared);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -10594,7 +10649,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -10606,13 +10661,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativeFatigueDetected();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -10653,6 +10708,51 @@ export const marketing = $root.marketing = (() => {
                                 message.predictedDaysRemaining = value;
                             else
                                 delete message.predictedDaysRemaining;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.decayRate = value;
+                            else
+                                delete message.decayRate;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.initialCtr = value;
+                            else
+                                delete message.initialCtr;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.curveStartDay = value;
+                            else
+                                delete message.curveStartDay;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.campaignId = value;
+                            else
+                                delete message.campaignId;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.rSquared = value;
+                            else
+                                delete message.rSquared;
                             continue;
                         }
                     }
@@ -10712,13 +10812,28 @@ export const marketing = $root.marketing = (() => {
                 if (message.decayCurve != null && $Object.hasOwnProperty.call(message, "decayCurve")) {
                     if (!$Array.isArray(message.decayCurve))
                         return "decayCurve: array expected";
-                    for (let i = 0; i < message.decayCurve.length; ++i)
+                    for (var i = 0; i < message.decayCurve.length; ++i)
                         if (typeof message.decayCurve[i] !== "number")
                             return "decayCurve: number[] expected";
                 }
                 if (message.predictedDaysRemaining != null && $Object.hasOwnProperty.call(message, "predictedDaysRemaining"))
                     if (typeof message.predictedDaysRemaining !== "number")
                         return "predictedDaysRemaining: number expected";
+                if (message.decayRate != null && $Object.hasOwnProperty.call(message, "decayRate"))
+                    if (typeof message.decayRate !== "number")
+                        return "decayRate: number expected";
+                if (message.initialCtr != null && $Object.hasOwnProperty.call(message, "initialCtr"))
+                    if (typeof message.initialCtr !== "number")
+                        return "initialCtr: number expected";
+                if (message.curveStartDay != null && $Object.hasOwnProperty.call(message, "curveStartDay"))
+                    if (!$util.isInteger(message.curveStartDay))
+                        return "curveStartDay: integer expected";
+                if (message.campaignId != null && $Object.hasOwnProperty.call(message, "campaignId"))
+                    if (!$util.isString(message.campaignId))
+                        return "campaignId: string expected";
+                if (message.rSquared != null && $Object.hasOwnProperty.call(message, "rSquared"))
+                    if (typeof message.rSquared !== "number")
+                        return "rSquared: number expected";
                 return null;
             };
 
@@ -10739,7 +10854,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativeFatigueDetected();
+                var message = new $root.marketing.v1.CreativeFatigueDetected();
                 if (object.creativeId != null)
                     if (typeof object.creativeId !== "string" || object.creativeId.length)
                         message.creativeId = $String(object.creativeId);
@@ -10750,12 +10865,27 @@ export const marketing = $root.marketing = (() => {
                     if (!$Array.isArray(object.decayCurve))
                         throw $TypeError(".marketing.v1.CreativeFatigueDetected.decayCurve: array expected");
                     message.decayCurve = $Array(object.decayCurve.length);
-                    for (let i = 0; i < object.decayCurve.length; ++i)
+                    for (var i = 0; i < object.decayCurve.length; ++i)
                         message.decayCurve[i] = $Number(object.decayCurve[i]);
                 }
                 if (object.predictedDaysRemaining != null)
                     if (!$Object.is($Number(object.predictedDaysRemaining), 0))
                         message.predictedDaysRemaining = $Number(object.predictedDaysRemaining);
+                if (object.decayRate != null)
+                    if (!$Object.is($Number(object.decayRate), 0))
+                        message.decayRate = $Number(object.decayRate);
+                if (object.initialCtr != null)
+                    if (!$Object.is($Number(object.initialCtr), 0))
+                        message.initialCtr = $Number(object.initialCtr);
+                if (object.curveStartDay != null)
+                    if ($Number(object.curveStartDay) !== 0)
+                        message.curveStartDay = object.curveStartDay | 0;
+                if (object.campaignId != null)
+                    if (typeof object.campaignId !== "string" || object.campaignId.length)
+                        message.campaignId = $String(object.campaignId);
+                if (object.rSquared != null)
+                    if (!$Object.is($Number(object.rSquared), 0))
+                        message.rSquared = $Number(object.rSquared);
                 return message;
             };
 
@@ -10775,13 +10905,18 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults)
                     object.decayCurve = [];
                 if (options.defaults) {
                     object.creativeId = "";
                     object.fatigueScore = 0;
                     object.predictedDaysRemaining = 0;
+                    object.decayRate = 0;
+                    object.initialCtr = 0;
+                    object.curveStartDay = 0;
+                    object.campaignId = "";
+                    object.rSquared = 0;
                 }
                 if (message.creativeId != null && $Object.hasOwnProperty.call(message, "creativeId"))
                     object.creativeId = message.creativeId;
@@ -10789,11 +10924,21 @@ export const marketing = $root.marketing = (() => {
                     object.fatigueScore = options.json && !$isFinite(message.fatigueScore) ? $String(message.fatigueScore) : message.fatigueScore;
                 if (message.decayCurve && message.decayCurve.length) {
                     object.decayCurve = $Array(message.decayCurve.length);
-                    for (let j = 0; j < message.decayCurve.length; ++j)
+                    for (var j = 0; j < message.decayCurve.length; ++j)
                         object.decayCurve[j] = options.json && !$isFinite(message.decayCurve[j]) ? $String(message.decayCurve[j]) : message.decayCurve[j];
                 }
                 if (message.predictedDaysRemaining != null && $Object.hasOwnProperty.call(message, "predictedDaysRemaining"))
                     object.predictedDaysRemaining = options.json && !$isFinite(message.predictedDaysRemaining) ? $String(message.predictedDaysRemaining) : message.predictedDaysRemaining;
+                if (message.decayRate != null && $Object.hasOwnProperty.call(message, "decayRate"))
+                    object.decayRate = options.json && !$isFinite(message.decayRate) ? $String(message.decayRate) : message.decayRate;
+                if (message.initialCtr != null && $Object.hasOwnProperty.call(message, "initialCtr"))
+                    object.initialCtr = options.json && !$isFinite(message.initialCtr) ? $String(message.initialCtr) : message.initialCtr;
+                if (message.curveStartDay != null && $Object.hasOwnProperty.call(message, "curveStartDay"))
+                    object.curveStartDay = message.curveStartDay;
+                if (message.campaignId != null && $Object.hasOwnProperty.call(message, "campaignId"))
+                    object.campaignId = message.campaignId;
+                if (message.rSquared != null && $Object.hasOwnProperty.call(message, "rSquared"))
+                    object.rSquared = options.json && !$isFinite(message.rSquared) ? $String(message.rSquared) : message.rSquared;
                 return object;
             };
 
@@ -10836,7 +10981,7 @@ export const marketing = $root.marketing = (() => {
          * @property {number} MUTATION_TYPE_CTA=4 MUTATION_TYPE_CTA value
          */
         v1.MutationType = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "MUTATION_TYPE_UNSPECIFIED"] = 0;
             values[valuesById[1] = "MUTATION_TYPE_HOOK"] = 1;
             values[valuesById[2] = "MUTATION_TYPE_PROMISE"] = 2;
@@ -10878,10 +11023,10 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativeMutated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativeMutated = function (properties) {
+            var CreativeMutated = function (properties) {
                 this.mutationVector = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -10959,7 +11104,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.mutationVector != null && message.mutationVector.length)
                     writer.uint32(/* id 4, wireType 2 =*/34).floats(message.mutationVector);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -10995,7 +11140,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -11007,13 +11152,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativeMutated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -11116,7 +11261,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.mutationVector != null && $Object.hasOwnProperty.call(message, "mutationVector")) {
                     if (!$Array.isArray(message.mutationVector))
                         return "mutationVector: array expected";
-                    for (let i = 0; i < message.mutationVector.length; ++i)
+                    for (var i = 0; i < message.mutationVector.length; ++i)
                         if (typeof message.mutationVector[i] !== "number")
                             return "mutationVector: number[] expected";
                 }
@@ -11140,7 +11285,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativeMutated();
+                var message = new $root.marketing.v1.CreativeMutated();
                 if (object.parentId != null)
                     if (typeof object.parentId !== "string" || object.parentId.length)
                         message.parentId = $String(object.parentId);
@@ -11177,7 +11322,7 @@ export const marketing = $root.marketing = (() => {
                     if (!$Array.isArray(object.mutationVector))
                         throw $TypeError(".marketing.v1.CreativeMutated.mutationVector: array expected");
                     message.mutationVector = $Array(object.mutationVector.length);
-                    for (let i = 0; i < object.mutationVector.length; ++i)
+                    for (var i = 0; i < object.mutationVector.length; ++i)
                         message.mutationVector[i] = $Number(object.mutationVector[i]);
                 }
                 return message;
@@ -11199,7 +11344,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults)
                     object.mutationVector = [];
                 if (options.defaults) {
@@ -11215,7 +11360,7 @@ export const marketing = $root.marketing = (() => {
                     object.mutationType = options.enums === $String ? $root.marketing.v1.MutationType[message.mutationType] === $undefined ? message.mutationType : $root.marketing.v1.MutationType[message.mutationType] : message.mutationType;
                 if (message.mutationVector && message.mutationVector.length) {
                     object.mutationVector = $Array(message.mutationVector.length);
-                    for (let j = 0; j < message.mutationVector.length; ++j)
+                    for (var j = 0; j < message.mutationVector.length; ++j)
                         object.mutationVector[j] = options.json && !$isFinite(message.mutationVector[j]) ? $String(message.mutationVector[j]) : message.mutationVector[j];
                 }
                 return object;
@@ -11291,9 +11436,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CampaignsTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CampaignsTopic = function (properties) {
+            var CampaignsTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -11331,7 +11476,7 @@ export const marketing = $root.marketing = (() => {
             CampaignsTopic.prototype.optimizationRequired = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * CampaignsTopic event.
@@ -11385,7 +11530,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.optimizationRequired != null && $Object.hasOwnProperty.call(message, "optimizationRequired"))
                     $root.marketing.v1.OptimizationRequired.encode(message.optimizationRequired, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -11421,7 +11566,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -11433,13 +11578,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CampaignsTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -11517,11 +11662,11 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.campaignCreated != null && $Object.hasOwnProperty.call(message, "campaignCreated")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CampaignCreated.verify(message.campaignCreated, _depth + 1);
+                        var error = $root.marketing.v1.CampaignCreated.verify(message.campaignCreated, _depth + 1);
                         if (error)
                             return "campaignCreated." + error;
                     }
@@ -11531,7 +11676,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CampaignPerformance.verify(message.campaignPerformance, _depth + 1);
+                        var error = $root.marketing.v1.CampaignPerformance.verify(message.campaignPerformance, _depth + 1);
                         if (error)
                             return "campaignPerformance." + error;
                     }
@@ -11541,7 +11686,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CampaignOptimized.verify(message.campaignOptimized, _depth + 1);
+                        var error = $root.marketing.v1.CampaignOptimized.verify(message.campaignOptimized, _depth + 1);
                         if (error)
                             return "campaignOptimized." + error;
                     }
@@ -11551,7 +11696,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.OptimizationRequired.verify(message.optimizationRequired, _depth + 1);
+                        var error = $root.marketing.v1.OptimizationRequired.verify(message.optimizationRequired, _depth + 1);
                         if (error)
                             return "optimizationRequired." + error;
                     }
@@ -11576,7 +11721,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CampaignsTopic();
+                var message = new $root.marketing.v1.CampaignsTopic();
                 if (object.campaignCreated != null) {
                     if (!$util.isObject(object.campaignCreated))
                         throw $TypeError(".marketing.v1.CampaignsTopic.campaignCreated: object expected");
@@ -11616,7 +11761,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.campaignCreated != null && $Object.hasOwnProperty.call(message, "campaignCreated")) {
                     object.campaignCreated = $root.marketing.v1.CampaignCreated.toObject(message.campaignCreated, options, _depth + 1);
                     if (options.oneofs)
@@ -11710,9 +11855,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.CreativesTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const CreativesTopic = function (properties) {
+            var CreativesTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -11750,7 +11895,7 @@ export const marketing = $root.marketing = (() => {
             CreativesTopic.prototype.creativeMutated = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * CreativesTopic event.
@@ -11804,7 +11949,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.creativeMutated != null && $Object.hasOwnProperty.call(message, "creativeMutated"))
                     $root.marketing.v1.CreativeMutated.encode(message.creativeMutated, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -11840,7 +11985,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -11852,13 +11997,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.CreativesTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -11936,11 +12081,11 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.creativeSubmitted != null && $Object.hasOwnProperty.call(message, "creativeSubmitted")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CreativeSubmitted.verify(message.creativeSubmitted, _depth + 1);
+                        var error = $root.marketing.v1.CreativeSubmitted.verify(message.creativeSubmitted, _depth + 1);
                         if (error)
                             return "creativeSubmitted." + error;
                     }
@@ -11950,7 +12095,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CreativeAnalyzed.verify(message.creativeAnalyzed, _depth + 1);
+                        var error = $root.marketing.v1.CreativeAnalyzed.verify(message.creativeAnalyzed, _depth + 1);
                         if (error)
                             return "creativeAnalyzed." + error;
                     }
@@ -11960,7 +12105,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CreativeFatigueDetected.verify(message.creativeFatigueDetected, _depth + 1);
+                        var error = $root.marketing.v1.CreativeFatigueDetected.verify(message.creativeFatigueDetected, _depth + 1);
                         if (error)
                             return "creativeFatigueDetected." + error;
                     }
@@ -11970,7 +12115,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.CreativeMutated.verify(message.creativeMutated, _depth + 1);
+                        var error = $root.marketing.v1.CreativeMutated.verify(message.creativeMutated, _depth + 1);
                         if (error)
                             return "creativeMutated." + error;
                     }
@@ -11995,7 +12140,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.CreativesTopic();
+                var message = new $root.marketing.v1.CreativesTopic();
                 if (object.creativeSubmitted != null) {
                     if (!$util.isObject(object.creativeSubmitted))
                         throw $TypeError(".marketing.v1.CreativesTopic.creativeSubmitted: object expected");
@@ -12035,7 +12180,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.creativeSubmitted != null && $Object.hasOwnProperty.call(message, "creativeSubmitted")) {
                     object.creativeSubmitted = $root.marketing.v1.CreativeSubmitted.toObject(message.creativeSubmitted, options, _depth + 1);
                     if (options.oneofs)
@@ -12127,9 +12272,9 @@ export const marketing = $root.marketing = (() => {
              * @param {marketing.v1.AttributionTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const AttributionTopic = function (properties) {
+            var AttributionTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -12159,7 +12304,7 @@ export const marketing = $root.marketing = (() => {
             AttributionTopic.prototype.conversionAttributed = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * AttributionTopic event.
@@ -12211,7 +12356,7 @@ export const marketing = $root.marketing = (() => {
                 if (message.conversionAttributed != null && $Object.hasOwnProperty.call(message, "conversionAttributed"))
                     $root.marketing.v1.ConversionAttributed.encode(message.conversionAttributed, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -12247,7 +12392,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -12259,13 +12404,13 @@ export const marketing = $root.marketing = (() => {
                 }
                 message = _target || new $root.marketing.v1.AttributionTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -12336,11 +12481,11 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.touchpointRecorded != null && $Object.hasOwnProperty.call(message, "touchpointRecorded")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.TouchpointRecorded.verify(message.touchpointRecorded, _depth + 1);
+                        var error = $root.marketing.v1.TouchpointRecorded.verify(message.touchpointRecorded, _depth + 1);
                         if (error)
                             return "touchpointRecorded." + error;
                     }
@@ -12350,7 +12495,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.ConversionRecorded.verify(message.conversionRecorded, _depth + 1);
+                        var error = $root.marketing.v1.ConversionRecorded.verify(message.conversionRecorded, _depth + 1);
                         if (error)
                             return "conversionRecorded." + error;
                     }
@@ -12360,7 +12505,7 @@ export const marketing = $root.marketing = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketing.v1.ConversionAttributed.verify(message.conversionAttributed, _depth + 1);
+                        var error = $root.marketing.v1.ConversionAttributed.verify(message.conversionAttributed, _depth + 1);
                         if (error)
                             return "conversionAttributed." + error;
                     }
@@ -12385,7 +12530,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketing.v1.AttributionTopic();
+                var message = new $root.marketing.v1.AttributionTopic();
                 if (object.touchpointRecorded != null) {
                     if (!$util.isObject(object.touchpointRecorded))
                         throw $TypeError(".marketing.v1.AttributionTopic.touchpointRecorded: object expected");
@@ -12420,7 +12565,7 @@ export const marketing = $root.marketing = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.touchpointRecorded != null && $Object.hasOwnProperty.call(message, "touchpointRecorded")) {
                     object.touchpointRecorded = $root.marketing.v1.TouchpointRecorded.toObject(message.touchpointRecorded, options, _depth + 1);
                     if (options.oneofs)
@@ -12473,14 +12618,14 @@ export const marketing = $root.marketing = (() => {
     return marketing;
 })();
 
-export const marketplace = $root.marketplace = (() => {
+$root.marketplace = (function() {
 
     /**
      * Namespace marketplace.
      * @exports marketplace
      * @namespace
      */
-    const marketplace = {};
+    var marketplace = {};
 
     marketplace.v1 = (function() {
 
@@ -12489,7 +12634,7 @@ export const marketplace = $root.marketplace = (() => {
          * @memberof marketplace
          * @namespace
          */
-        const v1 = {};
+        var v1 = {};
 
         /**
          * UserRole enum.
@@ -12501,7 +12646,7 @@ export const marketplace = $root.marketplace = (() => {
          * @property {number} USER_ROLE_ADMIN=3 USER_ROLE_ADMIN value
          */
         v1.UserRole = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "USER_ROLE_UNSPECIFIED"] = 0;
             values[valuesById[1] = "USER_ROLE_FREELANCER"] = 1;
             values[valuesById[2] = "USER_ROLE_CLIENT"] = 2;
@@ -12543,9 +12688,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.UserCreated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const UserCreated = function (properties) {
+            var UserCreated = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -12633,7 +12778,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision") && (typeof message.revision === "object" ? message.revision.low || message.revision.high : message.revision !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).int64(message.revision);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -12669,7 +12814,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -12681,13 +12826,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.UserCreated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -12817,7 +12962,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.UserCreated();
+                var message = new $root.marketplace.v1.UserCreated();
                 if (object.userId != null)
                     if (typeof object.userId !== "string" || object.userId.length)
                         message.userId = $String(object.userId);
@@ -12878,14 +13023,14 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.userId = "";
                     object.email = "";
                     object.role = options.enums === $String ? "USER_ROLE_UNSPECIFIED" : 0;
                     object.displayName = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.revision = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.revision = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -12971,10 +13116,10 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.UserUpdated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const UserUpdated = function (properties) {
+            var UserUpdated = function (properties) {
                 this.skills = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -13068,12 +13213,12 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.displayName != null && $Object.hasOwnProperty.call(message, "displayName") && message.displayName !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.displayName);
                 if (message.skills != null && message.skills.length)
-                    for (let i = 0; i < message.skills.length; ++i)
+                    for (var i = 0; i < message.skills.length; ++i)
                         writer.uint32(/* id 5, wireType 2 =*/42).string(message.skills[i]);
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision") && (typeof message.revision === "object" ? message.revision.low || message.revision.high : message.revision !== 0))
                     writer.uint32(/* id 6, wireType 0 =*/48).int64(message.revision);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -13109,7 +13254,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -13121,13 +13266,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.UserUpdated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -13245,7 +13390,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.skills != null && $Object.hasOwnProperty.call(message, "skills")) {
                     if (!$Array.isArray(message.skills))
                         return "skills: array expected";
-                    for (let i = 0; i < message.skills.length; ++i)
+                    for (var i = 0; i < message.skills.length; ++i)
                         if (!$util.isString(message.skills[i]))
                             return "skills: string[] expected";
                 }
@@ -13272,7 +13417,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.UserUpdated();
+                var message = new $root.marketplace.v1.UserUpdated();
                 if (object.userId != null)
                     if (typeof object.userId !== "string" || object.userId.length)
                         message.userId = $String(object.userId);
@@ -13308,7 +13453,7 @@ export const marketplace = $root.marketplace = (() => {
                     if (!$Array.isArray(object.skills))
                         throw $TypeError(".marketplace.v1.UserUpdated.skills: array expected");
                     message.skills = $Array(object.skills.length);
-                    for (let i = 0; i < object.skills.length; ++i)
+                    for (var i = 0; i < object.skills.length; ++i)
                         message.skills[i] = $String(object.skills[i]);
                 }
                 if (object.revision != null)
@@ -13340,7 +13485,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults)
                     object.skills = [];
                 if (options.defaults) {
@@ -13349,7 +13494,7 @@ export const marketplace = $root.marketplace = (() => {
                     object.role = options.enums === $String ? "USER_ROLE_UNSPECIFIED" : 0;
                     object.displayName = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.revision = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.revision = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -13364,7 +13509,7 @@ export const marketplace = $root.marketplace = (() => {
                     object.displayName = message.displayName;
                 if (message.skills && message.skills.length) {
                     object.skills = $Array(message.skills.length);
-                    for (let j = 0; j < message.skills.length; ++j)
+                    for (var j = 0; j < message.skills.length; ++j)
                         object.skills[j] = message.skills[j];
                 }
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision"))
@@ -13442,10 +13587,10 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.ProjectCreated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ProjectCreated = function (properties) {
+            var ProjectCreated = function (properties) {
                 this.skills = [];
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -13559,12 +13704,12 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.currency != null && $Object.hasOwnProperty.call(message, "currency") && message.currency !== "")
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.currency);
                 if (message.skills != null && message.skills.length)
-                    for (let i = 0; i < message.skills.length; ++i)
+                    for (var i = 0; i < message.skills.length; ++i)
                         writer.uint32(/* id 7, wireType 2 =*/58).string(message.skills[i]);
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision") && (typeof message.revision === "object" ? message.revision.low || message.revision.high : message.revision !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).int64(message.revision);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -13600,7 +13745,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -13612,13 +13757,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.ProjectCreated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -13760,7 +13905,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.skills != null && $Object.hasOwnProperty.call(message, "skills")) {
                     if (!$Array.isArray(message.skills))
                         return "skills: array expected";
-                    for (let i = 0; i < message.skills.length; ++i)
+                    for (var i = 0; i < message.skills.length; ++i)
                         if (!$util.isString(message.skills[i]))
                             return "skills: string[] expected";
                 }
@@ -13787,7 +13932,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.ProjectCreated();
+                var message = new $root.marketplace.v1.ProjectCreated();
                 if (object.projectId != null)
                     if (typeof object.projectId !== "string" || object.projectId.length)
                         message.projectId = $String(object.projectId);
@@ -13810,7 +13955,7 @@ export const marketplace = $root.marketplace = (() => {
                     if (!$Array.isArray(object.skills))
                         throw $TypeError(".marketplace.v1.ProjectCreated.skills: array expected");
                     message.skills = $Array(object.skills.length);
-                    for (let i = 0; i < object.skills.length; ++i)
+                    for (var i = 0; i < object.skills.length; ++i)
                         message.skills[i] = $String(object.skills[i]);
                 }
                 if (object.revision != null)
@@ -13842,7 +13987,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.arrays || options.defaults)
                     object.skills = [];
                 if (options.defaults) {
@@ -13853,7 +13998,7 @@ export const marketplace = $root.marketplace = (() => {
                     object.budget = 0;
                     object.currency = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.revision = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.revision = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -13872,7 +14017,7 @@ export const marketplace = $root.marketplace = (() => {
                     object.currency = message.currency;
                 if (message.skills && message.skills.length) {
                     object.skills = $Array(message.skills.length);
-                    for (let j = 0; j < message.skills.length; ++j)
+                    for (var j = 0; j < message.skills.length; ++j)
                         object.skills[j] = message.skills[j];
                 }
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision"))
@@ -13922,6 +14067,7 @@ export const marketplace = $root.marketplace = (() => {
              * @property {string|null} [clientUserId] ProjectPublished clientUserId
              * @property {string|null} [title] ProjectPublished title
              * @property {number|null} [revision] ProjectPublished revision
+             * @property {string|null} [clientEmail] ProjectPublished clientEmail
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -13946,9 +14092,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.ProjectPublished.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ProjectPublished = function (properties) {
+            var ProjectPublished = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -13984,6 +14130,14 @@ export const marketplace = $root.marketplace = (() => {
              * @instance
              */
             ProjectPublished.prototype.revision = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * ProjectPublished clientEmail.
+             * @member {string} clientEmail
+             * @memberof marketplace.v1.ProjectPublished
+             * @instance
+             */
+            ProjectPublished.prototype.clientEmail = "";
 
             /**
              * Creates a new ProjectPublished instance using the specified properties.
@@ -14025,8 +14179,10 @@ export const marketplace = $root.marketplace = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.title);
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision") && (typeof message.revision === "object" ? message.revision.low || message.revision.high : message.revision !== 0))
                     writer.uint32(/* id 4, wireType 0 =*/32).int64(message.revision);
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail") && message.clientEmail !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.clientEmail);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -14062,7 +14218,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -14074,13 +14230,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.ProjectPublished();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -14116,6 +14272,15 @@ export const marketplace = $root.marketplace = (() => {
                                 message.revision = value;
                             else
                                 delete message.revision;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientEmail = value;
+                            else
+                                delete message.clientEmail;
                             continue;
                         }
                     }
@@ -14178,6 +14343,9 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.revision != null && $Object.hasOwnProperty.call(message, "revision"))
                     if (!$util.isInteger(message.revision) && !(message.revision && $util.isInteger(message.revision.low) && $util.isInteger(message.revision.high)))
                         return "revision: integer|Long expected";
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail"))
+                    if (!$util.isString(message.clientEmail))
+                        return "clientEmail: string expected";
                 return null;
             };
 
@@ -14198,7 +14366,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.ProjectPublished();
+                var message = new $root.marketplace.v1.ProjectPublished();
                 if (object.projectId != null)
                     if (typeof object.projectId !== "string" || object.projectId.length)
                         message.projectId = $String(object.projectId);
@@ -14218,6 +14386,9 @@ export const marketplace = $root.marketplace = (() => {
                             message.revision = object.revision;
                         else if (typeof object.revision === "object")
                             message.revision = new $util.LongBits(object.revision.low >>> 0, object.revision.high >>> 0).toNumber();
+                if (object.clientEmail != null)
+                    if (typeof object.clientEmail !== "string" || object.clientEmail.length)
+                        message.clientEmail = $String(object.clientEmail);
                 return message;
             };
 
@@ -14237,16 +14408,17 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.projectId = "";
                     object.clientUserId = "";
                     object.title = "";
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.revision = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.revision = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.clientEmail = "";
                 }
                 if (message.projectId != null && $Object.hasOwnProperty.call(message, "projectId"))
                     object.projectId = message.projectId;
@@ -14261,6 +14433,8 @@ export const marketplace = $root.marketplace = (() => {
                         object.revision = options.longs === $String ? $String(message.revision) : message.revision;
                     else
                         object.revision = options.longs === $String ? $util.Long.prototype.toString.call(message.revision) : options.longs === $Number ? new $util.LongBits(message.revision.low >>> 0, message.revision.high >>> 0).toNumber() : message.revision;
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail"))
+                    object.clientEmail = message.clientEmail;
                 return object;
             };
 
@@ -14304,6 +14478,8 @@ export const marketplace = $root.marketplace = (() => {
              * @property {number|null} [amount] BookingCreated amount
              * @property {string|null} [currency] BookingCreated currency
              * @property {string|null} [startDate] BookingCreated startDate
+             * @property {string|null} [freelancerEmail] BookingCreated freelancerEmail
+             * @property {string|null} [clientEmail] BookingCreated clientEmail
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14328,9 +14504,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.BookingCreated.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const BookingCreated = function (properties) {
+            var BookingCreated = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -14392,6 +14568,22 @@ export const marketplace = $root.marketplace = (() => {
             BookingCreated.prototype.startDate = "";
 
             /**
+             * BookingCreated freelancerEmail.
+             * @member {string} freelancerEmail
+             * @memberof marketplace.v1.BookingCreated
+             * @instance
+             */
+            BookingCreated.prototype.freelancerEmail = "";
+
+            /**
+             * BookingCreated clientEmail.
+             * @member {string} clientEmail
+             * @memberof marketplace.v1.BookingCreated
+             * @instance
+             */
+            BookingCreated.prototype.clientEmail = "";
+
+            /**
              * Creates a new BookingCreated instance using the specified properties.
              * @function create
              * @memberof marketplace.v1.BookingCreated
@@ -14437,8 +14629,12 @@ export const marketplace = $root.marketplace = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.currency);
                 if (message.startDate != null && $Object.hasOwnProperty.call(message, "startDate") && message.startDate !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.startDate);
+                if (message.freelancerEmail != null && $Object.hasOwnProperty.call(message, "freelancerEmail") && message.freelancerEmail !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.freelancerEmail);
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail") && message.clientEmail !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.clientEmail);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -14474,7 +14670,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -14486,13 +14682,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.BookingCreated();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -14555,6 +14751,24 @@ export const marketplace = $root.marketplace = (() => {
                                 message.startDate = value;
                             else
                                 delete message.startDate;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.freelancerEmail = value;
+                            else
+                                delete message.freelancerEmail;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientEmail = value;
+                            else
+                                delete message.clientEmail;
                             continue;
                         }
                     }
@@ -14626,6 +14840,12 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.startDate != null && $Object.hasOwnProperty.call(message, "startDate"))
                     if (!$util.isString(message.startDate))
                         return "startDate: string expected";
+                if (message.freelancerEmail != null && $Object.hasOwnProperty.call(message, "freelancerEmail"))
+                    if (!$util.isString(message.freelancerEmail))
+                        return "freelancerEmail: string expected";
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail"))
+                    if (!$util.isString(message.clientEmail))
+                        return "clientEmail: string expected";
                 return null;
             };
 
@@ -14646,7 +14866,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.BookingCreated();
+                var message = new $root.marketplace.v1.BookingCreated();
                 if (object.bookingId != null)
                     if (typeof object.bookingId !== "string" || object.bookingId.length)
                         message.bookingId = $String(object.bookingId);
@@ -14668,6 +14888,12 @@ export const marketplace = $root.marketplace = (() => {
                 if (object.startDate != null)
                     if (typeof object.startDate !== "string" || object.startDate.length)
                         message.startDate = $String(object.startDate);
+                if (object.freelancerEmail != null)
+                    if (typeof object.freelancerEmail !== "string" || object.freelancerEmail.length)
+                        message.freelancerEmail = $String(object.freelancerEmail);
+                if (object.clientEmail != null)
+                    if (typeof object.clientEmail !== "string" || object.clientEmail.length)
+                        message.clientEmail = $String(object.clientEmail);
                 return message;
             };
 
@@ -14687,7 +14913,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.bookingId = "";
                     object.projectId = "";
@@ -14696,6 +14922,8 @@ export const marketplace = $root.marketplace = (() => {
                     object.amount = 0;
                     object.currency = "";
                     object.startDate = "";
+                    object.freelancerEmail = "";
+                    object.clientEmail = "";
                 }
                 if (message.bookingId != null && $Object.hasOwnProperty.call(message, "bookingId"))
                     object.bookingId = message.bookingId;
@@ -14711,6 +14939,10 @@ export const marketplace = $root.marketplace = (() => {
                     object.currency = message.currency;
                 if (message.startDate != null && $Object.hasOwnProperty.call(message, "startDate"))
                     object.startDate = message.startDate;
+                if (message.freelancerEmail != null && $Object.hasOwnProperty.call(message, "freelancerEmail"))
+                    object.freelancerEmail = message.freelancerEmail;
+                if (message.clientEmail != null && $Object.hasOwnProperty.call(message, "clientEmail"))
+                    object.clientEmail = message.clientEmail;
                 return object;
             };
 
@@ -14752,6 +14984,7 @@ export const marketplace = $root.marketplace = (() => {
              * @property {number|null} [amount] PaymentCompleted amount
              * @property {string|null} [currency] PaymentCompleted currency
              * @property {string|null} [providerReference] PaymentCompleted providerReference
+             * @property {string|null} [payerEmail] PaymentCompleted payerEmail
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14776,9 +15009,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.PaymentCompleted.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const PaymentCompleted = function (properties) {
+            var PaymentCompleted = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -14824,6 +15057,14 @@ export const marketplace = $root.marketplace = (() => {
             PaymentCompleted.prototype.providerReference = "";
 
             /**
+             * PaymentCompleted payerEmail.
+             * @member {string} payerEmail
+             * @memberof marketplace.v1.PaymentCompleted
+             * @instance
+             */
+            PaymentCompleted.prototype.payerEmail = "";
+
+            /**
              * Creates a new PaymentCompleted instance using the specified properties.
              * @function create
              * @memberof marketplace.v1.PaymentCompleted
@@ -14865,8 +15106,10 @@ export const marketplace = $root.marketplace = (() => {
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.currency);
                 if (message.providerReference != null && $Object.hasOwnProperty.call(message, "providerReference") && message.providerReference !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.providerReference);
+                if (message.payerEmail != null && $Object.hasOwnProperty.call(message, "payerEmail") && message.payerEmail !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.payerEmail);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -14902,7 +15145,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -14914,13 +15157,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.PaymentCompleted();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -14965,6 +15208,15 @@ export const marketplace = $root.marketplace = (() => {
                                 message.providerReference = value;
                             else
                                 delete message.providerReference;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.payerEmail = value;
+                            else
+                                delete message.payerEmail;
                             continue;
                         }
                     }
@@ -15030,6 +15282,9 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.providerReference != null && $Object.hasOwnProperty.call(message, "providerReference"))
                     if (!$util.isString(message.providerReference))
                         return "providerReference: string expected";
+                if (message.payerEmail != null && $Object.hasOwnProperty.call(message, "payerEmail"))
+                    if (!$util.isString(message.payerEmail))
+                        return "payerEmail: string expected";
                 return null;
             };
 
@@ -15050,7 +15305,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.PaymentCompleted();
+                var message = new $root.marketplace.v1.PaymentCompleted();
                 if (object.paymentId != null)
                     if (typeof object.paymentId !== "string" || object.paymentId.length)
                         message.paymentId = $String(object.paymentId);
@@ -15066,6 +15321,9 @@ export const marketplace = $root.marketplace = (() => {
                 if (object.providerReference != null)
                     if (typeof object.providerReference !== "string" || object.providerReference.length)
                         message.providerReference = $String(object.providerReference);
+                if (object.payerEmail != null)
+                    if (typeof object.payerEmail !== "string" || object.payerEmail.length)
+                        message.payerEmail = $String(object.payerEmail);
                 return message;
             };
 
@@ -15085,13 +15343,14 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.paymentId = "";
                     object.bookingId = "";
                     object.amount = 0;
                     object.currency = "";
                     object.providerReference = "";
+                    object.payerEmail = "";
                 }
                 if (message.paymentId != null && $Object.hasOwnProperty.call(message, "paymentId"))
                     object.paymentId = message.paymentId;
@@ -15103,6 +15362,8 @@ export const marketplace = $root.marketplace = (() => {
                     object.currency = message.currency;
                 if (message.providerReference != null && $Object.hasOwnProperty.call(message, "providerReference"))
                     object.providerReference = message.providerReference;
+                if (message.payerEmail != null && $Object.hasOwnProperty.call(message, "payerEmail"))
+                    object.payerEmail = message.payerEmail;
                 return object;
             };
 
@@ -15168,10 +15429,10 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.SendEmail.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const SendEmail = function (properties) {
+            var SendEmail = function (properties) {
                 this.variables = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -15255,12 +15516,12 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.subject != null && $Object.hasOwnProperty.call(message, "subject") && message.subject !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.subject);
                 if (message.variables != null && $Object.hasOwnProperty.call(message, "variables"))
-                    for (let keys = $Object.keys(message.variables), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.variables), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 4, wireType 2 =*/34).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.variables[keys[i]]).ldelim();
                 if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, "idempotencyKey") && message.idempotencyKey !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.idempotencyKey);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -15296,7 +15557,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -15308,13 +15569,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.SendEmail();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -15348,14 +15609,14 @@ export const marketplace = $root.marketplace = (() => {
                                 break;
                             if (message.variables === $util.emptyObject)
                                 message.variables = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = "";
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -15448,8 +15709,8 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.variables != null && $Object.hasOwnProperty.call(message, "variables")) {
                     if (!$util.isObject(message.variables))
                         return "variables: object expected";
-                    let key = $Object.keys(message.variables);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.variables);
+                    for (var i = 0; i < key.length; ++i)
                         if (!$util.isString(message.variables[key[i]]))
                             return "variables: string{k:string} expected";
                 }
@@ -15476,7 +15737,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.SendEmail();
+                var message = new $root.marketplace.v1.SendEmail();
                 if (object.to != null)
                     if (typeof object.to !== "string" || object.to.length)
                         message.to = $String(object.to);
@@ -15490,7 +15751,7 @@ export const marketplace = $root.marketplace = (() => {
                     if (!$util.isObject(object.variables))
                         throw $TypeError(".marketplace.v1.SendEmail.variables: object expected");
                     message.variables = {};
-                    for (let keys = $Object.keys(object.variables), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.variables), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.variables, keys[i]);
                         message.variables[keys[i]] = $String(object.variables[keys[i]]);
@@ -15518,7 +15779,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.variables = {};
                 if (options.defaults) {
@@ -15533,10 +15794,10 @@ export const marketplace = $root.marketplace = (() => {
                     object.template = message.template;
                 if (message.subject != null && $Object.hasOwnProperty.call(message, "subject"))
                     object.subject = message.subject;
-                let keys2;
+                var keys2;
                 if (message.variables && (keys2 = $Object.keys(message.variables)).length) {
                     object.variables = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.variables, keys2[j]);
                         object.variables[keys2[j]] = message.variables[keys2[j]];
@@ -15606,9 +15867,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.IndexProject.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const IndexProject = function (properties) {
+            var IndexProject = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -15666,7 +15927,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.reason);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -15702,7 +15963,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -15714,13 +15975,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.IndexProject();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -15814,7 +16075,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.IndexProject();
+                var message = new $root.marketplace.v1.IndexProject();
                 if (object.projectId != null)
                     if (typeof object.projectId !== "string" || object.projectId.length)
                         message.projectId = $String(object.projectId);
@@ -15840,7 +16101,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.projectId = "";
                     object.reason = "";
@@ -15918,9 +16179,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.UsersTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const UsersTopic = function (properties) {
+            var UsersTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -15942,7 +16203,7 @@ export const marketplace = $root.marketplace = (() => {
             UsersTopic.prototype.userUpdated = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * UsersTopic event.
@@ -15992,7 +16253,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.userUpdated != null && $Object.hasOwnProperty.call(message, "userUpdated"))
                     $root.marketplace.v1.UserUpdated.encode(message.userUpdated, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -16028,7 +16289,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -16040,13 +16301,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.UsersTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -16110,11 +16371,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.userCreated != null && $Object.hasOwnProperty.call(message, "userCreated")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.UserCreated.verify(message.userCreated, _depth + 1);
+                        var error = $root.marketplace.v1.UserCreated.verify(message.userCreated, _depth + 1);
                         if (error)
                             return "userCreated." + error;
                     }
@@ -16124,7 +16385,7 @@ export const marketplace = $root.marketplace = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.UserUpdated.verify(message.userUpdated, _depth + 1);
+                        var error = $root.marketplace.v1.UserUpdated.verify(message.userUpdated, _depth + 1);
                         if (error)
                             return "userUpdated." + error;
                     }
@@ -16149,7 +16410,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.UsersTopic();
+                var message = new $root.marketplace.v1.UsersTopic();
                 if (object.userCreated != null) {
                     if (!$util.isObject(object.userCreated))
                         throw $TypeError(".marketplace.v1.UsersTopic.userCreated: object expected");
@@ -16179,7 +16440,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.userCreated != null && $Object.hasOwnProperty.call(message, "userCreated")) {
                     object.userCreated = $root.marketplace.v1.UserCreated.toObject(message.userCreated, options, _depth + 1);
                     if (options.oneofs)
@@ -16259,9 +16520,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.ProjectsTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ProjectsTopic = function (properties) {
+            var ProjectsTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -16283,7 +16544,7 @@ export const marketplace = $root.marketplace = (() => {
             ProjectsTopic.prototype.projectPublished = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * ProjectsTopic event.
@@ -16333,7 +16594,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.projectPublished != null && $Object.hasOwnProperty.call(message, "projectPublished"))
                     $root.marketplace.v1.ProjectPublished.encode(message.projectPublished, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -16369,7 +16630,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -16381,13 +16642,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.ProjectsTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -16451,11 +16712,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.projectCreated != null && $Object.hasOwnProperty.call(message, "projectCreated")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.ProjectCreated.verify(message.projectCreated, _depth + 1);
+                        var error = $root.marketplace.v1.ProjectCreated.verify(message.projectCreated, _depth + 1);
                         if (error)
                             return "projectCreated." + error;
                     }
@@ -16465,7 +16726,7 @@ export const marketplace = $root.marketplace = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.ProjectPublished.verify(message.projectPublished, _depth + 1);
+                        var error = $root.marketplace.v1.ProjectPublished.verify(message.projectPublished, _depth + 1);
                         if (error)
                             return "projectPublished." + error;
                     }
@@ -16490,7 +16751,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.ProjectsTopic();
+                var message = new $root.marketplace.v1.ProjectsTopic();
                 if (object.projectCreated != null) {
                     if (!$util.isObject(object.projectCreated))
                         throw $TypeError(".marketplace.v1.ProjectsTopic.projectCreated: object expected");
@@ -16520,7 +16781,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.projectCreated != null && $Object.hasOwnProperty.call(message, "projectCreated")) {
                     object.projectCreated = $root.marketplace.v1.ProjectCreated.toObject(message.projectCreated, options, _depth + 1);
                     if (options.oneofs)
@@ -16598,9 +16859,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.BookingsTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const BookingsTopic = function (properties) {
+            var BookingsTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -16614,7 +16875,7 @@ export const marketplace = $root.marketplace = (() => {
             BookingsTopic.prototype.bookingCreated = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * BookingsTopic event.
@@ -16662,7 +16923,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.bookingCreated != null && $Object.hasOwnProperty.call(message, "bookingCreated"))
                     $root.marketplace.v1.BookingCreated.encode(message.bookingCreated, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -16698,7 +16959,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -16710,13 +16971,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.BookingsTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -16773,11 +17034,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.bookingCreated != null && $Object.hasOwnProperty.call(message, "bookingCreated")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.BookingCreated.verify(message.bookingCreated, _depth + 1);
+                        var error = $root.marketplace.v1.BookingCreated.verify(message.bookingCreated, _depth + 1);
                         if (error)
                             return "bookingCreated." + error;
                     }
@@ -16802,7 +17063,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.BookingsTopic();
+                var message = new $root.marketplace.v1.BookingsTopic();
                 if (object.bookingCreated != null) {
                     if (!$util.isObject(object.bookingCreated))
                         throw $TypeError(".marketplace.v1.BookingsTopic.bookingCreated: object expected");
@@ -16827,7 +17088,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.bookingCreated != null && $Object.hasOwnProperty.call(message, "bookingCreated")) {
                     object.bookingCreated = $root.marketplace.v1.BookingCreated.toObject(message.bookingCreated, options, _depth + 1);
                     if (options.oneofs)
@@ -16900,9 +17161,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.PaymentsTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const PaymentsTopic = function (properties) {
+            var PaymentsTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -16916,7 +17177,7 @@ export const marketplace = $root.marketplace = (() => {
             PaymentsTopic.prototype.paymentCompleted = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * PaymentsTopic event.
@@ -16964,7 +17225,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.paymentCompleted != null && $Object.hasOwnProperty.call(message, "paymentCompleted"))
                     $root.marketplace.v1.PaymentCompleted.encode(message.paymentCompleted, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -17000,7 +17261,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -17012,13 +17273,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.PaymentsTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -17075,11 +17336,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.paymentCompleted != null && $Object.hasOwnProperty.call(message, "paymentCompleted")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.PaymentCompleted.verify(message.paymentCompleted, _depth + 1);
+                        var error = $root.marketplace.v1.PaymentCompleted.verify(message.paymentCompleted, _depth + 1);
                         if (error)
                             return "paymentCompleted." + error;
                     }
@@ -17104,7 +17365,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.PaymentsTopic();
+                var message = new $root.marketplace.v1.PaymentsTopic();
                 if (object.paymentCompleted != null) {
                     if (!$util.isObject(object.paymentCompleted))
                         throw $TypeError(".marketplace.v1.PaymentsTopic.paymentCompleted: object expected");
@@ -17129,7 +17390,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.paymentCompleted != null && $Object.hasOwnProperty.call(message, "paymentCompleted")) {
                     object.paymentCompleted = $root.marketplace.v1.PaymentCompleted.toObject(message.paymentCompleted, options, _depth + 1);
                     if (options.oneofs)
@@ -17202,9 +17463,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.SendEmailTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const SendEmailTopic = function (properties) {
+            var SendEmailTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -17218,7 +17479,7 @@ export const marketplace = $root.marketplace = (() => {
             SendEmailTopic.prototype.sendEmail = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * SendEmailTopic event.
@@ -17266,7 +17527,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.sendEmail != null && $Object.hasOwnProperty.call(message, "sendEmail"))
                     $root.marketplace.v1.SendEmail.encode(message.sendEmail, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -17302,7 +17563,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -17314,13 +17575,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.SendEmailTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -17377,11 +17638,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.sendEmail != null && $Object.hasOwnProperty.call(message, "sendEmail")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.SendEmail.verify(message.sendEmail, _depth + 1);
+                        var error = $root.marketplace.v1.SendEmail.verify(message.sendEmail, _depth + 1);
                         if (error)
                             return "sendEmail." + error;
                     }
@@ -17406,7 +17667,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.SendEmailTopic();
+                var message = new $root.marketplace.v1.SendEmailTopic();
                 if (object.sendEmail != null) {
                     if (!$util.isObject(object.sendEmail))
                         throw $TypeError(".marketplace.v1.SendEmailTopic.sendEmail: object expected");
@@ -17431,7 +17692,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.sendEmail != null && $Object.hasOwnProperty.call(message, "sendEmail")) {
                     object.sendEmail = $root.marketplace.v1.SendEmail.toObject(message.sendEmail, options, _depth + 1);
                     if (options.oneofs)
@@ -17504,9 +17765,9 @@ export const marketplace = $root.marketplace = (() => {
              * @param {marketplace.v1.IndexProjectTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const IndexProjectTopic = function (properties) {
+            var IndexProjectTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -17520,7 +17781,7 @@ export const marketplace = $root.marketplace = (() => {
             IndexProjectTopic.prototype.indexProject = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * IndexProjectTopic event.
@@ -17568,7 +17829,7 @@ export const marketplace = $root.marketplace = (() => {
                 if (message.indexProject != null && $Object.hasOwnProperty.call(message, "indexProject"))
                     $root.marketplace.v1.IndexProject.encode(message.indexProject, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -17604,7 +17865,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -17616,13 +17877,13 @@ export const marketplace = $root.marketplace = (() => {
                 }
                 message = _target || new $root.marketplace.v1.IndexProjectTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -17679,11 +17940,11 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.indexProject != null && $Object.hasOwnProperty.call(message, "indexProject")) {
                     properties.event = 1;
                     {
-                        let error = $root.marketplace.v1.IndexProject.verify(message.indexProject, _depth + 1);
+                        var error = $root.marketplace.v1.IndexProject.verify(message.indexProject, _depth + 1);
                         if (error)
                             return "indexProject." + error;
                     }
@@ -17708,7 +17969,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.marketplace.v1.IndexProjectTopic();
+                var message = new $root.marketplace.v1.IndexProjectTopic();
                 if (object.indexProject != null) {
                     if (!$util.isObject(object.indexProject))
                         throw $TypeError(".marketplace.v1.IndexProjectTopic.indexProject: object expected");
@@ -17733,7 +17994,7 @@ export const marketplace = $root.marketplace = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.indexProject != null && $Object.hasOwnProperty.call(message, "indexProject")) {
                     object.indexProject = $root.marketplace.v1.IndexProject.toObject(message.indexProject, options, _depth + 1);
                     if (options.oneofs)
@@ -17776,14 +18037,14 @@ export const marketplace = $root.marketplace = (() => {
     return marketplace;
 })();
 
-export const viral = $root.viral = (() => {
+$root.viral = (function() {
 
     /**
      * Namespace viral.
      * @exports viral
      * @namespace
      */
-    const viral = {};
+    var viral = {};
 
     viral.v1 = (function() {
 
@@ -17792,7 +18053,7 @@ export const viral = $root.viral = (() => {
          * @memberof viral
          * @namespace
          */
-        const v1 = {};
+        var v1 = {};
 
         v1.ViralSharesTopic = (function() {
 
@@ -17830,9 +18091,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.ViralSharesTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ViralSharesTopic = function (properties) {
+            var ViralSharesTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -17846,7 +18107,7 @@ export const viral = $root.viral = (() => {
             ViralSharesTopic.prototype.shareRequested = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * ViralSharesTopic event.
@@ -17894,7 +18155,7 @@ export const viral = $root.viral = (() => {
                 if (message.shareRequested != null && $Object.hasOwnProperty.call(message, "shareRequested"))
                     $root.viral.v1.ViralShareRequested.encode(message.shareRequested, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -17930,7 +18191,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -17942,13 +18203,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.ViralSharesTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -18005,11 +18266,11 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.shareRequested != null && $Object.hasOwnProperty.call(message, "shareRequested")) {
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.ViralShareRequested.verify(message.shareRequested, _depth + 1);
+                        var error = $root.viral.v1.ViralShareRequested.verify(message.shareRequested, _depth + 1);
                         if (error)
                             return "shareRequested." + error;
                     }
@@ -18034,7 +18295,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.ViralSharesTopic();
+                var message = new $root.viral.v1.ViralSharesTopic();
                 if (object.shareRequested != null) {
                     if (!$util.isObject(object.shareRequested))
                         throw $TypeError(".viral.v1.ViralSharesTopic.shareRequested: object expected");
@@ -18059,7 +18320,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.shareRequested != null && $Object.hasOwnProperty.call(message, "shareRequested")) {
                     object.shareRequested = $root.viral.v1.ViralShareRequested.toObject(message.shareRequested, options, _depth + 1);
                     if (options.oneofs)
@@ -18140,9 +18401,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.ViralFunnelTopic.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ViralFunnelTopic = function (properties) {
+            var ViralFunnelTopic = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -18188,7 +18449,7 @@ export const viral = $root.viral = (() => {
             ViralFunnelTopic.prototype.invitationConverted = null;
 
             // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
+            var $oneOfFields;
 
             /**
              * ViralFunnelTopic event.
@@ -18244,7 +18505,7 @@ export const viral = $root.viral = (() => {
                 if (message.invitationConverted != null && $Object.hasOwnProperty.call(message, "invitationConverted"))
                     $root.viral.v1.InvitationConverted.encode(message.invitationConverted, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -18280,7 +18541,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                var end, message;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -18292,13 +18553,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.ViralFunnelTopic();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -18383,11 +18644,11 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                let properties = {};
+                var properties = {};
                 if (message.shareCompleted != null && $Object.hasOwnProperty.call(message, "shareCompleted")) {
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.ViralShareCompleted.verify(message.shareCompleted, _depth + 1);
+                        var error = $root.viral.v1.ViralShareCompleted.verify(message.shareCompleted, _depth + 1);
                         if (error)
                             return "shareCompleted." + error;
                     }
@@ -18397,7 +18658,7 @@ export const viral = $root.viral = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.ViralShareFailed.verify(message.shareFailed, _depth + 1);
+                        var error = $root.viral.v1.ViralShareFailed.verify(message.shareFailed, _depth + 1);
                         if (error)
                             return "shareFailed." + error;
                     }
@@ -18407,7 +18668,7 @@ export const viral = $root.viral = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.InvitationOpened.verify(message.invitationOpened, _depth + 1);
+                        var error = $root.viral.v1.InvitationOpened.verify(message.invitationOpened, _depth + 1);
                         if (error)
                             return "invitationOpened." + error;
                     }
@@ -18417,7 +18678,7 @@ export const viral = $root.viral = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.InvitationClicked.verify(message.invitationClicked, _depth + 1);
+                        var error = $root.viral.v1.InvitationClicked.verify(message.invitationClicked, _depth + 1);
                         if (error)
                             return "invitationClicked." + error;
                     }
@@ -18427,7 +18688,7 @@ export const viral = $root.viral = (() => {
                         return "event: multiple values";
                     properties.event = 1;
                     {
-                        let error = $root.viral.v1.InvitationConverted.verify(message.invitationConverted, _depth + 1);
+                        var error = $root.viral.v1.InvitationConverted.verify(message.invitationConverted, _depth + 1);
                         if (error)
                             return "invitationConverted." + error;
                     }
@@ -18452,7 +18713,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.ViralFunnelTopic();
+                var message = new $root.viral.v1.ViralFunnelTopic();
                 if (object.shareCompleted != null) {
                     if (!$util.isObject(object.shareCompleted))
                         throw $TypeError(".viral.v1.ViralFunnelTopic.shareCompleted: object expected");
@@ -18497,7 +18758,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (message.shareCompleted != null && $Object.hasOwnProperty.call(message, "shareCompleted")) {
                     object.shareCompleted = $root.viral.v1.ViralShareCompleted.toObject(message.shareCompleted, options, _depth + 1);
                     if (options.oneofs)
@@ -18589,10 +18850,10 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.ViralShareRequested.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ViralShareRequested = function (properties) {
+            var ViralShareRequested = function (properties) {
                 this.shareMetadata = {};
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -18688,10 +18949,10 @@ export const viral = $root.viral = (() => {
                 if (message.recipient != null && $Object.hasOwnProperty.call(message, "recipient") && message.recipient !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.recipient);
                 if (message.shareMetadata != null && $Object.hasOwnProperty.call(message, "shareMetadata"))
-                    for (let keys = $Object.keys(message.shareMetadata), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(message.shareMetadata), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.shareMetadata[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -18727,7 +18988,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, key, value;
+                var end, message, key, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -18739,13 +19000,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.ViralShareRequested();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -18797,14 +19058,14 @@ export const viral = $root.viral = (() => {
                                 break;
                             if (message.shareMetadata === $util.emptyObject)
                                 message.shareMetadata = {};
-                            let end2 = reader.size() + reader.pos;
+                            var end2 = reader.size() + reader.pos;
                             if (end2 > reader.len)
                                 throw $RangeError("index out of range");
                             reader.len = end2;
                             key = "";
                             value = "";
                             while (reader.pos < end2) {
-                                let tag2 = reader.tag();
+                                var tag2 = reader.tag();
                                 wireType = tag2 & 7;
                                 switch (tag2 >>>= 3) {
                                 case 1:
@@ -18894,8 +19155,8 @@ export const viral = $root.viral = (() => {
                 if (message.shareMetadata != null && $Object.hasOwnProperty.call(message, "shareMetadata")) {
                     if (!$util.isObject(message.shareMetadata))
                         return "shareMetadata: object expected";
-                    let key = $Object.keys(message.shareMetadata);
-                    for (let i = 0; i < key.length; ++i)
+                    var key = $Object.keys(message.shareMetadata);
+                    for (var i = 0; i < key.length; ++i)
                         if (!$util.isString(message.shareMetadata[key[i]]))
                             return "shareMetadata: string{k:string} expected";
                 }
@@ -18919,7 +19180,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.ViralShareRequested();
+                var message = new $root.viral.v1.ViralShareRequested();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -18939,7 +19200,7 @@ export const viral = $root.viral = (() => {
                     if (!$util.isObject(object.shareMetadata))
                         throw $TypeError(".viral.v1.ViralShareRequested.shareMetadata: object expected");
                     message.shareMetadata = {};
-                    for (let keys = $Object.keys(object.shareMetadata), i = 0; i < keys.length; ++i) {
+                    for (var keys = $Object.keys(object.shareMetadata), i = 0; i < keys.length; ++i) {
                         if (keys[i] === "__proto__")
                             $util.makeProp(message.shareMetadata, keys[i]);
                         message.shareMetadata[keys[i]] = $String(object.shareMetadata[keys[i]]);
@@ -18964,7 +19225,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.objects || options.defaults)
                     object.shareMetadata = {};
                 if (options.defaults) {
@@ -18984,10 +19245,10 @@ export const viral = $root.viral = (() => {
                     object.channel = message.channel;
                 if (message.recipient != null && $Object.hasOwnProperty.call(message, "recipient"))
                     object.recipient = message.recipient;
-                let keys2;
+                var keys2;
                 if (message.shareMetadata && (keys2 = $Object.keys(message.shareMetadata)).length) {
                     object.shareMetadata = {};
-                    for (let j = 0; j < keys2.length; ++j) {
+                    for (var j = 0; j < keys2.length; ++j) {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.shareMetadata, keys2[j]);
                         object.shareMetadata[keys2[j]] = message.shareMetadata[keys2[j]];
@@ -19060,9 +19321,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.ViralShareCompleted.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ViralShareCompleted = function (properties) {
+            var ViralShareCompleted = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -19170,7 +19431,7 @@ export const viral = $root.viral = (() => {
                 if (message.senderUserId != null && $Object.hasOwnProperty.call(message, "senderUserId") && message.senderUserId !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.senderUserId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -19206,7 +19467,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -19218,13 +19479,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.ViralShareCompleted();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -19378,7 +19639,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.ViralShareCompleted();
+                var message = new $root.viral.v1.ViralShareCompleted();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -19426,13 +19687,13 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.invitationId = "";
                     object.messageId = "";
                     object.retryCount = 0;
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.processingTimeMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.processingTimeMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -19526,9 +19787,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.ViralShareFailed.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ViralShareFailed = function (properties) {
+            var ViralShareFailed = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -19636,7 +19897,7 @@ export const viral = $root.viral = (() => {
                 if (message.senderUserId != null && $Object.hasOwnProperty.call(message, "senderUserId") && message.senderUserId !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.senderUserId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -19672,7 +19933,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -19684,13 +19945,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.ViralShareFailed();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -19844,7 +20105,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.ViralShareFailed();
+                var message = new $root.viral.v1.ViralShareFailed();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -19892,14 +20153,14 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.invitationId = "";
                     object.channel = "";
                     object.reason = "";
                     object.retryCount = 0;
                     if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
+                        var long = new $util.Long(0, 0, false);
                         object.processingTimeMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.processingTimeMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
@@ -19990,9 +20251,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.InvitationOpened.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const InvitationOpened = function (properties) {
+            var InvitationOpened = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -20080,7 +20341,7 @@ export const viral = $root.viral = (() => {
                 if (message.userAgent != null && $Object.hasOwnProperty.call(message, "userAgent") && message.userAgent !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.userAgent);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -20116,7 +20377,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -20128,13 +20389,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.InvitationOpened();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -20264,7 +20525,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.InvitationOpened();
+                var message = new $root.viral.v1.InvitationOpened();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -20299,7 +20560,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.invitationId = "";
                     object.cardId = "";
@@ -20382,9 +20643,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.InvitationClicked.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const InvitationClicked = function (properties) {
+            var InvitationClicked = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -20472,7 +20733,7 @@ export const viral = $root.viral = (() => {
                 if (message.targetUrl != null && $Object.hasOwnProperty.call(message, "targetUrl") && message.targetUrl !== "")
                     writer.uint32(/* id 5, wireType 2 =*/42).string(message.targetUrl);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -20508,7 +20769,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -20520,13 +20781,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.InvitationClicked();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -20656,7 +20917,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.InvitationClicked();
+                var message = new $root.viral.v1.InvitationClicked();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -20691,7 +20952,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.invitationId = "";
                     object.cardId = "";
@@ -20775,9 +21036,9 @@ export const viral = $root.viral = (() => {
              * @param {viral.v1.InvitationConverted.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const InvitationConverted = function (properties) {
+            var InvitationConverted = function (properties) {
                 if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
                             this[keys[i]] = properties[keys[i]];
             };
@@ -20875,7 +21136,7 @@ export const viral = $root.viral = (() => {
                 if (message.conversionValue != null && $Object.hasOwnProperty.call(message, "conversionValue") && !$Object.is(message.conversionValue, 0))
                     writer.uint32(/* id 6, wireType 1 =*/49).double(message.conversionValue);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
+                    for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
@@ -20911,7 +21172,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message, value;
+                var end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -20923,13 +21184,13 @@ export const viral = $root.viral = (() => {
                 }
                 message = _target || new $root.viral.v1.InvitationConverted();
                 while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
+                    var start = reader.pos;
+                    var tag = reader.tag();
                     if (tag === _end) {
                         _end = $undefined;
                         break;
                     }
-                    let wireType = tag & 7;
+                    var wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
                             if (wireType !== 2)
@@ -21071,7 +21332,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.viral.v1.InvitationConverted();
+                var message = new $root.viral.v1.InvitationConverted();
                 if (object.invitationId != null)
                     if (typeof object.invitationId !== "string" || object.invitationId.length)
                         message.invitationId = $String(object.invitationId);
@@ -21109,7 +21370,7 @@ export const viral = $root.viral = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let object = {};
+                var object = {};
                 if (options.defaults) {
                     object.invitationId = "";
                     object.cardId = "";
