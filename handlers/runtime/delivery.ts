@@ -1,0 +1,191 @@
+/**
+ * One consumer's delivery pipeline, the same for the push host, the pull host and the test
+ * helper: filter → decode → accepted type? → apply once (handler in a transaction, or the
+ * archiver's append) → publish what the handler staged → outcome (outcome.ts). The hosts only
+ * turn an {@link Outcome} into an ack or a nack on their transport. `process` never rejects.
+ */
+import type { Firestore } from "@google-cloud/firestore";
+import type { Logger } from "pino";
+import type { ResolvedConsumer } from "../../infra/model/types";
+import type { EventCatalog, EventType } from "./catalog";
+import { EventCodec, type DecodedEvent } from "./codec";
+import { createContext, envelopeOf } from "./context";
+import { deadLetterMessage, type FailedDelivery } from "./dead-letter";
+import { DecodeError, RetryableError } from "./errors";
+import type { EventStore } from "./event-store";
+import { compileFilter } from "./filter";
+import type { Handler, HandlerEvent, RegisteredHandler } from "./handler";
+import { applyOnce, markPublished } from "./idempotency";
+import { eventLogger } from "./logger";
+import { handlerMetrics, UNKNOWN_TYPE, type RuntimeMetrics } from "./metrics";
+import { decideFailure, type Outcome } from "./outcome";
+import type { MessagePublisher } from "./publisher";
+import type { OutsideCalls } from "./resilience";
+import { DeferredTransaction, type RecordedWrite } from "./transaction";
+
+/** A message as a host received it. */
+export type Delivery = FailedDelivery;
+
+/** Seconds a processed record outlives the topic's message retention: Pub/Sub cannot redeliver after that. */
+const RECORD_RETENTION_MARGIN_SECONDS = 86_400;
+
+export interface DeliveryProcessorOptions {
+  consumer: ResolvedConsumer;
+  handler: RegisteredHandler;
+  catalog: EventCatalog;
+  firestore: Firestore;
+  publisher: MessagePublisher;
+  metrics: RuntimeMetrics;
+  logger: Logger;
+  outsideCalls: OutsideCalls;
+  /** Required when the handler is the archiver. */
+  eventStore?: EventStore;
+  /** For the trace field of log lines. Default: none. */
+  projectId?: string;
+  /**
+   * How long the runtime waits for one handler run before nacking it, in milliseconds.
+   * Default: the consumer's ack deadline, the time the declaration gives a handler.
+   */
+  handlerTimeoutMs?: number;
+  /** Called with every handler run's recorded writes (the test helper reports them). Default: none. */
+  onWrites?: (writes: readonly RecordedWrite[]) => void;
+}
+
+export class DeliveryProcessor {
+  readonly consumer: ResolvedConsumer;
+  private readonly codec: EventCodec;
+  private readonly filter: ((attributes: Readonly<Record<string, string>>) => boolean) | undefined;
+  private readonly accepts: ReadonlySet<string>;
+  private readonly retentionSeconds: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: DeliveryProcessorOptions) {
+    const { consumer, handler, catalog } = options;
+    if (handler.kind === "archiver" && options.eventStore === undefined) throw new Error(`consumer ${consumer.name}: the archiver needs an event store`);
+    this.consumer = consumer;
+    this.codec = new EventCodec(catalog);
+    this.filter = consumer.filter === undefined ? undefined : compileFilter(consumer.filter);
+    const topic = catalog.topic(consumer.topic);
+    this.accepts = new Set(handler.kind === "handler" ? handler.accepts : (topic?.events.map((event) => event.type) ?? []));
+    this.retentionSeconds = (topic?.retentionSeconds ?? 7 * 86_400) + RECORD_RETENTION_MARGIN_SECONDS;
+    this.timeoutMs = options.handlerTimeoutMs ?? consumer.ackDeadlineSeconds * 1000;
+  }
+
+  /** Processes one delivery and says whether to ack or nack it. Never rejects. */
+  async process(delivery: Delivery): Promise<Outcome> {
+    const { metrics } = this.options;
+    const consumer = this.consumer.name;
+    const type = this.typeLabel(delivery.attributes["ce-type"]);
+    const started = performance.now();
+    metrics.received.inc({ consumer, type });
+    metrics.inFlight.inc({ consumer });
+    let outcome: Outcome;
+    try {
+      outcome = await this.decide(delivery);
+    } catch (err) {
+      // Only a runtime bug lands here; redelivery is the safe answer.
+      this.options.logger.error({ err, messageId: delivery.messageId }, "the runtime failed to process a message; nacked");
+      outcome = { action: "nack", result: "retry", error: err };
+    } finally {
+      metrics.inFlight.dec({ consumer });
+    }
+    metrics.handlerSeconds.observe({ consumer, type, outcome: outcome.result }, (performance.now() - started) / 1000);
+    (outcome.action === "ack" ? metrics.acked : metrics.nacked).inc({ consumer, type });
+    if (outcome.result === "duplicate") metrics.duplicates.inc({ consumer, type });
+    if (outcome.result === "filtered" || outcome.result === "not-accepted") metrics.skipped.inc({ consumer, type, reason: outcome.result });
+    if (outcome.result === "dead-lettered") metrics.deadLettered.inc({ consumer, type, reason: outcome.reason });
+    return outcome;
+  }
+
+  private async decide(delivery: Delivery): Promise<Outcome> {
+    const { logger } = this.options;
+    // Pub/Sub applies the filter in the cloud; the emulator does not, so this is the local filter and a cloud safety net.
+    if (this.filter !== undefined && !this.filter(delivery.attributes)) return { action: "ack", result: "filtered" };
+    let event: DecodedEvent;
+    try {
+      event = this.codec.decode(delivery, this.consumer.topic);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return this.deadLetter(delivery, err.decodeReason, `${err.name}: ${err.message}`, logger.child({ messageId: delivery.messageId }), err);
+    }
+    const log = eventLogger(logger, event.meta, this.options.projectId, { messageId: delivery.messageId, deliveryAttempt: delivery.deliveryAttempt ?? null });
+    if (!this.accepts.has(event.type)) {
+      log.debug("event type not accepted by the handler; acked unhandled");
+      return { action: "ack", result: "not-accepted" };
+    }
+    try {
+      const result = await this.apply(event, delivery, log);
+      log.debug({ result }, result === "handled" ? "event handled" : "event already processed; acked without running the handler");
+      return { action: "ack", result };
+    } catch (err) {
+      const decision = decideFailure(err, delivery.deliveryAttempt, this.consumer.maxDeliveryAttempts);
+      if (decision.action === "dead-letter") return this.deadLetter(delivery, decision.reason, decision.error, log, err);
+      log.warn({ err }, "handler failed; nacked for redelivery");
+      return { action: "nack", result: "retry", error: err };
+    }
+  }
+
+  private async apply(event: DecodedEvent, delivery: Delivery, log: Logger): Promise<"handled" | "duplicate"> {
+    const { handler } = this.options;
+    if (handler.kind === "archiver") return (await this.options.eventStore!.append(event)) === "appended" ? "handled" : "duplicate";
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new RetryableError(`the handler did not finish within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([this.runInTransaction(handler, event, delivery, log, abort.signal), deadline]);
+      if (result.outbox.length > 0) {
+        await this.options.publisher.publish(result.outbox);
+        await markPublished(result.record);
+      }
+      return result.status === "applied" ? "handled" : "duplicate";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private runInTransaction(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal) {
+    const { firestore, metrics, outsideCalls, onWrites } = this.options;
+    const envelope = envelopeOf(event, this.consumer.name, delivery.messageId, delivery.deliveryAttempt);
+    const options = { consumer: this.consumer.name, eventId: event.meta.id, eventType: event.type, retentionSeconds: this.retentionSeconds };
+    return applyOnce(firestore, options, async (tx) => {
+      const transaction = new DeferredTransaction(tx);
+      const { ctx, staged } = createContext(event, {
+        consumer: this.consumer,
+        handler,
+        codec: this.codec,
+        firestore,
+        transaction,
+        log,
+        metrics: handlerMetrics(metrics, this.consumer.name),
+        outsideCalls,
+        envelope,
+        signal,
+      });
+      await handler.handle(event as HandlerEvent<EventType>, ctx);
+      transaction.commitWrites();
+      onWrites?.(transaction.writes);
+      return staged;
+    });
+  }
+
+  private async deadLetter(delivery: Delivery, reason: string, error: string, log: Logger, cause: unknown): Promise<Outcome> {
+    try {
+      await this.options.publisher.publish([deadLetterMessage(this.consumer, delivery, reason, error)]);
+    } catch (publishError) {
+      log.error({ err: publishError, reason }, `could not publish to dead-letter topic ${this.consumer.deadLetterTopic}; nacked`);
+      return { action: "nack", result: "retry", error: publishError };
+    }
+    log.error({ err: cause, reason, deliveryAttempt: delivery.deliveryAttempt ?? null, deadLetterTopic: this.consumer.deadLetterTopic }, `dead-lettered: ${reason}`);
+    return { action: "ack", result: "dead-lettered", reason, error };
+  }
+
+  /** The type label of a message: its declared type, or "unknown" (never an arbitrary string, which would explode label cardinality). */
+  private typeLabel(type: string | undefined): string {
+    return type !== undefined && this.options.catalog.find(type) !== undefined ? type : UNKNOWN_TYPE;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Effectively-once effects over at-least-once delivery. The runtime records `(consumer, event
+ * id)` at `consumers/{consumer}/processed/{event id}` in the same Firestore transaction as the
+ * handler's writes, reading it first inside the transaction: a redelivered event finds its
+ * record and the handler does not run again. Checking inside the transaction is the cheap
+ * path; a `create()` that fails ALREADY_EXISTS costs about three times a successful one
+ * (DESIGN.md). `expireAt` drives the TTL policy the Pulumi program sets on collection group
+ * `processed`.
+ *
+ * The record is also the outbox: the events a handler published are stored in it, published
+ * after the commit, then cleared. A process that dies between commit and publish leaves them
+ * there, and the redelivery publishes them instead of running the handler. Their ids are
+ * derived from the cause, so publishing twice publishes the same events.
+ */
+import { createHash } from "node:crypto";
+import { FieldValue, Timestamp, type DocumentReference, type Firestore, type Transaction } from "@google-cloud/firestore";
+import type { OutgoingMessage } from "./codec";
+import { PermanentError } from "./errors";
+
+/** The collection group of processed records (TTL field {@link EXPIRE_AT_FIELD}). */
+export const PROCESSED_COLLECTION_GROUP = "processed";
+
+/** The TTL field of processed records. */
+export const EXPIRE_AT_FIELD = "expireAt";
+
+/** Firestore's limit is 1 MiB per document; the outbox leaves room for the record's other fields. */
+export const MAX_OUTBOX_BYTES = 900_000;
+
+/** An outbox entry as Firestore stores it. */
+interface StoredMessage {
+  topic: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  orderingKey: string | null;
+}
+
+/** The processed record of one event for one consumer. */
+export interface ProcessedRecord {
+  consumer: string;
+  eventId: string;
+  type: string;
+  processedAt: Timestamp;
+  expireAt: Timestamp;
+  /** Events published by the handler and not yet confirmed published. */
+  outbox?: StoredMessage[];
+}
+
+const validDocumentId = /^(?!\.\.?$)(?!__.*__$)[^/]{1,1500}$/;
+
+/**
+ * A Firestore document id for an event id: the id itself when Firestore allows it, otherwise
+ * (a `/`, `.`, `..`, `__x__`, over 1 500 bytes) a hash of it.
+ */
+export function documentIdFor(eventId: string): string {
+  if (validDocumentId.test(eventId) && Buffer.byteLength(eventId) <= 1500) return eventId;
+  return `sha256-${createHash("sha256").update(eventId).digest("hex")}`;
+}
+
+/**
+ * The id of the `index`-th event that `consumer` publishes while handling event `causeId`:
+ * a UUID (version 8, name-based) so a retried transaction or a republished outbox produces
+ * the same ids, which downstream consumers then deduplicate.
+ */
+export function derivedEventId(consumer: string, causeId: string, index: number): string {
+  const hex = createHash("sha256").update(`${consumer}\n${causeId}\n${index}`).digest("hex");
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Where the processed record of `eventId` for `consumer` lives. */
+export function processedRef(firestore: Firestore, consumer: string, eventId: string): DocumentReference {
+  return firestore.collection("consumers").doc(consumer).collection(PROCESSED_COLLECTION_GROUP).doc(documentIdFor(eventId));
+}
+
+function toStored(messages: readonly OutgoingMessage[]): StoredMessage[] {
+  const stored = messages.map((m) => ({ topic: m.topic, data: m.data, attributes: m.attributes, orderingKey: m.orderingKey ?? null }));
+  const bytes = stored.reduce((sum, m) => sum + m.data.length + JSON.stringify(m.attributes).length + m.topic.length, 0);
+  if (bytes > MAX_OUTBOX_BYTES) {
+    throw new PermanentError("outbox-too-large", `the ${messages.length} events published by one handler run take ${bytes} bytes, over the ${MAX_OUTBOX_BYTES} the processed record can hold`);
+  }
+  return stored;
+}
+
+function fromStored(stored: readonly StoredMessage[] | undefined): OutgoingMessage[] {
+  return (stored ?? []).map((m) => ({
+    topic: m.topic,
+    data: Buffer.from(m.data),
+    attributes: m.attributes,
+    ...(m.orderingKey !== null && { orderingKey: m.orderingKey }),
+  }));
+}
+
+export interface ApplyOnceOptions {
+  consumer: string;
+  eventId: string;
+  eventType: string;
+  /** How long the record is kept, in seconds: longer than Pub/Sub can redeliver the event. */
+  retentionSeconds: number;
+}
+
+export interface ApplyOnceResult {
+  /** "applied": this run committed the work; "duplicate": an earlier run had. */
+  status: "applied" | "duplicate";
+  /** Events to publish now: the ones this run staged, or those an earlier run left unpublished. */
+  outbox: OutgoingMessage[];
+  record: DocumentReference;
+}
+
+/**
+ * Runs `work` in a transaction unless the event is already recorded as processed for the
+ * consumer, and records it in the same transaction. `work` returns the events it staged.
+ * Firestore may run `work` more than once (contention); only one run commits.
+ */
+export async function applyOnce(firestore: Firestore, options: ApplyOnceOptions, work: (tx: Transaction) => Promise<OutgoingMessage[]>): Promise<ApplyOnceResult> {
+  const record = processedRef(firestore, options.consumer, options.eventId);
+  return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
+    const snapshot = await tx.get(record);
+    if (snapshot.exists) return { status: "duplicate", outbox: fromStored((snapshot.data() as ProcessedRecord).outbox), record };
+    const outbox = await work(tx);
+    const now = Date.now();
+    const data: ProcessedRecord = {
+      consumer: options.consumer,
+      eventId: options.eventId,
+      type: options.eventType,
+      processedAt: Timestamp.fromMillis(now),
+      expireAt: Timestamp.fromMillis(now + options.retentionSeconds * 1000),
+      ...(outbox.length > 0 && { outbox: toStored(outbox) }),
+    };
+    tx.create(record, data);
+    return { status: "applied", outbox, record };
+  });
+}
+
+/** Clears a record's outbox once its events are published. */
+export async function markPublished(record: DocumentReference): Promise<void> {
+  await record.update({ outbox: FieldValue.delete() });
+}

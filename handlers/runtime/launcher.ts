@@ -1,0 +1,169 @@
+/**
+ * Wires one consumer's runtime from its configuration and starts it: the declaration resolved
+ * for the stack, the handler from the registry, one PubSub and one Firestore client, the
+ * publisher, the event store (archivers), the delivery pipeline, the host the consumer's
+ * delivery calls for, and the HTTP server. On SIGTERM or SIGINT it shuts down in order: the
+ * host drains, publishers flush, the event store writes what it holds, the server and the
+ * clients close.
+ */
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import type { Logger } from "pino";
+import type { ResolvedConsumer } from "../../infra/model/types";
+import { catalogFor } from "./catalog";
+import { ConfigError, pushVerification, readConfig, type RuntimeConfig } from "./config";
+import { DeliveryProcessor } from "./delivery";
+import { EventStore } from "./event-store";
+import type { HandlerRegistry, RegisteredHandler } from "./handler";
+import { createLogger } from "./logger";
+import { RuntimeMetrics } from "./metrics";
+import { pushTokenVerifier } from "./oidc";
+import { PubSubPublisher } from "./publisher";
+import { PullHost } from "./pull-host";
+import { PushHost } from "./push-host";
+import { OutsideCalls } from "./resilience";
+import { startServer } from "./server";
+
+export interface LaunchOptions {
+  /** Handler implementations by contract name. */
+  registry: HandlerRegistry;
+  /** Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Stop on SIGTERM and SIGINT. Default true. */
+  handleSignals?: boolean;
+  /** Default: a Cloud Logging JSON logger at LOG_LEVEL. */
+  logger?: Logger;
+}
+
+export interface RunningRuntime {
+  consumer: ResolvedConsumer;
+  /** The HTTP port (useful with PORT=0). */
+  port: number;
+  metrics: RuntimeMetrics;
+  /** Drains and closes everything; resolves when done. Safe to call twice. */
+  stop(): Promise<void>;
+  /** Resolves with the exit code once the runtime has stopped: 0 after a stop, 1 after a fatal subscriber error. */
+  stopped: Promise<number>;
+}
+
+// The emulator hosts come from the configuration, not the clients' own reading of the
+// environment, so a runtime launched in-process with its own env (tests) reaches its emulators.
+function createPubSub(config: RuntimeConfig): PubSub {
+  const project = config.projectId !== undefined ? { projectId: config.projectId } : {};
+  return new PubSub(config.emulators.pubsub !== undefined ? { ...project, apiEndpoint: config.emulators.pubsub, emulatorMode: true } : project);
+}
+
+function createFirestore(config: RuntimeConfig): Firestore {
+  const project = config.projectId !== undefined ? { projectId: config.projectId } : {};
+  return new Firestore(config.emulators.firestore !== undefined ? { ...project, host: config.emulators.firestore, ssl: false } : project);
+}
+
+function consumerFor(config: RuntimeConfig, registry: HandlerRegistry): { consumer: ResolvedConsumer; handler: RegisteredHandler } {
+  const { system } = catalogFor(config.stack);
+  const consumer = system.consumers.find((c) => c.name === config.consumer);
+  if (consumer === undefined) {
+    throw new ConfigError(`HANDLER is "${config.consumer}", which is not a declared consumer (stack ${config.stack}); declared: ${system.consumers.map((c) => c.name).join(", ")}`);
+  }
+  if (config.mode !== "local" && consumer.delivery !== config.mode) {
+    throw new ConfigError(`consumer ${consumer.name} is declared with delivery "${consumer.delivery}"; run it with MODE=${consumer.delivery}`);
+  }
+  const handler = registry[consumer.handler];
+  if (handler === undefined) throw new ConfigError(`handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`);
+  return { consumer, handler };
+}
+
+/**
+ * Starts the consumer HANDLER names, in MODE.
+ * @throws ConfigError (one line) for a configuration problem; nothing has started then.
+ */
+export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
+  const env = options.env ?? process.env;
+  const config = readConfig(env);
+  const { consumer, handler } = consumerFor(config, options.registry);
+  const push = consumer.delivery === "push" ? pushVerification(env, config.mode) : undefined;
+  if (config.mode === "local") {
+    // DESIGN.md: without it both clients look for the metadata server before their first call.
+    process.env["METADATA_SERVER_DETECTION"] ??= "none";
+  }
+
+  const logger = options.logger ?? createLogger({ level: config.logLevel, ...(config.projectId !== undefined && { projectId: config.projectId }), base: { consumer: consumer.name } });
+  const catalog = catalogFor(config.stack);
+  const metrics = new RuntimeMetrics();
+  metrics.collectProcessMetrics();
+  const pubsub = createPubSub(config);
+  const firestore = createFirestore(config);
+  const publisher = new PubSubPublisher(pubsub, catalog, metrics);
+  const eventStore = handler.kind === "archiver" ? new EventStore(firestore, catalog, { throttling: config.emulators.firestore === undefined }) : undefined;
+  const processor = new DeliveryProcessor({
+    consumer,
+    handler,
+    catalog,
+    firestore,
+    publisher,
+    metrics,
+    logger,
+    outsideCalls: new OutsideCalls(logger),
+    ...(eventStore !== undefined && { eventStore }),
+    ...(config.projectId !== undefined && { projectId: config.projectId }),
+  });
+
+  let resolveStopped: (code: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  let exitCode = 0;
+  const stop = (): Promise<void> => (stopping ??= shutdown());
+
+  const host =
+    push !== undefined
+      ? new PushHost({
+          processor,
+          logger,
+          verify: push.verify ? pushTokenVerifier({ audience: push.audience, ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }), ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }) }) : false,
+        })
+      : new PullHost({
+          processor,
+          pubsub,
+          logger,
+          onFatal: () => {
+            exitCode = 1;
+            void stop();
+          },
+        });
+  const server = await startServer({
+    port: config.port,
+    registry: metrics.registry,
+    ready: () => host.ready,
+    ...(host instanceof PushHost && { handle: host.handle }),
+  });
+  if (host instanceof PullHost) host.start();
+  if (push?.verify === false) logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
+  logger.info({ mode: config.mode, stack: config.stack, port: server.port, delivery: consumer.delivery }, `${consumer.name} started`);
+
+  async function shutdown(): Promise<void> {
+    logger.info("shutting down");
+    const steps: [string, () => Promise<unknown> | undefined][] = [
+      ["drain the host", () => host.stop()],
+      ["flush the publishers", () => publisher.flush()],
+      ["write the event store's pending appends", () => eventStore?.close()],
+      ["close the HTTP server", () => server.close()],
+      ["close the Pub/Sub client", () => pubsub.close()],
+      ["close the Firestore client", () => firestore.terminate()],
+    ];
+    // Every step runs even when one fails, so the process still exits inside its grace period.
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        exitCode = 1;
+        logger.error({ err }, `shutdown: could not ${what}`);
+      }
+    }
+    logger.info({ exitCode }, "stopped");
+    resolveStopped(exitCode);
+  }
+
+  if (options.handleSignals ?? true) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => void stop());
+  }
+  return { consumer, port: server.port, metrics, stop, stopped };
+}

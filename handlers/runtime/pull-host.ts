@@ -1,0 +1,175 @@
+/**
+ * The pull host (GKE): one streaming-pull subscriber per process, feeding the delivery
+ * pipeline and acking or nacking by its outcome.
+ *
+ * Subscriber settings (DESIGN.md, "Facts that shape the code"):
+ * - flow control: at most `maxMessages` (the consumer's `gke.maxMessages`) in flight, excess
+ *   messages held rather than dispatched (`allowExcessMessages: false`);
+ * - `minAckDeadline` 60 s: with client flow control and the default 10 s, messages waiting
+ *   behind the limit expire and come back (1–2 extra deliveries each at maxMessages 64);
+ * - `maxExtensionTime` just over the handler's time limit (the declared ack deadline): leases
+ *   are extended as long as a handler may legitimately run, and no longer.
+ *
+ * Ordered consumers: the client delivers a key's messages in order but does not wait for one
+ * to finish before dispatching the next, so the host runs each key's messages one at a time;
+ * after a nack, the key's later messages are nacked too, since Pub/Sub redelivers them after
+ * the failed one.
+ *
+ * Shutdown (SIGTERM, via main.ts): stop taking messages (later dispatches are nacked at once),
+ * let in-flight work finish for up to {@link DRAIN_TIMEOUT_SECONDS}, then close the
+ * subscriber, which nacks whatever is left and flushes acks. Nothing is lost either way: an
+ * unfinished message is redelivered, and the processed record makes its second run a no-op.
+ */
+import { Duration, type Message, type PubSub, type Subscription } from "@google-cloud/pubsub";
+import type { Logger } from "pino";
+import type { DeliveryProcessor } from "./delivery";
+import type { Outcome } from "./outcome";
+
+/**
+ * How long a draining pull host waits for in-flight messages, in seconds. The pod's
+ * `terminationGracePeriodSeconds` must be longer: use {@link TERMINATION_GRACE_PERIOD_SECONDS}.
+ */
+export const DRAIN_TIMEOUT_SECONDS = 30;
+
+/** The drain bound plus time to nack the rest, flush publishers and close the clients. */
+export const TERMINATION_GRACE_PERIOD_SECONDS = DRAIN_TIMEOUT_SECONDS + 15;
+
+/** The subscriber's least lease, in seconds (see the file comment). */
+export const MIN_ACK_DEADLINE_SECONDS = 60;
+
+/** Lease kept past the handler's time limit, in seconds, so its nack or ack arrives under lease. */
+const LEASE_MARGIN_SECONDS = 10;
+
+/** Time close() gets to send the final nacks and pending acks, in seconds. */
+const CLOSE_TIMEOUT_SECONDS = 5;
+
+export interface PullHostOptions {
+  processor: DeliveryProcessor;
+  /** The process's one PubSub client. */
+  pubsub: PubSub;
+  logger: Logger;
+  /** Messages in flight at once. Default: the consumer's `gke.maxMessages` (100 for a push consumer pulled locally). */
+  maxMessages?: number;
+  /** How long {@link PullHost.stop} waits for in-flight work, in milliseconds. Default {@link DRAIN_TIMEOUT_SECONDS} × 1000. */
+  drainTimeoutMs?: number;
+  /** Called when the subscriber fails for good (a deleted subscription, lost permissions). Default: none. */
+  onFatal?: (error: Error) => void;
+}
+
+const nackAfterFailure: Outcome = { action: "nack", result: "retry", error: new Error("an earlier message with the same ordering key was nacked") };
+
+export class PullHost {
+  private subscription: Subscription | undefined;
+  private draining = false;
+  private readonly work = new Set<Promise<void>>();
+  private readonly lanes = new Map<string, { tail: Promise<Outcome>; failed: boolean; pending: number }>();
+
+  constructor(private readonly options: PullHostOptions) {}
+
+  /** True while the subscriber is open and the host is not draining. */
+  get ready(): boolean {
+    return this.subscription?.isOpen === true && !this.draining;
+  }
+
+  /** Opens the streaming pull. */
+  start(): void {
+    const { processor, pubsub, logger } = this.options;
+    const consumer = processor.consumer;
+    const maxMessages = this.options.maxMessages ?? (consumer.delivery === "pull" ? consumer.gke.maxMessages : 100);
+    const handlerSeconds = consumer.ackDeadlineSeconds;
+    this.subscription = pubsub.subscription(consumer.name, {
+      flowControl: { maxMessages, allowExcessMessages: false },
+      minAckDeadline: Duration.from({ seconds: MIN_ACK_DEADLINE_SECONDS }),
+      maxExtensionTime: Duration.from({ seconds: handlerSeconds + LEASE_MARGIN_SECONDS }),
+      closeOptions: { behavior: "NACK", timeout: Duration.from({ seconds: CLOSE_TIMEOUT_SECONDS }) },
+    });
+    this.subscription.on("message", (message: Message) => this.receive(message));
+    let lastError: Error | undefined;
+    this.subscription.on("error", (error: Error) => {
+      lastError = error;
+      logger.error({ err: error, subscription: consumer.name }, "streaming pull failed");
+    });
+    // The client retries what can pass; when it closes by itself, the error was final.
+    this.subscription.on("close", () => {
+      if (!this.draining) this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${consumer.name} closed`));
+    });
+    logger.info({ subscription: consumer.name, maxMessages }, `pulling ${consumer.name}`);
+  }
+
+  /** Drains and closes (see the file comment). Resolves when the subscriber is closed. */
+  async stop(): Promise<void> {
+    if (this.subscription === undefined || this.draining) return;
+    this.draining = true;
+    const { logger } = this.options;
+    const drainMs = this.options.drainTimeoutMs ?? DRAIN_TIMEOUT_SECONDS * 1000;
+    logger.info({ inFlight: this.work.size, drainMs }, "draining");
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.allSettled([...this.work]).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
+    ]);
+    clearTimeout(timer);
+    const left = this.work.size;
+    await this.subscription.close();
+    logger.info({ drained, nackedInFlight: drained ? 0 : left }, drained ? "drained; subscriber closed" : "drain bound reached; in-flight messages nacked");
+  }
+
+  private receive(message: Message): void {
+    if (this.draining) {
+      message.nack();
+      return;
+    }
+    const { processor } = this.options;
+    const delivery = {
+      messageId: message.id,
+      data: message.data,
+      attributes: message.attributes,
+      // The client reports 0 when the subscription has no dead-letter policy, i.e. no count.
+      deliveryAttempt: message.deliveryAttempt > 0 ? message.deliveryAttempt : undefined,
+      ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
+    };
+    const run = (): Promise<Outcome> => processor.process(delivery);
+    const outcome = processor.consumer.ordering && message.orderingKey ? this.inOrder(message.orderingKey, run) : run();
+    const done = outcome.then((o) => this.settle(message, o));
+    this.work.add(done);
+    void done.finally(() => this.work.delete(done));
+  }
+
+  private inOrder(key: string, run: () => Promise<Outcome>): Promise<Outcome> {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = { tail: Promise.resolve<Outcome>({ action: "ack", result: "handled" }), failed: false, pending: 0 };
+      this.lanes.set(key, lane);
+    }
+    const current = lane;
+    current.pending++;
+    current.tail = current.tail
+      .then(() => (current.failed || this.draining ? nackAfterFailure : run()))
+      .then((outcome) => {
+        if (outcome.action === "nack") current.failed = true;
+        return outcome;
+      })
+      .finally(() => {
+        if (--current.pending === 0) this.lanes.delete(key);
+      });
+    return current.tail;
+  }
+
+  private async settle(message: Message, outcome: Outcome): Promise<void> {
+    if (outcome.action === "nack") {
+      message.nack();
+      return;
+    }
+    if (!this.options.processor.consumer.exactlyOnce) {
+      message.ack();
+      return;
+    }
+    // Exactly-once subscriptions confirm acks; a failed one means the message will come back,
+    // and its processed record will make that delivery a no-op.
+    try {
+      await message.ackWithResponse();
+    } catch (err) {
+      this.options.logger.warn({ err, messageId: message.id }, "ack not confirmed; the message will be redelivered");
+    }
+  }
+}

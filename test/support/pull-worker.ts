@@ -1,0 +1,15 @@
+/**
+ * A runtime process for tests that need a real process (SIGTERM): handlers/main.ts with the
+ * test registry instead of the image's. Configured by the same environment variables.
+ */
+import { ConfigError } from "../../handlers/runtime/config";
+import { launch } from "../../handlers/runtime/launcher";
+import { testRegistry } from "./test-handlers";
+
+launch({ registry: testRegistry }).then(
+  async (runtime) => process.exit(await runtime.stopped),
+  (err: unknown) => {
+    process.stderr.write(`test worker: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);
