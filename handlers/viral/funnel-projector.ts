@@ -1,0 +1,98 @@
+/**
+ * funnel-projector: keeps seed 000's conversion funnel, sent → opened → clicked → converted,
+ * per card and per sender, with its rates (funnel.ts). Three projections:
+ *   funnel-invitations/<invitationId>  the steps an invitation has reached (and whether it failed)
+ *   funnel-cards/<cardId>              counts and rates of the card's invitations
+ *   funnel-senders/<senderUserId>      counts and rates of the sender's invitations
+ * The invitation record is what makes the counts exact: a card or sender count moves only by
+ * the steps the invitation had not reached, so a redelivered event (which the runtime's
+ * processed record already stops) and a second event reporting the same step (two opens)
+ * both leave the counts alone. All three move in the handler's one transaction.
+ */
+import { PermanentError, RetryableError } from "../runtime/errors";
+import { defineHandler } from "../runtime/handler";
+import { documentIdFor } from "../runtime/idempotency";
+import { defineProjection } from "../runtime/projections";
+import { addFailure, addSteps, EMPTY_FUNNEL, funnelRates, newSteps, type FunnelCounts, type FunnelRates, type FunnelStep } from "./funnel";
+
+/** What the funnel knows of one invitation. */
+export interface InvitationRecord {
+  invitationId: string;
+  cardId: string;
+  senderUserId: string;
+  channel: string;
+  /** Steps reached, in funnel order. */
+  steps: FunnelStep[];
+  /** ce-time of the event that first reached each step. */
+  stepTimes: Partial<Record<FunnelStep, string>>;
+  failed: boolean;
+  failureReason: string | null;
+  /** The provider's message id, once sent. */
+  messageId: string | null;
+}
+
+/** A card's or a sender's funnel. */
+export interface FunnelView extends FunnelCounts, FunnelRates {
+  id: string;
+}
+
+export const invitations = defineProjection<InvitationRecord>("funnel-invitations");
+export const cardFunnels = defineProjection<FunnelView>("funnel-cards");
+export const senderFunnels = defineProjection<FunnelView>("funnel-senders");
+
+const STEP_OF = {
+  "com.eventline.share.completed": "sent",
+  "com.eventline.invitation.opened": "opened",
+  "com.eventline.invitation.clicked": "clicked",
+  "com.eventline.invitation.converted": "converted",
+} as const;
+
+function view(id: string, counts: FunnelCounts): FunnelView {
+  return { id, ...counts, ...funnelRates(counts) };
+}
+
+function countsOf(current: FunnelView | undefined): FunnelCounts {
+  if (current === undefined) return { ...EMPTY_FUNNEL };
+  const { sent, opened, clicked, converted, failed, conversionValue } = current;
+  return { sent, opened, clicked, converted, failed, conversionValue };
+}
+
+export const funnelProjector = defineHandler({
+  name: "funnel-projector",
+  accepts: ["com.eventline.share.completed", "com.eventline.share.failed", "com.eventline.invitation.opened", "com.eventline.invitation.clicked", "com.eventline.invitation.converted"],
+  async handle(event, ctx) {
+    const data = event.data;
+    if (!data.invitationId) throw new PermanentError("missing-invitation-id", `${event.type} has no invitation id`);
+    const id = documentIdFor(data.invitationId);
+    const known = await invitations.get(ctx, id);
+    // The gateway's tracking events may lack the card and sender (its lookup has a deadline); share.completed has them.
+    const cardId = data.cardId || known?.cardId || "";
+    const senderUserId = data.senderUserId || known?.senderUserId || "";
+    if (!cardId || !senderUserId) {
+      throw new RetryableError(`invitation ${data.invitationId}: card and sender are not known yet (share.completed has not been projected); retrying`);
+    }
+    const record: InvitationRecord = known ?? { invitationId: data.invitationId, cardId, senderUserId, channel: data.channel, steps: [], stepTimes: {}, failed: false, failureReason: null, messageId: null };
+    const next: InvitationRecord = { ...record, cardId, senderUserId, channel: record.channel || data.channel, steps: [...record.steps], stepTimes: { ...record.stepTimes } };
+
+    let change: (counts: FunnelCounts) => FunnelCounts;
+    if (event.type === "com.eventline.share.failed") {
+      if (record.failed) return;
+      next.failed = true;
+      next.failureReason = event.data.reason;
+      change = addFailure;
+    } else {
+      const step = STEP_OF[event.type];
+      const added = newSteps(record.steps, step);
+      if (added.length === 0) return;
+      for (const s of added) next.stepTimes[s] = ctx.envelope.time;
+      // Steps are always reached in prefixes (newSteps adds the implied ones), so appending keeps funnel order.
+      next.steps = [...record.steps, ...added];
+      if (event.type === "com.eventline.share.completed") next.messageId = event.data.messageId;
+      const value = event.type === "com.eventline.invitation.converted" ? event.data.conversionValue : 0;
+      change = (counts) => addSteps(counts, added, value);
+    }
+    await invitations.update(ctx, id, () => next);
+    await cardFunnels.update(ctx, documentIdFor(cardId), (current) => view(cardId, change(countsOf(current))));
+    await senderFunnels.update(ctx, documentIdFor(senderUserId), (current) => view(senderUserId, change(countsOf(current))));
+  },
+});
