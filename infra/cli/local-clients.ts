@@ -1,0 +1,42 @@
+/**
+ * The emulator clients a command needs, found the way every command finds them (environment,
+ * then the running `npm start`'s record, then the defaults), checked to answer first, and
+ * closed when the command is done.
+ */
+import type { Firestore } from "@google-cloud/firestore";
+import type { PubSub } from "@google-cloud/pubsub";
+import type { ResolvedConsumer } from "../model/types";
+import { catalogFor, type EventCatalog } from "../../handlers/runtime/catalog";
+import { firestoreClient, pubsubClient, requireEmulators } from "../local/clients";
+import { clientSettings, LOCAL_STACK, type LocalSettings } from "../local/settings";
+import { UserError } from "./errors";
+
+export interface LocalClients {
+  settings: LocalSettings;
+  catalog: EventCatalog;
+  pubsub: PubSub;
+  firestore: Firestore;
+}
+
+/**
+ * Runs `work` with clients to the emulators named in `needs`, closing them after.
+ * @throws LocalEnvironmentError when an emulator does not answer.
+ */
+export async function withEmulators<T>(needs: readonly ("pubsub" | "firestore")[], work: (clients: LocalClients) => Promise<T>): Promise<T> {
+  const settings = clientSettings();
+  await requireEmulators(settings, needs);
+  const pubsub = pubsubClient(settings);
+  const firestore = firestoreClient(settings);
+  try {
+    return await work({ settings, catalog: catalogFor(LOCAL_STACK), pubsub, firestore });
+  } finally {
+    await Promise.all([pubsub.close(), firestore.terminate()]);
+  }
+}
+
+/** The declared consumer called `name`. @throws UserError listing the consumers. */
+export function consumerNamed(catalog: EventCatalog, name: string): ResolvedConsumer {
+  const consumer = catalog.system.consumers.find((c) => c.name === name);
+  if (consumer === undefined) throw new UserError(`no consumer named ${name}; the declaration has ${catalog.system.consumers.map((c) => c.name).join(", ")}`);
+  return consumer;
+}

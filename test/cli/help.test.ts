@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../../infra/cli/program";
+import { runCli } from "./run-cli";
+
+/** Every command path, e.g. ["dlq", "redrive"]. */
+function commandPaths(): string[][] {
+  const paths: string[][] = [];
+  const walk = (command: ReturnType<typeof buildProgram>, path: string[]): void => {
+    for (const sub of command.commands) {
+      paths.push([...path, sub.name()]);
+      walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildProgram(), []);
+  return paths;
+}
+
+describe("the eventline CLI", () => {
+  it("answers --help on every command with its usage and exit code 0", async () => {
+    const results = await Promise.all([[], ...commandPaths()].map((path) => runCli([...path, "--help"])));
+    for (const result of results) {
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: eventline/);
+    }
+  });
+
+  it("answers an unknown command with one line, a suggestion and exit code 1", async () => {
+    const result = await runCli(["grpah"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("eventline: unknown command 'grpah'");
+    expect(result.stderr).toContain("graph");
+    expect(result.stdout).toBe("");
+  });
+});

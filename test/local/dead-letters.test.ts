@@ -1,0 +1,82 @@
+import { PubSub } from "@google-cloud/pubsub";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { EventCodec } from "../../handlers/runtime/codec";
+import { deadLetterMessage } from "../../handlers/runtime/dead-letter";
+import { RuntimeMetrics } from "../../handlers/runtime/metrics";
+import { PubSubPublisher, type MessagePublisher } from "../../handlers/runtime/publisher";
+import { DeadLetterBox, REDRIVE_COUNT_ATTRIBUTE } from "../../infra/local/dead-letters";
+import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { provision } from "../../infra/local/provision";
+import { samplePayloads } from "../samples/events";
+import { probeTopics, type Probe } from "./pubsub-probe";
+
+const catalog = catalogFor("local");
+const codec = new EventCodec(catalog);
+const consumer = catalog.system.consumers.find((c) => c.name === "notify-user-created")!;
+
+let emulator: RunningEmulator;
+let pubsub: PubSub;
+let box: DeadLetterBox;
+let publisher: PubSubPublisher;
+let probe: Probe;
+
+/** Parks one dead letter the way the runtime does, for the event `id`. */
+async function park(id: string, reason: string): Promise<void> {
+  const original = codec.encode("com.skillancer.user.created", samplePayloads["com.skillancer.user.created"], { id, source: "//user-service", correlationId: `corr-${id}` });
+  const letter = deadLetterMessage(consumer, { messageId: `m-${id}`, data: original.data, attributes: original.attributes, deliveryAttempt: 1 }, reason, `PermanentError: ${reason} happened`);
+  await publisher.publish([letter]);
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator("pubsub");
+  pubsub = new PubSub({ projectId: "dlq-test", apiEndpoint: emulator.host, emulatorMode: true });
+  await provision(pubsub, catalog.system, { consumers: [consumer.name] });
+  box = new DeadLetterBox(pubsub);
+  publisher = new PubSubPublisher(pubsub, catalog, new RuntimeMetrics());
+  probe = await probeTopics(pubsub, ["users"]);
+  await park("evt-a", "rejected-recipient");
+  await park("evt-b", "max-delivery-attempts");
+});
+
+afterAll(async () => {
+  await probe?.close();
+  await box?.close();
+  await pubsub?.close();
+  await emulator?.stop();
+});
+
+describe("a consumer's dead letters", () => {
+  it("are listed with their reasons, errors and source topic, and stay parked after listing", async () => {
+    const first = await box.list(consumer);
+    expect(first.map((l) => [l.eventId, l.reason, l.topic, l.attempt])).toEqual([
+      ["evt-a", "rejected-recipient", "users", "1"],
+      ["evt-b", "max-delivery-attempts", "users", "1"],
+    ]);
+    expect(first[0]!.error).toBe("PermanentError: rejected-recipient happened");
+    expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-a", "evt-b"]);
+  });
+
+  it("are redriven by id to their source topic with the original attributes and a redrive count, and only that one leaves parking", async () => {
+    const result = await box.redrive(consumer, publisher, ["evt-a"]);
+    expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-a"]);
+    const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-a");
+    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-correlationid": "corr-evt-a", [REDRIVE_COUNT_ATTRIBUTE]: "1" });
+    expect(Object.keys(message.attributes).filter((key) => key.startsWith("eventline-") && key !== REDRIVE_COUNT_ATTRIBUTE)).toEqual([]);
+    expect(codec.decode({ data: message.data, attributes: message.attributes }, "users").meta.id).toBe("evt-a");
+    expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
+  });
+
+  it("stay parked when the republish fails, and the failure is reported", async () => {
+    const failing: MessagePublisher = { publish: async () => Promise.reject(new Error("topic unavailable")), flush: async () => {} };
+    const result = await box.redrive(consumer, failing, undefined);
+    expect(result.failed).toEqual([{ messageId: expect.any(String), error: "topic unavailable" }]);
+    expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
+  });
+
+  it("report ids that no dead letter has", async () => {
+    const result = await box.redrive(consumer, publisher, ["evt-zzz"]);
+    expect(result).toEqual({ redriven: [], failed: [], notFound: ["evt-zzz"] });
+    expect(await box.list(consumer)).toHaveLength(1);
+  });
+});

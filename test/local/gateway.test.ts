@@ -1,0 +1,251 @@
+import { spawn } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Server } from "node:http";
+import { PubSub } from "@google-cloud/pubsub";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EventGateway } from "../../handlers/gateway/gateway";
+import type { Invitation } from "../../handlers/gateway/invitations";
+import { startGatewayServer } from "../../handlers/gateway/server";
+import { shareChannels } from "../../handlers/gateway/shares";
+import { PIXEL_GIF } from "../../handlers/gateway/tracking";
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { EventCodec } from "../../handlers/runtime/codec";
+import { RuntimeMetrics } from "../../handlers/runtime/metrics";
+import { PubSubPublisher } from "../../handlers/runtime/publisher";
+import { gatewayConfig } from "../../handlers/gateway/run";
+import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { probeTopics, type Probe } from "./pubsub-probe";
+
+const catalog = catalogFor("local");
+const codec = new EventCodec(catalog);
+const invitations: Record<string, Invitation> = {
+  "inv-known": { cardId: "card-7", senderUserId: "user-3", channel: "email", correlationId: "corr-share", eventId: "evt-share" },
+};
+
+let emulator: RunningEmulator;
+let pubsub: PubSub;
+let server: Server;
+let probe: Probe;
+let base: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator("pubsub");
+  pubsub = new PubSub({ projectId: "gateway-test", apiEndpoint: emulator.host, emulatorMode: true });
+  for (const topic of catalog.system.topics) await pubsub.createTopic(topic.name);
+  probe = await probeTopics(pubsub, ["users", "documents", "viral-shares", "viral-funnel"]);
+  const gateway = new EventGateway(codec, new PubSubPublisher(pubsub, catalog, new RuntimeMetrics()));
+  server = await startGatewayServer({
+    gateway,
+    logger: pino({ level: "silent" }),
+    port: 0,
+    redirectHosts: ["cards.example.com", "127.0.0.1:9"],
+    lookupInvitation: async (id) => invitations[id],
+    shareChannels: shareChannels(catalog.system),
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await probe?.close();
+  await pubsub?.close();
+  await emulator?.stop();
+});
+
+const binaryHeaders = (type: string, extra: Record<string, string> = {}) => ({
+  "content-type": "application/json",
+  "ce-specversion": "1.0",
+  "ce-type": type,
+  "ce-source": "//user-service",
+  ...extra,
+});
+
+/** Posts a marker event and waits for it: every message published before it has arrived by then. */
+async function drained(): Promise<void> {
+  const response = await fetch(`${base}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.updated"), body: JSON.stringify({ userId: "marker" }) });
+  const { id } = (await response.json()) as { id: string };
+  await probe.waitFor((m) => m.attributes["ce-id"] === id);
+}
+
+describe("POST /v1/events", () => {
+  it("publishes a binary-mode CloudEvent to its topic with the CloudEvents attributes and answers 202 with its id", async () => {
+    const response = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-user-1", "ce-correlationid": "req_xyz789" }),
+      body: JSON.stringify({ userId: "usr_123", email: "user@example.com", role: "USER_ROLE_FREELANCER" }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: "evt-user-1", correlationId: "req_xyz789" });
+    const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-user-1");
+    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-source": "//user-service", "ce-subject": "usr_123", "content-type": "application/protobuf" });
+    const decoded = codec.decode({ data: message.data, attributes: message.attributes }, "users");
+    expect(decoded.data).toMatchObject({ userId: "usr_123", email: "user@example.com" });
+  });
+
+  it("publishes a structured-mode CloudEvent, with a generated id when it has none", async () => {
+    const response = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/cloudevents+json" },
+      body: JSON.stringify({ specversion: "1.0", type: "com.dip.document.ingested", source: "/services/ingestion", data: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" } }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const message = await probe.waitFor((m) => m.attributes["ce-id"] === id);
+    expect(message.attributes["content-type"]).toBe("application/json");
+    expect(JSON.parse(message.data.toString())).toEqual({ documentIngested: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" } });
+  });
+
+  it.each([
+    ["an unknown type", binaryHeaders("com.skillancer.user.deleted"), { userId: "u" }, 400, "not in the catalog"],
+    ["a field the message does not have", binaryHeaders("com.skillancer.user.created"), { userId: "u", nickname: "x" }, 400, "has no field nickname"],
+    ["a value of the wrong type", binaryHeaders("com.skillancer.user.created"), { userId: 42 }, 400, "userId: string expected"],
+    ["a type the system derives itself", binaryHeaders("com.eventline.share.completed"), { invitationId: "i" }, 400, "derived inside the system"],
+    ["no source", { ...binaryHeaders("com.skillancer.user.created"), "ce-source": "" }, { userId: "u" }, 400, "source is missing"],
+    ["a bad time", binaryHeaders("com.skillancer.user.created", { "ce-time": "yesterday" }), { userId: "u" }, 400, "time"],
+    ["a body that is not JSON", binaryHeaders("com.skillancer.user.created"), "{nope", 400, "not JSON"],
+    ["no CloudEvent at all", { "content-type": "application/json" }, { userId: "u" }, 415, "send a CloudEvent"],
+  ])("refuses %s with the reason and publishes nothing", async (_case, headers, body, status, reason) => {
+    const before = probe.messages.length;
+    const response = await fetch(`${base}/v1/events`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+    expect(response.status).toBe(status);
+    expect(((await response.json()) as { error: string }).error).toContain(reason);
+    await drained();
+    expect(probe.messages.length).toBe(before + 1);
+  });
+});
+
+describe("POST /v1/shares", () => {
+  const share = {
+    senderUserId: "user-1",
+    cardId: "card-1",
+    recipients: [
+      { channel: "email", recipient: "ana@example.com" },
+      { channel: "sms", recipient: "+4915100000000" },
+      { channel: "whatsapp", recipient: "+4915100000001" },
+    ],
+  };
+
+  it("publishes one share.requested per recipient under one correlation id, routed by channel", async () => {
+    const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
+    expect(response.status).toBe(202);
+    const accepted = (await response.json()) as { correlationId: string; invitations: { invitationId: string; eventId: string; channel: string }[] };
+    expect(accepted.invitations.map((i) => i.channel)).toEqual(["email", "sms", "whatsapp"]);
+    for (const invitation of accepted.invitations) {
+      const message = await probe.waitFor((m) => m.attributes["ce-id"] === invitation.eventId);
+      expect(message.attributes).toMatchObject({ "ce-correlationid": accepted.correlationId, "ce-channel": invitation.channel, "ce-subject": invitation.invitationId });
+    }
+  });
+
+  it("answers within 100 ms while the workers do the sending", async () => {
+    const timings: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const start = performance.now();
+      const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
+      await response.arrayBuffer();
+      timings.push(performance.now() - start);
+    }
+    timings.sort((a, b) => a - b);
+    expect(timings[3]).toBeLessThan(100);
+  });
+
+  it.each([
+    [{ ...share, recipients: [] }, "recipients must be a non-empty array of { channel, recipient }"],
+    [{ ...share, recipients: [{ channel: "pigeon", recipient: "x" }] }, "recipients[0].channel pigeon has no worker; use one of email, sms, whatsapp"],
+    [{ ...share, cardId: "" }, "cardId must be a non-empty string"],
+  ])("refuses a bad share request with the field at fault (%#)", async (body, reason) => {
+    const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: reason });
+  });
+});
+
+describe("the tracking endpoints", () => {
+  it("answers an open with a transparent 1×1 GIF that is never cached and publishes invitation.opened in the share's flow", async () => {
+    const response = await fetch(`${base}/t/open/inv-known`, { headers: { "user-agent": "Mail/1.0" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("image/gif");
+    expect(response.headers.get("cache-control")).toContain("no-store");
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(PIXEL_GIF);
+    const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.opened" && m.attributes["ce-subject"] === "inv-known");
+    expect(message.attributes).toMatchObject({ "ce-correlationid": "corr-share", "ce-causationid": "evt-share" });
+    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-known", cardId: "card-7", senderUserId: "user-3", userAgent: "Mail/1.0" });
+  });
+
+  it("redirects a click to an allowed host and publishes invitation.clicked, with the invitation id only when nothing is known of it", async () => {
+    const to = "https://cards.example.com/cards/card-7";
+    const response = await fetch(`${base}/t/click/inv-unknown?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe(to);
+    const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.clicked" && m.attributes["ce-subject"] === "inv-unknown");
+    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-unknown", targetUrl: to, cardId: "" });
+  });
+
+  it.each([
+    ["https://evil.example.net/phish", "not an allowed redirect host"],
+    ["javascript:alert(1)", "must be http or https"],
+    ["/relative", "not an absolute URL"],
+  ])("refuses to redirect a click to %s and publishes nothing", async (to, reason) => {
+    const before = probe.messages.length;
+    const response = await fetch(`${base}/t/click/inv-1?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toContain(reason);
+    await drained();
+    expect(probe.messages.length).toBe(before + 1);
+  });
+});
+
+describe("the gateway server", () => {
+  it("answers /healthz", async () => {
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("answers an unknown path with 404 and a wrong method with 405", async () => {
+    expect((await fetch(`${base}/v2/nothing`)).status).toBe(404);
+    expect((await fetch(`${base}/v1/events`)).status).toBe(405);
+  });
+
+  it("says which port is in use instead of failing with a stack trace", async () => {
+    const port = (server.address() as AddressInfo).port;
+    await expect(startGatewayServer({ gateway: new EventGateway(codec, { publish: async () => [], flush: async () => {} }), logger: pino({ level: "silent" }), port })).rejects.toThrow(
+      `port ${port} is in use; stop what runs there or set PORT to another port`,
+    );
+  });
+});
+
+describe("the gateway in the handler image", () => {
+  it("reads its settings from the environment and allows redirects to where cards live", () => {
+    expect(gatewayConfig({ GOOGLE_CLOUD_PROJECT: "p", EVENTLINE_GATEWAY_URL: "https://go.example.com", EVENTLINE_REDIRECT_HOSTS: "cards.example.com, shop.example.com" })).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      projectId: "p",
+      stack: "dev",
+      redirectHosts: ["cards.example.com", "shop.example.com", "go.example.com"],
+    });
+    expect(() => gatewayConfig({})).toThrow("GOOGLE_CLOUD_PROJECT is not set");
+  });
+
+  it("runs with MODE=gateway from the image's entrypoint, takes an event, and stops cleanly on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
+      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", EVENTLINE_STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      const response = await fetch(`http://127.0.0.1:${port}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-1" }), body: JSON.stringify({ userId: "u-image" }) });
+      expect(response.status).toBe(202);
+      await probe.waitFor((m) => m.attributes["ce-id"] === "evt-image-1");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited, stderr).toBe(0);
+  });
+});

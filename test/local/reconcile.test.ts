@@ -1,0 +1,76 @@
+import { PubSub } from "@google-cloud/pubsub";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { describeReconcile, reconcile } from "../../infra/local/reconcile";
+import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
+
+const declared = catalogFor("local").system;
+
+/** The declaration with some consumers changed, as an edit of infra/system.ts would. */
+function edited(change: Record<string, Partial<ResolvedConsumer>>, without: readonly string[] = []): ResolvedSystem {
+  return {
+    ...declared,
+    consumers: declared.consumers.filter((c) => !without.includes(c.name)).map((c) => (change[c.name] ? ({ ...c, ...change[c.name] } as ResolvedConsumer) : c)),
+  };
+}
+
+let emulator: RunningEmulator;
+let pubsub: PubSub;
+
+beforeAll(async () => {
+  emulator = await startEmulator("pubsub");
+  pubsub = new PubSub({ projectId: "reconcile-test", apiEndpoint: emulator.host, emulatorMode: true });
+});
+
+afterAll(async () => {
+  await pubsub?.close();
+  await emulator?.stop();
+});
+
+describe("provisioning on every start", () => {
+  it("creates every topic, dead-letter topic, consumer subscription and parking subscription the first time", async () => {
+    const report = await reconcile(pubsub, declared);
+    expect(describeReconcile(report)).toEqual(["created 14 topics, 37 dead-letter topics and 74 subscriptions"]);
+    const [metadata] = await pubsub.subscription("email-worker").getMetadata();
+    expect(metadata).toMatchObject({
+      ackDeadlineSeconds: 600,
+      filter: 'attributes.ce-channel = "email"',
+      deadLetterPolicy: { deadLetterTopic: "projects/reconcile-test/topics/email-worker-dlq", maxDeliveryAttempts: 5 },
+    });
+  });
+
+  it("changes nothing on a second start with the same declaration", async () => {
+    const report = await reconcile(pubsub, declared);
+    expect(report).toEqual({ created: [], updated: [], recreated: [], undeclared: [] });
+    expect(describeReconcile(report)).toEqual([]);
+  });
+
+  it("updates an ack deadline and a retry policy in place, and says what changed", async () => {
+    const report = await reconcile(pubsub, edited({ "email-worker": { ackDeadlineSeconds: 300, retry: { minBackoffSeconds: 1, maxBackoffSeconds: 60 } } }));
+    expect(report.updated).toEqual([{ subscription: "email-worker", changes: ["ack deadline 600s → 300s", "retry backoff 10s..600s → 1s..60s"] }]);
+    expect(report.recreated).toEqual([]);
+    expect((await pubsub.subscription("email-worker").getMetadata())[0].ackDeadlineSeconds).toBe(300);
+  });
+
+  it("recreates a subscription whose filter changed, since filters are immutable, and says its backlog is gone", async () => {
+    const filter = 'attributes.ce-type = "com.eventline.campaign.created"';
+    const report = await reconcile(pubsub, edited({ "campaign-analytics": { filter } }));
+    expect(report.recreated).toEqual([{ subscription: "campaign-analytics", changes: ['filter attributes.ce-type = "com.eventline.campaign.performance_reported" → ' + filter] }]);
+    expect(report.created).toEqual([]);
+    expect(describeReconcile(report).join("\n")).toContain("recreated campaign-analytics (its backlog is gone)");
+    expect((await pubsub.subscription("campaign-analytics").getMetadata())[0].filter).toBe(filter);
+  });
+
+  it("turns a pull subscription into a push subscription when the consumer gets a local endpoint", async () => {
+    const report = await reconcile(pubsub, declared, { pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" } });
+    expect(report.updated).toContainEqual({ subscription: "sms-worker", changes: ["push endpoint none (pull) → http://127.0.0.1:8080/push/sms-worker"] });
+    expect((await pubsub.subscription("sms-worker").getMetadata())[0].pushConfig?.pushEndpoint).toBe("http://127.0.0.1:8080/push/sms-worker");
+  });
+
+  it("reports subscriptions the declaration no longer has and leaves them alone", async () => {
+    const report = await reconcile(pubsub, edited({}, ["router"]), { pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" } });
+    expect(report.undeclared).toEqual(["projects/reconcile-test/subscriptions/router", "projects/reconcile-test/subscriptions/router-dlq-parking"]);
+    expect(describeReconcile(report)).toContain("not in the declaration any more, left in the emulator: router, router-dlq-parking");
+  });
+});

@@ -1,0 +1,69 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, pushVerification, readConfig } from "../../handlers/runtime/config";
+import { launch } from "../../handlers/runtime/launcher";
+
+const emulators = { PUBSUB_EMULATOR_HOST: "127.0.0.1:1", FIRESTORE_EMULATOR_HOST: "127.0.0.1:2" };
+
+describe("the runtime's configuration", () => {
+  const refusals: { name: string; env: Record<string, string>; message: RegExp }[] = [
+    { name: "no HANDLER", env: { MODE: "pull" }, message: /^HANDLER is not set/ },
+    { name: "no MODE", env: { HANDLER: "email-worker" }, message: /^MODE is not set/ },
+    { name: "an unknown MODE", env: { HANDLER: "email-worker", MODE: "batch" }, message: /MODE is "batch": use push, pull or local/ },
+    { name: "no STACK outside local mode", env: { HANDLER: "email-worker", MODE: "pull" }, message: /^STACK is not set/ },
+    { name: "local mode without the emulators", env: { HANDLER: "email-worker", MODE: "local" }, message: /^PUBSUB_EMULATOR_HOST is not set/ },
+    { name: "a PORT that is not a port", env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev", PORT: "http" }, message: /PORT is "http"/ },
+    { name: "an unknown LOG_LEVEL", env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev", LOG_LEVEL: "loud" }, message: /LOG_LEVEL is "loud"/ },
+  ];
+  it.each(refusals)("refuses $name with one line naming the variable", ({ env, message }) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it("defaults the stack, project and port in local mode", () => {
+    expect(readConfig({ HANDLER: "email-worker", MODE: "local", ...emulators })).toMatchObject({ stack: "local", projectId: "eventline-local", port: 8080, logLevel: "info" });
+  });
+
+  it.each([
+    { name: "push mode without an audience", env: {}, mode: "push" as const, message: /PUSH_AUDIENCE is not set: MODE=push verifies/ },
+    { name: "PUSH_VERIFY=off outside local mode", env: { PUSH_VERIFY: "off", PUSH_AUDIENCE: "a" }, mode: "push" as const, message: /accepted only with MODE=local/ },
+    { name: "local mode with neither an audience nor PUSH_VERIFY=off", env: {}, mode: "local" as const, message: /set PUSH_VERIFY=off/ },
+    { name: "a PUSH_VERIFY other than off", env: { PUSH_VERIFY: "no" }, mode: "local" as const, message: /only value it takes is "off"/ },
+  ])("refuses to verify pushes with $name", ({ env, mode, message }) => {
+    expect(() => pushVerification(env, mode)).toThrow(message);
+  });
+
+  it("turns push verification off only when local mode says so explicitly", () => {
+    expect(pushVerification({ PUSH_VERIFY: "off" }, "local")).toEqual({ verify: false });
+    expect(pushVerification({ PUSH_AUDIENCE: "https://x.run.app", PUSH_SERVICE_ACCOUNT: "sa@p.iam.gserviceaccount.com" }, "push")).toEqual({
+      verify: true,
+      audience: "https://x.run.app",
+      serviceAccountEmail: "sa@p.iam.gserviceaccount.com",
+    });
+  });
+});
+
+describe("handlers/main.ts", { timeout: 30_000 }, () => {
+  function main(env: Record<string, string>): { status: number | null; stderr: string } {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "handlers/main.ts"], { env: { PATH: process.env["PATH"] ?? "", ...env }, encoding: "utf8", timeout: 20_000 });
+    return { status: result.status, stderr: result.stderr };
+  }
+
+  const starts: { name: string; env: Record<string, string>; line: RegExp }[] = [
+    { name: "an unknown consumer", env: { HANDLER: "nope", MODE: "pull", STACK: "dev" }, line: /^eventline: HANDLER is "nope", which is not a declared consumer/ },
+    { name: "an unknown mode", env: { HANDLER: "email-worker", MODE: "batch" }, line: /^eventline: MODE is "batch": use push, pull or local$/ },
+    { name: "a consumer run in the wrong mode", env: { HANDLER: "email-worker", MODE: "push", STACK: "dev" }, line: /^eventline: consumer email-worker is declared with delivery "pull"; run it with MODE=pull$/ },
+  ];
+  it.each(starts)("exits 2 with one line for $name", ({ env, line }) => {
+    const { status, stderr } = main(env);
+    expect(status).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr.trim()).toMatch(line);
+  });
+
+  it("refuses a consumer whose handler is declared but has no implementation yet", async () => {
+    await expect(launch({ registry: {}, env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev" }, handleSignals: false })).rejects.toThrow(
+      new ConfigError("handler email-sender (consumer email-worker) is declared but has no implementation yet: add it to handlers/registry.ts"),
+    );
+  });
+});
