@@ -23,16 +23,10 @@
 import { Duration, type Message, type PubSub, type Subscription } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
+import { DRAIN_TIMEOUT_SECONDS } from "./drain";
 import type { Outcome } from "./outcome";
 
-/**
- * How long a draining pull host waits for in-flight messages, in seconds. The pod's
- * `terminationGracePeriodSeconds` must be longer: use {@link TERMINATION_GRACE_PERIOD_SECONDS}.
- */
-export const DRAIN_TIMEOUT_SECONDS = 30;
-
-/** The drain bound plus time to nack the rest, flush publishers and close the clients. */
-export const TERMINATION_GRACE_PERIOD_SECONDS = DRAIN_TIMEOUT_SECONDS + 15;
+export { DRAIN_TIMEOUT_SECONDS, TERMINATION_GRACE_PERIOD_SECONDS } from "./drain";
 
 /** The subscriber's least lease, in seconds (see the file comment). */
 export const MIN_ACK_DEADLINE_SECONDS = 60;

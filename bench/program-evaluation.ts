@@ -1,0 +1,132 @@
+/**
+ * How long the Pulumi program takes to evaluate under mocks as the declaration grows, and
+ * whether that growth is linear. Declares 50, 200 and 800 synthetic consumers over the real
+ * event topics (real proto messages and schemas), evaluates each size several times for the
+ * dev stack, prints min/median/max and the time per consumer relative to the 50-consumer
+ * case, and writes bench/results/<date>-program-evaluation.json.
+ *
+ *   npx tsx bench/program-evaluation.ts [--runs 3] [--sizes 50,200,800] [--source-maps on|off]
+ *
+ * Pulumi captures a stack trace for every resource and RPC promise; with source maps on (as
+ * tsx and ts-node run TypeScript) each is mapped back to the .ts sources, which is a large
+ * share of the time. `--source-maps off` measures the program without that cost.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { evaluateProgram } from "../infra/evaluate";
+import type { ConsumerSpec, HandlerContract, SystemSpec, TopicSpec } from "../infra/model/types";
+import { system } from "../infra/system";
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1]! : fallback;
+}
+
+const runs = Number(option("runs", "3"));
+const sizes = option("sizes", "50,200,800").split(",").map(Number);
+const sourceMaps = option("source-maps", "on") === "on";
+
+/**
+ * `count` consumers spread round-robin over the declaration's event topics (command topics
+ * take exactly one consumer, so they are left out), alternating push and pull, each with a
+ * handler that accepts everything on its topic.
+ */
+function syntheticSystem(count: number): SystemSpec {
+  const topics: Record<string, TopicSpec> = Object.fromEntries(Object.entries(system.topics as Record<string, TopicSpec>).filter(([, topic]) => topic.command !== true));
+  const topicNames = Object.keys(topics);
+  const handlers: Record<string, HandlerContract> = Object.fromEntries(topicNames.map((topic) => [`accept-${topic}`, { accepts: Object.keys(topics[topic]!.events) }]));
+  const consumers: Record<string, ConsumerSpec> = {};
+  for (let index = 0; index < count; index++) {
+    const topic = topicNames[index % topicNames.length]!;
+    const common = { handler: `accept-${topic}`, topic };
+    consumers[`c${String(index).padStart(4, "0")}-${topic}`] = index % 2 === 0 ? { ...common, delivery: "push" } : { ...common, delivery: "pull" };
+  }
+  return { topics, handlers, consumers };
+}
+
+interface SizeResult {
+  consumers: number;
+  /** Declared consumers plus one archiver per topic. */
+  resolvedConsumers: number;
+  resources: number;
+  runsMs: number[];
+  minMs: number;
+  medianMs: number;
+  maxMs: number;
+  /** Median milliseconds per declared consumer. */
+  msPerConsumer: number;
+  /** msPerConsumer relative to the smallest size: 1.0 means linear growth. */
+  perConsumerRatio: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  process.setSourceMapsEnabled(sourceMaps);
+  // The machine may be shared: its load says how far to trust the numbers.
+  const loadAtStart = loadavg()[0]!;
+  // One evaluation first, so module loading and JIT warm-up are not charged to the first size.
+  await evaluateProgram({ stack: "dev", system: syntheticSystem(sizes[0]!) });
+
+  const results: SizeResult[] = [];
+  for (const consumers of sizes) {
+    const spec = syntheticSystem(consumers);
+    const runsMs: number[] = [];
+    let resources = 0;
+    for (let run = 0; run < runs; run++) {
+      const start = performance.now();
+      const evaluation = await evaluateProgram({ stack: "dev", system: spec });
+      runsMs.push(performance.now() - start);
+      resources = evaluation.resources.length;
+    }
+    const medianMs = median(runsMs);
+    results.push({
+      consumers,
+      resolvedConsumers: consumers + Object.values(spec.topics).length,
+      resources,
+      runsMs: runsMs.map((ms) => round(ms)),
+      minMs: round(Math.min(...runsMs)),
+      medianMs: round(medianMs),
+      maxMs: round(Math.max(...runsMs)),
+      msPerConsumer: round(medianMs / consumers, 2),
+      perConsumerRatio: 0,
+    });
+    process.stderr.write(`  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")}\n`);
+  }
+  const base = results[0]!.msPerConsumer;
+  for (const result of results) result.perConsumerRatio = round(result.msPerConsumer / base, 2);
+
+  console.log("\nProgram evaluation under mocks (dev stack, source maps %s, median of %d runs)\n", sourceMaps ? "on" : "off", runs);
+  console.log("consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first");
+  for (const r of results) {
+    console.log(
+      `${String(r.consumers).padStart(9)}  ${String(r.resources).padStart(9)}  ${String(r.minMs).padStart(9)}  ${String(r.medianMs).padStart(9)}  ${String(r.maxMs).padStart(9)}  ${String(r.msPerConsumer).padStart(11)}  ${String(r.perConsumerRatio).padStart(14)}`,
+    );
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const directory = join(__dirname, "results");
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, `${date}-program-evaluation${sourceMaps ? "" : "-no-source-maps"}.json`);
+  const machine = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    loadAverage1m: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
+  };
+  writeFileSync(file, `${JSON.stringify({ benchmark: "program-evaluation", date, stack: "dev", sourceMaps, runs, machine, results }, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,209 @@
+/**
+ * The stack's configuration, read and validated once: every key is parsed here, every
+ * problem is reported together, each with the key's name and an example of a good value.
+ * Keys and defaults are documented in Pulumi.yaml; test/infra checks the two agree.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { toSeconds } from "./model/duration";
+import type { ClusterSource } from "./k8s/cluster";
+
+/** The validated stack configuration. */
+export interface StackConfig {
+  /** `gcp:project`: the project every resource is created in. */
+  project: string;
+  /** `gcp:region`: the region of Cloud Run, Artifact Registry and the cluster. */
+  region: string;
+  /** `eventline:owner`: the `owner` label on every resource. */
+  owner: string;
+  /** `eventline:cluster` (+ `eventline:kubeconfig`): create an Autopilot cluster or use an existing one. */
+  cluster: ClusterSource;
+  /** `eventline:deleteProtection`: Firestore, Cloud Run services and the cluster refuse deletion. */
+  deleteProtection: boolean;
+  /** `eventline:alertNotificationChannels`: channels every alert notifies. */
+  alertNotificationChannels: string[];
+  /** `eventline:oldestUnackedAlert`, in seconds: a consumer alerts past this message age. */
+  oldestUnackedAlertSeconds: number;
+  /** `eventline:gatewayPublic`: the gateway accepts requests from the internet. */
+  gatewayPublic: boolean;
+  /** `eventline:gatewayInvokers`: IAM members allowed to invoke an internal gateway. */
+  gatewayInvokers: string[];
+  /** `eventline:maxReplicasCap`: the most replicas any worker may declare. */
+  maxReplicasCap: number;
+  /** `eventline:firestoreLocation`: where the event store lives. */
+  firestoreLocation: string;
+}
+
+/**
+ * Values a stack gets for the optional keys it leaves out (the same as Pulumi.yaml's `default`s).
+ * An empty string means "not set": the CLI requires a default for every optional key.
+ */
+export const configDefaults = {
+  "eventline:cluster": "autopilot",
+  "eventline:kubeconfig": "",
+  "eventline:deleteProtection": true,
+  "eventline:alertNotificationChannels": [] as string[],
+  "eventline:oldestUnackedAlert": "10m",
+  "eventline:gatewayPublic": false,
+  "eventline:gatewayInvokers": [] as string[],
+  "eventline:maxReplicasCap": 100,
+  "eventline:firestoreLocation": "",
+} as const;
+
+/** One problem with one key. */
+export interface ConfigIssue {
+  key: string;
+  problem: string;
+  /** The command that sets a good value. */
+  example: string;
+}
+
+/** The stack config does not load; `issues` lists every problem found. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      `The stack configuration has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
+        issues.map((issue) => `  ${issue.key}: ${issue.problem}. Example: ${issue.example}`).join("\n"),
+    );
+  }
+}
+
+const projectPattern = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const regionPattern = /^[a-z]+(-[a-z]+)+\d+$/;
+const labelValuePattern = /^[a-z0-9_-]{1,63}$/;
+const channelPattern = /^projects\/[^/]+\/notificationChannels\/[^/]+$/;
+const memberPattern = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
+const firestoreLocationPattern = /^[a-z0-9-]+$/;
+
+/** Every key this program reads in its own namespace; any other `eventline:` key is a typo. */
+export const eventlineConfigKeys: ReadonlySet<string> = new Set([
+  "eventline:owner",
+  "eventline:cluster",
+  "eventline:kubeconfig",
+  "eventline:deleteProtection",
+  "eventline:alertNotificationChannels",
+  "eventline:oldestUnackedAlert",
+  "eventline:gatewayPublic",
+  "eventline:gatewayInvokers",
+  "eventline:maxReplicasCap",
+  "eventline:firestoreLocation",
+]);
+
+/** Reads raw values and records what is wrong with them. */
+class Reader {
+  readonly issues: ConfigIssue[] = [];
+  constructor(private readonly values: Readonly<Record<string, string>>) {}
+
+  private fail(key: string, problem: string, example: string): undefined {
+    this.issues.push({ key, problem, example });
+    return undefined;
+  }
+
+  string(key: string, pattern: RegExp, rule: string, example: string, fallback?: string): string | undefined {
+    const given = this.values[key];
+    const value = given === undefined || given === "" ? fallback : given;
+    if (value === undefined || value === "") return this.fail(key, "is not set", example);
+    return pattern.test(value) ? value : this.fail(key, `"${value}" is not ${rule}`, example);
+  }
+
+  boolean(key: string, fallback: boolean, example: string): boolean | undefined {
+    const value = this.values[key];
+    if (value === undefined) return fallback;
+    if (value === "true" || value === "false") return value === "true";
+    return this.fail(key, `"${value}" is not true or false`, example);
+  }
+
+  integer(key: string, fallback: number, min: number, example: string): number | undefined {
+    const value = this.values[key];
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    return Number.isInteger(parsed) && parsed >= min ? parsed : this.fail(key, `"${value}" is not a whole number ≥ ${min}`, example);
+  }
+
+  seconds(key: string, fallback: string, min: number, example: string): number | undefined {
+    const value = this.values[key] ?? fallback;
+    try {
+      const seconds = toSeconds(value);
+      return seconds >= min ? seconds : this.fail(key, `"${value}" is shorter than ${min}s`, example);
+    } catch {
+      return this.fail(key, `"${value}" is not a duration (a whole number and s, m, h or d)`, example);
+    }
+  }
+
+  list(key: string, pattern: RegExp, rule: string, example: string): string[] | undefined {
+    const value = this.values[key];
+    if (value === undefined) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return this.fail(key, `"${value}" is not a list`, example);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((item): item is string => typeof item === "string")) return this.fail(key, "is not a list of strings", example);
+    const bad = parsed.filter((item) => !pattern.test(item));
+    return bad.length === 0 ? parsed : this.fail(key, `${bad.map((item) => `"${item}"`).join(", ")} ${bad.length === 1 ? "is" : "are"} not ${rule}`, example);
+  }
+}
+
+/**
+ * Reads and validates the stack configuration.
+ * @param values full keys (`gcp:project`) to raw string values; default the running stack's config.
+ * @throws ConfigError listing every missing or malformed key with an example.
+ */
+export function loadStackConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): StackConfig {
+  const read = new Reader(values);
+  const set = (key: string, value: string) => `pulumi config set ${key} ${value}`;
+
+  for (const key of Object.keys(values)) {
+    if (key.startsWith("eventline:") && !eventlineConfigKeys.has(key)) {
+      read.issues.push({ key, problem: `is not a setting of this program (known: ${[...eventlineConfigKeys].join(", ")})`, example: `pulumi config rm ${key}` });
+    }
+  }
+
+  const project = read.string("gcp:project", projectPattern, "a GCP project id", set("gcp:project", "eventline-dev"));
+  const region = read.string("gcp:region", regionPattern, "a GCP region", set("gcp:region", "europe-west1"));
+  const owner = read.string("eventline:owner", labelValuePattern, "a label value (lowercase letters, digits, - and _, at most 63)", set("eventline:owner", "platform-team"));
+  const mode = read.string("eventline:cluster", /^(autopilot|existing)$/, "autopilot or existing", set("eventline:cluster", "autopilot"), configDefaults["eventline:cluster"]);
+  let cluster: ClusterSource | undefined;
+  if (mode === "existing") {
+    const kubeconfig = values["eventline:kubeconfig"];
+    if (kubeconfig === undefined || kubeconfig.trim() === "") {
+      read.issues.push({ key: "eventline:kubeconfig", problem: "is not set, and eventline:cluster is existing", example: "pulumi config set --secret eventline:kubeconfig < kubeconfig.yaml" });
+    } else {
+      cluster = { mode: "existing", kubeconfig: pulumi.secret(kubeconfig) };
+    }
+  } else if (mode === "autopilot") {
+    cluster = { mode: "autopilot" };
+  }
+  const deleteProtection = read.boolean("eventline:deleteProtection", configDefaults["eventline:deleteProtection"], set("eventline:deleteProtection", "true"));
+  const alertNotificationChannels = read.list(
+    "eventline:alertNotificationChannels",
+    channelPattern,
+    "notification channel names (projects/<project>/notificationChannels/<id>)",
+    "pulumi config set --path 'eventline:alertNotificationChannels[0]' projects/eventline-prod/notificationChannels/123",
+  );
+  const oldestUnackedAlertSeconds = read.seconds("eventline:oldestUnackedAlert", configDefaults["eventline:oldestUnackedAlert"], 60, set("eventline:oldestUnackedAlert", "10m"));
+  const gatewayPublic = read.boolean("eventline:gatewayPublic", configDefaults["eventline:gatewayPublic"], set("eventline:gatewayPublic", "false"));
+  const gatewayInvokers = read.list("eventline:gatewayInvokers", memberPattern, "IAM members (user:, group:, serviceAccount:, domain:)", "pulumi config set --path 'eventline:gatewayInvokers[0]' group:frontend@example.com");
+  const maxReplicasCap = read.integer("eventline:maxReplicasCap", configDefaults["eventline:maxReplicasCap"], 1, set("eventline:maxReplicasCap", "50"));
+  // Defaults to the region; when the region itself is wrong, that is the one problem to report.
+  const firestoreLocation =
+    !values["eventline:firestoreLocation"] && region === undefined
+      ? undefined
+      : read.string("eventline:firestoreLocation", firestoreLocationPattern, "a Firestore location", set("eventline:firestoreLocation", "eur3"), region);
+
+  if (read.issues.length > 0) throw new ConfigError(read.issues);
+  return {
+    project: project!,
+    region: region!,
+    owner: owner!,
+    cluster: cluster!,
+    deleteProtection: deleteProtection!,
+    alertNotificationChannels: alertNotificationChannels!,
+    oldestUnackedAlertSeconds: oldestUnackedAlertSeconds!,
+    gatewayPublic: gatewayPublic!,
+    gatewayInvokers: gatewayInvokers!,
+    maxReplicasCap: maxReplicasCap!,
+    firestoreLocation: firestoreLocation!,
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * Runs the Pulumi program for a stack without the Pulumi CLI or a cloud: the runtime is put
+ * under mocks (`pulumi.runtime.setMocks`) that answer every resource and invoke with
+ * realistic state, the stack's config is loaded the way the CLI would (Pulumi.yaml defaults,
+ * then Pulumi.<stack>.yaml, then the caller's overrides), and every resource the program
+ * registers is recorded with its inputs. Tests, the offline policy check and the benchmark
+ * all evaluate the program through here.
+ *
+ * Several evaluations may run in one process, one after another (concurrent calls queue):
+ * the program is a function that builds its resources when called, so no module state
+ * carries over, and each evaluation installs a fresh mock monitor and config.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { isAbsolute, join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { SystemSpec } from "./model/types";
+
+export interface RecordedResource {
+  /** The resource type token, e.g. `gcp:pubsub/subscription:Subscription`. */
+  type: string;
+  /** The Pulumi (logical) name. */
+  name: string;
+  urn: string;
+  /** The inputs as the provider would receive them, secrets unwrapped. */
+  inputs: Record<string, unknown>;
+  /** The parent's URN, for resources created inside a component. */
+  parent?: string;
+}
+
+export interface Evaluation {
+  stack: string;
+  /** Every resource the program registered (components included), in registration order. */
+  resources: RecordedResource[];
+  /** The stack outputs, resolved. */
+  outputs: Record<string, unknown>;
+}
+
+export interface EvaluateOptions {
+  /** The stack to evaluate; its defaults come from Pulumi.<stack>.yaml when that file exists. */
+  stack: string;
+  /** Config by full key (`gcp:project`) over the stack file's; `undefined` removes a key. */
+  config?: Record<string, string | undefined>;
+  /** A module path exporting the program function as infra/index.ts does; default infra/index.ts. */
+  program?: string;
+  /** A declaration to deploy instead of infra/system.ts (passed to the program). */
+  system?: SystemSpec;
+}
+
+/** The shape of infra/index.ts: one function whose result is the stack outputs. */
+type Program = (options?: { system?: SystemSpec }) => Promise<Record<string, unknown>>;
+
+/** The project number the mocks give the project (it names Google's service agents). */
+export const MOCK_PROJECT_NUMBER = "123456789012";
+const PROJECT_NAME = "eventline";
+const REPO_ROOT = resolve(__dirname, "..");
+
+/**
+ * js-yaml comes with @pulumi/pulumi (a transitive dependency, without type declarations);
+ * loaded through createRequire so this module compiles without them.
+ */
+const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
+
+function readYaml(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  const parsed = yaml.load(readFileSync(path, "utf8"));
+  return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
+}
+
+function fullKey(key: string): string {
+  return key.includes(":") ? key : `${PROJECT_NAME}:${key}`;
+}
+
+/** A config value as the CLI hands it to the program: strings, with lists and maps as JSON. */
+function configString(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * The config the CLI would give `stack`: Pulumi.yaml's defaults and values, overlaid by
+ * Pulumi.<stack>.yaml. Secure values (`{ secure: … }`) cannot be decrypted here; they get a
+ * placeholder and are reported as secret keys.
+ */
+export function stackConfig(stack: string, root: string = REPO_ROOT): { values: Record<string, string>; secretKeys: string[] } {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const project = readYaml(join(root, "Pulumi.yaml"))["config"] as Record<string, { default?: unknown; value?: unknown } | unknown> | undefined;
+  for (const [key, spec] of Object.entries(project ?? {})) {
+    if (spec === null || typeof spec !== "object") continue;
+    const { default: fallback, value } = spec as { default?: unknown; value?: unknown };
+    if (value !== undefined) values[fullKey(key)] = configString(value);
+    else if (fallback !== undefined) values[fullKey(key)] = configString(fallback);
+  }
+  const perStack = readYaml(join(root, `Pulumi.${stack}.yaml`))["config"] as Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(perStack ?? {})) {
+    if (value !== null && typeof value === "object" && "secure" in value) {
+      values[fullKey(key)] = `mock-secret-${fullKey(key)}`;
+      secretKeys.push(fullKey(key));
+    } else {
+      values[fullKey(key)] = configString(value);
+    }
+  }
+  return { values, secretKeys };
+}
+
+const digestOf = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Realistic computed state for the resources the program reads outputs of. */
+function mockState(args: pulumi.runtime.MockResourceArgs, project: string, region: string): { id: string; state: Record<string, unknown> } {
+  const inputs = args.inputs as Record<string, unknown>;
+  const name = typeof inputs["name"] === "string" ? (inputs["name"] as string) : args.name;
+  const base = { ...inputs, name };
+  switch (args.type) {
+    case "gcp:pubsub/topic:Topic":
+      return { id: `projects/${project}/topics/${name}`, state: base };
+    case "gcp:pubsub/subscription:Subscription":
+      return { id: `projects/${project}/subscriptions/${name}`, state: base };
+    case "gcp:pubsub/schema:Schema":
+      return { id: `projects/${project}/schemas/${name}`, state: base };
+    case "gcp:serviceaccount/account:Account": {
+      const email = `${String(inputs["accountId"])}@${project}.iam.gserviceaccount.com`;
+      return { id: `projects/${project}/serviceAccounts/${email}`, state: { ...inputs, email, member: `serviceAccount:${email}`, name: `projects/${project}/serviceAccounts/${email}` } };
+    }
+    case "gcp:cloudrunv2/service:Service":
+      return { id: `projects/${project}/locations/${region}/services/${name}`, state: { ...base, uri: `https://${name}-${MOCK_PROJECT_NUMBER}.${region}.run.app` } };
+    case "gcp:artifactregistry/repository:Repository": {
+      const repository = String(inputs["repositoryId"]);
+      return { id: `projects/${project}/locations/${region}/repositories/${repository}`, state: { ...inputs, name: repository, registryUri: `${region}-docker.pkg.dev/${project}/${repository}` } };
+    }
+    case "docker-build:index:Image": {
+      const tag = String((inputs["tags"] as string[] | undefined)?.[0] ?? args.name);
+      const digest = `sha256:${digestOf(tag)}`;
+      return { id: digest, state: { ...inputs, digest, ref: `${tag}@${digest}` } };
+    }
+    case "gcp:container/cluster:Cluster":
+      return {
+        id: `projects/${project}/locations/${region}/clusters/${name}`,
+        state: { ...base, endpoint: "203.0.113.10", masterAuth: { clusterCaCertificate: Buffer.from("mock-ca").toString("base64") } },
+      };
+    case "gcp:monitoring/dashboard:Dashboard":
+      return { id: `projects/${MOCK_PROJECT_NUMBER}/dashboards/${digestOf(args.name).slice(0, 32)}`, state: inputs };
+    default:
+      return { id: `${args.name}-id`, state: base };
+  }
+}
+
+function mocks(project: string, region: string): pulumi.runtime.Mocks {
+  return {
+    newResource: (args) => mockState(args, project, region),
+    call: (args) => {
+      switch (args.token) {
+        case "gcp:organizations/getProject:getProject":
+          return { id: `projects/${project}`, projectId: project, name: project, number: MOCK_PROJECT_NUMBER };
+        case "gcp:organizations/getClientConfig:getClientConfig":
+          return { id: "client-config", project, region, zone: `${region}-b`, accessToken: "mock-access-token" };
+        default:
+          throw new Error(`evaluateProgram: no mock for invoke ${args.token}; add one to infra/evaluate.ts`);
+      }
+    },
+  };
+}
+
+/** The monitor call the mocks see, as far as recording needs it. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+}
+type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
+interface RecordableMonitor {
+  registerResource(req: RegisterRequest, callback: RegisterCallback): unknown;
+}
+
+/** Records every registration the mock monitor answers. */
+function recordRegistrations(into: RecordedResource[]): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as RecordableMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) =>
+    register(req, (err, response) => {
+      if (!err && response) {
+        const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
+        for (const key of Object.keys(inputs)) inputs[key] = pulumi.runtime.unwrapRpcSecret(inputs[key]);
+        const parent = req.getParent();
+        into.push({ type: req.getType(), name: req.getName(), urn: response.getUrn(), inputs, ...(parent && { parent }) });
+      }
+      callback(err, response);
+    });
+}
+
+/** Resolves every Output in the program's result once all registrations are answered. */
+async function settle(result: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let settled: { value: Record<string, unknown> } | undefined;
+  pulumi.output(result).apply((value) => {
+    settled = { value: value as Record<string, unknown> };
+    return value;
+  });
+  await pulumi.runtime.disconnect();
+  // Every registration is answered; the outputs' own callbacks need a few more event-loop turns.
+  for (let tick = 0; tick < 10 && settled === undefined; tick++) await new Promise((done) => setImmediate(done));
+  if (settled === undefined) throw new Error("evaluateProgram: the stack outputs did not resolve; a registration or invoke failed (see the errors above)");
+  return settled.value;
+}
+
+async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
+  const { values, secretKeys } = stackConfig(options.stack);
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    if (value === undefined) delete values[key];
+    else values[key] = value;
+  }
+  const project = values["gcp:project"] ?? "mock-project";
+  const region = values["gcp:region"] ?? "europe-west1";
+
+  await pulumi.runtime.setMocks(mocks(project, region), PROJECT_NAME, options.stack, false);
+  // The runtime read PULUMI_CONFIG once, when its store was created; set the store itself.
+  pulumi.runtime.setAllConfig(values, secretKeys);
+  const resources: RecordedResource[] = [];
+  recordRegistrations(resources);
+
+  const path = options.program === undefined ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js") : options.program;
+  const loaded = (await import(isAbsolute(path) ? path : resolve(path))) as { default?: Program } | Program;
+  const program = typeof loaded === "function" ? loaded : loaded.default;
+  if (typeof program !== "function") throw new Error(`evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`);
+
+  try {
+    const outputs = await settle(await program(options.system === undefined ? {} : { system: options.system }));
+    return { stack: options.stack, resources, outputs };
+  } finally {
+    // Whatever happened, let in-flight registrations finish before the next evaluation's mocks.
+    await pulumi.runtime.disconnect();
+  }
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Evaluates infra/index.ts (or `program`, a module path exporting the same shape) for `stack`
+ * under mocks. config: full keys like "gcp:project".
+ * @throws whatever the program throws (e.g. ConfigError, DeclarationError).
+ */
+export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluation> {
+  const run = queue.then(() => evaluate(options));
+  queue = run.catch(() => undefined);
+  return run;
+}

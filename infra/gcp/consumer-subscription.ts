@@ -1,0 +1,158 @@
+/**
+ * A consumer's subscription with everything dead-lettering needs, created together so that
+ * no subscription exists without them: its own dead-letter topic, the parking subscription
+ * that keeps what lands there, and the two grants the Pub/Sub service agent needs to move
+ * a message from one to the other. Without both grants Pub/Sub silently keeps redelivering.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { toProtoDuration } from "../model/duration";
+import type { ResolvedConsumer } from "../model/types";
+import { pubsubLimits } from "../model/validate";
+import { type Platform, pubsubServiceAgent } from "./platform";
+
+/**
+ * How long a parked dead letter is kept: the longest a Pub/Sub subscription keeps messages
+ * (7 days), time to inspect and redrive after a week-end.
+ */
+export const PARKING_RETENTION_SECONDS = pubsubLimits.subscriptionRetentionSeconds.max;
+
+/** Where Pub/Sub pushes, and who it says it is. */
+export interface PushTarget {
+  /** The HTTPS endpoint Pub/Sub POSTs each message to. */
+  endpoint: pulumi.Input<string>;
+  /** The service account whose OIDC token Pub/Sub attaches. */
+  serviceAccountEmail: pulumi.Input<string>;
+  /** The token's audience, which the receiving service checks (see `pushAudience`). */
+  audience: pulumi.Input<string>;
+}
+
+export interface ConsumerSubscriptionArgs {
+  /** The resolved consumer: names, filter, deadlines, retry, dead-lettering, ordering. */
+  consumer: ResolvedConsumer;
+  /** The topic to subscribe to (its name; pass the topic resource's output to order creation). */
+  topic: pulumi.Input<string>;
+  /** Project, stack and labels. */
+  platform: Platform;
+  /** Required for push consumers, refused for pull consumers. */
+  push?: PushTarget;
+}
+
+function checkRange(name: string, field: string, value: number, limits: { min: number; max: number }, fix: string): void {
+  if (value < limits.min || value > limits.max) {
+    throw new Error(`ConsumerSubscription ${name}: ${field} ${value} is outside ${limits.min}..${limits.max}; ${fix}`);
+  }
+}
+
+function checkArgs(name: string, { consumer, push }: ConsumerSubscriptionArgs): void {
+  if (consumer.delivery === "push" && push === undefined) {
+    throw new Error(`ConsumerSubscription ${name}: push is required for a push consumer; pass the Cloud Run service's URL and the push service account`);
+  }
+  if (consumer.delivery === "pull" && push !== undefined) {
+    throw new Error(`ConsumerSubscription ${name}: push was given for a pull consumer; drop it, or declare the consumer with delivery: "push"`);
+  }
+  if (consumer.delivery === "push" && consumer.exactlyOnce) {
+    throw new Error(`ConsumerSubscription ${name}: consumer.exactlyOnce is not available to push subscriptions; declare the consumer with delivery: "pull"`);
+  }
+  checkRange(name, "consumer.ackDeadlineSeconds", consumer.ackDeadlineSeconds, pubsubLimits.ackDeadlineSeconds, 'set ackDeadline between "10s" and "600s"');
+  checkRange(name, "consumer.retry.minBackoffSeconds", consumer.retry.minBackoffSeconds, pubsubLimits.backoffSeconds, 'set retry.minBackoff between "0s" and "600s"');
+  checkRange(name, "consumer.retry.maxBackoffSeconds", consumer.retry.maxBackoffSeconds, pubsubLimits.backoffSeconds, 'set retry.maxBackoff between "0s" and "600s"');
+  checkRange(name, "consumer.messageRetentionSeconds", consumer.messageRetentionSeconds, pubsubLimits.subscriptionRetentionSeconds, 'set retention between "10m" and "7d"');
+  checkRange(name, "consumer.maxDeliveryAttempts", consumer.maxDeliveryAttempts, pubsubLimits.maxDeliveryAttempts, "set maxDeliveryAttempts between 5 and 100");
+}
+
+/**
+ * The subscription `consumer.name` on `topic`, dead-lettering to `consumer.deadLetterTopic`
+ * after `consumer.maxDeliveryAttempts`, with `consumer.parkingSubscription` on that topic.
+ * Neither subscription ever expires for inactivity: a quiet consumer keeps its messages.
+ */
+export class ConsumerSubscription extends pulumi.ComponentResource {
+  /** The consumer's subscription. */
+  readonly subscription: gcp.pubsub.Subscription;
+  /** The consumer's own dead-letter topic. */
+  readonly deadLetterTopic: gcp.pubsub.Topic;
+  /** The subscription that keeps every dead letter until it is inspected or redriven. */
+  readonly parkingSubscription: gcp.pubsub.Subscription;
+
+  constructor(name: string, args: ConsumerSubscriptionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("eventline:gcp:ConsumerSubscription", name, {}, opts);
+    checkArgs(name, args);
+    const { consumer, platform, push } = args;
+    const agent = pubsubServiceAgent(platform);
+    const labels = { ...platform.labels, consumer: consumer.name };
+
+    this.deadLetterTopic = new gcp.pubsub.Topic(
+      `${name}-dlq`,
+      {
+        name: consumer.deadLetterTopic,
+        project: platform.project,
+        labels: { ...labels, role: "dead-letter" },
+        // Kept as long as parked: a redrive gone wrong can seek back and see them again.
+        messageRetentionDuration: toProtoDuration(PARKING_RETENTION_SECONDS),
+      },
+      { parent: this },
+    );
+    this.parkingSubscription = new gcp.pubsub.Subscription(
+      `${name}-dlq-parking`,
+      {
+        name: consumer.parkingSubscription,
+        project: platform.project,
+        topic: this.deadLetterTopic.name,
+        labels: { ...labels, role: "dead-letter-parking" },
+        messageRetentionDuration: toProtoDuration(PARKING_RETENTION_SECONDS),
+        // Redrive tooling pulls in batches and republishes before acking.
+        ackDeadlineSeconds: pubsubLimits.ackDeadlineSeconds.max,
+        // A redrive that nacks (its target is still failing) is retried gently.
+        retryPolicy: { minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds), maximumBackoff: toProtoDuration(pubsubLimits.backoffSeconds.max) },
+        expirationPolicy: { ttl: "" },
+      },
+      { parent: this },
+    );
+
+    this.subscription = new gcp.pubsub.Subscription(
+      name,
+      {
+        name: consumer.name,
+        project: platform.project,
+        topic: args.topic,
+        labels: { ...labels, role: "consumer" },
+        ...(consumer.filter !== undefined && { filter: consumer.filter }),
+        ackDeadlineSeconds: consumer.ackDeadlineSeconds,
+        messageRetentionDuration: toProtoDuration(consumer.messageRetentionSeconds),
+        retainAckedMessages: consumer.retainAckedMessages,
+        retryPolicy: {
+          minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds),
+          maximumBackoff: toProtoDuration(consumer.retry.maxBackoffSeconds),
+        },
+        deadLetterPolicy: { deadLetterTopic: this.deadLetterTopic.id, maxDeliveryAttempts: consumer.maxDeliveryAttempts },
+        enableExactlyOnceDelivery: consumer.exactlyOnce,
+        enableMessageOrdering: consumer.ordering,
+        expirationPolicy: { ttl: "" },
+        ...(push !== undefined && {
+          pushConfig: {
+            pushEndpoint: push.endpoint,
+            oidcToken: { serviceAccountEmail: push.serviceAccountEmail, audience: push.audience },
+          },
+        }),
+      },
+      { parent: this },
+    );
+
+    new gcp.pubsub.TopicIAMMember(
+      `${name}-dlq-publisher`,
+      { project: platform.project, topic: this.deadLetterTopic.name, role: "roles/pubsub.publisher", member: agent },
+      { parent: this },
+    );
+    new gcp.pubsub.SubscriptionIAMMember(
+      `${name}-dlq-subscriber`,
+      { project: platform.project, subscription: this.subscription.name, role: "roles/pubsub.subscriber", member: agent },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      subscription: this.subscription.name,
+      deadLetterTopic: this.deadLetterTopic.name,
+      parkingSubscription: this.parkingSubscription.name,
+    });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The least privilege a handler's identity holds, the same wherever it runs: publish to the
+ * topics of the events its contract emits, read and write Firestore (idempotency records,
+ * projections, the event store), publish to its own dead-letter topic (the runtime
+ * dead-letters permanent failures itself), and, for pull consumers, pull its subscription.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type { Platform } from "./platform";
+
+export interface HandlerPermissionsArgs {
+  /** The IAM member the grants go to, e.g. `serviceAccount:run-email@….iam.gserviceaccount.com`. */
+  member: pulumi.Input<string>;
+  /**
+   * The topics the handler publishes to, declared name → Pub/Sub topic name. Derived from
+   * the contract's `emits`; empty for handlers that emit nothing.
+   */
+  emitsTo: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The consumer's dead-letter topic. */
+  deadLetterTopic: pulumi.Input<string>;
+  /** The subscription a pull consumer pulls from; leave out for push consumers. */
+  pullsFrom?: pulumi.Input<string>;
+  /** Project and labels. */
+  platform: Platform;
+}
+
+/** The handler's grants, each a separate IAM member so no other principal is touched. */
+export class HandlerPermissions extends pulumi.ComponentResource {
+  constructor(name: string, args: HandlerPermissionsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("eventline:gcp:HandlerPermissions", name, {}, opts);
+    const { member, platform } = args;
+    const project = platform.project;
+
+    for (const [declared, topic] of Object.entries(args.emitsTo)) {
+      new gcp.pubsub.TopicIAMMember(`${name}-publishes-${declared}`, { project, topic, role: "roles/pubsub.publisher", member }, { parent: this });
+    }
+    new gcp.pubsub.TopicIAMMember(
+      `${name}-dead-letters`,
+      { project, topic: args.deadLetterTopic, role: "roles/pubsub.publisher", member },
+      { parent: this },
+    );
+    new gcp.projects.IAMMember(`${name}-firestore`, { project, role: "roles/datastore.user", member }, { parent: this });
+    if (args.pullsFrom !== undefined) {
+      new gcp.pubsub.SubscriptionIAMMember(
+        `${name}-pulls`,
+        { project, subscription: args.pullsFrom, role: "roles/pubsub.subscriber", member },
+        { parent: this },
+      );
+    }
+
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What every component needs to know about where it is deployed: the project, region,
+ * stack and labels, plus the identities GCP itself acts as. Built once in infra/index.ts
+ * and passed to each component, so no component reads stack config on its own.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The deployment target every component shares. */
+export interface Platform {
+  /** The Pulumi stack (`dev`, `prod`); also the `env` label. */
+  stack: string;
+  /** The GCP project id every resource is created in. */
+  project: string;
+  /** The region of Cloud Run services, Artifact Registry and the cluster. */
+  region: string;
+  /** The project's number, which names Google-managed service agents. */
+  projectNumber: pulumi.Input<string>;
+  /** Labels every labelable resource carries: `system`, `env`, `owner`. */
+  labels: Readonly<Record<string, string>>;
+  /** Whether stateful or user-facing resources refuse deletion (Firestore, Cloud Run, the cluster). */
+  deleteProtection: boolean;
+}
+
+/** The labels that mark a resource as Eventline's, for cost reports and clean-up. */
+export function platformLabels(stack: string, owner: string): Record<string, string> {
+  return { system: "eventline", env: stack, owner };
+}
+
+/**
+ * The Pub/Sub service agent: the identity Pub/Sub uses to forward dead letters and to
+ * mint push tokens. It exists once the Pub/Sub API is enabled in the project.
+ */
+export function pubsubServiceAgent(platform: Platform): pulumi.Output<string> {
+  return pulumi.interpolate`serviceAccount:service-${platform.projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+}
+
+/** The fully qualified name Pub/Sub expects where another topic is referenced. */
+export function topicPath(platform: Platform, topic: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`projects/${platform.project}/topics/${topic}`;
+}
+
+/** Service account ids are 6..30 characters of `[a-z0-9-]`, starting with a letter. */
+const accountIdLimits = { min: 6, max: 30 } as const;
+
+/**
+ * A service account id for `name` under a short `kind` prefix (`run`, `push`, `wrk`, `gw`).
+ * Consumer names may be up to 40 characters, longer than an account id allows, so long or
+ * short names are cut and suffixed with a hash of the full name: stable and unique.
+ */
+export function accountId(kind: string, name: string): string {
+  const plain = `${kind}-${name}`;
+  if (plain.length >= accountIdLimits.min && plain.length <= accountIdLimits.max) return plain;
+  const hash = createHash("sha256").update(plain).digest("hex").slice(0, 6);
+  const room = accountIdLimits.max - kind.length - hash.length - 2;
+  return `${kind}-${name.slice(0, room).replace(/-+$/, "")}-${hash}`;
+}
