@@ -1,0 +1,101 @@
+/**
+ * The offline check's command line (`npm run policy`, policies/check.ts): arguments in, report and exit code out.
+ * It takes its output streams as arguments, so tests run it in-process.
+ */
+import { parseArgs } from "node:util";
+import { knownStacks, PolicyConfigError } from "./config";
+import { checkStack } from "./offline";
+import { formatReport, jsonReport, tally } from "./report";
+
+const usage = `Usage: npm run policy -- --stack <stack> [--program <path>] [--config <file>] [--json]
+
+Evaluates the Pulumi program for <stack> under mocks and runs every rule of the
+Eventline policy pack (policies/) over the resources it declares, with the levels
+and settings of policies/config/<stack>.json.
+
+Options:
+  --stack <stack>    the stack to check: ${knownStacks().join(", ")}
+  --program <path>   evaluate this program instead of infra/index.ts
+  --config <file>    pack config to use instead of policies/config/<stack>.json
+  --json             print the violations as JSON
+  -h, --help         print this help
+
+Exit codes: 0 no mandatory violation, 1 mandatory violations, 2 bad usage or
+config, 3 the program failed to evaluate.
+`;
+
+/** Bad usage: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+function options(argv: string[]): { stack: string; program?: string; config?: string; json: boolean } | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string" },
+        program: { type: "string" },
+        config: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see --help)`);
+  }
+  if (parsed.help) return "help";
+  const stacks = knownStacks();
+  if (parsed.stack === undefined) throw new UsageError(`--stack is required: one of ${stacks.join(", ")}`);
+  if (!stacks.includes(parsed.stack)) throw new UsageError(`unknown stack "${parsed.stack}": policies/config/ has ${stacks.join(", ")}`);
+  return {
+    stack: parsed.stack,
+    json: parsed.json,
+    ...(parsed.program !== undefined && { program: parsed.program }),
+    ...(parsed.config !== undefined && { config: parsed.config }),
+  };
+}
+
+/** Where the command writes. */
+export interface Output {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/**
+ * Runs the check for `argv` (the arguments after `npm run policy --`) and returns the exit code: 0 no mandatory
+ * violation, 1 mandatory violations, 2 bad usage or config (one line on stderr), 3 the program failed to evaluate.
+ */
+export async function runCli(argv: string[], out: Output): Promise<number> {
+  try {
+    return await run(argv, out);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    out.stderr(`policy: ${err.message}\n`);
+    return 2;
+  }
+}
+
+async function run(argv: string[], out: Output): Promise<number> {
+  const chosen = options(argv);
+  if (chosen === "help") {
+    out.stdout(usage);
+    return 0;
+  }
+  let outcome;
+  try {
+    outcome = await checkStack({
+      stack: chosen.stack,
+      ...(chosen.program !== undefined && { program: chosen.program }),
+      ...(chosen.config !== undefined && { configFile: chosen.config }),
+    });
+  } catch (err) {
+    if (err instanceof PolicyConfigError) throw new UsageError(`policy config: ${err.message}`);
+    out.stderr(`policy: the program did not evaluate for stack ${chosen.stack}:\n${(err as Error).stack ?? String(err)}\n`);
+    return 3;
+  }
+  const { pack, resources, violations } = outcome;
+  out.stdout((chosen.json ? jsonReport : formatReport)(chosen.stack, pack, violations, resources));
+  return tally(violations).mandatory > 0 ? 1 : 0;
+}

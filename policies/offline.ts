@@ -1,0 +1,48 @@
+/**
+ * The pack without the Pulumi CLI: evaluate the program for one stack under mocks (infra/evaluate.ts), then run
+ * every policy of pack.ts over what it declares, with the levels and settings of the stack's config file, through
+ * the engine that mirrors the policy server.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Evaluation, evaluateProgram } from "../infra/evaluate";
+import { readPackConfig, resolveSettings, stackConfigFile } from "./config";
+import { analyze, type DeclaredResource, type PackIdentity, type Violation } from "./engine";
+import { packEnforcementLevel, packName, policies } from "./pack";
+
+/** The pack's name and the version the CLI would report (policies/package.json). */
+export function packIdentity(): PackIdentity {
+  const { version } = JSON.parse(readFileSync(join(__dirname, "package.json"), "utf8")) as { version: string };
+  return { name: packName, version };
+}
+
+/** What the program registered, as the engine takes it: type, name, URN, inputs and parent. */
+export function declaredResources(evaluation: Evaluation): DeclaredResource[] {
+  return evaluation.resources.map(({ type, name, urn, inputs, parent }) => ({ type, name, urn, inputs, ...(parent !== undefined && { parent }) }));
+}
+
+export interface CheckOptions {
+  stack: string;
+  /** A program to evaluate instead of infra/index.ts (a module path, as evaluateProgram takes it). */
+  program?: string;
+  /** A pack config file instead of policies/config/<stack>.json. */
+  configFile?: string;
+}
+
+export interface CheckOutcome {
+  pack: PackIdentity;
+  resources: DeclaredResource[];
+  violations: Violation[];
+}
+
+/**
+ * Every violation of the pack in what the program declares for `stack`. Throws PolicyConfigError for a config
+ * file that does not fit the pack, and whatever evaluating the program throws.
+ */
+export async function checkStack(options: CheckOptions): Promise<CheckOutcome> {
+  const settings = resolveSettings(policies, readPackConfig(options.configFile ?? stackConfigFile(options.stack)), packEnforcementLevel);
+  const evaluation = await evaluateProgram({ stack: options.stack, ...(options.program !== undefined && { program: options.program }) });
+  const resources = declaredResources(evaluation);
+  const pack = packIdentity();
+  return { pack, resources, violations: await analyze(pack, policies, settings, resources) };
+}
