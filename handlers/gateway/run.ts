@@ -3,7 +3,7 @@
  * door of `npm start`. Its settings come from the environment:
  *   PORT                        where it listens (Cloud Run sets it). Default 8080.
  *   GOOGLE_CLOUD_PROJECT        the project of the topics and the event store. Required.
- *   EVENTLINE_STACK             whose declaration overrides apply. Default "dev".
+ *   STACK                       whose declaration overrides apply. Default "dev".
  *   EVENTLINE_REDIRECT_HOSTS    comma-separated hosts a tracking click may redirect to, besides
  *                               the hosts of the two URLs below, where cards live
  *                               (handlers/viral/tracking-links.ts). Default: none.
@@ -50,7 +50,7 @@ export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }
   });
   // Every interface: the container's network is the only way in.
-  return { port, host: "0.0.0.0", projectId, stack: env["EVENTLINE_STACK"] ?? "dev", redirectHosts: [...new Set([...listed, ...own])] };
+  return { port, host: "0.0.0.0", projectId, stack: env["STACK"] ?? "dev", redirectHosts: [...new Set([...listed, ...own])] };
 }
 
 export interface RunningGateway {

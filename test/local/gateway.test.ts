@@ -232,7 +232,7 @@ describe("the gateway in the handler image", () => {
   it("runs with MODE=gateway from the image's entrypoint, takes an event, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
-      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", EVENTLINE_STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", LOG_LEVEL: "warn" },
+      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
