@@ -28,6 +28,13 @@ export const DEAD_LETTER_ATTRIBUTES = {
   at: "eventline-dead-lettered-at",
 } as const;
 
+/**
+ * Set on a message redriven from one consumer's dead letters. Redrive republishes to the source
+ * topic, which every subscription on it receives; the others ack it unhandled, so a message one
+ * consumer gave up on is not processed (or dead-lettered) again by consumers that already had it.
+ */
+export const REDRIVE_FOR_ATTRIBUTE = "eventline-redrive-for";
+
 /** The failed delivery, as the runtime received it. */
 export interface FailedDelivery {
   messageId: string;

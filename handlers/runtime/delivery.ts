@@ -10,7 +10,7 @@ import type { ResolvedConsumer } from "../../infra/model/types";
 import type { EventCatalog, EventType } from "./catalog";
 import { EventCodec, type DecodedEvent } from "./codec";
 import { createContext, envelopeOf } from "./context";
-import { deadLetterMessage, type FailedDelivery } from "./dead-letter";
+import { deadLetterMessage, type FailedDelivery, REDRIVE_FOR_ATTRIBUTE } from "./dead-letter";
 import { DecodeError, RetryableError } from "./errors";
 import type { EventStore } from "./event-store";
 import { compileFilter } from "./filter";
@@ -92,7 +92,7 @@ export class DeliveryProcessor {
     metrics.handlerSeconds.observe({ consumer, type, outcome: outcome.result }, (performance.now() - started) / 1000);
     (outcome.action === "ack" ? metrics.acked : metrics.nacked).inc({ consumer, type });
     if (outcome.result === "duplicate") metrics.duplicates.inc({ consumer, type });
-    if (outcome.result === "filtered" || outcome.result === "not-accepted") metrics.skipped.inc({ consumer, type, reason: outcome.result });
+    if (outcome.result === "filtered" || outcome.result === "not-accepted" || outcome.result === "redriven-for-another") metrics.skipped.inc({ consumer, type, reason: outcome.result });
     if (outcome.result === "dead-lettered") metrics.deadLettered.inc({ consumer, type, reason: outcome.reason });
     return outcome;
   }
@@ -101,6 +101,8 @@ export class DeliveryProcessor {
     const { logger } = this.options;
     // Pub/Sub applies the filter in the cloud; the emulator does not, so this is the local filter and a cloud safety net.
     if (this.filter !== undefined && !this.filter(delivery.attributes)) return { action: "ack", result: "filtered" };
+    const redrivenFor = delivery.attributes[REDRIVE_FOR_ATTRIBUTE];
+    if (redrivenFor !== undefined && redrivenFor !== this.consumer.name) return { action: "ack", result: "redriven-for-another" };
     let event: DecodedEvent;
     try {
       event = this.codec.decode(delivery, this.consumer.topic);

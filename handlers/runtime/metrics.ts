@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export const UNKNOWN_TYPE = "unknown";
 
 /** Why a message was acked without running the handler (besides being a duplicate). */
-export type SkipReason = "filtered" | "not-accepted";
+export type SkipReason = "filtered" | "not-accepted" | "redriven-for-another";
 
 export class RuntimeMetrics {
   readonly registry = new Registry();

@@ -15,7 +15,7 @@ import { DecodeError, PermanentError } from "./errors";
 export const MAX_ATTEMPTS_REASON = "max-delivery-attempts";
 
 export type Outcome =
-  | { action: "ack"; result: "handled" | "duplicate" | "filtered" | "not-accepted" }
+  | { action: "ack"; result: "handled" | "duplicate" | "filtered" | "not-accepted" | "redriven-for-another" }
   | { action: "ack"; result: "dead-lettered"; reason: string; error: string }
   | { action: "nack"; result: "retry"; error: unknown };
 

@@ -10,7 +10,7 @@
  */
 import { v1, type PubSub } from "@google-cloud/pubsub";
 import type { ResolvedConsumer } from "../model/types";
-import { DEAD_LETTER_ATTRIBUTES } from "../../handlers/runtime/dead-letter";
+import { DEAD_LETTER_ATTRIBUTES, REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
 import type { MessagePublisher } from "../../handlers/runtime/publisher";
 
 /** How many times a message has been redriven; the next redrive adds one. */
@@ -95,7 +95,7 @@ export class DeadLetterBox {
     let done = 0;
     for (const l of chosen) {
       try {
-        const [newMessageId] = await publisher.publish([this.republished(l)]);
+        const [newMessageId] = await publisher.publish([this.republished(l, consumer)]);
         await this.client.acknowledge({ subscription: this.path(consumer), ackIds: [l.ackId] });
         result.redriven.push({ messageId: l.letter.messageId, ...(l.letter.eventId !== undefined && { eventId: l.letter.eventId }), newMessageId: newMessageId! });
       } catch (err) {
@@ -116,11 +116,13 @@ export class DeadLetterBox {
   }
 
   /** The original message as it was published, plus one more redrive. */
-  private republished(l: Leased) {
+  private republished(l: Leased, consumer: ResolvedConsumer) {
     const attributes: Record<string, string> = {};
     const ours = new Set<string>(Object.values(DEAD_LETTER_ATTRIBUTES));
     for (const [key, value] of Object.entries(l.letter.attributes)) if (!ours.has(key)) attributes[key] = value;
     attributes[REDRIVE_COUNT_ATTRIBUTE] = String(l.letter.redriveCount + 1);
+    // Only the consumer that gave up on it handles it again; the topic's other subscriptions ack it.
+    attributes[REDRIVE_FOR_ATTRIBUTE] = consumer.name;
     const orderingKey = l.letter.attributes[DEAD_LETTER_ATTRIBUTES.orderingKey];
     return { topic: l.letter.topic, data: l.letter.data, attributes, ...(orderingKey ? { orderingKey } : {}) };
   }

@@ -5,6 +5,7 @@ import { EventCodec } from "../../handlers/runtime/codec";
 import { deadLetterMessage } from "../../handlers/runtime/dead-letter";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher, type MessagePublisher } from "../../handlers/runtime/publisher";
+import { REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
 import { DeadLetterBox, REDRIVE_COUNT_ATTRIBUTE } from "../../infra/local/dead-letters";
 import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
 import { provision } from "../../infra/local/provision";
@@ -57,12 +58,13 @@ describe("a consumer's dead letters", () => {
     expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-a", "evt-b"]);
   });
 
-  it("are redriven by id to their source topic with the original attributes and a redrive count, and only that one leaves parking", async () => {
+  it("are redriven by id to their source topic with the original attributes, a redrive count and their consumer, and only that one leaves parking", async () => {
     const result = await box.redrive(consumer, publisher, ["evt-a"]);
     expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-a"]);
     const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-a");
-    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-correlationid": "corr-evt-a", [REDRIVE_COUNT_ATTRIBUTE]: "1" });
-    expect(Object.keys(message.attributes).filter((key) => key.startsWith("eventline-") && key !== REDRIVE_COUNT_ATTRIBUTE)).toEqual([]);
+    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-correlationid": "corr-evt-a", [REDRIVE_COUNT_ATTRIBUTE]: "1", [REDRIVE_FOR_ATTRIBUTE]: consumer.name });
+    // The dead-letter bookkeeping does not travel back: only the redrive's own two attributes.
+    expect(Object.keys(message.attributes).filter((key) => key.startsWith("eventline-")).sort()).toEqual([REDRIVE_COUNT_ATTRIBUTE, REDRIVE_FOR_ATTRIBUTE].sort());
     expect(codec.decode({ data: message.data, attributes: message.attributes }, "users").meta.id).toBe("evt-a");
     expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
   });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Timestamp } from "@google-cloud/firestore";
 import { describe, expect, it } from "vitest";
 import type { EventType, PayloadInput } from "../../handlers/runtime/catalog";
-import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
+import { DEAD_LETTER_ATTRIBUTES as DL, REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
 import { defineHandler } from "../../handlers/runtime/handler";
 import { derivedEventId, processedRef } from "../../handlers/runtime/idempotency";
 import { defineProjection } from "../../handlers/runtime/projections";
@@ -84,6 +84,19 @@ describe("runHandler, the in-process test helper", { timeout: 30_000 }, () => {
       { firestore: emulators.firestore },
     );
     expect(run.outcome).toEqual({ action: "ack", result: "not-accepted" });
+  });
+
+  it.each([
+    ["another consumer", "some-other-consumer", { action: "ack", result: "redriven-for-another" }],
+    ["this consumer", "funnel-projector", { action: "ack", result: "handled" }],
+  ])("handles a message redriven for %s only if it is addressed to it", async (_who, redriveFor, outcome) => {
+    const message = codec.encode(
+      "com.eventline.share.completed",
+      { invitationId: randomUUID(), cardId: `card-${randomUUID()}`, senderUserId: "s", channel: "email", messageId: "m" },
+      { source: "//test" },
+    );
+    const run = await runHandler(projector, { raw: { data: message.data, attributes: { ...message.attributes, [REDRIVE_FOR_ATTRIBUTE]: redriveFor } } }, { firestore: emulators.firestore, consumer: "funnel-projector" });
+    expect(run.outcome).toEqual(outcome);
   });
 
   it("returns the events the handler published, stamped with the cause's correlation and causation", async () => {
