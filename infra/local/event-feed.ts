@@ -23,19 +23,8 @@ export interface EventFilter {
   to?: Date;
 }
 
-/** A stored event as the CLI and the dashboard show it. */
-export interface FeedEvent {
-  id: string;
-  type: string;
-  /** RFC 3339. */
-  time: string;
-  source: string;
-  subject: string | null;
-  correlationId: string;
-  causationId: string | null;
-  topic: string;
-  payload: Record<string, unknown>;
-}
+/** A stored event as the CLI and the dashboard show it: JSON-friendly, time in RFC 3339, no raw bytes. */
+export type FeedEvent = Omit<StoredEvent, "time" | "raw"> & { time: string };
 
 function toFeedEvent(stored: StoredEvent): FeedEvent {
   return {
