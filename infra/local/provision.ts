@@ -81,6 +81,9 @@ export function subscriptionMetadata(pubsub: PubSub, consumer: ResolvedConsumer,
     ...(consumer.filter !== undefined && { filter: consumer.filter }),
     enableMessageOrdering: consumer.ordering,
     ...(consumer.exactlyOnce && { enableExactlyOnceDelivery: true }),
+    // As in the cloud, so `eventline seek` can rewind a local subscription to a time.
+    retainAckedMessages: consumer.retainAckedMessages,
+    messageRetentionDuration: duration(consumer.messageRetentionSeconds),
     ...(endpoint !== undefined && { pushConfig: { pushEndpoint: endpoint } }),
   };
 }

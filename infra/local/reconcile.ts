@@ -54,6 +54,12 @@ function differences(existing: Metadata, wanted: ReturnType<typeof subscriptionM
     update.push(`dead letters ${dlqNow?.deadLetterTopic ?? "none"} after ${dlqNow?.maxDeliveryAttempts ?? "-"} → ${dlqWanted.deadLetterTopic} after ${dlqWanted.maxDeliveryAttempts}`);
   }
   if (Boolean(existing.enableExactlyOnceDelivery) !== Boolean(wanted.enableExactlyOnceDelivery)) update.push(`exactly-once ${wanted.enableExactlyOnceDelivery ? "on" : "off"}`);
+  if (Boolean(existing.retainAckedMessages) !== Boolean(wanted.retainAckedMessages)) update.push(`retain acked messages ${wanted.retainAckedMessages ? "on" : "off"}`);
+  // Pub/Sub reports its 7-day default when a subscription was created without a retention.
+  const wantedRetention = wanted.messageRetentionDuration;
+  const retentionWanted = typeof wantedRetention === "number" ? wantedRetention : seconds(wantedRetention);
+  const retentionNow = seconds(existing.messageRetentionDuration) || 604_800;
+  if (retentionNow !== retentionWanted) update.push(`message retention ${retentionNow}s → ${retentionWanted}s`);
   const endpointNow = existing.pushConfig?.pushEndpoint ?? "";
   const endpointWanted = wanted.pushConfig?.pushEndpoint ?? "";
   const result: { replace: string[]; update: string[]; pushEndpoint?: string } = { replace, update };
@@ -72,6 +78,8 @@ async function applyUpdate(subscription: Subscription, wanted: ReturnType<typeof
       retryPolicy: wanted.retryPolicy,
       deadLetterPolicy: wanted.deadLetterPolicy,
       enableExactlyOnceDelivery: Boolean(wanted.enableExactlyOnceDelivery),
+      retainAckedMessages: Boolean(wanted.retainAckedMessages),
+      messageRetentionDuration: wanted.messageRetentionDuration,
     });
   }
   if (diff.pushEndpoint !== undefined) await subscription.modifyPushConfig({ pushEndpoint: diff.pushEndpoint });

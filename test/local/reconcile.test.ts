@@ -53,6 +53,15 @@ describe("provisioning on every start", () => {
     expect((await pubsub.subscription("email-worker").getMetadata())[0].ackDeadlineSeconds).toBe(300);
   });
 
+  it("keeps acknowledged messages where the declaration says so, as in the cloud, and turns it off in place when it stops saying so", async () => {
+    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({ retainAckedMessages: true, messageRetentionDuration: { seconds: "604800" } });
+    expect((await pubsub.subscription("email-worker").getMetadata())[0].retainAckedMessages).toBe(false);
+    const report = await reconcile(pubsub, edited({ "campaign-processor": { retainAckedMessages: false, messageRetentionSeconds: 86_400 } }));
+    // (The earlier test's edit of email-worker is reverted by this reconcile too.)
+    expect(report.updated).toContainEqual({ subscription: "campaign-processor", changes: ["retain acked messages off", "message retention 604800s → 86400s"] });
+    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({ retainAckedMessages: false, messageRetentionDuration: { seconds: "86400" } });
+  });
+
   it("recreates a subscription whose filter changed, since filters are immutable, and says its backlog is gone", async () => {
     const filter = 'attributes.ce-type = "com.eventline.campaign.created"';
     const report = await reconcile(pubsub, edited({ "campaign-analytics": { filter } }));
