@@ -61,16 +61,28 @@ function transport<T extends string>(env: NodeJS.ProcessEnv, name: string, real:
   throw new AdapterConfigError(`${name} is not set: set it to ${real} (with ${realSignal}) to send, or to outbox to record into Firestore outbound/`);
 }
 
+/** Firestore clients whose adapters only record (see {@link recordOnlyAdapters}). */
+const recordOnly = new WeakSet<Firestore>();
+
+/**
+ * Makes every adapter built for `firestore` the outbox one, whatever the environment says:
+ * replay (infra/replay) runs handlers against an isolated database, and a replayed event must
+ * not send an email or a text a second time. The records land in that database's outbound/.
+ */
+export function recordOnlyAdapters(firestore: Firestore): void {
+  recordOnly.add(firestore);
+}
+
 /** The email adapter `env` asks for. @throws AdapterConfigError naming a missing or bad variable. */
 export function emailAdapterFromEnv(env: NodeJS.ProcessEnv, firestore: Firestore): EmailAdapter {
   const from = setting(env, "EVENTLINE_MAIL_FROM") ?? DEFAULT_MAIL_FROM;
-  if (transport(env, "EVENTLINE_EMAIL_TRANSPORT", "smtp", "EVENTLINE_SMTP_URL") === "outbox") return new OutboxEmailAdapter(new OutboundRecorder(firestore), from);
+  if (recordOnly.has(firestore) || transport(env, "EVENTLINE_EMAIL_TRANSPORT", "smtp", "EVENTLINE_SMTP_URL") === "outbox") return new OutboxEmailAdapter(new OutboundRecorder(firestore), from);
   return new SmtpEmailAdapter({ url: requireSetting(env, "EVENTLINE_SMTP_URL", "the SMTP server to send through, smtp(s)://user:password@host:port"), from });
 }
 
 /** The SMS and WhatsApp adapter `env` asks for. @throws AdapterConfigError naming a missing or bad variable. */
 export function textAdapterFromEnv(env: NodeJS.ProcessEnv, firestore: Firestore): TextMessageAdapter {
-  if (transport(env, "EVENTLINE_MESSAGING_TRANSPORT", "twilio", "EVENTLINE_MESSAGING_ACCOUNT_SID") === "outbox") return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
+  if (recordOnly.has(firestore) || transport(env, "EVENTLINE_MESSAGING_TRANSPORT", "twilio", "EVENTLINE_MESSAGING_ACCOUNT_SID") === "outbox") return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
   const from = (channel: TextChannel): string => requireSetting(env, channel === "sms" ? "EVENTLINE_SMS_FROM" : "EVENTLINE_WHATSAPP_FROM", `the ${channel} sender number, E.164`);
   return new TwilioStyleAdapter({
     baseUrl: setting(env, "EVENTLINE_MESSAGING_URL") ?? DEFAULT_MESSAGING_URL,

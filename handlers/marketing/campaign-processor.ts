@@ -66,49 +66,49 @@ function plainBudget(budget: marketing.v1.IBudgetConfig | null | undefined): mar
 /** The campaign processor judging by `strategy`. */
 export function campaignProcessorWith(strategy: Readonly<OptimizationStrategy>) {
   return defineHandler({
-  name: "campaign-processor",
-  accepts: ["com.eventline.campaign.created", "com.eventline.campaign.performance_reported"],
-  async handle(event, ctx) {
-    if (event.type === "com.eventline.campaign.created") {
-      const created = event.data;
-      if (!created.campaignId) throw new PermanentError("invalid-campaign", "campaign.created without a campaign id");
-      await campaigns.update(ctx, documentIdFor(created.campaignId), (current) => ({
-        ...(current ?? emptyCampaign(created.campaignId)),
-        accountId: created.accountId,
-        platform: marketing.v1.Platform[created.platform] ?? "",
-        budget: plainBudget(created.budget),
-      }));
-      return;
-    }
-
-    const report = readReport(event.data, ctx.envelope.time);
-    const campaignId = event.data.campaignId;
-    const current = (await campaigns.get(ctx, documentIdFor(campaignId))) ?? emptyCampaign(campaignId);
-    const ledger = recordWindow(current.ledger, report.key, report.totals);
-    const asOf = Math.max(report.asOf, current.asOf === null ? 0 : Date.parse(current.asOf));
-    const totals = ledgerTotals(ledger);
-    const next: CampaignView = { ...current, ledger, asOf: new Date(asOf).toISOString(), totals, kpis: kpis(totals) };
-
-    const budget = current.budget;
-    if (budget !== null) {
-      const mode = pacingMode(budget);
-      const dayStart = Date.parse(`${report.key.day}T00:00:00Z`);
-      const day = checkPacing(budget.dailyBudget ?? 0, dayTotals(ledger[report.key.day]!).spend, elapsedFraction(dayStart, dayStart + DAY_MS, report.asOf), mode, strategy.pacingTolerance);
-      const bounds = flightBounds(budget.startDate ?? "", budget.endDate ?? "");
-      const flight = checkPacing(budget.totalBudget ?? 0, totals.spend, bounds === undefined ? Number.NaN : elapsedFraction(bounds.start, bounds.end, asOf), mode, strategy.pacingTolerance);
-      next.pacing = { date: report.key.day, day, flight };
-      const standing = { flight: totals, targetCpa: budget.targetCpa ?? 0, day, flightPacing: flight };
-      const need = optimizationNeed(standing, strategy);
-      if (need !== undefined) {
-        ctx.publish("com.eventline.campaign.optimization_required", { campaignId, reason: need.reason, priority: need.priority });
-        const impact = predictedImpact(standing, strategy);
-        const soFar = current.optimizations ?? { requested: 0, predictedImpact: 0 };
-        next.lastOptimization = { reason: need.reason, priority: marketing.v1.Priority[need.priority] ?? String(need.priority), at: ctx.envelope.time, predictedImpact: impact };
-        next.optimizations = { requested: soFar.requested + 1, predictedImpact: soFar.predictedImpact + impact };
+    name: "campaign-processor",
+    accepts: ["com.eventline.campaign.created", "com.eventline.campaign.performance_reported"],
+    async handle(event, ctx) {
+      if (event.type === "com.eventline.campaign.created") {
+        const created = event.data;
+        if (!created.campaignId) throw new PermanentError("invalid-campaign", "campaign.created without a campaign id");
+        await campaigns.update(ctx, documentIdFor(created.campaignId), (current) => ({
+          ...(current ?? emptyCampaign(created.campaignId)),
+          accountId: created.accountId,
+          platform: marketing.v1.Platform[created.platform] ?? "",
+          budget: plainBudget(created.budget),
+        }));
+        return;
       }
-    }
-    await campaigns.update(ctx, documentIdFor(campaignId), () => next);
-  },
+
+      const report = readReport(event.data, ctx.envelope.time);
+      const campaignId = event.data.campaignId;
+      const current = (await campaigns.get(ctx, documentIdFor(campaignId))) ?? emptyCampaign(campaignId);
+      const ledger = recordWindow(current.ledger, report.key, report.totals);
+      const asOf = Math.max(report.asOf, current.asOf === null ? 0 : Date.parse(current.asOf));
+      const totals = ledgerTotals(ledger);
+      const next: CampaignView = { ...current, ledger, asOf: new Date(asOf).toISOString(), totals, kpis: kpis(totals) };
+
+      const budget = current.budget;
+      if (budget !== null) {
+        const mode = pacingMode(budget);
+        const dayStart = Date.parse(`${report.key.day}T00:00:00Z`);
+        const day = checkPacing(budget.dailyBudget ?? 0, dayTotals(ledger[report.key.day]!).spend, elapsedFraction(dayStart, dayStart + DAY_MS, report.asOf), mode, strategy.pacingTolerance);
+        const bounds = flightBounds(budget.startDate ?? "", budget.endDate ?? "");
+        const flight = checkPacing(budget.totalBudget ?? 0, totals.spend, bounds === undefined ? Number.NaN : elapsedFraction(bounds.start, bounds.end, asOf), mode, strategy.pacingTolerance);
+        next.pacing = { date: report.key.day, day, flight };
+        const standing = { flight: totals, targetCpa: budget.targetCpa ?? 0, day, flightPacing: flight };
+        const need = optimizationNeed(standing, strategy);
+        if (need !== undefined) {
+          ctx.publish("com.eventline.campaign.optimization_required", { campaignId, reason: need.reason, priority: need.priority });
+          const impact = predictedImpact(standing, strategy);
+          const soFar = current.optimizations ?? { requested: 0, predictedImpact: 0 };
+          next.lastOptimization = { reason: need.reason, priority: marketing.v1.Priority[need.priority] ?? String(need.priority), at: ctx.envelope.time, predictedImpact: impact };
+          next.optimizations = { requested: soFar.requested + 1, predictedImpact: soFar.predictedImpact + impact };
+        }
+      }
+      await campaigns.update(ctx, documentIdFor(campaignId), () => next);
+    },
   });
 }
 

@@ -3,6 +3,7 @@
  * with `--help` at every level. Failures end as one line and a non-zero exit (errors.ts).
  */
 import { Command } from "commander";
+import { backtestCommand } from "./backtest";
 import { catalogCommand } from "./catalog";
 import { devCommand } from "./dev";
 import { dlqCommand } from "./dlq";
@@ -10,6 +11,8 @@ import { eventsCommand } from "./events";
 import { reportError } from "./errors";
 import { graphCommand } from "./graph";
 import { publishCommand } from "./publish";
+import { replayCommand } from "./replay";
+import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
 import { packageVersion } from "./version";
 
@@ -25,7 +28,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
-  for (const command of [devCommand(), publishCommand(), tailCommand(), eventsCommand(), dlqCommand(), catalogCommand(), graphCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), publishCommand(), tailCommand(), eventsCommand(), dlqCommand(), replayCommand(), backtestCommand(), seekCommand(), catalogCommand(), graphCommand()]) program.addCommand(command);
   sayErrorsOurWay(program);
   return program;
 }

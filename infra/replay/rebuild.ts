@@ -1,0 +1,33 @@
+/**
+ * Rebuilding projections from a snapshot (snapshots.ts): restore its items into an isolated
+ * database, then replay only the events after the one it covers. The result is what a replay
+ * of the whole history gives, for the cost of the events since the snapshot.
+ */
+import { replayInProcess, type InProcessReplayOptions, type InProcessReplayResult } from "./in-process";
+import { prepareTarget } from "./isolation";
+import { restoreSnapshot, type SnapshotInfo } from "./snapshots";
+
+export interface RebuildOptions extends Omit<InProcessReplayOptions, "clearTarget"> {
+  /** The snapshot to start from, kept in the source database's snapshots/. */
+  snapshotId: string;
+}
+
+export interface RebuildResult {
+  /** The snapshots restored, one per projection. */
+  restored: SnapshotInfo[];
+  /** The replay of the events after them. */
+  replay: InProcessReplayResult;
+}
+
+/**
+ * Empties the target, restores the snapshot into it and replays the selected events after it.
+ * @throws ReplayError as replayInProcess does, and when the snapshot does not exist.
+ */
+export async function rebuildFromSnapshot(options: RebuildOptions): Promise<RebuildResult> {
+  const { snapshotId, ...replay } = options;
+  await prepareTarget(options.source, options.target, { clear: true });
+  const restored = await restoreSnapshot(options.source, options.target, snapshotId);
+  const after = restored[0]!.covers;
+  const result = await replayInProcess({ ...replay, clearTarget: false, selection: { ...options.selection, after } });
+  return { restored, replay: result };
+}
