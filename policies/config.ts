@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EnforcementLevel, Policies, PolicyConfigSchema, PolicyPackConfig } from "@pulumi/policy";
+import Ajv from "ajv";
 
 /** Where the per-stack config files live. */
 export const configDirectory = join(__dirname, "config");
@@ -56,24 +57,15 @@ const levels: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate
 
 type JsonSchema = PolicyConfigSchema["properties"][string];
 
-/** The subset of JSON Schema the pack's settings use: type (with array items), minimum, maximum, enum. */
+const ajv = new Ajv({ allErrors: false, strict: false });
+
+/** Why a setting does not fit its policy's JSON Schema (validated by ajv), or undefined when it fits. */
 function schemaProblem(value: unknown, schema: JsonSchema): string | undefined {
-  const types = schema.type === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type];
-  const typeOf = (v: unknown): string => (Array.isArray(v) ? "array" : v === null ? "null" : typeof v);
-  const fits = (type: string): boolean =>
-    type === "integer" ? Number.isInteger(value) : type === typeOf(value);
-  if (types.length > 0 && !types.some(fits)) return `expected ${types.join(" or ")}, found ${JSON.stringify(value)}`;
-  if (typeof value === "number" && schema.minimum !== undefined && value < schema.minimum) return `${value} is below the minimum ${schema.minimum}`;
-  if (typeof value === "number" && schema.maximum !== undefined && value > schema.maximum) return `${value} is above the maximum ${schema.maximum}`;
-  if (schema.enum !== undefined && !schema.enum.includes(value as never)) return `${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`;
-  if (Array.isArray(value) && typeof schema.items === "object" && !Array.isArray(schema.items)) {
-    const items = schema.items;
-    for (const [i, item] of value.entries()) {
-      const problem = schemaProblem(item, items);
-      if (problem !== undefined) return `item ${i}: ${problem}`;
-    }
-  }
-  return undefined;
+  const validate = ajv.compile(schema as object);
+  if (validate(value)) return undefined;
+  const [error] = validate.errors ?? [];
+  const where = error?.instancePath ? ` at ${error.instancePath}` : "";
+  return `${JSON.stringify(value)}${where} ${error?.message ?? "does not fit the setting's schema"}`;
 }
 
 function levelOf(entry: unknown, where: string): EnforcementLevel | undefined {

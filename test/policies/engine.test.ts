@@ -58,8 +58,8 @@ describe("pack config", () => {
     [{ "no-such-policy": "advisory" }, '"no-such-policy" is not a policy of this pack'],
     [{ "pubsub-topic-cmek": "strict" }, 'pubsub-topic-cmek: "strict" is not one of advisory, mandatory, remediate, disabled'],
     [{ "pubsub-topic-cmek": { requird: true } }, "pubsub-topic-cmek.requird: no such setting (settings: required)"],
-    [{ "pubsub-topic-cmek": { required: "yes" } }, 'pubsub-topic-cmek.required: expected boolean, found "yes"'],
-    [{ "cloudrun-max-instances": { maxInstances: 0 } }, "cloudrun-max-instances.maxInstances: 0 is below the minimum 1"],
+    [{ "pubsub-topic-cmek": { required: "yes" } }, 'pubsub-topic-cmek.required: "yes" must be boolean'],
+    [{ "cloudrun-max-instances": { maxInstances: 0 } }, "cloudrun-max-instances.maxInstances: 0 must be >= 1"],
   ] as [PolicyPackConfig, string][])("rejects %j", (config, message) => {
     expect(() => resolveSettings(policies, config, packEnforcementLevel)).toThrow(new PolicyConfigError(message));
   });
