@@ -8,7 +8,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { CLOUDEVENTS_SPECVERSION } from "../runtime/codec";
-import { HttpError, mediaType } from "./http";
+import { HttpError, mediaType, parseJsonBody } from "./http";
 
 export const STRUCTURED_CONTENT_TYPE = "application/cloudevents+json";
 
@@ -72,15 +72,6 @@ function fromAttributes(attributes: Readonly<Record<string, unknown>>, data: unk
   };
 }
 
-function parseJson(body: Buffer, what: string): unknown {
-  if (body.length === 0) throw new HttpError(400, `${what} is empty`);
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch (err) {
-    throw new HttpError(400, `${what} is not JSON: ${(err as Error).message}`);
-  }
-}
-
 /**
  * The event a request carries.
  * @throws HttpError 400 (malformed), 415 (neither mode's content type).
@@ -88,7 +79,7 @@ function parseJson(body: Buffer, what: string): unknown {
 export function httpEvent(headers: IncomingHttpHeaders, body: Buffer): HttpEvent {
   const contentType = mediaType(headers["content-type"]);
   if (contentType === STRUCTURED_CONTENT_TYPE) {
-    const event = parseJson(body, "the structured CloudEvent");
+    const event = parseJsonBody(body, "the structured CloudEvent");
     if (event === null || typeof event !== "object" || Array.isArray(event)) throw new HttpError(400, "the structured CloudEvent must be a JSON object");
     const attributes = event as Record<string, unknown>;
     if (attributes["data_base64"] !== undefined) throw new HttpError(400, "data_base64 is not accepted; send data as the event message's proto3 JSON");
@@ -108,5 +99,5 @@ export function httpEvent(headers: IncomingHttpHeaders, body: Buffer): HttpEvent
   // A plain W3C trace header counts when the caller did not set the CloudEvents extension.
   const traceparent = headers["traceparent"];
   if (attributes["traceparent"] === undefined && typeof traceparent === "string") attributes["traceparent"] = traceparent;
-  return fromAttributes(attributes, parseJson(body, "the body"), "ce-");
+  return fromAttributes(attributes, parseJsonBody(body, "the body"), "ce-");
 }

@@ -30,14 +30,31 @@ export async function readBody(request: IncomingMessage, limitBytes: number = PU
   return Buffer.concat(chunks);
 }
 
+// Fatal: a body that is not UTF-8 is refused, not published with U+FFFD where its bytes were.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * `body` parsed as JSON; `what` names it in the refusal.
+ * @throws HttpError 400 when it is empty, not UTF-8 or not JSON.
+ */
+export function parseJsonBody(body: Buffer, what = "the body"): unknown {
+  if (body.length === 0) throw new HttpError(400, `${what} is empty`);
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new HttpError(400, `${what} is not valid UTF-8`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `${what} is not JSON: ${(err as Error).message}`);
+  }
+}
+
 /** The body parsed as JSON. */
 export async function readJson(request: IncomingMessage): Promise<unknown> {
-  const body = await readBody(request);
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch (err) {
-    throw new HttpError(400, `the body is not JSON: ${(err as Error).message}`);
-  }
+  return parseJsonBody(await readBody(request));
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

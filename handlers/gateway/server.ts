@@ -35,6 +35,21 @@ function allow(request: IncomingMessage, ...methods: string[]): void {
   if (!methods.includes(request.method ?? "")) throw new HttpError(405, `${request.method} is not allowed here; use ${methods.join(" or ")}`);
 }
 
+/** How long the gateway reads and drops the rest of a refused body (an oversize one) before it hangs up. */
+const DISCARD_MS = 10_000;
+
+/**
+ * Reads and drops what is left of a refused request's body, so that a client still sending it
+ * reads the answer instead of failing its write on a closed socket (EPIPE); bounded in time,
+ * after which the connection is cut.
+ */
+function discardRest(request: IncomingMessage): void {
+  const cut = setTimeout(() => request.socket.destroy(), DISCARD_MS).unref();
+  request.once("end", () => clearTimeout(cut));
+  request.once("close", () => clearTimeout(cut));
+  request.resume();
+}
+
 /** The gateway as a node:http request listener. */
 export function gatewayListener(options: GatewayServerOptions): RequestListener {
   const tracking = { gateway: options.gateway, redirectHosts: options.redirectHosts ?? [], logger: options.logger, ...(options.lookupInvitation && { lookupInvitation: options.lookupInvitation }) };
@@ -82,8 +97,8 @@ export function gatewayListener(options: GatewayServerOptions): RequestListener 
       if (err instanceof HttpError) {
         if (err.status >= 500) options.logger.error({ path: url.pathname, status: err.status }, err.message);
         else options.logger.info({ path: url.pathname, status: err.status }, `refused: ${err.message}`);
-        // The body of a refused request may still be arriving; closing lets the client see the answer.
-        return sendJson(response, err.status, { error: err.message }, { connection: "close" });
+        if (!request.complete) discardRest(request);
+        return sendJson(response, err.status, { error: err.message });
       }
       options.logger.error({ err, path: url.pathname }, "request failed");
       sendJson(response, 500, { error: "the gateway failed on this request; its log has the details" });

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Server } from "node:http";
+import { request as httpRequest, type Server } from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,11 +107,32 @@ describe("POST /v1/events", () => {
     ["a bad time", binaryHeaders("com.skillancer.user.created", { "ce-time": "yesterday" }), { userId: "u" }, 400, "time"],
     ["a body that is not JSON", binaryHeaders("com.skillancer.user.created"), "{nope", 400, "not JSON"],
     ["no CloudEvent at all", { "content-type": "application/json" }, { userId: "u" }, 415, "send a CloudEvent"],
+    ["a body that is not UTF-8", binaryHeaders("com.skillancer.user.created"), Buffer.from([0x7b, 0x22, 0x75, 0x73, 0x65, 0x72, 0x49, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 400, "not valid UTF-8"],
   ])("refuses %s with the reason and publishes nothing", async (_case, headers, body, status, reason) => {
     const before = probe.messages.length;
-    const response = await fetch(`${base}/v1/events`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const response = await fetch(`${base}/v1/events`, { method: "POST", headers, body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
     expect(response.status).toBe(status);
     expect(((await response.json()) as { error: string }).error).toContain(reason);
+    await drained();
+    expect(probe.messages.length).toBe(before + 1);
+  });
+
+  it("answers 413 to a body over Pub/Sub's 10 MB message limit while the client is still sending it", async () => {
+    const before = probe.messages.length;
+    // node:http writes the whole body and fails with EPIPE if the server hangs up before reading it.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = Buffer.alloc(11_000_000, 0x20);
+      const target = new URL(`${base}/v1/events`);
+      const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { ...binaryHeaders("com.skillancer.user.created"), "content-length": String(body.length) } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(answer.status).toBe(413);
+    expect((JSON.parse(answer.body) as { error: string }).error).toContain("over the 10000000-byte limit");
     await drained();
     expect(probe.messages.length).toBe(before + 1);
   });
