@@ -1,0 +1,101 @@
+/**
+ * Benchmark 1, the gateway: POST /v1/events at a fixed 100, 1 000 and 3 000 requests per
+ * second (autocannon, open loop, on loopback), p50/p99 latency and errors, against the bare
+ * server that publishes with the raw client (baseline-gateway.ts), in the same run, on the
+ * same emulator, runs alternating. Only the topics exist (no subscriptions), so Pub/Sub
+ * drops what is published and a run measures the front door alone.
+ *
+ * Latency is each response's own time as autocannon reports it (sub-millisecond), from the
+ * 'response' event; autocannon's histogram rounds to whole milliseconds. Open loop means a
+ * slow answer does not slow the schedule, so a stalled server shows in p99.
+ */
+import autocannon from "autocannon";
+import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
+import { benchSystem } from "./support/emulators";
+import { shareBody, shareHeaders, startGatewayChild, type GatewayKind } from "./support/gateways";
+import type { BenchResult } from "./support/report";
+import { formatSpread, percentiles, ratio, round, spread } from "./support/stats";
+
+const RATES = [100, 1000, 3000];
+const P99_TARGET_MS = 10;
+const OVERHEAD_TARGET = 1.2;
+
+interface RateRun {
+  rate: number;
+  achieved: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(url: string, rate: number, seconds: number): Promise<RateRun> {
+  const latencies: number[] = [];
+  const instance = autocannon({ url: `${url}/v1/events`, method: "POST", headers: shareHeaders(), body: shareBody(), connections: rate <= 100 ? 10 : rate <= 1000 ? 50 : 100, duration: seconds, overallRate: rate, timeout: 10 });
+  instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+  const result = await instance;
+  const p = percentiles(latencies);
+  return { rate, achieved: round(result.requests.total / result.duration, 0), requests: result.requests.total, p50Ms: round(p.p50, 2), p99Ms: round(p.p99, 2), errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+async function pass(ctx: BenchContext, kind: GatewayKind, seconds: number): Promise<RateRun[]> {
+  return inProject(ctx, "gateway", async (project) => {
+    await Promise.all(benchSystem.topics.map((topic) => project.pubsub.createTopic(topic.name)));
+    const { child, url } = await startGatewayChild(project, kind);
+    const out: RateRun[] = [];
+    try {
+      // A second of traffic first: connections, JIT and the publisher's channel warm up off the record.
+      await load(url, 200, 1);
+      for (const rate of RATES) out.push(await load(url, rate, seconds));
+    } finally {
+      await child.stop();
+    }
+    const exit = await child.exited;
+    if (exit.code !== 0) throw new Error(`the ${kind} gateway exited with code ${exit.code}: ${child.errorOutput.slice(-1000)}`);
+    return out;
+  });
+}
+
+export async function gatewayBenchmark(ctx: BenchContext): Promise<BenchResult> {
+  const started = begin();
+  const seconds = ctx.smoke ? 2 : 15;
+  ctx.say(`gateway: ${ctx.runs} × (baseline, Eventline) at ${RATES.join(", ")} req/s, ${seconds} s each…`);
+  const runs = await interleaved(ctx.runs, () => pass(ctx, "baseline", seconds), () => pass(ctx, "eventline", seconds));
+  const at = (all: RateRun[][], rate: number): RateRun[] => all.map((run) => run.find((r) => r.rate === rate)!);
+  const rows: (string | number)[][] = [];
+  const summary = new Map<number, { ours: { p50: number; p99: number }; base: { p50: number; p99: number }; errors: number }>();
+  for (const rate of RATES) {
+    const base = at(runs.baseline, rate);
+    const ours = at(runs.candidate, rate);
+    const b = { p50: spread(base.map((r) => r.p50Ms), 2), p99: spread(base.map((r) => r.p99Ms), 2) };
+    const o = { p50: spread(ours.map((r) => r.p50Ms), 2), p99: spread(ours.map((r) => r.p99Ms), 2) };
+    const errors = Math.max(...ours.map((r) => r.errors + r.non2xx));
+    summary.set(rate, { ours: { p50: o.p50.median, p99: o.p99.median }, base: { p50: b.p50.median, p99: b.p99.median }, errors });
+    rows.push([`baseline @ ${rate}/s`, formatSpread(spread(base.map((r) => r.achieved), 0)), formatSpread(b.p50), formatSpread(b.p99), "1.00", Math.max(...base.map((r) => r.errors + r.non2xx))]);
+    rows.push([`Eventline @ ${rate}/s`, formatSpread(spread(ours.map((r) => r.achieved), 0)), formatSpread(o.p50), formatSpread(o.p99), `${ratio(o.p50.median, b.p50.median).toFixed(2)} / ${ratio(o.p99.median, b.p99.median).toFixed(2)}`, errors]);
+  }
+  const at1000 = summary.get(1000)!;
+  return complete(ctx, started, {
+    benchmark: "gateway",
+    title: "Gateway: POST /v1/events at a fixed rate, against a bare server publishing with the raw client",
+    settings: { rates: RATES, secondsPerRate: seconds, runs: ctx.runs, tool: "autocannon 8 (overallRate, open loop)", event: "com.eventline.share.requested, binary mode" },
+    table: { columns: ["server @ rate", "achieved req/s", "p50 ms", "p99 ms", "× baseline p50 / p99", "errors + non-2xx"], rows },
+    targets: [
+      { target: `p99 under ${P99_TARGET_MS} ms at 1 000 req/s`, measured: `${at1000.ours.p99} ms (median of runs)`, met: at1000.ours.p99 < P99_TARGET_MS },
+      { target: "p99 under 100 ms at 1 000 req/s (the seed's promise)", measured: `${at1000.ours.p99} ms`, met: at1000.ours.p99 < 100 },
+      {
+        target: `overhead within ${OVERHEAD_TARGET}× the baseline at 1 000 req/s`,
+        measured: `p50 ${ratio(at1000.ours.p50, at1000.base.p50)}×, p99 ${ratio(at1000.ours.p99, at1000.base.p99)}×`,
+        met: at1000.ours.p50 <= OVERHEAD_TARGET * at1000.base.p50 && at1000.ours.p99 <= OVERHEAD_TARGET * at1000.base.p99,
+      },
+      { target: "no errors at any rate", measured: RATES.map((rate) => `${summary.get(rate)!.errors} at ${rate}/s`).join(", "), met: RATES.every((rate) => summary.get(rate)!.errors === 0) },
+    ],
+    notes: [
+      "Latency: request sent to response received, per request, min / median / max over runs of each run's p50 and p99.",
+      "The load generator, the server under test and the Pub/Sub emulator share the machine's 2 cores.",
+      "The baseline publishes with the same batching as the runtime (100 messages / 1 ms); it checks nothing and encodes nothing.",
+    ],
+    runs: [...runs.baseline.map((r) => ({ server: "baseline", rates: r })), ...runs.candidate.map((r) => ({ server: "eventline", rates: r }))],
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The runtime as the benchmarks run it: a child process that starts the consumer HANDLER
+ * names through the runtime's own entrypoint (`launch`, as handlers/main.ts does), with the
+ * bench registry (bench-handlers.ts), configured by the same environment variables, and
+ * stopped by SIGTERM or SIGKILL like a pod.
+ *
+ * Two things are added for measuring, neither of which changes what the runtime does:
+ * - every delivery's outcome and receipt-to-outcome time, taken around
+ *   DeliveryProcessor.process (the one path every message takes), reported by recorder.ts;
+ * - BENCH_MAX_MESSAGES, which replaces the consumer's declared `gke.maxMessages` the way a
+ *   stack override would, for the flow-control sweep and for running the email-worker with
+ *   the runtime's default flow control instead of its declared 10.
+ */
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { ConfigError } from "../../handlers/runtime/config";
+import { DeliveryProcessor, type Delivery } from "../../handlers/runtime/delivery";
+import { launch } from "../../handlers/runtime/launcher";
+import type { Outcome } from "../../handlers/runtime/outcome";
+import { benchRegistry } from "./bench-handlers";
+import { announceReady } from "./children";
+import { Recorder, exitWithParent, type Result } from "./recorder";
+
+process.env["METADATA_SERVER_DETECTION"] = "none";
+exitWithParent();
+const recorder = new Recorder();
+
+function resultOf(outcome: Outcome): Result {
+  if (outcome.action === "nack") return "retry";
+  if (outcome.result === "handled" || outcome.result === "duplicate" || outcome.result === "dead-lettered") return outcome.result;
+  return "skipped";
+}
+
+const process_ = DeliveryProcessor.prototype.process;
+DeliveryProcessor.prototype.process = async function measured(this: DeliveryProcessor, delivery: Delivery): Promise<Outcome> {
+  const started = recorder.received();
+  const outcome = await process_.call(this, delivery);
+  recorder.done(started, resultOf(outcome), delivery.attributes["ce-id"]);
+  return outcome;
+};
+
+const maxMessages = process.env["BENCH_MAX_MESSAGES"];
+if (maxMessages) {
+  const consumer = catalogFor(process.env["STACK"] || "local").system.consumers.find((c) => c.name === process.env["HANDLER"]);
+  if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
+}
+
+launch({ registry: benchRegistry }).then(
+  async (runtime) => {
+    announceReady({ port: runtime.port, pid: process.pid });
+    recorder.report();
+    const code = await runtime.stopped;
+    recorder.finish();
+    process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench worker: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);
