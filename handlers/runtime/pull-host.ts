@@ -7,6 +7,10 @@
  *   messages held rather than dispatched (`allowExcessMessages: false`);
  * - `minAckDeadline` 60 s: with client flow control and the default 10 s, messages waiting
  *   behind the limit expire and come back (1–2 extra deliveries each at maxMessages 64);
+ * - `maxAckDeadline` 60 s too, so every lease is 60 s, renewed while the message is held: left
+ *   to the client, the lease follows the 99th percentile of ack times up to 600 s, and a
+ *   worker killed while holding a backlog (SIGKILL, OOM, a lost node) strands it for up to
+ *   ten minutes (on the emulator they come back in 60 s waves: bench/README.md);
  * - `maxExtensionTime` just over the handler's time limit (the declared ack deadline): leases
  *   are extended as long as a handler may legitimately run, and no longer.
  *
@@ -28,8 +32,8 @@ import type { Outcome } from "./outcome";
 
 export { DRAIN_TIMEOUT_SECONDS, TERMINATION_GRACE_PERIOD_SECONDS } from "./drain";
 
-/** The subscriber's least lease, in seconds (see the file comment). */
-export const MIN_ACK_DEADLINE_SECONDS = 60;
+/** The subscriber's lease on a message, renewed while it is held, in seconds (see the file comment). */
+export const LEASE_SECONDS = 60;
 
 /** Lease kept past the handler's time limit, in seconds, so its nack or ack arrives under lease. */
 const LEASE_MARGIN_SECONDS = 10;
@@ -73,7 +77,8 @@ export class PullHost {
     const handlerSeconds = consumer.ackDeadlineSeconds;
     this.subscription = pubsub.subscription(consumer.name, {
       flowControl: { maxMessages, allowExcessMessages: false },
-      minAckDeadline: Duration.from({ seconds: MIN_ACK_DEADLINE_SECONDS }),
+      minAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
+      maxAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxExtensionTime: Duration.from({ seconds: handlerSeconds + LEASE_MARGIN_SECONDS }),
       closeOptions: { behavior: "NACK", timeout: Duration.from({ seconds: CLOSE_TIMEOUT_SECONDS }) },
     });
