@@ -1,0 +1,31 @@
+import { PubSub } from "@google-cloud/pubsub";
+import { describe, expect, it } from "vitest";
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { subscriptionMetadata } from "../../infra/local/provision";
+
+// No emulator: the metadata is computed, not sent; the client only formats names.
+const pubsub = new PubSub({ projectId: "provision-test" });
+const consumer = catalogFor("local").system.consumers.find((c) => c.name === "email-worker")!;
+
+describe("subscriptionMetadata", () => {
+  it("carries the consumer's declared retry and dead-letter policy", () => {
+    const metadata = subscriptionMetadata(pubsub, consumer);
+    expect(metadata.ackDeadlineSeconds).toBe(consumer.ackDeadlineSeconds);
+    expect(metadata.deadLetterPolicy).toEqual({ deadLetterTopic: `projects/provision-test/topics/${consumer.deadLetterTopic}`, maxDeliveryAttempts: consumer.maxDeliveryAttempts });
+    expect(metadata.retryPolicy?.minimumBackoff).toEqual({ seconds: consumer.retry.minBackoffSeconds, nanos: 0 });
+  });
+
+  it("lets the caller override the backoff and the delivery attempts, and nothing else", () => {
+    const declared = subscriptionMetadata(pubsub, consumer);
+    const metadata = subscriptionMetadata(pubsub, consumer, { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 }, maxDeliveryAttempts: 100 });
+    expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(100);
+    expect(metadata.retryPolicy).toEqual({ minimumBackoff: { seconds: 0, nanos: 100_000_000 }, maximumBackoff: { seconds: 0, nanos: 500_000_000 } });
+    expect({ ...metadata, deadLetterPolicy: undefined, retryPolicy: undefined }).toEqual({ ...declared, deadLetterPolicy: undefined, retryPolicy: undefined });
+  });
+
+  it("leaves the retry policy out when redelivery is to be immediate", () => {
+    const metadata = subscriptionMetadata(pubsub, consumer, { retry: "immediate" });
+    expect(metadata).not.toHaveProperty("retryPolicy");
+    expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(consumer.maxDeliveryAttempts);
+  });
+});
