@@ -2,12 +2,12 @@
  * `npm run faults`: the fault suite. Each scenario runs the runtime on the emulators in a
  * fresh project, injects its fault, and reports events sent, applied, applied twice and
  * lost; the suite fails when any scenario loses or doubles an event or fails another of its
- * checks. `--scenarios a,b` runs some of them (recorded into the latest faults result,
- * replacing those rows); `--smoke` runs the quick ones, small. Other options:
+ * checks. `--scenarios a,b` runs some of them: the others' rows, targets and raw runs are
+ * kept from the latest faults result, and said to be; `--smoke` runs the quick ones, small
+ * and unrecorded. Other options:
  * bench/support/driver.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { badInput } from "./faults/bad-input";
 import { firestoreOutage } from "./faults/firestore-outage";
 import { gracefulDrain } from "./faults/graceful-drain";
@@ -19,8 +19,8 @@ import { workerKill } from "./faults/worker-kill";
 import { begin, complete, inProject, type BenchContext } from "./support/context";
 import { drive } from "./support/driver";
 import { load1 } from "./support/machine";
-import type { BenchResult } from "./support/report";
-import { RESULTS_DIR } from "./support/results";
+import type { BenchResult, Target } from "./support/report";
+import { latestResultFile } from "./support/results";
 
 const scenarios: Scenario[] = [workerKill, gracefulDrain, pubsubRestart, firestoreOutage, handlerErrors, providerDown, badInput];
 
@@ -34,19 +34,35 @@ function selected(ctx: BenchContext): Scenario[] {
   return scenarios.filter((s) => (names === undefined ? !ctx.smoke || s.inSmoke : names.includes(s.name)));
 }
 
-/** Rows of the latest recorded faults result, by scenario name, to keep those not run now. */
-function previousRows(): Map<string, (string | number)[][]> {
-  const rows = new Map<string, (string | number)[][]>();
-  const file = join(RESULTS_DIR, `${new Date().toISOString().slice(0, 10)}-faults.json`);
-  if (!existsSync(file)) return rows;
+/** What a recorded faults result holds for one scenario: its table rows, target and raw run. */
+interface Recorded {
+  rows: (string | number)[][];
+  targets: Target[];
+  runs: unknown[];
+}
+
+/**
+ * The latest recorded faults result, by scenario name, to keep the scenarios not run now:
+ * a partial run (`--scenarios`) records them as they were.
+ */
+function previouslyRecorded(): Map<string, Recorded> {
+  const recorded = new Map<string, Recorded>();
+  const file = latestResultFile("faults");
+  if (file === undefined) return recorded;
   const previous = JSON.parse(readFileSync(file, "utf8")) as BenchResult;
+  const entry = (name: string): Recorded => {
+    if (!recorded.has(name)) recorded.set(name, { rows: [], targets: [], runs: [] });
+    return recorded.get(name)!;
+  };
   let current = "";
   for (const row of previous.table.rows) {
     const name = String(row[0]);
     if (!name.startsWith("  ")) current = name;
-    rows.set(current, [...(rows.get(current) ?? []), row]);
+    entry(current).rows.push(row);
   }
-  return rows;
+  for (const target of previous.targets) entry(target.target.split(":")[0]!).targets.push(target);
+  for (const run of previous.runs as { scenario?: string }[]) if (run.scenario !== undefined) entry(run.scenario).runs.push(run);
+  return recorded;
 }
 
 async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
@@ -76,26 +92,36 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
       ...(outcome.cases ?? []).map((c) => [`  ${c.name}`, "", "", "", "", "", "", "", c.ok ? "pass" : "FAIL", c.outcome]),
     ];
   };
-  const fresh = new Map(outcomes.map((o) => [o.scenario.name, rowsOf(o)]));
-  const kept = ctx.smoke || chosen.length === scenarios.length ? new Map<string, (string | number)[][]>() : previousRows();
-  const rows = scenarios.flatMap((s) => fresh.get(s.name) ?? kept.get(s.name) ?? []);
+  const targetOf = ({ scenario, outcome, error }: (typeof outcomes)[number]): Target => ({
+    target: `${scenario.name}: 0 lost, 0 applied twice, checks pass`,
+    measured: outcome === undefined ? `did not complete: ${error!.split("\n")[0]}` : outcome.problems.length === 0 ? "pass" : outcome.problems.join("; "),
+    met: outcome !== undefined && outcome.problems.length === 0,
+    correctness: true,
+  });
+  const runOf = ({ scenario, outcome, error, load, seconds }: (typeof outcomes)[number]): unknown => ({ scenario: scenario.name, load, seconds, ...(outcome ?? { error }) });
+  const fresh = new Map(outcomes.map((o) => [o.scenario.name, { rows: rowsOf(o), targets: [targetOf(o)], runs: [runOf(o)] } satisfies Recorded]));
+  const kept = ctx.smoke || fresh.size === scenarios.length ? new Map<string, Recorded>() : previouslyRecorded();
+  const keptNames = scenarios.filter((s) => !fresh.has(s.name) && kept.has(s.name)).map((s) => s.name);
+  const recorded = scenarios.flatMap((s) => fresh.get(s.name) ?? kept.get(s.name) ?? []);
   const failed = outcomes.filter((o) => o.outcome === undefined || o.outcome.problems.length > 0);
   return complete(ctx, started, {
     benchmark: "faults",
     title: "Fault suite: nothing lost, nothing applied twice",
-    settings: { scenarios: chosen.map((s) => s.name), consumer: "email-worker as declared (maxMessages 10, ack deadline 600 s, 5 attempts)", backoff: ctx.smoke ? "0.1–0.5 s (smoke)" : "as declared, 10 s–600 s" },
-    table: { columns: COLUMNS, rows },
-    targets: outcomes.map(({ scenario, outcome, error }) => ({
-      target: `${scenario.name}: 0 lost, 0 applied twice, checks pass`,
-      measured: outcome === undefined ? `did not complete: ${error!.split("\n")[0]}` : outcome.problems.length === 0 ? "pass" : outcome.problems.join("; "),
-      met: outcome !== undefined && outcome.problems.length === 0,
-      correctness: true,
-    })),
+    settings: {
+      scenarios: chosen.map((s) => s.name),
+      ...(keptNames.length > 0 && { kept: keptNames }),
+      consumer: "email-worker as declared (maxMessages 10, ack deadline 600 s, 5 attempts)",
+      backoff: ctx.smoke ? "0.1–0.5 s (smoke)" : "as declared, 10 s–600 s",
+      "worker-kill": "100 attempts, no retry policy (see bench/faults/worker-kill.ts)",
+    },
+    table: { columns: COLUMNS, rows: recorded.flatMap((r) => r.rows) },
+    targets: recorded.flatMap((r) => r.targets),
     notes: [
       "applied: events with a bench-applied document; applied twice: counts above 1 summed; lost: sent (or accepted by the gateway) and never applied nor dead-lettered.",
+      ...(keptNames.length > 0 ? [`not run this time, kept as recorded before (--scenarios): ${keptNames.join(", ")}`] : []),
       ...(failed.length > 0 ? [`failed: ${failed.map((o) => o.scenario.name).join(", ")}`] : []),
     ],
-    runs: outcomes.map(({ scenario, outcome, error, load, seconds }) => ({ scenario: scenario.name, load, seconds, ...(outcome ?? { error }) })),
+    runs: recorded.flatMap((r) => r.runs),
   });
 }
 

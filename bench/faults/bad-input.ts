@@ -135,7 +135,7 @@ export const badInput: Scenario = {
       }
       const goodEvent = shareEvent();
       await topic.publishMessage({ data: goodEvent.data, attributes: goodEvent.attributes });
-      const applied = await waitForApplied(project.firestore, 1, 60_000);
+      const applied = await waitForApplied(project.firestore, 1, { timeoutMs: 60_000, say: ctx.say });
       const byCase = (m: Message): string => m.attributes[CASE] ?? "(none)";
       const [fromWorker, fromArchiver] = await Promise.all([
         readParked(project.pubsub, worker.parkingSubscription, published.length, 60_000, byCase),

@@ -33,7 +33,7 @@ export const firestoreOutage: Scenario = {
       proxy.setDown(false);
       const upAt = performance.now();
       const { confirmed, failed } = await flowing;
-      await waitForApplied(project.firestore, confirmed.length, 300_000);
+      await waitForApplied(project.firestore, confirmed.length, { timeoutMs: 300_000, say: ctx.say });
       const recoveredS = (performance.now() - upAt) / 1000;
       const retries = workers.total("retry");
       const { ledger, problems } = await reckon(project, workers, confirmed, failed);

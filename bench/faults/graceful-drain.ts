@@ -29,7 +29,7 @@ export const gracefulDrain: Scenario = {
         drains.push(await workers.terminate());
       }
       await workers.current.ready;
-      await waitForApplied(project.firestore, events, 180_000);
+      await waitForApplied(project.firestore, events, { timeoutMs: 180_000, say: ctx.say });
       const lastCode = await workers.stop();
       const ledger = await ledgerOf(project.firestore, sent);
       const problems = exactlyOnceProblems(ledger);

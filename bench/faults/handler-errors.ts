@@ -40,7 +40,7 @@ export const handlerErrors: Scenario = {
     const workers = new Supervisor(project);
     try {
       await workers.current.ready;
-      await waitForApplied(project.firestore, events - expected.size, 300_000);
+      await waitForApplied(project.firestore, events - expected.size, { timeoutMs: 300_000, say: ctx.say });
       await workers.current.until((p) => p.deadLettered >= expected.size, `${expected.size} dead letters`, 300_000);
       const receivedThen = workers.total("received");
       await sleep(quietMs);

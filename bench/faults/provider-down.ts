@@ -36,7 +36,7 @@ export const providerDown: Scenario = {
       await sleep(downForMs);
       provider.setDown(false);
       const { confirmed, failed } = await flowing;
-      await waitForApplied(project.firestore, confirmed.length, 240_000);
+      await waitForApplied(project.firestore, confirmed.length, { timeoutMs: 240_000, say: ctx.say });
       const retries = workers.total("retry");
       await workers.stop();
       const parking = benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!.parkingSubscription;

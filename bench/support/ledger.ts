@@ -59,20 +59,31 @@ export async function ledgerOf(firestore: Firestore, sent: readonly string[], mu
   return { sent: sent.length, applied, duplicatesApplied, lost: lostIds.length, lostSample: lostIds.slice(0, 10), wronglyApplied };
 }
 
-/**
- * Polls until `count` events are applied, `timeoutMs` passes, or the count has not moved for
- * `stallMs` (default 90 s: longer than a killed worker's leases take to expire, 60 s, so a
- * stall means the rest is not coming); resolves with the last count.
- */
-export async function waitForApplied(firestore: Firestore, count: number, timeoutMs: number, stallMs = 90_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
+/** How long {@link waitForApplied} waits, and whom it tells. */
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Give up when the count has not moved this long. Default 90 s: longer than a killed worker's leases (60 s), so a stall means the rest is not coming. */
+  stallMs?: number;
+  /** Told "applied N of M" every 30 s while it waits (long waits show progress). */
+  say?: (line: string) => void;
+}
+
+/** Polls until `count` events are applied, the timeout passes, or the count stalls; resolves with the last count. */
+export async function waitForApplied(firestore: Firestore, count: number, { timeoutMs, stallMs = 90_000, say }: WaitOptions): Promise<number> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last = -1;
-  let movedAt = Date.now();
+  let movedAt = started;
+  let toldAt = started;
   for (;;) {
     const applied = await appliedSoFar(firestore);
     if (applied !== last) movedAt = Date.now();
     last = applied;
     if (applied >= count || Date.now() > deadline || Date.now() - movedAt > stallMs) return applied;
+    if (say !== undefined && Date.now() - toldAt >= 30_000) {
+      toldAt = Date.now();
+      say(`  applied ${applied} of ${count} after ${Math.round((toldAt - started) / 1000)} s; waiting up to ${Math.round(timeoutMs / 1000)} s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

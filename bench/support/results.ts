@@ -34,6 +34,12 @@ function latestFiles(directory: string): Map<string, string> {
   return latest;
 }
 
+/** The path of the newest recorded result of `benchmark`, if there is one. */
+export function latestResultFile(benchmark: string, directory = RESULTS_DIR): string | undefined {
+  const file = latestFiles(directory).get(benchmark);
+  return file === undefined ? undefined : join(directory, file);
+}
+
 interface ProgramEvaluationFile {
   date: string;
   sourceMaps: boolean;

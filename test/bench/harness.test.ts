@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readOptions } from "../../bench/support/driver";
 import { PROGRESS_TAG, parseProgress } from "../../bench/support/recorder";
 import { markdownTable, plainTable, type BenchResult } from "../../bench/support/report";
-import { updateReadme } from "../../bench/support/results";
+import { latestResultFile, updateReadme } from "../../bench/support/results";
 import { percentiles, quantile, ratio, sorted, spread } from "../../bench/support/stats";
 
 describe("the benchmark statistics", () => {
@@ -98,5 +98,14 @@ describe("the README's results section", () => {
     expect(text).not.toContain("### older");
     expect(text).toContain("- **met**: nothing lost: 0");
     expect(text.match(/bench-results:begin/g)).toHaveLength(1);
+  });
+
+  it("finds a benchmark's newest result across days, so a partial fault run keeps yesterday's rows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-latest-"));
+    expect(latestResultFile("faults", dir)).toBeUndefined();
+    writeFileSync(join(dir, "2026-12-05-faults.json"), "{}");
+    writeFileSync(join(dir, "2026-12-04-faults.json"), "{}");
+    writeFileSync(join(dir, "2026-12-06-pipeline.json"), "{}");
+    expect(latestResultFile("faults", dir)).toBe(join(dir, "2026-12-05-faults.json"));
   });
 });
