@@ -13,7 +13,8 @@
  * charged a delivery attempt. With the declared policies, messages past 5 attempts are
  * withheld and never forwarded to the dead-letter topic, and with any retry policy the
  * stranded messages stopped coming back at all. Without them all come back in 60 s waves
- * (the runtime's lease), so the scenario waits up to the 600 s ack deadline for the last.
+ * (the runtime's lease), so the scenario waits up to the 600 s ack deadline and two minutes
+ * more for the last.
  */
 import { benchSystem } from "../support/emulators";
 import { WORKER_CONSUMER, publishAtRate, shareEvent } from "../support/events";
@@ -49,7 +50,11 @@ export const workerKill: Scenario = {
       const { confirmed, failed } = await flowing;
       // Leases of killed workers run out by the subscription's ack deadline at the latest.
       const ackDeadlineMs = benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!.ackDeadlineSeconds * 1000;
-      const applied = await waitForApplied(project.firestore, confirmed.length, { timeoutMs: ackDeadlineMs + 120_000, stallMs: ackDeadlineMs + 30_000, say: (line) => ctx.say(`${line}; the current worker received ${workers.current.latest?.received ?? 0}, handled ${workers.current.latest?.handled ?? 0}, holds ${workers.current.latest?.inFlight ?? 0} in flight`) });
+      const sayWithWorker = (line: string): void => {
+        const { received = 0, handled = 0, inFlight = 0 } = workers.current.latest ?? {};
+        ctx.say(`${line}; the current worker received ${received}, handled ${handled}, holds ${inFlight} in flight`);
+      };
+      const applied = await waitForApplied(project.firestore, confirmed.length, { timeoutMs: ackDeadlineMs + 120_000, stallMs: ackDeadlineMs + 30_000, say: sayWithWorker });
       const recoveryS = (performance.now() - lastKill) / 1000;
       const { ledger, problems } = await reckon(project, workers, confirmed, failed);
       const skipped = workers.total("duplicate");
