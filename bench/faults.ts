@@ -27,8 +27,7 @@ const scenarios: Scenario[] = [workerKill, gracefulDrain, pubsubRestart, firesto
 const COLUMNS = ["scenario", "sent", "applied", "applied twice", "lost", "dead-lettered", "s", "load", "verdict", "what happened"];
 
 function selected(ctx: BenchContext): Scenario[] {
-  const index = process.argv.indexOf("--scenarios");
-  const names = index >= 0 ? (process.argv[index + 1] ?? "").split(",").map((s) => s.trim()) : undefined;
+  const names = ctx.options["scenarios"]?.split(",").map((s) => s.trim());
   const unknown = (names ?? []).filter((name) => !scenarios.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`--scenarios: no scenario named ${unknown.join(", ")}; there are ${scenarios.map((s) => s.name).join(", ")}`);
   return scenarios.filter((s) => (names === undefined ? !ctx.smoke || s.inSmoke : names.includes(s.name)));
@@ -125,7 +124,15 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
   });
 }
 
-drive("faults", [{ name: "faults", run: faultSuite }], process.argv.slice(2)).then(
+const USAGE = `npm run faults [-- options]: the fault suite on fresh emulators; every scenario reports
+events sent, applied, applied twice and lost, and fails on any lost or applied twice.
+Results go to bench/results/<date>-faults.json and bench/README.md.
+
+  --scenarios a,b    run only these (${scenarios.map((s) => s.name).join(", ")});
+                     the others are kept as the latest result recorded them
+  --smoke            runs ${scenarios.filter((s) => s.inSmoke).map((s) => s.name).join(", ")}, small`;
+
+drive("faults", [{ name: "faults", run: faultSuite }], process.argv.slice(2), { usage: USAGE, options: ["scenarios"] }).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`faults: ${err instanceof Error ? err.message : String(err)}\n`);

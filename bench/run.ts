@@ -53,7 +53,11 @@ const entries: Entry[] = [
   { name: "program-evaluation", standalone: programEvaluation },
 ];
 
-drive("bench", entries, process.argv.slice(2)).then(
+const USAGE = `npm run bench [-- options]: each benchmark against its baseline, measured in the same run on
+fresh emulators, then the program evaluation. Results go to bench/results/<date>-<name>.json
+and bench/README.md. Entries: ${entries.map((e) => e.name).join(", ")}.`;
+
+drive("bench", entries, process.argv.slice(2), { usage: USAGE }).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -15,6 +15,8 @@ export interface BenchContext {
   runs: number;
   /** Whether the load was below the quiet threshold when the run started. */
   startedQuiet: boolean;
+  /** The command's own options (faults: `scenarios`), by name. */
+  options: Readonly<Record<string, string | undefined>>;
   say(line: string): void;
 }
 

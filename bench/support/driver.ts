@@ -6,12 +6,11 @@
  * failed or missed a correctness target (something lost or applied twice), so CI's smoke
  * catches a broken harness and a broken guarantee alike.
  *
- *   --smoke            small sizes, one run, no waiting, nothing recorded
- *   --only a,b         run only these entries (names as listed by --list)
- *   --runs N           runs per figure (default 3; smoke 1)
- *   --wait-quiet MIN   wait up to MIN minutes for the load average to fall below 1.5 (default 30; smoke 0)
- *   --list             list the entries and exit
+ * Options are parsed with node:util's parseArgs, strictly: a mistyped option is refused
+ * instead of starting an hour of work. The shared ones are in {@link SHARED_HELP}; a command
+ * may add its own (faults: --scenarios), handed to its entries as `ctx.options`.
  */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { killAllChildren } from "./children";
 import { BenchEmulators } from "./emulators";
 import type { BenchContext } from "./context";
@@ -32,19 +31,66 @@ export interface DriverOptions {
   only: string[] | undefined;
   runs: number;
   waitQuietMinutes: number;
+  /** The command's own options (string-valued), by name. */
+  options: Readonly<Record<string, string | undefined>>;
 }
 
-export function readOptions(argv: readonly string[]): DriverOptions & { list: boolean } {
-  const value = (name: string): string | undefined => {
-    const index = argv.indexOf(`--${name}`);
-    return index >= 0 ? argv[index + 1] : undefined;
+/** What a command adds to the shared options: its help text and its own string options. */
+export interface Command {
+  /** Printed above the shared options by --help: what the command does, its own options. */
+  usage: string;
+  /** Names of its own options, each taking a value (`--scenarios a,b`). */
+  options?: readonly string[];
+}
+
+/** The options every command takes, as --help prints them. */
+export const SHARED_HELP = `shared options:
+  --smoke            small sizes, one run, no waiting, nothing recorded
+  --only a,b         run only these entries (names as listed by --list)
+  --runs N           runs per figure (default 3; smoke 1)
+  --wait-quiet MIN   wait up to MIN minutes for the load average to fall below 1.5 (default 30; smoke 0)
+  --list             list the entries and exit
+  --help, -h         this text`;
+
+/** parseArgs, with a pointer to --help on what it refuses. */
+function parseOrExplain<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message.split(". ")[0] : String(err)} (--help lists the options)`);
+  }
+}
+
+/** @throws Error naming the option, for an unknown option or a bad value. */
+export function readOptions(argv: readonly string[], own: readonly string[] = []): DriverOptions & { list: boolean; help: boolean } {
+  const { values } = parseOrExplain({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      smoke: { type: "boolean" },
+      only: { type: "string" },
+      runs: { type: "string" },
+      "wait-quiet": { type: "string" },
+      list: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      ...Object.fromEntries(own.map((name) => [name, { type: "string" as const }])),
+    },
+  });
+  const smoke = values.smoke === true;
+  const runs = Number(values.runs ?? (smoke ? 1 : 3));
+  const wait = Number(values["wait-quiet"] ?? (smoke ? 0 : 30));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: give a whole number of runs, at least 1`);
+  if (!Number.isFinite(wait) || wait < 0) throw new Error(`--wait-quiet ${values["wait-quiet"]}: give minutes, 0 or more`);
+  return {
+    smoke,
+    runs,
+    waitQuietMinutes: wait,
+    only: values.only?.split(",").map((s) => s.trim()),
+    list: values.list === true,
+    help: values.help === true,
+    options: Object.fromEntries(own.map((name) => [name, (values as Record<string, string | boolean | undefined>)[name] as string | undefined])),
   };
-  const smoke = argv.includes("--smoke");
-  const runs = Number(value("runs") ?? (smoke ? 1 : 3));
-  const wait = Number(value("wait-quiet") ?? (smoke ? 0 : 30));
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${value("runs")}: give a whole number of runs, at least 1`);
-  if (!Number.isFinite(wait) || wait < 0) throw new Error(`--wait-quiet ${value("wait-quiet")}: give minutes, 0 or more`);
-  return { smoke, runs, waitQuietMinutes: wait, only: value("only")?.split(",").map((s) => s.trim()), list: argv.includes("--list") };
 }
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -68,8 +114,12 @@ async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T
 }
 
 /** Runs `entries` as the options select; resolves with the process exit code. */
-export async function drive(what: string, entries: readonly Entry[], argv: readonly string[]): Promise<number> {
-  const options = readOptions(argv);
+export async function drive(what: string, entries: readonly Entry[], argv: readonly string[], command: Command): Promise<number> {
+  const options = readOptions(argv, command.options);
+  if (options.help) {
+    console.log(`${command.usage}\n\n${SHARED_HELP}`);
+    return 0;
+  }
   if (options.list) {
     for (const entry of entries) console.log(entry.name);
     return 0;
@@ -96,7 +146,7 @@ export async function drive(what: string, entries: readonly Entry[], argv: reado
       }
       if (emulators === undefined) emulators = await BenchEmulators.start();
       else await emulators.recycle();
-      const ctx: BenchContext = { emulators, smoke: options.smoke, runs: options.runs, startedQuiet: quiet.quiet, say };
+      const ctx: BenchContext = { emulators, smoke: options.smoke, runs: options.runs, startedQuiet: quiet.quiet, options: options.options, say };
       say(`\n${what}: ${entry.name}…`);
       try {
         const result = await bounded(entry.run!(ctx), options.smoke ? SMOKE_ENTRY_BOUND_MS : ENTRY_BOUND_MS, `${what} ${entry.name}`);

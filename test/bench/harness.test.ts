@@ -67,6 +67,17 @@ describe("the driver's options", () => {
   it("refuses a run count that is not a whole number of at least 1", () => {
     expect(() => readOptions(["--runs", "0"])).toThrow(/--runs 0/);
   });
+
+  it("refuses an option it does not know, rather than running everything", () => {
+    expect(() => readOptions(["--scenario", "worker-kill"])).toThrow(/--scenario/);
+    expect(() => readOptions(["--smok"])).toThrow(/--smok/);
+  });
+
+  it("hands a command its own options, and knows --help", () => {
+    expect(readOptions(["--scenarios", "bad-input", "--smoke"], ["scenarios"])).toMatchObject({ smoke: true, options: { scenarios: "bad-input" } });
+    expect(readOptions([], ["scenarios"]).options).toEqual({ scenarios: undefined });
+    expect(readOptions(["-h"])).toMatchObject({ help: true });
+  });
 });
 
 describe("the README's results section", () => {
