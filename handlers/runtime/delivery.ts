@@ -1,7 +1,8 @@
 /**
  * One consumer's delivery pipeline, the same for the push host, the pull host and the test
- * helper: filter → decode → accepted type? → apply once (handler in a transaction, or the
- * archiver's append) → publish what the handler staged → outcome (outcome.ts). The hosts only
+ * helper: filter → decode → accepted type? → apply once (handler in a transaction, in a commit
+ * group once it has shown it reads nothing, or the archiver's append) → publish what the handler
+ * staged → outcome (outcome.ts). The hosts only
  * turn an {@link Outcome} into an ack or a nack on their transport. `process` never rejects.
  */
 import type { Firestore } from "@google-cloud/firestore";
@@ -15,13 +16,14 @@ import { DecodeError, RetryableError } from "./errors";
 import type { EventStore } from "./event-store";
 import { compileFilter } from "./filter";
 import type { Handler, HandlerEvent, RegisteredHandler } from "./handler";
-import { applyOnce, markPublished } from "./idempotency";
+import { CommitGroups, CommitPolicy, READ_FREE_RUNS_BEFORE_GROUPING } from "./commit-groups";
+import { applyOnce, applyOnceInGroup, markPublished, type ApplyOnceResult, type HandlerWork } from "./idempotency";
 import { eventLogger } from "./logger";
 import { handlerMetrics, UNKNOWN_TYPE, type RuntimeMetrics } from "./metrics";
 import { decideFailure, type Outcome } from "./outcome";
 import type { MessagePublisher } from "./publisher";
 import type { OutsideCalls } from "./resilience";
-import { DeferredTransaction, type RecordedWrite } from "./transaction";
+import type { RecordedWrite } from "./transaction";
 
 /** A message as a host received it. */
 export type Delivery = FailedDelivery;
@@ -49,6 +51,12 @@ export interface DeliveryProcessorOptions {
   handlerTimeoutMs?: number;
   /** Called with every handler run's recorded writes (the test helper reports them). Default: none. */
   onWrites?: (writes: readonly RecordedWrite[]) => void;
+  /**
+   * Handler runs in a row without a read after which the consumer's runs are committed in
+   * groups instead of one transaction each (commit-groups.ts); `false` keeps transactions.
+   * Default {@link READ_FREE_RUNS_BEFORE_GROUPING}.
+   */
+  groupCommitsAfter?: number | false;
 }
 
 export class DeliveryProcessor {
@@ -58,6 +66,8 @@ export class DeliveryProcessor {
   private readonly accepts: ReadonlySet<string>;
   private readonly retentionSeconds: number;
   private readonly timeoutMs: number;
+  private readonly commitGroups: CommitGroups;
+  private readonly commitPolicy: CommitPolicy | undefined;
 
   constructor(private readonly options: DeliveryProcessorOptions) {
     const { consumer, handler, catalog } = options;
@@ -69,6 +79,9 @@ export class DeliveryProcessor {
     this.accepts = new Set(handler.kind === "handler" ? handler.accepts : (topic?.events.map((event) => event.type) ?? []));
     this.retentionSeconds = (topic?.retentionSeconds ?? 7 * 86_400) + RECORD_RETENTION_MARGIN_SECONDS;
     this.timeoutMs = options.handlerTimeoutMs ?? consumer.ackDeadlineSeconds * 1000;
+    this.commitGroups = new CommitGroups(options.firestore, (events) => options.metrics.commitGroupEvents.observe({ consumer: consumer.name }, events));
+    const after = options.groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING;
+    this.commitPolicy = after === false ? undefined : new CommitPolicy(after, (mode) => this.modeChanged(mode));
   }
 
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
@@ -139,7 +152,7 @@ export class DeliveryProcessor {
       }, this.timeoutMs);
     });
     try {
-      const result = await Promise.race([this.runInTransaction(handler, event, delivery, log, abort.signal), deadline]);
+      const result = await Promise.race([this.runOnce(handler, event, delivery, log, abort.signal), deadline]);
       if (result.outbox.length > 0) {
         await this.options.publisher.publish(result.outbox);
         await markPublished(result.record);
@@ -150,12 +163,31 @@ export class DeliveryProcessor {
     }
   }
 
-  private runInTransaction(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal) {
+  /** Applies the handler once: in a commit group when the policy says so, else (or when the run read) in a transaction. */
+  private async runOnce(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal): Promise<ApplyOnceResult> {
+    const { firestore } = this.options;
+    const options = { consumer: this.consumer.name, eventId: event.meta.id, eventType: event.type, retentionSeconds: this.retentionSeconds };
+    const turn = await this.commitPolicy?.begin();
+    // A run past its time limit no longer holds up the policy's decision.
+    signal.addEventListener("abort", () => turn?.end(undefined), { once: true });
+    let reads: number | undefined;
+    const work = this.handlerWork(handler, event, delivery, log, signal, (count) => (reads = (reads ?? 0) + count));
+    try {
+      if (turn?.grouped === true) {
+        const result = await applyOnceInGroup(firestore, this.commitGroups, options, work);
+        if (result !== undefined) return result;
+        log.debug("the handler read outside a transaction; running it again in one");
+      }
+      return await applyOnce(firestore, options, work);
+    } finally {
+      turn?.end(reads);
+    }
+  }
+
+  private handlerWork(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal, onReads: (count: number) => void): HandlerWork {
     const { firestore, metrics, outsideCalls, onWrites } = this.options;
     const envelope = envelopeOf(event, this.consumer.name, delivery.messageId, delivery.deliveryAttempt);
-    const options = { consumer: this.consumer.name, eventId: event.meta.id, eventType: event.type, retentionSeconds: this.retentionSeconds };
-    return applyOnce(firestore, options, async (tx) => {
-      const transaction = new DeferredTransaction(tx);
+    return async (transaction) => {
       const { ctx, staged } = createContext(event, {
         consumer: this.consumer,
         handler,
@@ -168,11 +200,20 @@ export class DeliveryProcessor {
         envelope,
         signal,
       });
-      await handler.handle(event as HandlerEvent<EventType>, ctx);
-      transaction.commitWrites();
+      try {
+        await handler.handle(event as HandlerEvent<EventType>, ctx);
+      } finally {
+        onReads(transaction.reads);
+      }
       onWrites?.(transaction.writes);
       return staged;
-    });
+    };
+  }
+
+  private modeChanged(mode: "grouping" | "transactions"): void {
+    const { logger, groupCommitsAfter } = this.options;
+    if (mode === "grouping") logger.info({ runs: groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING }, "the handler reads nothing through its transaction; committing its runs in groups");
+    else logger.info("the handler read through its transaction; each run has its own transaction from now on");
   }
 
   private async deadLetter(delivery: Delivery, reason: string, error: string, log: Logger, cause: unknown): Promise<Outcome> {

@@ -7,15 +7,22 @@
  * (DESIGN.md). `expireAt` drives the TTL policy the Pulumi program sets on collection group
  * `processed`.
  *
+ * A handler run that read nothing needs no transaction: {@link applyOnceInGroup} looks the
+ * record up, runs the handler, and commits its writes with the record created in one batch,
+ * together with other events' (commit-groups.ts); the `create()` fails if another delivery
+ * recorded the event first, and none of the run's writes are applied.
+ *
  * The record is also the outbox: the events a handler published are stored in it, published
  * after the commit, then cleared. A process that dies between commit and publish leaves them
  * there, and the redelivery publishes them instead of running the handler. Their ids are
  * derived from the cause, so publishing twice publishes the same events.
  */
 import { createHash } from "node:crypto";
-import { FieldValue, Timestamp, type DocumentReference, type Firestore, type Transaction } from "@google-cloud/firestore";
+import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from "@google-cloud/firestore";
 import type { OutgoingMessage } from "./codec";
+import type { CommitGroups } from "./commit-groups";
 import { PermanentError } from "./errors";
+import { DeferredTransaction } from "./transaction";
 
 /** The collection group of processed records (TTL field {@link EXPIRE_AT_FIELD}). */
 export const PROCESSED_COLLECTION_GROUP = "processed";
@@ -106,29 +113,65 @@ export interface ApplyOnceResult {
   record: DocumentReference;
 }
 
+/** The handler's work for one event: it writes through `transaction` and returns the events it staged. */
+export type HandlerWork = (transaction: DeferredTransaction) => Promise<OutgoingMessage[]>;
+
+function recordData(options: ApplyOnceOptions, outbox: readonly OutgoingMessage[]): ProcessedRecord {
+  const now = Date.now();
+  return {
+    consumer: options.consumer,
+    eventId: options.eventId,
+    type: options.eventType,
+    processedAt: Timestamp.fromMillis(now),
+    expireAt: Timestamp.fromMillis(now + options.retentionSeconds * 1000),
+    ...(outbox.length > 0 && { outbox: toStored(outbox) }),
+  };
+}
+
+function duplicateOf(snapshot: DocumentSnapshot, record: DocumentReference): ApplyOnceResult {
+  return { status: "duplicate", outbox: fromStored((snapshot.data() as ProcessedRecord).outbox), record };
+}
+
 /**
  * Runs `work` in a transaction unless the event is already recorded as processed for the
- * consumer, and records it in the same transaction. `work` returns the events it staged.
- * Firestore may run `work` more than once (contention); only one run commits.
+ * consumer, and records it in the same transaction. Firestore may run `work` more than once
+ * (contention); only one run commits.
  */
-export async function applyOnce(firestore: Firestore, options: ApplyOnceOptions, work: (tx: Transaction) => Promise<OutgoingMessage[]>): Promise<ApplyOnceResult> {
+export async function applyOnce(firestore: Firestore, options: ApplyOnceOptions, work: HandlerWork): Promise<ApplyOnceResult> {
   const record = processedRef(firestore, options.consumer, options.eventId);
   return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
     const snapshot = await tx.get(record);
-    if (snapshot.exists) return { status: "duplicate", outbox: fromStored((snapshot.data() as ProcessedRecord).outbox), record };
-    const outbox = await work(tx);
-    const now = Date.now();
-    const data: ProcessedRecord = {
-      consumer: options.consumer,
-      eventId: options.eventId,
-      type: options.eventType,
-      processedAt: Timestamp.fromMillis(now),
-      expireAt: Timestamp.fromMillis(now + options.retentionSeconds * 1000),
-      ...(outbox.length > 0 && { outbox: toStored(outbox) }),
-    };
-    tx.create(record, data);
+    if (snapshot.exists) return duplicateOf(snapshot, record);
+    const transaction = new DeferredTransaction(tx);
+    const outbox = await work(transaction);
+    transaction.commitWrites(tx);
+    tx.create(record, recordData(options, outbox));
     return { status: "applied", outbox, record };
   });
+}
+
+/**
+ * Runs `work` without a transaction unless the event is already recorded as processed, and
+ * commits its writes with the record in `groups` (see the file comment).
+ * @returns undefined when the run read (or tried to): nothing of it was committed, and the
+ *   event must be applied with {@link applyOnce} instead.
+ */
+export async function applyOnceInGroup(firestore: Firestore, groups: CommitGroups, options: ApplyOnceOptions, work: HandlerWork): Promise<ApplyOnceResult | undefined> {
+  const record = processedRef(firestore, options.consumer, options.eventId);
+  const snapshot = await groups.lookup(record);
+  if (snapshot.exists) return duplicateOf(snapshot, record);
+  const transaction = new DeferredTransaction(undefined);
+  let outbox: OutgoingMessage[];
+  try {
+    outbox = await work(transaction);
+  } catch (err) {
+    if (transaction.reads > 0) return undefined;
+    throw err;
+  }
+  // A handler may have caught the ReadNeedsTransaction its read threw.
+  if (transaction.reads > 0) return undefined;
+  const result = await groups.commit({ record, recordData: { ...recordData(options, outbox) }, writes: transaction });
+  return result.status === "committed" ? { status: "applied", outbox, record } : duplicateOf(result.existing, record);
 }
 
 /** Clears a record's outbox once its events are published. */

@@ -65,6 +65,14 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly commitGroupEvents = new Histogram({
+    name: "eventline_commit_group_events",
+    help: "Handler runs committed together in one Firestore commit (handlers that read nothing; commit-groups.ts).",
+    labelNames: ["consumer"] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
+
   readonly inFlight = new Gauge({
     name: "eventline_messages_in_flight",
     help: "Messages being processed right now.",

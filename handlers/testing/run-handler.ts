@@ -61,7 +61,8 @@ export interface HandlerRun {
   logs: Record<string, unknown>[];
 }
 
-class CapturingPublisher implements MessagePublisher {
+/** A publisher that keeps what it is given, in memory, and publishes nothing. */
+export class CapturingPublisher implements MessagePublisher {
   readonly messages: OutgoingMessage[] = [];
   async publish(messages: readonly OutgoingMessage[]): Promise<string[]> {
     this.messages.push(...messages);

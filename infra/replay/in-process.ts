@@ -135,8 +135,9 @@ class InProcessReplay {
     const logger = createLogger({ level: "silent" });
     const metrics = new RuntimeMetrics();
     const outsideCalls = new OutsideCalls(logger);
+    // Replay delivers one event at a time, in order: a commit group would only wait for company.
     for (const { consumer, handler } of members) {
-      this.processors.set(consumer.name, new DeliveryProcessor({ consumer, handler, catalog, firestore: options.target, publisher: this.publisher, metrics, logger, outsideCalls }));
+      this.processors.set(consumer.name, new DeliveryProcessor({ consumer, handler, catalog, firestore: options.target, publisher: this.publisher, metrics, logger, outsideCalls, groupCommitsAfter: false }));
     }
   }
 

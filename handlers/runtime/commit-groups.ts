@@ -1,0 +1,215 @@
+/**
+ * Commit groups: the handler runs of many events committed together. A handler run that read
+ * nothing through its transaction needs no transaction: its writes and the event's processed
+ * record can go in one atomic batch, the record written with `create()`, so the batch fails if
+ * the event was already recorded. Many such batches fit in one commit: each event's writes stay
+ * together (all or nothing), and the commit carries a group of events for the price of one
+ * request. Checking the processed records before running the handlers is grouped the same way,
+ * into one `getAll()`.
+ *
+ * Measured against the Firestore emulator on a 2-core machine (bench `firestore-ops`, a processed
+ * record and one blind write per event, 100 in flight): 3 908 events/s through this class against
+ * 872/s with a transaction each and 1 344/s for a plain create of one document (2026-12-06).
+ *
+ * A commit that fails for what one event carries (its record already exists: a concurrent
+ * delivery won; a handler's own `create()` or `update()` meets a document that is or is not
+ * there) would fail the whole group, so the group's events are then committed one by one and
+ * only that event fails. Any other failure (Firestore unreachable) fails every event of the
+ * commit, each to be retried on its own.
+ *
+ * {@link CommitPolicy} decides which runs come here: a consumer's runs start in transactions,
+ * and once its handler has gone {@link READ_FREE_RUNS_BEFORE_GROUPING} runs without reading,
+ * they come here, until a run reads (see DeferredTransaction): then the consumer goes back to
+ * transactions for the rest of the process.
+ */
+import DataLoader from "dataloader";
+import type { DocumentReference, DocumentSnapshot, Firestore } from "@google-cloud/firestore";
+import type { DeferredTransaction } from "./transaction";
+
+/** How long a lookup or a commit waits for others to join its group, in milliseconds. */
+export const COMMIT_WINDOW_MS = 5;
+
+/** Events in one group at most (the emulator's best measured group was 100). */
+export const MAX_GROUP_EVENTS = 100;
+
+/** Writes in one commit at most: Firestore's limit for one batch. */
+export const MAX_COMMIT_WRITES = 500;
+
+/** Handler runs in a row without a read after which a consumer's runs are committed in groups. */
+export const READ_FREE_RUNS_BEFORE_GROUPING = 20;
+
+/** gRPC codes of a commit refused for what one of its writes carries, not for the service's state. */
+const ALREADY_EXISTS = 6;
+const DATA_ERRORS = new Set([3 /* INVALID_ARGUMENT */, 5 /* NOT_FOUND */, ALREADY_EXISTS, 9 /* FAILED_PRECONDITION */]);
+
+const codeOf = (err: unknown): number | undefined => (err as { code?: number } | undefined)?.code;
+
+/** One handler run waiting to be committed: its writes, and its processed record to create. */
+export interface PendingRun {
+  record: DocumentReference;
+  recordData: Record<string, unknown>;
+  writes: DeferredTransaction;
+}
+
+/** What became of a run: committed, or not committed because its record already existed (returned). */
+export type CommitResult = { status: "committed" } | { status: "duplicate"; existing: DocumentSnapshot };
+
+/**
+ * Groups the processed-record lookups and the commits of concurrent handler runs (one instance
+ * per consumer). `onCommit` is told the number of events in every commit sent.
+ */
+export class CommitGroups {
+  private readonly lookups: DataLoader<DocumentReference, DocumentSnapshot, string>;
+  private readonly commits: DataLoader<PendingRun, CommitResult, PendingRun>;
+
+  constructor(
+    private readonly firestore: Firestore,
+    private readonly onCommit: (events: number) => void = () => undefined,
+  ) {
+    const schedule = { batchScheduleFn: (send: () => void) => setTimeout(send, COMMIT_WINDOW_MS), maxBatchSize: MAX_GROUP_EVENTS, cache: false } as const;
+    this.lookups = new DataLoader((refs) => this.getAll(refs), schedule);
+    this.commits = new DataLoader((runs) => this.commitGroup(runs), schedule);
+  }
+
+  /** The current snapshot of a processed record, read together with those of other runs. */
+  lookup(record: DocumentReference): Promise<DocumentSnapshot> {
+    return this.lookups.load(record);
+  }
+
+  /** Commits a run's writes and creates its record, together with other runs (see the file comment). */
+  commit(run: PendingRun): Promise<CommitResult> {
+    return this.commits.load(run);
+  }
+
+  private async getAll(refs: readonly DocumentReference[]): Promise<DocumentSnapshot[]> {
+    const unique = [...new Map(refs.map((ref) => [ref.path, ref])).values()];
+    const snapshots = new Map((await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]));
+    return refs.map((ref) => snapshots.get(ref.path)!);
+  }
+
+  private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
+    const results: Array<CommitResult | Error> = [];
+    await Promise.all(
+      packCommits(runs).map(async (indexes) => {
+        const chunk = indexes.map((i) => runs[i]!);
+        try {
+          await this.batchOf(chunk).commit();
+          this.onCommit(chunk.length);
+          for (const i of indexes) results[i] = { status: "committed" };
+        } catch (err) {
+          const settle = async (i: number, commit: Promise<CommitResult>) => (results[i] = await commit.catch((failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure)))));
+          if (!DATA_ERRORS.has(codeOf(err) ?? -1)) await Promise.all(indexes.map((i) => settle(i, Promise.reject(err))));
+          else if (chunk.length === 1) await settle(indexes[0]!, this.refused(chunk[0]!, err));
+          else await Promise.all(indexes.map((i) => settle(i, this.commitAlone(runs[i]!))));
+        }
+      }),
+    );
+    return results;
+  }
+
+  private async commitAlone(run: PendingRun): Promise<CommitResult> {
+    try {
+      await this.batchOf([run]).commit();
+    } catch (err) {
+      return this.refused(run, err);
+    }
+    this.onCommit(1);
+    return { status: "committed" };
+  }
+
+  /** What a commit of `run` alone that failed with `err` means: a duplicate, or the run's failure. */
+  private async refused(run: PendingRun, err: unknown): Promise<CommitResult> {
+    if (codeOf(err) !== ALREADY_EXISTS) throw err;
+    // The record, or a document the handler creates, already exists; only the first is a duplicate.
+    const existing = await run.record.get();
+    if (existing.exists) return { status: "duplicate", existing };
+    throw err;
+  }
+
+  private batchOf(runs: readonly PendingRun[]) {
+    const batch = this.firestore.batch();
+    for (const run of runs) {
+      run.writes.commitWrites(batch);
+      batch.create(run.record, run.recordData);
+    }
+    return batch;
+  }
+}
+
+/**
+ * Splits a group into commits, as indexes into `runs`: at most {@link MAX_COMMIT_WRITES} writes
+ * each, and never two runs of the same event in one commit (creating one record twice in a
+ * request is refused as a whole).
+ */
+export function packCommits(runs: readonly Pick<PendingRun, "record" | "writes">[]): number[][] {
+  const commits: Array<{ indexes: number[]; writes: number; records: Set<string> }> = [];
+  runs.forEach((run, index) => {
+    const writes = run.writes.writeCount + 1;
+    const fits = commits.find((c) => !c.records.has(run.record.path) && (c.writes + writes <= MAX_COMMIT_WRITES || c.indexes.length === 0));
+    const commit = fits ?? { indexes: [], writes: 0, records: new Set<string>() };
+    if (fits === undefined) commits.push(commit);
+    commit.indexes.push(index);
+    commit.writes += writes;
+    commit.records.add(run.record.path);
+  });
+  return commits.map((c) => c.indexes);
+}
+
+/** A run's turn from {@link CommitPolicy.begin}: how to commit it, and how to report it. */
+export interface CommitTurn {
+  readonly grouped: boolean;
+  /** Reports the run: the reads it made (or tried), or undefined when the handler did not run. */
+  end(reads: number | undefined): void;
+}
+
+/**
+ * Whether a consumer's handler runs go to commit groups (see the file comment): after
+ * `readFreeRuns` runs that read nothing, and never again once a run has read. Until it has
+ * decided, at most the runs it still needs are in flight (in transactions) and the others
+ * wait: started together, a worker's first few hundred messages would all take transactions,
+ * which the emulator serializes (seconds for the first wave).
+ */
+export class CommitPolicy {
+  private readFree = 0;
+  private hasRead = false;
+  private trials = 0;
+  private waiting: Array<() => void> = [];
+
+  /** `onChange` hears when the mode changes. */
+  constructor(
+    private readonly readFreeRuns: number = READ_FREE_RUNS_BEFORE_GROUPING,
+    private readonly onChange: (mode: "grouping" | "transactions") => void = () => undefined,
+  ) {}
+
+  /** True once runs are committed in groups. */
+  get grouped(): boolean {
+    return !this.hasRead && this.readFree >= this.readFreeRuns;
+  }
+
+  /** True once the policy knows: groups, or transactions for good. */
+  get decided(): boolean {
+    return this.hasRead || this.readFree >= this.readFreeRuns;
+  }
+
+  /** Waits for a run's turn and says how to commit it. */
+  async begin(): Promise<CommitTurn> {
+    while (!this.decided && this.trials >= this.readFreeRuns - this.readFree) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const trial = !this.decided;
+    if (trial) this.trials++;
+    const grouped = this.grouped;
+    let ended = false;
+    return {
+      grouped,
+      end: (reads) => {
+        if (ended) return;
+        ended = true;
+        if (trial) this.trials--;
+        const before = this.grouped;
+        if (reads !== undefined && reads > 0) this.hasRead = true;
+        else if (reads !== undefined) this.readFree++;
+        if (before !== this.grouped) this.onChange(this.grouped ? "grouping" : "transactions");
+        if (trial) for (const wake of this.waiting.splice(0)) wake();
+      },
+    };
+  }
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from "node:crypto";
+import { FieldValue } from "@google-cloud/firestore";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { catalogFor } from "../../handlers/runtime/catalog";
+import { CommitGroups, CommitPolicy, MAX_COMMIT_WRITES, packCommits } from "../../handlers/runtime/commit-groups";
+import { DeliveryProcessor } from "../../handlers/runtime/delivery";
+import { defineHandler } from "../../handlers/runtime/handler";
+import { processedRef, type ProcessedRecord } from "../../handlers/runtime/idempotency";
+import { RuntimeMetrics } from "../../handlers/runtime/metrics";
+import { OutsideCalls } from "../../handlers/runtime/resilience";
+import { DeferredTransaction } from "../../handlers/runtime/transaction";
+import { CapturingPublisher } from "../../handlers/testing/run-handler";
+import { useEmulators } from "../support/emulators";
+import { shareRequested } from "../support/pubsub";
+
+const emulators = useEmulators({ pubsub: false });
+const catalog = catalogFor("local");
+const consumer = catalog.system.consumers.find((c) => c.name === "email-worker")!;
+
+/** Handler runs by event id, across runs that were discarded and run again. */
+const runs = new Map<string, number>();
+
+/**
+ * Writes `blind/{event id}` with an increment and no read, and publishes share.completed.
+ * `shareMetadata.read` makes it read first; `shareMetadata.create` makes it create
+ * `unique/{value}` (which fails when that document exists).
+ */
+const blindSender = defineHandler({
+  name: "email-sender",
+  accepts: ["com.eventline.share.requested"],
+  async handle(event, ctx) {
+    runs.set(event.meta.id, (runs.get(event.meta.id) ?? 0) + 1);
+    const metadata = event.data.shareMetadata ?? {};
+    if (metadata["read"] !== undefined) await ctx.transaction.get(ctx.firestore.collection("blind").doc("read-me"));
+    if (metadata["create"] !== undefined) ctx.transaction.create(ctx.firestore.collection("unique").doc(metadata["create"]), { by: event.meta.id });
+    ctx.transaction.set(ctx.firestore.collection("blind").doc(event.meta.id), { count: FieldValue.increment(1) }, { merge: true });
+    ctx.publish("com.eventline.share.completed", { invitationId: event.data.invitationId, messageId: "m", channel: "email", cardId: event.data.cardId, senderUserId: event.data.senderUserId });
+  },
+});
+
+function setUp(groupCommitsAfter: number | false) {
+  const metrics = new RuntimeMetrics();
+  const publisher = new CapturingPublisher();
+  const logger = pino({ level: "silent" });
+  const processor = new DeliveryProcessor({ consumer, handler: blindSender, catalog, firestore: emulators.firestore, publisher, metrics, logger, outsideCalls: new OutsideCalls(logger), groupCommitsAfter });
+  /** Commits sent by commit groups, and the events they carried. */
+  const commits = async () => {
+    const values = (await metrics.commitGroupEvents.get()).values;
+    const sum = values.find((v) => v.metricName === "eventline_commit_group_events_sum")?.value ?? 0;
+    const count = values.find((v) => v.metricName === "eventline_commit_group_events_count")?.value ?? 0;
+    return { commits: count, events: sum };
+  };
+  return { processor, publisher, commits };
+}
+
+function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
+  const message = shareRequested(metadata, { id });
+  return { messageId: randomUUID(), data: message.data, attributes: message.attributes, deliveryAttempt: 1 };
+}
+
+const countOf = async (id: string) => (await emulators.firestore.collection("blind").doc(id).get()).get("count") as number | undefined;
+const recorded = async (id: string) => (await processedRef(emulators.firestore, consumer.name, id).get()).exists;
+
+describe("commit groups", () => {
+  it("commit a handler that reads nothing in groups once it has gone the set number of runs without reading", async () => {
+    const { processor, publisher, commits } = setUp(3);
+    for (let i = 0; i < 3; i++) expect((await processor.process(delivery())).result).toBe("handled");
+    expect(await commits()).toEqual({ commits: 0, events: 0 });
+
+    const batch = Array.from({ length: 60 }, () => delivery());
+    const outcomes = await Promise.all(batch.map((d) => processor.process(d)));
+    expect(outcomes.every((o) => o.result === "handled")).toBe(true);
+    const { commits: sent, events } = await commits();
+    expect(events).toBe(60);
+    expect(sent).toBeLessThan(10);
+    for (const d of batch) {
+      const id = d.attributes["ce-id"]!;
+      expect(await countOf(id)).toBe(1);
+      const record = (await processedRef(emulators.firestore, consumer.name, id).get()).data() as ProcessedRecord;
+      // Published after the commit, then cleared from the record.
+      expect(record.outbox).toBeUndefined();
+    }
+    expect(publisher.messages.filter((m) => m.attributes["ce-type"] === "com.eventline.share.completed")).toHaveLength(63);
+  });
+
+  it("apply an event once when it comes again, later or in the same group", async () => {
+    const { processor } = setUp(0);
+    const first = delivery();
+    expect((await processor.process(first)).result).toBe("handled");
+    expect((await processor.process(first)).result).toBe("duplicate");
+
+    const twice = delivery();
+    const outcomes = await Promise.all([processor.process(twice), processor.process({ ...twice, messageId: randomUUID() }), processor.process(delivery())]);
+    expect(outcomes.map((o) => o.result).sort()).toEqual(["duplicate", "handled", "handled"]);
+    expect(await countOf(first.attributes["ce-id"]!)).toBe(1);
+    expect(await countOf(twice.attributes["ce-id"]!)).toBe(1);
+  });
+
+  it("run a handler that reads again in a transaction, and keep the consumer on transactions after", async () => {
+    const { processor, commits } = setUp(0);
+    expect((await processor.process(delivery())).result).toBe("handled");
+    expect((await commits()).commits).toBe(1);
+
+    const reading = delivery({ read: "yes" });
+    const id = reading.attributes["ce-id"]!;
+    expect((await processor.process(reading)).result).toBe("handled");
+    expect(runs.get(id)).toBe(2);
+    expect(await countOf(id)).toBe(1);
+    expect(await recorded(id)).toBe(true);
+
+    const after = delivery();
+    expect((await processor.process(after)).result).toBe("handled");
+    expect(runs.get(after.attributes["ce-id"]!)).toBe(1);
+    expect((await commits()).commits).toBe(1);
+  });
+
+  it("fail only the run whose own write is refused, and commit the rest of its group", async () => {
+    await emulators.firestore.collection("unique").doc("taken").set({ by: "someone" });
+    const { processor, commits } = setUp(0);
+    const refused = delivery({ create: "taken" });
+    const others = Array.from({ length: 9 }, (_, i) => delivery({ create: `free-${randomUUID()}-${i}` }));
+    const outcomes = await Promise.all([refused, ...others].map((d) => processor.process(d)));
+    expect(outcomes[0]).toMatchObject({ action: "nack", result: "retry" });
+    expect(outcomes.slice(1).every((o) => o.result === "handled")).toBe(true);
+    expect(await recorded(refused.attributes["ce-id"]!)).toBe(false);
+    expect(await countOf(refused.attributes["ce-id"]!)).toBeUndefined();
+    for (const d of others) expect(await countOf(d.attributes["ce-id"]!)).toBe(1);
+    expect((await commits()).events).toBe(9);
+  });
+
+  it("stay on transactions when grouping is turned off", async () => {
+    const { processor, commits } = setUp(false);
+    await Promise.all(Array.from({ length: 5 }, () => processor.process(delivery())));
+    expect(await commits()).toEqual({ commits: 0, events: 0 });
+  });
+});
+
+describe("CommitGroups", () => {
+  it("settles runs of one event in one group as one commit and duplicates, whichever commit lands first", async () => {
+    const groups = new CommitGroups(emulators.firestore);
+    const record = emulators.firestore.collection("records").doc(randomUUID());
+    const run = (n: number) => ({ record, recordData: { n }, writes: new DeferredTransaction(undefined).set(emulators.firestore.collection("blind").doc(`${record.id}-${n}`), { n }) });
+    const results = await Promise.all([groups.commit(run(1)), groups.commit(run(2)), groups.commit(run(3))]);
+    expect(results.map((r) => r.status).sort()).toEqual(["committed", "duplicate", "duplicate"]);
+    // Only the committed run's write was applied.
+    const written = await Promise.all([1, 2, 3].map(async (n) => (await emulators.firestore.collection("blind").doc(`${record.id}-${n}`).get()).exists));
+    expect(written.filter(Boolean)).toHaveLength(1);
+    expect(written[((await record.get()).get("n") as number) - 1]).toBe(true);
+  });
+});
+
+describe("packCommits", () => {
+  const ref = (id: string) => emulators.firestore.collection("r").doc(id);
+  const withWrites = (count: number) => {
+    const writes = new DeferredTransaction(undefined);
+    for (let i = 0; i < count; i++) writes.set(ref(`w${i}`), { i });
+    return writes;
+  };
+
+  it("puts two runs of one event in different commits", () => {
+    expect(packCommits([{ record: ref("a"), writes: withWrites(1) }, { record: ref("b"), writes: withWrites(1) }, { record: ref("a"), writes: withWrites(1) }])).toEqual([[0, 1], [2]]);
+  });
+
+  it(`keeps each commit within ${MAX_COMMIT_WRITES} writes, a run's writes never split`, () => {
+    const commits = packCommits([
+      { record: ref("a"), writes: withWrites(300) },
+      { record: ref("b"), writes: withWrites(300) },
+      { record: ref("c"), writes: withWrites(100) },
+      { record: ref("d"), writes: withWrites(700) },
+    ]);
+    expect(commits).toEqual([[0, 2], [1], [3]]);
+  });
+});
+
+describe("CommitPolicy", () => {
+  const run = async (policy: CommitPolicy, reads: number | undefined) => {
+    const turn = await policy.begin();
+    turn.end(reads);
+    return turn.grouped;
+  };
+
+  it("groups after the set number of read-free runs, and never again once a run reads", async () => {
+    const changes: string[] = [];
+    const policy = new CommitPolicy(2, (mode) => changes.push(mode));
+    const turn = await policy.begin();
+    turn.end(0);
+    expect(await run(policy, 0)).toBe(false);
+    expect(policy.grouped).toBe(true);
+    expect(changes).toEqual(["grouping"]);
+    const reading = await policy.begin();
+    expect(reading.grouped).toBe(true);
+    reading.end(1);
+    expect(changes).toEqual(["grouping", "transactions"]);
+    for (let i = 0; i < 5; i++) expect(await run(policy, 0)).toBe(false);
+  });
+
+  it("never groups a handler that reads before it has decided", async () => {
+    const policy = new CommitPolicy(2);
+    expect(await run(policy, 1)).toBe(false);
+    for (let i = 0; i < 5; i++) expect(await run(policy, 0)).toBe(false);
+    expect(policy.decided).toBe(true);
+  });
+
+  it("lets only the runs it still needs start before it has decided; the others wait for the decision", async () => {
+    const policy = new CommitPolicy(2);
+    const first = await policy.begin();
+    const second = await policy.begin();
+    let thirdStarted = false;
+    const third = policy.begin().then((turn) => ((thirdStarted = true), turn));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(thirdStarted).toBe(false);
+    // A run whose handler did not run (a duplicate) frees its place without counting.
+    first.end(undefined);
+    const fourth = await policy.begin();
+    expect(thirdStarted).toBe(false);
+    second.end(0);
+    fourth.end(0);
+    expect((await third).grouped).toBe(true);
+  });
+});
