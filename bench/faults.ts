@@ -59,7 +59,8 @@ function previouslyRecorded(): Map<string, Recorded> {
     if (!name.startsWith("  ")) current = name;
     entry(current).rows.push(row);
   }
-  for (const target of previous.targets) entry(target.target.split(":")[0]!).targets.push(target);
+  // Results recorded before targets named their scenario begin with its name.
+  for (const target of previous.targets) entry(target.scenario ?? target.target.split(":")[0]!).targets.push(target);
   for (const run of previous.runs as { scenario?: string }[]) if (run.scenario !== undefined) entry(run.scenario).runs.push(run);
   return recorded;
 }
@@ -92,7 +93,8 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
     ];
   };
   const targetOf = ({ scenario, outcome, error }: (typeof outcomes)[number]): Target => ({
-    target: `${scenario.name}: 0 lost, 0 applied twice, checks pass`,
+    target: `${scenario.name}: ${scenario.passes ?? "0 lost, 0 applied twice, checks pass"}`,
+    scenario: scenario.name,
     measured: outcome === undefined ? `did not complete: ${error!.split("\n")[0]}` : outcome.problems.length === 0 ? "pass" : outcome.problems.join("; "),
     met: outcome !== undefined && outcome.problems.length === 0,
     correctness: true,

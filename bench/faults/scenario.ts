@@ -31,6 +31,8 @@ export interface ScenarioOutcome {
 export interface Scenario {
   name: string;
   title: string;
+  /** What passing means, when more than the default "0 lost, 0 applied twice, checks pass". */
+  passes?: string;
   /** Whether `--smoke` runs it (smoke runs must finish in about a minute). */
   inSmoke: boolean;
   run(ctx: BenchContext, project: BenchProject): Promise<ScenarioOutcome>;

@@ -14,6 +14,8 @@ export interface Table {
 
 export interface Target {
   target: string;
+  /** The fault scenario the target belongs to (fault suite only). */
+  scenario?: string;
   measured: string;
   met: boolean;
   /**
