@@ -6,16 +6,21 @@
  * - batch: the same two writes committed as one batch without the read, the processed
  *   record's `create` making a second apply fail as a whole (a read-free alternative, for
  *   handlers that do not read);
- * - bulk create: the archiver's BulkWriter (throttling off, as locally).
+ * - bulk create: the archiver's BulkWriter (throttling off, as locally);
+ * - commit group: the runtime's path for handlers that read nothing (CommitGroups, as the
+ *   delivery pipeline drives it): the processed records of concurrent events checked in one
+ *   getAll, then each event's record and document committed with those of the others.
  * It explains the pipeline's ratio: the runtime's guarantee is paid in the emulator.
  */
 import { FieldValue, type Firestore } from "@google-cloud/firestore";
+import { CommitGroups } from "../handlers/runtime/commit-groups";
+import { DeferredTransaction } from "../handlers/runtime/transaction";
 import { begin, complete, inProject, type BenchContext } from "./support/context";
 import type { BenchResult } from "./support/report";
 import { formatSpread, ratio, spread } from "./support/stats";
 
 const IN_FLIGHT = 100;
-const PATTERNS = ["create", "transaction", "batch", "bulk create"] as const;
+const PATTERNS = ["create", "transaction", "batch", "bulk create", "commit group"] as const;
 type Pattern = (typeof PATTERNS)[number];
 
 async function pool(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
@@ -55,6 +60,15 @@ async function measure(firestore: Firestore, pattern: Pattern, count: number, pr
       });
       await writer.close();
       return rate;
+    }
+    case "commit group": {
+      const groups = new CommitGroups(firestore);
+      return pool(count, async (i) => {
+        const record = records.doc(`d${i}`);
+        if ((await groups.lookup(record)).exists) return;
+        const writes = new DeferredTransaction(undefined).set(docs.doc(`d${i}`), { count: FieldValue.increment(1), i }, { merge: true });
+        await groups.commit({ record, recordData: { processedAt: Date.now() }, writes });
+      });
     }
   }
 }

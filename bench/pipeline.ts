@@ -1,16 +1,18 @@
 /**
  * Benchmark 2, the pipeline: 20 000 events through a consumer that writes one Firestore
- * document each, with idempotency (the processed record in the same transaction) and
+ * document each, with idempotency (the processed record in the same commit) and
  * archiving (the viral-shares archiver appending every event to the event store, in its own
  * process) on, against the hand-written pull → create → ack consumer on the same emulators
  * in the same run. Runs alternate between the two. The baseline runs with the client's
- * default flow control (its best case) for the ratio, and with `maxMessages: 64`, the first
- * guide's redelivery storm, for reference.
+ * defaults for the ratio, and for reference with `maxMessages: 64` (the first guide's
+ * redelivery storm) and with the runtime's 60 s lease, which spares it the redeliveries the
+ * default 10 s lease brings when the machine is slow.
  *
  * The runtime runs the declared email-worker with the runtime's default flow control
  * (`consumerDefaults.gke.maxMessages`) instead of its declared 10, which is sized for SMTP
  * round trips, not for a one-document handler.
  */
+import { LEASE_SECONDS } from "../handlers/runtime/pull-host";
 import { consumerDefaults } from "../infra/model/resolve";
 import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
 import { runConsumer, type ConsumerKind, type ConsumerRun } from "./support/consumer-run";
@@ -57,8 +59,14 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
   ctx.say(`pipeline: ${ctx.runs} × baseline with maxMessages 64 over ${stormEvents} events…`);
   const storm: ConsumerRun[] = [];
   for (let run = 0; run < ctx.runs; run++) storm.push(await pass({ kind: "baseline", maxMessages: 64 }, stormEvents)());
+  // The client's default lease starts at 10 s: on a slow machine 1 000 held messages outlive it and
+  // come back. With the runtime's 60 s lease the baseline is at its best; the ratio is given to both.
+  ctx.say(`pipeline: ${ctx.runs} × baseline with a 60 s lease over ${events} events…`);
+  const leased: ConsumerRun[] = [];
+  for (let run = 0; run < ctx.runs; run++) leased.push(await pass({ kind: "baseline", minAckDeadlineSeconds: LEASE_SECONDS }, events)());
 
   const baseMedian = spread(runs.baseline.map((r) => r.eventsPerSecond), 0).median;
+  const leasedMedian = spread(leased.map((r) => r.eventsPerSecond), 0).median;
   const ours = spread(runs.candidate.map((r) => r.eventsPerSecond), 0);
   const withArchive = spread(runs.candidate.map((r) => r.withArchiveEventsPerSecond ?? Number.NaN), 0);
   const duplicatesApplied = Math.max(...runs.candidate.map((r) => r.duplicatesApplied));
@@ -72,20 +80,22 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
       rows: [
         row("baseline: raw pull → create → ack (client defaults)", runs.baseline, undefined),
         row("baseline, flowControl.maxMessages 64", storm, baseMedian),
+        row(`baseline, ${LEASE_SECONDS} s lease (minAckDeadline, as the runtime)`, leased, baseMedian),
         row(`Eventline email-worker (maxMessages ${maxMessages}) + archiver`, runs.candidate, baseMedian),
         ["  … until the archive also holds every event", events, formatSpread(withArchive), ratio(withArchive.median, baseMedian).toFixed(2), "", "", "", "", ""],
       ],
     },
     targets: [
-      { target: `throughput at least ${TARGET_RATIO}× the baseline's`, measured: `${ours.median} vs ${baseMedian} events/s (median): ${ratio(ours.median, baseMedian)}×`, met: ours.median >= TARGET_RATIO * baseMedian },
+      { target: `throughput at least ${TARGET_RATIO}× the baseline's`, measured: `${ours.median} vs ${baseMedian} events/s (median): ${ratio(ours.median, baseMedian)}× (against the baseline with a ${LEASE_SECONDS} s lease, ${leasedMedian} events/s: ${ratio(ours.median, leasedMedian)}×)`, met: ours.median >= TARGET_RATIO * baseMedian },
       { target: "zero duplicates applied", measured: `${duplicatesApplied} (most in any run)`, met: duplicatesApplied === 0, correctness: true },
       { target: "nothing lost", measured: `${lost} (most in any run)`, met: lost === 0, correctness: true },
     ],
     notes: [
-      "events/s: first receipt to last handled event, consumer start-up excluded; handler latency: receipt to outcome (the runtime: decode, transaction with the processed record, commit; the baseline: one create).",
+      "events/s: first receipt to last handled event, consumer start-up excluded; handler latency: receipt to outcome (the runtime: decode, the processed-record check, the handler, the commit; the baseline: one create).",
+      "The bench handler reads nothing, so after its first 20 runs (in transactions, the other messages waiting) the runtime commits its runs in groups of up to 100 events (handlers/runtime/commit-groups.ts); a handler that reads keeps a transaction per event.",
       "redeliveries: deliveries that applied nothing (redelivered duplicates and nacked attempts), summed over the consumer.",
       "The baseline does no decoding, no processed record, no archive and no dead-lettering: it is the floor of what one document per message costs.",
     ],
-    runs: [...runs.baseline.map((r) => ({ consumer: "baseline", ...r })), ...storm.map((r) => ({ consumer: "baseline-64", ...r })), ...runs.candidate.map((r) => ({ consumer: "eventline", ...r }))],
+    runs: [...runs.baseline.map((r) => ({ consumer: "baseline", ...r })), ...storm.map((r) => ({ consumer: "baseline-64", ...r })), ...leased.map((r) => ({ consumer: "baseline-lease-60", ...r })), ...runs.candidate.map((r) => ({ consumer: "eventline", ...r }))],
   });
 }
