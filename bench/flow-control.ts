@@ -58,7 +58,7 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
     ],
     notes: [
       "Each cell is min / median / max over the runs; runs go through every limit in turn, so load drift spreads over all of them.",
-      "Against the emulator a few in flight cannot keep it busy: it streams in ~50 ms ticks and a transaction takes tens of milliseconds, so throughput rises with the limit until the machine's 2 cores are saturated; latency rises with it.",
+      "Against the emulator a few in flight cannot keep it busy: it streams in ~50 ms ticks and a commit (a transaction, or a commit group) takes tens of milliseconds, so throughput rises with the limit until the machine's 2 cores are saturated; latency rises with it.",
     ],
     runs: [...byLimit.entries()].flatMap(([maxMessages, runs]) => runs.map((r) => ({ maxMessages, ...r }))),
   });
