@@ -23,7 +23,7 @@
  * transactions for the rest of the process.
  */
 import DataLoader from "dataloader";
-import type { DocumentReference, DocumentSnapshot, Firestore } from "@google-cloud/firestore";
+import type { DocumentData, DocumentReference, DocumentSnapshot, Firestore } from "@google-cloud/firestore";
 import type { DeferredTransaction } from "./transaction";
 
 /** How long a lookup or a commit waits for others to join its group, in milliseconds. */
@@ -43,11 +43,12 @@ const ALREADY_EXISTS = 6;
 const DATA_ERRORS = new Set([3 /* INVALID_ARGUMENT */, 5 /* NOT_FOUND */, ALREADY_EXISTS, 9 /* FAILED_PRECONDITION */]);
 
 const codeOf = (err: unknown): number | undefined => (err as { code?: number } | undefined)?.code;
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** One handler run waiting to be committed: its writes, and its processed record to create. */
 export interface PendingRun {
   record: DocumentReference;
-  recordData: Record<string, unknown>;
+  recordData: DocumentData;
   writes: DeferredTransaction;
 }
 
@@ -88,36 +89,27 @@ export class CommitGroups {
   }
 
   private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
+    const commits = packCommits(runs);
+    const settled = await Promise.all(commits.map((indexes) => this.commitTogether(indexes.map((i) => runs[i]!))));
     const results: Array<CommitResult | Error> = [];
-    await Promise.all(
-      packCommits(runs).map(async (indexes) => {
-        const chunk = indexes.map((i) => runs[i]!);
-        try {
-          await this.batchOf(chunk).commit();
-          this.onCommit(chunk.length);
-          for (const i of indexes) results[i] = { status: "committed" };
-        } catch (err) {
-          const settle = async (i: number, commit: Promise<CommitResult>) => (results[i] = await commit.catch((failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure)))));
-          if (!DATA_ERRORS.has(codeOf(err) ?? -1)) await Promise.all(indexes.map((i) => settle(i, Promise.reject(err))));
-          else if (chunk.length === 1) await settle(indexes[0]!, this.refused(chunk[0]!, err));
-          else await Promise.all(indexes.map((i) => settle(i, this.commitAlone(runs[i]!))));
-        }
-      }),
-    );
+    commits.forEach((indexes, c) => indexes.forEach((i, k) => (results[i] = settled[c]![k]!)));
     return results;
   }
 
-  private async commitAlone(run: PendingRun): Promise<CommitResult> {
+  /** Commits `runs` in one request; refused for what one of them carries, commits each alone. */
+  private async commitTogether(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
     try {
-      await this.batchOf([run]).commit();
+      await this.batchOf(runs).commit();
     } catch (err) {
-      return this.refused(run, err);
+      if (runs.length === 1) return [await this.refused(runs[0]!, err).catch(asError)];
+      if (!DATA_ERRORS.has(codeOf(err) ?? -1)) return runs.map(() => asError(err));
+      return (await Promise.all(runs.map((run) => this.commitTogether([run])))).flat();
     }
-    this.onCommit(1);
-    return { status: "committed" };
+    this.onCommit(runs.length);
+    return runs.map(() => ({ status: "committed" }));
   }
 
-  /** What a commit of `run` alone that failed with `err` means: a duplicate, or the run's failure. */
+  /** What a commit of `run` alone that failed with `err` means: a duplicate, or the run's failure (thrown). */
   private async refused(run: PendingRun, err: unknown): Promise<CommitResult> {
     if (codeOf(err) !== ALREADY_EXISTS) throw err;
     // The record, or a document the handler creates, already exists; only the first is a duplicate.
@@ -177,7 +169,7 @@ export class CommitPolicy {
 
   /** `onChange` hears when the mode changes. */
   constructor(
-    private readonly readFreeRuns: number = READ_FREE_RUNS_BEFORE_GROUPING,
+    readonly readFreeRuns: number = READ_FREE_RUNS_BEFORE_GROUPING,
     private readonly onChange: (mode: "grouping" | "transactions") => void = () => undefined,
   ) {}
 

@@ -211,8 +211,8 @@ export class DeliveryProcessor {
   }
 
   private modeChanged(mode: "grouping" | "transactions"): void {
-    const { logger, groupCommitsAfter } = this.options;
-    if (mode === "grouping") logger.info({ runs: groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING }, "the handler reads nothing through its transaction; committing its runs in groups");
+    const { logger } = this.options;
+    if (mode === "grouping") logger.info({ runs: this.commitPolicy?.readFreeRuns }, "the handler reads nothing through its transaction; committing its runs in groups");
     else logger.info("the handler read through its transaction; each run has its own transaction from now on");
   }
 

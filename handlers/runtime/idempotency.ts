@@ -170,7 +170,7 @@ export async function applyOnceInGroup(firestore: Firestore, groups: CommitGroup
   }
   // A handler may have caught the ReadNeedsTransaction its read threw.
   if (transaction.reads > 0) return undefined;
-  const result = await groups.commit({ record, recordData: { ...recordData(options, outbox) }, writes: transaction });
+  const result = await groups.commit({ record, recordData: recordData(options, outbox), writes: transaction });
   return result.status === "committed" ? { status: "applied", outbox, record } : duplicateOf(result.existing, record);
 }
 

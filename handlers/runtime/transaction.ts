@@ -27,14 +27,17 @@ import type {
   WithFieldValue,
 } from "@google-cloud/firestore";
 
-/** Where recorded writes are applied: the run's Transaction, or a commit group's WriteBatch. */
-export interface WriteTarget {
-  create<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): unknown;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: PartialWithFieldValue<A>, options: SetOptions): unknown;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): unknown;
-  update<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: UpdateData<D>, precondition?: Precondition): unknown;
-  delete<A, D extends DocumentData>(ref: DocumentReference<A, D>, precondition?: Precondition): unknown;
+/** Firestore's write methods, each returning `R`. */
+interface Writes<R> {
+  create<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): R;
+  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: PartialWithFieldValue<A>, options: SetOptions): R;
+  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): R;
+  update<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: UpdateData<D>, precondition?: Precondition): R;
+  delete<A, D extends DocumentData>(ref: DocumentReference<A, D>, precondition?: Precondition): R;
 }
+
+/** Where recorded writes are applied: the run's Transaction, or a commit group's WriteBatch. */
+export type WriteTarget = Writes<unknown>;
 
 /**
  * Thrown by a read in a run without a transaction (see the file comment). The runtime does
@@ -55,15 +58,10 @@ export type RecordedWrite =
   | { op: "delete"; path: string; precondition?: Precondition };
 
 /** The part of Firestore's Transaction a handler uses; writes are applied when it returns. */
-export interface HandlerTransaction {
+export interface HandlerTransaction extends Writes<HandlerTransaction> {
   get<A, D extends DocumentData>(ref: DocumentReference<A, D>): Promise<DocumentSnapshot<A, D>>;
   get<A, D extends DocumentData>(query: Query<A, D>): Promise<QuerySnapshot<A, D>>;
   getAll<A, D extends DocumentData>(...refs: DocumentReference<A, D>[]): Promise<DocumentSnapshot<A, D>[]>;
-  create<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): HandlerTransaction;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: PartialWithFieldValue<A>, options: SetOptions): HandlerTransaction;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): HandlerTransaction;
-  update<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: UpdateData<D>, precondition?: Precondition): HandlerTransaction;
-  delete<A, D extends DocumentData>(ref: DocumentReference<A, D>, precondition?: Precondition): HandlerTransaction;
 }
 
 /**
