@@ -7,6 +7,11 @@
  * them again. A redrive republishes each chosen message with its original data, attributes and
  * ordering key, plus `eventline-redrive-count`, and acks the parked copy only once the publish
  * is confirmed: a failure at any point leaves the dead letter where it was.
+ *
+ * While one reader holds the parked messages, no other can pull them. Within one box the
+ * operations take turns (the dashboard lists and redrives through one box); a reader elsewhere
+ * (`eventline dlq list` in another terminal) releases what it read at once, so a redrive by id
+ * pulls again for a few seconds before it calls an id not found.
  */
 import { v1, type PubSub } from "@google-cloud/pubsub";
 import type { ResolvedConsumer } from "../model/types";
@@ -18,6 +23,10 @@ export const REDRIVE_COUNT_ATTRIBUTE = "eventline-redrive-count";
 
 /** Lease taken on pulled messages while they are read or redriven, in seconds. */
 const LEASE_SECONDS = 60;
+
+/** How long a redrive by id looks again for ids another reader may be holding. */
+const DEFAULT_WAIT_FOR_HELD_MS = 3_000;
+const LOOK_AGAIN_EVERY_MS = 250;
 
 export interface DeadLetter {
   /** The parked message's Pub/Sub id. */
@@ -48,6 +57,8 @@ interface Leased {
   letter: DeadLetter;
 }
 
+const byParkingTime = (a: Leased, b: Leased) => a.letter.deadLetteredAt.localeCompare(b.letter.deadLetteredAt);
+
 function toDeadLetter(consumer: ResolvedConsumer, messageId: string, attributes: Record<string, string>, data: Uint8Array): DeadLetter {
   const a = DEAD_LETTER_ATTRIBUTES;
   return {
@@ -68,17 +79,25 @@ function toDeadLetter(consumer: ResolvedConsumer, messageId: string, attributes:
 /** Reads parking subscriptions through the low-level client, whose pull can return at once when nothing waits. */
 export class DeadLetterBox {
   private readonly client: v1.SubscriberClient;
+  /** The last operation started; the next one waits for it, so this box's reads never hide letters from its redrives. */
+  private turn: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly pubsub: PubSub) {
+  /** @param waitForHeldMs how long a redrive by id keeps looking for ids it has not found yet. */
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly waitForHeldMs = DEFAULT_WAIT_FOR_HELD_MS,
+  ) {
     // pubsub.options carries the emulator's endpoint and insecure credentials once the client is built.
     this.client = new v1.SubscriberClient((pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] }).options);
   }
 
   /** The dead letters of `consumer`, oldest first, left in place. */
-  async list(consumer: ResolvedConsumer): Promise<DeadLetter[]> {
-    const leased = await this.pullAll(consumer);
-    await this.release(consumer, leased);
-    return leased.map((l) => l.letter);
+  list(consumer: ResolvedConsumer): Promise<DeadLetter[]> {
+    return this.inTurn(async () => {
+      const leased = await this.pullAll(consumer);
+      await this.release(consumer, leased);
+      return leased.map((l) => l.letter);
+    });
   }
 
   /**
@@ -86,11 +105,23 @@ export class DeadLetterBox {
    * @param ids event ids (`ce-id`) or Pub/Sub message ids (parked or original); undefined = all.
    * @param onProgress called after each message, for a progress bar.
    */
-  async redrive(consumer: ResolvedConsumer, publisher: MessagePublisher, ids: readonly string[] | undefined, onProgress?: (done: number, total: number) => void): Promise<RedriveResult> {
-    const leased = await this.pullAll(consumer);
+  redrive(consumer: ResolvedConsumer, publisher: MessagePublisher, ids: readonly string[] | undefined, onProgress?: (done: number, total: number) => void): Promise<RedriveResult> {
+    return this.inTurn(() => this.redriveNow(consumer, publisher, ids, onProgress));
+  }
+
+  private async redriveNow(consumer: ResolvedConsumer, publisher: MessagePublisher, ids: readonly string[] | undefined, onProgress?: (done: number, total: number) => void): Promise<RedriveResult> {
     const matches = (l: Leased, id: string) => [l.letter.messageId, l.letter.eventId, l.letter.attributes[DEAD_LETTER_ATTRIBUTES.messageId]].includes(id);
+    const leased = await this.pullAll(consumer);
+    // An id not seen may be leased by another reader for a moment: keep what is held and look again.
+    const deadline = Date.now() + this.waitForHeldMs;
+    const missing = () => (ids ?? []).filter((id) => !leased.some((l) => matches(l, id)));
+    while (missing().length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_EVERY_MS));
+      leased.push(...(await this.pullAll(consumer)));
+    }
+    leased.sort(byParkingTime);
     const chosen = ids === undefined ? leased : leased.filter((l) => ids.some((id) => matches(l, id)));
-    const result: RedriveResult = { redriven: [], failed: [], notFound: ids === undefined ? [] : ids.filter((id) => !leased.some((l) => matches(l, id))) };
+    const result: RedriveResult = { redriven: [], failed: [], notFound: missing() };
     await this.release(consumer, leased.filter((l) => !chosen.includes(l)));
     let done = 0;
     for (const l of chosen) {
@@ -108,7 +139,14 @@ export class DeadLetterBox {
   }
 
   async close(): Promise<void> {
+    await this.turn.catch(() => {});
     await this.client.close();
+  }
+
+  private inTurn<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(operation, operation);
+    this.turn = result.catch(() => {});
+    return result;
   }
 
   private path(consumer: ResolvedConsumer): string {
@@ -142,7 +180,7 @@ export class DeadLetterBox {
         leased.set(letter.messageId, { ackId: r.ackId!, letter });
       }
     }
-    return [...leased.values()].sort((a, b) => a.letter.deadLetteredAt.localeCompare(b.letter.deadLetteredAt));
+    return [...leased.values()].sort(byParkingTime);
   }
 
   /** Gives leased messages back at once, for the next reader. */

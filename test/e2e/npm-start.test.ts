@@ -197,6 +197,7 @@ describe("npm start", () => {
         await page.screenshot({ path: join(tmpdir(), "eventline-dashboard.png"), fullPage: true });
         // The redrive button puts it back on its topic; still undecodable, it is parked again, redriven twice now.
         await parked.locator("button.redrive").first().click();
+        await page.locator("#redrive-outcome", { hasText: "users-archiver: 1 redriven" }).waitFor({ timeout: 10_000 });
         await expect.poll(async () => (await deadLetters("users-archiver")).map((l) => l.redriveCount), { timeout: 20_000 }).toEqual([2]);
         await parked.locator("tr", { hasText: "poison-e2e" }).locator("td.n").nth(1).filter({ hasText: "2" }).waitFor({ timeout: 20_000 });
         // Nothing outside loopback: no CDN, no fonts, no analytics.

@@ -1,4 +1,4 @@
-import { PubSub } from "@google-cloud/pubsub";
+import { PubSub, v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import { EventCodec } from "../../handlers/runtime/codec";
@@ -76,7 +76,37 @@ describe("a consumer's dead letters", () => {
     expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
   });
 
-  it("report ids that no dead letter has", async () => {
+  it("are redriven by id while another reader holds them for a moment, as a dashboard refresh does", async () => {
+    await park("evt-held", "rejected-recipient");
+    // Another reader (another process's box) pulls everything and keeps it leased for a second.
+    const other = new v1.SubscriberClient((pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] }).options);
+    const subscription = pubsub.subscription(consumer.parkingSubscription).name;
+    try {
+      const held: string[] = [];
+      for (let tries = 0; tries < 20 && held.length < 2; tries++) {
+        const [response] = await other.pull({ subscription, maxMessages: 10, returnImmediately: true });
+        held.push(...(response.receivedMessages ?? []).map((r) => r.ackId!));
+      }
+      expect(held).toHaveLength(2);
+      await other.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 60 });
+      const release = setTimeout(() => void other.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 0 }), 1_000);
+      const result = await box.redrive(consumer, publisher, ["evt-held"]);
+      clearTimeout(release);
+      expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-held"]);
+      expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("take turns within one box: a list running beside a redrive does not hide the letter from it", async () => {
+    await park("evt-turns", "rejected-recipient");
+    const [listed, result] = await Promise.all([box.list(consumer), box.redrive(consumer, publisher, ["evt-turns"])]);
+    expect(listed.map((l) => l.eventId)).toEqual(["evt-b", "evt-turns"]);
+    expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-turns"]);
+  });
+
+  it("report ids that no dead letter has, after looking again for a while", async () => {
     const result = await box.redrive(consumer, publisher, ["evt-zzz"]);
     expect(result).toEqual({ redriven: [], failed: [], notFound: ["evt-zzz"] });
     expect(await box.list(consumer)).toHaveLength(1);

@@ -111,7 +111,11 @@ function refreshDeadLettersSoon() {
 
 // ---- dead letters ----
 async function redrive(consumer, ids) {
-  await getJson(`/api/dead-letters/${encodeURIComponent(consumer)}/redrive`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ids ? { ids } : {}) });
+  const result = await getJson(`/api/dead-letters/${encodeURIComponent(consumer)}/redrive`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ids ? { ids } : {}) });
+  const problems = [...result.notFound.map((id) => `no dead letter ${id}`), ...result.failed.map((f) => `${f.messageId} left in place: ${f.error}`)];
+  const outcome = $("redrive-outcome");
+  outcome.textContent = [`${consumer}: ${result.redriven.length} redriven`, ...problems].join("; ");
+  outcome.className = problems.length > 0 ? "bad" : "";
   refreshDeadLettersSoon();
 }
 
