@@ -16,6 +16,8 @@
  *                           Default: any verified email.
  *   PUSH_JWKS_URL           where the token signing keys are. Default: Google's.
  *   PUSH_VERIFY=off         accept push requests without a token. Local mode only, and explicit.
+ *   PULL_TRANSPORT          streaming or unary: how a pull consumer pulls. Default: unary against the
+ *                           emulator (it ignores a stream's flow control), streaming against Pub/Sub.
  *   PUBSUB_EMULATOR_HOST,
  *   FIRESTORE_EMULATOR_HOST the emulators. Required in local mode.
  */
@@ -23,6 +25,8 @@ import type { LevelWithSilent } from "pino";
 import { DEFAULT_PORT } from "./server";
 
 export type Mode = "push" | "pull" | "local";
+
+export type PullTransport = "streaming" | "unary";
 
 /** Token verification of push requests: on with its parameters, or off (local mode only). */
 export type PushVerification = { verify: false } | { verify: true; audience: string; serviceAccountEmail?: string; jwksUrl?: URL };
@@ -35,6 +39,7 @@ export interface RuntimeConfig {
   port: number;
   logLevel: LevelWithSilent;
   emulators: { pubsub: string | undefined; firestore: string | undefined };
+  pullTransport: PullTransport;
 }
 
 /** A configuration problem: one line, naming the variable and the fix. */
@@ -46,6 +51,7 @@ export class ConfigError extends Error {
 export const LOCAL_PROJECT_ID = "eventline-local";
 
 const modes: readonly Mode[] = ["push", "pull", "local"];
+const transports: readonly PullTransport[] = ["streaming", "unary"];
 const levels: readonly LevelWithSilent[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
 function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
@@ -108,5 +114,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     if (!emulators.firestore) throw new ConfigError("FIRESTORE_EMULATOR_HOST is not set: MODE=local runs against the Firestore emulator (npm start sets it)");
   }
   const projectId = env["GOOGLE_CLOUD_PROJECT"]?.trim() || (mode === "local" ? LOCAL_PROJECT_ID : undefined);
-  return { consumer, mode, stack, projectId, port, logLevel, emulators };
+  const pullTransport = (env["PULL_TRANSPORT"]?.trim() || (emulators.pubsub ? "unary" : "streaming")) as PullTransport;
+  if (!transports.includes(pullTransport)) throw new ConfigError(`PULL_TRANSPORT is "${pullTransport}": use streaming or unary`);
+  return { consumer, mode, stack, projectId, port, logLevel, emulators, pullTransport };
 }

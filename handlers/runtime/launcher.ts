@@ -124,6 +124,7 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
           processor,
           pubsub,
           logger,
+          transport: config.pullTransport,
           onFatal: () => {
             exitCode = 1;
             void stop();

@@ -1,6 +1,10 @@
 /**
- * The pull host (GKE): one streaming-pull subscriber per process, feeding the delivery
- * pipeline and acking or nacking by its outcome.
+ * The pull host (GKE): one subscriber per process, feeding the delivery pipeline and acking or
+ * nacking by its outcome.
+ *
+ * Transport: against Pub/Sub, the client's streaming pull. Against the emulator, unary pulls
+ * (`unary-pull.ts`) that ask only for free slots: the emulator ignores the stream's flow
+ * control and would fill the process's memory with the backlog.
  *
  * Subscriber settings (DESIGN.md, "Facts that shape the code"):
  * - flow control: at most `maxMessages` (the consumer's `gke.maxMessages`) in flight, excess
@@ -24,11 +28,13 @@
  * subscriber, which nacks whatever is left and flushes acks. Nothing is lost either way: an
  * unfinished message is redelivered, and the processed record makes its second run a no-op.
  */
-import { Duration, type Message, type PubSub, type Subscription } from "@google-cloud/pubsub";
+import { Duration, type Message, type PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
 import { DRAIN_TIMEOUT_SECONDS } from "./drain";
+import type { PullTransport } from "./config";
 import type { Outcome } from "./outcome";
+import { UnaryPullSource, type PulledMessage } from "./unary-pull";
 
 export { DRAIN_TIMEOUT_SECONDS, TERMINATION_GRACE_PERIOD_SECONDS } from "./drain";
 
@@ -52,12 +58,20 @@ export interface PullHostOptions {
   drainTimeoutMs?: number;
   /** Called when the subscriber fails for good (a deleted subscription, lost permissions). Default: none. */
   onFatal?: (error: Error) => void;
+  /** How messages are pulled. Default: unary against the emulator, streaming against Pub/Sub (see the file comment). */
+  transport?: PullTransport;
+}
+
+/** What the host needs of a subscriber, whichever the transport. */
+interface Subscriber {
+  readonly isOpen: boolean;
+  close(): Promise<void>;
 }
 
 const nackAfterFailure: Outcome = { action: "nack", result: "retry", error: new Error("an earlier message with the same ordering key was nacked") };
 
 export class PullHost {
-  private subscription: Subscription | undefined;
+  private subscription: Subscriber | undefined;
   private draining = false;
   private readonly work = new Set<Promise<void>>();
   private readonly lanes = new Map<string, { tail: Promise<Outcome>; failed: boolean; pending: number }>();
@@ -69,30 +83,56 @@ export class PullHost {
     return this.subscription?.isOpen === true && !this.draining;
   }
 
-  /** Opens the streaming pull. */
+  /** Opens the pull. */
   start(): void {
     const { processor, pubsub, logger } = this.options;
     const consumer = processor.consumer;
     const maxMessages = this.options.maxMessages ?? (consumer.delivery === "pull" ? consumer.gke.maxMessages : 100);
-    const handlerSeconds = consumer.ackDeadlineSeconds;
-    this.subscription = pubsub.subscription(consumer.name, {
+    const maxExtensionSeconds = consumer.ackDeadlineSeconds + LEASE_MARGIN_SECONDS;
+    const transport = this.options.transport ?? (pubsub.isEmulator ? "unary" : "streaming");
+    if (transport === "unary") {
+      const source = new UnaryPullSource({
+        pubsub,
+        subscription: consumer.name,
+        maxMessages,
+        leaseSeconds: LEASE_SECONDS,
+        maxExtensionSeconds,
+        onMessage: (message) => this.receive(message),
+        onError: (error) => logger.warn({ err: error, subscription: consumer.name }, "pull failed; retrying"),
+        onFatal: (error) => {
+          logger.error({ err: error, subscription: consumer.name }, "pull failed for good");
+          if (!this.draining) this.options.onFatal?.(error);
+        },
+      });
+      this.subscription = source;
+      source.start();
+    } else {
+      this.subscription = this.openStream(maxMessages, maxExtensionSeconds);
+    }
+    logger.info({ subscription: consumer.name, maxMessages, transport }, `pulling ${consumer.name}`);
+  }
+
+  private openStream(maxMessages: number, maxExtensionSeconds: number): Subscriber {
+    const { processor, pubsub, logger } = this.options;
+    const consumer = processor.consumer;
+    const subscription = pubsub.subscription(consumer.name, {
       flowControl: { maxMessages, allowExcessMessages: false },
       minAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
-      maxExtensionTime: Duration.from({ seconds: handlerSeconds + LEASE_MARGIN_SECONDS }),
+      maxExtensionTime: Duration.from({ seconds: maxExtensionSeconds }),
       closeOptions: { behavior: "NACK", timeout: Duration.from({ seconds: CLOSE_TIMEOUT_SECONDS }) },
     });
-    this.subscription.on("message", (message: Message) => this.receive(message));
+    subscription.on("message", (message: Message) => this.receive(message));
     let lastError: Error | undefined;
-    this.subscription.on("error", (error: Error) => {
+    subscription.on("error", (error: Error) => {
       lastError = error;
       logger.error({ err: error, subscription: consumer.name }, "streaming pull failed");
     });
     // The client retries what can pass; when it closes by itself, the error was final.
-    this.subscription.on("close", () => {
+    subscription.on("close", () => {
       if (!this.draining) this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${consumer.name} closed`));
     });
-    logger.info({ subscription: consumer.name, maxMessages }, `pulling ${consumer.name}`);
+    return subscription;
   }
 
   /** Drains and closes (see the file comment). Resolves when the subscriber is closed. */
@@ -113,7 +153,7 @@ export class PullHost {
     logger.info({ drained, nackedInFlight: drained ? 0 : left }, drained ? "drained; subscriber closed" : "drain bound reached; in-flight messages nacked");
   }
 
-  private receive(message: Message): void {
+  private receive(message: PulledMessage): void {
     if (this.draining) {
       message.nack();
       return;
@@ -154,7 +194,7 @@ export class PullHost {
     return current.tail;
   }
 
-  private async settle(message: Message, outcome: Outcome): Promise<void> {
+  private async settle(message: PulledMessage, outcome: Outcome): Promise<void> {
     if (outcome.action === "nack") {
       message.nack();
       return;

@@ -14,10 +14,17 @@ describe("the runtime's configuration", () => {
     { name: "local mode without the emulators", env: { HANDLER: "email-worker", MODE: "local" }, message: /^PUBSUB_EMULATOR_HOST is not set/ },
     { name: "a PORT that is not a port", env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev", PORT: "http" }, message: /PORT is "http"/ },
     { name: "an unknown LOG_LEVEL", env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev", LOG_LEVEL: "loud" }, message: /LOG_LEVEL is "loud"/ },
+    { name: "an unknown PULL_TRANSPORT", env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev", PULL_TRANSPORT: "grpc" }, message: /PULL_TRANSPORT is "grpc": use streaming or unary/ },
   ];
   it.each(refusals)("refuses $name with one line naming the variable", ({ env, message }) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it("pulls with unary calls against the emulator and with a stream against Pub/Sub, unless told", () => {
+    expect(readConfig({ HANDLER: "email-worker", MODE: "local", ...emulators }).pullTransport).toBe("unary");
+    expect(readConfig({ HANDLER: "email-worker", MODE: "pull", STACK: "dev" }).pullTransport).toBe("streaming");
+    expect(readConfig({ HANDLER: "email-worker", MODE: "local", PULL_TRANSPORT: "streaming", ...emulators }).pullTransport).toBe("streaming");
   });
 
   it("defaults the stack, project and port in local mode", () => {

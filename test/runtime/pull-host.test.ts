@@ -34,23 +34,11 @@ function isDeadLetterOf(messageId: string) {
 beforeAll(async () => {
   await provision(emulators.pubsub, system, { consumers: ["email-worker", "funnel-projector"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
   await emulators.pubsub.topic("viral-funnel").createSubscription(FUNNEL_TAP);
-  const start = (consumer: string): Promise<RunningRuntime> =>
-    launch({
-      registry: testRegistry,
-      env: emulators.runtimeEnv({ HANDLER: consumer, MODE: "local", STACK: "local", PORT: "0" }),
-      handleSignals: false,
-      logger: createLogger({ level: "silent" }),
-    });
-  [runtime, ordered] = await Promise.all([start("email-worker"), start("funnel-projector")]);
 }, 60_000);
-
-afterAll(async () => {
-  await Promise.all([runtime?.stop(), ordered?.stop()]);
-}, 30_000);
 
 beforeEach(() => concurrency.reset());
 
-describe("the pull host", { timeout: 60_000 }, () => {
+describe("provisioning a pull consumer", () => {
   it("provisions the consumer's subscription with a dead-letter policy, retry policy and filter, idempotently", async () => {
     const again = await provision(emulators.pubsub, system, { consumers: ["email-worker"] });
     expect(again.created).toEqual([]);
@@ -67,6 +55,24 @@ describe("the pull host", { timeout: 60_000 }, () => {
     const names = subscriptions.map((sub) => sub.name.split("/").pop());
     for (const consumer of system.consumers) expect(names).toEqual(expect.arrayContaining([consumer.name, consumer.parkingSubscription]));
   });
+});
+
+// Unary pulls are what runs against the emulator; the stream is what runs against Pub/Sub.
+describe.each(["unary", "streaming"])("the pull host (%s pull)", { timeout: 60_000 }, (transport) => {
+  beforeAll(async () => {
+    const start = (consumer: string): Promise<RunningRuntime> =>
+      launch({
+        registry: testRegistry,
+        env: emulators.runtimeEnv({ HANDLER: consumer, MODE: "local", STACK: "local", PORT: "0", PULL_TRANSPORT: transport }),
+        handleSignals: false,
+        logger: createLogger({ level: "silent" }),
+      });
+    [runtime, ordered] = await Promise.all([start("email-worker"), start("funnel-projector")]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([runtime?.stop(), ordered?.stop()]);
+  }, 30_000);
 
   it("handles an event, records it once and publishes its derived event with correlation and causation", async () => {
     const message = shareRequested();
