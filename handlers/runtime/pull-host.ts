@@ -23,7 +23,8 @@
  * after a nack, the key's later messages are nacked too, since Pub/Sub redelivers them after
  * the failed one.
  *
- * Shutdown (SIGTERM, via main.ts): stop taking messages (later dispatches are nacked at once),
+ * Shutdown (SIGTERM, via main.ts): stop taking messages (unary pulls stop; a stream's later
+ * dispatches are nacked at once),
  * let in-flight work finish for up to {@link DRAIN_TIMEOUT_SECONDS}, then close the
  * subscriber, which nacks whatever is left and flushes acks. Nothing is lost either way: an
  * unfinished message is redelivered, and the processed record makes its second run a no-op.
@@ -65,6 +66,8 @@ export interface PullHostOptions {
 /** What the host needs of a subscriber, whichever the transport. */
 interface Subscriber {
   readonly isOpen: boolean;
+  /** Takes no more messages (unary pulls only: the stream's later messages are nacked on arrival). */
+  stopPulling?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -142,6 +145,7 @@ export class PullHost {
     const { logger } = this.options;
     const drainMs = this.options.drainTimeoutMs ?? DRAIN_TIMEOUT_SECONDS * 1000;
     logger.info({ inFlight: this.work.size, drainMs }, "draining");
+    await this.subscription.stopPulling?.();
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.allSettled([...this.work]).then(() => true),

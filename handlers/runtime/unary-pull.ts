@@ -17,7 +17,8 @@
  *   the outcome (exactly-once subscriptions);
  * - transient errors are retried with backoff; a missing subscription or lost permission is
  *   final and reported once through `onFatal`;
- * - close() stops pulling, nacks what is still held and sends what is queued.
+ * - stopPulling() asks for nothing more while held messages finish (a drain); close() also
+ *   nacks what is still held and sends what is queued.
  */
 import type { protos, PubSub } from "@google-cloud/pubsub";
 
@@ -73,6 +74,7 @@ type ReceivedMessage = protos.google.pubsub.v1.IReceivedMessage;
 
 export class UnaryPullSource {
   private open = false;
+  private pulling = false;
   private readonly held = new Map<string, Held>();
   private readonly toAck: string[] = [];
   private readonly toNack: string[] = [];
@@ -98,18 +100,25 @@ export class UnaryPullSource {
   start(): void {
     if (this.open) return;
     this.open = true;
+    this.pulling = true;
     const renewEveryMs = (this.options.leaseSeconds * 1000) / 3;
     this.leaseTimer = setInterval(() => void this.renewLeases(), renewEveryMs);
     this.loop = this.pullLoop();
   }
 
+  /** Asks for no more messages; those held keep their leases until they are settled. */
+  async stopPulling(): Promise<void> {
+    this.pulling = false;
+    this.wakePuller?.();
+    await this.loop;
+  }
+
   /** Stops pulling, nacks what is held, sends the queued acks and nacks. */
   async close(): Promise<void> {
     if (!this.open) return;
+    await this.stopPulling();
     this.open = false;
     clearInterval(this.leaseTimer);
-    this.wakePuller?.();
-    await this.loop;
     this.toNack.push(...[...this.held.values()].map((h) => h.ackId));
     this.held.clear();
     await this.flush();
@@ -117,7 +126,7 @@ export class UnaryPullSource {
 
   private async pullLoop(): Promise<void> {
     let backoffMs = BACKOFF_FIRST_MS;
-    while (this.open) {
+    while (this.pulling) {
       const free = this.options.maxMessages - this.held.size;
       // Ask for a worthwhile batch: wait until a quarter of the slots are free, or all of them.
       if (free < Math.min(this.options.maxMessages, Math.max(1, Math.floor(this.options.maxMessages / 4)))) {
@@ -131,9 +140,10 @@ export class UnaryPullSource {
         this.receive(received);
       } catch (err) {
         const error = err as Error & { code?: number };
-        if (!this.open) break;
+        if (!this.pulling) break;
         if (error.code !== undefined && FINAL_CODES.has(error.code)) {
           this.open = false;
+          this.pulling = false;
           clearInterval(this.leaseTimer);
           this.options.onFatal(error);
           break;
@@ -154,7 +164,7 @@ export class UnaryPullSource {
     for (const r of received) {
       const ackId = r.ackId!;
       const m = r.message!;
-      if (!this.open) {
+      if (!this.pulling) {
         this.toNack.push(ackId);
         continue;
       }
@@ -174,7 +184,7 @@ export class UnaryPullSource {
         },
       });
     }
-    if (!this.open) this.scheduleFlush();
+    if (!this.pulling) this.scheduleFlush();
   }
 
   private settle(ackId: string, queue: string[]): void {

@@ -1,6 +1,6 @@
 /**
- * Every consumer in one process, each in the mode it has in the cloud: pull consumers by
- * streaming pull (the runtime's PullHost), push consumers behind `/push/<consumer>` on the
+ * Every consumer in one process, each in the mode it has in the cloud: pull consumers by the
+ * runtime's PullHost (unary pulls against the emulator, see pull-host.ts), push consumers behind `/push/<consumer>` on the
  * local server, to which the emulator's push subscriptions deliver (the runtime's PushHost).
  * Each consumer gets the runtime's own delivery pipeline, so filters, dead-lettering and
  * idempotency behave as in production; they share one PubSub client, one Firestore client,
@@ -89,7 +89,7 @@ export class LocalHost {
     return Object.fromEntries([...this.pushHosts.keys()].map((name) => [name, pushEndpoint(baseUrl, name)]));
   }
 
-  /** Opens every pull consumer's streaming pull. Push consumers take requests as soon as the server runs. */
+  /** Starts every pull consumer's pulling. Push consumers take requests as soon as the server runs. */
   start(): void {
     for (const host of this.pullHosts) host.start();
   }

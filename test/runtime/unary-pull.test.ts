@@ -135,6 +135,22 @@ describe("the unary pull source", { timeout: 60_000 }, () => {
     }
   });
 
+  it("asks for nothing more once told to stop pulling, while what it holds can still be acked", async () => {
+    const name = await backlog(200, 60);
+    const { pull, received } = source(name, { maxMessages: 20 });
+    try {
+      await waitFor(() => received.length === 20, "the first 20 messages");
+      await pull.stopPulling();
+      for (const m of received) await m.ackWithResponse();
+      await sleep(1_500);
+      expect(received).toHaveLength(20);
+      expect(pull.inFlight).toBe(0);
+      expect(pull.isOpen).toBe(true);
+    } finally {
+      await pull.close();
+    }
+  });
+
   it("reports a subscription that does not exist once, as final, and stops", async () => {
     const { pull, fatal, errors } = source("no-such-subscription");
     await waitFor(() => fatal.length === 1, "the final error", 10_000);
