@@ -7,6 +7,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { heapCapMb } from "../model/node-heap";
 import { parseQuantity } from "../model/quantity";
 import type { ResolvedPullConsumer } from "../model/types";
 import { ConsumerSubscription } from "../gcp/consumer-subscription";
@@ -130,6 +131,8 @@ export class PullWorker extends pulumi.ComponentResource {
                     MODE: "pull",
                     GOOGLE_CLOUD_PROJECT: platform.project,
                     STACK: platform.stack,
+                    // Replaces the image's NODE_OPTIONS, so it keeps its source maps.
+                    NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapCapMb(consumer.gke.resources.limits.memory)}`,
                   }).map(([envName, value]) => ({ name: envName, value })),
                   ports: [{ name: "http", containerPort: HANDLER_PORT }],
                   resources: { requests: { ...consumer.gke.resources.requests }, limits: { ...consumer.gke.resources.limits } },

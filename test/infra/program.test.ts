@@ -6,6 +6,7 @@ import { accountId } from "../../infra/gcp/platform";
 import { pushVerification, readConfig } from "../../handlers/runtime/config";
 import { DRAIN_TIMEOUT_SECONDS } from "../../handlers/runtime/drain";
 import { pushAudience } from "../../infra/gcp/push-handler";
+import { heapCapMb } from "../../infra/model/node-heap";
 import { resolveSystem } from "../../infra/model/resolve";
 import type { ResolvedSystem } from "../../infra/model/types";
 import { system } from "../../infra/system";
@@ -142,7 +143,9 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
       expect(container!["readinessProbe"]["httpGet"]).toEqual({ path: "/readyz", port: 8080 });
       expect(pod["terminationGracePeriodSeconds"]).toBeGreaterThan(DRAIN_TIMEOUT_SECONDS);
       expect(envOf(container!)).toMatchObject({ HANDLER: consumer.name, MODE: "pull" });
+      expect(envOf(container!)["NODE_OPTIONS"]).toBe(`--enable-source-maps --max-old-space-size=${heapCapMb(consumer.gke.resources.limits.memory)}`);
     }
+    expect([heapCapMb("256Mi"), heapCapMb("1Gi")]).toEqual([160, 640]);
   });
 
   it("generates Kubernetes objects that validate against the Kubernetes OpenAPI schemas", () => {
