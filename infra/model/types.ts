@@ -100,7 +100,7 @@ export interface GkePlacement {
   backlogTarget?: number;
   /**
    * Messages one replica works on at once (subscriber flow control, with excess
-   * messages disallowed). Default 500 (chosen by bench/flow-control.ts).
+   * messages disallowed). Default 200 (chosen by bench/flow-control.ts).
    */
   maxMessages?: number;
 }
