@@ -35,7 +35,7 @@ export const consumerDefaults = {
     replicas: { min: 1, max: 10 },
     backlogTarget: 100,
     // bench/flow-control.ts: within 10% of the best limit's pipeline throughput (with unary
-    // pulls locally, 2026-12-06: 200 reached 0.96–0.97 of it, 100 only 0.80–0.93), at half
+    // pulls locally, 2026-12-06: 200 reached 0.96–1.00 of it, 100 only 0.80–0.93), at half
     // the latency and the messages held of 500.
     maxMessages: 200,
   } satisfies Required<GkePlacement>,
