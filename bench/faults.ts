@@ -113,7 +113,6 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
       ...(keptNames.length > 0 && { kept: keptNames }),
       consumer: "email-worker as declared (maxMessages 10, ack deadline 600 s, 5 attempts)",
       backoff: ctx.smoke ? "0.1–0.5 s (smoke)" : "as declared, 10 s–600 s",
-      "worker-kill": "100 attempts, no retry policy (see bench/faults/worker-kill.ts)",
     },
     table: { columns: COLUMNS, rows: recorded.flatMap((r) => r.rows) },
     targets: recorded.flatMap((r) => r.targets),

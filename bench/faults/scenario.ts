@@ -2,7 +2,7 @@
  * What a fault scenario is and what it reports, and the pieces every scenario uses: the
  * email-worker as declared (maxMessages 10, ack deadline 600 s, 5 delivery attempts, retry
  * backoff 10 s–600 s; smoke runs shorten the backoff to 0.1–0.5 s so poison events finish
- * quickly; worker-kill provisions its own, see its file), run by a supervisor that restarts
+ * quickly), run by a supervisor that restarts
  * it when it exits, as Kubernetes restarts a pod. Every scenario reports events sent, applied, applied twice and lost, and lists the
  * checks it failed; an empty list is a pass.
  */

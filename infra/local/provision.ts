@@ -19,17 +19,10 @@ export interface ProvisionOptions {
   /** Consumers to create subscriptions for. Default: every consumer, archivers included. */
   consumers?: readonly string[];
   /**
-   * Redelivery backoff for every subscription, in seconds (fractions allowed), or "immediate":
-   * no retry policy, so Pub/Sub redelivers at once. Default: each consumer's declared retry.
-   * Tests shorten it so retries do not wait 10 s; the worker-kill fault scenario drops it
-   * (bench/faults/worker-kill.ts).
+   * Redelivery backoff for every subscription, in seconds (fractions allowed). Default: each
+   * consumer's declared retry. Tests and smoke runs shorten it so retries do not wait 10 s.
    */
-  retry?: { minBackoffSeconds: number; maxBackoffSeconds: number } | "immediate";
-  /**
-   * Delivery attempts before a message is dead-lettered, for every subscription. Default: each
-   * consumer's declared value. The worker-kill fault scenario raises it (bench/faults/worker-kill.ts).
-   */
-  maxDeliveryAttempts?: number;
+  retry?: { minBackoffSeconds: number; maxBackoffSeconds: number };
   /**
    * Push endpoints by consumer name. A push consumer listed here gets a push subscription to
    * that URL; every other consumer gets a pull subscription (the local runtime pulls them).
@@ -83,8 +76,8 @@ export function subscriptionMetadata(pubsub: PubSub, consumer: ResolvedConsumer,
   const endpoint = consumer.delivery === "push" ? options.pushEndpoints?.[consumer.name] : undefined;
   return {
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
-    deadLetterPolicy: { deadLetterTopic: pubsub.topic(consumer.deadLetterTopic).name, maxDeliveryAttempts: options.maxDeliveryAttempts ?? consumer.maxDeliveryAttempts },
-    ...(retry !== "immediate" && { retryPolicy: { minimumBackoff: duration(retry.minBackoffSeconds), maximumBackoff: duration(retry.maxBackoffSeconds) } }),
+    deadLetterPolicy: { deadLetterTopic: pubsub.topic(consumer.deadLetterTopic).name, maxDeliveryAttempts: consumer.maxDeliveryAttempts },
+    retryPolicy: { minimumBackoff: duration(retry.minBackoffSeconds), maximumBackoff: duration(retry.maxBackoffSeconds) },
     ...(consumer.filter !== undefined && { filter: consumer.filter }),
     enableMessageOrdering: consumer.ordering,
     ...(consumer.exactlyOnce && { enableExactlyOnceDelivery: true }),

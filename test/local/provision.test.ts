@@ -15,17 +15,10 @@ describe("subscriptionMetadata", () => {
     expect(metadata.retryPolicy?.minimumBackoff).toEqual({ seconds: consumer.retry.minBackoffSeconds, nanos: 0 });
   });
 
-  it("lets the caller override the backoff and the delivery attempts, and nothing else", () => {
+  it("lets the caller override the backoff, and nothing else", () => {
     const declared = subscriptionMetadata(pubsub, consumer);
-    const metadata = subscriptionMetadata(pubsub, consumer, { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 }, maxDeliveryAttempts: 100 });
-    expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(100);
+    const metadata = subscriptionMetadata(pubsub, consumer, { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
     expect(metadata.retryPolicy).toEqual({ minimumBackoff: { seconds: 0, nanos: 100_000_000 }, maximumBackoff: { seconds: 0, nanos: 500_000_000 } });
-    expect({ ...metadata, deadLetterPolicy: undefined, retryPolicy: undefined }).toEqual({ ...declared, deadLetterPolicy: undefined, retryPolicy: undefined });
-  });
-
-  it("leaves the retry policy out when redelivery is to be immediate", () => {
-    const metadata = subscriptionMetadata(pubsub, consumer, { retry: "immediate" });
-    expect(metadata).not.toHaveProperty("retryPolicy");
-    expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(consumer.maxDeliveryAttempts);
+    expect({ ...metadata, retryPolicy: undefined }).toEqual({ ...declared, retryPolicy: undefined });
   });
 });
