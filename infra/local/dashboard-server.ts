@@ -6,7 +6,7 @@
  *   GET  /api/stream                       Server-Sent Events: the event store's live feed
  *   GET  /api/dead-letters                 every consumer's parked dead letters, with reasons
  *   POST /api/dead-letters/:consumer/redrive  { ids?: string[] } (none = all)
- *   GET  /api/funnel                       seed 000's funnel per card (projections/funnel-cards), and the total
+ *   GET  /api/funnel                       seed 000's funnel per card (projections/funnel-cards) with its rates, and the total
  */
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,7 +17,8 @@ import type { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import type { MessagePublisher } from "../../handlers/runtime/publisher";
 import { HttpError, readJson, sendJson } from "../../handlers/gateway/http";
 import { PROJECTIONS_COLLECTION } from "../../handlers/runtime/projections";
-import { cardFunnels } from "../../handlers/viral/funnel-projector";
+import { EMPTY_FUNNEL, funnelRates, type FunnelCounts, type FunnelRates } from "../../handlers/viral/funnel";
+import { cardFunnels, type FunnelTotals } from "../../handlers/viral/funnel-projector";
 import { topologyOf } from "../catalog/topology";
 import type { ResolvedSystem } from "../model/types";
 import { consumerCounters } from "./counters";
@@ -137,14 +138,14 @@ export class Dashboard {
     for (const client of this.clients) client.write(line);
   }
 
-  /** Seed 000's funnel: every card's counts from the funnel-projector's projection, and their sum. */
-  private async funnel(): Promise<{ total: Record<string, number> | null; cards: Record<string, unknown>[] }> {
+  /** Seed 000's funnel: every card's counts from the funnel-projector's projection with their rates, and the total. */
+  private async funnel(): Promise<{ total: (FunnelCounts & FunnelRates) | null; cards: (FunnelTotals & FunnelRates)[] }> {
     const items = this.options.firestore.collection(PROJECTIONS_COLLECTION).doc(cardFunnels.name).collection("items");
-    const cards = (await items.orderBy("sent", "desc").limit(FUNNEL_CARDS).get()).docs.map((doc) => doc.data());
-    if (cards.length === 0) return { total: null, cards: [] };
-    const steps = ["sent", "opened", "clicked", "converted", "failed"] as const;
-    const total = Object.fromEntries(steps.map((step) => [step, cards.reduce((sum, card) => sum + (Number(card[step]) || 0), 0)]));
-    return { total, cards };
+    const stored = (await items.orderBy("sent", "desc").limit(FUNNEL_CARDS).get()).docs.map((doc) => doc.data() as FunnelTotals);
+    if (stored.length === 0) return { total: null, cards: [] };
+    const counts = Object.keys(EMPTY_FUNNEL) as (keyof FunnelCounts)[];
+    const total = Object.fromEntries(counts.map((count) => [count, stored.reduce((sum, card) => sum + (Number(card[count]) || 0), 0)])) as unknown as FunnelCounts;
+    return { total: { ...total, ...funnelRates(total) }, cards: stored.map((card) => ({ ...card, ...funnelRates(card) })) };
   }
 
   private async deadLetters() {

@@ -200,7 +200,7 @@ describe("funnel-projector", () => {
     { id: "f9", type: "com.eventline.share.failed" as const, data: { invitationId: "f-inv-4", reason: "invalid number", ...base, channel: "sms" } },
   ];
   // sent 3 (inv 1–3), opened 2 (inv 1, 2 implied), clicked 2, converted 1 (19.9), failed 1.
-  const expectedFunnel = { sent: 3, opened: 2, clicked: 2, converted: 1, failed: 1, conversionValue: 19.9, openRate: 2 / 3, clickRate: 1, conversionRate: 0.5, overallRate: 1 / 3 };
+  const expectedFunnel = { sent: 3, opened: 2, clicked: 2, converted: 1, failed: 1, conversionValue: 19.9 };
 
   async function snapshot() {
     const ctx = { firestore: env.firestore };
@@ -212,7 +212,7 @@ describe("funnel-projector", () => {
     };
   }
 
-  it("counts each invitation once per step, per card and per sender, with the four rates", async () => {
+  it("counts each invitation once per step, per card and per sender", async () => {
     for (const event of events) {
       const run = await runHandler(funnelProjector, { ...event, time: "2026-11-22T12:00:00.000Z" }, { firestore: env.firestore });
       expect(run.outcome, event.id).toEqual({ action: "ack", result: "handled" });
@@ -231,6 +231,21 @@ describe("funnel-projector", () => {
       expect(run.outcome, event.id).toEqual({ action: "ack", result: "duplicate" });
     }
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("projects a burst of one card's completions at once, each once, none waiting on another's lock", async () => {
+    const burst = Array.from({ length: 60 }, (_, i) => ({
+      id: `burst-${i}`,
+      type: "com.eventline.share.completed" as const,
+      data: { invitationId: `burst-inv-${i}`, messageId: `bm${i}`, cardId: "card-burst", senderUserId: `burst-sender-${i % 3}`, channel: "email" },
+      time: "2026-11-22T12:00:00.000Z",
+    }));
+    const runs = await Promise.all(burst.map((event) => runHandler(funnelProjector, event, { firestore: env.firestore })));
+    expect(runs.map((run) => run.outcome.result)).toEqual(burst.map(() => "handled"));
+    const card = (await cardFunnels.ref(env.firestore, "card-burst").get()).data();
+    expect(card).toEqual({ id: "card-burst", sent: 60, opened: 0, clicked: 0, converted: 0, failed: 0, conversionValue: 0 });
+    const senders = await Promise.all([0, 1, 2].map(async (i) => (await senderFunnels.ref(env.firestore, `burst-sender-${i}`).get()).data()?.["sent"]));
+    expect(senders).toEqual([20, 20, 20]);
   });
 
   it("retries a tracking event for an invitation it cannot place on a card yet", async () => {

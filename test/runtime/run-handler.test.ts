@@ -77,6 +77,30 @@ describe("runHandler, the in-process test helper", { timeout: 30_000 }, () => {
     expect(await item(funnelByCard, card)).toEqual({ sent: 1, opened: 0 });
   });
 
+  it("increments a projection item without reading it, once per event, and refuses to read it back in the run", async () => {
+    const card = `card-${randomUUID()}`;
+    const counter = defineHandler({
+      name: "funnel-projector",
+      accepts: ["com.eventline.share.completed"],
+      async handle(event, ctx) {
+        funnelByCard.increment(ctx, event.data.cardId, { sent: 1, opened: 0 });
+        if (event.data.messageId === "read-back") await funnelByCard.get(ctx, event.data.cardId);
+      },
+    });
+    const first = { ...completed(card), id: randomUUID() };
+    const run = await runHandler(counter, first, { firestore: emulators.firestore });
+    expect(run.writes).toMatchObject([{ op: "set", path: `projections/test-funnel-by-card/items/${card}`, options: { merge: true } }]);
+    await runHandler(counter, completed(card), { firestore: emulators.firestore });
+    expect((await runHandler(counter, first, { firestore: emulators.firestore, deliveryAttempt: 2 })).outcome.result).toBe("duplicate");
+    expect(await item(funnelByCard, card)).toEqual({ sent: 2, opened: 0 });
+    const readBack = completed(card);
+    readBack.data.messageId = "read-back";
+    const refused = await runHandler(counter, readBack, { firestore: emulators.firestore });
+    expect(refused.outcome).toMatchObject({ action: "nack", result: "retry" });
+    expect(JSON.stringify(refused.logs)).toContain("was incremented in this handler run");
+    expect(await item(funnelByCard, card)).toEqual({ sent: 2, opened: 0 });
+  });
+
   it("acks unhandled an event of a type the handler does not accept", async () => {
     const run = await runHandler(
       projector,
