@@ -2,6 +2,9 @@
  * project-analytics (seed 002): counts created projects by skill and by budget band (per
  * currency), in `project-analytics/<dimension>:<key>`. A project counts once, whatever events
  * report its creation: `project-analytics-projects/<projectId>` remembers what was counted.
+ * The counts are incremented without being read: every project moves `all:all`, and reading
+ * it in each transaction made projects created together wait on its lock until the emulator
+ * aborted them (as the funnel's cards did, handlers/runtime/projections.ts).
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
@@ -35,7 +38,7 @@ export const projectAnalytics = defineHandler({
     const currency = project.currency.trim().toUpperCase() || "UNKNOWN";
     const counts: [ProjectCount["dimension"], string][] = [["all", "all"], ...skills.map((s): [ProjectCount["dimension"], string] => ["skill", s]), ["budget", `${currency}:${budgetBand(project.budget)}`]];
     for (const [dimension, key] of counts) {
-      await projectCounts.update(ctx, documentIdFor(`${dimension}:${key}`), (current) => ({ dimension, key, projects: (current?.projects ?? 0) + 1 }));
+      projectCounts.increment(ctx, documentIdFor(`${dimension}:${key}`), { projects: 1 }, { dimension, key });
     }
     await countedProjects.update(ctx, counted, () => ({ projectId: project.projectId, keys: counts.map(([d, k]) => `${d}:${k}`) }));
   },

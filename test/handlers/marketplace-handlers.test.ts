@@ -120,6 +120,15 @@ describe("project-analytics", () => {
     // A key with "/" is stored under a hashed document id.
     expect(await read(projectCounts.ref(env.firestore, documentIdFor("skill:pub/sub")))).toEqual({ dimension: "skill", key: "pub/sub", projects: 1 });
   });
+
+  it("counts a burst of projects created at once, each once, though every one moves the same counters", async () => {
+    const before = (await read(projectCounts.ref(env.firestore, "all:all")))?.["projects"] ?? 0;
+    const burst = Array.from({ length: 60 }, (_, i): EventInput => ({ id: `burst-${i}`, type: "com.skillancer.project.created", data: { ...projectCreated.data, projectId: `prj-burst-${i}`, skills: ["burst-skill"] } }));
+    const runs = await Promise.all(burst.map((event) => run(projectAnalytics, event)));
+    expect(runs.map((r) => r.outcome.result)).toEqual(burst.map(() => "handled"));
+    expect((await read(projectCounts.ref(env.firestore, "all:all")))?.["projects"]).toBe(before + 60);
+    expect(await read(projectCounts.ref(env.firestore, "skill:burst-skill"))).toEqual({ dimension: "skill", key: "burst-skill", projects: 60 });
+  });
 });
 
 describe("bookings, payments and their notifications", () => {
