@@ -10,6 +10,8 @@ import { hashedEmbedding } from "../../handlers/marketing/feature-hashing";
 import type { EventInput } from "../../handlers/testing/run-handler";
 import { runHandler } from "../../handlers/testing/run-handler";
 import type { Handler } from "../../handlers/runtime/handler";
+import { documentIdFor } from "../../handlers/runtime/idempotency";
+import { channelSetKey } from "../../handlers/marketing/channel-sets";
 import { useEmulators } from "../support/emulators";
 
 const env = useEmulators();
@@ -273,5 +275,13 @@ describe("attribution-builder", () => {
     const run = await runHandler(attributionBuilder, convert("v-e1", "e1", "conv-e1", 5, "2026-11-20T11:00:00Z"), { firestore: env.firestore });
     expect(run.published).toEqual([]);
     expect(await read(attributions.ref(env.firestore, "conv-e1"))).toMatchObject({ note: "no touchpoints before the conversion: unattributed" });
+  });
+
+  it("counts a burst of first touchpoints at once, each once, though all move one channel set", async () => {
+    const key = documentIdFor(channelSetKey(["burst-channel"]));
+    const burst = Array.from({ length: 60 }, (_, i) => touch(`t-burst-${i}`, `burst-user-${i}`, "burst-channel", i));
+    const runs = await Promise.all(burst.map((event) => runHandler(attributionBuilder, event, { firestore: env.firestore })));
+    expect(runs.map((r) => r.outcome.result)).toEqual(burst.map(() => "handled"));
+    expect(await read(channelSets.ref(env.firestore, key))).toMatchObject({ channels: ["burst-channel"], journeys: 60, conversions: 0 });
   });
 });
