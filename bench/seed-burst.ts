@@ -10,7 +10,7 @@
  * exactly once, none lost to the burst (a burst once had the funnel's transactions time out
  * on its cards' locks and dead-letter completions, bench/README.md).
  */
-import type { Firestore } from "@google-cloud/firestore";
+import { AggregateField, type Firestore } from "@google-cloud/firestore";
 import { EVENTS_COLLECTION } from "../handlers/runtime/event-store";
 import { PROJECTIONS_COLLECTION } from "../handlers/runtime/projections";
 import { cardFunnels } from "../handlers/viral/funnel-projector";
@@ -56,34 +56,28 @@ async function countWhere(firestore: Firestore, collection: string, type?: strin
   return snapshot.data().count;
 }
 
-/** Invitations counted as sent by the funnel-projector, over every card. */
+/** Invitations counted as sent by the funnel-projector, summed over every card. */
 async function funnelSent(firestore: Firestore): Promise<number> {
-  const cards = await firestore.collection(PROJECTIONS_COLLECTION).doc(cardFunnels.name).collection("items").get();
-  return cards.docs.reduce((sum, card) => sum + (Number(card.get("sent")) || 0), 0);
+  const cards = firestore.collection(PROJECTIONS_COLLECTION).doc(cardFunnels.name).collection("items");
+  return (await cards.aggregate({ sent: AggregateField.sum("sent") }).get()).data().sent;
 }
 
-/** Polls the funnel until it has counted `expected` sends or `timeoutMs` passes; returns its last count. */
-async function waitForFunnel(firestore: Firestore, expected: number, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  let counted = await funnelSent(firestore);
-  while (counted < expected && performance.now() < deadline) {
+/** Polls `count` every 250 ms until it reaches `target` or `deadline` (a performance.now() time) passes; returns its last value. */
+async function pollUntil(count: () => Promise<number>, target: number, deadline: number): Promise<number> {
+  let reached = await count();
+  while (reached < target && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 250));
-    counted = await funnelSent(firestore);
+    reached = await count();
   }
-  return counted;
+  return reached;
 }
 
-/** Posts the burst and polls `count` until it reaches `shares` or `timeoutMs` passes. */
+/** Posts the burst and polls `count` until it reaches the accepted shares or `timeoutMs` passes. */
 async function burst(url: string, shares: number, count: () => Promise<number>, timeoutMs: number): Promise<Omit<BurstRun, "failed">> {
   const started = performance.now();
   const load = await openLoop(url, shares, Infinity, share, 120_000);
   const acceptMs = performance.now() - started;
-  let completed = 0;
-  while (performance.now() - started < timeoutMs) {
-    completed = await count();
-    if (completed >= load.accepted.length) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const completed = await pollUntil(count, load.accepted.length, started + timeoutMs);
   return { shares, accepted: load.accepted.length, acceptMs: round(acceptMs, 0), completeMs: round(performance.now() - started, 0), completed };
 }
 
@@ -95,7 +89,7 @@ async function eventlinePass(ctx: BenchContext, shares: number, timeoutMs: numbe
     try {
       const { url } = (await environment.ready) as { url: string };
       const run = await burst(url, shares, () => countWhere(project.firestore, EVENTS_COLLECTION, "com.eventline.share.completed"), timeoutMs);
-      const funnel = await waitForFunnel(project.firestore, run.completed, 60_000);
+      const funnel = await pollUntil(() => funnelSent(project.firestore), run.completed, performance.now() + 60_000);
       return { ...run, failed: await countWhere(project.firestore, EVENTS_COLLECTION, "com.eventline.share.failed"), funnelSent: funnel };
     } finally {
       await environment.stop();
