@@ -27,11 +27,24 @@ export interface ProjectionContext {
   readonly firestore: Firestore;
 }
 
-/** What this handler run has made of each item so far, by document path (undefined = deleted). */
-const pendingByTransaction = new WeakMap<HandlerTransaction, Map<string, DocumentData | undefined>>();
+/** What a handler run has done to projection items so far, by document path. */
+interface RunState {
+  /** Items it updated, as it made them (undefined = deleted). */
+  pending: Map<string, DocumentData | undefined>;
+  /** Items it incremented: their value is known only after commit. */
+  incremented: Set<string>;
+}
 
-/** Items this handler run has incremented, by document path: their value is known only after commit. */
-const incrementedByTransaction = new WeakMap<HandlerTransaction, Set<string>>();
+const runStates = new WeakMap<HandlerTransaction, RunState>();
+
+function runState(transaction: HandlerTransaction): RunState {
+  let state = runStates.get(transaction);
+  if (state === undefined) {
+    state = { pending: new Map(), incremented: new Set() };
+    runStates.set(transaction, state);
+  }
+  return state;
+}
 
 /** The numeric fields of `T`. */
 export type NumericFields<T> = { [K in keyof T as T[K] extends number ? K : never]?: number };
@@ -49,11 +62,11 @@ export class Projection<T extends DocumentData> {
   /** Item `id` as this handler run sees it (its own earlier updates included); undefined when absent. */
   async get(ctx: ProjectionContext, id: string): Promise<T | undefined> {
     const ref = this.ref(ctx.firestore, id);
-    if (incrementedByTransaction.get(ctx.transaction)?.has(ref.path)) {
+    const { pending, incremented } = runState(ctx.transaction);
+    if (incremented.has(ref.path)) {
       throw new Error(`projection ${this.name}: item ${id} was incremented in this handler run, so its value is known only after commit; read it before incrementing, or update it instead`);
     }
-    const pending = pendingByTransaction.get(ctx.transaction);
-    if (pending?.has(ref.path)) return pending.get(ref.path) as T | undefined;
+    if (pending.has(ref.path)) return pending.get(ref.path) as T | undefined;
     return (await ctx.transaction.get(ref)).data();
   }
 
@@ -64,12 +77,7 @@ export class Projection<T extends DocumentData> {
   async update(ctx: ProjectionContext, id: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined> {
     const ref = this.ref(ctx.firestore, id);
     const next = change(await this.get(ctx, id));
-    let pending = pendingByTransaction.get(ctx.transaction);
-    if (pending === undefined) {
-      pending = new Map();
-      pendingByTransaction.set(ctx.transaction, pending);
-    }
-    pending.set(ref.path, next);
+    runState(ctx.transaction).pending.set(ref.path, next);
     if (next === undefined) ctx.transaction.delete(ref);
     else ctx.transaction.set(ref, next as Parameters<HandlerTransaction["set"]>[1]);
     return next;
@@ -77,17 +85,12 @@ export class Projection<T extends DocumentData> {
 
   /**
    * Adds `amounts` to item `id`'s numeric fields and sets `fields`, without reading the item
-   * (see the file comment); creates the item when absent, its other fields counting from 0.
+   * (see the file comment); creates the item when absent, an absent field counting from 0.
    * The run cannot read the item afterwards: its value is known only after commit.
    */
   increment(ctx: ProjectionContext, id: string, amounts: NumericFields<T>, fields: Partial<T> = {}): void {
     const ref = this.ref(ctx.firestore, id);
-    let incremented = incrementedByTransaction.get(ctx.transaction);
-    if (incremented === undefined) {
-      incremented = new Set();
-      incrementedByTransaction.set(ctx.transaction, incremented);
-    }
-    incremented.add(ref.path);
+    runState(ctx.transaction).incremented.add(ref.path);
     const increments = Object.fromEntries(Object.entries(amounts).map(([field, amount]) => [field, FieldValue.increment(amount as number)]));
     ctx.transaction.set(ref, { ...fields, ...increments } as DocumentData, { merge: true });
   }
