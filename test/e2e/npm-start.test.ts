@@ -192,7 +192,8 @@ describe("npm start", () => {
         expect(await page.locator("#topology svg g.node.consumer").count()).toBe(catalog.system.consumers.filter((c) => !c.builtIn).length);
         await page.locator("#status.online").waitFor();
         const id = await postEvent("com.skillancer.project.created", json("com.skillancer.project.created"), { "ce-id": "evt-dashboard-1" });
-        await page.locator("#events li", { hasText: id }).waitFor({ timeout: 20_000 });
+        // By type as well as id: the events it causes (search.index_project) show its id too, as their correlation id.
+        await page.locator('#events li[data-type="com.skillancer.project.created"]', { hasText: id }).waitFor({ timeout: 20_000 });
         const parked = page.locator('#dead-letters .dlq[data-consumer="users-archiver"]');
         await parked.filter({ hasText: "undecodable-body" }).waitFor({ timeout: 20_000 });
         await page.screenshot({ path: join(tmpdir(), "eventline-dashboard.png"), fullPage: true });
