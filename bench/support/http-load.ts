@@ -1,9 +1,11 @@
 /**
- * A bounded open-loop HTTP load on loopback, for the benchmarks that need to know when each
- * request was sent (end-to-end latency joins it with the time its event was handled) or
- * that send many different bodies (the seed burst). Requests are sent on schedule whatever
- * earlier ones are doing, over keep-alive connections, and every request ends (answer,
- * error or its timeout) before the call resolves.
+ * A bounded open-loop HTTP load on loopback, for every benchmark that posts to a gateway:
+ * requests leave on schedule (the ones due are sent every millisecond, so a rate is spread
+ * over each second rather than spent in a burst at its start), whatever earlier ones are
+ * doing, over keep-alive connections, and every request ends (answer, error or its timeout)
+ * before the call resolves. It records when each request was sent (end-to-end latency joins
+ * that with the time its event was handled) and each answer's latency to a fraction of a
+ * millisecond.
  */
 import { Agent, request } from "node:http";
 import { now } from "./recorder";
@@ -50,7 +52,7 @@ function send(agent: Agent, url: URL, req: LoadRequest, timeoutMs: number): Prom
  */
 export async function openLoop(baseUrl: string, total: number, perSecond: number, make: (i: number) => LoadRequest, timeoutMs = 30_000): Promise<LoadResult> {
   const url = new URL(baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.isFinite(perSecond) ? 64 : Infinity });
+  const agent = new Agent({ keepAlive: true, maxSockets: Number.isFinite(perSecond) ? 256 : Infinity });
   const result: LoadResult = { sentAt: new Map(), accepted: [], answeredAt: new Map(), latenciesMs: [], statuses: {}, errors: 0 };
   const pending: Promise<void>[] = [];
   const started = performance.now();
@@ -74,7 +76,7 @@ export async function openLoop(baseUrl: string, total: number, perSecond: number
           }),
         );
       }
-      if (sent < total) await new Promise((resolve) => setTimeout(resolve, 2));
+      if (sent < total) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await Promise.all(pending);
   } finally {
