@@ -106,7 +106,8 @@ export async function gatewayBenchmark(ctx: BenchContext): Promise<BenchResult> 
     notes: [
       "Latency: request sent to response received, per request, min / median / max over runs of each run's p50 and p99.",
       "The load generator, the server under test and the Pub/Sub emulator share the machine's 2 cores.",
-      "The baseline publishes with the same batching as the runtime (100 messages / 1 ms); it checks nothing and encodes nothing.",
+      "The baseline publishes with the client's timer batching at 1 ms (100 messages), tuned from its 10 ms default; the runtime sends a topic's batch at once when none is in flight (handlers/runtime/publisher.ts). The baseline checks nothing and encodes nothing.",
+      "The p99 of both is the emulator's publish acknowledgement under load: the raw client alone, publishing 1 000/s in one process with no HTTP, measured p99 9-20 ms here across runs.",
     ],
     runs: [...runs.baseline.map((r) => ({ server: "baseline", rates: r })), ...runs.candidate.map((r) => ({ server: "eventline", rates: r }))],
   });

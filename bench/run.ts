@@ -15,6 +15,7 @@ import { flowControlBenchmark } from "./flow-control";
 import { gatewayBenchmark } from "./gateway";
 import { memoryBenchmark } from "./memory";
 import { pipelineBenchmark } from "./pipeline";
+import { publishOpsBenchmark } from "./publish-ops";
 import { seedBurstBenchmark } from "./seed-burst";
 import { REPO_ROOT } from "./support/children";
 import { drive, type DriverOptions, type Entry } from "./support/driver";
@@ -47,6 +48,7 @@ const entries: Entry[] = [
   { name: "pipeline", run: pipelineBenchmark },
   { name: "flow-control", run: flowControlBenchmark },
   { name: "firestore-ops", run: firestoreOpsBenchmark },
+  { name: "publish-ops", run: publishOpsBenchmark },
   { name: "e2e-latency", run: e2eLatencyBenchmark },
   { name: "memory", run: memoryBenchmark },
   { name: "seed-burst", run: seedBurstBenchmark },

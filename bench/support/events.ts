@@ -9,6 +9,7 @@ import type { PubSub, Topic } from "@google-cloud/pubsub";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 import type { Behaviour } from "./bench-handlers";
+import { paced } from "./pacing";
 
 export const codec = new EventCodec(catalogFor("local"));
 
@@ -73,24 +74,13 @@ export async function publishAtRate(
 ): Promise<{ confirmed: string[]; failed: number }> {
   const topic = pubsub.topic(SHARES_TOPIC, { batching: { maxMessages: 100, maxMilliseconds: 1 } });
   const confirmed: string[] = [];
-  const pending: Promise<void>[] = [];
   let failed = 0;
-  const started = performance.now();
-  let sent = 0;
-  const total = Math.round((perSecond * durationMs) / 1000);
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) * perSecond) / 1000));
-    for (; sent < due; sent++) {
-      const message = make(sent);
-      pending.push(
-        topic.publishMessage({ data: message.data, attributes: message.attributes }).then(
-          () => void confirmed.push(idOf(message)),
-          () => void failed++,
-        ),
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await Promise.all(pending);
+  await paced(Math.round((perSecond * durationMs) / 1000), perSecond, async (i) => {
+    const message = make(i);
+    await topic.publishMessage({ data: message.data, attributes: message.attributes }).then(
+      () => void confirmed.push(idOf(message)),
+      () => void failed++,
+    );
+  });
   return { confirmed, failed };
 }

@@ -1,13 +1,12 @@
 /**
  * A bounded open-loop HTTP load on loopback, for every benchmark that posts to a gateway:
- * requests leave on schedule (the ones due are sent every millisecond, so a rate is spread
- * over each second rather than spent in a burst at its start), whatever earlier ones are
- * doing, over keep-alive connections, and every request ends (answer, error or its timeout)
- * before the call resolves. It records when each request was sent (end-to-end latency joins
- * that with the time its event was handled) and each answer's latency to a fraction of a
- * millisecond.
+ * requests leave on schedule (support/pacing.ts), whatever earlier ones are doing, over
+ * keep-alive connections, and every request ends (answer, error or its timeout) before the
+ * call resolves. It records when each request was sent (end-to-end latency joins that with
+ * the time its event was handled) and each answer's latency to a fraction of a millisecond.
  */
 import { Agent, request } from "node:http";
+import { paced } from "./pacing";
 import { now } from "./recorder";
 
 export interface LoadRequest {
@@ -54,31 +53,20 @@ export async function openLoop(baseUrl: string, total: number, perSecond: number
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: Number.isFinite(perSecond) ? 256 : Infinity });
   const result: LoadResult = { sentAt: new Map(), accepted: [], answeredAt: new Map(), latenciesMs: [], statuses: {}, errors: 0 };
-  const pending: Promise<void>[] = [];
-  const started = performance.now();
-  let sent = 0;
   try {
-    while (sent < total) {
-      const due = Number.isFinite(perSecond) ? Math.min(total, Math.floor(((performance.now() - started) * perSecond) / 1000)) : total;
-      for (; sent < due; sent++) {
-        const req = make(sent);
-        const at = now();
-        result.sentAt.set(req.id, at);
-        pending.push(
-          send(agent, url, req, timeoutMs).then((status) => {
-            if (status === 0) result.errors++;
-            else result.latenciesMs.push(now() - at);
-            result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-            if (status >= 200 && status < 300) {
-              result.accepted.push(req.id);
-              result.answeredAt.set(req.id, now());
-            }
-          }),
-        );
+    await paced(total, perSecond, async (i) => {
+      const req = make(i);
+      const at = now();
+      result.sentAt.set(req.id, at);
+      const status = await send(agent, url, req, timeoutMs);
+      if (status === 0) result.errors++;
+      else result.latenciesMs.push(now() - at);
+      result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+      if (status >= 200 && status < 300) {
+        result.accepted.push(req.id);
+        result.answeredAt.set(req.id, now());
       }
-      if (sent < total) await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    await Promise.all(pending);
+    });
   } finally {
     agent.destroy();
   }
