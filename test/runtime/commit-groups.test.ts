@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { FieldValue } from "@google-cloud/firestore";
 import pino from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { catalogFor } from "../../handlers/runtime/catalog";
-import { CommitGroups, CommitPolicy, MAX_COMMIT_WRITES, packCommits } from "../../handlers/runtime/commit-groups";
+import { CommitGroups, CommitPolicy, GROUPS_IN_FLIGHT, MAX_COMMIT_WRITES, packCommits, type CommitResult } from "../../handlers/runtime/commit-groups";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { defineHandler } from "../../handlers/runtime/handler";
 import { processedRef, type ProcessedRecord } from "../../handlers/runtime/idempotency";
@@ -147,6 +147,65 @@ describe("CommitGroups", () => {
     const written = await Promise.all([1, 2, 3].map(async (n) => (await emulators.firestore.collection("blind").doc(`${record.id}-${n}`).get()).exists));
     expect(written.filter(Boolean)).toHaveLength(1);
     expect(written[((await record.get()).get("n") as number) - 1]).toBe(true);
+  });
+
+  it("sends a lone lookup and a lone commit at once, waiting for no window", async () => {
+    const groups = new CommitGroups(emulators.firestore);
+    const getAll = vi.spyOn(emulators.firestore, "getAll");
+    const batch = vi.spyOn(emulators.firestore, "batch");
+    try {
+      const record = emulators.firestore.collection("records").doc(randomUUID());
+      const looked = groups.lookup(record);
+      // The turn after this one: a timer, even of 1 ms, has not fired yet.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(getAll).toHaveBeenCalledTimes(1);
+      expect((await looked).exists).toBe(false);
+
+      const committed = groups.commit({ record, recordData: { n: 1 }, writes: new DeferredTransaction(undefined) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(batch).toHaveBeenCalledTimes(1);
+      expect((await committed).status).toBe("committed");
+    } finally {
+      getAll.mockRestore();
+      batch.mockRestore();
+    }
+  });
+
+  it(`keeps at most ${GROUPS_IN_FLIGHT} commits in flight, and gathers what arrives meanwhile into the next`, async () => {
+    const events: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const groups = new CommitGroups(emulators.firestore, (n) => events.push(n));
+    const batch = emulators.firestore.batch.bind(emulators.firestore);
+    const spy = vi.spyOn(emulators.firestore, "batch").mockImplementation(() => {
+      const created = batch();
+      const commit = created.commit.bind(created);
+      created.commit = async () => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await commit();
+        } finally {
+          inFlight--;
+        }
+      };
+      return created;
+    });
+    try {
+      // 300 runs, each in a turn of its own, as deliveries arrive.
+      const results: Promise<CommitResult>[] = [];
+      for (let i = 0; i < 300; i++) {
+        const record = emulators.firestore.collection("records").doc(randomUUID());
+        results.push(groups.commit({ record, recordData: { i }, writes: new DeferredTransaction(undefined) }));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect((await Promise.all(results)).every((r) => r.status === "committed")).toBe(true);
+      expect(events.reduce((a, b) => a + b, 0)).toBe(300);
+      expect(most).toBeLessThanOrEqual(GROUPS_IN_FLIGHT);
+      // One commit per run would be 300.
+      expect(events.length).toBeLessThan(150);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
