@@ -36,8 +36,13 @@ export const PUBLISH_BATCHING = { maxMessages: 100, maxBytes: 1024 * 1024, maxMi
 /** The client's batching on unordered topics: only the backstop behind sending when idle. */
 const UNORDERED_BACKSTOP = { ...PUBLISH_BATCHING, maxMilliseconds: 10 } as const;
 
-/** A topic sent when idle: whether a flush is in flight, and whether more was published since it began. */
-interface Sending {
+/** One topic's client object, and whether its batches are sent when idle (unordered) and are being sent. */
+interface TopicState {
+  topic: Topic;
+  ordered: boolean;
+  /** A flush is in flight (unordered topics). */
+  flushing: boolean;
+  /** Something was published while it was: flush again when it returns. */
   again: boolean;
 }
 
@@ -53,9 +58,7 @@ export interface MessagePublisher {
 }
 
 export class PubSubPublisher implements MessagePublisher {
-  private readonly topics = new Map<string, Topic>();
-  /** Unordered topics with a flush in flight. */
-  private readonly sending = new Map<string, Sending>();
+  private readonly topics = new Map<string, TopicState>();
 
   constructor(
     private readonly pubsub: PubSub,
@@ -68,51 +71,48 @@ export class PubSubPublisher implements MessagePublisher {
   }
 
   async flush(): Promise<void> {
-    await Promise.all([...this.topics.values()].map((topic) => topic.flush()));
+    await Promise.all([...this.topics.values()].map((state) => state.topic.flush()));
   }
 
-  private topic(name: string): Topic {
-    let topic = this.topics.get(name);
-    if (topic === undefined) {
-      const ordered = this.isOrdered(name);
-      topic = this.pubsub.topic(name, { batching: ordered ? PUBLISH_BATCHING : UNORDERED_BACKSTOP, messageOrdering: ordered });
-      this.topics.set(name, topic);
+  private topic(name: string): TopicState {
+    let state = this.topics.get(name);
+    if (state === undefined) {
+      const ordered = this.catalog.topic(name)?.orderingKey !== undefined;
+      const topic = this.pubsub.topic(name, { batching: ordered ? PUBLISH_BATCHING : UNORDERED_BACKSTOP, messageOrdering: ordered });
+      state = { topic, ordered, flushing: false, again: false };
+      this.topics.set(name, state);
     }
-    return topic;
-  }
-
-  private isOrdered(name: string): boolean {
-    return this.catalog.topic(name)?.orderingKey !== undefined;
+    return state;
   }
 
   /** Sends what an unordered topic has batched now, unless a request of its is in flight: then right after it. */
-  private sendWhenIdle(name: string, topic: Topic): void {
-    const inFlight = this.sending.get(name);
-    if (inFlight !== undefined) {
-      inFlight.again = true;
+  private sendWhenIdle(state: TopicState): void {
+    if (state.flushing) {
+      state.again = true;
       return;
     }
-    const state: Sending = { again: false };
-    this.sending.set(name, state);
-    topic
+    state.flushing = true;
+    state.again = false;
+    state.topic
       .flush()
       // Each message's own publish promise carries a failure to its caller.
       .catch(() => undefined)
       .finally(() => {
-        this.sending.delete(name);
-        if (state.again) this.sendWhenIdle(name, topic);
+        state.flushing = false;
+        if (state.again) this.sendWhenIdle(state);
       });
   }
 
   private async publishOne(message: OutgoingMessage): Promise<string> {
-    const topic = this.topic(message.topic);
+    const state = this.topic(message.topic);
+    const { topic } = state;
     try {
       const published = topic.publishMessage({
         data: message.data,
         attributes: message.attributes,
         ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
       });
-      if (!this.isOrdered(message.topic)) this.sendWhenIdle(message.topic, topic);
+      if (!state.ordered) this.sendWhenIdle(state);
       const id = await published;
       const type = message.attributes["ce-type"];
       if (type !== undefined && this.catalog.find(type)?.topic === message.topic) this.metrics.published.inc({ type, topic: message.topic });
