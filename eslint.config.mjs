@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "proto/gen/", ".scratch/", "coverage/"] },
+  { ignores: ["node_modules/", "dist/", "proto/gen/", ".scratch/", ".eventline/", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

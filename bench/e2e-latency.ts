@@ -8,7 +8,7 @@
  * worker, as it does in production.
  */
 import { randomUUID } from "node:crypto";
-import { consumerDefaults } from "../infra/model/resolve";
+import { consumerDefaults } from "../infra/model/defaults";
 import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
 import { startConsumer, type ConsumerKind } from "./support/consumer-run";
 import { ARCHIVER_CONSUMER, WORKER_CONSUMER } from "./support/events";

@@ -13,7 +13,7 @@
  * 500 and 1 000 differently by median (each within the other's noise); by fastest run 200
  * reached 0.96, 0.97 and 1.00 of the best in three sweeps, 100 reached 0.93, 0.80 and 0.84.
  */
-import { consumerDefaults } from "../infra/model/resolve";
+import { consumerDefaults } from "../infra/model/defaults";
 import { begin, complete, inProject, type BenchContext } from "./support/context";
 import { runConsumer, type ConsumerRun } from "./support/consumer-run";
 import type { BenchResult } from "./support/report";

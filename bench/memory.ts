@@ -14,7 +14,7 @@
  */
 import { heapCapMb } from "../infra/model/node-heap";
 import { parseQuantity } from "../infra/model/quantity";
-import { consumerDefaults } from "../infra/model/resolve";
+import { consumerDefaults } from "../infra/model/defaults";
 import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
 import { runConsumer, type ConsumerKind, type ConsumerRun } from "./support/consumer-run";
 import type { BenchResult } from "./support/report";

@@ -13,7 +13,7 @@
  * round trips, not for a one-document handler.
  */
 import { LEASE_SECONDS } from "../handlers/runtime/pull-host";
-import { consumerDefaults } from "../infra/model/resolve";
+import { consumerDefaults } from "../infra/model/defaults";
 import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
 import { runConsumer, type ConsumerKind, type ConsumerRun } from "./support/consumer-run";
 import type { BenchResult } from "./support/report";

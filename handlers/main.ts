@@ -1,23 +1,36 @@
 /**
- * The container's entrypoint: runs the consumer HANDLER names in MODE (push, pull or local),
- * or the gateway with MODE=gateway,
- * configured from the environment (handlers/runtime/config.ts lists every variable). A
- * configuration problem is one line on stderr and exit code 2; a clean shutdown exits 0.
+ * The container's entrypoint. MODE chooses what runs: a consumer (push on Cloud Run, pull on
+ * GKE, local against the emulators) named by HANDLER, the gateway, or the tracker; every
+ * variable is in infra/model/settings.ts. A configuration problem is one line per problem on
+ * stderr and exit code 2, before anything serves, so a workload missing a setting never
+ * becomes ready; a clean shutdown exits 0.
  */
-import type { LevelWithSilent } from "pino";
-import { runGateway } from "./gateway/run";
-import { ConfigError } from "./runtime/config";
+import { capabilityChecks } from "./adapters/environment";
+import { runGateway, runTracker } from "./gateway/run";
+import { logLevelSetting } from "./runtime/config";
 import { launch } from "./runtime/launcher";
 import { createLogger } from "./runtime/logger";
+import { ConfigError, Settings, useSettings } from "./runtime/settings";
 import { registry } from "./registry";
 
-// MODE=gateway runs the gateway (handlers/gateway/run.ts lists its variables) instead of a consumer.
-const stopped =
-  process.env["MODE"] === "gateway"
-    ? runGateway(process.env, createLogger({ level: (process.env["LOG_LEVEL"] || "info") as LevelWithSilent, base: { service: "gateway" }, ...(process.env["GOOGLE_CLOUD_PROJECT"] ? { projectId: process.env["GOOGLE_CLOUD_PROJECT"] } : {}) })).then(() => 0)
-    : launch({ registry }).then((runtime) => runtime.stopped);
+function serviceLogger(settings: Settings, service: string) {
+  const projectId = settings.get("GOOGLE_CLOUD_PROJECT");
+  return createLogger({ level: logLevelSetting(settings), base: { service }, ...(projectId !== undefined && { projectId }) });
+}
 
-stopped.then(
+async function main(): Promise<number> {
+  const settings = new Settings(process.env);
+  useSettings(settings);
+  const mode = settings.get("MODE");
+  if (mode === "gateway" || mode === "tracker") {
+    await (mode === "gateway" ? runGateway : runTracker)(settings, serviceLogger(settings, mode));
+    return 0;
+  }
+  const runtime = await launch({ registry, capabilityChecks, settings });
+  return runtime.stopped;
+}
+
+main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) {

@@ -5,7 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { toSeconds } from "./model/duration";
+import { capabilities, settings, type Capability } from "./model/settings";
 import type { ClusterSource } from "./k8s/cluster";
+
+/** How invitations and commands are emailed: through an SMTP server, or into Firestore outbound/ only. */
+export type EmailConfig = { transport: "outbox"; from: string } | { transport: "smtp"; from: string; smtpUrl: pulumi.Output<string> };
+
+/** How SMS and WhatsApp go out: a Twilio-style provider, or into Firestore outbound/ only. */
+export type MessagingConfig =
+  | { transport: "outbox" }
+  | { transport: "twilio"; url: string; accountSid: string; authToken: pulumi.Output<string>; smsFrom: string; whatsappFrom: string };
 
 /** The validated stack configuration. */
 export interface StackConfig {
@@ -23,14 +32,24 @@ export interface StackConfig {
   alertNotificationChannels: string[];
   /** `eventline:oldestUnackedAlert`, in seconds: a consumer alerts past this message age. */
   oldestUnackedAlertSeconds: number;
-  /** `eventline:gatewayPublic`: the gateway accepts requests from the internet. */
-  gatewayPublic: boolean;
   /** `eventline:gatewayInvokers`: IAM members allowed to invoke an internal gateway. */
   gatewayInvokers: string[];
   /** `eventline:maxReplicasCap`: the most replicas any worker may declare. */
   maxReplicasCap: number;
   /** `eventline:firestoreLocation`: where the event store lives. */
   firestoreLocation: string;
+  /** `eventline:firestoreDatabase`: the Firestore database the program creates and every workload uses. */
+  firestoreDatabase: string;
+  /** `eventline:emailTransport`, `eventline:smtpUrl` (secret), `eventline:mailFrom`. */
+  email: EmailConfig;
+  /** `eventline:messagingTransport`, `eventline:messagingUrl`, `eventline:messagingAccountSid`, `eventline:messagingAuthToken` (secret), `eventline:smsFrom`, `eventline:whatsappFrom`. */
+  messaging: MessagingConfig;
+  /** `eventline:cardBaseUrl`: where cards are shown; tracking clicks land there. Undefined when nothing links to cards. */
+  cardBaseUrl: string | undefined;
+  /** `eventline:redirectHosts`: other hosts a tracking click may land on. */
+  redirectHosts: string[];
+  /** `eventline:trackerDomain`: a custom domain for the tracker, mapped to it; links use it. */
+  trackerDomain: string | undefined;
 }
 
 /**
@@ -43,11 +62,28 @@ export const configDefaults = {
   "eventline:deleteProtection": true,
   "eventline:alertNotificationChannels": [] as string[],
   "eventline:oldestUnackedAlert": "10m",
-  "eventline:gatewayPublic": false,
   "eventline:gatewayInvokers": [] as string[],
   "eventline:maxReplicasCap": 100,
   "eventline:firestoreLocation": "",
+  "eventline:firestoreDatabase": "eventline",
+  "eventline:emailTransport": settings.EVENTLINE_EMAIL_TRANSPORT.default,
+  "eventline:smtpUrl": "",
+  "eventline:mailFrom": settings.EVENTLINE_MAIL_FROM.default,
+  "eventline:messagingTransport": settings.EVENTLINE_MESSAGING_TRANSPORT.default,
+  "eventline:messagingUrl": settings.EVENTLINE_MESSAGING_URL.default,
+  "eventline:messagingAccountSid": "",
+  "eventline:messagingAuthToken": "",
+  "eventline:smsFrom": "",
+  "eventline:whatsappFrom": "",
+  "eventline:cardBaseUrl": "",
+  "eventline:redirectHosts": [] as string[],
+  "eventline:trackerDomain": "",
 } as const;
+
+/** The keys whose values are secrets, each with an example value: set with `pulumi config set --secret`, stored in Secret Manager. */
+export const secretConfigKeys: ReadonlyMap<string, string> = new Map(
+  Object.values(settings).flatMap((setting) => (setting.source.kind === "secret" ? [[setting.source.key, setting.source.example] as const] : [])),
+);
 
 /** One problem with one key. */
 export interface ConfigIssue {
@@ -74,6 +110,11 @@ const labelValuePattern = /^[a-z0-9_-]{1,63}$/;
 const channelPattern = /^projects\/[^/]+\/notificationChannels\/[^/]+$/;
 const memberPattern = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const firestoreLocationPattern = /^[a-z0-9-]+$/;
+const firestoreDatabasePattern = /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/;
+const smtpUrlPattern = /^smtps?:\/\/\S+$/;
+const httpUrlPattern = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+const e164Pattern = /^\+[1-9]\d{6,14}$/;
+const hostPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$/;
 
 /** Every key this program reads in its own namespace; any other `eventline:` key is a typo. */
 export const eventlineConfigKeys: ReadonlySet<string> = new Set([
@@ -83,10 +124,22 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:deleteProtection",
   "eventline:alertNotificationChannels",
   "eventline:oldestUnackedAlert",
-  "eventline:gatewayPublic",
   "eventline:gatewayInvokers",
   "eventline:maxReplicasCap",
   "eventline:firestoreLocation",
+  "eventline:firestoreDatabase",
+  "eventline:emailTransport",
+  "eventline:smtpUrl",
+  "eventline:mailFrom",
+  "eventline:messagingTransport",
+  "eventline:messagingUrl",
+  "eventline:messagingAccountSid",
+  "eventline:messagingAuthToken",
+  "eventline:smsFrom",
+  "eventline:whatsappFrom",
+  "eventline:cardBaseUrl",
+  "eventline:redirectHosts",
+  "eventline:trackerDomain",
 ]);
 
 /** Reads raw values and records what is wrong with them. */
@@ -130,6 +183,14 @@ class Reader {
     }
   }
 
+  /** A secret key's value, kept secret in the program's outputs and state. */
+  secret(key: string, pattern: RegExp, rule: string, example: string): pulumi.Output<string> | undefined {
+    const value = this.values[key];
+    if (value === undefined || value === "") return this.fail(key, "is not set (a secret)", example);
+    if (!pattern.test(value)) return this.fail(key, `is not ${rule} (value hidden: it is a secret)`, example);
+    return pulumi.secret(value);
+  }
+
   list(key: string, pattern: RegExp, rule: string, example: string): string[] | undefined {
     const value = this.values[key];
     if (value === undefined) return [];
@@ -145,12 +206,34 @@ class Reader {
   }
 }
 
+function readEmail(read: Reader, needed: boolean, set: (key: string, value: string) => string): EmailConfig | undefined {
+  const from = read.string("eventline:mailFrom", /\S+@\S+/, "an email address (optionally with a display name)", set("eventline:mailFrom", "'Eventline <invite@example.com>'"), configDefaults["eventline:mailFrom"]);
+  const transport = read.string("eventline:emailTransport", /^(smtp|outbox)$/, "smtp or outbox", set("eventline:emailTransport", "smtp"), configDefaults["eventline:emailTransport"]);
+  if (transport === "outbox" || !needed) return from === undefined ? undefined : { transport: "outbox", from };
+  const smtpUrl = read.secret("eventline:smtpUrl", smtpUrlPattern, "an smtp:// or smtps:// URL", "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465");
+  return from === undefined || transport === undefined || smtpUrl === undefined ? undefined : { transport: "smtp", from, smtpUrl };
+}
+
+function readMessaging(read: Reader, needed: boolean, set: (key: string, value: string) => string): MessagingConfig | undefined {
+  const transport = read.string("eventline:messagingTransport", /^(twilio|outbox)$/, "twilio or outbox", set("eventline:messagingTransport", "twilio"), configDefaults["eventline:messagingTransport"]);
+  if (transport === "outbox" || !needed) return transport === undefined ? undefined : { transport: "outbox" };
+  const url = read.string("eventline:messagingUrl", httpUrlPattern, "an http(s) URL", set("eventline:messagingUrl", "https://api.twilio.com"), configDefaults["eventline:messagingUrl"]);
+  const accountSid = read.string("eventline:messagingAccountSid", /^\S+$/, "an account sid", set("eventline:messagingAccountSid", "AC0123456789abcdef0123456789abcdef"));
+  const authToken = read.secret("eventline:messagingAuthToken", /^\S+$/, "a token", "pulumi config set --secret eventline:messagingAuthToken <token>");
+  const smsFrom = read.string("eventline:smsFrom", e164Pattern, "an E.164 number", set("eventline:smsFrom", "+15550001111"));
+  const whatsappFrom = read.string("eventline:whatsappFrom", e164Pattern, "an E.164 number", set("eventline:whatsappFrom", "+15550002222"));
+  if ([transport, url, accountSid, authToken, smsFrom, whatsappFrom].includes(undefined)) return undefined;
+  return { transport: "twilio", url: url!, accountSid: accountSid!, authToken: authToken!, smsFrom: smsFrom!, whatsappFrom: whatsappFrom! };
+}
+
 /**
  * Reads and validates the stack configuration.
  * @param values full keys (`gcp:project`) to raw string values; default the running stack's config.
+ * @param needs the capabilities the declaration's consumers use: their settings are required
+ *   (an SMTP server only when some consumer sends email over SMTP). Default: all of them.
  * @throws ConfigError listing every missing or malformed key with an example.
  */
-export function loadStackConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig()): StackConfig {
+export function loadStackConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig(), needs: ReadonlySet<Capability> = new Set(capabilities)): StackConfig {
   const read = new Reader(values);
   const set = (key: string, value: string) => `pulumi config set ${key} ${value}`;
 
@@ -183,7 +266,6 @@ export function loadStackConfig(values: Readonly<Record<string, string>> = pulum
     "pulumi config set --path 'eventline:alertNotificationChannels[0]' projects/eventline-prod/notificationChannels/123",
   );
   const oldestUnackedAlertSeconds = read.seconds("eventline:oldestUnackedAlert", configDefaults["eventline:oldestUnackedAlert"], 60, set("eventline:oldestUnackedAlert", "10m"));
-  const gatewayPublic = read.boolean("eventline:gatewayPublic", configDefaults["eventline:gatewayPublic"], set("eventline:gatewayPublic", "false"));
   const gatewayInvokers = read.list("eventline:gatewayInvokers", memberPattern, "IAM members (user:, group:, serviceAccount:, domain:)", "pulumi config set --path 'eventline:gatewayInvokers[0]' group:frontend@example.com");
   const maxReplicasCap = read.integer("eventline:maxReplicasCap", configDefaults["eventline:maxReplicasCap"], 1, set("eventline:maxReplicasCap", "50"));
   // Defaults to the region; when the region itself is wrong, that is the one problem to report.
@@ -191,6 +273,19 @@ export function loadStackConfig(values: Readonly<Record<string, string>> = pulum
     !values["eventline:firestoreLocation"] && region === undefined
       ? undefined
       : read.string("eventline:firestoreLocation", firestoreLocationPattern, "a Firestore location", set("eventline:firestoreLocation", "eur3"), region);
+
+  const firestoreDatabase = read.string(
+    "eventline:firestoreDatabase",
+    firestoreDatabasePattern,
+    "a Firestore database id (4-63 lowercase letters, digits and -) or (default)",
+    set("eventline:firestoreDatabase", "eventline"),
+    configDefaults["eventline:firestoreDatabase"],
+  );
+  const email = readEmail(read, needs.has("smtp"), set);
+  const messaging = readMessaging(read, needs.has("messaging"), set);
+  const cardBaseUrl = needs.has("tracking-links") ? read.string("eventline:cardBaseUrl", httpUrlPattern, "an http(s) URL", set("eventline:cardBaseUrl", "https://app.example.com")) : values["eventline:cardBaseUrl"] || undefined;
+  const redirectHosts = read.list("eventline:redirectHosts", hostPattern, "host names", "pulumi config set --path 'eventline:redirectHosts[0]' shop.example.com");
+  const trackerDomain = values["eventline:trackerDomain"] ? read.string("eventline:trackerDomain", hostPattern, "a domain name", set("eventline:trackerDomain", "go.example.com")) : undefined;
 
   if (read.issues.length > 0) throw new ConfigError(read.issues);
   return {
@@ -201,9 +296,14 @@ export function loadStackConfig(values: Readonly<Record<string, string>> = pulum
     deleteProtection: deleteProtection!,
     alertNotificationChannels: alertNotificationChannels!,
     oldestUnackedAlertSeconds: oldestUnackedAlertSeconds!,
-    gatewayPublic: gatewayPublic!,
     gatewayInvokers: gatewayInvokers!,
     maxReplicasCap: maxReplicasCap!,
     firestoreLocation: firestoreLocation!,
+    firestoreDatabase: firestoreDatabase!,
+    email: email!,
+    messaging: messaging!,
+    cardBaseUrl,
+    redirectHosts: redirectHosts!,
+    trackerDomain,
   };
 }

@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { secretConfigKeys } from "./config";
 import type { SystemSpec } from "./model/types";
 
 export interface RecordedResource {
@@ -27,10 +28,17 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** The parent's URN, for resources created inside a component. */
   parent?: string;
+  /** URNs of the resources it waits for (its dependsOn and what its inputs reference). */
+  dependencies: string[];
 }
 
 export interface Evaluation {
   stack: string;
+  /**
+   * Secret keys the stack's file does not set, which the evaluation gave a placeholder
+   * (see {@link EvaluateOptions.missingSecrets}). A real `pulumi preview` refuses them.
+   */
+  placeholderSecrets: string[];
   /** Every resource the program registered (components included), in registration order. */
   resources: RecordedResource[];
   /** The stack outputs, resolved. */
@@ -46,6 +54,14 @@ export interface EvaluateOptions {
   program?: string;
   /** A declaration to deploy instead of infra/system.ts (passed to the program). */
   system?: SystemSpec;
+  /**
+   * What a secret key the stack does not set becomes. A stack file cannot hold a secret
+   * before `pulumi config set --secret` has encrypted it with the stack's own key, which only
+   * the Pulumi CLI can do, so offline checks give it a placeholder and report it
+   * (`placeholder`, the default); `fail` leaves it unset, and the program refuses it, as a real
+   * preview would.
+   */
+  missingSecrets?: "placeholder" | "fail";
 }
 
 /** The shape of infra/index.ts: one function whose result is the stack outputs. */
@@ -138,6 +154,12 @@ function mockState(args: pulumi.runtime.MockResourceArgs, project: string, regio
         id: `projects/${project}/locations/${region}/clusters/${name}`,
         state: { ...base, endpoint: "203.0.113.10", masterAuth: { clusterCaCertificate: Buffer.from("mock-ca").toString("base64") } },
       };
+    case "gcp:secretmanager/secret:Secret":
+      return { id: `projects/${project}/secrets/${String(inputs["secretId"])}`, state: { ...inputs, name: `projects/${MOCK_PROJECT_NUMBER}/secrets/${String(inputs["secretId"])}` } };
+    case "gcp:secretmanager/secretVersion:SecretVersion": {
+      const secret = String(inputs["secret"]);
+      return { id: `${secret}/versions/1`, state: { ...inputs, version: "1", name: `${secret.replace(`projects/${project}/`, `projects/${MOCK_PROJECT_NUMBER}/`)}/versions/1` } };
+    }
     case "gcp:monitoring/dashboard:Dashboard":
       return { id: `projects/${MOCK_PROJECT_NUMBER}/dashboards/${digestOf(args.name).slice(0, 32)}`, state: inputs };
     default:
@@ -166,6 +188,7 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getDependenciesList(): string[];
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
 }
 type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
@@ -183,7 +206,7 @@ function recordRegistrations(into: RecordedResource[]): void {
         const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
         for (const key of Object.keys(inputs)) inputs[key] = pulumi.runtime.unwrapRpcSecret(inputs[key]);
         const parent = req.getParent();
-        into.push({ type: req.getType(), name: req.getName(), urn: response.getUrn(), inputs, ...(parent && { parent }) });
+        into.push({ type: req.getType(), name: req.getName(), urn: response.getUrn(), inputs, ...(parent && { parent }), dependencies: req.getDependenciesList() });
       }
       callback(err, response);
     });
@@ -209,6 +232,15 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     if (value === undefined) delete values[key];
     else values[key] = value;
   }
+  const placeholders = new Map<string, string>();
+  if ((options.missingSecrets ?? "placeholder") === "placeholder") {
+    for (const [key, example] of secretConfigKeys) {
+      if (values[key] || (options.config !== undefined && key in options.config)) continue;
+      values[key] = example;
+      placeholders.set(key, example);
+      secretKeys.push(key);
+    }
+  }
   const project = values["gcp:project"] ?? "mock-project";
   const region = values["gcp:region"] ?? "europe-west1";
 
@@ -219,17 +251,30 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   recordRegistrations(resources);
 
   const path = options.program === undefined ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js") : options.program;
-  const loaded = (await import(isAbsolute(path) ? path : resolve(path))) as { default?: Program } | Program;
+  const loaded = (await loadModule(isAbsolute(path) ? path : resolve(path))) as { default?: Program } | Program;
   const program = typeof loaded === "function" ? loaded : loaded.default;
   if (typeof program !== "function") throw new Error(`evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`);
 
   try {
     const outputs = await settle(await program(options.system === undefined ? {} : { system: options.system }));
-    return { stack: options.stack, resources, outputs };
+    // Only the placeholders the program used: a secret its consumers do not need is not missing.
+    const used = JSON.stringify(resources.map((resource) => resource.inputs));
+    const placeholderSecrets = [...placeholders].filter(([, example]) => used.includes(JSON.stringify(example).slice(1, -1))).map(([key]) => key);
+    return { stack: options.stack, placeholderSecrets, resources, outputs };
   } finally {
     // Whatever happened, let in-flight registrations finish before the next evaluation's mocks.
     await pulumi.runtime.disconnect();
   }
+}
+
+/**
+ * Loads the program module: with require() where a CommonJS hook compiles TypeScript (the
+ * `eventline` bin runs under tsx's), else with import() (vitest, tsx's ESM loader).
+ */
+function loadModule(path: string): Promise<unknown> {
+  const require_ = createRequire(__filename);
+  if (path.endsWith(".ts") && require_.extensions[".ts"] !== undefined) return Promise.resolve(require_(path));
+  return import(path);
 }
 
 let queue: Promise<unknown> = Promise.resolve();

@@ -10,18 +10,23 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
+import { EdgeService } from "./gcp/edge-service";
 import { EventStore } from "./gcp/event-store";
 import { EventTopic } from "./gcp/event-topic";
-import { GATEWAY_SERVICE, Gateway } from "./gcp/gateway";
 import { HandlerImage } from "./gcp/handler-image";
 import { Monitoring } from "./gcp/monitoring";
 import { type Platform, platformLabels } from "./gcp/platform";
+import { afterApis, ProjectApis } from "./gcp/project-apis";
 import { PushHandler } from "./gcp/push-handler";
+import { SettingSecret } from "./gcp/setting-secret";
 import { WorkerCluster } from "./k8s/cluster";
 import { PullWorker } from "./k8s/pull-worker";
 import { resolveSystem } from "./model/resolve";
+import { TRACKER_EVENT_TYPES } from "./model/services";
+import type { Capability } from "./model/settings";
 import type { ResolvedSystem, SystemSpec } from "./model/types";
 import { system as declaredSystem } from "./system";
+import { capabilitySettings, secretSettingsNeeded } from "./workload-settings";
 
 /** The topics carrying event types `types`, each once: where a publisher of them needs rights. */
 function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) => string[] {
@@ -33,15 +38,13 @@ function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) =>
  * Deploys the event system for the current stack.
  * @param options.system the declaration to deploy; default infra/system.ts.
  * @returns the stack outputs: Pub/Sub topic names, push consumers' service URLs, the gateway
- *   URL and the dashboard URL.
+ *   URL, the tracker's public URL and the dashboard URL.
  */
 async function eventline(options: { system?: SystemSpec } = {}) {
   const stack = pulumi.getStack();
-  const config = loadStackConfig();
   const resolved = resolveSystem(options.system ?? declaredSystem, stack);
-  if (resolved.consumers.some((consumer) => consumer.delivery === "push" && consumer.name === GATEWAY_SERVICE)) {
-    throw new Error(`consumers.${GATEWAY_SERVICE}: a push consumer's Cloud Run service would take the gateway's name; rename the consumer`);
-  }
+  const uses = new Set<Capability>(resolved.consumers.flatMap((consumer) => consumer.contract.uses));
+  const config = loadStackConfig(undefined, uses);
 
   const projectNumber = gcp.organizations.getProjectOutput({ projectId: config.project }).number;
   const platform: Platform = {
@@ -51,18 +54,43 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     projectNumber,
     labels: platformLabels(stack, config.owner),
     deleteProtection: config.deleteProtection,
+    database: config.firestoreDatabase,
   };
+  // Every resource below waits for the APIs it calls: a fresh project deploys in one run.
+  const apis = new ProjectApis("apis", { platform });
+  const afterEnabled = { transformations: [afterApis(apis)] };
 
-  const topics = new Map(resolved.topics.map((topic) => [topic.name, new EventTopic(topic.name, { topic, platform })]));
+  const topics = new Map(resolved.topics.map((topic) => [topic.name, new EventTopic(topic.name, { topic, platform }, afterEnabled)]));
   const topicNames = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, topics.get(name)!.topic.name]));
   const topicsOf = topicsCarrying(resolved);
 
-  new EventStore("event-store", { locationId: config.firestoreLocation, platform });
+  new EventStore("event-store", { locationId: config.firestoreLocation, platform }, afterEnabled);
 
-  const cluster = new WorkerCluster("workers", { source: config.cluster, platform });
+  const cluster = new WorkerCluster("workers", { source: config.cluster, platform }, afterEnabled);
   // Autopilot nodes pull images as the project's default compute service account.
   const nodeAccount = pulumi.interpolate`serviceAccount:${projectNumber}-compute@developer.gserviceaccount.com`;
-  const image = new HandlerImage("handlers", { platform, readers: config.cluster.mode === "autopilot" ? [nodeAccount] : [] });
+  const image = new HandlerImage("handlers", { platform, readers: config.cluster.mode === "autopilot" ? [nodeAccount] : [] }, afterEnabled);
+
+  // The tracker first: the links in every invitation point at it.
+  const tracker = new EdgeService(
+    "tracker",
+    {
+      service: resolved.services.tracker,
+      image: image.ref,
+      env: {
+        ...(config.cardBaseUrl !== undefined && { EVENTLINE_CARD_BASE_URL: config.cardBaseUrl }),
+        ...(config.redirectHosts.length > 0 && { EVENTLINE_REDIRECT_HOSTS: config.redirectHosts.join(",") }),
+      },
+      publishesTo: topicNames(topicsOf(TRACKER_EVENT_TYPES)),
+      ...(config.trackerDomain !== undefined && { domain: config.trackerDomain }),
+      description: "Eventline tracker: the open pixel and click link of every invitation.",
+      platform,
+    },
+    afterEnabled,
+  );
+
+  const secrets = new Map([...secretSettingsNeeded(config, uses)].map(([setting, value]) => [setting, new SettingSecret(setting.toLowerCase(), { setting, value, platform }, afterEnabled)]));
+  const sources = { config, trackerUrl: tracker.publicUrl, secrets };
 
   const serviceUrls: Record<string, pulumi.Output<string>> = {};
   for (const consumer of resolved.consumers) {
@@ -70,35 +98,45 @@ async function eventline(options: { system?: SystemSpec } = {}) {
       topic: topics.get(consumer.topic)!.topic.name,
       emitsTo: topicNames(topicsOf(consumer.contract.emits)),
       image: image.ref,
+      settings: capabilitySettings(consumer.contract.uses, sources),
       platform,
     };
     if (consumer.delivery === "push") {
-      serviceUrls[consumer.name] = new PushHandler(consumer.name, { ...common, consumer }).url;
+      serviceUrls[consumer.name] = new PushHandler(consumer.name, { ...common, consumer }, afterEnabled).url;
     } else {
-      new PullWorker(consumer.name, { ...common, consumer, cluster, maxReplicasCap: config.maxReplicasCap });
+      new PullWorker(consumer.name, { ...common, consumer, cluster, maxReplicasCap: config.maxReplicasCap }, afterEnabled);
     }
   }
 
-  const produced = resolved.topics.filter((topic) => topic.events.some((event) => event.producers.length > 0)).map((topic) => topic.name);
-  const gateway = new Gateway("gateway", {
-    image: image.ref,
-    publishesTo: topicNames(produced),
-    public: config.gatewayPublic,
-    invokers: config.gatewayInvokers,
-    platform,
-  });
+  // The gateway takes the types producers declare, except what only the tracker publishes.
+  const produced = resolved.topics
+    .filter((topic) => topic.events.some((event) => event.producers.length > 0 && !(TRACKER_EVENT_TYPES as readonly string[]).includes(event.type)))
+    .map((topic) => topic.name);
+  const gateway = new EdgeService(
+    "gateway",
+    {
+      service: resolved.services.gateway,
+      image: image.ref,
+      publishesTo: topicNames(produced),
+      invokers: config.gatewayInvokers,
+      description: "Eventline gateway: turns HTTP requests into CloudEvents on their topics.",
+      platform,
+    },
+    afterEnabled,
+  );
 
   const monitoring = new Monitoring("monitoring", {
     consumers: resolved.consumers,
     oldestUnackedAlertSeconds: config.oldestUnackedAlertSeconds,
     notificationChannels: config.alertNotificationChannels,
     platform,
-  });
+  }, afterEnabled);
 
   return {
     topics: resolved.topics.map((topic) => topics.get(topic.name)!.topic.name),
     serviceUrls,
     gatewayUrl: gateway.url,
+    trackerUrl: tracker.publicUrl,
     dashboardUrl: monitoring.dashboardUrl,
   };
 }

@@ -40,8 +40,8 @@ export const system = defineSystem({
       events: {
         "com.eventline.share.completed": { message: viral.v1.ViralShareCompleted, subject: "invitationId", description: "The channel accepted the invitation (funnel: sent)." },
         "com.eventline.share.failed": { message: viral.v1.ViralShareFailed, subject: "invitationId", description: "The invitation could not be sent and will not be retried." },
-        "com.eventline.invitation.opened": { message: viral.v1.InvitationOpened, subject: "invitationId", producers: ["gateway /t/open"] },
-        "com.eventline.invitation.clicked": { message: viral.v1.InvitationClicked, subject: "invitationId", producers: ["gateway /t/click"] },
+        "com.eventline.invitation.opened": { message: viral.v1.InvitationOpened, subject: "invitationId", producers: ["tracker /t/open"] },
+        "com.eventline.invitation.clicked": { message: viral.v1.InvitationClicked, subject: "invitationId", producers: ["tracker /t/click"] },
         "com.eventline.invitation.converted": { message: viral.v1.InvitationConverted, subject: "invitationId", producers: ["gateway"] },
       },
     },
@@ -138,9 +138,9 @@ export const system = defineSystem({
 
   handlers: {
     // Seed 000
-    "email-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], description: "Sends the invitation email over SMTP, with tracking pixel and click link." },
-    "sms-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], description: "Sends the invitation by SMS through the provider adapter." },
-    "whatsapp-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], description: "Sends the invitation by WhatsApp through the provider adapter." },
+    "email-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["smtp", "tracking-links"], description: "Sends the invitation email over SMTP, with tracking pixel and click link." },
+    "sms-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by SMS through the provider adapter." },
+    "whatsapp-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by WhatsApp through the provider adapter." },
     "funnel-projector": {
       accepts: ["com.eventline.share.completed", "com.eventline.share.failed", "com.eventline.invitation.opened", "com.eventline.invitation.clicked", "com.eventline.invitation.converted"],
       description: "Keeps the sent → opened → clicked → converted funnel per card and per sender.",
@@ -161,7 +161,7 @@ export const system = defineSystem({
     "project-analytics": { accepts: ["com.skillancer.project.created"], description: "Analytics: counts projects by skill and budget band." },
     "payment-on-booking": { accepts: ["com.skillancer.booking.created"], description: "Payment: opens a pending payment for the booking." },
     "booking-on-payment": { accepts: ["com.skillancer.payment.completed"], description: "Booking: marks the booking paid." },
-    "email-dispatcher": { accepts: ["com.skillancer.email.send"], description: "Sends the email the command describes, at most once per idempotency key." },
+    "email-dispatcher": { accepts: ["com.skillancer.email.send"], uses: ["smtp"], description: "Sends the email the command describes, at most once per idempotency key." },
     "project-indexer": { accepts: ["com.skillancer.search.index_project"], description: "Rebuilds one project's search document." },
     // Seed 003
     classifier: { accepts: ["com.dip.document.ingested"], emits: ["com.dip.document.classified"], description: "Multinomial naive Bayes over the document's text." },
@@ -217,6 +217,15 @@ export const system = defineSystem({
     },
     router: { handler: "router", topic: "documents", delivery: "push" },
     responder: { handler: "responder", topic: "routing", delivery: "push" },
+  },
+
+  services: {
+    // Producers post events to the gateway from inside the project; it stays internal.
+    gateway: {},
+    tracker: {
+      public: { reason: "Recipients of an invitation load its open pixel and follow its click link from their own mail client, anywhere on the internet." },
+      rateLimit: { requests: 120, per: "1m" },
+    },
   },
 
   stacks: {

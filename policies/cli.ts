@@ -95,7 +95,13 @@ async function run(argv: string[], out: Output): Promise<number> {
     out.stderr(`policy: the program did not evaluate for stack ${chosen.stack}:\n${(err as Error).stack ?? String(err)}\n`);
     return 3;
   }
-  const { pack, resources, violations } = outcome;
+  const { pack, resources, violations, placeholderSecrets } = outcome;
+  if (placeholderSecrets.length > 0) {
+    out.stderr(
+      `policy: checked with example values for the secrets Pulumi.${chosen.stack}.yaml does not set yet (${placeholderSecrets.join(", ")}); ` +
+        `a real preview refuses the stack until they are set with pulumi config set --secret (docs/deploy.md)\n`,
+    );
+  }
   out.stdout((chosen.json ? jsonReport : formatReport)(chosen.stack, pack, violations, resources));
   return tally(violations).mandatory > 0 ? 1 : 0;
 }

@@ -1,11 +1,13 @@
 /**
- * Cloud Run rules for the push handlers: only Pub/Sub (with its OIDC token) may invoke them, they are reachable
- * only the way the stack allows, they run as their own least-privilege identity, and they cannot scale without
- * bound (each instance holds Firestore and downstream connections).
+ * Cloud Run rules: only Pub/Sub (with its OIDC token) or the configured members may invoke a service, it is
+ * reachable only the way the stack allows, it runs as its own least-privilege identity, and it cannot scale without
+ * bound (each instance holds Firestore and downstream connections). The one exception to the first two is a service
+ * the declaration makes public with a reason (the tracker): it may take traffic from anyone, and no other may.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import type { ServiceArgs } from "@pulumi/gcp/cloudrunv2";
 import type { Unwrap } from "@pulumi/pulumi";
+import { declaredPublicServices, type PublicServices } from "./declared";
 import { grantsOf, PUBLIC_PRINCIPALS } from "./iam";
 import { forTypes, known, mirrors, settingsSchema, type RuleLevel } from "./rule";
 
@@ -22,19 +24,29 @@ export const CLOUD_RUN_IAM_TYPES = [
   "gcp:cloudrun/iamPolicy:IamPolicy",
 ] as const;
 
-export function cloudRunNoPublicInvoker(level: RuleLevel): ResourceValidationPolicy {
+/** The Cloud Run service an IAM resource grants on (v2 `name`, v1 `service`), when known. */
+function grantedService(props: { name?: string; service?: string }): string | undefined {
+  return known(() => props.name ?? props.service);
+}
+
+export function cloudRunNoPublicInvoker(level: RuleLevel, publicServices: PublicServices = declaredPublicServices()): ResourceValidationPolicy {
   return {
     name: "cloudrun-no-public-invoker",
     description:
       "No Cloud Run service can be invoked by allUsers or allAuthenticatedUsers, nor has its invoker IAM check " +
-      "disabled: a push handler trusts its caller to be Pub/Sub. Fix: grant roles/run.invoker only to the push " +
-      "subscription's OIDC service account, and leave invokerIamDisabled unset." +
+      "disabled, unless the declaration makes it public with a reason (services.<name>.public in infra/system.ts), " +
+      "and then only allUsers may be granted: a push handler trusts its caller to be Pub/Sub. Fix: grant " +
+      "roles/run.invoker only to the push subscription's OIDC service account or the configured members, leave " +
+      "invokerIamDisabled unset, or declare the service public with its reason." +
       mirrors("Checkov CKV_GCP_102", "KICS 07a27a3b-46e9-4172-bc68-25e3277d7998 (Cloud Run Service Allows Unauthenticated Access)"),
     enforcementLevel: level,
     validateResource: [
-      forTypes<Parameters<typeof grantsOf>[1]>(CLOUD_RUN_IAM_TYPES, (props, args, report) => {
+      forTypes<Parameters<typeof grantsOf>[1] & { name?: string; service?: string }>(CLOUD_RUN_IAM_TYPES, (props, args, report) => {
+        const service = grantedService(props);
+        const declared = service !== undefined && publicServices.has(service);
         for (const grant of grantsOf(args.type, props)) {
-          if (PUBLIC_PRINCIPALS.has(grant.member)) report(`${grant.role} is granted to ${grant.member}.`);
+          if (!PUBLIC_PRINCIPALS.has(grant.member) || (declared && grant.member === "allUsers")) continue;
+          report(`${grant.role} is granted to ${grant.member} on ${service ?? "a service whose name is not known yet"}, which the declaration does not make public.`);
         }
       }),
       forTypes<Service>([CLOUD_RUN_SERVICE], (service, _args, report) => {
@@ -52,20 +64,24 @@ export interface CloudRunIngressSettings {
 export function cloudRunIngress(
   level: RuleLevel,
   defaults: CloudRunIngressSettings = { allowedIngress: ["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"] },
+  publicServices: PublicServices = declaredPublicServices(),
 ): ResourceValidationPolicy {
   return {
     name: "cloudrun-ingress",
     description:
-      "A push handler does not accept traffic from the internet: Pub/Sub push from the same project counts as " +
-      "internal traffic. Fix: set ingress to INGRESS_TRAFFIC_INTERNAL_ONLY (or a value the stack's policy config " +
-      "lists in allowedIngress); left out, Cloud Run uses INGRESS_TRAFFIC_ALL." +
+      "A service does not accept traffic from the internet unless the declaration makes it public with a reason " +
+      "(services.<name>.public in infra/system.ts): Pub/Sub push from the same project counts as internal traffic. " +
+      "Fix: set ingress to INGRESS_TRAFFIC_INTERNAL_ONLY (or a value the stack's policy config lists in " +
+      "allowedIngress), or declare the service public; left out, Cloud Run uses INGRESS_TRAFFIC_ALL." +
       mirrors("Checkov CKV_GCP_124 (the same check for Cloud Functions' ingress)"),
     enforcementLevel: level,
     configSchema: settingsSchema(defaults, { allowedIngress: { type: "array", items: { type: "string" } } }),
     validateResource: forTypes<Service>([CLOUD_RUN_SERVICE], (service, args, report) => {
       const ingress = service.ingress ?? "INGRESS_TRAFFIC_ALL";
+      const name = known(() => service.name);
+      if (name !== undefined && publicServices.has(name)) return;
       const { allowedIngress } = args.getConfig<CloudRunIngressSettings>();
-      if (!allowedIngress.includes(ingress)) report(`ingress is ${ingress}; allowed: ${allowedIngress.join(", ")}.`);
+      if (!allowedIngress.includes(ingress)) report(`ingress is ${ingress} on ${name ?? "a service"}, which the declaration does not make public; allowed: ${allowedIngress.join(", ")}.`);
     }),
   };
 }

@@ -33,6 +33,8 @@ export interface CheckOutcome {
   pack: PackIdentity;
   resources: DeclaredResource[];
   violations: Violation[];
+  /** Secret keys the stack does not set, evaluated with example values (infra/evaluate.ts). */
+  placeholderSecrets: string[];
 }
 
 /**
@@ -44,5 +46,5 @@ export async function checkStack(options: CheckOptions): Promise<CheckOutcome> {
   const evaluation = await evaluateProgram({ stack: options.stack, ...(options.program !== undefined && { program: options.program }) });
   const resources = declaredResources(evaluation);
   const pack = packIdentity();
-  return { pack, resources, violations: await analyze(pack, policies, settings, resources) };
+  return { pack, resources, violations: await analyze(pack, policies, settings, resources), placeholderSecrets: evaluation.placeholderSecrets };
 }

@@ -4,7 +4,7 @@
  * drain bound, closes the subscriber (nacking what is left) and exits 0; the next worker
  * picks up what was nacked at once, and nothing is applied twice.
  */
-import { DRAIN_TIMEOUT_SECONDS } from "../../handlers/runtime/pull-host";
+import { DRAIN_TIMEOUT_SECONDS } from "../../infra/model/defaults";
 import { ledgerOf, waitForApplied } from "../support/ledger";
 import { publishBacklog, shareEvent } from "../support/events";
 import { exactlyOnceProblems, provisionWorker, Supervisor, type Scenario } from "./scenario";

@@ -3,10 +3,9 @@
  * server (handlers/gateway/run.ts's startGateway, as MODE=gateway does) on 127.0.0.1 and a
  * free port, against the emulators. MODE=gateway itself would listen on every interface
  * (its container's network is the only way in); the benchmarks keep all traffic on loopback.
- * Environment: PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, LOG_LEVEL.
+ * Environment: PUBSUB_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, LOG_LEVEL.
  */
 import type { AddressInfo } from "node:net";
-import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { LevelWithSilent } from "pino";
 import { startGateway } from "../../handlers/gateway/run";
@@ -20,14 +19,13 @@ exitWithParent();
 async function main(): Promise<void> {
   const projectId = process.env["GOOGLE_CLOUD_PROJECT"]!;
   const pubsub = new PubSub({ projectId, apiEndpoint: process.env["PUBSUB_EMULATOR_HOST"]!, emulatorMode: true });
-  const firestore = new Firestore({ projectId, host: process.env["FIRESTORE_EMULATOR_HOST"]!, ssl: false });
   const logger = createLogger({ level: (process.env["LOG_LEVEL"] || "warn") as LevelWithSilent, base: { service: "gateway" } });
-  const running = await startGateway({ port: 0, host: "127.0.0.1", projectId, stack: "local", redirectHosts: [] }, { pubsub, firestore, logger });
+  const running = await startGateway({ port: 0, host: "127.0.0.1", projectId, stack: "local" }, { pubsub, logger });
   announceReady({ port: (running.server.address() as AddressInfo).port, pid: process.pid });
   await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
   running.server.closeAllConnections();
   await running.close();
-  await Promise.allSettled([pubsub.close(), firestore.terminate()]);
+  await pubsub.close();
   process.exit(0);
 }
 

@@ -12,9 +12,10 @@
  *   the runtime's default flow control instead of its declared 10.
  */
 import { catalogFor } from "../../handlers/runtime/catalog";
-import { ConfigError } from "../../handlers/runtime/config";
+import { capabilityChecks } from "../../handlers/adapters/environment";
 import { DeliveryProcessor, type Delivery } from "../../handlers/runtime/delivery";
 import { launch } from "../../handlers/runtime/launcher";
+import { ConfigError } from "../../handlers/runtime/settings";
 import type { Outcome } from "../../handlers/runtime/outcome";
 import { benchRegistry } from "./bench-handlers";
 import { announceReady } from "./children";
@@ -44,7 +45,7 @@ if (maxMessages) {
   if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
 }
 
-launch({ registry: benchRegistry }).then(
+launch({ registry: benchRegistry, capabilityChecks }).then(
   async (runtime) => {
     announceReady({ port: runtime.port, pid: process.pid });
     recorder.report();

@@ -1,108 +1,172 @@
 /**
- * Which adapter implementation a process uses, from its environment. A handler asks at call
- * time (the registry is built at import, before anything is configured) and gets the same
- * adapter for every call with the same Firestore client.
+ * The settings of each capability a handler contract may `use` (infra/model/settings.ts lists
+ * the variables), and the adapter implementation they select. The launcher checks a
+ * consumer's capabilities when it starts ({@link capabilityChecks}): a workload missing a
+ * setting exits with every missing one named before it takes a message, so no event is ever
+ * retried or dead-lettered for a setting. Handlers then read the same settings when they
+ * first run, through the process's {@link processSettings}.
  *
- *   EVENTLINE_EMAIL_TRANSPORT      smtp | outbox. Default: smtp when EVENTLINE_SMTP_URL is set,
- *                                  outbox when local (MODE=local, or FIRESTORE_EMULATOR_HOST set),
- *                                  otherwise an error naming the variables.
- *   EVENTLINE_SMTP_URL             smtp(s)://user:password@host:port, for smtp.
- *   EVENTLINE_MAIL_FROM            the From header. Default "Eventline <no-reply@eventline.local>".
- *   EVENTLINE_MESSAGING_TRANSPORT  twilio | outbox, for SMS and WhatsApp. Default: twilio when
- *                                  EVENTLINE_MESSAGING_ACCOUNT_SID is set, outbox when local.
- *   EVENTLINE_MESSAGING_URL        the provider's base URL. Default https://api.twilio.com.
- *   EVENTLINE_MESSAGING_ACCOUNT_SID, EVENTLINE_MESSAGING_AUTH_TOKEN   the provider's credentials.
- *   EVENTLINE_SMS_FROM, EVENTLINE_WHATSAPP_FROM   the sender numbers (E.164). Required for twilio.
- *   EVENTLINE_GATEWAY_URL          the gateway's public base URL, for tracking links. Default
- *                                  http://localhost:8080 when local, otherwise required.
- *   EVENTLINE_CARD_BASE_URL        where cards are shown. Default: the gateway's URL.
+ * In local mode (MODE=local, `npm start`) email and texts go to a Firestore outbox unless a
+ * transport is named, and tracking links point at the local server.
  */
 import type { Firestore } from "@google-cloud/firestore";
+import type { Capability } from "../../infra/model/settings";
+import { ConfigError, processSettings, type Settings } from "../runtime/settings";
 import { OutboxEmailAdapter, SmtpEmailAdapter, type EmailAdapter } from "./email";
 import { OutboundRecorder } from "./outbound";
 import { OutboxTextAdapter, TwilioStyleAdapter, type TextMessageAdapter, type TextChannel } from "./text-messages";
 
-export const DEFAULT_MAIL_FROM = "Eventline <no-reply@eventline.local>";
-export const DEFAULT_MESSAGING_URL = "https://api.twilio.com";
-export const LOCAL_GATEWAY_URL = "http://localhost:8080";
+export const LOCAL_TRACKER_URL = "http://localhost:8080";
 /** The local outbox's sender numbers (the provider's documented test number). */
 const LOCAL_FROM: Readonly<Record<TextChannel, string>> = { sms: "+15005550006", whatsapp: "+15005550006" };
 
-/** A missing or bad setting, named with its fix. */
-export class AdapterConfigError extends Error {
-  override readonly name = "AdapterConfigError";
+/** Whether the process runs locally (MODE=local), where sending defaults to the outbox. */
+function isLocal(settings: Settings): boolean {
+  return settings.get("MODE") === "local";
 }
 
-function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function requireSetting(env: NodeJS.ProcessEnv, name: string, why: string): string {
-  const value = setting(env, name);
-  if (value === undefined) throw new AdapterConfigError(`${name} is not set: ${why}`);
+/**
+ * Reads every setting `read` asks for, and reports every missing or bad one together.
+ * @throws ConfigError with one line per problem.
+ */
+function collect<T>(read: (problems: string[]) => T): T {
+  const problems: string[] = [];
+  const value = read(problems);
+  if (problems.length > 0) throw new ConfigError(problems.join("\n"));
   return value;
 }
 
-/**
- * Whether the process runs locally: MODE=local, or Firestore is the emulator (where the
- * outbox's records land anyway, and a real send would surprise whoever runs it).
- */
-function isLocal(env: NodeJS.ProcessEnv): boolean {
-  return env["MODE"] === "local" || setting(env, "FIRESTORE_EMULATOR_HOST") !== undefined;
+function required(settings: Settings, problems: string[], name: Parameters<Settings["require"]>[0], why: string): string {
+  try {
+    return settings.require(name, why);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(err.message);
+    return "";
+  }
 }
 
-function transport<T extends string>(env: NodeJS.ProcessEnv, name: string, real: T, realSignal: string): T | "outbox" {
-  const chosen = setting(env, name);
+function transportOf<T extends string>(settings: Settings, problems: string[], name: "EVENTLINE_EMAIL_TRANSPORT" | "EVENTLINE_MESSAGING_TRANSPORT", real: T): T | "outbox" {
+  const chosen = isLocal(settings) ? (settings.get(name) ?? "outbox") : settings.withDefault(name);
   if (chosen === real || chosen === "outbox") return chosen as T | "outbox";
-  if (chosen !== undefined) throw new AdapterConfigError(`${name}=${chosen}: use ${real} or outbox`);
-  if (setting(env, realSignal) !== undefined) return real;
-  if (isLocal(env)) return "outbox";
-  throw new AdapterConfigError(`${name} is not set: set it to ${real} (with ${realSignal}) to send, or to outbox to record into Firestore outbound/`);
+  problems.push(`${name} is "${chosen}": use ${real} or outbox`);
+  return "outbox";
 }
 
-/** Firestore clients whose adapters only record (see {@link recordOnlyAdapters}). */
-const recordOnly = new WeakSet<Firestore>();
+/** What the smtp capability configures. */
+export type EmailSettings = { transport: "outbox"; from: string } | { transport: "smtp"; smtpUrl: string; from: string };
 
-/**
- * Makes every adapter built for `firestore` the outbox one, whatever the environment says:
- * replay (infra/replay) runs handlers against an isolated database, and a replayed event must
- * not send an email or a text a second time. The records land in that database's outbound/.
- */
-export function recordOnlyAdapters(firestore: Firestore): void {
-  recordOnly.add(firestore);
+/** @throws ConfigError naming every missing or bad variable. */
+export function emailSettings(settings: Settings): EmailSettings {
+  return collect((problems) => {
+    const from = settings.withDefault("EVENTLINE_MAIL_FROM");
+    const transport = transportOf(settings, problems, "EVENTLINE_EMAIL_TRANSPORT", "smtp");
+    if (transport === "outbox") return { transport, from };
+    const smtpUrl = required(settings, problems, "EVENTLINE_SMTP_URL", "the SMTP server to send through, smtp(s)://user:password@host:port (pulumi config set --secret eventline:smtpUrl …), or set EVENTLINE_EMAIL_TRANSPORT=outbox");
+    return { transport, smtpUrl, from };
+  });
 }
 
-/** The email adapter `env` asks for. @throws AdapterConfigError naming a missing or bad variable. */
-export function emailAdapterFromEnv(env: NodeJS.ProcessEnv, firestore: Firestore): EmailAdapter {
-  const from = setting(env, "EVENTLINE_MAIL_FROM") ?? DEFAULT_MAIL_FROM;
-  if (recordOnly.has(firestore) || transport(env, "EVENTLINE_EMAIL_TRANSPORT", "smtp", "EVENTLINE_SMTP_URL") === "outbox") return new OutboxEmailAdapter(new OutboundRecorder(firestore), from);
-  return new SmtpEmailAdapter({ url: requireSetting(env, "EVENTLINE_SMTP_URL", "the SMTP server to send through, smtp(s)://user:password@host:port"), from });
-}
+/** What the messaging capability configures. */
+export type TextSettings =
+  | { transport: "outbox" }
+  | { transport: "twilio"; baseUrl: string; accountSid: string; authToken: string; from: Record<TextChannel, string> };
 
-/** The SMS and WhatsApp adapter `env` asks for. @throws AdapterConfigError naming a missing or bad variable. */
-export function textAdapterFromEnv(env: NodeJS.ProcessEnv, firestore: Firestore): TextMessageAdapter {
-  if (recordOnly.has(firestore) || transport(env, "EVENTLINE_MESSAGING_TRANSPORT", "twilio", "EVENTLINE_MESSAGING_ACCOUNT_SID") === "outbox") return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
-  const from = (channel: TextChannel): string => requireSetting(env, channel === "sms" ? "EVENTLINE_SMS_FROM" : "EVENTLINE_WHATSAPP_FROM", `the ${channel} sender number, E.164`);
-  return new TwilioStyleAdapter({
-    baseUrl: setting(env, "EVENTLINE_MESSAGING_URL") ?? DEFAULT_MESSAGING_URL,
-    accountSid: requireSetting(env, "EVENTLINE_MESSAGING_ACCOUNT_SID", "the messaging provider's account sid"),
-    authToken: requireSetting(env, "EVENTLINE_MESSAGING_AUTH_TOKEN", "the messaging provider's auth token"),
-    from: { sms: from("sms"), whatsapp: from("whatsapp") },
+/** @throws ConfigError naming every missing or bad variable. */
+export function textSettings(settings: Settings): TextSettings {
+  return collect((problems) => {
+    const transport = transportOf(settings, problems, "EVENTLINE_MESSAGING_TRANSPORT", "twilio");
+    if (transport === "outbox") return { transport };
+    return {
+      transport,
+      baseUrl: settings.withDefault("EVENTLINE_MESSAGING_URL"),
+      accountSid: required(settings, problems, "EVENTLINE_MESSAGING_ACCOUNT_SID", "the messaging provider's account sid (pulumi config set eventline:messagingAccountSid …)"),
+      authToken: required(settings, problems, "EVENTLINE_MESSAGING_AUTH_TOKEN", "the messaging provider's auth token (pulumi config set --secret eventline:messagingAuthToken …)"),
+      from: {
+        sms: required(settings, problems, "EVENTLINE_SMS_FROM", "the SMS sender number, E.164 (pulumi config set eventline:smsFrom +15550001111)"),
+        whatsapp: required(settings, problems, "EVENTLINE_WHATSAPP_FROM", "the WhatsApp sender number, E.164 (pulumi config set eventline:whatsappFrom +15550001111)"),
+      },
+    };
   });
 }
 
 /** Where tracking links point. */
 export interface LinkSettings {
-  gatewayUrl: string;
+  /** The tracker's public base URL: `/t/open` and `/t/click` are under it. */
+  trackerUrl: string;
+  /** Where cards are shown: a click lands on `<cardBaseUrl>/cards/<cardId>`. */
   cardBaseUrl: string;
 }
 
-/** The tracking link settings `env` gives. @throws AdapterConfigError when the gateway URL is missing and the process is not local. */
-export function linkSettingsFromEnv(env: NodeJS.ProcessEnv): LinkSettings {
-  const gatewayUrl = setting(env, "EVENTLINE_GATEWAY_URL") ?? (isLocal(env) ? LOCAL_GATEWAY_URL : undefined);
-  if (gatewayUrl === undefined) throw new AdapterConfigError("EVENTLINE_GATEWAY_URL is not set: invitations link to the gateway's /t/open and /t/click endpoints");
-  return { gatewayUrl, cardBaseUrl: setting(env, "EVENTLINE_CARD_BASE_URL") ?? gatewayUrl };
+function urlProblem(name: string, value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${name} "${value}" is not an http(s) URL`;
+  } catch {
+    return `${name} "${value}" is not a URL`;
+  }
+}
+
+/** @throws ConfigError naming every missing or bad variable. */
+export function linkSettings(settings: Settings): LinkSettings {
+  return collect((problems) => {
+    const local = isLocal(settings);
+    const trackerUrl = local
+      ? settings.withDefault("EVENTLINE_TRACKER_URL", LOCAL_TRACKER_URL)
+      : required(settings, problems, "EVENTLINE_TRACKER_URL", "invitations link to the tracker's /t/open and /t/click (the program sets the tracker's URL)");
+    const cardBaseUrl = local
+      ? settings.withDefault("EVENTLINE_CARD_BASE_URL", trackerUrl)
+      : required(settings, problems, "EVENTLINE_CARD_BASE_URL", "a click lands on <url>/cards/<cardId> (pulumi config set eventline:cardBaseUrl https://app.example.com)");
+    for (const [name, value] of [["EVENTLINE_TRACKER_URL", trackerUrl], ["EVENTLINE_CARD_BASE_URL", cardBaseUrl]] as const) {
+      const problem = value ? urlProblem(name, value) : undefined;
+      if (problem !== undefined) problems.push(problem);
+    }
+    return { trackerUrl, cardBaseUrl };
+  });
+}
+
+/** Each capability's check, which the launcher runs before a consumer takes messages. */
+export const capabilityChecks: Readonly<Record<Capability, (settings: Settings) => unknown>> = {
+  smtp: emailSettings,
+  messaging: textSettings,
+  "tracking-links": linkSettings,
+};
+
+/** Firestore clients whose adapters only record (see {@link recordOnlyAdapters}). */
+const recordOnly = new WeakSet<Firestore>();
+
+/**
+ * Makes every adapter built for `firestore` the outbox one, whatever the settings say:
+ * replay runs handlers against an isolated database, and a replayed event must not send an
+ * email or a text a second time. The records land in that database's outbound/.
+ */
+export function recordOnlyAdapters(firestore: Firestore): void {
+  recordOnly.add(firestore);
+}
+
+/** The email adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */
+export function emailAdapterFrom(settings: Settings, firestore: Firestore): EmailAdapter {
+  const email = emailSettings(settings);
+  if (recordOnly.has(firestore) || email.transport === "outbox") return new OutboxEmailAdapter(new OutboundRecorder(firestore), email.from);
+  return new SmtpEmailAdapter({ url: email.smtpUrl, from: email.from });
+}
+
+/** The SMS and WhatsApp adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */
+export function textAdapterFrom(settings: Settings, firestore: Firestore): TextMessageAdapter {
+  const text = textSettings(settings);
+  if (recordOnly.has(firestore) || text.transport === "outbox") return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
+  return new TwilioStyleAdapter({ baseUrl: text.baseUrl, accountSid: text.accountSid, authToken: text.authToken, from: text.from });
+}
+
+/** The email adapter of this process's settings, one per Firestore client. */
+export const processEmailAdapter = perFirestore((firestore) => emailAdapterFrom(processSettings(), firestore));
+
+/** The text adapter of this process's settings, one per Firestore client. */
+export const processTextAdapter = perFirestore((firestore) => textAdapterFrom(processSettings(), firestore));
+
+/** The tracking link settings of this process. */
+export function processLinkSettings(): LinkSettings {
+  return linkSettings(processSettings());
 }
 
 /**

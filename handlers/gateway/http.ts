@@ -1,8 +1,10 @@
 /**
- * The little HTTP the gateway needs on top of node:http: reading a bounded body, answering
- * JSON, and an error that carries its status so a route can stop with one `throw`.
+ * The little HTTP the gateway and the tracker need on top of node:http: reading a bounded
+ * body, answering JSON, the probes, and an error that carries its status so a route can stop
+ * with one `throw`.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Logger } from "pino";
 import { PUBSUB_MESSAGE_LIMITS } from "../runtime/codec";
 
 /** A request the gateway refuses; `status` and `message` are what the caller gets back. */
@@ -11,6 +13,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Headers the refusal carries (Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -66,4 +70,71 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 /** The media type of a content-type header, lower case, without parameters. */
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** A request handler of the gateway or the tracker: answers, or throws an HttpError. */
+export type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
+
+/** How long a refused body (an oversize one) is read and dropped before the connection is cut. */
+const DISCARD_MS = 10_000;
+
+/**
+ * Reads and drops what is left of a refused request's body, so that a client still sending it
+ * reads the answer instead of failing its write on a closed socket (EPIPE); bounded in time,
+ * after which the connection is cut.
+ */
+function discardRest(request: IncomingMessage): void {
+  const cut = setTimeout(() => request.socket.destroy(), DISCARD_MS).unref();
+  request.once("end", () => clearTimeout(cut));
+  request.once("close", () => clearTimeout(cut));
+  request.resume();
+}
+
+/**
+ * `route` as a node:http listener: an HttpError becomes its status with `{ error }`, anything
+ * else a logged 500 that says only that the log has the details.
+ */
+export function listenerFor(route: Route, logger: Logger): RequestListener {
+  return (request, response) => {
+    const url = new URL(request.url ?? "/", "http://service");
+    route(request, response, url).catch((err: unknown) => {
+      if (response.headersSent) {
+        logger.error({ err, path: url.pathname }, "request failed after the answer started");
+        response.destroy();
+        return;
+      }
+      if (err instanceof HttpError) {
+        if (err.status >= 500) logger.error({ path: url.pathname, status: err.status }, err.message);
+        else logger.info({ path: url.pathname, status: err.status }, `refused: ${err.message}`);
+        if (!request.complete) discardRest(request);
+        return sendJson(response, err.status, { error: err.message }, err.headers);
+      }
+      logger.error({ err, path: url.pathname }, "request failed");
+      sendJson(response, 500, { error: "the service failed on this request; its log has the details" });
+    });
+  };
+}
+
+/** Only `methods` may reach this route. @throws HttpError 405. */
+export function allow(request: IncomingMessage, ...methods: string[]): void {
+  if (!methods.includes(request.method ?? "")) throw new HttpError(405, `${request.method} is not allowed here; use ${methods.join(" or ")}`);
+}
+
+/**
+ * The probes' answers: `/healthz` (the process serves) and `/readyz` (it takes requests; 503
+ * while starting and once it drains). Resolves false for any other path.
+ */
+export function probeRoutes(request: IncomingMessage, response: ServerResponse, url: URL, ready: () => boolean): boolean {
+  if (url.pathname === "/healthz") {
+    allow(request, "GET", "HEAD");
+    sendJson(response, 200, { status: "ok" });
+    return true;
+  }
+  if (url.pathname === "/readyz") {
+    allow(request, "GET", "HEAD");
+    if (ready()) sendJson(response, 200, { status: "ready" });
+    else sendJson(response, 503, { status: "not ready" });
+    return true;
+  }
+  return false;
 }

@@ -1,27 +1,24 @@
 /**
- * The gateway as a process: MODE=gateway in the handler image (Cloud Run), and the front
- * door of `npm start`. Its settings come from the environment:
- *   PORT                        where it listens (Cloud Run sets it). Default 8080.
- *   GOOGLE_CLOUD_PROJECT        the project of the topics and the event store. Required.
- *   STACK                       whose declaration overrides apply. Default "dev".
- *   EVENTLINE_REDIRECT_HOSTS    comma-separated hosts a tracking click may redirect to, besides
- *                               the hosts of the two URLs below, where cards live
- *                               (handlers/viral/tracking-links.ts). Default: none.
- *   EVENTLINE_GATEWAY_URL       the gateway's public base URL. Default: none.
- *   EVENTLINE_CARD_BASE_URL     where cards are shown. Default: none.
+ * The gateway and the tracker as processes (MODE=gateway and MODE=tracker in the handler
+ * image, on Cloud Run), and the gateway as the front door of `npm start`. Their settings
+ * (infra/model/settings.ts): PORT, GOOGLE_CLOUD_PROJECT and STACK (required), LOG_LEVEL,
+ * PUBSUB_EMULATOR_HOST; the tracker's also EVENTLINE_CARD_BASE_URL and
+ * EVENTLINE_REDIRECT_HOSTS. Each answers /readyz once it serves, and 503 from SIGTERM on,
+ * while it stops taking requests and flushes what it is publishing.
  */
 import type { Server } from "node:http";
-import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import { catalogFor } from "../runtime/catalog";
-import { ConfigError } from "../runtime/config";
 import { EventCodec } from "../runtime/codec";
+import { portSetting } from "../runtime/config";
 import { RuntimeMetrics } from "../runtime/metrics";
 import { PubSubPublisher } from "../runtime/publisher";
+import { ConfigError, type Settings } from "../runtime/settings";
+import { ClientRateLimit } from "../tracker/rate-limit";
+import { trackerRoute } from "../tracker/server";
 import { EventGateway } from "./gateway";
-import { eventStoreInvitations } from "./invitations";
-import { startGatewayServer, type GatewayServerOptions } from "./server";
+import { startGatewayServer, startHttpServer, type GatewayServerOptions } from "./server";
 import { shareChannels } from "./shares";
 
 export interface GatewayConfig {
@@ -30,27 +27,30 @@ export interface GatewayConfig {
   host: string;
   projectId: string;
   stack: string;
-  redirectHosts: string[];
 }
 
-/** The gateway's settings from `env`. @throws ConfigError naming a missing or bad variable. */
-export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  const projectId = env["GOOGLE_CLOUD_PROJECT"];
-  if (!projectId) throw new ConfigError("GOOGLE_CLOUD_PROJECT is not set: the gateway needs the project of its topics");
-  const port = Number(env["PORT"] ?? "8080");
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`PORT is "${env["PORT"]}": use a TCP port number`);
-  const listed = (env["EVENTLINE_REDIRECT_HOSTS"] ?? "").split(",").map((host) => host.trim()).filter(Boolean);
-  const own = ["EVENTLINE_GATEWAY_URL", "EVENTLINE_CARD_BASE_URL"].flatMap((name) => {
-    const url = env[name];
-    if (!url) return [];
-    try {
-      return [new URL(url).host];
-    } catch {
-      throw new ConfigError(`${name} "${url}" is not a URL`);
-    }
-  });
+/** The settings the gateway and the tracker share. @throws ConfigError naming a missing or bad variable. */
+export function serviceConfig(settings: Settings, service: "gateway" | "tracker"): GatewayConfig & { pubsubEmulator: string | undefined } {
+  const projectId = settings.require("GOOGLE_CLOUD_PROJECT", `the ${service} needs the project of its topics`);
+  const stack = settings.require("STACK", "name the stack whose declaration applies, e.g. STACK=prod");
   // Every interface: the container's network is the only way in.
-  return { port, host: "0.0.0.0", projectId, stack: env["STACK"] ?? "dev", redirectHosts: [...new Set([...listed, ...own])] };
+  return { port: portSetting(settings), host: "0.0.0.0", projectId, stack, pubsubEmulator: settings.get("PUBSUB_EMULATOR_HOST") };
+}
+
+/**
+ * The hosts a tracking click may redirect to: the card base URL's, and those listed.
+ * @throws ConfigError when the card base URL is missing or not a URL.
+ */
+export function redirectHosts(settings: Settings): string[] {
+  const cardBase = settings.require("EVENTLINE_CARD_BASE_URL", "clicks redirect to cards there (pulumi config set eventline:cardBaseUrl https://app.example.com)");
+  let cardHost: string;
+  try {
+    cardHost = new URL(cardBase).host;
+  } catch {
+    throw new ConfigError(`EVENTLINE_CARD_BASE_URL "${cardBase}" is not a URL`);
+  }
+  const listed = settings.withDefault("EVENTLINE_REDIRECT_HOSTS").split(",").map((host) => host.trim()).filter(Boolean);
+  return [...new Set([cardHost, ...listed])];
 }
 
 export interface RunningGateway {
@@ -62,49 +62,87 @@ export interface RunningGateway {
 
 export interface GatewayDependencies {
   pubsub: PubSub;
-  firestore: Firestore;
   logger: Logger;
   metrics?: RuntimeMetrics;
+  /** See {@link GatewayServerOptions.ready}. */
+  ready?: GatewayServerOptions["ready"];
   /** See {@link GatewayServerOptions.fallback}. */
   fallback?: GatewayServerOptions["fallback"];
 }
 
+/** An EventGateway over its own publisher: what the gateway and the tracker publish through. */
+export function publishingGateway(stack: string, pubsub: PubSub, metrics = new RuntimeMetrics()): { gateway: EventGateway; publisher: PubSubPublisher } {
+  const catalog = catalogFor(stack);
+  const publisher = new PubSubPublisher(pubsub, catalog, metrics);
+  return { gateway: new EventGateway(new EventCodec(catalog), publisher), publisher };
+}
+
+function closing(server: Server, publisher: PubSubPublisher): () => Promise<void> {
+  return async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await publisher.flush();
+  };
+}
+
 /** Starts the gateway with clients the caller owns (and closes). */
 export async function startGateway(config: GatewayConfig, deps: GatewayDependencies): Promise<RunningGateway> {
-  const catalog = catalogFor(config.stack);
-  const publisher = new PubSubPublisher(deps.pubsub, catalog, deps.metrics ?? new RuntimeMetrics());
-  const gateway = new EventGateway(new EventCodec(catalog), publisher);
+  const { gateway, publisher } = publishingGateway(config.stack, deps.pubsub, deps.metrics);
   const server = await startGatewayServer({
     gateway,
     logger: deps.logger,
     port: config.port,
     host: config.host,
-    redirectHosts: config.redirectHosts,
-    lookupInvitation: eventStoreInvitations(deps.firestore),
-    shareChannels: shareChannels(catalog.system),
+    shareChannels: shareChannels(catalogFor(config.stack).system),
+    ...(deps.ready && { ready: deps.ready }),
     ...(deps.fallback && { fallback: deps.fallback }),
   });
-  return {
-    server,
-    gateway,
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await publisher.flush();
-    },
-  };
+  return { server, gateway, close: closing(server, publisher) };
+}
+
+/** Runs until SIGTERM, answering /readyz 503 from then on while `close` runs. */
+async function serveUntilSigterm(logger: Logger, stopping: { value: boolean }, close: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
+  stopping.value = true;
+  logger.info("SIGTERM: draining");
+  await close();
+}
+
+function pubsubFor(config: ReturnType<typeof serviceConfig>): PubSub {
+  return new PubSub({ projectId: config.projectId, ...(config.pubsubEmulator !== undefined && { apiEndpoint: config.pubsubEmulator, emulatorMode: true }) });
 }
 
 /** MODE=gateway: runs until SIGTERM, then closes cleanly within Cloud Run's grace period. */
-export async function runGateway(env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
-  const config = gatewayConfig(env);
-  const pubsub = new PubSub({ projectId: config.projectId });
-  const firestore = new Firestore({ projectId: config.projectId });
-  const running = await startGateway(config, { pubsub, firestore, logger });
+export async function runGateway(settings: Settings, logger: Logger): Promise<void> {
+  const config = serviceConfig(settings, "gateway");
+  const pubsub = pubsubFor(config);
+  const stopping = { value: false };
+  const running = await startGateway(config, { pubsub, logger, ready: () => !stopping.value });
   logger.info({ port: config.port, stack: config.stack }, "gateway listening");
-  await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
-  await running.close();
-  await Promise.all([pubsub.close(), firestore.terminate()]);
+  await serveUntilSigterm(logger, stopping, running.close);
+  await pubsub.close();
+}
+
+/** MODE=tracker: the funnel's links, rate-limited per client, until SIGTERM. */
+export async function runTracker(settings: Settings, logger: Logger): Promise<void> {
+  const config = serviceConfig(settings, "tracker");
+  const hosts = redirectHosts(settings);
+  const { rateLimit } = catalogFor(config.stack).system.services.tracker;
+  const pubsub = pubsubFor(config);
+  const { gateway, publisher } = publishingGateway(config.stack, pubsub);
+  const stopping = { value: false };
+  const route = trackerRoute({
+    gateway,
+    logger,
+    redirectHosts: hosts,
+    behindProxy: true,
+    ready: () => !stopping.value,
+    ...(rateLimit !== undefined && { rateLimit: new ClientRateLimit(rateLimit) }),
+  });
+  const server = await startHttpServer(route, logger, config);
+  logger.info({ port: config.port, stack: config.stack, redirectHosts: hosts }, "tracker listening");
+  await serveUntilSigterm(logger, stopping, closing(server, publisher));
+  await pubsub.close();
 }

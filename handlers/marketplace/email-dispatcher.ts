@@ -19,7 +19,7 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
 import type { EmailAdapter } from "../adapters/email";
-import { emailAdapterFromEnv, perFirestore } from "../adapters/environment";
+import { processEmailAdapter } from "../adapters/environment";
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
 import { documentIdFor } from "../runtime/idempotency";
@@ -62,13 +62,13 @@ export function surelyNotSent(err: unknown): boolean {
 }
 
 export interface EmailDispatcherOptions {
-  /** The email adapter for the process's Firestore client. Default: from the environment (adapters/environment.ts). */
+  /** The email adapter for the process's Firestore client. Default: from the process's settings (adapters/environment.ts). */
   email?: (firestore: Firestore) => EmailAdapter;
 }
 
 /** The dispatcher with its adapter. */
 export function createEmailDispatcher(options: EmailDispatcherOptions = {}) {
-  const email = options.email ?? perFirestore((firestore) => emailAdapterFromEnv(process.env, firestore));
+  const email = options.email ?? processEmailAdapter;
   return defineHandler({
     name: "email-dispatcher",
     accepts: ["com.skillancer.email.send"],

@@ -1,6 +1,7 @@
 /**
  * Wires one consumer's runtime from its configuration and starts it: the declaration resolved
- * for the stack, the handler from the registry, one PubSub and one Firestore client, the
+ * for the stack, the handler from the registry, the settings of the capabilities its contract
+ * uses (checked before anything starts), one PubSub and one Firestore client, the
  * publisher, the event store (archivers), the delivery pipeline, the host the consumer's
  * delivery calls for, and the HTTP server. On SIGTERM or SIGINT it shuts down in order: the
  * host drains, publishers flush, the event store writes what it holds, the server and the
@@ -9,9 +10,10 @@
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
+import type { Capability } from "../../infra/model/settings";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import { catalogFor } from "./catalog";
-import { ConfigError, pushVerification, readConfig, type RuntimeConfig } from "./config";
+import { pushVerification, readConfig, type RuntimeConfig } from "./config";
 import { DeliveryProcessor } from "./delivery";
 import { EventStore } from "./event-store";
 import type { HandlerRegistry, RegisteredHandler } from "./handler";
@@ -23,10 +25,19 @@ import { PullHost } from "./pull-host";
 import { PushHost } from "./push-host";
 import { OutsideCalls } from "./resilience";
 import { startServer } from "./server";
+import { ConfigError, Settings, useSettings } from "./settings";
 
 export interface LaunchOptions {
   /** Handler implementations by contract name. */
   registry: HandlerRegistry;
+  /**
+   * The check of each capability a contract may use (handlers/adapters/environment.ts): run
+   * for the consumer's capabilities before it starts. Default: none, and a consumer whose
+   * contract uses a capability refuses to start.
+   */
+  capabilityChecks?: Partial<Readonly<Record<Capability, (settings: Settings) => unknown>>>;
+  /** The settings to read. Default: those of `env`. */
+  settings?: Settings;
   /** Default: process.env. */
   env?: NodeJS.ProcessEnv;
   /** Stop on SIGTERM and SIGINT. Default true. */
@@ -54,8 +65,31 @@ function createPubSub(config: RuntimeConfig): PubSub {
 }
 
 function createFirestore(config: RuntimeConfig): Firestore {
-  const project = config.projectId !== undefined ? { projectId: config.projectId } : {};
-  return new Firestore(config.emulators.firestore !== undefined ? { ...project, host: config.emulators.firestore, ssl: false } : project);
+  const target = { ...(config.projectId !== undefined && { projectId: config.projectId }), databaseId: config.database };
+  return new Firestore(config.emulators.firestore !== undefined ? { ...target, host: config.emulators.firestore, ssl: false } : target);
+}
+
+/**
+ * Runs the check of every capability the consumer's contract uses, and reports every problem
+ * of all of them at once.
+ * @throws ConfigError naming each missing or bad setting.
+ */
+function checkCapabilities(consumer: ResolvedConsumer, settings: Settings, checks: LaunchOptions["capabilityChecks"] = {}): void {
+  const problems: string[] = [];
+  for (const capability of consumer.contract.uses) {
+    const check = checks[capability];
+    if (check === undefined) {
+      problems.push(`consumer ${consumer.name} uses ${capability}, which this image has no settings check for (handlers/adapters/environment.ts)`);
+      continue;
+    }
+    try {
+      check(settings);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.message.split("\n"));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`consumer ${consumer.name} cannot start; ${problems.length === 1 ? "a setting is" : "settings are"} missing or wrong:\n  ${problems.join("\n  ")}`);
 }
 
 function consumerFor(config: RuntimeConfig, registry: HandlerRegistry): { consumer: ResolvedConsumer; handler: RegisteredHandler } {
@@ -77,10 +111,12 @@ function consumerFor(config: RuntimeConfig, registry: HandlerRegistry): { consum
  * @throws ConfigError (one line) for a configuration problem; nothing has started then.
  */
 export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
-  const env = options.env ?? process.env;
-  const config = readConfig(env);
+  const settings = options.settings ?? new Settings(options.env ?? process.env);
+  useSettings(settings);
+  const config = readConfig(settings);
   const { consumer, handler } = consumerFor(config, options.registry);
-  const push = consumer.delivery === "push" ? pushVerification(env, config.mode) : undefined;
+  const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
+  checkCapabilities(consumer, settings, options.capabilityChecks);
   if (config.mode === "local") {
     // DESIGN.md: without it both clients look for the metadata server before their first call.
     process.env["METADATA_SERVER_DETECTION"] ??= "none";
@@ -118,7 +154,14 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
       ? new PushHost({
           processor,
           logger,
-          verify: push.verify ? pushTokenVerifier({ audience: push.audience, ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }), ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }) }) : false,
+          verify: push.verify
+            ? pushTokenVerifier({
+                audience: push.audience,
+                ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }),
+                ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }),
+                ...(push.issuer !== undefined && { issuer: push.issuer }),
+              })
+            : false,
         })
       : new PullHost({
           processor,

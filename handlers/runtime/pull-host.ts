@@ -32,12 +32,10 @@
 import { Duration, type Message, type PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
-import { DRAIN_TIMEOUT_SECONDS } from "./drain";
+import { DRAIN_TIMEOUT_SECONDS } from "../../infra/model/defaults";
 import type { PullTransport } from "./config";
 import type { Outcome } from "./outcome";
 import { UnaryPullSource, type PulledMessage } from "./unary-pull";
-
-export { DRAIN_TIMEOUT_SECONDS, TERMINATION_GRACE_PERIOD_SECONDS } from "./drain";
 
 /** The subscriber's lease on a message, renewed while it is held, in seconds (see the file comment). */
 export const LEASE_SECONDS = 60;

@@ -4,7 +4,7 @@
  */
 import type { Firestore } from "@google-cloud/firestore";
 import type { EmailAdapter } from "../adapters/email";
-import { emailAdapterFromEnv, linkSettingsFromEnv, perFirestore, type LinkSettings } from "../adapters/environment";
+import { processEmailAdapter, processLinkSettings, type LinkSettings } from "../adapters/environment";
 import { defineHandler } from "../runtime/handler";
 import { invitationEmail } from "./invitation-message";
 import { deliverShare } from "./share-delivery";
@@ -14,9 +14,9 @@ import { trackingLinks } from "./tracking-links";
 export const SMTP_SERVICE = "smtp";
 
 export interface EmailSenderOptions {
-  /** The email adapter for the process's Firestore client. Default: from the environment (adapters/environment.ts). */
+  /** The email adapter for the process's Firestore client. Default: from the process's settings (adapters/environment.ts). */
   email?: (firestore: Firestore) => EmailAdapter;
-  /** Where the tracking links point. Default: EVENTLINE_GATEWAY_URL and EVENTLINE_CARD_BASE_URL. */
+  /** Where the tracking links point. Default: EVENTLINE_TRACKER_URL and EVENTLINE_CARD_BASE_URL. */
   links?: () => LinkSettings;
   /** The clock, epoch milliseconds. Default Date.now. */
   now?: () => number;
@@ -24,20 +24,20 @@ export interface EmailSenderOptions {
 
 /** The email sender with its adapter and settings. */
 export function createEmailSender(options: EmailSenderOptions = {}) {
-  const email = options.email ?? perFirestore((firestore) => emailAdapterFromEnv(process.env, firestore));
-  const links = options.links ?? (() => linkSettingsFromEnv(process.env));
+  const email = options.email ?? processEmailAdapter;
+  const links = options.links ?? processLinkSettings;
   return defineHandler({
     name: "email-sender",
     accepts: ["com.eventline.share.requested"],
     async handle(event, ctx) {
       const adapter = email(ctx.firestore);
-      const { gatewayUrl, cardBaseUrl } = links();
+      const { trackerUrl, cardBaseUrl } = links();
       await deliverShare(event, ctx, {
         channel: "email",
         service: SMTP_SERVICE,
         ...(options.now !== undefined && { now: options.now }),
         send: (share, signal) => {
-          const message = invitationEmail(trackingLinks(gatewayUrl, share.invitationId, share.cardId, cardBaseUrl), share.shareMetadata);
+          const message = invitationEmail(trackingLinks(trackerUrl, share.invitationId, share.cardId, cardBaseUrl), share.shareMetadata);
           return adapter.send({ to: share.recipient, ...message, idempotencyKey: share.invitationId }, signal);
         },
       });

@@ -1,6 +1,9 @@
 /**
  * The Firestore event store: the database every handler writes to, the composite indexes
  * replay and projections query with, and the TTL policy that expires idempotency records.
+ * The database is a named one (`eventline:firestoreDatabase`, default `eventline`), so the
+ * program never clashes with a project's existing `(default)` database; a stack that wants
+ * to adopt `(default)` sets the key to it and imports the database (docs/deploy.md).
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -31,13 +34,13 @@ export interface EventStoreArgs {
    * `eur3`. Fixed once created.
    */
   locationId: string;
-  /** Project, stack; `deleteProtection` refuses deleting the database (and its data). */
+  /** Project, stack, the database's name; `deleteProtection` refuses deleting the database (and its data). */
   platform: Platform;
 }
 
-/** The `(default)` Firestore database in native mode, its indexes and TTL policy. */
+/** The stack's Firestore database in native mode, its indexes and TTL policy. */
 export class EventStore extends pulumi.ComponentResource {
-  /** The database; the Google clients use `(default)` unless told otherwise. */
+  /** The database; every workload is told its name (FIRESTORE_DATABASE). */
   readonly database: gcp.firestore.Database;
 
   constructor(name: string, args: EventStoreArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -51,7 +54,7 @@ export class EventStore extends pulumi.ComponentResource {
     this.database = new gcp.firestore.Database(
       name,
       {
-        name: "(default)",
+        name: platform.database,
         project,
         locationId: args.locationId,
         type: "FIRESTORE_NATIVE",

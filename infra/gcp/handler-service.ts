@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CloudRunPlacement } from "../model/types";
 import { parseQuantity } from "../model/quantity";
 import type { Platform } from "./platform";
+import type { SettingSecret } from "./setting-secret";
 
 /** The port the handler runtime listens on, in every mode. */
 export const HANDLER_PORT = 8080;
@@ -32,6 +33,11 @@ export interface HandlerServiceArgs {
   image: pulumi.Input<string>;
   /** Environment variables of the container (HANDLER, MODE, ...). */
   env: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Secret settings, each an environment variable of its setting's name read from its pinned
+   * Secret Manager version; the service's account is granted access to each. Default none.
+   */
+  secrets?: readonly SettingSecret[];
   /** CPU, memory, instance bounds and concurrency. */
   placement: Required<CloudRunPlacement>;
   /**
@@ -49,6 +55,8 @@ export interface HandlerServiceArgs {
   timeoutSeconds?: number;
   /** Extra labels beside the platform's (e.g. `consumer`). */
   labels?: Readonly<Record<string, string>>;
+  /** Annotations of the service (e.g. a public service's reason). Default none. */
+  annotations?: Readonly<Record<string, string>>;
   /** What the service does, shown in the console. */
   description: string;
   /** Project, region, stack, labels, delete protection. */
@@ -94,6 +102,9 @@ export class HandlerService extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Cloud Run reads each secret as the service's account when a revision starts: grant first.
+    const secretGrants = (args.secrets ?? []).map((secret) => secret.grantAccess(name, this.serviceAccount.member, { parent: this }));
+
     this.service = new gcp.cloudrunv2.Service(
       name,
       {
@@ -105,6 +116,7 @@ export class HandlerService extends pulumi.ComponentResource {
         ...(args.customAudiences !== undefined && { customAudiences: [...args.customAudiences] }),
         deletionProtection: platform.deleteProtection,
         labels: { ...platform.labels, ...args.labels },
+        ...(args.annotations !== undefined && { annotations: { ...args.annotations } }),
         template: {
           serviceAccount: this.serviceAccount.email,
           timeout: `${args.timeoutSeconds ?? 300}s`,
@@ -116,7 +128,10 @@ export class HandlerService extends pulumi.ComponentResource {
               name: "handler",
               image: args.image,
               ports: { containerPort: HANDLER_PORT },
-              envs: Object.entries(args.env).map(([envName, value]) => ({ name: envName, value })),
+              envs: [
+                ...Object.entries(args.env).map(([envName, value]) => ({ name: envName, value })),
+                ...(args.secrets ?? []).map((secret) => ({ name: secret.setting, valueSource: { secretKeyRef: { secret: secret.secret.secretId, version: secret.version.version } } })),
+              ],
               resources: { limits: { cpu: placement.cpu, memory: placement.memory } },
               startupProbe: { httpGet: { path: "/readyz", port: HANDLER_PORT }, periodSeconds: 2, failureThreshold: 30 },
               livenessProbe: { httpGet: { path: "/healthz", port: HANDLER_PORT }, periodSeconds: 10 },
@@ -124,7 +139,7 @@ export class HandlerService extends pulumi.ComponentResource {
           ],
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: secretGrants },
     );
     this.url = this.service.uri;
 

@@ -20,6 +20,13 @@ export interface Platform {
   labels: Readonly<Record<string, string>>;
   /** Whether stateful or user-facing resources refuse deletion (Firestore, Cloud Run, the cluster). */
   deleteProtection: boolean;
+  /** The Firestore database every workload uses (FIRESTORE_DATABASE). */
+  database: string;
+}
+
+/** What every workload's environment says of where it runs. */
+export function platformEnv(platform: Platform): Record<string, string> {
+  return { GOOGLE_CLOUD_PROJECT: platform.project, STACK: platform.stack, FIRESTORE_DATABASE: platform.database };
 }
 
 /** The labels that mark a resource as Eventline's, for cost reports and clean-up. */
@@ -33,11 +40,6 @@ export function platformLabels(stack: string, owner: string): Record<string, str
  */
 export function pubsubServiceAgent(platform: Platform): pulumi.Output<string> {
   return pulumi.interpolate`serviceAccount:service-${platform.projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
-}
-
-/** The fully qualified name Pub/Sub expects where another topic is referenced. */
-export function topicPath(platform: Platform, topic: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.interpolate`projects/${platform.project}/topics/${topic}`;
 }
 
 /** Service account ids are 6..30 characters of `[a-z0-9-]`, starting with a letter. */

@@ -11,8 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedPushConsumer } from "../model/types";
 import { ConsumerSubscription } from "./consumer-subscription";
 import { HandlerPermissions } from "./handler-permissions";
+import type { WorkloadSettings } from "../workload-settings";
 import { HandlerService } from "./handler-service";
-import { accountId, type Platform, pubsubServiceAgent } from "./platform";
+import { accountId, type Platform, platformEnv, pubsubServiceAgent } from "./platform";
 
 /** The OIDC audience of a push consumer's tokens: unique per stack and consumer. */
 export function pushAudience(stack: string, consumer: string): string {
@@ -28,6 +29,8 @@ export interface PushHandlerArgs {
   emitsTo: Readonly<Record<string, pulumi.Input<string>>>;
   /** The handler image, by digest. */
   image: pulumi.Input<string>;
+  /** The settings of the capabilities its handler uses (infra/workload-settings.ts). Default none. */
+  settings?: WorkloadSettings;
   /** Project, region, stack, labels. */
   platform: Platform;
 }
@@ -62,11 +65,12 @@ export class PushHandler extends pulumi.ComponentResource {
         env: {
           HANDLER: consumer.name,
           MODE: "push",
-          GOOGLE_CLOUD_PROJECT: platform.project,
-          STACK: platform.stack,
+          ...platformEnv(platform),
           PUSH_AUDIENCE: audience,
           PUSH_SERVICE_ACCOUNT: pusher.email,
+          ...args.settings?.values,
         },
+        secrets: args.settings?.secrets ?? [],
         customAudiences: [audience],
         placement: consumer.cloudRun,
         ingress: "internal",

@@ -2,7 +2,7 @@
  * Where the pull workers run. Either the program creates a GKE Autopilot cluster for the
  * stack (and installs the metrics adapter the backlog HPAs need), or it deploys into an
  * existing cluster given by kubeconfig, which must already run the adapter and have
- * Workload Identity enabled for this project.
+ * Workload Identity and the Secret Manager add-on enabled for this project.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
@@ -78,6 +78,8 @@ export class WorkerCluster extends pulumi.ComponentResource {
           location: platform.region,
           enableAutopilot: true,
           releaseChannel: { channel: "REGULAR" },
+          // Mounts secret settings into the workers' pods (infra/k8s/pull-worker.ts).
+          secretManagerConfig: { enabled: true },
           deletionProtection: platform.deleteProtection,
           resourceLabels: { ...platform.labels },
         },

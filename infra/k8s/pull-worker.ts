@@ -3,24 +3,38 @@
  * Workload Identity, and a hardened Deployment that the HPA scales on the subscription's
  * backlog (Pub/Sub's num_undelivered_messages, read through the Custom Metrics Stackdriver
  * Adapter), with a PodDisruptionBudget so node upgrades drain it one pod at a time.
+ *
+ * Secret settings reach the pods as files: the GKE Secret Manager add-on (enabled on the
+ * Autopilot cluster, infra/k8s/cluster.ts) mounts each pinned secret version through a
+ * SecretProviderClass, authenticating as the pod's own identity, and the runtime reads
+ * `<NAME>_FILE`. That is the mechanism Autopilot supports without installing a driver of our
+ * own, and the secret never becomes a Kubernetes Secret that anyone with read access to the
+ * namespace could read: only the workload's identity is granted the secret.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { TERMINATION_GRACE_PERIOD_SECONDS } from "../model/defaults";
 import { heapCapMb } from "../model/node-heap";
 import { parseQuantity } from "../model/quantity";
 import type { ResolvedPullConsumer } from "../model/types";
 import { ConsumerSubscription } from "../gcp/consumer-subscription";
 import { HandlerPermissions } from "../gcp/handler-permissions";
 import { HANDLER_PORT } from "../gcp/handler-service";
-import { accountId, type Platform } from "../gcp/platform";
-import { TERMINATION_GRACE_PERIOD_SECONDS } from "../../handlers/runtime/drain";
+import { accountId, type Platform, platformEnv } from "../gcp/platform";
+import { secretFileOf } from "../gcp/setting-secret";
+import { FILE_SUFFIX } from "../model/settings";
+import type { WorkloadSettings } from "../workload-settings";
 import type { WorkerCluster } from "./cluster";
 
 /** The external metric the HPA scales on (Custom Metrics Stackdriver Adapter, new resource model). */
 export const BACKLOG_METRIC = "pubsub.googleapis.com|subscription|num_undelivered_messages";
 /** The uid the container runs as: the `node` user of the Node.js base images. */
 export const RUN_AS_USER = 1000;
+/** Where the Secret Manager add-on mounts a worker's secret settings. */
+export const SECRETS_MOUNT_PATH = "/etc/eventline/secrets";
+/** The CSI driver of GKE's Secret Manager add-on. */
+export const SECRET_MANAGER_CSI_DRIVER = "secrets-store-gke.csi.k8s.io";
 
 export interface PullWorkerArgs {
   /** The resolved pull consumer (infra/system.ts): scaling bounds, backlog target, resources. */
@@ -31,6 +45,8 @@ export interface PullWorkerArgs {
   emitsTo: Readonly<Record<string, pulumi.Input<string>>>;
   /** The handler image, by digest. */
   image: pulumi.Input<string>;
+  /** The settings of the capabilities its handler uses (infra/workload-settings.ts). Default none. */
+  settings?: WorkloadSettings;
   /** Where the worker runs: the Kubernetes provider and the workers' namespace. */
   cluster: Pick<WorkerCluster, "provider" | "namespace">;
   /** The most replicas any worker may scale to (`eventline:maxReplicasCap`). */
@@ -107,6 +123,35 @@ export class PullWorker extends pulumi.ComponentResource {
       k8sOpts,
     );
 
+    const secrets = args.settings?.secrets ?? [];
+    // The add-on reads as the pod's identity: the Kubernetes account, linked to the Google one.
+    const podPrincipal = pulumi.interpolate`principal://iam.googleapis.com/projects/${platform.projectNumber}/locations/global/workloadIdentityPools/${platform.project}.svc.id.goog/subject/ns/${namespace}/sa/${consumer.name}`;
+    const secretGrants = secrets.flatMap((secret) => [
+      secret.grantAccess(name, this.serviceAccount.member, { parent: this }),
+      secret.grantAccess(`${name}-pod`, podPrincipal, { parent: this }),
+    ]);
+    const secretProviderClass =
+      secrets.length === 0
+        ? undefined
+        : new k8s.apiextensions.CustomResource(
+            `${name}-secrets`,
+            {
+              apiVersion: "secrets-store.csi.x-k8s.io/v1",
+              kind: "SecretProviderClass",
+              metadata: { name: `${consumer.name}-secrets`, namespace, labels },
+              spec: {
+                provider: "gke",
+                parameters: {
+                  secrets: pulumi
+                    .all(secrets.map((secret) => secret.versionName))
+                    .apply((versions) => versions.map((version, i) => `- resourceName: "${version}"\n  path: "${secretFileOf(secrets[i]!.setting)}"`).join("\n")),
+                },
+              },
+            },
+            k8sOpts,
+          );
+    const secretFiles = Object.fromEntries(secrets.map((secret) => [`${secret.setting}${FILE_SUFFIX}`, `${SECRETS_MOUNT_PATH}/${secretFileOf(secret.setting)}`]));
+
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -129,10 +174,11 @@ export class PullWorker extends pulumi.ComponentResource {
                   env: Object.entries({
                     HANDLER: consumer.name,
                     MODE: "pull",
-                    GOOGLE_CLOUD_PROJECT: platform.project,
-                    STACK: platform.stack,
+                    ...platformEnv(platform),
                     // Replaces the image's NODE_OPTIONS, so it keeps its source maps.
                     NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapCapMb(consumer.gke.resources.limits.memory)}`,
+                    ...args.settings?.values,
+                    ...secretFiles,
                   }).map(([envName, value]) => ({ name: envName, value })),
                   ports: [{ name: "http", containerPort: HANDLER_PORT }],
                   resources: { requests: { ...consumer.gke.resources.requests }, limits: { ...consumer.gke.resources.limits } },
@@ -140,15 +186,20 @@ export class PullWorker extends pulumi.ComponentResource {
                   livenessProbe: { httpGet: { path: "/healthz", port: HANDLER_PORT }, periodSeconds: 10, failureThreshold: 3 },
                   readinessProbe: { httpGet: { path: "/readyz", port: HANDLER_PORT }, periodSeconds: 5, failureThreshold: 2 },
                   // The root filesystem is read-only; Node and the Google clients still need a scratch dir.
-                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(secretProviderClass === undefined ? [] : [{ name: "secrets", mountPath: SECRETS_MOUNT_PATH, readOnly: true }])],
                 },
               ],
-              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+              volumes: [
+                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+                ...(secretProviderClass === undefined
+                  ? []
+                  : [{ name: "secrets", csi: { driver: SECRET_MANAGER_CSI_DRIVER, readOnly: true, volumeAttributes: { secretProviderClass: `${consumer.name}-secrets` } } }]),
+              ],
             },
           },
         },
       },
-      k8sOpts,
+      { ...k8sOpts, dependsOn: [...secretGrants, ...(secretProviderClass === undefined ? [] : [secretProviderClass])] },
     );
 
     // Pull workers lose nothing when evicted (unacked messages are redelivered), so allow one

@@ -9,7 +9,11 @@
  */
 import type { Logger } from "pino";
 import { registry as imageRegistry } from "../../handlers/registry";
+import { EventGateway } from "../../handlers/gateway/gateway";
 import { startGateway, type RunningGateway } from "../../handlers/gateway/run";
+import { EventCodec } from "../../handlers/runtime/codec";
+import { ClientRateLimit } from "../../handlers/tracker/rate-limit";
+import { trackerRoutes } from "../../handlers/tracker/server";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import type { HandlerRegistry } from "../../handlers/runtime/handler";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
@@ -72,11 +76,13 @@ async function emulatorFor(kind: EmulatorKind, settings: LocalSettings): Promise
 }
 
 /**
- * Points this process's environment at the emulators: handlers and their adapters read it at
- * call time to know they run locally (the email and text adapters then write to a Firestore
- * outbox instead of sending), and stray clients built without explicit settings land here too.
+ * Points this process's environment at the emulators, in local mode: handlers and their
+ * adapters read it at call time to know they run locally (the email and text adapters then
+ * write to a Firestore outbox instead of sending), and stray clients built without explicit
+ * settings land here too.
  */
 function targetEmulators(settings: LocalSettings): void {
+  process.env["MODE"] = "local";
   process.env["PUBSUB_EMULATOR_HOST"] = settings.pubsubHost;
   process.env["FIRESTORE_EMULATOR_HOST"] = settings.firestoreHost;
   process.env["GOOGLE_CLOUD_PROJECT"] = settings.projectId;
@@ -155,12 +161,24 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     const settings = { ...options.settings, port };
     const baseUrl = `http://127.0.0.1:${port}`;
     // Tracking links in invitations must lead back here (handlers/adapters/environment.ts reads it).
-    process.env["EVENTLINE_GATEWAY_URL"] ??= baseUrl;
+    process.env["EVENTLINE_TRACKER_URL"] ??= baseUrl;
     const extraHosts = options.redirectHosts ?? (process.env["EVENTLINE_REDIRECT_HOSTS"] ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+    // The tracker's links on this server; cards live here too unless configured otherwise (handlers/viral/tracking-links.ts).
+    const { rateLimit } = catalog.system.services.tracker;
+    const tracker = trackerRoutes({
+      gateway: new EventGateway(new EventCodec(catalog), publisher),
+      logger,
+      redirectHosts: [...extraHosts, `127.0.0.1:${port}`, `localhost:${port}`],
+      ...(rateLimit !== undefined && { rateLimit: new ClientRateLimit(rateLimit) }),
+    });
     gateway = await startGateway(
-      // Cards live on this server unless configured otherwise (handlers/viral/tracking-links.ts).
-      { port, host: "127.0.0.1", projectId: settings.projectId, stack: LOCAL_STACK, redirectHosts: [...extraHosts, `127.0.0.1:${port}`, `localhost:${port}`] },
-      { pubsub, firestore, logger, metrics, fallback: async (request, response, url) => host.handlePush(request, response, url) || dashboard.handle(request, response, url) },
+      { port, host: "127.0.0.1", projectId: settings.projectId, stack: LOCAL_STACK },
+      {
+        pubsub,
+        logger,
+        metrics,
+        fallback: async (request, response, url) => (await tracker(request, response, url)) || host.handlePush(request, response, url) || dashboard.handle(request, response, url),
+      },
     );
 
     say(`provisioning ${catalog.system.topics.length} topics and ${catalog.system.consumers.length} consumers into the emulator…`);

@@ -78,6 +78,7 @@ export function defineSystem<
   topics: T;
   handlers: H & NoInfer<CheckHandlers<T, H>>;
   consumers: C & NoInfer<CheckConsumers<T, H, C>>;
+  services?: SystemSpec["services"];
   stacks?: Readonly<Record<string, StackOverrides>>;
 }): System<T, H, C> {
   return spec;

@@ -5,44 +5,24 @@
  * everything first and throws one {@link DeclarationError} that lists every problem.
  */
 import { filterForTypes } from "../../handlers/runtime/filter";
-import { toSeconds } from "./duration";
+import { archiverPlacement, consumerDefaults, defaultTopicRetention, serviceDefaults } from "./defaults";
+import { toSeconds, type Duration } from "./duration";
 import { messageNameOf, oneofMembers } from "./proto";
 import type {
-  CloudRunPlacement,
   ConsumerSpec,
-  GkePlacement,
   HandlerContract,
   PullConsumerSpec,
   ResolvedConsumer,
   ResolvedPullConsumer,
   ResolvedEvent,
   ResolvedSystem,
+  ResolvedService,
   ResolvedTopic,
+  ServiceName,
   StackOverrides,
   SystemSpec,
 } from "./types";
 import { DeclarationError, validateSystem } from "./validate";
-
-/** Defaults for what a consumer leaves out; documented on the spec's fields. */
-export const consumerDefaults = {
-  ackDeadline: "60s",
-  retry: { minBackoff: "10s", maxBackoff: "600s" },
-  maxDeliveryAttempts: 5,
-  retention: "7d",
-  cloudRun: { cpu: "1", memory: "512Mi", minInstances: 0, maxInstances: 10, concurrency: 80 } satisfies Required<CloudRunPlacement>,
-  gke: {
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-    replicas: { min: 1, max: 10 },
-    backlogTarget: 100,
-    // bench/flow-control.ts: within 10% of the best limit's pipeline throughput (with unary
-    // pulls locally, 2026-12-06: 200 reached 0.96–1.00 of it, 100 only 0.80–0.93), at half
-    // the latency and the messages held of 500.
-    maxMessages: 200,
-  } satisfies Required<GkePlacement>,
-} as const;
-
-/** Topic message retention when a topic leaves it out. */
-export const defaultTopicRetention = "7d";
 
 /** The handler name of the archiver the platform adds to every topic. */
 export const ARCHIVER_HANDLER = "archiver";
@@ -51,14 +31,6 @@ export const ARCHIVER_HANDLER = "archiver";
 export function archiverConsumerName(topic: string): string {
   return `${topic}-archiver`;
 }
-
-/** The placement of the built-in archivers: small pull workers on GKE. */
-const archiverPlacement: Required<GkePlacement> = {
-  resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-  replicas: { min: 1, max: 5 },
-  backlogTarget: 500,
-  maxMessages: 200,
-};
 
 /** The declaration with one stack's overrides merged in (shallow per consumer field group). */
 export function applyStackOverrides(spec: SystemSpec, stack: string): SystemSpec {
@@ -129,6 +101,7 @@ function contractOf(contract: HandlerContract): ResolvedSystem["handlers"][strin
   return {
     accepts: contract.accepts,
     emits: contract.emits ?? [],
+    uses: contract.uses ?? [],
     ...(contract.description !== undefined && { description: contract.description }),
   };
 }
@@ -152,9 +125,9 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
       maxBackoffSeconds: toSeconds(spec.retry?.maxBackoff ?? consumerDefaults.retry.maxBackoff),
     },
     maxDeliveryAttempts: spec.maxDeliveryAttempts ?? consumerDefaults.maxDeliveryAttempts,
-    ordering: spec.ordering ?? false,
-    exactlyOnce: spec.exactlyOnce ?? false,
-    retainAckedMessages: spec.retainAckedMessages ?? false,
+    ordering: spec.ordering ?? consumerDefaults.ordering,
+    exactlyOnce: spec.exactlyOnce ?? consumerDefaults.exactlyOnce,
+    retainAckedMessages: spec.retainAckedMessages ?? consumerDefaults.retainAckedMessages,
     messageRetentionSeconds: toSeconds(spec.retention ?? consumerDefaults.retention),
     deadLetterTopic: `${name}-dlq`,
     parkingSubscription: `${name}-dlq-parking`,
@@ -185,6 +158,20 @@ function archiverFor(topic: ResolvedTopic): ResolvedPullConsumer {
   };
 }
 
+function resolveServices(spec: SystemSpec): ResolvedSystem["services"] {
+  const resolve = (name: ServiceName): ResolvedService => {
+    const declared = spec.services?.[name] ?? {};
+    const rateLimit = declared.rateLimit ?? serviceDefaults[name].rateLimit;
+    return {
+      name,
+      ...(declared.public !== undefined && { publicReason: declared.public.reason.trim() }),
+      ...(rateLimit !== undefined && { rateLimit: { requests: rateLimit.requests, perSeconds: toSeconds(rateLimit.per as Duration) } }),
+      cloudRun: { ...serviceDefaults[name].cloudRun, ...declared.cloudRun },
+    };
+  };
+  return { gateway: resolve("gateway"), tracker: resolve("tracker") };
+}
+
 /**
  * Validates the declaration for `stack` and returns the resolved model.
  * @throws DeclarationError listing every problem, each with its field path and the fix.
@@ -206,7 +193,8 @@ export function resolveSystem(spec: SystemSpec, stack = "dev"): ResolvedSystem {
   handlers[ARCHIVER_HANDLER] = {
     accepts: topics.flatMap((topic) => topic.events.map((event) => event.type)),
     emits: [],
+    uses: [],
     description: "Built in: appends every event, immutable, to the Firestore event store.",
   };
-  return { stack, topics, consumers, handlers };
+  return { stack, services: resolveServices(merged), topics, consumers, handlers };
 }

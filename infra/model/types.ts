@@ -5,6 +5,7 @@
  * runtime, the catalog generators, the policy pack) reads a validated {@link ResolvedSystem}.
  */
 import type { Duration } from "./duration";
+import type { Capability } from "./settings";
 
 /** The static class protobufjs generates for a message (proto/gen/). */
 export interface MessageClass<T extends object = object> {
@@ -72,6 +73,12 @@ export interface HandlerContract {
   accepts: readonly string[];
   /** Event types the handler may publish. Default: none. */
   emits?: readonly string[];
+  /**
+   * Outside services the handler calls (infra/model/settings.ts): each gives its consumers
+   * the settings and secrets it needs, and their workloads check them before taking messages.
+   * Default: none.
+   */
+  uses?: readonly Capability[];
   /** What the handler does, for the catalog. */
   description?: string;
 }
@@ -170,6 +177,26 @@ export interface PullConsumerSpec extends ConsumerCommon {
 
 export type ConsumerSpec = PushConsumerSpec | PullConsumerSpec;
 
+/** The platform's own services: the gateway, where producers post events, and the tracker, the funnel's links. */
+export type ServiceName = "gateway" | "tracker";
+
+/** How a platform service runs. */
+export interface ServiceSpec {
+  /**
+   * Open to the internet (ingress all, anyone may invoke), with the reason. The policy pack
+   * accepts a public Cloud Run service only where the declaration says so. Default: internal,
+   * invoked only by the members the stack config names.
+   */
+  public?: { reason: string };
+  /**
+   * Requests one client (by address) may make per window; past it the service answers 429
+   * with Retry-After. Default: the tracker 120 per "1m"; the gateway none.
+   */
+  rateLimit?: { requests: number; per: Duration };
+  /** CPU, memory, instances and concurrency. Default 1 vCPU, 512Mi, 0..10 instances, 80 requests each. */
+  cloudRun?: CloudRunPlacement;
+}
+
 /** Per-stack changes to consumers' delivery and scaling, and topics' retention. */
 export interface StackOverrides {
   topics?: Readonly<Record<string, { retention?: Duration }>>;
@@ -192,6 +219,8 @@ export interface SystemSpec {
   topics: Readonly<Record<string, TopicSpec>>;
   handlers: Readonly<Record<string, HandlerContract>>;
   consumers: Readonly<Record<string, ConsumerSpec>>;
+  /** The gateway and the tracker. Default: both internal-only except as stated on each. */
+  services?: Readonly<Partial<Record<ServiceName, ServiceSpec>>>;
   /** Overrides by stack name (`dev`, `prod`, `local`, ...). */
   stacks?: Readonly<Record<string, StackOverrides>>;
 }
@@ -224,11 +253,14 @@ export interface ResolvedTopic {
   description?: string;
 }
 
+/** A handler contract with its defaults applied. */
+export type ResolvedContract = Required<Pick<HandlerContract, "accepts" | "emits" | "uses">> & { description?: string };
+
 interface ResolvedConsumerCommon {
   /** The consumer's name; also its subscription's name. */
   name: string;
   handler: string;
-  contract: Required<Pick<HandlerContract, "accepts" | "emits">> & { description?: string };
+  contract: ResolvedContract;
   topic: string;
   /** The filter the subscription gets, declared or derived; undefined = every message. */
   filter?: string;
@@ -260,9 +292,19 @@ export interface ResolvedPullConsumer extends ResolvedConsumerCommon {
 
 export type ResolvedConsumer = ResolvedPushConsumer | ResolvedPullConsumer;
 
+/** A platform service with its defaults applied. */
+export interface ResolvedService {
+  name: ServiceName;
+  /** The reason it is public; undefined for an internal service. */
+  publicReason?: string;
+  rateLimit?: { requests: number; perSeconds: number };
+  cloudRun: Required<CloudRunPlacement>;
+}
+
 export interface ResolvedSystem {
   stack: string;
+  services: Readonly<Record<ServiceName, ResolvedService>>;
   topics: readonly ResolvedTopic[];
   consumers: readonly ResolvedConsumer[];
-  handlers: Readonly<Record<string, Required<Pick<HandlerContract, "accepts" | "emits">> & { description?: string }>>;
+  handlers: Readonly<Record<string, ResolvedContract>>;
 }

@@ -6,7 +6,10 @@ import { FilterSyntaxError, filterForTypes, parseFilter } from "../../handlers/r
 import { DurationError, toSeconds } from "./duration";
 import { hasField, messageNameOf, oneofMembers } from "./proto";
 import { parseQuantity } from "./quantity";
-import type { ConsumerSpec, SystemSpec, TopicSpec } from "./types";
+import { consumerDefaults, serviceDefaults } from "./defaults";
+import { SERVICE_NAMES } from "./services";
+import { capabilities } from "./settings";
+import type { CloudRunPlacement, ConsumerSpec, ServiceSpec, SystemSpec, TopicSpec } from "./types";
 
 /** One problem in the declaration. */
 export interface DeclarationIssue {
@@ -119,18 +122,21 @@ function validateTopic(issues: Issues, name: string, topic: TopicSpec, typeOwner
   }
 }
 
+function validateCloudRun(issues: Issues, at: string, run: CloudRunPlacement): void {
+  const { minInstances, maxInstances, concurrency } = { ...consumerDefaults.cloudRun, ...run };
+  if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
+    issues.add(`${at}.cloudRun`, `instances ${minInstances}..${maxInstances} are not a valid range`, "set 0 ≤ minInstances ≤ maxInstances and maxInstances ≥ 1");
+  }
+  issues.range(`${at}.cloudRun.concurrency`, concurrency, 1, 1000, "", "Cloud Run serves 1..1000 requests per instance");
+  for (const key of ["cpu", "memory"] as const) {
+    const value = run[key];
+    if (value !== undefined && parseQuantity(value) === undefined) issues.add(`${at}.cloudRun.${key}`, `"${value}" is not a quantity`, 'write it like "1" or "500m" for cpu and "512Mi" for memory');
+  }
+}
+
 function validatePlacement(issues: Issues, at: string, consumer: ConsumerSpec): void {
   if (consumer.delivery === "push") {
-    const run = consumer.cloudRun ?? {};
-    const { minInstances = 0, maxInstances = 10, concurrency = 80 } = run;
-    if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
-      issues.add(`${at}.cloudRun`, `instances ${minInstances}..${maxInstances} are not a valid range`, "set 0 ≤ minInstances ≤ maxInstances and maxInstances ≥ 1");
-    }
-    issues.range(`${at}.cloudRun.concurrency`, concurrency, 1, 1000, "", "Cloud Run serves 1..1000 requests per instance");
-    for (const key of ["cpu", "memory"] as const) {
-      const value = run[key];
-      if (value !== undefined && parseQuantity(value) === undefined) issues.add(`${at}.cloudRun.${key}`, `"${value}" is not a quantity`, 'write it like "1" or "500m" for cpu and "512Mi" for memory');
-    }
+    validateCloudRun(issues, at, consumer.cloudRun ?? {});
     return;
   }
   const gke = consumer.gke ?? {};
@@ -155,6 +161,7 @@ function validatePlacement(issues: Issues, at: string, consumer: ConsumerSpec): 
 function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, spec: SystemSpec): void {
   const at = `consumers.${name}`;
   checkName(issues, at, name, maxConsumerName, "consumer");
+  if ((SERVICE_NAMES as readonly string[]).includes(name)) issues.add(at, `"${name}" is the name of a platform service's Cloud Run service`, "rename the consumer");
   if (consumer.delivery !== "push" && consumer.delivery !== "pull") {
     issues.add(`${at}.delivery`, `"${String((consumer as { delivery: unknown }).delivery)}" is not a delivery mode`, 'use "push" (Cloud Run) or "pull" (GKE)');
     return;
@@ -175,7 +182,8 @@ function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, 
   const backoff = pubsubLimits.backoffSeconds;
   issues.range(`${at}.retry.minBackoff`, minBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
   issues.range(`${at}.retry.maxBackoff`, maxBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
-  if ((minBackoff ?? 10) > (maxBackoff ?? 600)) issues.add(`${at}.retry`, `minBackoff ${minBackoff ?? 10}s is greater than maxBackoff ${maxBackoff ?? 600}s`, "set minBackoff ≤ maxBackoff");
+  const [minEffective, maxEffective] = [minBackoff ?? toSeconds(consumerDefaults.retry.minBackoff), maxBackoff ?? toSeconds(consumerDefaults.retry.maxBackoff)];
+  if (minEffective > maxEffective) issues.add(`${at}.retry`, `minBackoff ${minEffective}s is greater than maxBackoff ${maxEffective}s`, "set minBackoff ≤ maxBackoff");
   const retention = issues.seconds(`${at}.retention`, consumer.retention);
   const keep = pubsubLimits.subscriptionRetentionSeconds;
   issues.range(`${at}.retention`, retention, keep.min, keep.max, "s", 'Pub/Sub keeps subscription messages between "10m" and "7d"');
@@ -207,6 +215,23 @@ function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, 
   validatePlacement(issues, at, consumer);
 }
 
+function validateService(issues: Issues, name: string, service: ServiceSpec): void {
+  const at = `services.${name}`;
+  if (!(name in serviceDefaults)) {
+    issues.add(at, `"${name}" is not a platform service`, `declare one of: ${Object.keys(serviceDefaults).join(", ")}`);
+    return;
+  }
+  if (service.public !== undefined && !(typeof service.public.reason === "string" && service.public.reason.trim().length >= 10)) {
+    issues.add(`${at}.public.reason`, "a public service needs its reason", "say who must reach it from the internet and why, in a sentence (the policy pack and the catalog show it)");
+  }
+  if (service.rateLimit !== undefined) {
+    const { requests, per } = service.rateLimit;
+    if (!Number.isInteger(requests) || requests < 1) issues.add(`${at}.rateLimit.requests`, `${requests} is not a positive whole number`, "set how many requests one client may make per window, e.g. 120");
+    issues.seconds(`${at}.rateLimit.per`, per);
+  }
+  validateCloudRun(issues, at, service.cloudRun ?? {});
+}
+
 /**
  * Every problem in the declaration, checked on the stack's merged view (`merged`) and,
  * for stack overrides, against the original (`spec`). Empty when it loads.
@@ -218,6 +243,9 @@ export function validateSystem(spec: SystemSpec, merged: SystemSpec, stack: stri
 
   for (const [name, contract] of Object.entries(merged.handlers)) {
     checkName(issues, `handlers.${name}`, name, maxConsumerName, "handler");
+    for (const capability of contract.uses ?? []) {
+      if (!capabilities.includes(capability)) issues.add(`handlers.${name}.uses`, `"${String(capability)}" is not a capability`, `use one of: ${capabilities.join(", ")}`);
+    }
     if (contract.accepts.length === 0) issues.add(`handlers.${name}.accepts`, "the handler accepts no event type", "list the event types it processes");
     for (const [list, types] of [["accepts", contract.accepts], ["emits", contract.emits ?? []]] as const) {
       for (const type of types) if (!typeOwner.has(type)) issues.add(`handlers.${name}.${list}`, `unknown event type ${type}`, "declare it on a topic, or fix its spelling");
@@ -225,6 +253,7 @@ export function validateSystem(spec: SystemSpec, merged: SystemSpec, stack: stri
   }
 
   for (const [name, consumer] of Object.entries(merged.consumers)) validateConsumer(issues, name, consumer, merged);
+  for (const [name, service] of Object.entries(merged.services ?? {})) validateService(issues, name, service);
   for (const [name, topic] of Object.entries(merged.topics)) {
     if (topic.command !== true) continue;
     const handledBy = Object.entries(merged.consumers).filter(([, consumer]) => consumer.topic === name).map(([consumer]) => consumer);

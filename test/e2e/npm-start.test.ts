@@ -15,7 +15,7 @@ import { toProto3Json } from "../../handlers/runtime/proto-json";
 import { freePort } from "../../infra/local/emulators";
 import { portIsFree } from "../../infra/local/preflight";
 import { runCli } from "../cli/run-cli";
-import { samplePayloads } from "../samples/events";
+import { samplePayloads } from "../../tools/samples/events";
 
 const ROOT = join(__dirname, "..", "..");
 const CHROMIUM = "/usr/bin/chromium";

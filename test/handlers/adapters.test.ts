@@ -1,14 +1,18 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifySmtpError, messageIdFor, OutboxEmailAdapter, SmtpEmailAdapter } from "../../handlers/adapters/email";
-import { AdapterConfigError, emailAdapterFromEnv, linkSettingsFromEnv, LOCAL_GATEWAY_URL, textAdapterFromEnv } from "../../handlers/adapters/environment";
+import { emailAdapterFrom, emailSettings, linkSettings, LOCAL_TRACKER_URL, textAdapterFrom, textSettings } from "../../handlers/adapters/environment";
 import { keyDigest, OUTBOUND_COLLECTION, OutboundRecorder } from "../../handlers/adapters/outbound";
 import { OutboxTextAdapter, providerAddress, TwilioStyleAdapter } from "../../handlers/adapters/text-messages";
 import { surelyNotSent } from "../../handlers/marketplace/email-dispatcher";
 import { PermanentError, RetryableError } from "../../handlers/runtime/errors";
+import { ConfigError, Settings } from "../../handlers/runtime/settings";
 import { OutsideCall } from "../../handlers/runtime/resilience";
 import { BrokenCircuitError } from "cockatiel";
 import { useEmulators } from "../support/emulators";
-import { startMessagingProvider, type MessagingProvider } from "./support/messaging-provider";
+import { startMessagingProvider, type MessagingProvider } from "../../tools/verify/stand-ins/messaging-provider";
 
 const env = useEmulators();
 
@@ -46,38 +50,49 @@ describe("what the dispatcher counts as surely not sent", () => {
   });
 });
 
-describe("adapter selection from the environment", () => {
+describe("adapter selection from the settings", () => {
   it.each([
-    ["SMTP when a server is configured", { EVENTLINE_SMTP_URL: "smtp://127.0.0.1:2525" }, SmtpEmailAdapter],
+    ["SMTP when asked for, with a server", { EVENTLINE_EMAIL_TRANSPORT: "smtp", EVENTLINE_SMTP_URL: "smtp://127.0.0.1:2525" }, SmtpEmailAdapter],
+    ["SMTP by default outside local mode", { MODE: "pull", EVENTLINE_SMTP_URL: "smtp://127.0.0.1:2525" }, SmtpEmailAdapter],
     ["the outbox in local mode", { MODE: "local" }, OutboxEmailAdapter],
-    ["the outbox against the Firestore emulator", { FIRESTORE_EMULATOR_HOST: "127.0.0.1:8086" }, OutboxEmailAdapter],
     ["the outbox when asked, even with a server", { EVENTLINE_EMAIL_TRANSPORT: "outbox", EVENTLINE_SMTP_URL: "smtp://x" }, OutboxEmailAdapter],
   ])("email goes to %s", (_, vars, kind) => {
-    const adapter = emailAdapterFromEnv(vars, env.firestore);
+    const adapter = emailAdapterFrom(new Settings(vars), env.firestore);
     expect(adapter).toBeInstanceOf(kind);
     if (adapter instanceof SmtpEmailAdapter) adapter.close();
   });
 
+  it("reads a secret from the file NAME_FILE names, as a GKE pod receives it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "eventline-secret-"));
+    writeFileSync(join(dir, "smtp-url"), "smtp://user:pw@127.0.0.1:2525\n");
+    const settings = new Settings({ MODE: "pull", EVENTLINE_SMTP_URL_FILE: join(dir, "smtp-url") });
+    expect(emailSettings(settings)).toEqual({ transport: "smtp", smtpUrl: "smtp://user:pw@127.0.0.1:2525", from: "Eventline <no-reply@eventline.local>" });
+    expect(settings.read()).toContainEqual({ name: "EVENTLINE_SMTP_URL", required: true, from: "file" });
+  });
+
   it.each([
-    ["nothing is configured outside local mode", { MODE: "push" }, "EVENTLINE_EMAIL_TRANSPORT is not set"],
-    ["smtp is asked for without a server", { EVENTLINE_EMAIL_TRANSPORT: "smtp" }, "EVENTLINE_SMTP_URL is not set"],
-    ["the transport is misspelled", { EVENTLINE_EMAIL_TRANSPORT: "smpt" }, "EVENTLINE_EMAIL_TRANSPORT=smpt: use smtp or outbox"],
+    ["no server outside local mode", { MODE: "push" }, "EVENTLINE_SMTP_URL is not set"],
+    ["the transport is misspelled", { EVENTLINE_EMAIL_TRANSPORT: "smpt" }, 'EVENTLINE_EMAIL_TRANSPORT is "smpt": use smtp or outbox'],
+    ["the file of a secret cannot be read", { EVENTLINE_SMTP_URL_FILE: "/nonexistent/smtp-url" }, "EVENTLINE_SMTP_URL_FILE names /nonexistent/smtp-url, which cannot be read"],
   ])("email configuration fails, naming the variable, when %s", (_, vars, message) => {
-    expect(() => emailAdapterFromEnv(vars, env.firestore)).toThrow(AdapterConfigError);
-    expect(() => emailAdapterFromEnv(vars, env.firestore)).toThrow(message);
+    expect(() => emailSettings(new Settings(vars))).toThrow(ConfigError);
+    expect(() => emailSettings(new Settings(vars))).toThrow(message);
   });
 
-  it("builds the provider adapter from its variables and refuses without sender numbers", () => {
+  it("builds the provider adapter from its settings and names every missing one at once", () => {
     const vars = { EVENTLINE_MESSAGING_ACCOUNT_SID: "AC1", EVENTLINE_MESSAGING_AUTH_TOKEN: "t", EVENTLINE_SMS_FROM: "+15550001111", EVENTLINE_WHATSAPP_FROM: "+15550002222" };
-    expect(textAdapterFromEnv(vars, env.firestore)).toBeInstanceOf(TwilioStyleAdapter);
-    expect(textAdapterFromEnv({ MODE: "local" }, env.firestore)).toBeInstanceOf(OutboxTextAdapter);
-    expect(() => textAdapterFromEnv({ EVENTLINE_MESSAGING_ACCOUNT_SID: "AC1", EVENTLINE_MESSAGING_AUTH_TOKEN: "t" }, env.firestore)).toThrow("EVENTLINE_SMS_FROM is not set");
+    expect(textAdapterFrom(new Settings(vars), env.firestore)).toBeInstanceOf(TwilioStyleAdapter);
+    expect(textAdapterFrom(new Settings({ MODE: "local" }), env.firestore)).toBeInstanceOf(OutboxTextAdapter);
+    expect(() => textSettings(new Settings({ EVENTLINE_MESSAGING_ACCOUNT_SID: "AC1" }))).toThrow(
+      /EVENTLINE_MESSAGING_AUTH_TOKEN is not set.*\nEVENTLINE_SMS_FROM is not set.*\nEVENTLINE_WHATSAPP_FROM is not set/,
+    );
   });
 
-  it("points tracking links at the configured gateway, or the local one in local mode", () => {
-    expect(linkSettingsFromEnv({ EVENTLINE_GATEWAY_URL: "https://go.example.com" })).toEqual({ gatewayUrl: "https://go.example.com", cardBaseUrl: "https://go.example.com" });
-    expect(linkSettingsFromEnv({ MODE: "local", EVENTLINE_CARD_BASE_URL: "https://cards.example.com" })).toEqual({ gatewayUrl: LOCAL_GATEWAY_URL, cardBaseUrl: "https://cards.example.com" });
-    expect(() => linkSettingsFromEnv({})).toThrow("EVENTLINE_GATEWAY_URL is not set");
+  it("points tracking links at the tracker and cards at the card base URL, or at the local server in local mode", () => {
+    expect(linkSettings(new Settings({ EVENTLINE_TRACKER_URL: "https://go.example.com", EVENTLINE_CARD_BASE_URL: "https://app.example.com" }))).toEqual({ trackerUrl: "https://go.example.com", cardBaseUrl: "https://app.example.com" });
+    expect(linkSettings(new Settings({ MODE: "local", EVENTLINE_CARD_BASE_URL: "https://cards.example.com" }))).toEqual({ trackerUrl: LOCAL_TRACKER_URL, cardBaseUrl: "https://cards.example.com" });
+    expect(() => linkSettings(new Settings({}))).toThrow(/EVENTLINE_TRACKER_URL is not set.*\nEVENTLINE_CARD_BASE_URL is not set/);
+    expect(() => linkSettings(new Settings({ EVENTLINE_TRACKER_URL: "go.example.com", EVENTLINE_CARD_BASE_URL: "https://app.example.com" }))).toThrow('EVENTLINE_TRACKER_URL "go.example.com" is not a URL');
   });
 });
 

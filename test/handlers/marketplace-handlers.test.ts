@@ -15,7 +15,7 @@ import type { Handler } from "../../handlers/runtime/handler";
 import { documentIdFor } from "../../handlers/runtime/idempotency";
 import { runHandler, type EventInput } from "../../handlers/testing/run-handler";
 import { useEmulators } from "../support/emulators";
-import { startSmtpCatcher, type SmtpCatcher } from "./support/smtp-catcher";
+import { startSmtpCatcher, type SmtpCatcher } from "../../tools/verify/stand-ins/smtp-catcher";
 
 const env = useEmulators();
 const read = async (ref: FirebaseFirestore.DocumentReference) => (await ref.get()).data();

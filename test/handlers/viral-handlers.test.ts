@@ -10,11 +10,11 @@ import { createSmsSender } from "../../handlers/viral/sms-sender";
 import { trackingLinks } from "../../handlers/viral/tracking-links";
 import { createWhatsappSender } from "../../handlers/viral/whatsapp-sender";
 import { useEmulators } from "../support/emulators";
-import { startMessagingProvider, type MessagingProvider } from "./support/messaging-provider";
-import { startSmtpCatcher, type SmtpCatcher } from "./support/smtp-catcher";
+import { startMessagingProvider, type MessagingProvider } from "../../tools/verify/stand-ins/messaging-provider";
+import { startSmtpCatcher, type SmtpCatcher } from "../../tools/verify/stand-ins/smtp-catcher";
 
 const env = useEmulators();
-const links = { gatewayUrl: "http://gateway.test", cardBaseUrl: "https://cards.test" };
+const links = { trackerUrl: "http://tracker.test", cardBaseUrl: "https://cards.test" };
 const FROM = "Eventline <invite@eventline.test>";
 const REQUESTED_AT = "2026-11-22T10:00:00.000Z";
 /** The clock the senders read: 250 ms after the request. */
@@ -63,12 +63,12 @@ describe("email-sender over SMTP", () => {
     });
     expect(run.published[0]!.meta.causationId).toBe("req-inv-e1");
     const mail = smtp.mails.find((m) => m.to.includes("bob@example.com"))!;
-    const expectedLinks = trackingLinks(links.gatewayUrl, "inv-e1", "card-1", links.cardBaseUrl);
+    const expectedLinks = trackingLinks(links.trackerUrl, "inv-e1", "card-1", links.cardBaseUrl);
     expect(mail.from).toBe("invite@eventline.test");
     expect(mail.decoded).toContain("Subject: Ana shared a card with you");
     expect(mail.decoded).toContain(`Message-ID: ${messageIdFor("inv-e1", FROM)}`);
-    expect(mail.decoded).toContain('<img src="http://gateway.test/t/open/inv-e1"');
-    expect(mail.decoded).toContain('href="http://gateway.test/t/click/inv-e1?to=https%3A%2F%2Fcards.test%2Fcards%2Fcard-1"');
+    expect(mail.decoded).toContain('<img src="http://tracker.test/t/open/inv-e1"');
+    expect(mail.decoded).toContain('href="http://tracker.test/t/click/inv-e1?to=https%3A%2F%2Fcards.test%2Fcards%2Fcard-1"');
     expect(mail.decoded).toContain(`Open it here: ${expectedLinks.clickUrl}`);
   });
 
@@ -125,7 +125,7 @@ describe("email-sender with the local outbox", () => {
     expect(recorded.size).toBe(1);
     const doc = recorded.docs[0]!.data();
     expect(doc).toMatchObject({ channel: "email", to: "cy@example.com", from: FROM, subject: "Ana shared a card with you", provider: "outbox", messageId: ids[0] });
-    expect(doc["html"]).toContain("http://gateway.test/t/open/inv-o1");
+    expect(doc["html"]).toContain("http://tracker.test/t/open/inv-o1");
   });
 });
 
@@ -144,7 +144,7 @@ describe("sms-sender and whatsapp-sender over the provider's REST API", () => {
         credentials: "AC123:secret",
         contentType: "application/x-www-form-urlencoded",
         idempotencyKey: "inv-s1",
-        form: { To: "+4915112345678", From: "+15550001111", Body: `Ana shared a card with you: ${trackingLinks(links.gatewayUrl, "inv-s1", "card-1", links.cardBaseUrl).clickUrl}` },
+        form: { To: "+4915112345678", From: "+15550001111", Body: `Ana shared a card with you: ${trackingLinks(links.trackerUrl, "inv-s1", "card-1", links.cardBaseUrl).clickUrl}` },
       },
     ]);
     expect(run.published[0]!.data).toMatchObject({ invitationId: "inv-s1", messageId: `SM${"0".repeat(32)}`, channel: "sms", processingTimeMs: 250 });
@@ -194,7 +194,7 @@ describe("funnel-projector", () => {
     { id: "f4", type: "com.eventline.invitation.clicked" as const, data: { invitationId: "f-inv-1", ...base, targetUrl: "https://cards.test/cards/card-f" } },
     { id: "f5", type: "com.eventline.invitation.converted" as const, data: { invitationId: "f-inv-1", ...base, convertedUserId: "u9", conversionValue: 19.9 } },
     { id: "f6", type: "com.eventline.share.completed" as const, data: { invitationId: "f-inv-2", messageId: "m2", ...base } },
-    // A click without a seen open (images blocked): the open is implied. The gateway's lookup missed, so no card or sender.
+    // A click without a seen open (images blocked): the open is implied. The tracker's events carry no card or sender.
     { id: "f7", type: "com.eventline.invitation.clicked" as const, data: { invitationId: "f-inv-2", channel: "email" } },
     { id: "f8", type: "com.eventline.share.completed" as const, data: { invitationId: "f-inv-3", messageId: "m3", ...base } },
     { id: "f9", type: "com.eventline.share.failed" as const, data: { invitationId: "f-inv-4", reason: "invalid number", ...base, channel: "sms" } },

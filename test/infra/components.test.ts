@@ -67,8 +67,8 @@ describe("components reject impossible arguments before creating anything in the
     );
   });
 
-  it("refuses a push consumer that would take the gateway's service name", async () => {
+  it("refuses a consumer that would take the gateway's service name", async () => {
     const spec = withConsumers({ gateway: { handler: "router", topic: "documents", delivery: "push" } });
-    await expect(evaluateProgram({ stack: "dev", system: spec })).rejects.toThrow(/consumers\.gateway: .*rename the consumer/);
+    await expect(evaluateProgram({ stack: "dev", system: spec })).rejects.toThrow(/consumers\.gateway: "gateway" is the name of a platform service.*rename the consumer/);
   });
 });

@@ -20,7 +20,12 @@ describe("the stack configuration", () => {
     ["delete protection that is not a boolean", { "eventline:deleteProtection": "yes" }, "eventline:deleteProtection", /is not true or false/],
     ["an alert age that is not a duration", { "eventline:oldestUnackedAlert": "10 minutes" }, "eventline:oldestUnackedAlert", /is not a duration/],
     ["an alert age under a minute", { "eventline:oldestUnackedAlert": "30s" }, "eventline:oldestUnackedAlert", /is shorter than 60s/],
-    ["a gateway switch that is not a boolean", { "eventline:gatewayPublic": "1" }, "eventline:gatewayPublic", /is not true or false/],
+    ["a gateway switch the program no longer reads (publicness is declared)", { "eventline:gatewayPublic": "true" }, "eventline:gatewayPublic", /is not a setting of this program/],
+    ["a misspelt email transport", { "eventline:emailTransport": "smpt" }, "eventline:emailTransport", /"smpt" is not smtp or outbox/],
+    ["an SMTP server that is not an SMTP URL", { "eventline:emailTransport": "smtp", "eventline:smtpUrl": "mail.example.com" }, "eventline:smtpUrl", /is not an smtp:\/\/ or smtps:\/\/ URL \(value hidden: it is a secret\)/],
+    ["texts over twilio without a sender number", { "eventline:messagingTransport": "twilio", "eventline:messagingAccountSid": "AC1", "eventline:smsFrom": "15550001111" }, "eventline:smsFrom", /"15550001111" is not an E\.164 number/],
+    ["no card base URL, which every invitation links to", { "eventline:cardBaseUrl": undefined }, "eventline:cardBaseUrl", /is not set/],
+    ["a Firestore database id with capitals", { "eventline:firestoreDatabase": "Events" }, "eventline:firestoreDatabase", /is not a Firestore database id/],
     ["a replica cap of zero", { "eventline:maxReplicasCap": "0" }, "eventline:maxReplicasCap", /is not a whole number ≥ 1/],
     ["notification channels that are not a list", { "eventline:alertNotificationChannels": "ops" }, "eventline:alertNotificationChannels", /is not a list/],
     ["a notification channel by display name", { "eventline:alertNotificationChannels": '["on-call"]' }, "eventline:alertNotificationChannels", /"on-call" is not notification channel names/],
@@ -58,9 +63,28 @@ describe("the stack configuration", () => {
   });
 
   it.each(["dev", "prod"])("loads the %s stack file with every default filled in", (stack) => {
-    const config = loadStackConfig(stackConfig(stack).values);
-    expect(config).toMatchObject({ project: `eventline-${stack}`, region: "europe-west1", owner: "platform-team", cluster: { mode: "autopilot" }, gatewayPublic: false });
+    const values = { ...stackConfig(stack).values, "eventline:smtpUrl": "smtps://u:p@smtp.example.com:465", "eventline:messagingAuthToken": "t" };
+    const config = loadStackConfig(values);
+    expect(config).toMatchObject({ project: `eventline-${stack}`, region: "europe-west1", owner: "platform-team", cluster: { mode: "autopilot" }, firestoreDatabase: "eventline", redirectHosts: [] });
     expect(config.deleteProtection).toBe(stack === "prod");
+    expect(config.email.transport).toBe(stack === "prod" ? "smtp" : "outbox");
+    expect(config.messaging.transport).toBe(stack === "prod" ? "twilio" : "outbox");
+  });
+
+  it("requires a secret only where a consumer uses it with the real transport, and says how to set it", async () => {
+    const evaluation = evaluateProgram({ stack: "prod", missingSecrets: "fail" });
+    const error = (await evaluation.catch((err: unknown) => err)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues.map((issue) => [issue.key, issue.example])).toEqual([
+      ["eventline:smtpUrl", "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465"],
+      ["eventline:messagingAuthToken", "pulumi config set --secret eventline:messagingAuthToken <token>"],
+    ]);
+    await expect(evaluateProgram({ stack: "dev", missingSecrets: "fail" })).resolves.toMatchObject({ placeholderSecrets: [] });
+  });
+
+  it("gives offline checks a placeholder for each secret the stack file cannot hold yet, and says which", async () => {
+    const evaluation = await evaluateProgram({ stack: "prod" });
+    expect(evaluation.placeholderSecrets.sort()).toEqual(["eventline:messagingAuthToken", "eventline:smtpUrl"]);
   });
 
   it("documents every key in Pulumi.yaml with the same defaults config.ts applies", () => {

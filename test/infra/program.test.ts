@@ -1,17 +1,20 @@
 import * as protobuf from "protobufjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Evaluation, evaluateProgram } from "../../infra/evaluate";
+import { type Evaluation, evaluateProgram, MOCK_PROJECT_NUMBER } from "../../infra/evaluate";
+import { REQUIRED_APIS } from "../../infra/gcp/project-apis";
+import { TRACKER_EVENT_TYPES } from "../../infra/model/services";
 import { eventIndexes } from "../../infra/gcp/event-store";
 import { accountId } from "../../infra/gcp/platform";
 import { pushVerification, readConfig } from "../../handlers/runtime/config";
-import { DRAIN_TIMEOUT_SECONDS } from "../../handlers/runtime/drain";
+import { Settings } from "../../handlers/runtime/settings";
+import { DRAIN_TIMEOUT_SECONDS } from "../../infra/model/defaults";
 import { pushAudience } from "../../infra/gcp/push-handler";
 import { heapCapMb } from "../../infra/model/node-heap";
 import { resolveSystem } from "../../infra/model/resolve";
 import type { ResolvedSystem } from "../../infra/model/types";
 import { system } from "../../infra/system";
 import { validateKubernetesObject } from "./kubernetes-models";
-import { all, envOf, grants, type Inputs, k8sObject, one, ofType, PUBSUB_AGENT, types } from "./resources";
+import { all, envOf, grants, type Inputs, k8sObject, one, ofType, PUBSUB_AGENT, secretEnvOf, types } from "./resources";
 
 const stacks = [
   { stack: "dev", project: "eventline-dev", deleteProtection: false, oldestUnackedSeconds: 1800 },
@@ -24,6 +27,9 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
   const pushConsumers = resolved.consumers.filter((consumer) => consumer.delivery === "push");
   const pullConsumers = resolved.consumers.flatMap((consumer) => (consumer.delivery === "pull" ? [consumer] : []));
   const topicOfType = new Map(resolved.topics.flatMap((topic) => topic.events.map((event) => [event.type, topic.name] as const)));
+  /** The secrets a consumer reads: in prod (smtp and twilio) those of its capabilities; dev sends to the outbox. */
+  const secretsOf = (consumer: ResolvedSystem["consumers"][number]): string[] =>
+    stack === "dev" ? [] : [...(consumer.contract.uses.includes("smtp") ? ["eventline-smtp-url"] : []), ...(consumer.contract.uses.includes("messaging") ? ["eventline-messaging-auth-token"] : [])];
 
   beforeAll(async () => {
     evaluation = await evaluateProgram({ stack });
@@ -73,7 +79,7 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
       expect(one(evaluation, types.service, consumer.name)["ingress"]).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
     }
     const publicGrants = ofType(evaluation, types.serviceIam).filter((resource) => /^all(Authenticated)?Users$/.test(String(resource.inputs["member"])));
-    expect(publicGrants).toEqual([]);
+    expect(publicGrants.map((grant) => [grant.inputs["name"], grant.inputs["member"]])).toEqual([["tracker", "allUsers"]]);
   });
 
   it("gives every container the environment its runtime reads: the runtime's own config reader accepts it", () => {
@@ -82,10 +88,10 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
         consumer.delivery === "push"
           ? envOf((one(evaluation, types.service, consumer.name)["template"] as Inputs)["containers"][0] as Inputs)
           : envOf(k8sObject(evaluation, types.deployment, consumer.name)["spec"]["template"]["spec"]["containers"][0] as Inputs);
-      const config = readConfig(env);
+      const config = readConfig(new Settings(env));
       expect(config).toMatchObject({ consumer: consumer.name, mode: consumer.delivery, stack, projectId: project });
       if (consumer.delivery !== "push") continue;
-      expect(pushVerification(env, "push")).toEqual({ verify: true, audience: pushAudience(stack, consumer.name), serviceAccountEmail: expect.stringMatching(/^push-.+@/) });
+      expect(pushVerification(new Settings(env), "push")).toEqual({ verify: true, audience: pushAudience(stack, consumer.name), serviceAccountEmail: expect.stringMatching(/^push-.+@/) });
       expect(one(evaluation, types.service, consumer.name)["customAudiences"]).toEqual([pushAudience(stack, consumer.name)]);
     }
   });
@@ -101,6 +107,7 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
         { type: types.topicIam, role: "roles/pubsub.publisher", on: consumer.deadLetterTopic },
         { type: types.projectIam, role: "roles/datastore.user", on: project },
         ...(consumer.delivery === "pull" ? [{ type: types.subscriptionIam, role: "roles/pubsub.subscriber", on: consumer.name }] : []),
+        ...secretsOf(consumer).map((secret) => ({ type: types.secretIam, role: "roles/secretmanager.secretAccessor", on: secret })),
       ];
       expect(grants(evaluation, member).filter((grant) => grant.role !== "roles/iam.workloadIdentityUser")).toEqual(expect.arrayContaining(expected));
       expect(grants(evaluation, member)).toHaveLength(expected.length);
@@ -198,7 +205,7 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
 
   it("creates the event store: native Firestore, delete protection as configured, replay indexes and the idempotency TTL", () => {
     const database = ofType(evaluation, types.database)[0]!.inputs;
-    expect(database).toMatchObject({ name: "(default)", type: "FIRESTORE_NATIVE", deleteProtectionState: deleteProtection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED" });
+    expect(database).toMatchObject({ name: "eventline", type: "FIRESTORE_NATIVE", deleteProtectionState: deleteProtection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED" });
     const indexes = ofType(evaluation, types.index).map((index) => [index.inputs["collection"], (index.inputs["fields"] as Inputs[]).map((field) => field["fieldPath"])]);
     for (const wanted of [["type", "time"], ["correlationId", "time"], ["source", "time"]]) expect(indexes).toContainEqual(["events", wanted]);
     expect(indexes).toHaveLength(eventIndexes.length);
@@ -217,16 +224,70 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
     }
   });
 
-  it("lets the gateway publish to exactly the topics with producers and read the event store, internal and invoked by no one by default", () => {
+  it("lets the gateway publish to the topics of what producers post and touch nothing else, internal and invoked by no one by default", () => {
     const gateway = one(evaluation, types.service, "gateway");
     expect(gateway["ingress"]).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
-    expect(envOf(gateway["template"]["containers"][0])).toMatchObject({ MODE: "gateway", STACK: stack });
-    const member = `serviceAccount:gw-gateway@${project}.iam.gserviceaccount.com`;
-    const produced = resolved.topics.filter((topic) => topic.events.some((event) => event.producers.length > 0)).map((topic) => topic.name);
-    const gatewayGrants = grants(evaluation, member);
-    expect(gatewayGrants.filter((grant) => grant.role === "roles/pubsub.publisher").map((grant) => grant.on).sort()).toEqual([...produced].sort());
-    expect(gatewayGrants.filter((grant) => grant.role !== "roles/pubsub.publisher")).toEqual([{ type: types.projectIam, role: "roles/datastore.viewer", on: project }]);
+    expect(envOf(gateway["template"]["containers"][0])).toEqual({ MODE: "gateway", STACK: stack, GOOGLE_CLOUD_PROJECT: project });
+    expect(gateway["template"]["containers"][0]["startupProbe"]["httpGet"]).toEqual({ path: "/readyz", port: 8080 });
+    const member = `serviceAccount:svc-gateway@${project}.iam.gserviceaccount.com`;
+    const posted = resolved.topics.filter((topic) => topic.events.some((event) => event.producers.length > 0 && !(TRACKER_EVENT_TYPES as readonly string[]).includes(event.type)));
+    expect(grants(evaluation, member)).toEqual(posted.map((topic) => ({ type: types.topicIam, role: "roles/pubsub.publisher", on: topic.name })));
     expect(ofType(evaluation, types.serviceIam).filter((resource) => resource.inputs["name"] === "gateway")).toEqual([]);
+  });
+
+  it("runs the tracker public because the declaration says so, publishing to the funnel's topic and nothing else, with its links' settings", () => {
+    const tracker = one(evaluation, types.service, "tracker");
+    expect(tracker["ingress"]).toBe("INGRESS_TRAFFIC_ALL");
+    expect(tracker["annotations"]).toEqual({ "eventline.dev/public-reason": resolved.services.tracker.publicReason });
+    expect(envOf(tracker["template"]["containers"][0])).toEqual({ MODE: "tracker", STACK: stack, GOOGLE_CLOUD_PROJECT: project, EVENTLINE_CARD_BASE_URL: expect.stringMatching(/^https:\/\//) });
+    const member = `serviceAccount:svc-tracker@${project}.iam.gserviceaccount.com`;
+    expect(grants(evaluation, member)).toEqual([{ type: types.topicIam, role: "roles/pubsub.publisher", on: "viral-funnel" }]);
+    expect(ofType(evaluation, types.serviceIam).filter((resource) => resource.inputs["name"] === "tracker").map((grant) => grant.inputs["member"])).toEqual(["allUsers"]);
+    expect(evaluation.outputs["trackerUrl"]).toBe(tracker["uri"] ?? `https://tracker-${MOCK_PROJECT_NUMBER}.europe-west1.run.app`);
+  });
+
+  it("keeps each provider credential in Secret Manager, readable only by the consumers that use it, and hands it to each as its platform allows", () => {
+    const secrets = ofType(evaluation, types.secret).map((secret) => secret.inputs["secretId"]).sort();
+    expect(secrets).toEqual(stack === "dev" ? [] : ["eventline-messaging-auth-token", "eventline-smtp-url"]);
+    for (const version of ofType(evaluation, types.secretVersion)) expect(version.inputs["secretData"]).toBe(version.inputs["secret"].includes("smtp") ? "smtps://user:password@smtp.example.com:465" : "0123456789abcdef0123456789abcdef");
+    for (const secretId of secrets) {
+      const readers = ofType(evaluation, types.secretIam).filter((grant) => grant.inputs["secretId"] === secretId);
+      const users = resolved.consumers.filter((consumer) => secretsOf(consumer).includes(secretId));
+      expect(readers.every((grant) => grant.inputs["role"] === "roles/secretmanager.secretAccessor")).toBe(true);
+      // One grant per push consumer's account; a pull worker's Google account and its pods' own identity.
+      expect(readers).toHaveLength(users.reduce((count, consumer) => count + (consumer.delivery === "push" ? 1 : 2), 0));
+    }
+    for (const consumer of resolved.consumers.filter((c) => secretsOf(c).length > 0)) {
+      if (consumer.delivery === "push") {
+        const container = one(evaluation, types.service, consumer.name)["template"]["containers"][0];
+        expect(Object.keys(secretEnvOf(container)).sort(), consumer.name).toEqual(consumer.contract.uses.includes("smtp") ? ["EVENTLINE_SMTP_URL"] : ["EVENTLINE_MESSAGING_AUTH_TOKEN"]);
+        for (const ref of Object.values(secretEnvOf(container))) expect(ref.version).toBe("1");
+      } else {
+        const pod = k8sObject(evaluation, types.deployment, consumer.name)["spec"]["template"]["spec"];
+        expect(envOf(pod["containers"][0])).toMatchObject({ EVENTLINE_SMTP_URL_FILE: "/etc/eventline/secrets/eventline-smtp-url" });
+        expect(pod["volumes"]).toContainEqual({ name: "secrets", csi: { driver: "secrets-store-gke.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: `${consumer.name}-secrets` } } });
+        const providerClass = k8sObject(evaluation, types.secretProviderClass, `${consumer.name}-secrets`);
+        expect(providerClass["spec"]["parameters"]["secrets"]).toBe(`- resourceName: "projects/${MOCK_PROJECT_NUMBER}/secrets/eventline-smtp-url/versions/1"\n  path: "eventline-smtp-url"`);
+      }
+    }
+    expect(ofType(evaluation, types.secretProviderClass)).toHaveLength(stack === "dev" ? 0 : resolved.consumers.filter((c) => c.delivery === "pull" && secretsOf(c).length > 0).length);
+  });
+
+  it("points every invitation's links at the tracker's URL", () => {
+    for (const consumer of resolved.consumers.filter((c) => c.contract.uses.includes("tracking-links"))) {
+      const env = consumer.delivery === "push" ? envOf(one(evaluation, types.service, consumer.name)["template"]["containers"][0]) : envOf(k8sObject(evaluation, types.deployment, consumer.name)["spec"]["template"]["spec"]["containers"][0]);
+      expect(env["EVENTLINE_TRACKER_URL"], consumer.name).toBe(evaluation.outputs["trackerUrl"]);
+    }
+  });
+
+  it("enables every API it calls, and makes every other Google resource wait for them", () => {
+    const apis = ofType(evaluation, types.projectService);
+    expect(apis.map((api) => api.inputs["service"]).sort()).toEqual([...REQUIRED_APIS].sort());
+    for (const api of apis) expect(api.inputs).toMatchObject({ project, disableOnDestroy: false });
+    const apiUrns = new Set(apis.map((api) => api.urn));
+    const google = all(evaluation).filter((resource) => resource.type.startsWith("gcp:") && resource.type !== types.projectService);
+    expect(google.length).toBeGreaterThan(300);
+    for (const resource of google) expect(resource.dependencies.some((urn) => apiUrns.has(urn)), `${resource.type} ${resource.name}`).toBe(true);
   });
 
   it("alerts on any parked dead letter and on the stack's oldest-unacked age for every consumer, with one dashboard", () => {
@@ -261,9 +322,10 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
     expect(ofType(evaluation, types.apiService).map((api) => api.inputs["metadata"]["name"])).toContain("v1beta1.external.metrics.k8s.io");
   });
 
-  it("outputs the topic names, the push services' URLs, the gateway URL and the dashboard URL", () => {
+  it("outputs the topic names, the push services' URLs, the gateway and tracker URLs and the dashboard URL", () => {
     expect(evaluation.outputs["topics"]).toEqual(resolved.topics.map((topic) => topic.name));
     expect(evaluation.outputs["gatewayUrl"]).toMatch(/^https:\/\/gateway-.+\.run\.app$/);
+    expect(evaluation.outputs["trackerUrl"]).toMatch(/^https:\/\/tracker-.+\.run\.app$/);
     expect(evaluation.outputs["dashboardUrl"]).toMatch(new RegExp(`^https://console\\.cloud\\.google\\.com/monitoring/dashboards/builder/.+\\?project=${project}$`));
   });
 });

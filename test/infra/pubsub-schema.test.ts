@@ -4,7 +4,7 @@ import { renderPubsubSchema, SchemaRenderError } from "../../infra/gcp/pubsub-sc
 import { reflectedType } from "../../infra/model/proto";
 import { resolveSystem } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
-import { samplePayloads } from "../samples/events";
+import { samplePayloads } from "../../tools/samples/events";
 
 const topics = resolveSystem(system, "dev").topics;
 

@@ -31,6 +31,11 @@ export const types = {
   hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
   apiService: "kubernetes:apiregistration.k8s.io/v1:APIService",
   k8sProvider: "pulumi:providers:kubernetes",
+  projectService: "gcp:projects/service:Service",
+  secret: "gcp:secretmanager/secret:Secret",
+  secretVersion: "gcp:secretmanager/secretVersion:SecretVersion",
+  secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
+  secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
 } as const;
 
 // Tests look into inputs freely; the shapes are the providers' argument types.
@@ -67,15 +72,21 @@ export function k8sObject(evaluation: Evaluation, type: string, name: string): I
 export function grants(evaluation: Evaluation, member: string): { type: string; role: string; on: string }[] {
   const on = (resource: RecordedResource): string => {
     const inputs = resource.inputs as Inputs;
-    return String(inputs["topic"] ?? inputs["subscription"] ?? inputs["name"] ?? inputs["serviceAccountId"] ?? inputs["repository"] ?? inputs["project"]);
+    return String(inputs["topic"] ?? inputs["subscription"] ?? inputs["secretId"] ?? inputs["name"] ?? inputs["serviceAccountId"] ?? inputs["repository"] ?? inputs["project"]);
   };
   return evaluation.resources
     .filter((resource) => resource.inputs["member"] === member && resource.inputs["role"] !== undefined)
     .map((resource) => ({ type: resource.type, role: String(resource.inputs["role"]), on: on(resource) }));
 }
 
-/** The env of a container list (Kubernetes `env` or Cloud Run `envs`) as a map. */
+/** The plain env of a container list (Kubernetes `env` or Cloud Run `envs`) as a map; values from secrets are left out. */
 export function envOf(container: Inputs): Record<string, string> {
-  const list = (container["env"] ?? container["envs"] ?? []) as { name: string; value: string }[];
-  return Object.fromEntries(list.map(({ name, value }) => [name, value]));
+  const list = (container["env"] ?? container["envs"] ?? []) as { name: string; value?: string }[];
+  return Object.fromEntries(list.filter(({ value }) => value !== undefined).map(({ name, value }) => [name, value!]));
+}
+
+/** The env of a Cloud Run container read from Secret Manager: name → { secret, version }. */
+export function secretEnvOf(container: Inputs): Record<string, { secret: string; version: string }> {
+  const list = (container["envs"] ?? []) as { name: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }[];
+  return Object.fromEntries(list.flatMap(({ name, valueSource }) => (valueSource === undefined ? [] : [[name, valueSource.secretKeyRef]])));
 }

@@ -1,30 +1,35 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Evaluation, evaluateProgram } from "../../infra/evaluate";
+import { system } from "../../infra/system";
 import { ofType, one, types } from "./resources";
 
 const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
 const channels = ["projects/eventline-prod/notificationChannels/42"];
 const invokers = ["group:frontend@example.com", "serviceAccount:edge@eventline-dev.iam.gserviceaccount.com"];
 
-describe("a prod stack on an existing cluster, with a public gateway and alert channels", () => {
+describe("a prod stack on an existing cluster, with a gateway declared public and alert channels", () => {
   let evaluation: Evaluation;
+  const reason = "Partners post events from their own clouds, with no network path into the project.";
   beforeAll(async () => {
     evaluation = await evaluateProgram({
       stack: "prod",
+      system: { ...system, services: { ...system.services, gateway: { public: { reason } } } },
       config: {
         "eventline:cluster": "existing",
         "eventline:kubeconfig": kubeconfig,
-        "eventline:gatewayPublic": "true",
         "eventline:alertNotificationChannels": JSON.stringify(channels),
       },
     });
   });
 
-  it("opens the gateway, and only the gateway, to the internet", () => {
-    expect(one(evaluation, types.service, "gateway")["ingress"]).toBe("INGRESS_TRAFFIC_ALL");
+  it("opens the declared public services, and only those, to the internet, each with its reason", () => {
+    expect(one(evaluation, types.service, "gateway")).toMatchObject({ ingress: "INGRESS_TRAFFIC_ALL", annotations: { "eventline.dev/public-reason": reason } });
     const publicGrants = ofType(evaluation, types.serviceIam).filter((grant) => grant.inputs["member"] === "allUsers");
-    expect(publicGrants.map((grant) => [grant.inputs["name"], grant.inputs["role"]])).toEqual([["gateway", "roles/run.invoker"]]);
-    const others = ofType(evaluation, types.service).filter((service) => service.inputs["name"] !== "gateway");
+    expect(publicGrants.map((grant) => [grant.inputs["name"], grant.inputs["role"]]).sort()).toEqual([
+      ["gateway", "roles/run.invoker"],
+      ["tracker", "roles/run.invoker"],
+    ]);
+    const others = ofType(evaluation, types.service).filter((service) => !["gateway", "tracker"].includes(service.inputs["name"]));
     expect(new Set(others.map((service) => service.inputs["ingress"]))).toEqual(new Set(["INGRESS_TRAFFIC_INTERNAL_ONLY"]));
   });
 
@@ -48,5 +53,18 @@ describe("a dev stack with gateway invokers", () => {
     const grants = ofType(evaluation, types.serviceIam).filter((grant) => grant.inputs["name"] === "gateway");
     expect(grants.map((grant) => grant.inputs["member"]).sort()).toEqual([...invokers].sort());
     expect(one(evaluation, types.service, "gateway")["ingress"]).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+  });
+});
+
+describe("a stack with a custom domain for the tracker", () => {
+  it("maps the domain to the tracker and links invitations to it", async () => {
+    const evaluation = await evaluateProgram({ stack: "dev", config: { "eventline:trackerDomain": "go.example.com" } });
+    expect(ofType(evaluation, "gcp:cloudrun/domainMapping:DomainMapping").map((mapping) => mapping.inputs)).toEqual([
+      expect.objectContaining({ name: "go.example.com", location: "europe-west1", spec: { routeName: "tracker" } }),
+    ]);
+    expect(evaluation.outputs["trackerUrl"]).toBe("https://go.example.com");
+    const worker = ofType(evaluation, types.deployment).find((deployment) => deployment.inputs["metadata"]["name"] === "email-worker")!;
+    const env = worker.inputs["spec"]["template"]["spec"]["containers"][0]["env"] as { name: string; value: string }[];
+    expect(env).toContainEqual({ name: "EVENTLINE_TRACKER_URL", value: "https://go.example.com" });
   });
 });

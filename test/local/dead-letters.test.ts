@@ -9,7 +9,7 @@ import { REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
 import { DeadLetterBox, REDRIVE_COUNT_ATTRIBUTE } from "../../infra/local/dead-letters";
 import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
 import { provision } from "../../infra/local/provision";
-import { samplePayloads } from "../samples/events";
+import { samplePayloads } from "../../tools/samples/events";
 import { probeTopics, type Probe } from "./pubsub-probe";
 
 const catalog = catalogFor("local");

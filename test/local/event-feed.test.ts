@@ -5,7 +5,7 @@ import { EventCodec } from "../../handlers/runtime/codec";
 import { EventStore } from "../../handlers/runtime/event-store";
 import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
 import { queryEvents, watchEvents, type FeedEvent } from "../../infra/local/event-feed";
-import { samplePayloads } from "../samples/events";
+import { samplePayloads } from "../../tools/samples/events";
 
 const catalog = catalogFor("local");
 const codec = new EventCodec(catalog);

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { request as httpRequest, type Server } from "node:http";
@@ -6,29 +6,33 @@ import { PubSub } from "@google-cloud/pubsub";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventGateway } from "../../handlers/gateway/gateway";
-import type { Invitation } from "../../handlers/gateway/invitations";
-import { startGatewayServer } from "../../handlers/gateway/server";
+import { startGatewayServer, startHttpServer } from "../../handlers/gateway/server";
 import { shareChannels } from "../../handlers/gateway/shares";
-import { PIXEL_GIF } from "../../handlers/gateway/tracking";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher } from "../../handlers/runtime/publisher";
-import { gatewayConfig } from "../../handlers/gateway/run";
+import { Settings } from "../../handlers/runtime/settings";
+import { redirectHosts, serviceConfig } from "../../handlers/gateway/run";
+import { ClientRateLimit } from "../../handlers/tracker/rate-limit";
+import { trackerRoute } from "../../handlers/tracker/server";
+import { TRACKER_SOURCE } from "../../infra/model/services";
+import { PIXEL_GIF } from "../../handlers/tracker/tracking";
 import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
 import { probeTopics, type Probe } from "./pubsub-probe";
 
 const catalog = catalogFor("local");
 const codec = new EventCodec(catalog);
-const invitations: Record<string, Invitation> = {
-  "inv-known": { cardId: "card-7", senderUserId: "user-3", channel: "email", correlationId: "corr-share", eventId: "evt-share" },
-};
+/** Requests one client may make to the tracker in these tests before it is refused. */
+const TRACKER_LIMIT = 12;
 
 let emulator: RunningEmulator;
 let pubsub: PubSub;
 let server: Server;
+let trackerServer: Server;
 let probe: Probe;
 let base: string;
+let tracker: string;
 
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
@@ -36,19 +40,22 @@ beforeAll(async () => {
   for (const topic of catalog.system.topics) await pubsub.createTopic(topic.name);
   probe = await probeTopics(pubsub, ["users", "documents", "viral-shares", "viral-funnel"]);
   const gateway = new EventGateway(codec, new PubSubPublisher(pubsub, catalog, new RuntimeMetrics()));
-  server = await startGatewayServer({
+  server = await startGatewayServer({ gateway, logger: pino({ level: "silent" }), port: 0, shareChannels: shareChannels(catalog.system) });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const route = trackerRoute({
     gateway,
     logger: pino({ level: "silent" }),
-    port: 0,
     redirectHosts: ["cards.example.com", "127.0.0.1:9"],
-    lookupInvitation: async (id) => invitations[id],
-    shareChannels: shareChannels(catalog.system),
+    rateLimit: new ClientRateLimit({ requests: TRACKER_LIMIT, perSeconds: 60 }),
+    ready: () => true,
   });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  trackerServer = await startHttpServer(route, pino({ level: "silent" }), { port: 0 });
+  tracker = `http://127.0.0.1:${(trackerServer.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  await new Promise((resolve) => trackerServer?.close(resolve));
   await probe?.close();
   await pubsub?.close();
   await emulator?.stop();
@@ -183,21 +190,21 @@ describe("POST /v1/shares", () => {
   });
 });
 
-describe("the tracking endpoints", () => {
-  it("answers an open with a transparent 1×1 GIF that is never cached and publishes invitation.opened in the share's flow", async () => {
-    const response = await fetch(`${base}/t/open/inv-known`, { headers: { "user-agent": "Mail/1.0" } });
+describe("the tracker", () => {
+  it("answers an open with a transparent 1×1 GIF that is never cached and publishes invitation.opened as its own", async () => {
+    const response = await fetch(`${tracker}/t/open/inv-known`, { headers: { "user-agent": "Mail/1.0" } });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("image/gif");
     expect(response.headers.get("cache-control")).toContain("no-store");
     expect(Buffer.from(await response.arrayBuffer())).toEqual(PIXEL_GIF);
     const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.opened" && m.attributes["ce-subject"] === "inv-known");
-    expect(message.attributes).toMatchObject({ "ce-correlationid": "corr-share", "ce-causationid": "evt-share" });
-    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-known", cardId: "card-7", senderUserId: "user-3", userAgent: "Mail/1.0" });
+    expect(message.attributes["ce-source"]).toBe(TRACKER_SOURCE);
+    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-known", cardId: "", userAgent: "Mail/1.0" });
   });
 
-  it("redirects a click to an allowed host and publishes invitation.clicked, with the invitation id only when nothing is known of it", async () => {
+  it("redirects a click to an allowed host and publishes invitation.clicked with the invitation id", async () => {
     const to = "https://cards.example.com/cards/card-7";
-    const response = await fetch(`${base}/t/click/inv-unknown?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    const response = await fetch(`${tracker}/t/click/inv-unknown?to=${encodeURIComponent(to)}`, { redirect: "manual" });
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe(to);
     const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.clicked" && m.attributes["ce-subject"] === "inv-unknown");
@@ -210,19 +217,37 @@ describe("the tracking endpoints", () => {
     ["/relative", "not an absolute URL"],
   ])("refuses to redirect a click to %s and publishes nothing", async (to, reason) => {
     const before = probe.messages.length;
-    const response = await fetch(`${base}/t/click/inv-1?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    const response = await fetch(`${tracker}/t/click/inv-1?to=${encodeURIComponent(to)}`, { redirect: "manual" });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain(reason);
     await drained();
     expect(probe.messages.length).toBe(before + 1);
   });
+
+  it("serves nothing but the tracking links and its probes", async () => {
+    expect((await fetch(`${tracker}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.created"), body: "{}" })).status).toBe(404);
+    expect((await fetch(`${tracker}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/t/open/inv-1`)).status).toBe(404);
+  });
+
+  it("answers a client past its limit with 429 and Retry-After, and publishes nothing for it", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < TRACKER_LIMIT + 2; i++) statuses.push((await fetch(`${tracker}/t/open/inv-flood-${i}`)).status);
+    const refused = await fetch(`${tracker}/t/open/inv-flood-last`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
+    await drained();
+    expect(probe.messages.some((m) => m.attributes["ce-subject"] === "inv-flood-last")).toBe(false);
+  });
 });
 
 describe("the gateway server", () => {
-  it("answers /healthz", async () => {
+  it("answers /healthz and /readyz", async () => {
     const response = await fetch(`${base}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: "ok" });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
   it("answers an unknown path with 404 and a wrong method with 405", async () => {
@@ -239,28 +264,25 @@ describe("the gateway server", () => {
 });
 
 describe("the gateway in the handler image", () => {
-  it("reads its settings from the environment and allows redirects to where cards live", () => {
-    expect(gatewayConfig({ GOOGLE_CLOUD_PROJECT: "p", EVENTLINE_GATEWAY_URL: "https://go.example.com", EVENTLINE_REDIRECT_HOSTS: "cards.example.com, shop.example.com" })).toEqual({
-      port: 8080,
-      host: "0.0.0.0",
-      projectId: "p",
-      stack: "dev",
-      redirectHosts: ["cards.example.com", "shop.example.com", "go.example.com"],
-    });
-    expect(() => gatewayConfig({})).toThrow("GOOGLE_CLOUD_PROJECT is not set");
+  it("reads its settings, and the tracker allows redirects to where cards live", () => {
+    expect(serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p", STACK: "dev" }), "gateway")).toEqual({ port: 8080, host: "0.0.0.0", projectId: "p", stack: "dev", pubsubEmulator: undefined });
+    expect(() => serviceConfig(new Settings({ STACK: "dev" }), "gateway")).toThrow("GOOGLE_CLOUD_PROJECT is not set");
+    expect(() => serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p" }), "tracker")).toThrow("STACK is not set");
+    expect(redirectHosts(new Settings({ EVENTLINE_CARD_BASE_URL: "https://cards.example.com/app", EVENTLINE_REDIRECT_HOSTS: "shop.example.com, cards.example.com" }))).toEqual(["cards.example.com", "shop.example.com"]);
+    expect(() => redirectHosts(new Settings({}))).toThrow("EVENTLINE_CARD_BASE_URL is not set");
   });
 
-  it("runs with MODE=gateway from the image's entrypoint, takes an event, and stops cleanly on SIGTERM", async () => {
+  it("runs with MODE=gateway from the image's entrypoint, becomes ready, takes an event, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
-      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", LOG_LEVEL: "warn" },
+      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     try {
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
       const response = await fetch(`http://127.0.0.1:${port}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-1" }), body: JSON.stringify({ userId: "u-image" }) });
       expect(response.status).toBe(202);
       await probe.waitFor((m) => m.attributes["ce-id"] === "evt-image-1");
@@ -268,5 +290,36 @@ describe("the gateway in the handler image", () => {
       child.kill("SIGTERM");
     }
     expect(await exited, stderr).toBe(0);
+  });
+});
+
+describe("the tracker in the handler image", () => {
+  it("runs with MODE=tracker from the image's entrypoint, becomes ready, publishes an open, and stops cleanly on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
+      env: { PATH: process.env["PATH"] ?? "", METADATA_SERVER_DETECTION: "none", MODE: "tracker", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, EVENTLINE_CARD_BASE_URL: "https://cards.example.com", LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/t/open/inv-image-1`)).status).toBe(200);
+      await probe.waitFor((m) => m.attributes["ce-subject"] === "inv-image-1" && m.attributes["ce-type"] === "com.eventline.invitation.opened");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited, stderr).toBe(0);
+  });
+
+  it("exits 2 naming the card base URL when it is not set, before it serves", () => {
+    const result = spawnSync(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
+      env: { PATH: process.env["PATH"] ?? "", METADATA_SERVER_DETECTION: "none", MODE: "tracker", GOOGLE_CLOUD_PROJECT: "p", STACK: "dev" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^eventline: EVENTLINE_CARD_BASE_URL is not set: clicks redirect to cards there/);
   });
 });

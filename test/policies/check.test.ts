@@ -41,7 +41,7 @@ describe("npm run policy (the offline check)", () => {
     const run = await check(...badProgram, "--json");
     expect(run.stderr).toBe("");
     expect(summary(run)).toEqual([
-      "[mandatory] cloudrun-no-public-invoker on gcp:cloudrunv2/serviceIamMember:ServiceIamMember orders-api-public: roles/run.invoker is granted to allUsers.",
+      "[mandatory] cloudrun-no-public-invoker on gcp:cloudrunv2/serviceIamMember:ServiceIamMember orders-api-public: roles/run.invoker is granted to allUsers on orders-api, which the declaration does not make public.",
       '[mandatory] k8s-container-resources on kubernetes:apps/v1:Deployment orders-worker: container "handler" has no limits.cpu, limits.memory.',
       "[mandatory] pubsub-subscription-dead-letter on gcp:pubsub/subscription:Subscription orders-worker: deadLetterPolicy is not set.",
     ]);
@@ -55,7 +55,7 @@ describe("npm run policy (the offline check)", () => {
     expect(run.stdout).toMatch(/^Policies: eventline@v0\.1\.0, stack dev, 8 resources\n/);
     expect(run.stdout).toContain("gcp:cloudrunv2/serviceIamMember:ServiceIamMember  orders-api-public\n");
     expect(run.stdout).toContain("    - [advisory]  cloudrun-no-public-invoker\n");
-    expect(run.stdout).toContain("      roles/run.invoker is granted to allUsers.\n");
+    expect(run.stdout).toContain("      roles/run.invoker is granted to allUsers on orders-api, which the declaration does not make public.\n");
     expect(run.stdout).toContain("    - [advisory]  pubsub-subscription-dead-letter\n");
     expect(run.stdout).not.toContain("k8s-container-resources");
     expect(run.stdout).toMatch(/\n2 violations: 0 mandatory, 2 advisory\.\n$/);

@@ -21,11 +21,27 @@ const cases: Record<string, Case> = {
   },
   "an invoker grant to allUsers fails": {
     rule: cloudRunNoPublicInvoker("mandatory"), type: IAM_MEMBER,
-    inputs: { name: "sms-worker", role: "roles/run.invoker", member: "allUsers" }, reports: ["roles/run.invoker is granted to allUsers."],
+    inputs: { name: "sms-worker", role: "roles/run.invoker", member: "allUsers" }, reports: ["roles/run.invoker is granted to allUsers on sms-worker, which the declaration does not make public."],
   },
   "a v1 invoker binding with allAuthenticatedUsers fails": {
     rule: cloudRunNoPublicInvoker("mandatory"), type: "gcp:cloudrun/iamBinding:IamBinding",
-    inputs: { service: "sms-worker", role: "roles/run.invoker", members: ["allAuthenticatedUsers"] }, reports: ["roles/run.invoker is granted to allAuthenticatedUsers."],
+    inputs: { service: "sms-worker", role: "roles/run.invoker", members: ["allAuthenticatedUsers"] }, reports: ["roles/run.invoker is granted to allAuthenticatedUsers on sms-worker, which the declaration does not make public."],
+  },
+  "an invoker grant to allUsers on the service the declaration makes public passes": {
+    rule: cloudRunNoPublicInvoker("mandatory"), type: IAM_MEMBER,
+    inputs: { name: "tracker", role: "roles/run.invoker", member: "allUsers" }, reports: [],
+  },
+  "an invoker grant to allAuthenticatedUsers on the declared public service still fails": {
+    rule: cloudRunNoPublicInvoker("mandatory"), type: IAM_MEMBER,
+    inputs: { name: "tracker", role: "roles/run.invoker", member: "allAuthenticatedUsers" }, reports: ["roles/run.invoker is granted to allAuthenticatedUsers on tracker, which the declaration does not make public."],
+  },
+  "an invoker grant to allUsers on a service a different declaration makes public fails": {
+    rule: cloudRunNoPublicInvoker("mandatory", new Map([["orders-api", "partners post orders"]])), type: IAM_MEMBER,
+    inputs: { name: "tracker", role: "roles/run.invoker", member: "allUsers" }, reports: ["roles/run.invoker is granted to allUsers on tracker, which the declaration does not make public."],
+  },
+  "an invoker grant to allUsers on a service whose name is unknown in a preview fails": {
+    rule: cloudRunNoPublicInvoker("mandatory"), type: IAM_MEMBER,
+    inputs: { name: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", role: "roles/run.invoker", member: "allUsers" }, reports: ["roles/run.invoker is granted to allUsers on a service whose name is not known yet, which the declaration does not make public."],
   },
   "a service that checks its invokers passes": { rule: cloudRunNoPublicInvoker("mandatory"), type: CLOUD_RUN, inputs: cloudRunService, reports: [] },
   "a service with the invoker check disabled fails": {
@@ -35,11 +51,14 @@ const cases: Record<string, Case> = {
   "internal-only ingress passes": { rule: cloudRunIngress("mandatory"), type: CLOUD_RUN, inputs: cloudRunService, reports: [] },
   "ingress from everywhere fails": {
     rule: cloudRunIngress("mandatory"), type: CLOUD_RUN, inputs: patched(cloudRunService, { ingress: "INGRESS_TRAFFIC_ALL" }),
-    reports: ["ingress is INGRESS_TRAFFIC_ALL; allowed: INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."],
+    reports: ["ingress is INGRESS_TRAFFIC_ALL on sms-worker, which the declaration does not make public; allowed: INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."],
   },
   "ingress left out (Cloud Run's default: all) fails": {
     rule: cloudRunIngress("mandatory"), type: CLOUD_RUN, inputs: patched(cloudRunService, { ingress: undefined }),
-    reports: ["ingress is INGRESS_TRAFFIC_ALL; allowed: INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."],
+    reports: ["ingress is INGRESS_TRAFFIC_ALL on sms-worker, which the declaration does not make public; allowed: INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."],
+  },
+  "ingress from everywhere on the service the declaration makes public passes": {
+    rule: cloudRunIngress("mandatory"), type: CLOUD_RUN, inputs: patched(cloudRunService, { name: "tracker", ingress: "INGRESS_TRAFFIC_ALL" }), reports: [],
   },
   "ingress from everywhere passes where the stack's config allows it": {
     rule: cloudRunIngress("mandatory"), type: CLOUD_RUN, settings: { allowedIngress: ["INGRESS_TRAFFIC_ALL"] },

@@ -4,7 +4,7 @@ import { catalogFor, type EventType } from "../../handlers/runtime/catalog";
 import { CONTENT_TYPES, EventCodec, PUBSUB_MESSAGE_LIMITS, causedBy, type IncomingMessage } from "../../handlers/runtime/codec";
 import { fromEnvelope, toEnvelope } from "../../handlers/runtime/envelope";
 import { DecodeError, EncodeError, PermanentError, type DecodeReason } from "../../handlers/runtime/errors";
-import { samplePayloads } from "../samples/events";
+import { samplePayloads } from "../../tools/samples/events";
 
 const catalog = catalogFor("local");
 const codec = new EventCodec(catalog);

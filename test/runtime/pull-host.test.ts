@@ -2,6 +2,7 @@ import type { Message } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
+import { capabilityChecks } from "../../handlers/adapters/environment";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../infra/local/provision";
@@ -62,6 +63,7 @@ describe.each(["unary", "streaming"])("the pull host (%s pull)", { timeout: 60_0
   beforeAll(async () => {
     const start = (consumer: string): Promise<RunningRuntime> =>
       launch({
+        capabilityChecks,
         registry: testRegistry,
         env: emulators.runtimeEnv({ HANDLER: consumer, MODE: "local", STACK: "local", PORT: "0", PULL_TRANSPORT: transport }),
         handleSignals: false,

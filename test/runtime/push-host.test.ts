@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogFor } from "../../handlers/runtime/catalog";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
+import { capabilityChecks } from "../../handlers/adapters/environment";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { GOOGLE_ISSUER } from "../../handlers/runtime/oidc";
@@ -78,12 +79,14 @@ beforeAll(async () => {
   const jwksPort = (jwksServer.address() as { port: number }).port;
   const common = { HANDLER: "sms-worker", PORT: "0" };
   verified = await launch({
+    capabilityChecks,
     registry: testRegistry,
     env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_AUDIENCE: AUDIENCE, PUSH_SERVICE_ACCOUNT: PUSHER, PUSH_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs` }),
     handleSignals: false,
     logger: createLogger({ level: "silent" }),
   });
   unverified = await launch({
+    capabilityChecks,
     registry: testRegistry,
     env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_VERIFY: "off" }),
     handleSignals: false,

@@ -1,16 +1,18 @@
 /**
- * Seed 000's funnel endpoints, the links in every invitation (handlers/viral/tracking-links.ts):
+ * The funnel's endpoints, the links in every invitation (handlers/viral/tracking-links.ts):
  *   GET /t/open/:invitationId         a 1×1 transparent GIF, never cached, → invitation.opened
  *   GET /t/click/:invitationId?to=URL a 302 to URL, on an allowed host only, → invitation.clicked
  * The redirect host is checked because an open redirect on our domain is a phishing tool.
+ * The events carry the invitation id only: the funnel projector knows the invitation's card,
+ * sender and channel from its own record, and the tracker reads no database.
  * The recipient gets the pixel or the redirect even when publishing fails: the hit is logged,
  * and the person is not the one to pay for it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { EventGateway } from "./gateway";
-import { HttpError } from "./http";
-import type { InvitationLookup } from "./invitations";
+import { type TRACKER_EVENT_TYPES, TRACKER_SOURCE } from "../../infra/model/services";
+import type { EventGateway } from "../gateway/gateway";
+import { HttpError } from "../gateway/http";
 
 /** The smallest transparent GIF: 1×1, one transparent color. */
 export const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
@@ -24,7 +26,6 @@ export interface TrackingOptions {
   gateway: EventGateway;
   /** Hosts (`host` or `host:port`) a click may redirect to. */
   redirectHosts: readonly string[];
-  lookupInvitation?: InvitationLookup;
   logger: Logger;
 }
 
@@ -54,17 +55,14 @@ export function allowedTarget(to: string | null, redirectHosts: readonly string[
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new HttpError(400, `the ?to= target must be http or https, not ${url.protocol.replace(/:$/, "")}`);
   const hosts = redirectHosts.map((host) => host.toLowerCase());
   if (!hosts.includes(url.host.toLowerCase()) && !hosts.includes(url.hostname.toLowerCase())) {
-    throw new HttpError(400, `the ?to= host ${url.host} is not an allowed redirect host`);
+    throw new HttpError(400, `the ?to= host ${url.host} is not an allowed redirect host (the card base URL's host, or EVENTLINE_REDIRECT_HOSTS)`);
   }
   return url;
 }
 
-async function publishHit(options: TrackingOptions, type: "com.eventline.invitation.opened" | "com.eventline.invitation.clicked", invitationId: string, extra: Record<string, string>): Promise<void> {
+async function publishHit(options: TrackingOptions, type: (typeof TRACKER_EVENT_TYPES)[number], invitationId: string, extra: Record<string, string>): Promise<void> {
   try {
-    const invitation = await options.lookupInvitation?.(invitationId);
-    const payload = { invitationId, ...extra, ...(invitation && { cardId: invitation.cardId, senderUserId: invitation.senderUserId, channel: invitation.channel }) };
-    const flow = invitation === undefined ? {} : { correlationId: invitation.correlationId, causationId: invitation.eventId };
-    await options.gateway.emit(type, payload, flow);
+    await options.gateway.emit(type, { invitationId, ...extra }, { source: TRACKER_SOURCE });
   } catch (err) {
     options.logger.error({ err, invitationId, type }, `tracking hit not published: ${(err as Error).message}`);
   }
@@ -73,7 +71,7 @@ async function publishHit(options: TrackingOptions, type: "com.eventline.invitat
 /** `GET /t/open/:invitationId`. */
 export async function trackOpen(options: TrackingOptions, request: IncomingMessage, response: ServerResponse, rawId: string): Promise<void> {
   const invitationId = invitationIdOf(rawId);
-  await publishHit(options, "com.eventline.invitation.opened", invitationId, { userAgent: request.headers["user-agent"] ?? "" });
+  await publishHit(options, "com.eventline.invitation.opened", invitationId, { userAgent: (request.headers["user-agent"] ?? "").slice(0, 512) });
   response.writeHead(200, { "content-type": "image/gif", "content-length": PIXEL_GIF.length, ...noCache });
   response.end(PIXEL_GIF);
 }

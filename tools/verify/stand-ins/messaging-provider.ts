@@ -1,6 +1,7 @@
 /**
- * A local HTTP server playing a Twilio-style messaging provider, for tests of the text
- * adapter: it records every request (path, basic-auth credentials, form fields, the
+ * A local HTTP server playing a Twilio-style messaging provider: the outside service that
+ * `eventline verify` points a workload's messaging URL at, and the tests of the text adapter
+ * use. It records every request (path, basic-auth credentials, form fields, the
  * Idempotency-Key header) and answers what the test scripts, by default 201 with a sid.
  */
 import { once } from "node:events";

@@ -1,6 +1,7 @@
 /**
- * One realistic payload per declared event type. The mapped type makes the compiler
- * fail when a type is added to the declaration without a sample here.
+ * One realistic payload per declared event type, and variants where one type takes several
+ * routes (a share over each channel). Tests, `eventline verify` and the catalog use them; the
+ * mapped type makes the compiler fail when a type is added to the declaration without a sample.
  */
 import type { EventType, PayloadInput } from "../../handlers/runtime/catalog";
 
@@ -50,3 +51,16 @@ export const samplePayloads: { [E in EventType]: PayloadInput<E> } = {
   "com.dip.routing.decided": { documentId: "doc-123", category: "invoice", route: "accounts-payable", reason: "category invoice" },
   "com.dip.response.generated": { documentId: "doc-123", route: "accounts-payable", template: "invoice-received", responseText: "We received your invoice." },
 };
+
+/** Further payloads of a type, for consumers whose filter the first sample does not pass. */
+export const sampleVariants: { [E in EventType]?: readonly PayloadInput<E>[] } = {
+  "com.eventline.share.requested": [
+    { invitationId: "inv-2", senderUserId: "user-1", cardId: "card-1", channel: "sms", recipient: "+4915112345678", shareMetadata: { campaign: "spring" } },
+    { invitationId: "inv-3", senderUserId: "user-1", cardId: "card-1", channel: "whatsapp", recipient: "+4915112345679", shareMetadata: { campaign: "spring" } },
+  ],
+};
+
+/** Every sample payload of `type`: the first, then its variants. */
+export function samplesOf<E extends EventType>(type: E): PayloadInput<E>[] {
+  return [samplePayloads[type], ...((sampleVariants[type] ?? []) as PayloadInput<E>[])];
+}

@@ -1,6 +1,7 @@
 /**
- * A local SMTP server (smtp-server) that keeps what arrives, for tests of the email adapter:
- * the real nodemailer transport talks real SMTP to it. A recipient can be made to fail with
+ * A local SMTP server (smtp-server) that keeps what arrives: the outside mail server that
+ * `eventline verify` points a workload's SMTP URL at, and the tests of the email adapter use.
+ * The real nodemailer transport talks real SMTP to it. A recipient can be made to fail with
  * a chosen reply code, as a real server refuses an unknown mailbox.
  */
 import { once } from "node:events";
