@@ -14,6 +14,8 @@ import type * as Codec from "../../handlers/runtime/codec";
 import type * as Metrics from "../../handlers/runtime/metrics";
 import type * as Publisher from "../../handlers/runtime/publisher";
 import type * as LocalClients from "./local-clients";
+import type * as VerifyReport from "../../tools/verify/report";
+import type * as Verify from "../../tools/verify/verify";
 
 export const load = {
   asyncapi: () => require("../catalog/asyncapi") as typeof AsyncApi,
@@ -25,4 +27,6 @@ export const load = {
   codec: () => require("../../handlers/runtime/codec") as typeof Codec,
   metrics: () => require("../../handlers/runtime/metrics") as typeof Metrics,
   publisher: () => require("../../handlers/runtime/publisher") as typeof Publisher,
+  verify: () => require("../../tools/verify/verify") as typeof Verify,
+  verifyReport: () => require("../../tools/verify/report") as typeof VerifyReport,
 };

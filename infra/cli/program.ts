@@ -14,6 +14,7 @@ import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
 import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
+import { verifyCommand } from "./verify";
 import { packageVersion } from "./version";
 
 /** Commander's own errors (unknown option, bad choice) in the CLI's one-line form, on every command. */
@@ -24,11 +25,11 @@ function sayErrorsOurWay(command: Command): void {
 
 export function buildProgram(): Command {
   const program = new Command("eventline")
-    .description("Eventline's local environment and tools: run the system on the emulators, publish, inspect and redrive events, print the catalog.")
+    .description("Eventline's local environment and tools: run the system on the emulators, publish, inspect and redrive events, print the catalog, verify what a stack deploys.")
     .version(packageVersion())
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
-  for (const command of [devCommand(), publishCommand(), tailCommand(), eventsCommand(), dlqCommand(), replayCommand(), backtestCommand(), seekCommand(), catalogCommand(), graphCommand()]) program.addCommand(command);
+  for (const command of [devCommand(), publishCommand(), tailCommand(), eventsCommand(), dlqCommand(), replayCommand(), backtestCommand(), seekCommand(), catalogCommand(), graphCommand(), verifyCommand()]) program.addCommand(command);
   sayErrorsOurWay(program);
   return program;
 }
