@@ -9,9 +9,8 @@
  *
  * Limits are compared by their fastest run, not their median: on a shared 2-core machine
  * other load only ever slows a run down, so the fastest run is the nearest to what the
- * setting allows. Sweeps on 2026-12-06, with the load between 1.4 and 10, ranked 200, 300,
- * 500 and 1 000 differently by median (each within the other's noise); by fastest run 200
- * reached 0.96, 0.97 and 1.00 of the best in three sweeps, 100 reached 0.93, 0.80 and 0.84.
+ * setting allows: medians of the larger limits fall within each other's noise as the load
+ * moves (bench/README.md, "Runtime default chosen here").
  */
 import { consumerDefaults } from "../infra/model/defaults";
 import { begin, complete, inProject, type BenchContext } from "./support/context";

@@ -5,8 +5,8 @@
  * the backlog, and stays under the pod's memory limit.
  *
  * The emulator ignores a stream's maxOutstandingMessages and keeps streaming, so a streaming
- * subscriber holds the backlog in memory (a raw one with maxMessages 500 held 71 800 of
- * 100 000 after 12 s; the baseline here shows it). Eventline's worker pulls the emulator with
+ * subscriber holds the backlog in memory (bench/README.md, "What the emulators do"; the
+ * baseline here shows it). Eventline's worker pulls the emulator with
  * unary pulls that ask only for free slots (handlers/runtime/unary-pull.ts), so it holds at
  * most maxMessages. The third pass caps the worker's heap as its Deployment does
  * (infra/k8s/pull-worker.ts, 160 MB for 256Mi): that is the pod's memory; uncapped, V8 sizes

@@ -4,8 +4,8 @@
  * archiving (the viral-shares archiver appending every event to the event store, in its own
  * process) on, against the hand-written pull → create → ack consumer on the same emulators
  * in the same run. Runs alternate between the two. The baseline runs with the client's
- * defaults for the ratio, and for reference with `maxMessages: 64` (the first guide's
- * redelivery storm) and with the runtime's 60 s lease, which spares it the redeliveries the
+ * defaults for the ratio, and for reference with `maxMessages: 64` (a setting known for
+ * redelivery storms) and with the runtime's 60 s lease, which spares it the redeliveries the
  * default 10 s lease brings when the machine is slow.
  *
  * The runtime runs the declared email-worker with the runtime's default flow control

@@ -11,7 +11,7 @@
  * It isolates what the gateway benchmark measures behind HTTP: the publish.
  */
 import type { PubSub } from "@google-cloud/pubsub";
-import { catalogFor } from "../handlers/runtime/catalog";
+import { eventTypesFor } from "../handlers/declared";
 import { RuntimeMetrics } from "../handlers/runtime/metrics";
 import { PUBLISH_BATCHING, PubSubPublisher } from "../handlers/runtime/publisher";
 import { begin, complete, inProject, type BenchContext } from "./support/context";
@@ -33,7 +33,7 @@ interface SettingRun {
 
 function publisherFor(pubsub: PubSub, setting: Setting): () => Promise<unknown> {
   if (setting === "runtime") {
-    const publisher = new PubSubPublisher(pubsub, catalogFor("local"), new RuntimeMetrics());
+    const publisher = new PubSubPublisher(pubsub, eventTypesFor("local"), new RuntimeMetrics());
     return () => publisher.publish([shareEvent()]);
   }
   const topic = pubsub.topic(SHARES_TOPIC, { batching: setting === "timer 1 ms" ? PUBLISH_BATCHING : { maxMessages: 100, maxMilliseconds: 10 } });

@@ -1,14 +1,14 @@
 /**
- * Benchmark 5, the seed burst: 1 000 viral shares (seed 000) posted at once to
- * POST /v1/shares, one recipient each, channels in turn email, sms, whatsapp, on the whole
+ * Benchmark 5, the seed burst: 1 000 viral shares (docs/requirements.md, VS-3) posted at
+ * once to POST /v1/shares, one recipient each, channels in turn email, sms, whatsapp, on the whole
  * local environment (`npm start`: gateway, the real channel workers with their local-mode
  * adapters, funnel projector, archivers). Timed from the first request until every
  * completion event (com.eventline.share.completed) is in the event store (`events/`), polled
  * every 250 ms. The baseline is the hand-written stack: a bare server publishing one message
  * per recipient, the hand-written consumer writing one completion document per message.
  * Then, for Eventline, until the funnel (funnel-cards) has counted every completion as sent:
- * exactly once, none lost to the burst (a burst once had the funnel's transactions time out
- * on its cards' locks and dead-letter completions, bench/README.md).
+ * exactly once, none lost to the burst: transactions that read a card's counts would time out
+ * on its lock and dead-letter completions (bench/README.md, "What bounds the seed burst").
  */
 import { AggregateField, type Firestore } from "@google-cloud/firestore";
 import { EVENTS_COLLECTION } from "../handlers/runtime/event-store";

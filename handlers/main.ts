@@ -5,6 +5,7 @@
  * stderr and exit code 2, before anything serves, so a workload missing a setting never
  * becomes ready; a clean shutdown exits 0.
  */
+import { system } from "../infra/system";
 import { capabilityChecks } from "./adapters/environment";
 import { runGateway, runTracker } from "./gateway/run";
 import { logLevelSetting } from "./runtime/config";
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
     await (mode === "gateway" ? runGateway : runTracker)(settings, serviceLogger(settings, mode));
     return 0;
   }
-  const runtime = await launch({ registry, capabilityChecks, settings });
+  const runtime = await launch({ system, registry, capabilityChecks, settings });
   return runtime.stopped;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The handler implementations the image ships, by contract name (infra/system.ts). A consumer
  * whose handler is not here refuses to start with "declared but has no implementation yet".
- * Besides the seeds' business handlers, the built-in archiver runs every topic's
+ * Besides the four systems' business handlers, the built-in archiver runs every topic's
  * `<topic>-archiver` consumer. Handlers that call outside services read their adapters'
  * settings from the environment when they first run (handlers/adapters/environment.ts).
  */
@@ -33,18 +33,18 @@ import { whatsappSender } from "./viral/whatsapp-sender";
 
 export const registry: HandlerRegistry = registryOf(
   archiver,
-  // Seed 000: viral sharing.
+  // Viral sharing (docs/requirements.md, VS).
   emailSender,
   smsSender,
   whatsappSender,
   funnelProjector,
-  // Seed 001: marketing optimization.
+  // Marketing optimization (docs/requirements.md, MO).
   campaignProcessor,
   campaignAnalytics,
   creativeAnalyzer,
   fatigueDetector,
   attributionBuilder,
-  // Seed 002: marketplace.
+  // Marketplace events (docs/requirements.md, MP).
   notifyUserCreated,
   notifyProjectPublished,
   notifyBookingCreated,
@@ -56,7 +56,7 @@ export const registry: HandlerRegistry = registryOf(
   bookingOnPayment,
   emailDispatcher,
   projectIndexer,
-  // Seed 003: document pipeline.
+  // Document pipeline (docs/requirements.md, DP).
   classifier,
   router,
   responder,

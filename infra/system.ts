@@ -4,22 +4,24 @@
  * delivery, placement and scaling. The Pulumi program, the local runtime, the catalog
  * and the policy pack all read this file; nothing here is declared anywhere else.
  *
- * Event types follow com.<org>.<domain>.<action> (seed 003). Each is bound to one
- * protobuf message (proto/) and one topic. The built-in archiver consumer that appends
- * every event to the event store is added to every topic by resolveSystem.
+ * Event types follow com.<org>.<domain>.<action> (docs/requirements.md, DP-1). Each is
+ * bound to one protobuf message (proto/) and one topic. The built-in archiver consumer that
+ * appends every event to the event store is added to every topic by resolveSystem. The
+ * comments name the requirement each part meets (docs/requirements.md).
  */
 import { documents, marketing, marketplace, viral } from "../proto/gen";
 import { defineSystem } from "./model/define";
 
 /**
- * Shared by seed 001's five push consumers (the seed's pubsub-config.yaml). They keep
- * acknowledged messages for a week so `eventline seek` can replay a window into them.
+ * Shared by the five marketing push consumers: ack deadline 60 s, backoff 10 s to 600 s
+ * (docs/requirements.md, MO-2). They keep acknowledged messages for a week so
+ * `eventline seek` can replay a window into them (MO-13).
  */
 const marketingDelivery = { delivery: "push", ackDeadline: "60s", retry: { minBackoff: "10s", maxBackoff: "600s" }, retainAckedMessages: true, retention: "7d" } as const;
 
 export const system = defineSystem({
   topics: {
-    // ---- Seed 000: viral sharing ----
+    // ---- Viral sharing (VS) ----
     "viral-shares": {
       description: "One invitation to send, per recipient and channel.",
       schema: viral.v1.ViralSharesTopic,
@@ -46,7 +48,7 @@ export const system = defineSystem({
       },
     },
 
-    // ---- Seed 001: marketing optimization ----
+    // ---- Marketing optimization (MO) ----
     campaigns: {
       description: "Campaign lifecycle, performance and optimization events.",
       schema: marketing.v1.CampaignsTopic,
@@ -78,7 +80,7 @@ export const system = defineSystem({
       },
     },
 
-    // ---- Seed 002: marketplace domain events and commands ----
+    // ---- Marketplace domain events and commands (MP) ----
     users: {
       schema: marketplace.v1.UsersTopic,
       events: {
@@ -114,7 +116,7 @@ export const system = defineSystem({
       events: { "com.skillancer.search.index_project": { message: marketplace.v1.IndexProject, subject: "projectId" } },
     },
 
-    // ---- Seed 003: document pipeline (CloudEvents, JSON bodies) ----
+    // ---- Document pipeline: CloudEvents with JSON bodies (DP) ----
     documents: {
       description: "Documents as they are ingested and classified.",
       schema: documents.v1.DocumentsTopic,
@@ -137,7 +139,7 @@ export const system = defineSystem({
   },
 
   handlers: {
-    // Seed 000
+    // Viral sharing
     "email-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["smtp", "tracking-links"], description: "Sends the invitation email over SMTP, with tracking pixel and click link." },
     "sms-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by SMS through the provider adapter." },
     "whatsapp-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by WhatsApp through the provider adapter." },
@@ -145,13 +147,13 @@ export const system = defineSystem({
       accepts: ["com.eventline.share.completed", "com.eventline.share.failed", "com.eventline.invitation.opened", "com.eventline.invitation.clicked", "com.eventline.invitation.converted"],
       description: "Keeps the sent → opened → clicked → converted funnel per card and per sender.",
     },
-    // Seed 001
+    // Marketing optimization
     "campaign-processor": { accepts: ["com.eventline.campaign.created", "com.eventline.campaign.performance_reported"], emits: ["com.eventline.campaign.optimization_required"], description: "Stores performance, computes CTR, CPA and pacing; asks for optimization when off target." },
     "campaign-analytics": { accepts: ["com.eventline.campaign.performance_reported"], description: "Hourly and daily rollups of campaign performance." },
     "creative-analyzer": { accepts: ["com.eventline.creative.submitted"], emits: ["com.eventline.creative.analyzed"], description: "Feature embedding and attention scores from a creative's genome." },
     "fatigue-detector": { accepts: ["com.eventline.creative.analyzed"], emits: ["com.eventline.creative.fatigue_detected"], description: "Fits an exponential decay to a creative's CTR series." },
     "attribution-builder": { accepts: ["com.eventline.attribution.touchpoint_recorded", "com.eventline.attribution.conversion_recorded"], emits: ["com.eventline.attribution.conversion_attributed"], description: "Credits conversions to channels: last click, linear, Shapley." },
-    // Seed 002
+    // Marketplace
     "notify-user-created": { accepts: ["com.skillancer.user.created"], emits: ["com.skillancer.email.send"], description: "Notification: the welcome email." },
     "notify-project-published": { accepts: ["com.skillancer.project.published"], emits: ["com.skillancer.email.send"], description: "Notification: tells the client the project is live." },
     "notify-booking-created": { accepts: ["com.skillancer.booking.created"], emits: ["com.skillancer.email.send"], description: "Notification: tells both parties of the booking." },
@@ -163,14 +165,14 @@ export const system = defineSystem({
     "booking-on-payment": { accepts: ["com.skillancer.payment.completed"], description: "Booking: marks the booking paid." },
     "email-dispatcher": { accepts: ["com.skillancer.email.send"], uses: ["smtp"], description: "Sends the email the command describes, at most once per idempotency key." },
     "project-indexer": { accepts: ["com.skillancer.search.index_project"], description: "Rebuilds one project's search document." },
-    // Seed 003
+    // Document pipeline
     classifier: { accepts: ["com.dip.document.ingested"], emits: ["com.dip.document.classified"], description: "Multinomial naive Bayes over the document's text." },
     router: { accepts: ["com.dip.document.classified"], emits: ["com.dip.routing.decided"], description: "Routes a classified document to a queue." },
     responder: { accepts: ["com.dip.routing.decided"], emits: ["com.dip.response.generated"], description: "Generates the response for a routed document." },
   },
 
   consumers: {
-    // Seed 000: the email worker as the seed sizes it (k8s/workers/email-worker.yaml).
+    // The email worker, sized for slow SMTP (VS-5); one worker pool per channel (VS-4, VS-6).
     "email-worker": {
       handler: "email-sender",
       topic: "viral-shares",
@@ -188,14 +190,14 @@ export const system = defineSystem({
     "whatsapp-worker": { handler: "whatsapp-sender", topic: "viral-shares", filter: 'attributes.ce-channel = "whatsapp"', delivery: "push", cloudRun: { maxInstances: 20 } },
     "funnel-projector": { handler: "funnel-projector", topic: "viral-funnel", delivery: "pull", ordering: true, gke: { replicas: { min: 1, max: 10 } } },
 
-    // Seed 001: five push consumers; campaign-analytics and fatigue-detector keep the seed's type filters.
+    // Five push consumers; campaign-analytics and fatigue-detector take one type each (MO-2).
     "campaign-processor": { ...marketingDelivery, handler: "campaign-processor", topic: "campaigns", ordering: true },
     "campaign-analytics": { ...marketingDelivery, handler: "campaign-analytics", topic: "campaigns", filter: 'attributes.ce-type = "com.eventline.campaign.performance_reported"' },
     "creative-analyzer": { ...marketingDelivery, handler: "creative-analyzer", topic: "creatives" },
     "fatigue-detector": { ...marketingDelivery, handler: "fatigue-detector", topic: "creatives", filter: 'attributes.ce-type = "com.eventline.creative.analyzed"' },
     "attribution-builder": { ...marketingDelivery, handler: "attribution-builder", topic: "attribution" },
 
-    // Seed 002: the event catalog's consumers, one subscription per service and topic.
+    // The services each event reaches, one subscription per service and topic (MP-4).
     "notify-user-created": { handler: "notify-user-created", topic: "users", delivery: "push" },
     "notify-project-published": { handler: "notify-project-published", topic: "projects", delivery: "push" },
     "notify-booking-created": { handler: "notify-booking-created", topic: "bookings", delivery: "push" },
@@ -208,7 +210,7 @@ export const system = defineSystem({
     "email-dispatcher": { handler: "email-dispatcher", topic: "send-email", delivery: "pull", exactlyOnce: true },
     "project-indexer": { handler: "project-indexer", topic: "index-project", delivery: "push" },
 
-    // Seed 003: ingestion (gateway) → classification → routing → response.
+    // Ingestion (gateway) → classification → routing → response (DP-2 to DP-5).
     classifier: {
       handler: "classifier",
       topic: "documents",

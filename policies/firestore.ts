@@ -1,7 +1,7 @@
 /**
- * Firestore rules: the event store (`events/{id}`, DESIGN.md) is the system's memory, so production's database
- * cannot be deleted by a stray `pulumi destroy`, and replay's queries have the composite indexes they need
- * (Firestore rejects an unindexed composite query instead of scanning).
+ * Firestore rules: the event store (`events/{id}`, docs/requirements.md PL-20) is the system's memory, so
+ * production's database cannot be deleted by a stray `pulumi destroy`, and replay's queries have the composite
+ * indexes they need (Firestore rejects an unindexed composite query instead of scanning).
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { DatabaseArgs } from "@pulumi/gcp/firestore";

@@ -2,7 +2,7 @@
  * Dead-letter wiring, checked over the whole stack: a subscription's dead-letter policy only works if the topic it
  * names exists here, has a parking subscription (else what lands there is lost), and the Pub/Sub service agent
  * may publish to that topic and acknowledge on the source subscription (else Pub/Sub cannot forward at all and
- * keeps redelivering). DESIGN.md, "Facts that shape the code".
+ * keeps redelivering). docs/requirements.md, PL-14.
  */
 import type { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { isParkingSubscription, PUBSUB_SERVICE_AGENT } from "./conventions";

@@ -1,12 +1,13 @@
 /**
- * Pub/Sub subscription rules: the delivery guarantees of DESIGN.md ("Delivery semantics") hold only if every
- * subscription retries with backoff, dead-letters after a bounded number of attempts, authenticates its pushes and
- * carries a filter the service accepts. Limits are the ones the declaration is validated against (pubsubLimits).
+ * Pub/Sub subscription rules: the delivery guarantees (docs/architecture.md, "Delivery semantics") hold only if
+ * every subscription retries with backoff, dead-letters after a bounded number of attempts, authenticates its
+ * pushes and carries a filter the service accepts. Limits are the ones the declaration is validated against
+ * (pubsubLimits).
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import type { SubscriptionArgs } from "@pulumi/gcp/pubsub";
 import type { Unwrap } from "@pulumi/pulumi";
-import { FilterSyntaxError, MAX_FILTER_BYTES, parseFilter } from "../handlers/runtime/filter";
+import { FilterSyntaxError, MAX_FILTER_BYTES, parseFilter } from "../infra/model/filter";
 import { pubsubLimits } from "../infra/model/validate";
 import { isParkingSubscription } from "./conventions";
 import { forTypes, known, protoSeconds, type RuleLevel } from "./rule";

@@ -1,7 +1,7 @@
 /**
- * Pub/Sub topic rules: every event topic carries its schema (DESIGN.md: one wrapper message per topic), keeps
- * messages for a deliberate time, is encrypted with the customer's key where the stack asks for it, and nothing
- * in Pub/Sub is readable or writable by the public.
+ * Pub/Sub topic rules: every event topic carries its schema (one wrapper message per topic, docs/requirements.md
+ * PL-5), keeps messages for a deliberate time, is encrypted with the customer's key where the stack asks for it,
+ * and nothing in Pub/Sub is readable or writable by the public.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import type { TopicArgs } from "@pulumi/gcp/pubsub";

@@ -6,14 +6,12 @@
  * attempt; an event whose transaction committed before the kill but whose ack never left is
  * found in the processed records on redelivery: acked without running again.
  *
- * The email-worker runs as declared (5 delivery attempts, retry 10–600 s, ack deadline 600 s).
- * Until 2026-12-06 the runtime streamed from the emulator, which ignores a stream's flow
- * control: each kill stranded the whole backlog, and under a retry policy the stranded
- * messages stopped coming back, so this scenario provisioned 100 attempts and no retry policy
- * and waited for 60 s waves (bench/README.md, "What the emulators do"). With unary pulls a
- * kill strands at most maxMessages, and with the declared policies they came back when their
- * leases ran out (measured with raw unary pulls: 40 of 40 abandoned messages back 10 s later,
- * at a 10 s deadline). The wait stays bounded by the ack deadline and two minutes.
+ * The email-worker runs as declared (5 delivery attempts, retry 10–600 s, ack deadline 600 s):
+ * the runtime pulls the emulator with unary pulls, so a kill strands at most maxMessages, and
+ * under the declared policies those come back when their leases run out. A streaming
+ * subscriber would strand the whole backlog, which under a retry policy may never come back
+ * (bench/README.md, "What the emulators do"). The wait stays bounded by the ack deadline and
+ * two minutes.
  */
 import { benchSystem } from "../support/emulators";
 import { WORKER_CONSUMER, publishAtRate, shareEvent } from "../support/events";

@@ -6,7 +6,7 @@
  * processed record, no archive, no dead-lettering.
  *
  * Flow control is the client's default (1 000 messages) unless BENCH_MAX_MESSAGES sets
- * `flowControl.maxMessages`, as the first guide's variant did (64: the redelivery storm);
+ * `flowControl.maxMessages` (64 is the setting known for redelivery storms);
  * BENCH_MIN_ACK_DEADLINE (seconds) sets the subscriber's minAckDeadline, the runtime's cure.
  * Reports through recorder.ts like the runtime worker. Environment: PUBSUB_EMULATOR_HOST,
  * FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, BENCH_SUBSCRIPTION.

@@ -54,7 +54,7 @@ export const benchSender = defineHandler({
     const behaviour = (event.data.shareMetadata?.["behaviour"] ?? "ok") as Behaviour;
     const delayMs = Number(event.data.shareMetadata?.["delayMs"] ?? 0);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const attempt = ctx.envelope.deliveryAttempt;
+    const attempt = ctx.delivery.deliveryAttempt;
     if (behaviour === "transient" && (attempt ?? 1) < 2) throw new RetryableError(`transient failure on attempt ${attempt}`);
     if (behaviour === "poison-permanent") throw new PermanentError(POISON_REASON, "this event can never be handled");
     if (behaviour === "poison-crash") throw new Error("the handler crashes on this event, every time");

@@ -158,8 +158,3 @@ export class Child {
 export function startChild(options: ChildOptions): Child {
   return new Child(options);
 }
-
-/** Stops every child given, in parallel; for `finally` blocks. */
-export async function stopAll(children: readonly (Child | undefined)[]): Promise<void> {
-  await Promise.all(children.map((child) => child?.stop()));
-}

@@ -2,17 +2,17 @@
  * The emulators a benchmark or fault run measures against: its own Pub/Sub and Firestore
  * emulators on free loopback ports (never a developer's `npm start`), with the JVM heap capped,
  * and a fresh project per run, so runs never see each other's topics, messages or documents.
- * A project is deleted from both emulators when its run ends: their memory only grows
- * (DESIGN.md), and a full `npm run bench` writes several hundred thousand documents.
+ * A project is deleted from both emulators when its run ends: their memory only grows, and a
+ * full `npm run bench` writes several hundred thousand documents.
  */
 import { randomBytes } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { catalogFor } from "../../handlers/runtime/catalog";
-import { clearFirestoreEmulator, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { provision, type ProvisionOptions } from "../../infra/local/provision";
+import { eventTypesFor } from "../../handlers/declared";
+import { clearFirestoreEmulator, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { provision, type ProvisionOptions } from "../../tools/local/provision";
 
-// DESIGN.md: without it both Google clients look for the cloud metadata server first.
+// Without it both Google clients look for the cloud metadata server first, off this machine.
 process.env["METADATA_SERVER_DETECTION"] = "none";
 
 /** JVM heap of each emulator: a 100 000-message backlog and 20 000-event runs fit; runaway growth does not. */
@@ -21,7 +21,7 @@ export const EMULATOR_HEAP = "1536m";
 /**
  * Starts one emulator on a free port, trying again on another port when it fails: between
  * choosing a free port and the JVM binding it, another process on this shared machine may
- * take it (seen: the Firestore emulator's BindException).
+ * take it (the Firestore emulator then fails with a BindException).
  */
 async function startOne(kind: "pubsub" | "firestore", port?: number): Promise<RunningEmulator> {
   for (let attempt = 1; ; attempt++) {
@@ -35,7 +35,7 @@ async function startOne(kind: "pubsub" | "firestore", port?: number): Promise<Ru
 }
 
 /** The declaration the benchmarks provision: the local stack's. */
-export const benchSystem = catalogFor("local").system;
+export const benchSystem = eventTypesFor("local").system;
 
 export class BenchEmulators {
   private constructor(

@@ -1,17 +1,17 @@
 /**
- * The events the benchmarks and the fault suite send: seed 000's share.requested on the
+ * The events the benchmarks and the fault suite send: the viral-sharing share.requested on the
  * email channel (the email-worker's filter), encoded by the runtime's own codec exactly as
  * the gateway would publish it, with the bench handler's behaviour in `shareMetadata`.
  * Published with the raw client, as a backlog or at a steady rate.
  */
 import { randomUUID } from "node:crypto";
 import type { PubSub, Topic } from "@google-cloud/pubsub";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 import type { Behaviour } from "./bench-handlers";
 import { paced } from "./pacing";
 
-export const codec = new EventCodec(catalogFor("local"));
+export const codec = new EventCodec(eventTypesFor("local"));
 
 /** The topic every bench event goes to. */
 export const SHARES_TOPIC = "viral-shares";

@@ -1,7 +1,7 @@
 /**
  * The two front doors the HTTP benchmarks compare, each in its own process: the Eventline
  * gateway (gateway-process.ts) and the bare baseline server (baseline-gateway.ts); and the
- * request they are sent: a binary-mode CloudEvent, seed 000's share.requested on the email
+ * request they are sent: a binary-mode CloudEvent, the viral-sharing share.requested on the email
  * channel, which both publish to viral-shares.
  */
 import { startChild, type Child } from "./children";

@@ -7,8 +7,8 @@
  */
 import type { LevelWithSilent } from "pino";
 import { createLogger } from "../../handlers/runtime/logger";
-import { localSettings } from "../../infra/local/settings";
-import { startLocalEnvironment } from "../../infra/local/start";
+import { localSettings } from "../../tools/local/settings";
+import { startLocalEnvironment } from "../../tools/local/start";
 import { announceReady } from "./children";
 import { exitWithParent } from "./recorder";
 

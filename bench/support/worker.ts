@@ -11,9 +11,11 @@
  *   stack override would, for the flow-control sweep and for running the email-worker with
  *   the runtime's default flow control instead of its declared 10.
  */
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { system } from "../../infra/system";
+import { eventTypesFor } from "../../handlers/declared";
 import { capabilityChecks } from "../../handlers/adapters/environment";
-import { DeliveryProcessor, type Delivery } from "../../handlers/runtime/delivery";
+import { DeliveryProcessor } from "../../handlers/runtime/delivery";
+import type { ReceivedMessage } from "../../handlers/runtime/received-message";
 import { launch } from "../../handlers/runtime/launcher";
 import { ConfigError } from "../../handlers/runtime/settings";
 import type { Outcome } from "../../handlers/runtime/outcome";
@@ -32,7 +34,7 @@ function resultOf(outcome: Outcome): Result {
 }
 
 const process_ = DeliveryProcessor.prototype.process;
-DeliveryProcessor.prototype.process = async function measured(this: DeliveryProcessor, delivery: Delivery): Promise<Outcome> {
+DeliveryProcessor.prototype.process = async function measured(this: DeliveryProcessor, delivery: ReceivedMessage): Promise<Outcome> {
   const started = recorder.received();
   const outcome = await process_.call(this, delivery);
   recorder.done(started, resultOf(outcome), delivery.attributes["ce-id"]);
@@ -41,11 +43,11 @@ DeliveryProcessor.prototype.process = async function measured(this: DeliveryProc
 
 const maxMessages = process.env["BENCH_MAX_MESSAGES"];
 if (maxMessages) {
-  const consumer = catalogFor(process.env["STACK"] || "local").system.consumers.find((c) => c.name === process.env["HANDLER"]);
+  const consumer = eventTypesFor(process.env["STACK"] || "local").system.consumers.find((c) => c.name === process.env["HANDLER"]);
   if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
 }
 
-launch({ registry: benchRegistry, capabilityChecks }).then(
+launch({ system, registry: benchRegistry, capabilityChecks }).then(
   async (runtime) => {
     announceReady({ port: runtime.port, pid: process.pid });
     recorder.report();

@@ -44,7 +44,7 @@ export class OutboundRecorder {
    */
   async record(message: OutboundMessage, messageId: string): Promise<string> {
     const ref = this.firestore.collection(OUTBOUND_COLLECTION).doc(documentIdFor(`${message.channel}-${message.idempotencyKey}`));
-    // A transaction rather than create(): a create() that fails ALREADY_EXISTS costs about three times a read (DESIGN.md).
+    // A transaction rather than create(): in the Node client a create() that fails ALREADY_EXISTS costs about three times a read.
     return this.firestore.runTransaction(async (tx) => {
       const existing = await tx.get(ref);
       if (existing.exists) return String(existing.get("messageId"));

@@ -1,6 +1,6 @@
 /**
- * classifier (seed 003): classifies an ingested document's text with the multinomial naive
- * Bayes model trained at build time (`npm run train` → model.json; naive-bayes.ts) and
+ * classifier (docs/requirements.md, DP-4): classifies an ingested document's text with the
+ * multinomial naive Bayes model trained at build time (`npm run train` → model.json; naive-bayes.ts) and
  * publishes com.dip.document.classified with the most probable category, its posterior as the
  * confidence, and every category's posterior. A text with no known word gets the priors, and
  * the router's confidence floors send it to manual review.

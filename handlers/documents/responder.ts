@@ -1,5 +1,5 @@
 /**
- * responder (seed 003): answers a routed document with its route's template
+ * responder (docs/requirements.md, DP-5): answers a routed document with its route's template
  * (response-templates.ts) and publishes com.dip.response.generated.
  */
 import { PermanentError } from "../runtime/errors";

@@ -1,6 +1,6 @@
 /**
- * router (seed 003): routes a classified document by its category's rule and confidence floor
- * (routing-rules.ts) and publishes com.dip.routing.decided.
+ * router (docs/requirements.md, DP-5): routes a classified document by its category's rule and
+ * confidence floor (routing-rules.ts) and publishes com.dip.routing.decided.
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";

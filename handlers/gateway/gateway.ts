@@ -2,11 +2,11 @@
  * What the gateway does, apart from HTTP: checks an event against the catalog and its
  * schema, encodes it as the CloudEvents Pub/Sub binding says, and publishes it. Only types
  * with declared producers come in from outside (the same topics the cloud gateway may
- * publish to, infra/gcp/gateway.ts); events the system derives (share.completed, …) do not.
+ * publish to, infra/gcp/edge-service.ts); events the system derives (share.completed, …) do not.
  * An event that fails any check is refused with the reason and never published.
  */
 import { randomUUID } from "node:crypto";
-import type { EventType } from "../runtime/catalog";
+import type { EventType } from "../runtime/event-types";
 import type { EventCodec, EventOptions } from "../runtime/codec";
 import { EncodeError } from "../runtime/errors";
 import type { MessagePublisher } from "../runtime/publisher";
@@ -36,8 +36,8 @@ export class EventGateway {
    * @throws HttpError 400 naming what is wrong; 503 when Pub/Sub did not take it.
    */
   async accept(event: HttpEvent): Promise<Accepted> {
-    const entry = this.codec.catalog.find(event.type);
-    if (entry === undefined) throw new HttpError(400, `event type ${event.type} is not in the catalog (eventline catalog lists them)`);
+    const entry = this.codec.eventTypes.find(event.type);
+    if (entry === undefined) throw new HttpError(400, `event type ${event.type} is not declared (eventline catalog lists the types)`);
     if (entry.producers.length === 0) {
       throw new HttpError(400, `event type ${event.type} is derived inside the system, not accepted from outside (only types with declared producers are)`);
     }

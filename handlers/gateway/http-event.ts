@@ -4,7 +4,7 @@
  *   structured  `content-type: application/cloudevents+json`, the whole event as one JSON object.
  * The data is the proto3 JSON of the event type's message. `id` and `time` may be left out
  * (the gateway assigns them, as the cloudevents SDK does); `type`, `source` and `specversion`
- * may not. The payload itself is checked later, against the catalog (routes/events.ts).
+ * may not. The payload itself is checked later, against the event type's message (gateway.ts).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { CLOUDEVENTS_SPECVERSION } from "../runtime/codec";

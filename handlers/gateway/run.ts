@@ -9,7 +9,7 @@
 import type { Server } from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
-import { catalogFor } from "../runtime/catalog";
+import { eventTypesFor } from "../declared";
 import { EventCodec } from "../runtime/codec";
 import { portSetting } from "../runtime/config";
 import { RuntimeMetrics } from "../runtime/metrics";
@@ -72,9 +72,9 @@ export interface GatewayDependencies {
 
 /** An EventGateway over its own publisher: what the gateway and the tracker publish through. */
 export function publishingGateway(stack: string, pubsub: PubSub, metrics = new RuntimeMetrics()): { gateway: EventGateway; publisher: PubSubPublisher } {
-  const catalog = catalogFor(stack);
-  const publisher = new PubSubPublisher(pubsub, catalog, metrics);
-  return { gateway: new EventGateway(new EventCodec(catalog), publisher), publisher };
+  const eventTypes = eventTypesFor(stack);
+  const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
+  return { gateway: new EventGateway(new EventCodec(eventTypes), publisher), publisher };
 }
 
 function closing(server: Server, publisher: PubSubPublisher): () => Promise<void> {
@@ -95,7 +95,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     logger: deps.logger,
     port: config.port,
     host: config.host,
-    shareChannels: shareChannels(catalogFor(config.stack).system),
+    shareChannels: shareChannels(eventTypesFor(config.stack).system),
     ...(deps.ready && { ready: deps.ready }),
     ...(deps.fallback && { fallback: deps.fallback }),
   });
@@ -129,7 +129,7 @@ export async function runGateway(settings: Settings, logger: Logger): Promise<vo
 export async function runTracker(settings: Settings, logger: Logger): Promise<void> {
   const config = serviceConfig(settings, "tracker");
   const hosts = redirectHosts(settings);
-  const { rateLimit } = catalogFor(config.stack).system.services.tracker;
+  const { rateLimit } = eventTypesFor(config.stack).system.services.tracker;
   const pubsub = pubsubFor(config);
   const { gateway, publisher } = publishingGateway(config.stack, pubsub);
   const stopping = { value: false };

@@ -1,19 +1,19 @@
 /**
- * `POST /v1/shares`: seed 000's share request. One request names a card, its sender and any
- * number of recipients; the gateway answers at once with one invitation per recipient and
- * publishes one com.eventline.share.requested each, all under one correlation id, for the
- * channel workers to send. Sending 50 emails in the request took seed 000 8.2 s; this takes
- * the time of one publish.
+ * `POST /v1/shares`: the viral-sharing share request (docs/requirements.md, VS-1, VS-2). One
+ * request names a card, its sender and any number of recipients; the gateway answers at once
+ * with one invitation per recipient and publishes one com.eventline.share.requested each, all
+ * under one correlation id, for the channel workers to send. The request waits for the
+ * publish, never for a send: sending dozens of emails inside a request takes seconds.
  */
 import { randomUUID } from "node:crypto";
 import type { ResolvedSystem } from "../../infra/model/types";
-import { parseFilter, type FilterAst } from "../runtime/filter";
+import { parseFilter, type FilterAst } from "../../infra/model/filter";
 import type { EventGateway } from "./gateway";
 import { HttpError } from "./http";
 
 export const SHARE_REQUESTED = "com.eventline.share.requested";
 
-/** Recipients in one request: seed 000 sends 50+; a bound keeps one request one quick publish. */
+/** Recipients in one request: a share often names 50 or more; a bound keeps one request one quick publish. */
 export const MAX_RECIPIENTS = 500;
 
 export interface ShareRecipient {

@@ -1,7 +1,7 @@
 /**
- * attribution-builder (seed 001): keeps each user's journey of touchpoints and, when they
- * convert, credits the conversion's channels by three models: last click, linear and Shapley
- * (attribution-models.ts), with the path's counterfactual lift.
+ * attribution-builder (docs/requirements.md, MO-7): keeps each user's journey of touchpoints
+ * and, when they convert, credits the conversion's channels by three models: last click,
+ * linear and Shapley (attribution-models.ts), with the path's counterfactual lift.
  *
  * The contract's ConversionAttributed carries one model, so a conversion publishes one event
  * per model, in the order LAST_CLICK, LINEAR, SHAPLEY, each with the same conversion id and
@@ -76,9 +76,9 @@ type Ctx = HandlerContext<"attribution-builder">;
 
 /**
  * Moves a journey into or out of a channel set's count without reading it: touchpoints, the
- * busy path. Every user's first touchpoint on a channel moves that channel's set, and reading
- * it in each transaction made a burst of touchpoints wait on its lock until the emulator
- * aborted them (handlers/runtime/projections.ts). Conversions read the sets they credit, so
+ * busy path. Every user's first touchpoint on a channel moves that channel's set, and
+ * transactions that read it would queue on its lock during a burst of touchpoints
+ * (handlers/runtime/projections.ts). Conversions read the sets they credit, so
  * they count with countJourney.
  */
 function countJourneyBlind(ctx: Ctx, channels: readonly string[], journeysDelta: number): void {
@@ -120,81 +120,96 @@ async function creditChannels(ctx: Ctx, credit: AttributionView["credit"], value
   }
 }
 
+/** A touchpoint extends the user's journey; the journey then counts under its new channel set. */
+async function recordTouchpoint(ctx: Ctx, journey: JourneyView, data: marketing.v1.TouchpointRecorded): Promise<void> {
+  const { userId } = journey;
+  const touchpoint = data.touchpoint;
+  if (!touchpoint?.channel) throw new PermanentError("missing-channel", `touchpoint of user ${userId} has no channel`);
+  const before = channelsOf(journey.touchpoints);
+  const { journey: next, added } = addTouchpoint(journey, {
+    channel: touchpoint.channel,
+    campaign: touchpoint.campaign ?? "",
+    creative: touchpoint.creative ?? "",
+    at: touchpointTime(touchpoint, ctx.delivery.time),
+  });
+  if (!added) return;
+  const after = channelsOf(next.touchpoints);
+  if (channelSetKey(after) !== channelSetKey(before)) {
+    countJourneyBlind(ctx, before, -1);
+    countJourneyBlind(ctx, after, 1);
+  }
+  await journeys.update(ctx, documentIdFor(userId), () => ({ userId, ...next }));
+}
+
+/** The credit of a converting path under each model, and Shapley's values where the path is small enough. */
+async function creditPath(ctx: Ctx, path: readonly JourneyTouchpoint[], pathChannels: readonly string[]) {
+  // v(S) for every coalition of the path's channels needs the stats of every subset of them (and only those).
+  const withShapley = pathChannels.length <= MAX_SHAPLEY_CHANNELS;
+  const stats: ChannelSetStats[] = [];
+  for (const subset of withShapley ? nonEmptySubsets(pathChannels) : []) {
+    const found = await channelSets.get(ctx, documentIdFor(channelSetKey(subset)));
+    if (found !== undefined) stats.push(found);
+  }
+  const shapley = withShapley ? shapleyCredit(path, stats) : undefined;
+  return {
+    withShapley,
+    shapley,
+    lift: withShapley ? counterfactualLift(path, stats) : 0,
+    credit: { lastClick: lastClickCredit(path), linear: linearCredit(path), shapley: shapley?.credit ?? null },
+  };
+}
+
+/**
+ * A conversion closes the journey's path before it: the path is credited under each model (one
+ * conversion_attributed per model), and touchpoints after the conversion start the next journey.
+ */
+async function recordConversion(ctx: Ctx, journey: JourneyView, conversion: marketing.v1.ConversionRecorded): Promise<void> {
+  const { userId } = journey;
+  if (!conversion.conversionId) throw new PermanentError("missing-conversion-id", `conversion of user ${userId} has no conversion id`);
+  const attributionId = documentIdFor(conversion.conversionId);
+  if ((await attributions.get(ctx, attributionId)) !== undefined) return;
+  const convertedAt = ctx.delivery.time;
+  const { path, next } = convertAt(journey, Date.parse(convertedAt));
+  const pathChannels = channelsOf(path);
+  const base = { conversionId: conversion.conversionId, userId, value: conversion.value, convertedAt, path, channels: pathChannels };
+  if (path.length === 0) {
+    await attributions.update(ctx, attributionId, () => ({ ...base, credit: { lastClick: {}, linear: {}, shapley: null }, shapleyValues: null, pathValue: 0, counterfactualLift: 0, note: "no touchpoints before the conversion: unattributed" }));
+    return;
+  }
+  await countJourney(ctx, channelsOf(journey.touchpoints), -1, 0);
+  await countJourney(ctx, pathChannels, 1, 1);
+  await countJourney(ctx, channelsOf(next.touchpoints), 1, 0);
+  await journeys.update(ctx, documentIdFor(userId), () => ({ userId, ...next }));
+
+  const { withShapley, shapley, lift, credit } = await creditPath(ctx, path, pathChannels);
+  const models: [marketing.v1.AttributionModel, Credit | null][] = [
+    [Model.ATTRIBUTION_MODEL_LAST_CLICK, credit.lastClick],
+    [Model.ATTRIBUTION_MODEL_LINEAR, credit.linear],
+    [Model.ATTRIBUTION_MODEL_SHAPLEY, credit.shapley],
+  ];
+  for (const [model, distribution] of models) {
+    if (distribution === null) continue;
+    ctx.publish("com.eventline.attribution.conversion_attributed", { conversionId: conversion.conversionId, userId, attributionModel: model, creditDistribution: distribution, counterfactualLift: lift });
+  }
+  await attributions.update(ctx, attributionId, () => ({
+    ...base,
+    credit,
+    shapleyValues: shapley?.values ?? null,
+    pathValue: shapley?.pathValue ?? 0,
+    counterfactualLift: lift,
+    note: withShapley ? null : `${pathChannels.length} channels: over the ${MAX_SHAPLEY_CHANNELS} for which exact Shapley values are computed`,
+  }));
+  await creditChannels(ctx, credit, conversion.value);
+}
+
 export const attributionBuilder = defineHandler({
   name: "attribution-builder",
   accepts: ["com.eventline.attribution.touchpoint_recorded", "com.eventline.attribution.conversion_recorded"],
   async handle(event, ctx) {
     const userId = event.data.userId;
     if (!userId) throw new PermanentError("missing-user", `${event.type} has no user id`);
-    const journeyId = documentIdFor(userId);
-    const journey = (await journeys.get(ctx, journeyId)) ?? { userId, ...EMPTY_JOURNEY };
-
-    if (event.type === "com.eventline.attribution.touchpoint_recorded") {
-      const touchpoint = event.data.touchpoint;
-      if (!touchpoint?.channel) throw new PermanentError("missing-channel", `touchpoint of user ${userId} has no channel`);
-      const before = channelsOf(journey.touchpoints);
-      const { journey: next, added } = addTouchpoint(journey, {
-        channel: touchpoint.channel,
-        campaign: touchpoint.campaign ?? "",
-        creative: touchpoint.creative ?? "",
-        at: touchpointTime(touchpoint, ctx.envelope.time),
-      });
-      if (!added) return;
-      const after = channelsOf(next.touchpoints);
-      // The journey now counts under its new channel set.
-      if (channelSetKey(after) !== channelSetKey(before)) {
-        countJourneyBlind(ctx, before, -1);
-        countJourneyBlind(ctx, after, 1);
-      }
-      await journeys.update(ctx, journeyId, () => ({ userId, ...next }));
-      return;
-    }
-
-    const conversion = event.data;
-    if (!conversion.conversionId) throw new PermanentError("missing-conversion-id", `conversion of user ${userId} has no conversion id`);
-    const attributionId = documentIdFor(conversion.conversionId);
-    if ((await attributions.get(ctx, attributionId)) !== undefined) return;
-    const convertedAt = ctx.envelope.time;
-    const { path, next } = convertAt(journey, Date.parse(convertedAt));
-    const pathChannels = channelsOf(path);
-    const base = { conversionId: conversion.conversionId, userId, value: conversion.value, convertedAt, path, channels: pathChannels };
-    if (path.length === 0) {
-      await attributions.update(ctx, attributionId, () => ({ ...base, credit: { lastClick: {}, linear: {}, shapley: null }, shapleyValues: null, pathValue: 0, counterfactualLift: 0, note: "no touchpoints before the conversion: unattributed" }));
-      return;
-    }
-    // The journey converts under its path's channel set; touchpoints after the conversion start the next journey.
-    await countJourney(ctx, channelsOf(journey.touchpoints), -1, 0);
-    await countJourney(ctx, pathChannels, 1, 1);
-    await countJourney(ctx, channelsOf(next.touchpoints), 1, 0);
-    await journeys.update(ctx, journeyId, () => ({ userId, ...next }));
-
-    // v(S) for every coalition of the path's channels needs the stats of every subset of them (and only those).
-    const withShapley = pathChannels.length <= MAX_SHAPLEY_CHANNELS;
-    const stats: ChannelSetStats[] = [];
-    for (const subset of withShapley ? nonEmptySubsets(pathChannels) : []) {
-      const found = await channelSets.get(ctx, documentIdFor(channelSetKey(subset)));
-      if (found !== undefined) stats.push(found);
-    }
-    const shapley = withShapley ? shapleyCredit(path, stats) : undefined;
-    const lift = withShapley ? counterfactualLift(path, stats) : 0;
-    const credit = { lastClick: lastClickCredit(path), linear: linearCredit(path), shapley: shapley?.credit ?? null };
-    const models: [marketing.v1.AttributionModel, Credit | null][] = [
-      [Model.ATTRIBUTION_MODEL_LAST_CLICK, credit.lastClick],
-      [Model.ATTRIBUTION_MODEL_LINEAR, credit.linear],
-      [Model.ATTRIBUTION_MODEL_SHAPLEY, credit.shapley],
-    ];
-    for (const [model, distribution] of models) {
-      if (distribution === null) continue;
-      ctx.publish("com.eventline.attribution.conversion_attributed", { conversionId: conversion.conversionId, userId, attributionModel: model, creditDistribution: distribution, counterfactualLift: lift });
-    }
-    await attributions.update(ctx, attributionId, () => ({
-      ...base,
-      credit,
-      shapleyValues: shapley?.values ?? null,
-      pathValue: shapley?.pathValue ?? 0,
-      counterfactualLift: lift,
-      note: withShapley ? null : `${pathChannels.length} channels: over the ${MAX_SHAPLEY_CHANNELS} for which exact Shapley values are computed`,
-    }));
-    await creditChannels(ctx, credit, conversion.value);
+    const journey = (await journeys.get(ctx, documentIdFor(userId))) ?? { userId, ...EMPTY_JOURNEY };
+    if (event.type === "com.eventline.attribution.touchpoint_recorded") await recordTouchpoint(ctx, journey, event.data);
+    else await recordConversion(ctx, journey, event.data);
   },
 });

@@ -1,6 +1,6 @@
 /**
- * campaign-analytics (seed 001): hourly and daily rollups of campaign performance, one item
- * per campaign and period:
+ * campaign-analytics (docs/requirements.md, MO-4): hourly and daily rollups of campaign
+ * performance, one item per campaign and period:
  *   campaign-hourly/<campaignId>_<YYYY-MM-DDTHH>  an hourly report's totals and KPIs
  *   campaign-daily/<campaignId>_<YYYY-MM-DD>      the day's totals and KPIs: its daily report
  *                                                 when there is one, else the sum of its hours
@@ -47,7 +47,7 @@ export const campaignAnalytics = defineHandler({
   name: "campaign-analytics",
   accepts: ["com.eventline.campaign.performance_reported"],
   async handle(event, ctx) {
-    const report = readReport(event.data, ctx.envelope.time);
+    const report = readReport(event.data, ctx.delivery.time);
     const { campaignId } = event.data;
     const { key, totals } = report;
     if (key.window === "hourly") {

@@ -1,6 +1,6 @@
 /**
- * campaign-processor (seed 001): keeps each campaign's budget and performance in the
- * `campaigns` projection, computes CTR, CPA and pacing, and publishes
+ * campaign-processor (docs/requirements.md, MO-3): keeps each campaign's budget and
+ * performance in the `campaigns` projection, computes CTR, CPA and pacing, and publishes
  * com.eventline.campaign.optimization_required when the CPA exceeds its target or the day's
  * or the flight's pacing is off by more than the tolerance (optimization-rules.ts, pacing.ts).
  *
@@ -81,7 +81,7 @@ export function campaignProcessorWith(strategy: Readonly<OptimizationStrategy>) 
         return;
       }
 
-      const report = readReport(event.data, ctx.envelope.time);
+      const report = readReport(event.data, ctx.delivery.time);
       const campaignId = event.data.campaignId;
       const current = (await campaigns.get(ctx, documentIdFor(campaignId))) ?? emptyCampaign(campaignId);
       const ledger = recordWindow(current.ledger, report.key, report.totals);
@@ -103,7 +103,7 @@ export function campaignProcessorWith(strategy: Readonly<OptimizationStrategy>) 
           ctx.publish("com.eventline.campaign.optimization_required", { campaignId, reason: need.reason, priority: need.priority });
           const impact = predictedImpact(standing, strategy);
           const soFar = current.optimizations ?? { requested: 0, predictedImpact: 0 };
-          next.lastOptimization = { reason: need.reason, priority: marketing.v1.Priority[need.priority] ?? String(need.priority), at: ctx.envelope.time, predictedImpact: impact };
+          next.lastOptimization = { reason: need.reason, priority: marketing.v1.Priority[need.priority] ?? String(need.priority), at: ctx.delivery.time, predictedImpact: impact };
           next.optimizations = { requested: soFar.requested + 1, predictedImpact: soFar.predictedImpact + impact };
         }
       }

@@ -1,9 +1,10 @@
 /**
- * creative-analyzer (seed 001): turns a submitted creative into com.eventline.creative.analyzed
- * with its feature embedding (feature-hashing.ts over creative-genome.ts's tokens) and its
- * attention scores (attention.ts), and keeps the analysis in the `creatives` projection.
- * Both are pure functions of the genome, so a resubmitted creative gets the same analysis,
- * and the latest observation (day, CTR, impressions) rides along for the fatigue detector.
+ * creative-analyzer (docs/requirements.md, MO-5): turns a submitted creative into
+ * com.eventline.creative.analyzed with its feature embedding (feature-hashing.ts over
+ * creative-genome.ts's tokens) and its attention scores (attention.ts), and keeps the
+ * analysis in the `creatives` projection. Both are pure functions of the genome, so a
+ * resubmitted creative gets the same analysis, and the latest observation (day, CTR,
+ * impressions) rides along for the fatigue detector.
  */
 import type { marketing } from "../../proto/gen";
 import { PermanentError } from "../runtime/errors";

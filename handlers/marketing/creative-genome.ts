@@ -1,6 +1,6 @@
 /**
- * The parts of a creative's genome (seed 001) the analyzer reads: its four text elements,
- * the words in them, and the discrete tokens the embedding hashes.
+ * The parts of a creative's genome (docs/requirements.md, MO-5) the analyzer reads: its four
+ * text elements, the words in them, and the discrete tokens the embedding hashes.
  */
 import type { marketing } from "../../proto/gen";
 

@@ -1,8 +1,9 @@
 /**
- * fatigue-detector (seed 001): keeps each creative's CTR by day from its analyzed events, fits
- * the exponential decay (decay-fit.ts) and publishes com.eventline.creative.fatigue_detected
- * when the creative crosses into fatigue (fatigue.ts): once per crossing, not on every later
- * observation. A creative whose CTR recovers leaves fatigue and may cross again.
+ * fatigue-detector (docs/requirements.md, MO-6): keeps each creative's CTR by day from its
+ * analyzed events, fits the exponential decay (decay-fit.ts) and publishes
+ * com.eventline.creative.fatigue_detected when the creative crosses into fatigue
+ * (fatigue.ts): once per crossing, not on every later observation. A creative whose CTR
+ * recovers leaves fatigue and may cross again.
  *
  * The series is keyed by day, so a repeated or restated observation of a day replaces it.
  * Projection `creative-fatigue/<creativeId>`.
@@ -65,7 +66,7 @@ export const fatigueDetector = defineHandler({
       fatigued,
       score: verdict?.score ?? 0,
       daysRemaining: verdict !== undefined && Number.isFinite(verdict.daysRemaining) ? verdict.daysRemaining : null,
-      detectedAt: crossed ? ctx.envelope.time : fatigued ? (current?.detectedAt ?? null) : null,
+      detectedAt: crossed ? ctx.delivery.time : fatigued ? (current?.detectedAt ?? null) : null,
     }));
   },
 });

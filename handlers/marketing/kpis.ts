@@ -1,6 +1,6 @@
 /**
- * The campaign KPIs of seed 001 from delivery totals: click-through rate, cost per
- * acquisition and cost per thousand impressions. They are recomputed from the totals rather
+ * The campaign KPIs (docs/requirements.md, MO-3) from delivery totals: click-through rate,
+ * cost per acquisition and cost per thousand impressions. They are recomputed from the totals rather
  * than taken from the report, so a rollup's KPIs always agree with its own figures.
  */
 import type { Totals } from "./performance-ledger";

@@ -10,7 +10,7 @@
  * - MEDIUM: CPA over target; spending over pace beyond the tolerance; or under half the pace.
  * - LOW: spending under pace beyond the tolerance.
  *
- * The thresholds form an {@link OptimizationStrategy}, so a backtest (infra/replay) can replay
+ * The thresholds form an {@link OptimizationStrategy}, so a backtest (tools/replay) can replay
  * a period under other thresholds and compare what they would have asked for.
  */
 import { marketing } from "../../proto/gen";

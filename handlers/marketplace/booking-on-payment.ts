@@ -1,7 +1,8 @@
 /**
- * booking-on-payment (seed 002, booking service): a completed payment marks its booking paid,
- * `bookings/<bookingId>`. The first payment settles the booking; a different payment for an
- * already paid booking is recorded beside it (for a refund), never over it.
+ * booking-on-payment (the booking service; docs/requirements.md, MP-9): a completed payment
+ * marks its booking paid, `bookings/<bookingId>`. The first payment settles the booking; a
+ * different payment for an already paid booking is recorded beside it (for a refund), never
+ * over it.
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
@@ -44,7 +45,7 @@ export const bookingOnPayment = defineHandler({
       paidAmount: payment.amount,
       currency: payment.currency,
       providerReference: payment.providerReference,
-      paidAt: ctx.envelope.time,
+      paidAt: ctx.delivery.time,
       extraPayments: [],
     }));
   },

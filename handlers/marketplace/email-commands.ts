@@ -6,7 +6,7 @@
  * The idempotency key is the cause's event id and the template: a redelivered cause makes the
  * same key, and the dispatcher sends each key at most once.
  */
-import type { PayloadInput } from "../runtime/catalog";
+import type { PayloadInput } from "../runtime/event-types";
 import { renderEmail, type EmailTemplateName } from "./email-templates";
 
 /** The command to send `template` to `to`. */

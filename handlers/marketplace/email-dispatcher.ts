@@ -1,6 +1,7 @@
 /**
- * email-dispatcher (seed 002): the send.email command's one consumer. Renders the command's
- * template and sends it through the email adapter, at most once per idempotency key.
+ * email-dispatcher (docs/requirements.md, MP-7): the send.email command's one consumer.
+ * Renders the command's template and sends it through the email adapter, at most once per
+ * idempotency key.
  *
  * At most once needs the claim to be durable before the send, so it cannot ride in the
  * handler's transaction (which commits after the handler returns): the dispatcher claims
@@ -79,7 +80,7 @@ export function createEmailDispatcher(options: EmailDispatcherOptions = {}) {
       const rendered = renderEmail(command.template, command.variables);
       const key = command.idempotencyKey || ctx.idempotencyKey;
       const ref = dispatches.ref(ctx.firestore, documentIdFor(key));
-      const claim: DispatchRecord = { idempotencyKey: key, to: command.to, template: command.template, status: "sending", claimedBy: ctx.envelope.id, messageId: null, reason: null };
+      const claim: DispatchRecord = { idempotencyKey: key, to: command.to, template: command.template, status: "sending", claimedBy: ctx.delivery.id, messageId: null, reason: null };
       const claimed = await ctx.firestore.runTransaction(async (tx) => {
         if ((await tx.get(ref)).exists) return false;
         tx.create(ref, claim);

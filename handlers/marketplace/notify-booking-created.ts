@@ -1,4 +1,4 @@
-/** notify-booking-created (seed 002, notification service): tells both parties of the booking, one email each. */
+/** notify-booking-created (the notification service; docs/requirements.md, MP-6): tells both parties of the booking, one email each. */
 import { defineHandler } from "../runtime/handler";
 import { emailCommand, money } from "./email-commands";
 import { recipientEmail } from "./recipients";

@@ -1,7 +1,7 @@
 /**
- * notify-payment-completed (seed 002, notification service): the receipt, to the payer. The
- * payment carries the payer's address, or the pending payment the booking opened
- * (payment-on-booking.ts) knows the client who pays.
+ * notify-payment-completed (the notification service; docs/requirements.md, MP-6): the
+ * receipt, to the payer. The payment carries the payer's address, or the pending payment the
+ * booking opened (payment-on-booking.ts) knows the client who pays.
  */
 import { defineHandler } from "../runtime/handler";
 import { documentIdFor } from "../runtime/idempotency";

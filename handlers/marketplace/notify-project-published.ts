@@ -1,4 +1,4 @@
-/** notify-project-published (seed 002, notification service): tells the client the project is live. */
+/** notify-project-published (the notification service; docs/requirements.md, MP-6): tells the client the project is live. */
 import { defineHandler } from "../runtime/handler";
 import { emailCommand } from "./email-commands";
 import { recipientEmail } from "./recipients";

@@ -1,4 +1,4 @@
-/** notify-user-created (seed 002, notification service): the welcome email. */
+/** notify-user-created (the notification service; docs/requirements.md, MP-6): the welcome email. */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
 import { emailCommand } from "./email-commands";

@@ -1,7 +1,7 @@
 /**
- * payment-on-booking (seed 002, payment service): a new booking opens a pending payment,
- * `payments/<bookingId>`, for its amount. The payment is opened once per booking; a booking
- * reported again leaves the payment as it is (it may have moved on).
+ * payment-on-booking (the payment service; docs/requirements.md, MP-9): a new booking opens a
+ * pending payment, `payments/<bookingId>`, for its amount. The payment is opened once per
+ * booking; a booking reported again leaves the payment as it is (it may have moved on).
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
@@ -42,7 +42,7 @@ export const paymentOnBooking = defineHandler({
       amount: booking.amount,
       currency: booking.currency,
       status: "pending",
-      openedAt: ctx.envelope.time,
+      openedAt: ctx.delivery.time,
     }));
   },
 });

@@ -1,10 +1,10 @@
 /**
- * project-analytics (seed 002): counts created projects by skill and by budget band (per
- * currency), in `project-analytics/<dimension>:<key>`. A project counts once, whatever events
- * report its creation: `project-analytics-projects/<projectId>` remembers what was counted.
- * The counts are incremented without being read: every project moves `all:all`, and reading
- * it in each transaction made projects created together wait on its lock until the emulator
- * aborted them (as the funnel's cards did, handlers/runtime/projections.ts).
+ * project-analytics (docs/requirements.md, MP-10): counts created projects by skill and by
+ * budget band (per currency), in `project-analytics/<dimension>:<key>`. A project counts once,
+ * whatever events report its creation: `project-analytics-projects/<projectId>` remembers what
+ * was counted. The counts are incremented without being read: every project moves `all:all`,
+ * and transactions that read it would queue on its lock when projects are created together
+ * (handlers/runtime/projections.ts).
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";

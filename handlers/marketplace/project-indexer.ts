@@ -1,9 +1,9 @@
 /**
- * project-indexer (seed 002): the index.project command's one consumer. Rebuilds the
- * searchable part of one project's search document (keywords, skill facets, budget band,
- * published flag) from the document's current fields. It always rebuilds from the current
- * state rather than from the command, so a late or repeated command can only reproduce the
- * latest entry, never an older one.
+ * project-indexer (docs/requirements.md, MP-8): the index.project command's one consumer.
+ * Rebuilds the searchable part of one project's search document (keywords, skill facets,
+ * budget band, published flag) from the document's current fields. It always rebuilds from
+ * the current state rather than from the command, so a late or repeated command can only
+ * reproduce the latest entry, never an older one.
  */
 import { RetryableError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";

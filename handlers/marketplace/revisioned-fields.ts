@@ -1,10 +1,11 @@
 /**
- * Last-writer-wins per field, by aggregate revision (seed 002: "Event ordering: may receive
- * events out of order. Mitigation: idempotent handlers, version checks"). Each field
- * remembers the revision that last set it, and an event sets a field only if its revision is
- * higher. So an older event never overwrites newer state, yet still fills the fields no newer
- * event has set: project.created (revision 1) arriving after project.published (revision 2)
- * adds the description and budget but leaves the published title and status alone.
+ * Last-writer-wins per field, by aggregate revision: marketplace events may arrive out of
+ * order, and a version check keeps them from undoing each other (docs/requirements.md, MP-11).
+ * Each field remembers the revision that last set it, and an event sets a field only if its
+ * revision is higher. So an older event never overwrites newer state, yet still fills the
+ * fields no newer event has set: project.created (revision 1) arriving after
+ * project.published (revision 2) adds the description and budget but leaves the published
+ * title and status alone.
  */
 
 /** Field values and, for each, the revision that set it. */

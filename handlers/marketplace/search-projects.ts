@@ -1,9 +1,9 @@
 /**
- * search-projects (seed 002): keeps the project search documents, `project-search/<projectId>`,
- * from project.created and project.published, merged by revision (revisioned-fields.ts), and
- * asks the project indexer to rebuild the searchable part (com.skillancer.search.index_project)
- * whenever an event changed the document. An older or repeated event changes nothing and asks
- * for nothing.
+ * search-projects (docs/requirements.md, MP-8): keeps the project search documents,
+ * `project-search/<projectId>`, from project.created and project.published, merged by
+ * revision (revisioned-fields.ts), and asks the project indexer to rebuild the searchable
+ * part (com.skillancer.search.index_project) whenever an event changed the document. An older
+ * or repeated event changes nothing and asks for nothing.
  */
 import { PermanentError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";

@@ -1,9 +1,9 @@
 /**
- * search-users (seed 002): keeps the user search documents, `user-search/<userId>`, from
- * user.created and user.updated. Fields merge by revision (revisioned-fields.ts): an older
- * event never overwrites a newer state, whatever order the events arrive in. The keywords
- * (display name and skills) are rebuilt from the merged fields; the email is stored for the
- * marketplace's own lookups but is not a keyword.
+ * search-users (docs/requirements.md, MP-8): keeps the user search documents,
+ * `user-search/<userId>`, from user.created and user.updated. Fields merge by revision
+ * (revisioned-fields.ts): an older event never overwrites a newer state, whatever order the
+ * events arrive in. The keywords (display name and skills) are rebuilt from the merged fields;
+ * the email is stored for the marketplace's own lookups but is not a keyword.
  */
 import { marketplace } from "../../proto/gen";
 import { PermanentError } from "../runtime/errors";

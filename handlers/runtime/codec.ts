@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { CloudEvent, ValidationError } from "cloudevents";
-import type { CatalogEntry, EventCatalog, EventType, Payload, PayloadInput } from "./catalog";
+import type { EventTypeEntry, EventTypes, EventType, Payload, PayloadInput } from "./event-types";
 import { reflectedType } from "../../infra/model/proto";
 import { DecodeError, EncodeError } from "./errors";
 import { fromProto3Json, toProto3Json } from "./proto-json";
@@ -81,6 +81,20 @@ export interface EventOptions {
   traceparent?: string;
   /** More extension attributes, by name without `ce-`. */
   extensions?: Readonly<Record<string, string>>;
+}
+
+/** The options that encode an event again exactly as it was: its id, source, time, subject, flow and extensions. */
+export function optionsOf(meta: EventMeta): EventOptions {
+  return {
+    id: meta.id,
+    source: meta.source,
+    time: meta.time,
+    ...(meta.subject !== undefined && { subject: meta.subject }),
+    correlationId: meta.correlationId,
+    ...(meta.causationId !== undefined && { causationId: meta.causationId }),
+    ...(meta.traceparent !== undefined && { traceparent: meta.traceparent }),
+    extensions: meta.extensions,
+  };
 }
 
 /** Correlation for an event caused by `cause`: same flow, caused by it, same trace. */
@@ -166,15 +180,15 @@ function fieldValue(data: object, field: string | undefined): string | undefined
 
 /** Encodes and decodes events against one catalog. */
 export class EventCodec {
-  constructor(readonly catalog: EventCatalog) {}
+  constructor(readonly eventTypes: EventTypes) {}
 
   /**
    * The Pub/Sub message for an event.
    * @throws EncodeError when the type is unknown, the payload fails its schema, or the message is over Pub/Sub's limits.
    */
   encode<E extends EventType>(type: E, data: PayloadInput<E>, options: EventOptions): OutgoingMessage {
-    const entry = this.catalog.find(type);
-    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not in the catalog`);
+    const entry = this.eventTypes.find(type);
+    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not declared`);
     const payload = this.toMessage(entry, data);
     const id = options.id ?? randomUUID();
     const extensions: Record<string, string> = { ...options.extensions };
@@ -228,8 +242,8 @@ export class EventCodec {
     const problem = cloudEventProblem(meta);
     if (problem !== undefined) throw new DecodeError("malformed-attribute", problem);
 
-    const entry = this.catalog.find(meta.type);
-    if (entry === undefined) throw new DecodeError("unknown-type", `event type ${meta.type} is not in the catalog`);
+    const entry = this.eventTypes.find(meta.type);
+    if (entry === undefined) throw new DecodeError("unknown-type", `event type ${meta.type} is not declared`);
     if (fromTopic !== undefined && entry.topic !== fromTopic) throw new DecodeError("wrong-topic", `event type ${meta.type} belongs on topic ${entry.topic}, not ${fromTopic}`);
     const mediaType = meta.datacontenttype.split(";")[0]!.trim().toLowerCase();
     if (mediaType !== CONTENT_TYPES[entry.encoding]) {
@@ -249,8 +263,8 @@ export class EventCodec {
    * @throws EncodeError("invalid-payload") naming the field.
    */
   payloadFromJson<E extends EventType>(type: E, json: unknown): Payload<E> {
-    const entry = this.catalog.find(type);
-    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not in the catalog`);
+    const entry = this.eventTypes.find(type);
+    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not declared`);
     if (json === null || typeof json !== "object" || Array.isArray(json)) throw new EncodeError("invalid-payload", `the data of ${type} must be a JSON object`);
     const known = Object.keys(reflectedType(entry.message).fields);
     const unknown = Object.keys(json).filter((key) => !known.includes(key));
@@ -258,14 +272,14 @@ export class EventCodec {
     return this.toMessage(entry, fromProto3Json(entry.message, json as Record<string, unknown>)) as Payload<E>;
   }
 
-  private toMessage(entry: CatalogEntry, data: object): object {
+  private toMessage(entry: EventTypeEntry, data: object): object {
     if (data instanceof entry.message) return data;
     const problem = entry.message.verify(data as Record<string, unknown>);
     if (problem !== null) throw new EncodeError("invalid-payload", `${entry.messageName}: ${problem}`);
     return entry.message.fromObject(data as Record<string, unknown>);
   }
 
-  private decodeBody(entry: CatalogEntry, data: Uint8Array): object {
+  private decodeBody(entry: EventTypeEntry, data: Uint8Array): object {
     try {
       if (entry.encoding === "protobuf") return entry.schema.decode(data);
       const json: unknown = JSON.parse(utf8.decode(data));

@@ -10,12 +10,9 @@
  * When a group leaves: as soon as fewer than {@link GROUPS_IN_FLIGHT} groups of its kind are in
  * flight, else when one returns (SendWhenIdle). A lone event waits for nothing, and under load
  * the runs that arrive while requests are out gather into the next group, so groups grow with
- * the load instead of with a timer.
- *
- * Measured against the Firestore emulator on a 2-core machine (bench `firestore-ops`, a processed
- * record and one blind write per event, 100 in flight, 2026-12-06): 7 076 events/s through this
- * class, against 994/s with a transaction each and 1 416/s for a plain create of one document.
- * With a 5 ms window for each group instead, the same benchmark measured 3 908/s earlier that day.
+ * the load instead of with a timer. A group costs about one request however many events it
+ * carries, so this path takes several times the events per second of a transaction each, and
+ * more than a plain create of one document (bench/README.md, firestore-ops).
  *
  * A commit that fails for what one event carries (its record already exists: a concurrent
  * delivery won; a handler's own `create()` or `update()` meets a document that is or is not
@@ -35,7 +32,7 @@ import type { DeferredTransaction } from "./transaction";
 /** Groups of one kind (lookups, or commits) in flight at once, at most; the next waits for one to return. */
 export const GROUPS_IN_FLIGHT = 2;
 
-/** Events in one group at most (the emulator's best measured group was 100). */
+/** Events in one group at most: a commit of this many events' writes costs little more than one event's (bench/README.md, "What the emulators do"). */
 export const MAX_GROUP_EVENTS = 100;
 
 /** Writes in one commit at most: Firestore's limit for one batch. */

@@ -7,10 +7,10 @@
 import type { Firestore } from "@google-cloud/firestore";
 import type { Logger } from "pino";
 import type { ResolvedConsumer } from "../../infra/model/types";
-import type { EventType, PayloadInput } from "./catalog";
+import type { EventType, PayloadInput } from "./event-types";
 import { causedBy, type DecodedEvent, type EventCodec, type OutgoingMessage } from "./codec";
 import { PermanentError } from "./errors";
-import type { Envelope, HandlerContext, Handler, PublishOptions } from "./handler";
+import type { DeliveryInfo, HandlerContext, Handler, PublishOptions } from "./handler";
 import { derivedEventId } from "./idempotency";
 import type { HandlerMetrics } from "./metrics";
 import type { OutsideCalls } from "./resilience";
@@ -22,7 +22,7 @@ export function sourceOf(consumer: string): string {
 }
 
 /** The envelope of a decoded event as delivered to a consumer. */
-export function envelopeOf(event: DecodedEvent, consumer: string, messageId: string, deliveryAttempt: number | undefined): Envelope {
+export function deliveryInfoOf(event: DecodedEvent, consumer: string, messageId: string, deliveryAttempt: number | undefined): DeliveryInfo {
   const { meta } = event;
   return {
     id: meta.id,
@@ -49,7 +49,7 @@ export interface ContextParts {
   log: Logger;
   metrics: HandlerMetrics;
   outsideCalls: OutsideCalls;
-  envelope: Envelope;
+  delivery: DeliveryInfo;
   signal: AbortSignal;
 }
 
@@ -73,7 +73,7 @@ export function createContext(event: DecodedEvent, parts: ContextParts): { ctx: 
     return message.attributes["ce-id"]!;
   };
   const ctx: HandlerContext = {
-    envelope: parts.envelope,
+    delivery: parts.delivery,
     idempotencyKey: event.meta.id,
     publish: publish as HandlerContext["publish"],
     transaction: parts.transaction,

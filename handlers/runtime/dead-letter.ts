@@ -4,6 +4,7 @@
  * attributes saying why, from where and when. Every dead-letter topic has a parking
  * subscription (`<consumer>-dlq-parking`) that keeps these until someone looks.
  */
+import type { ReceivedMessage } from "./received-message";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import type { OutgoingMessage } from "./codec";
 import { PUBSUB_MESSAGE_LIMITS } from "./codec";
@@ -35,15 +36,6 @@ export const DEAD_LETTER_ATTRIBUTES = {
  */
 export const REDRIVE_FOR_ATTRIBUTE = "eventline-redrive-for";
 
-/** The failed delivery, as the runtime received it. */
-export interface FailedDelivery {
-  messageId: string;
-  data: Uint8Array;
-  attributes: Readonly<Record<string, string>>;
-  deliveryAttempt: number | undefined;
-  orderingKey?: string;
-}
-
 /** Cuts a string to at most `bytes` UTF-8 bytes without splitting a character. */
 function truncateUtf8(text: string, bytes: number): string {
   if (Buffer.byteLength(text) <= bytes) return text;
@@ -59,7 +51,7 @@ function truncateUtf8(text: string, bytes: number): string {
 }
 
 /** The dead letter for a delivery the consumer gives up on. */
-export function deadLetterMessage(consumer: ResolvedConsumer, delivery: FailedDelivery, reason: string, error: string, now = new Date()): OutgoingMessage {
+export function deadLetterMessage(consumer: ResolvedConsumer, delivery: ReceivedMessage, reason: string, error: string, now = new Date()): OutgoingMessage {
   const a = DEAD_LETTER_ATTRIBUTES;
   const attributes: Record<string, string> = {
     ...delivery.attributes,

@@ -5,17 +5,18 @@
  * staged → outcome (outcome.ts). The hosts only
  * turn an {@link Outcome} into an ack or a nack on their transport. `process` never rejects.
  */
+import type { ReceivedMessage } from "./received-message";
 import type { Firestore } from "@google-cloud/firestore";
 import type { Logger } from "pino";
 import type { ResolvedConsumer } from "../../infra/model/types";
-import type { EventCatalog, EventType } from "./catalog";
+import type { EventTypes, EventType } from "./event-types";
 import { EventCodec, type DecodedEvent } from "./codec";
-import { createContext, envelopeOf } from "./context";
-import { deadLetterMessage, type FailedDelivery, REDRIVE_FOR_ATTRIBUTE } from "./dead-letter";
+import { createContext, deliveryInfoOf } from "./context";
+import { deadLetterMessage, REDRIVE_FOR_ATTRIBUTE } from "./dead-letter";
 import { DecodeError, RetryableError } from "./errors";
 import type { EventStore } from "./event-store";
-import { compileFilter } from "./filter";
-import type { Handler, HandlerEvent, RegisteredHandler } from "./handler";
+import { compileFilter } from "../../infra/model/filter";
+import { checkImplementation, type Handler, type HandlerEvent, type RegisteredHandler } from "./handler";
 import { CommitGroups, CommitPolicy, READ_FREE_RUNS_BEFORE_GROUPING } from "./commit-groups";
 import { applyOnce, applyOnceInGroup, markPublished, type ApplyOnceResult, type HandlerWork } from "./idempotency";
 import { eventLogger } from "./logger";
@@ -25,16 +26,13 @@ import type { MessagePublisher } from "./publisher";
 import type { OutsideCalls } from "./resilience";
 import type { RecordedWrite } from "./transaction";
 
-/** A message as a host received it. */
-export type Delivery = FailedDelivery;
-
 /** Seconds a processed record outlives the topic's message retention: Pub/Sub cannot redeliver after that. */
 const RECORD_RETENTION_MARGIN_SECONDS = 86_400;
 
 export interface DeliveryProcessorOptions {
   consumer: ResolvedConsumer;
   handler: RegisteredHandler;
-  catalog: EventCatalog;
+  eventTypes: EventTypes;
   firestore: Firestore;
   publisher: MessagePublisher;
   metrics: RuntimeMetrics;
@@ -70,12 +68,13 @@ export class DeliveryProcessor {
   private readonly commitPolicy: CommitPolicy | undefined;
 
   constructor(private readonly options: DeliveryProcessorOptions) {
-    const { consumer, handler, catalog } = options;
+    const { consumer, handler, eventTypes } = options;
     if (handler.kind === "archiver" && options.eventStore === undefined) throw new Error(`consumer ${consumer.name}: the archiver needs an event store`);
+    checkImplementation(consumer, handler);
     this.consumer = consumer;
-    this.codec = new EventCodec(catalog);
+    this.codec = new EventCodec(eventTypes);
     this.filter = consumer.filter === undefined ? undefined : compileFilter(consumer.filter);
-    const topic = catalog.topic(consumer.topic);
+    const topic = eventTypes.topic(consumer.topic);
     this.accepts = new Set(handler.kind === "handler" ? handler.accepts : (topic?.events.map((event) => event.type) ?? []));
     this.retentionSeconds = (topic?.retentionSeconds ?? 7 * 86_400) + RECORD_RETENTION_MARGIN_SECONDS;
     this.timeoutMs = options.handlerTimeoutMs ?? consumer.ackDeadlineSeconds * 1000;
@@ -85,7 +84,7 @@ export class DeliveryProcessor {
   }
 
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
-  async process(delivery: Delivery): Promise<Outcome> {
+  async process(delivery: ReceivedMessage): Promise<Outcome> {
     const { metrics } = this.options;
     const consumer = this.consumer.name;
     const type = this.typeLabel(delivery.attributes["ce-type"]);
@@ -94,7 +93,7 @@ export class DeliveryProcessor {
     metrics.inFlight.inc({ consumer });
     let outcome: Outcome;
     try {
-      outcome = await this.decide(delivery);
+      outcome = await this.runPipeline(delivery);
     } catch (err) {
       // Only a runtime bug lands here; redelivery is the safe answer.
       this.options.logger.error({ err, messageId: delivery.messageId }, "the runtime failed to process a message; nacked");
@@ -110,7 +109,8 @@ export class DeliveryProcessor {
     return outcome;
   }
 
-  private async decide(delivery: Delivery): Promise<Outcome> {
+  /** Filter → decode → accepted type? → apply once → the outcome; throws only on a runtime bug. */
+  private async runPipeline(delivery: ReceivedMessage): Promise<Outcome> {
     const { logger } = this.options;
     // Pub/Sub applies the filter in the cloud; the emulator does not, so this is the local filter and a cloud safety net.
     if (this.filter !== undefined && !this.filter(delivery.attributes)) return { action: "ack", result: "filtered" };
@@ -140,7 +140,7 @@ export class DeliveryProcessor {
     }
   }
 
-  private async apply(event: DecodedEvent, delivery: Delivery, log: Logger): Promise<"handled" | "duplicate"> {
+  private async apply(event: DecodedEvent, delivery: ReceivedMessage, log: Logger): Promise<"handled" | "duplicate"> {
     const { handler } = this.options;
     if (handler.kind === "archiver") return (await this.options.eventStore!.append(event)) === "appended" ? "handled" : "duplicate";
     const abort = new AbortController();
@@ -164,7 +164,7 @@ export class DeliveryProcessor {
   }
 
   /** Applies the handler once: in a commit group when the policy says so, else (or when the run read) in a transaction. */
-  private async runOnce(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal): Promise<ApplyOnceResult> {
+  private async runOnce(handler: Handler, event: DecodedEvent, delivery: ReceivedMessage, log: Logger, signal: AbortSignal): Promise<ApplyOnceResult> {
     const { firestore } = this.options;
     const options = { consumer: this.consumer.name, eventId: event.meta.id, eventType: event.type, retentionSeconds: this.retentionSeconds };
     const turn = await this.commitPolicy?.begin();
@@ -184,9 +184,9 @@ export class DeliveryProcessor {
     }
   }
 
-  private handlerWork(handler: Handler, event: DecodedEvent, delivery: Delivery, log: Logger, signal: AbortSignal, onReads: (count: number) => void): HandlerWork {
+  private handlerWork(handler: Handler, event: DecodedEvent, delivery: ReceivedMessage, log: Logger, signal: AbortSignal, onReads: (count: number) => void): HandlerWork {
     const { firestore, metrics, outsideCalls, onWrites } = this.options;
-    const envelope = envelopeOf(event, this.consumer.name, delivery.messageId, delivery.deliveryAttempt);
+    const info = deliveryInfoOf(event, this.consumer.name, delivery.messageId, delivery.deliveryAttempt);
     return async (transaction) => {
       const { ctx, staged } = createContext(event, {
         consumer: this.consumer,
@@ -197,7 +197,7 @@ export class DeliveryProcessor {
         log,
         metrics: handlerMetrics(metrics, this.consumer.name),
         outsideCalls,
-        envelope,
+        delivery: info,
         signal,
       });
       try {
@@ -216,7 +216,7 @@ export class DeliveryProcessor {
     else logger.info("the handler read through its transaction; each run has its own transaction from now on");
   }
 
-  private async deadLetter(delivery: Delivery, reason: string, error: string, log: Logger, cause: unknown): Promise<Outcome> {
+  private async deadLetter(delivery: ReceivedMessage, reason: string, error: string, log: Logger, cause: unknown): Promise<Outcome> {
     try {
       await this.options.publisher.publish([deadLetterMessage(this.consumer, delivery, reason, error)]);
     } catch (publishError) {
@@ -229,6 +229,6 @@ export class DeliveryProcessor {
 
   /** The type label of a message: its declared type, or "unknown" (never an arbitrary string, which would explode label cardinality). */
   private typeLabel(type: string | undefined): string {
-    return type !== undefined && this.options.catalog.find(type) !== undefined ? type : UNKNOWN_TYPE;
+    return type !== undefined && this.options.eventTypes.find(type) !== undefined ? type : UNKNOWN_TYPE;
   }
 }

@@ -1,39 +1,22 @@
 /**
- * The stored form of an event: seed 000's `eventline.v1.EventEnvelope`, one to one with
- * the wire attributes. event_id = ce-id, event_type = ce-type, timestamp = ce-time,
- * correlation_id = ce-correlationid, causation_id = ce-causationid, metadata = every
+ * The stored form of an event: `eventline.v1.EventEnvelope` (docs/requirements.md, PL-6),
+ * one to one with the wire attributes. event_id = ce-id, event_type = ce-type, timestamp =
+ * ce-time, correlation_id = ce-correlationid, causation_id = ce-causationid, metadata = every
  * other context attribute by its CloudEvents name (source, specversion, subject,
  * traceparent, datacontenttype, extensions), payload = the event's message as an Any.
  */
 import { eventline } from "../../proto/gen";
-import type { EventCatalog, EventType, Payload } from "./catalog";
+import type { EventTypes, EventType, Payload } from "./event-types";
 import type { DecodedEvent, EventMeta } from "./codec";
 import { DecodeError } from "./errors";
+import { rfc3339FromTimestamp, timestampFromRfc3339 } from "./timestamps";
 
 const typeUrlPrefix = "type.googleapis.com/";
 const metaFields = new Set(["source", "specversion", "subject", "traceparent", "datacontenttype"]);
 
-/** RFC 3339 → protobuf Timestamp, keeping sub-millisecond digits. */
-export function timestampFromRfc3339(time: string): { seconds: number; nanos: number } {
-  const millis = Date.parse(time);
-  if (Number.isNaN(millis)) throw new DecodeError("malformed-attribute", `ce-time ${time} is not an RFC 3339 timestamp`);
-  const fraction = /\.(\d+)/.exec(time)?.[1] ?? "";
-  const nanos = Number((fraction + "000000000").slice(0, 9));
-  return { seconds: Math.floor(millis / 1000), nanos };
-}
-
-/** protobuf Timestamp → RFC 3339 in UTC, with milliseconds, or nanoseconds when it has them. */
-export function rfc3339FromTimestamp(timestamp: { seconds?: number | null; nanos?: number | null }): string {
-  const seconds = Number(timestamp.seconds ?? 0);
-  const nanos = timestamp.nanos ?? 0;
-  const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
-  const fraction = nanos % 1_000_000 === 0 ? String(nanos / 1_000_000).padStart(3, "0") : String(nanos).padStart(9, "0");
-  return `${whole}.${fraction}Z`;
-}
-
 /** The envelope that stores a decoded event. */
-export function toEnvelope(event: DecodedEvent, catalog: EventCatalog): eventline.v1.EventEnvelope {
-  const entry = catalog.get(event.type);
+export function toEnvelope(event: DecodedEvent, eventTypes: EventTypes): eventline.v1.EventEnvelope {
+  const entry = eventTypes.get(event.type);
   const { meta } = event;
   const metadata: Record<string, string> = {
     source: meta.source,
@@ -58,10 +41,10 @@ export function toEnvelope(event: DecodedEvent, catalog: EventCatalog): eventlin
  * The event an envelope stores.
  * @throws DecodeError when the type is unknown or the payload is not the type's message.
  */
-export function fromEnvelope(envelope: eventline.v1.IEventEnvelope, catalog: EventCatalog): DecodedEvent {
+export function fromEnvelope(envelope: eventline.v1.IEventEnvelope, eventTypes: EventTypes): DecodedEvent {
   const type = envelope.eventType ?? "";
-  const entry = catalog.find(type);
-  if (entry === undefined) throw new DecodeError("unknown-type", `event type ${type} is not in the catalog`);
+  const entry = eventTypes.find(type);
+  if (entry === undefined) throw new DecodeError("unknown-type", `event type ${type} is not declared`);
   const typeUrl = envelope.payload?.type_url ?? "";
   if (typeUrl !== typeUrlPrefix + entry.messageName) throw new DecodeError("type-mismatch", `the payload is ${typeUrl || "missing"}, not ${typeUrlPrefix + entry.messageName}`);
   let data: object;

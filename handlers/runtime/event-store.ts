@@ -3,21 +3,21 @@
  * `events/{event id}`, by the built-in archiver consumer each topic has. A stored event keeps
  * its queryable context (type, time as a Timestamp, source, subject, correlation and causation
  * ids, topic), its payload as a map (proto3 JSON) for reading, and `raw`: the protobuf
- * encoding of its envelope (seed 000's EventEnvelope), from which replay rebuilds the exact
+ * encoding of its envelope (docs/requirements.md, PL-6), from which replay rebuilds the exact
  * event.
  *
  * Every event goes through here, so appends are batched: a BulkWriter groups the writes of all
  * messages in flight into batch-write requests (see {@link APPEND_BATCH_WINDOW_MS}), and
  * `create()` makes a second append of the same event fail with ALREADY_EXISTS, which counts as
  * done. The event document is its own
- * idempotency record: no transaction, no processed record. Against the emulator BulkWriter's
- * throttle is off (DESIGN.md: it caps writes at 500/s); in the cloud it stays on, ramping
- * traffic the way Firestore asks new collections to be ramped (500/50/5).
+ * idempotency record: no transaction, no processed record. BulkWriter's throttle starts at
+ * 500 writes/s and ramps up the way Firestore asks new collections to be ramped (500/50/5):
+ * on in the cloud, off against the emulator, which needs no ramp.
  */
 import { Timestamp, type BulkWriter, type Firestore } from "@google-cloud/firestore";
 import { eventline } from "../../proto/gen";
 import { ARCHIVER_HANDLER } from "../../infra/model/resolve";
-import type { EventCatalog } from "./catalog";
+import type { EventTypes } from "./event-types";
 import type { DecodedEvent } from "./codec";
 import { toEnvelope } from "./envelope";
 import type { BuiltInHandler } from "./handler";
@@ -32,9 +32,9 @@ export const archiver: BuiltInHandler = { kind: "archiver", name: ARCHIVER_HANDL
 
 /**
  * How long an append waits for others to share its batch-write request, in milliseconds.
- * Measured against the emulators on a 2-core machine (3 000 events, 200 in flight): flushing at
- * the end of each event-loop turn sent small batches and reached ~560 events/s; a 5 ms window
- * reached ~1 400/s, about what the streaming pull delivers (~1 300/s acking alone).
+ * Flushing at the end of each event-loop turn sends batches too small for the archiver to keep
+ * pace with a worker; a few milliseconds gather the appends of the messages in flight into one
+ * request, and the archive keeps pace (bench/README.md, pipeline).
  */
 export const APPEND_BATCH_WINDOW_MS = 5;
 
@@ -58,9 +58,9 @@ export interface StoredEvent {
 }
 
 /** The stored form of a decoded event. */
-export function toStoredEvent(event: DecodedEvent, catalog: EventCatalog): StoredEvent {
-  const entry = catalog.get(event.type);
-  const envelope = toEnvelope(event, catalog);
+export function toStoredEvent(event: DecodedEvent, eventTypes: EventTypes): StoredEvent {
+  const entry = eventTypes.get(event.type);
+  const envelope = toEnvelope(event, eventTypes);
   const { seconds, nanos } = envelope.timestamp as { seconds: number; nanos: number };
   return {
     id: event.meta.id,
@@ -79,7 +79,7 @@ export function toStoredEvent(event: DecodedEvent, catalog: EventCatalog): Store
 export interface EventStoreOptions {
   /**
    * BulkWriter's rate limiter (500 writes/s at first, +50% every 5 minutes). Default true;
-   * main.ts turns it off against the emulator, where it only slows the archiver down.
+   * The launcher turns it off against the emulator, where it only slows the archiver down.
    */
   throttling?: boolean;
 }
@@ -91,7 +91,7 @@ export class EventStore {
 
   constructor(
     private readonly firestore: Firestore,
-    private readonly catalog: EventCatalog,
+    private readonly eventTypes: EventTypes,
     options: EventStoreOptions = {},
   ) {
     this.writer = firestore.bulkWriter({ throttling: options.throttling ?? true });
@@ -103,7 +103,7 @@ export class EventStore {
    */
   async append(event: DecodedEvent): Promise<"appended" | "duplicate"> {
     const ref = this.firestore.collection(EVENTS_COLLECTION).doc(documentIdFor(event.meta.id));
-    const write = this.writer.create(ref, toStoredEvent(event, this.catalog));
+    const write = this.writer.create(ref, toStoredEvent(event, this.eventTypes));
     this.scheduleFlush();
     try {
       await write;

@@ -24,8 +24,9 @@
  */
 import type { Firestore } from "@google-cloud/firestore";
 import type { Logger } from "pino";
-import { system, type DeclaredSystem } from "../../infra/system";
-import type { EventType, PayloadInput } from "./catalog";
+import type { ResolvedConsumer } from "../../infra/model/types";
+import type { DeclaredSystem } from "../../infra/system";
+import type { EventType, PayloadInput } from "./event-types";
 import type { DecodedEvent } from "./codec";
 import type { HandlerMetrics } from "./metrics";
 import type { OutsideCall, OutsideCallOptions } from "./resilience";
@@ -46,7 +47,7 @@ export type EmittedBy<N extends HandlerName> = Contracts[N] extends { readonly e
 export type HandlerEvent<E extends EventType> = E extends EventType ? DecodedEvent<E> : never;
 
 /** What the runtime knows about the event being handled and its delivery. */
-export interface Envelope {
+export interface DeliveryInfo {
   readonly id: string;
   readonly type: EventType;
   readonly source: string;
@@ -75,7 +76,7 @@ export interface PublishOptions {
 
 /** Everything a handler gets besides the event. */
 export interface HandlerContext<N extends HandlerName = HandlerName> {
-  readonly envelope: Envelope;
+  readonly delivery: DeliveryInfo;
   /** The event id: pass it to outside services so a repeated call has no second effect. */
   readonly idempotencyKey: string;
   /**
@@ -125,8 +126,8 @@ export type RegisteredHandler = Handler | BuiltInHandler;
 export type HandlerRegistry = Readonly<Record<string, RegisteredHandler>>;
 
 /**
- * Defines a handler for a declared contract.
- * @throws Error when `accepts` names a type outside the contract (possible only around the types).
+ * Defines a handler for a declared contract; the compiler holds it to the contract. The runtime
+ * checks the implementation against the declaration it is given ({@link checkImplementation}).
  */
 export function defineHandler<const N extends HandlerName, const A extends readonly [AcceptedBy<N>, ...AcceptedBy<N>[]]>(definition: {
   name: N;
@@ -134,11 +135,19 @@ export function defineHandler<const N extends HandlerName, const A extends reado
   outside?: Readonly<Record<string, OutsideCallOptions>>;
   handle(event: HandlerEvent<A[number]>, ctx: HandlerContext<N>): Promise<void> | void;
 }): Handler<N, A[number]> {
-  const contract = (system.handlers as Readonly<Record<string, { accepts: readonly string[] }>>)[definition.name];
-  if (contract === undefined) throw new Error(`defineHandler: no handler named ${definition.name} is declared in infra/system.ts`);
-  const outside = definition.accepts.filter((type) => !contract.accepts.includes(type));
-  if (outside.length > 0) throw new Error(`defineHandler: handler ${definition.name} does not accept ${outside.join(", ")} in its contract`);
   return { kind: "handler", ...definition };
+}
+
+/**
+ * Whether `handler` implements `consumer`'s contract: its name, and no accepted type outside
+ * the contract (only possible by going around the types).
+ * @throws Error naming the difference.
+ */
+export function checkImplementation(consumer: ResolvedConsumer, handler: RegisteredHandler): void {
+  if (handler.kind !== "handler") return;
+  if (handler.name !== consumer.handler) throw new Error(`consumer ${consumer.name} runs handler ${consumer.handler}, but was given ${handler.name}`);
+  const outside = handler.accepts.filter((type) => !consumer.contract.accepts.includes(type));
+  if (outside.length > 0) throw new Error(`handler ${handler.name} accepts ${outside.join(", ")}, which its contract in the declaration does not`);
 }
 
 /** Indexes implementations by name. */

@@ -3,9 +3,9 @@
  * id)` at `consumers/{consumer}/processed/{event id}` in the same Firestore transaction as the
  * handler's writes, reading it first inside the transaction: a redelivered event finds its
  * record and the handler does not run again. Checking inside the transaction is the cheap
- * path; a `create()` that fails ALREADY_EXISTS costs about three times a successful one
- * (DESIGN.md). `expireAt` drives the TTL policy the Pulumi program sets on collection group
- * `processed`.
+ * path: in the Node client a `create()` that fails ALREADY_EXISTS costs about three times a
+ * successful one, so duplicates are found by reading, not by failing. `expireAt` drives the TTL
+ * policy the Pulumi program sets on collection group `processed` (docs/requirements.md, PL-11).
  *
  * A handler run that read nothing needs no transaction: {@link applyOnceInGroup} looks the
  * record up, runs the handler, and commits its writes with the record created in one batch,

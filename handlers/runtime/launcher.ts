@@ -1,21 +1,24 @@
 /**
- * Wires one consumer's runtime from its configuration and starts it: the declaration resolved
- * for the stack, the handler from the registry, the settings of the capabilities its contract
- * uses (checked before anything starts), one PubSub and one Firestore client, the
- * publisher, the event store (archivers), the delivery pipeline, the host the consumer's
- * delivery calls for, and the HTTP server. On SIGTERM or SIGINT it shuts down in order: the
- * host drains, publishers flush, the event store writes what it holds, the server and the
- * clients close.
+ * Starts one consumer's runtime, in three steps:
+ *   1. configure: the settings read and checked, the declaration it is given resolved for the
+ *      stack, the consumer and its handler found, the settings of the capabilities its
+ *      contract uses checked; nothing has started if any of it fails;
+ *   2. wire: one PubSub and one Firestore client, the publisher, the event store (archivers),
+ *      the delivery pipeline, and the host the consumer's delivery calls for;
+ *   3. serve: the HTTP server, then pulling. On SIGTERM or SIGINT it shuts down in order: the
+ *      host drains, publishers flush, the event store writes what it holds, the server and
+ *      the clients close.
  */
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import type { Capability } from "../../infra/model/settings";
-import type { ResolvedConsumer } from "../../infra/model/types";
-import { catalogFor } from "./catalog";
-import { pushVerification, readConfig, type RuntimeConfig } from "./config";
+import { resolveSystem } from "../../infra/model/resolve";
+import type { ResolvedConsumer, SystemSpec } from "../../infra/model/types";
+import { pushVerification, readConfig, type PushVerification, type RuntimeConfig } from "./config";
 import { DeliveryProcessor } from "./delivery";
 import { EventStore } from "./event-store";
+import { EventTypes } from "./event-types";
 import type { HandlerRegistry, RegisteredHandler } from "./handler";
 import { createLogger } from "./logger";
 import { RuntimeMetrics } from "./metrics";
@@ -28,6 +31,8 @@ import { startServer } from "./server";
 import { ConfigError, Settings, useSettings } from "./settings";
 
 export interface LaunchOptions {
+  /** The declaration (infra/system.ts in the image), resolved for the STACK it runs in. */
+  system: SystemSpec;
   /** Handler implementations by contract name. */
   registry: HandlerRegistry;
   /**
@@ -92,8 +97,26 @@ function checkCapabilities(consumer: ResolvedConsumer, settings: Settings, check
   if (problems.length > 0) throw new ConfigError(`consumer ${consumer.name} cannot start; ${problems.length === 1 ? "a setting is" : "settings are"} missing or wrong:\n  ${problems.join("\n  ")}`);
 }
 
-function consumerFor(config: RuntimeConfig, registry: HandlerRegistry): { consumer: ResolvedConsumer; handler: RegisteredHandler } {
-  const { system } = catalogFor(config.stack);
+/** What the configuration step settles before anything starts. */
+interface LaunchPlan {
+  config: RuntimeConfig;
+  eventTypes: EventTypes;
+  consumer: ResolvedConsumer;
+  handler: RegisteredHandler;
+  /** How the push host verifies requests; undefined for a pull consumer. */
+  push: PushVerification | undefined;
+}
+
+/**
+ * Reads and checks everything the consumer needs to start.
+ * @throws ConfigError naming what is missing or wrong, and how to set it.
+ */
+function configure(options: LaunchOptions): LaunchPlan {
+  const settings = options.settings ?? new Settings(options.env ?? process.env);
+  useSettings(settings);
+  const config = readConfig(settings);
+  const eventTypes = new EventTypes(resolveSystem(options.system, config.stack));
+  const { system } = eventTypes;
   const consumer = system.consumers.find((c) => c.name === config.consumer);
   if (consumer === undefined) {
     throw new ConfigError(`HANDLER is "${config.consumer}", which is not a declared consumer (stack ${config.stack}); declared: ${system.consumers.map((c) => c.name).join(", ")}`);
@@ -101,39 +124,65 @@ function consumerFor(config: RuntimeConfig, registry: HandlerRegistry): { consum
   if (config.mode !== "local" && consumer.delivery !== config.mode) {
     throw new ConfigError(`consumer ${consumer.name} is declared with delivery "${consumer.delivery}"; run it with MODE=${consumer.delivery}`);
   }
-  const handler = registry[consumer.handler];
+  const handler = options.registry[consumer.handler];
   if (handler === undefined) throw new ConfigError(`handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`);
-  return { consumer, handler };
+  const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
+  checkCapabilities(consumer, settings, options.capabilityChecks);
+  return { config, eventTypes, consumer, handler, push };
+}
+
+/** The host the consumer's delivery calls for, feeding `processor`. */
+function hostFor(plan: LaunchPlan, processor: DeliveryProcessor, pubsub: PubSub, logger: Logger, onFatal: () => void): PushHost | PullHost {
+  const { push, config } = plan;
+  if (push === undefined) return new PullHost({ processor, pubsub, logger, transport: config.pullTransport, onFatal });
+  const verify = push.verify
+    ? pushTokenVerifier({
+        audience: push.audience,
+        ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }),
+        ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }),
+        ...(push.issuer !== undefined && { issuer: push.issuer }),
+      })
+    : false;
+  return new PushHost({ processor, logger, verify });
+}
+
+/** Runs every shutdown step, in order, even when one fails: the process must exit inside its grace period. */
+async function runSteps(logger: Logger, steps: readonly [string, () => Promise<unknown> | undefined][]): Promise<boolean> {
+  let clean = true;
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      clean = false;
+      logger.error({ err }, `shutdown: could not ${what}`);
+    }
+  }
+  return clean;
 }
 
 /**
  * Starts the consumer HANDLER names, in MODE.
- * @throws ConfigError (one line) for a configuration problem; nothing has started then.
+ * @throws ConfigError (one line per problem) for a configuration problem; nothing has started then.
  */
 export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
-  const settings = options.settings ?? new Settings(options.env ?? process.env);
-  useSettings(settings);
-  const config = readConfig(settings);
-  const { consumer, handler } = consumerFor(config, options.registry);
-  const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
-  checkCapabilities(consumer, settings, options.capabilityChecks);
+  const plan = configure(options);
+  const { config, consumer, handler, eventTypes } = plan;
   if (config.mode === "local") {
-    // DESIGN.md: without it both clients look for the metadata server before their first call.
+    // Against the emulators, the clients must not look for the cloud's metadata server first.
     process.env["METADATA_SERVER_DETECTION"] ??= "none";
   }
 
   const logger = options.logger ?? createLogger({ level: config.logLevel, ...(config.projectId !== undefined && { projectId: config.projectId }), base: { consumer: consumer.name } });
-  const catalog = catalogFor(config.stack);
   const metrics = new RuntimeMetrics();
   metrics.collectProcessMetrics();
   const pubsub = createPubSub(config);
   const firestore = createFirestore(config);
-  const publisher = new PubSubPublisher(pubsub, catalog, metrics);
-  const eventStore = handler.kind === "archiver" ? new EventStore(firestore, catalog, { throttling: config.emulators.firestore === undefined }) : undefined;
+  const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
+  const eventStore = handler.kind === "archiver" ? new EventStore(firestore, eventTypes, { throttling: config.emulators.firestore === undefined }) : undefined;
   const processor = new DeliveryProcessor({
     consumer,
     handler,
-    catalog,
+    eventTypes,
     firestore,
     publisher,
     metrics,
@@ -148,31 +197,10 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
   let stopping: Promise<void> | undefined;
   let exitCode = 0;
   const stop = (): Promise<void> => (stopping ??= shutdown());
-
-  const host =
-    push !== undefined
-      ? new PushHost({
-          processor,
-          logger,
-          verify: push.verify
-            ? pushTokenVerifier({
-                audience: push.audience,
-                ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }),
-                ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }),
-                ...(push.issuer !== undefined && { issuer: push.issuer }),
-              })
-            : false,
-        })
-      : new PullHost({
-          processor,
-          pubsub,
-          logger,
-          transport: config.pullTransport,
-          onFatal: () => {
-            exitCode = 1;
-            void stop();
-          },
-        });
+  const host = hostFor(plan, processor, pubsub, logger, () => {
+    exitCode = 1;
+    void stop();
+  });
   const server = await startServer({
     port: config.port,
     registry: metrics.registry,
@@ -180,28 +208,20 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     ...(host instanceof PushHost && { handle: host.handle }),
   });
   if (host instanceof PullHost) host.start();
-  if (push?.verify === false) logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
+  if (plan.push?.verify === false) logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
   logger.info({ mode: config.mode, stack: config.stack, port: server.port, delivery: consumer.delivery }, `${consumer.name} started`);
 
   async function shutdown(): Promise<void> {
     logger.info("shutting down");
-    const steps: [string, () => Promise<unknown> | undefined][] = [
+    const clean = await runSteps(logger, [
       ["drain the host", () => host.stop()],
       ["flush the publishers", () => publisher.flush()],
       ["write the event store's pending appends", () => eventStore?.close()],
       ["close the HTTP server", () => server.close()],
       ["close the Pub/Sub client", () => pubsub.close()],
       ["close the Firestore client", () => firestore.terminate()],
-    ];
-    // Every step runs even when one fails, so the process still exits inside its grace period.
-    for (const [what, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        exitCode = 1;
-        logger.error({ err }, `shutdown: could not ${what}`);
-      }
-    }
+    ]);
+    if (!clean) exitCode = 1;
     logger.info({ exitCode }, "stopped");
     resolveStopped(exitCode);
   }

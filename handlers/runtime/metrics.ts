@@ -1,16 +1,14 @@
 /**
  * The runtime's Prometheus metrics (prom-client), served on `/metrics` by both hosts: what
  * each consumer received, acked, nacked, dead-lettered and skipped, by event type; handler
- * latency; messages in flight; and seed 000's `events_published` counter. Each runtime has
- * its own registry, so several consumers (the local host, tests) never share counters.
+ * latency; messages in flight; and `events_published` by type (docs/requirements.md, VS-13).
+ * Each runtime has its own registry, so several consumers (the local host, tests) never share
+ * counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** The event-type label of a message that is not a declared event (undecodable, unknown type). */
 export const UNKNOWN_TYPE = "unknown";
-
-/** Why a message was acked without running the handler (besides being a duplicate). */
-export type SkipReason = "filtered" | "not-accepted" | "redriven-for-another";
 
 export class RuntimeMetrics {
   readonly registry = new Registry();
@@ -82,7 +80,7 @@ export class RuntimeMetrics {
 
   readonly published = new Counter({
     name: "events_published_total",
-    help: "Events published, by type and topic (seed 000's events_published counter).",
+    help: "Events published, by type and topic.",
     labelNames: ["type", "topic"] as const,
     registers: [this.registry],
   });

@@ -1,7 +1,8 @@
 /**
- * Read models a handler keeps up to date (seed 001's `projections/`, seed 000's conversion
- * funnel): `projections/<name>/items/<id>`, changed by get-modify-set inside the handler's
- * transaction, so a projection moves exactly once per event, together with the processed
+ * Read models a handler keeps up to date (docs/requirements.md, MO-9): campaign views, the
+ * conversion funnel, search documents. An item lives at `projections/<name>/items/<id>` and is
+ * changed by get-modify-set inside the handler's transaction, so a projection moves exactly
+ * once per event, together with the processed
  * record. Several updates in one handler run, to one item or many, see each other's results.
  *
  *   const funnelByCard = defineProjection<Funnel>("funnel-by-card");
@@ -10,7 +11,8 @@
  * An item many events change at once (a counter per card, fed by every share of the card)
  * should be changed with `increment`, which does not read it. Reading locks the document for
  * the transaction: on a burst the readers of one item wait on each other, and the Firestore
- * emulator aborted them with "Transaction lock timeout" (20 shares per card, 1 000 at once).
+ * emulator aborts them ("Transaction lock timeout"; bench/README.md, "What bounds the seed
+ * burst").
  * An increment is a write the commit applies to whatever the document holds by then.
  *
  *   funnelByCard.increment(ctx, event.data.cardId, { sent: 1 }, { cardId: event.data.cardId });

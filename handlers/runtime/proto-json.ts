@@ -8,7 +8,7 @@
 import * as protobuf from "protobufjs";
 import { reflectedType } from "../../infra/model/proto";
 import type { MessageClass } from "../../infra/model/types";
-import { rfc3339FromTimestamp, timestampFromRfc3339 } from "./envelope";
+import { rfc3339FromTimestamp, timestampFromRfc3339 } from "./timestamps";
 
 const int64Types = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
 const floatTypes = new Set(["double", "float"]);

@@ -1,23 +1,22 @@
 /**
  * Publishes encoded messages (codec.ts's OutgoingMessage) through one PubSub client, one
- * Topic object per topic, and counts seed 000's `events_published`.
+ * Topic object per topic, and counts `events_published` (docs/requirements.md, VS-13).
  *
  * Batching, on a topic without ordering: a request leaves at once when the topic has none in
  * flight, and what is published while one is in flight goes out together as soon as it
  * returns (the client's `flush()`, which drains again until nothing is left). A lone publish
  * waits for nothing, and under load requests follow one another back to back, each carrying
- * what arrived during the last. Measured on the emulator at 1 000 publishes/s (bench
- * publish-ops, 2026-12-06): p50 1.26 ms and p99 9.5 ms, against 2.42 and 12.6 ms on the
- * client's timer at 1 ms, and 7.8 and 15.9 ms at its default 10 ms. The client's own
- * batching stays as the backstop (100 messages or 1 MiB sends a batch at once; a batch that
- * waited 10 ms for a slow request goes out beside it).
+ * what arrived during the last. That is faster at p50 and p99 than the client's timer, at
+ * 1 ms or at its default 10 ms (bench/README.md, publish-ops). The client's own batching
+ * stays as the backstop (100 messages or 1 MiB sends a batch at once; a batch that waited
+ * 10 ms for a slow request goes out beside it).
  *
  * Batching, on a topic with ordering: the client's ordered queue already holds a key's next
  * batch until its request in flight returns, and sends it then; only a key's first message
  * waits for the timer, 1 ms. A flush there would put a second batch of the key in flight,
  * which the ordered queue does not guard against, so ordered topics are never flushed early.
- * The client's default 10 ms timer would be added to every lone publish (DESIGN.md: p50
- * 12 ms against ~1 ms unbatched).
+ * The timer is 1 ms rather than the client's default 10 ms, which a lone publish would wait
+ * out in full (bench/README.md, publish-ops).
  *
  * Ordering: topics that declare an ordering key are published with message ordering on. When
  * an ordered publish fails, the client pauses that key: publishes on it fail until it is
@@ -26,7 +25,7 @@
  * nacked and its retry publishes again, in order.
  */
 import type { PubSub, Topic } from "@google-cloud/pubsub";
-import type { EventCatalog } from "./catalog";
+import type { EventTypes } from "./event-types";
 import type { OutgoingMessage } from "./codec";
 import type { RuntimeMetrics } from "./metrics";
 
@@ -62,7 +61,7 @@ export class PubSubPublisher implements MessagePublisher {
 
   constructor(
     private readonly pubsub: PubSub,
-    private readonly catalog: EventCatalog,
+    private readonly eventTypes: EventTypes,
     private readonly metrics: RuntimeMetrics,
   ) {}
 
@@ -77,7 +76,7 @@ export class PubSubPublisher implements MessagePublisher {
   private topic(name: string): TopicState {
     let state = this.topics.get(name);
     if (state === undefined) {
-      const ordered = this.catalog.topic(name)?.orderingKey !== undefined;
+      const ordered = this.eventTypes.topic(name)?.orderingKey !== undefined;
       const topic = this.pubsub.topic(name, { batching: ordered ? PUBLISH_BATCHING : UNORDERED_BACKSTOP, messageOrdering: ordered });
       state = { topic, ordered, flushing: false, again: false };
       this.topics.set(name, state);
@@ -115,7 +114,7 @@ export class PubSubPublisher implements MessagePublisher {
       if (!state.ordered) this.sendWhenIdle(state);
       const id = await published;
       const type = message.attributes["ce-type"];
-      if (type !== undefined && this.catalog.find(type)?.topic === message.topic) this.metrics.published.inc({ type, topic: message.topic });
+      if (type !== undefined && this.eventTypes.find(type)?.topic === message.topic) this.metrics.published.inc({ type, topic: message.topic });
       return id;
     } catch (err) {
       if (message.orderingKey !== undefined) topic.resumePublishing(message.orderingKey);

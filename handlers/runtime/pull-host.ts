@@ -6,15 +6,16 @@
  * (`unary-pull.ts`) that ask only for free slots: the emulator ignores the stream's flow
  * control and would fill the process's memory with the backlog.
  *
- * Subscriber settings (DESIGN.md, "Facts that shape the code"):
+ * Subscriber settings:
  * - flow control: at most `maxMessages` (the consumer's `gke.maxMessages`) in flight, excess
  *   messages held rather than dispatched (`allowExcessMessages: false`);
  * - `minAckDeadline` 60 s: with client flow control and the default 10 s, messages waiting
- *   behind the limit expire and come back (1–2 extra deliveries each at maxMessages 64);
+ *   behind the limit can expire and come back as redeliveries (bench/README.md, "What the
+ *   emulators do");
  * - `maxAckDeadline` 60 s too, so every lease is 60 s, renewed while the message is held: left
  *   to the client, the lease follows the 99th percentile of ack times up to 600 s, and a
  *   worker killed while holding a backlog (SIGKILL, OOM, a lost node) strands it for up to
- *   ten minutes (on the emulator they come back in 60 s waves: bench/README.md);
+ *   ten minutes (bench/README.md, "What the emulators do");
  * - `maxExtensionTime` just over the handler's time limit (the declared ack deadline): leases
  *   are extended as long as a handler may legitimately run, and no longer.
  *

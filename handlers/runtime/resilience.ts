@@ -1,9 +1,9 @@
 /**
  * Calls to outside services (SMTP, SMS providers, ad platforms) through cockatiel: a bulkhead
  * bounds how many run at once, failed attempts are retried with exponential backoff, a
- * circuit breaker stops calling a service that keeps failing (closed → open → half-open, seed
- * 000's breaker) and a timeout bounds each attempt. Policies are named and live for the
- * process, so one breaker sees every call to its service, whichever message made it.
+ * circuit breaker stops calling a service that keeps failing (closed → open → half-open;
+ * docs/requirements.md, VS-8) and a timeout bounds each attempt. Policies are named and live
+ * for the process, so one breaker sees every call to its service, whichever message made it.
  *
  * Failures leave in the runtime's error taxonomy: an open circuit, a full bulkhead and a
  * timeout become a {@link RetryableError} (the message is nacked and Pub/Sub backs off);

@@ -3,13 +3,13 @@
  * of the flow-control limit: at most `maxMessages` messages are ever held by the process.
  *
  * Why it exists: the Pub/Sub emulator ignores a streaming pull's `maxOutstandingMessages` and
- * streams the whole backlog (~9 000 messages/s); the Node client pauses its stream when its
- * flow control is full, but the messages keep arriving and wait in memory, leased. Measured
- * (bench/README.md, "memory"): 750+ MB over a 100 000-message backlog, and a worker with a
- * 160 MB heap ran out of memory. Pub/Sub itself stops streaming at the limit, so the cloud
- * keeps the streaming pull; against the emulator the pull host uses this source.
+ * streams the whole backlog; the Node client pauses its stream when its flow control is full,
+ * but the messages keep arriving and wait in memory, leased, so a worker's memory follows the
+ * backlog until a capped heap runs out (bench/README.md, "What the emulators do" and memory).
+ * Pub/Sub itself stops streaming at the limit, so the cloud keeps the streaming pull; against
+ * the emulator the pull host uses this source.
  *
- * What the streaming client did for us, done here:
+ * What the streaming client does, done here:
  * - each message is leased for `leaseSeconds` when it arrives, and the lease is renewed every
  *   third of that while the message is held, up to `maxExtensionSeconds`;
  * - acks and nacks (an ack deadline of 0) are sent in batches, every {@link FLUSH_EVERY_MS}

@@ -15,7 +15,8 @@ import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Firestore } from "@google-cloud/firestore";
 import type { ResolvedConsumer } from "../../infra/model/types";
-import { catalogFor, type EventType, type PayloadInput } from "../runtime/catalog";
+import { type EventType, type PayloadInput } from "../runtime/event-types";
+import { eventTypesFor } from "../declared";
 import { EventCodec, type EventOptions, type IncomingMessage, type OutgoingMessage, type DecodedEvent } from "../runtime/codec";
 import { DeliveryProcessor } from "../runtime/delivery";
 import { EventStore } from "../runtime/event-store";
@@ -72,7 +73,7 @@ export class CapturingPublisher implements MessagePublisher {
 }
 
 function consumerFor(handler: RegisteredHandler, options: RunOptions): ResolvedConsumer {
-  const { system } = catalogFor(options.stack ?? "local");
+  const { system } = eventTypesFor(options.stack ?? "local");
   const consumer = system.consumers.find((c) => (options.consumer !== undefined ? c.name === options.consumer : c.handler === handler.name));
   if (consumer === undefined) throw new Error(`runHandler: no consumer ${options.consumer !== undefined ? `named ${options.consumer}` : `runs handler ${handler.name}`}`);
   if (consumer.handler !== handler.name) throw new Error(`runHandler: consumer ${consumer.name} runs handler ${consumer.handler}, not ${handler.name}`);
@@ -85,9 +86,9 @@ function encode(codec: EventCodec, { type, data, ...options }: EventInput): Inco
 
 /** Delivers one event (or raw message) to `handler` and reports what happened. */
 export async function runHandler(handler: RegisteredHandler, input: EventInput | { raw: IncomingMessage }, options: RunOptions): Promise<HandlerRun> {
-  const catalog = catalogFor(options.stack ?? "local");
+  const eventTypes = eventTypesFor(options.stack ?? "local");
   const consumer = consumerFor(handler, options);
-  const message = "raw" in input ? input.raw : encode(new EventCodec(catalog), input);
+  const message = "raw" in input ? input.raw : encode(new EventCodec(eventTypes), input);
   const publisher = new CapturingPublisher();
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -98,11 +99,11 @@ export async function runHandler(handler: RegisteredHandler, input: EventInput |
   });
   const logger = createLogger({ level: "debug", destination, base: { consumer: consumer.name } });
   let writes: RecordedWrite[] = [];
-  const eventStore = handler.kind === "archiver" ? new EventStore(options.firestore, catalog, { throttling: false }) : undefined;
+  const eventStore = handler.kind === "archiver" ? new EventStore(options.firestore, eventTypes, { throttling: false }) : undefined;
   const processor = new DeliveryProcessor({
     consumer,
     handler,
-    catalog,
+    eventTypes,
     firestore: options.firestore,
     publisher,
     metrics: new RuntimeMetrics(),
@@ -114,7 +115,7 @@ export async function runHandler(handler: RegisteredHandler, input: EventInput |
   });
   const outcome = await processor.process({ messageId: options.messageId ?? randomUUID(), data: message.data, attributes: message.attributes, deliveryAttempt: options.deliveryAttempt ?? 1 });
   await eventStore?.close();
-  const codec = new EventCodec(catalog);
+  const codec = new EventCodec(eventTypes);
   const deadLetters = publisher.messages.filter((m) => m.topic === consumer.deadLetterTopic);
   const published = publisher.messages.filter((m) => m.topic !== consumer.deadLetterTopic).map((m) => codec.decode(m, m.topic));
   return { outcome, published, deadLetters, writes: outcome.result === "handled" ? writes : [], logs };

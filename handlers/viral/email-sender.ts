@@ -1,6 +1,7 @@
 /**
- * email-sender (seed 000's email worker): sends the invitation email over SMTP, with the
- * gateway's tracking pixel and click link, and reports it to the funnel (share-delivery.ts).
+ * email-sender (the viral-sharing system's email worker, docs/requirements.md VS-4): sends the
+ * invitation email over SMTP, with the tracker's open pixel and click link, and reports it to
+ * the funnel (share-delivery.ts).
  */
 import type { Firestore } from "@google-cloud/firestore";
 import type { EmailAdapter } from "../adapters/email";

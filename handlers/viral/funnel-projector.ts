@@ -1,6 +1,7 @@
 /**
- * funnel-projector: keeps seed 000's conversion funnel, sent → opened → clicked → converted,
- * per card and per sender, with its rates (funnel.ts). Three projections:
+ * funnel-projector: keeps the viral-sharing conversion funnel, sent → opened → clicked →
+ * converted, per card and per sender, with its rates (funnel.ts; docs/requirements.md, VS-11).
+ * Three projections:
  *   funnel-invitations/<invitationId>  the steps an invitation has reached (and whether it failed)
  *   funnel-cards/<cardId>              counts of the card's invitations
  *   funnel-senders/<senderUserId>      counts of the sender's invitations
@@ -10,9 +11,9 @@
  * both leave the counts alone. All three move in the handler's one transaction.
  *
  * Only the invitation record is read. The card and sender counts are incremented blind:
- * every share of a card changes its counts, and reading them in each transaction made a
- * burst's transactions queue on the card's lock until the emulator aborted them. Rates are
- * derived from the counts when read (funnelRates, as the dashboard's /api/funnel does).
+ * every share of a card changes its counts, and transactions that read them would queue on
+ * the card's lock during a burst (handlers/runtime/projections.ts). Rates are derived from
+ * the counts when read (funnelRates, as the dashboard's /api/funnel does).
  */
 import { PermanentError, RetryableError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
@@ -87,7 +88,7 @@ export const funnelProjector = defineHandler({
       const step = STEP_OF[event.type];
       const added = newSteps(record.steps, step);
       if (added.length === 0) return;
-      for (const s of added) next.stepTimes[s] = ctx.envelope.time;
+      for (const s of added) next.stepTimes[s] = ctx.delivery.time;
       // Steps are always reached in prefixes (newSteps adds the implied ones), so appending keeps funnel order.
       next.steps = [...record.steps, ...added];
       if (event.type === "com.eventline.share.completed") next.messageId = event.data.messageId;

@@ -51,8 +51,8 @@ export async function deliverShare(event: HandlerEvent<"com.eventline.share.requ
   if (!share.invitationId) throw new PermanentError("missing-invitation-id", "share.requested has no invitation id; nothing can report on it");
   if (share.channel !== options.channel) throw new PermanentError("wrong-channel", `the ${options.channel} worker received a ${share.channel || "channel-less"} share (check the subscription filter)`);
   const now = options.now ?? Date.now;
-  const report = { invitationId: share.invitationId, channel: share.channel, cardId: share.cardId, senderUserId: share.senderUserId, retryCount: Math.max(0, (ctx.envelope.deliveryAttempt ?? 1) - 1) };
-  const elapsed = (): number => Math.max(0, Math.round(now() - Date.parse(ctx.envelope.time)));
+  const report = { invitationId: share.invitationId, channel: share.channel, cardId: share.cardId, senderUserId: share.senderUserId, retryCount: Math.max(0, (ctx.delivery.deliveryAttempt ?? 1) - 1) };
+  const elapsed = (): number => Math.max(0, Math.round(now() - Date.parse(ctx.delivery.time)));
   const fail = (reason: string): void => {
     ctx.log.info({ invitationId: share.invitationId, reason }, "invitation failed permanently");
     ctx.publish("com.eventline.share.failed", { ...report, reason, processingTimeMs: elapsed() });

@@ -7,14 +7,12 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudRunPlacement } from "../model/types";
 import { parseQuantity } from "../model/quantity";
+import { cloudRunLimits } from "../model/validate";
 import type { Platform } from "./platform";
 import type { SettingSecret } from "./setting-secret";
 
 /** The port the handler runtime listens on, in every mode. */
 export const HANDLER_PORT = 8080;
-
-/** Cloud Run's bounds on requests per instance. */
-const concurrencyLimits = { min: 1, max: 1000 } as const;
 
 /** Who may reach the service over the network (IAM still decides who may invoke it). */
 export type Ingress = "internal" | "all";
@@ -67,8 +65,8 @@ function checkArgs(name: string, args: HandlerServiceArgs): void {
   const { placement, serviceName } = args;
   if (serviceName.length > 49) throw new Error(`HandlerService ${name}: serviceName "${serviceName}" is longer than Cloud Run's 49 characters; shorten the consumer's name`);
   const { concurrency, minInstances, maxInstances, cpu } = placement;
-  if (concurrency < concurrencyLimits.min || concurrency > concurrencyLimits.max) {
-    throw new Error(`HandlerService ${name}: placement.concurrency ${concurrency} is outside ${concurrencyLimits.min}..${concurrencyLimits.max}; set cloudRun.concurrency in infra/system.ts`);
+  if (concurrency < cloudRunLimits.concurrency.min || concurrency > cloudRunLimits.concurrency.max) {
+    throw new Error(`HandlerService ${name}: placement.concurrency ${concurrency} is outside ${cloudRunLimits.concurrency.min}..${cloudRunLimits.concurrency.max}; set cloudRun.concurrency in infra/system.ts`);
   }
   if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
     throw new Error(`HandlerService ${name}: placement.minInstances ${minInstances} and maxInstances ${maxInstances} need 0 ≤ min ≤ max and max ≥ 1; fix cloudRun.minInstances/maxInstances`);

@@ -20,8 +20,9 @@ export const consumerDefaults = {
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
     replicas: { min: 1, max: 10 },
     backlogTarget: 100,
-    // The limit within 10% of the best pipeline throughput, at half the latency and the
-    // messages held of 500 (bench/README.md, flow-control).
+    // The smallest limit whose throughput is within 10% of the best: higher limits add
+    // latency and leave more messages stranded when a worker dies (bench/README.md,
+    // flow-control).
     maxMessages: 200,
   } satisfies Required<GkePlacement>,
 } as const;

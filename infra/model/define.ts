@@ -11,11 +11,6 @@ export type EventTypeOf<T extends Readonly<Record<string, TopicSpec>>> = {
   [K in keyof T]: keyof T[K]["events"] & string;
 }[keyof T];
 
-/** The topic (name) that carries event type `E`. */
-export type TopicOf<T extends Readonly<Record<string, TopicSpec>>, E extends string> = {
-  [K in keyof T]: E extends keyof T[K]["events"] ? K : never;
-}[keyof T];
-
 /** The decoded payload of event type `E`: an instance of its generated message class. */
 export type PayloadOf<T extends Readonly<Record<string, TopicSpec>>, E extends string> = {
   [K in keyof T]: E extends keyof T[K]["events"]

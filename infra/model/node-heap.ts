@@ -1,9 +1,9 @@
 /**
  * The V8 heap cap a Node container gets for its memory limit. Left alone, V8 sizes its heap
  * from the node's memory rather than the container's and collects late, so a worker under a
- * backlog grows past its limit before it collects. The `memory` benchmark ran a worker capped
- * at 160 MB (256Mi × 0.625) through a 100 000-message backlog at full pace with a peak RSS of
- * 183 MB (bench/README.md).
+ * backlog grows past its limit before it collects. Capped at 0.625 of the limit, a worker
+ * goes through a large backlog at full pace and stays under its pod's memory limit
+ * (bench/README.md, memory).
  */
 import { parseQuantity } from "./quantity";
 

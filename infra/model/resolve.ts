@@ -4,7 +4,7 @@
  * in seconds, and the built-in archiver consumer added to every topic. It validates
  * everything first and throws one {@link DeclarationError} that lists every problem.
  */
-import { filterForTypes } from "../../handlers/runtime/filter";
+import { filterForTypes } from "./filter";
 import { archiverPlacement, consumerDefaults, defaultTopicRetention, serviceDefaults } from "./defaults";
 import { toSeconds, type Duration } from "./duration";
 import { messageNameOf, oneofMembers } from "./proto";

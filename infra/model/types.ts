@@ -36,7 +36,7 @@ export interface EventSpec<M extends MessageClass = MessageClass> {
   routingAttributes?: Readonly<Record<string, string>>;
   /** The payload field published as `ce-subject` (the entity the event is about). Default: none. */
   subject?: string;
-  /** Who publishes it (services, the gateway), for the catalog (seed 002). Default: none listed. */
+  /** Who publishes it (services, the gateway), for the catalog (docs/requirements.md, PL-23). Default: none listed. */
   producers?: readonly string[];
 }
 
@@ -51,7 +51,7 @@ export interface TopicSpec {
   events: Readonly<Record<string, EventSpec>>;
   /** Body encoding, and the schema's encoding in the cloud. Default `"protobuf"`. */
   encoding?: Encoding;
-  /** How long Pub/Sub keeps messages (topic message retention), 10m..31d. Default `"7d"`. */
+  /** How long Pub/Sub keeps messages (topic message retention), 10m..31d. Default `defaultTopicRetention` (defaults.ts). */
   retention?: Duration;
   /**
    * The payload field used as the publisher's ordering key. Consumers that set
@@ -61,8 +61,9 @@ export interface TopicSpec {
   /** What the topic groups, for the catalog. */
   description?: string;
   /**
-   * A command topic (seed 002's send.email, index.project): exactly one consumer
-   * handles it, where an event topic may have any number. Default false.
+   * A command topic (the marketplace's send.email, index.project; docs/requirements.md,
+   * MP-2): exactly one consumer handles it, where an event topic may have any number.
+   * Default false.
    */
   command?: boolean;
 }
@@ -85,9 +86,9 @@ export interface HandlerContract {
 
 /** Retry policy of a subscription: exponential backoff between redeliveries. */
 export interface RetrySpec {
-  /** Shortest wait before a redelivery, 0s..600s. Default `"10s"`. */
+  /** Shortest wait before a redelivery, 0s..600s. Default `consumerDefaults.retry.minBackoff` (defaults.ts). */
   minBackoff?: Duration;
-  /** Longest wait before a redelivery, 0s..600s and ≥ minBackoff. Default `"600s"`. */
+  /** Longest wait before a redelivery, 0s..600s and ≥ minBackoff. Default `consumerDefaults.retry.maxBackoff` (defaults.ts). */
   maxBackoff?: Duration;
 }
 
@@ -99,30 +100,30 @@ export interface ResourceQuantities {
 
 /** Where a pull consumer runs: a Deployment on GKE with a backlog-driven HPA. */
 export interface GkePlacement {
-  /** Container requests and limits. Default requests 100m/128Mi, limits 500m/256Mi. */
+  /** Container requests and limits. Default `consumerDefaults.gke.resources` (defaults.ts). */
   resources?: { requests: ResourceQuantities; limits: ResourceQuantities };
-  /** HPA replica bounds, 1 ≤ min ≤ max. Default 1..10. */
+  /** HPA replica bounds, 1 ≤ min ≤ max. Default `consumerDefaults.gke.replicas` (defaults.ts). */
   replicas?: { min: number; max: number };
-  /** Undelivered messages per replica the HPA aims for. Default 100. */
+  /** Undelivered messages per replica the HPA aims for. Default `consumerDefaults.gke.backlogTarget` (defaults.ts). */
   backlogTarget?: number;
   /**
    * Messages one replica works on at once (subscriber flow control, with excess
-   * messages disallowed). Default 200 (chosen by bench/flow-control.ts).
+   * messages disallowed). Default `consumerDefaults.gke.maxMessages` (defaults.ts) (bench/README.md, flow-control).
    */
   maxMessages?: number;
 }
 
 /** Where a push consumer runs: a Cloud Run service that Pub/Sub pushes to. */
 export interface CloudRunPlacement {
-  /** vCPUs per instance: "1", "2", "4", "8" (or millicores such as "500m"). Default `"1"`. */
+  /** vCPUs per instance: "1", "2", "4", "8" (or millicores such as "500m"). Default `consumerDefaults.cloudRun.cpu` (defaults.ts). */
   cpu?: string;
-  /** Memory per instance, e.g. "512Mi". Default `"512Mi"`. */
+  /** Memory per instance, e.g. "512Mi". Default `consumerDefaults.cloudRun.memory` (defaults.ts). */
   memory?: string;
-  /** Instances kept warm. Default 0. */
+  /** Instances kept warm. Default `consumerDefaults.cloudRun.minInstances` (defaults.ts). */
   minInstances?: number;
-  /** Upper bound on instances. Default 10. */
+  /** Upper bound on instances. Default `consumerDefaults.cloudRun.maxInstances` (defaults.ts). */
   maxInstances?: number;
-  /** Requests one instance serves at once, 1..1000. Default 80. */
+  /** Requests one instance serves at once, 1..1000. Default `consumerDefaults.cloudRun.concurrency` (defaults.ts). */
   concurrency?: number;
 }
 
@@ -137,23 +138,23 @@ interface ConsumerCommon {
    * other types too, otherwise none.
    */
   filter?: string;
-  /** Time a handler has before Pub/Sub redelivers, 10s..600s. Default `"60s"`. */
+  /** Time a handler has before Pub/Sub redelivers, 10s..600s. Default `consumerDefaults.ackDeadline` (defaults.ts). */
   ackDeadline?: Duration;
-  /** Redelivery backoff. Default 10s..600s. */
+  /** Redelivery backoff. Default `consumerDefaults.retry` (defaults.ts). */
   retry?: RetrySpec;
   /**
    * Deliveries before the message goes to the consumer's dead-letter topic, 5..100.
-   * Default 5.
+   * Default `consumerDefaults.maxDeliveryAttempts` (defaults.ts).
    */
   maxDeliveryAttempts?: number;
-  /** Deliver messages with the same ordering key in order; needs the topic's `orderingKey`. Default false. */
+  /** Deliver messages with the same ordering key in order; needs the topic's `orderingKey`. Default `consumerDefaults.ordering` (defaults.ts). */
   ordering?: boolean;
   /**
    * Keep acknowledged messages for `retention`, so `eventline seek` can rewind the
-   * subscription to a time or snapshot and have them delivered again. Default false.
+   * subscription to a time or snapshot and have them delivered again. Default `consumerDefaults.retainAckedMessages` (defaults.ts).
    */
   retainAckedMessages?: boolean;
-  /** How long the subscription keeps messages (unacked, and acked when retained), 10m..7d. Default `"7d"`. */
+  /** How long the subscription keeps messages (unacked, and acked when retained), 10m..7d. Default `consumerDefaults.retention` (defaults.ts). */
   retention?: Duration;
   /** What the consumer is for, for the catalog. */
   description?: string;
@@ -170,7 +171,7 @@ export interface PushConsumerSpec extends ConsumerCommon {
 /** A consumer that pulls, hosted on GKE. */
 export interface PullConsumerSpec extends ConsumerCommon {
   delivery: "pull";
-  /** Pub/Sub exactly-once delivery (pull only). Default false. */
+  /** Pub/Sub exactly-once delivery (pull only). Default `consumerDefaults.exactlyOnce` (defaults.ts). */
   exactlyOnce?: boolean;
   gke?: GkePlacement;
 }
@@ -190,10 +191,10 @@ export interface ServiceSpec {
   public?: { reason: string };
   /**
    * Requests one client (by address) may make per window; past it the service answers 429
-   * with Retry-After. Default: the tracker 120 per "1m"; the gateway none.
+   * with Retry-After. Default `serviceDefaults` (defaults.ts).
    */
   rateLimit?: { requests: number; per: Duration };
-  /** CPU, memory, instances and concurrency. Default 1 vCPU, 512Mi, 0..10 instances, 80 requests each. */
+  /** CPU, memory, instances and concurrency. Default `serviceDefaults` (defaults.ts). */
   cloudRun?: CloudRunPlacement;
 }
 

@@ -2,7 +2,7 @@
  * Load-time validation of the declaration: every rule Pub/Sub, Cloud Run and Kubernetes
  * would enforce later (or silently get wrong), reported now with the field and the fix.
  */
-import { FilterSyntaxError, filterForTypes, parseFilter } from "../../handlers/runtime/filter";
+import { FilterSyntaxError, filterForTypes, parseFilter } from "./filter";
 import { DurationError, toSeconds } from "./duration";
 import { hasField, messageNameOf, oneofMembers } from "./proto";
 import { parseQuantity } from "./quantity";
@@ -42,7 +42,7 @@ const eventTypeName = /^com\.[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 const extensionName = /^[a-z0-9]{1,20}$/;
 const reservedAttributes = new Set(["id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema", "data", "correlationid", "causationid", "traceparent", "tracestate"]);
 
-/** Pub/Sub limits (DESIGN.md, "Facts that shape the code"). */
+/** Pub/Sub's limits on subscriptions and topics, as its documentation states them. */
 export const pubsubLimits = {
   ackDeadlineSeconds: { min: 10, max: 600 },
   backoffSeconds: { min: 0, max: 600 },
@@ -50,6 +50,9 @@ export const pubsubLimits = {
   retentionSeconds: { min: 600, max: 31 * 86_400 },
   subscriptionRetentionSeconds: { min: 600, max: 7 * 86_400 },
 } as const;
+
+/** Cloud Run's bounds on requests per instance. */
+export const cloudRunLimits = { concurrency: { min: 1, max: 1000 } } as const;
 
 class Issues {
   readonly list: DeclarationIssue[] = [];
@@ -67,8 +70,10 @@ class Issues {
       return undefined;
     }
   }
-  range(path: string, value: number | undefined, min: number, max: number, unit: string, fix: string): void {
-    if (value !== undefined && (value < min || value > max)) this.add(path, `${value}${unit} is outside ${min}${unit}..${max}${unit}`, fix);
+  /** Adds an issue when `value` (when given) is outside `bounds`; `unit` follows each number in the message. */
+  range(path: string, value: number | undefined, check: { bounds: { min: number; max: number }; unit?: string; fix: string }): void {
+    const { bounds, unit = "", fix } = check;
+    if (value !== undefined && (value < bounds.min || value > bounds.max)) this.add(path, `${value}${unit} is outside ${bounds.min}${unit}..${bounds.max}${unit}`, fix);
   }
 }
 
@@ -82,8 +87,7 @@ function validateTopic(issues: Issues, name: string, topic: TopicSpec, typeOwner
   const at = `topics.${name}`;
   checkName(issues, at, name, maxTopicName, "topic");
   const retention = issues.seconds(`${at}.retention`, topic.retention);
-  const { min, max } = pubsubLimits.retentionSeconds;
-  issues.range(`${at}.retention`, retention, min, max, "s", 'Pub/Sub keeps topic messages between "10m" and "31d"');
+  issues.range(`${at}.retention`, retention, { bounds: pubsubLimits.retentionSeconds, unit: "s", fix: 'Pub/Sub keeps topic messages between "10m" and "31d"' });
 
   const { oneof, members } = oneofMembers(topic.schema);
   const schemaName = messageNameOf(topic.schema);
@@ -127,7 +131,7 @@ function validateCloudRun(issues: Issues, at: string, run: CloudRunPlacement): v
   if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
     issues.add(`${at}.cloudRun`, `instances ${minInstances}..${maxInstances} are not a valid range`, "set 0 ≤ minInstances ≤ maxInstances and maxInstances ≥ 1");
   }
-  issues.range(`${at}.cloudRun.concurrency`, concurrency, 1, 1000, "", "Cloud Run serves 1..1000 requests per instance");
+  issues.range(`${at}.cloudRun.concurrency`, concurrency, { bounds: cloudRunLimits.concurrency, fix: "Cloud Run serves 1..1000 requests per instance" });
   for (const key of ["cpu", "memory"] as const) {
     const value = run[key];
     if (value !== undefined && parseQuantity(value) === undefined) issues.add(`${at}.cloudRun.${key}`, `"${value}" is not a quantity`, 'write it like "1" or "500m" for cpu and "512Mi" for memory');
@@ -176,17 +180,16 @@ function validateConsumer(issues: Issues, name: string, consumer: ConsumerSpec, 
   }
 
   const ack = issues.seconds(`${at}.ackDeadline`, consumer.ackDeadline);
-  issues.range(`${at}.ackDeadline`, ack, pubsubLimits.ackDeadlineSeconds.min, pubsubLimits.ackDeadlineSeconds.max, "s", 'Pub/Sub ack deadlines are "10s".."600s"');
+  issues.range(`${at}.ackDeadline`, ack, { bounds: pubsubLimits.ackDeadlineSeconds, unit: "s", fix: 'Pub/Sub ack deadlines are "10s".."600s"' });
   const minBackoff = issues.seconds(`${at}.retry.minBackoff`, consumer.retry?.minBackoff);
   const maxBackoff = issues.seconds(`${at}.retry.maxBackoff`, consumer.retry?.maxBackoff);
-  const backoff = pubsubLimits.backoffSeconds;
-  issues.range(`${at}.retry.minBackoff`, minBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
-  issues.range(`${at}.retry.maxBackoff`, maxBackoff, backoff.min, backoff.max, "s", 'Pub/Sub retry backoff is "0s".."600s"');
+  const backoff = { bounds: pubsubLimits.backoffSeconds, unit: "s", fix: 'Pub/Sub retry backoff is "0s".."600s"' };
+  issues.range(`${at}.retry.minBackoff`, minBackoff, backoff);
+  issues.range(`${at}.retry.maxBackoff`, maxBackoff, backoff);
   const [minEffective, maxEffective] = [minBackoff ?? toSeconds(consumerDefaults.retry.minBackoff), maxBackoff ?? toSeconds(consumerDefaults.retry.maxBackoff)];
   if (minEffective > maxEffective) issues.add(`${at}.retry`, `minBackoff ${minEffective}s is greater than maxBackoff ${maxEffective}s`, "set minBackoff ≤ maxBackoff");
   const retention = issues.seconds(`${at}.retention`, consumer.retention);
-  const keep = pubsubLimits.subscriptionRetentionSeconds;
-  issues.range(`${at}.retention`, retention, keep.min, keep.max, "s", 'Pub/Sub keeps subscription messages between "10m" and "7d"');
+  issues.range(`${at}.retention`, retention, { bounds: pubsubLimits.subscriptionRetentionSeconds, unit: "s", fix: 'Pub/Sub keeps subscription messages between "10m" and "7d"' });
   const attempts = consumer.maxDeliveryAttempts;
   if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < pubsubLimits.maxDeliveryAttempts.min || attempts > pubsubLimits.maxDeliveryAttempts.max)) {
     issues.add(`${at}.maxDeliveryAttempts`, `${attempts} is outside 5..100`, "Pub/Sub dead-letters after 5 to 100 delivery attempts; pick a whole number in that range");

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseTime } from "../../infra/cli/events";
-import { readPayload } from "../../infra/cli/publish";
+import { parseTime } from "../../tools/cli/events";
+import { readPayload } from "../../tools/cli/publish";
 import { runCli } from "./run-cli";
 
 describe("the CLI's arguments", () => {

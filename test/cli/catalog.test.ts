@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { asyncApiDocument, AsyncApiError, validateAsyncApi, validatedAsyncApi } from "../../infra/catalog/asyncapi";
-import { catalogMarkdown, catalogRows } from "../../infra/catalog/event-catalog";
+import { asyncApiDocument, AsyncApiError, validateAsyncApi, validatedAsyncApi } from "../../tools/catalog/asyncapi";
+import { catalogMarkdown, catalogRows } from "../../tools/catalog/event-catalog";
 import { resolveSystem } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
 import { runCli } from "./run-cli";
@@ -19,7 +19,7 @@ describe("the event catalog", () => {
     ["com.skillancer.project.published", ["project-service"], ["notify-project-published", "search-projects"]],
     ["com.skillancer.booking.created", ["booking-service"], ["notify-booking-created", "payment-on-booking"]],
     ["com.skillancer.payment.completed", ["payment-service"], ["notify-payment-completed", "booking-on-payment"]],
-  ])("lists seed 002's %s with producer %j and consumers %j", (type, producers, consumers) => {
+  ])("lists the marketplace's %s with producer %j and consumers %j", (type, producers, consumers) => {
     expect(row(type)).toMatchObject({ producers, consumers });
   });
 
@@ -37,7 +37,9 @@ describe("the event catalog", () => {
     const markdown = catalogMarkdown(resolved);
     expect(markdown).toContain("| Event | Topic | Producer | Consumers | Schema |");
     expect(markdown).toContain("| `com.skillancer.user.created` | `users` | user-service | notify-user-created, search-users | `marketplace.v1.UserCreated` (protobuf) |");
-    expect(markdown).toContain("`com.dip.document.ingested` | `documents` | gateway (/services/ingestion) | classifier | `documents.v1.DocumentIngested` (json)");
+    // Whoever the declaration has consume document.ingested, in declaration order.
+    const ingestedBy = resolved.consumers.filter((c) => !c.builtIn && c.contract.accepts.includes("com.dip.document.ingested")).map((c) => c.name);
+    expect(markdown).toContain(`\`com.dip.document.ingested\` | \`documents\` | gateway (/services/ingestion) | ${ingestedBy.join(", ")} | \`documents.v1.DocumentIngested\` (json)`);
     expect(markdown.match(/archiver/g)?.length).toBe(2);
   });
 });

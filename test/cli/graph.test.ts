@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toDot, toMermaid } from "../../infra/catalog/diagram";
-import { nodeId, topologyOf } from "../../infra/catalog/topology";
+import { toDot, toMermaid } from "../../tools/catalog/diagram";
+import { nodeId, topologyOf } from "../../tools/catalog/topology";
 import { resolveSystem } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
 import { runCli } from "./run-cli";

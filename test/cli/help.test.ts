@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildProgram } from "../../infra/cli/program";
+import { buildProgram } from "../../tools/cli/program";
 import { runCli } from "./run-cli";
 
 /** Every command path, e.g. ["dlq", "redrive"]. */

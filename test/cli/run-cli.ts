@@ -1,8 +1,8 @@
-/** Runs the `eventline` bin as a user would (node infra/cli/eventline.cjs …) and collects what it says. */
+/** Runs the `eventline` bin as a user would (node tools/cli/eventline.cjs …) and collects what it says. */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-export const BIN = join(__dirname, "..", "..", "infra", "cli", "eventline.cjs");
+export const BIN = join(__dirname, "..", "..", "tools", "cli", "eventline.cjs");
 
 export interface CliResult {
   code: number | null;

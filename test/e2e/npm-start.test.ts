@@ -10,16 +10,17 @@ import { PubSub } from "@google-cloud/pubsub";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registry } from "../../handlers/registry";
-import { catalogFor, type EventType } from "../../handlers/runtime/catalog";
+import { type EventType } from "../../handlers/runtime/event-types";
+import { eventTypesFor } from "../../handlers/declared";
 import { toProto3Json } from "../../handlers/runtime/proto-json";
-import { freePort } from "../../infra/local/emulators";
-import { portIsFree } from "../../infra/local/preflight";
+import { freePort } from "../../tools/local/emulators";
+import { portIsFree } from "../../tools/local/preflight";
 import { runCli } from "../cli/run-cli";
 import { samplePayloads } from "../../tools/samples/events";
 
 const ROOT = join(__dirname, "..", "..");
 const CHROMIUM = "/usr/bin/chromium";
-const catalog = catalogFor("local");
+const eventTypes = eventTypesFor("local");
 
 let child: ChildProcess;
 let stdout = "";
@@ -30,7 +31,7 @@ let cliEnv: NodeJS.ProcessEnv;
 
 /** The sample payload of `type` in the proto3 JSON form the gateway takes. */
 function json(type: EventType): Record<string, unknown> {
-  const message = catalog.get(type).message;
+  const message = eventTypes.get(type).message;
   return toProto3Json(message, message.fromObject(samplePayloads[type] as Record<string, unknown>));
 }
 
@@ -89,13 +90,13 @@ describe("npm start", () => {
   it("says eventline ready with the dashboard and gateway URLs, and which consumers it does not host", () => {
     expect(stdout).toMatch(new RegExp(`eventline ready\\n  dashboard  ${base}/\\n  gateway    ${base}/v1/events`));
     expect(stderr).toMatch(/created 14 topics, 37 dead-letter topics and 74 subscriptions/);
-    const unimplemented = catalog.system.consumers.filter((c) => registry[c.handler] === undefined).map((c) => c.name);
-    expect(stderr).toContain(`hosting ${catalog.system.consumers.length - unimplemented.length} consumers`);
+    const unimplemented = eventTypes.system.consumers.filter((c) => registry[c.handler] === undefined).map((c) => c.name);
+    expect(stderr).toContain(`hosting ${eventTypes.system.consumers.length - unimplemented.length} consumers`);
     if (unimplemented.length > 0) expect(stderr).toContain(`not hosted, no implementation yet (handlers/registry.ts): ${unimplemented.join(", ")}`);
     else expect(stderr).not.toContain("not hosted");
   });
 
-  it("takes one event of each seed's domain at the gateway and stores each in the event store", async () => {
+  it("takes one event of each system's domain at the gateway and stores each in the event store", async () => {
     const share = await fetch(`${base}/v1/shares`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -156,7 +157,7 @@ describe("npm start", () => {
   });
 
   it("publishes with the CLI and follows the event store with tail", async () => {
-    const tail = spawn(process.execPath, [join(ROOT, "infra", "cli", "eventline.cjs"), "tail", "--type", "com.skillancer.user.updated", "-n", "0"], { env: { ...process.env, ...cliEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const tail = spawn(process.execPath, [join(ROOT, "tools", "cli", "eventline.cjs"), "tail", "--type", "com.skillancer.user.updated", "-n", "0"], { env: { ...process.env, ...cliEnv }, stdio: ["ignore", "pipe", "pipe"] });
     let tailed = "";
     let tailErr = "";
     tail.stdout.on("data", (chunk: Buffer) => (tailed += chunk.toString()));
@@ -189,7 +190,7 @@ describe("npm start", () => {
         page.on("request", (request) => requests.push(request.url()));
         await page.goto(`${base}/`);
         await page.locator('#topology svg g[data-id="topic:viral-shares"]').waitFor();
-        expect(await page.locator("#topology svg g.node.consumer").count()).toBe(catalog.system.consumers.filter((c) => !c.builtIn).length);
+        expect(await page.locator("#topology svg g.node.consumer").count()).toBe(eventTypes.system.consumers.filter((c) => !c.builtIn).length);
         await page.locator("#status.online").waitFor();
         const id = await postEvent("com.skillancer.project.created", json("com.skillancer.project.created"), { "ce-id": "evt-dashboard-1" });
         // By type as well as id: the events it causes (search.index_project) show its id too, as their correlation id.

@@ -49,7 +49,7 @@ describe("the shipped model", () => {
     expect(Object.fromEntries(Object.entries(model.classes).map(([c, counts]) => [c, counts.documents]))).toEqual({ complaint: 14, contract: 14, inquiry: 14, invoice: 14, resume: 14 });
   });
 
-  it("gives the seed's sample text the posterior a direct count of the sample gives", () => {
+  it("gives a sample invoice text the posterior a direct count of the sample gives", () => {
     // Independent of the classifier: products of smoothed frequencies counted straight from the files.
     const docs = loadTrainingSet();
     const vocabulary = new Set(docs.flatMap((d) => tokenize(d.text)));

@@ -28,7 +28,7 @@ describe("the performance ledger", () => {
 
 describe("campaign KPIs", () => {
   it.each([
-    ["the seed's sample report", { impressions: 120_000, clicks: 2400, conversions: 96, spend: 1320.5 }, { ctr: 0.02, cpa: 1320.5 / 96, cpm: 11.004166666666666 }],
+    ["a sample report", { impressions: 120_000, clicks: 2400, conversions: 96, spend: 1320.5 }, { ctr: 0.02, cpa: 1320.5 / 96, cpm: 11.004166666666666 }],
     ["no conversions leaves CPA undefined", { impressions: 1000, clicks: 10, conversions: 0, spend: 4 }, { ctr: 0.01, cpa: null, cpm: 4 }],
     ["no impressions gives zero CTR and CPM", { impressions: 0, clicks: 0, conversions: 0, spend: 0 }, { ctr: 0, cpa: null, cpm: 0 }],
   ])("%s", (_, totals, expected) => {

@@ -70,7 +70,7 @@ describe("attention scores", () => {
     expect(elementScore(element, text)).toBeCloseTo(expected, 12);
   });
 
-  it("weigh the elements 0.4 / 0.25 / 0.15 / 0.2 for the seed's sample creative", () => {
+  it("weigh the elements 0.4 / 0.25 / 0.15 / 0.2 for a sample creative", () => {
     const scores = attentionScores({ hook: "question", promise: "save time", frame: "testimonial", cta: "try free", format: "video", durationSeconds: 15 });
     expect(scores.byElement).toEqual({ hook: 0.7, promise: 0.65, frame: 0.7, cta: 0.7 });
     expect(scores.overall).toBeCloseTo(0.4 * 0.7 + 0.25 * 0.65 + 0.15 * 0.7 + 0.2 * 0.7, 12);

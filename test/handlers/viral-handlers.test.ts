@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OutboxEmailAdapter, SmtpEmailAdapter, messageIdFor } from "../../handlers/adapters/email";
 import { OUTBOUND_COLLECTION, OutboundRecorder } from "../../handlers/adapters/outbound";
 import { TwilioStyleAdapter } from "../../handlers/adapters/text-messages";
-import type { PayloadInput } from "../../handlers/runtime/catalog";
+import type { PayloadInput } from "../../handlers/runtime/event-types";
 import { runHandler } from "../../handlers/testing/run-handler";
 import { createEmailSender } from "../../handlers/viral/email-sender";
 import { cardFunnels, funnelProjector, invitations, senderFunnels } from "../../handlers/viral/funnel-projector";

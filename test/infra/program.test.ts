@@ -134,7 +134,7 @@ describe.each(stacks)("the $stack stack", ({ stack, project, deleteProtection, o
     }
   });
 
-  it("scales seed 000's email worker between the stack's bounds on a backlog of 1000 per replica", () => {
+  it("scales the email worker between the stack's bounds on a backlog of 1000 per replica", () => {
     const hpa = k8sObject(evaluation, types.hpa, "email-worker")["spec"];
     expect([hpa["minReplicas"], hpa["maxReplicas"], hpa["metrics"][0]["external"]["target"]["averageValue"]]).toEqual(stack === "dev" ? [1, 5, "1000"] : [1, 50, "1000"]);
   });

@@ -1,20 +1,20 @@
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { deadLetterMessage } from "../../handlers/runtime/dead-letter";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher, type MessagePublisher } from "../../handlers/runtime/publisher";
 import { REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
-import { DeadLetterBox, REDRIVE_COUNT_ATTRIBUTE } from "../../infra/local/dead-letters";
-import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { provision } from "../../infra/local/provision";
+import { DeadLetterBox, REDRIVE_COUNT_ATTRIBUTE } from "../../tools/local/dead-letters";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { provision } from "../../tools/local/provision";
 import { samplePayloads } from "../../tools/samples/events";
 import { probeTopics, type Probe } from "./pubsub-probe";
 
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
-const consumer = catalog.system.consumers.find((c) => c.name === "notify-user-created")!;
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
+const consumer = eventTypes.system.consumers.find((c) => c.name === "notify-user-created")!;
 
 let emulator: RunningEmulator;
 let pubsub: PubSub;
@@ -32,9 +32,9 @@ async function park(id: string, reason: string): Promise<void> {
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
   pubsub = new PubSub({ projectId: "dlq-test", apiEndpoint: emulator.host, emulatorMode: true });
-  await provision(pubsub, catalog.system, { consumers: [consumer.name] });
+  await provision(pubsub, eventTypes.system, { consumers: [consumer.name] });
   box = new DeadLetterBox(pubsub);
-  publisher = new PubSubPublisher(pubsub, catalog, new RuntimeMetrics());
+  publisher = new PubSubPublisher(pubsub, eventTypes, new RuntimeMetrics());
   probe = await probeTopics(pubsub, ["users"]);
   await park("evt-a", "rejected-recipient");
   await park("evt-b", "max-delivery-attempts");

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError } from "../../handlers/runtime/errors";
 import { archiver } from "../../handlers/runtime/event-store";
 import { defineHandler, registryOf } from "../../handlers/runtime/handler";
-import { firestoreClient, pubsubClient } from "../../infra/local/clients";
-import { DeadLetterBox } from "../../infra/local/dead-letters";
-import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { queryEvents } from "../../infra/local/event-feed";
-import { localSettings, type LocalSettings } from "../../infra/local/settings";
-import { startLocalEnvironment, type LocalEnvironment } from "../../infra/local/start";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { firestoreClient, pubsubClient } from "../../tools/local/emulator-clients";
+import { DeadLetterBox } from "../../tools/local/dead-letters";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { queryEvents } from "../../tools/local/event-feed";
+import { localSettings, type LocalSettings } from "../../tools/local/settings";
+import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
+import { eventTypesFor } from "../../handlers/declared";
 
 /** What the test handlers saw, by consumer. */
 const seen: Record<string, string[]> = { "notify-user-created": [], classifier: [] };
@@ -93,7 +93,7 @@ describe("the local environment", () => {
     const poison = await post("com.skillancer.user.created", { userId: "u2", email: "poison@example.com" });
     const pubsub = pubsubClient(environment.settings);
     const box = new DeadLetterBox(pubsub);
-    const consumer = catalogFor("local").system.consumers.find((c) => c.name === "notify-user-created")!;
+    const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === "notify-user-created")!;
     try {
       await expect.poll(async () => (await box.list(consumer)).map((l) => [l.eventId, l.reason]), { timeout: 15_000 }).toContainEqual([poison, "test-poison"]);
     } finally {

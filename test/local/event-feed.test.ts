@@ -1,14 +1,15 @@
 import { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catalogFor, type EventType } from "../../handlers/runtime/catalog";
+import { type EventType } from "../../handlers/runtime/event-types";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { EventStore } from "../../handlers/runtime/event-store";
-import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { queryEvents, watchEvents, type FeedEvent } from "../../infra/local/event-feed";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { queryEvents, watchEvents, type FeedEvent } from "../../tools/local/event-feed";
 import { samplePayloads } from "../../tools/samples/events";
 
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
 
 let emulator: RunningEmulator;
 let firestore: Firestore;
@@ -23,7 +24,7 @@ async function archive(type: EventType, id: string, time: string, correlationId 
 beforeAll(async () => {
   emulator = await startEmulator("firestore");
   firestore = new Firestore({ projectId: "feed-test", host: emulator.host, ssl: false });
-  store = new EventStore(firestore, catalog, { throttling: false });
+  store = new EventStore(firestore, eventTypes, { throttling: false });
   await archive("com.skillancer.user.created", "e1", "2026-11-23T10:00:00Z", "flow-1");
   await archive("com.skillancer.project.created", "e2", "2026-11-23T11:00:00Z", "flow-1");
   await archive("com.skillancer.user.created", "e3", "2026-11-23T12:00:00Z");

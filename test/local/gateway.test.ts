@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventGateway } from "../../handlers/gateway/gateway";
 import { startGatewayServer, startHttpServer } from "../../handlers/gateway/server";
 import { shareChannels } from "../../handlers/gateway/shares";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher } from "../../handlers/runtime/publisher";
@@ -18,11 +18,11 @@ import { ClientRateLimit } from "../../handlers/tracker/rate-limit";
 import { trackerRoute } from "../../handlers/tracker/server";
 import { TRACKER_SOURCE } from "../../infra/model/services";
 import { PIXEL_GIF } from "../../handlers/tracker/tracking";
-import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { probeTopics, type Probe } from "./pubsub-probe";
 
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
 /** Requests one client may make to the tracker in these tests before it is refused. */
 const TRACKER_LIMIT = 12;
 
@@ -37,10 +37,10 @@ let tracker: string;
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
   pubsub = new PubSub({ projectId: "gateway-test", apiEndpoint: emulator.host, emulatorMode: true });
-  for (const topic of catalog.system.topics) await pubsub.createTopic(topic.name);
+  for (const topic of eventTypes.system.topics) await pubsub.createTopic(topic.name);
   probe = await probeTopics(pubsub, ["users", "documents", "viral-shares", "viral-funnel"]);
-  const gateway = new EventGateway(codec, new PubSubPublisher(pubsub, catalog, new RuntimeMetrics()));
-  server = await startGatewayServer({ gateway, logger: pino({ level: "silent" }), port: 0, shareChannels: shareChannels(catalog.system) });
+  const gateway = new EventGateway(codec, new PubSubPublisher(pubsub, eventTypes, new RuntimeMetrics()));
+  server = await startGatewayServer({ gateway, logger: pino({ level: "silent" }), port: 0, shareChannels: shareChannels(eventTypes.system) });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const route = trackerRoute({
     gateway,
@@ -106,7 +106,7 @@ describe("POST /v1/events", () => {
   });
 
   it.each([
-    ["an unknown type", binaryHeaders("com.skillancer.user.deleted"), { userId: "u" }, 400, "not in the catalog"],
+    ["an unknown type", binaryHeaders("com.skillancer.user.deleted"), { userId: "u" }, 400, "is not declared"],
     ["a field the message does not have", binaryHeaders("com.skillancer.user.created"), { userId: "u", nickname: "x" }, 400, "has no field nickname"],
     ["a value of the wrong type", binaryHeaders("com.skillancer.user.created"), { userId: 42 }, 400, "userId: string expected"],
     ["a type the system derives itself", binaryHeaders("com.eventline.share.completed"), { invitationId: "i" }, 400, "derived inside the system"],

@@ -1,11 +1,11 @@
 import { PubSub } from "@google-cloud/pubsub";
 import { describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
-import { subscriptionMetadata } from "../../infra/local/provision";
+import { eventTypesFor } from "../../handlers/declared";
+import { subscriptionMetadata } from "../../tools/local/provision";
 
 // No emulator: the metadata is computed, not sent; the client only formats names.
 const pubsub = new PubSub({ projectId: "provision-test" });
-const consumer = catalogFor("local").system.consumers.find((c) => c.name === "email-worker")!;
+const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === "email-worker")!;
 
 describe("subscriptionMetadata", () => {
   it("carries the consumer's declared retry and dead-letter policy", () => {

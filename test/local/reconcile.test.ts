@@ -1,11 +1,11 @@
 import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
-import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { describeReconcile, reconcile } from "../../infra/local/reconcile";
+import { eventTypesFor } from "../../handlers/declared";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { describeReconcile, reconcile } from "../../tools/local/reconcile";
 import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
 
-const declared = catalogFor("local").system;
+const declared = eventTypesFor("local").system;
 
 /** The declaration with some consumers changed, as an edit of infra/system.ts would. */
 function edited(change: Record<string, Partial<ResolvedConsumer>>, without: readonly string[] = []): ResolvedSystem {

@@ -3,8 +3,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkEmulatorInstalled, checkEmulatorPort, checkGatewayPort, checkJava, javaMajorVersion } from "../../infra/local/preflight";
-import { clientSettings, localSettings, LocalEnvironmentError } from "../../infra/local/settings";
+import { checkEmulatorInstalled, checkEmulatorPort, checkGatewayPort, checkJava, javaMajorVersion } from "../../tools/local/preflight";
+import { clientSettings, localSettings, LocalEnvironmentError } from "../../tools/local/settings";
 
 const stateFile = (state: object) => {
   const file = join(mkdtempSync(join(tmpdir(), "eventline-state-")), "dev.json");

@@ -11,14 +11,16 @@ const consumer = (stack: string, name: string): ResolvedConsumer => {
   return found;
 };
 
-describe("the declaration of the four seeds", () => {
+describe("the declaration of the four systems", () => {
   it.each(["dev", "prod", "local"])("loads for the %s stack", (stack) => {
     const resolved = resolveSystem(system, stack);
-    expect(resolved.topics).toHaveLength(14);
-    expect(resolved.consumers.filter((c) => !c.builtIn)).toHaveLength(23);
+    // Every declared topic and consumer, and an archiver per topic.
+    expect(resolved.topics.map((t) => t.name)).toEqual(Object.keys(system.topics));
+    expect(resolved.consumers.filter((c) => !c.builtIn).map((c) => c.name)).toEqual(Object.keys(system.consumers));
+    expect(resolved.consumers.filter((c) => c.builtIn).map((c) => c.topic)).toEqual(Object.keys(system.topics));
   });
 
-  it("sizes seed 000's email worker as the seed does: GKE, ack 600 s, 256Mi/200m to 512Mi/500m, 1–50 replicas, backlog 1000", () => {
+  it("sizes the email worker for slow SMTP (VS-5): GKE, ack 600 s, 256Mi/200m to 512Mi/500m, 1–50 replicas, backlog 1000", () => {
     const email = consumer("prod", "email-worker");
     expect(email).toMatchObject({ delivery: "pull", topic: "viral-shares", ackDeadlineSeconds: 600, filter: 'attributes.ce-channel = "email"' });
     if (email.delivery !== "pull") throw new Error("email-worker must pull");
@@ -38,7 +40,7 @@ describe("the declaration of the four seeds", () => {
     expect(resolveSystem(system, "dev").topics.find((t) => t.name === "viral-shares")?.retentionSeconds).toBe(86_400);
   });
 
-  it("declares seed 001's five push consumers with ack 60 s, backoff 10 s–600 s and the seed's two type filters", () => {
+  it("declares the five marketing push consumers with ack 60 s, backoff 10 s–600 s and two type filters (MO-2)", () => {
     const names = ["campaign-processor", "campaign-analytics", "creative-analyzer", "fatigue-detector", "attribution-builder"];
     for (const name of names) {
       expect(consumer("prod", name)).toMatchObject({ delivery: "push", ackDeadlineSeconds: 60, retry: { minBackoffSeconds: 10, maxBackoffSeconds: 600 } });
@@ -47,7 +49,7 @@ describe("the declaration of the four seeds", () => {
     expect(consumer("prod", "fatigue-detector")).toMatchObject({ filterOrigin: "declared", filter: 'attributes.ce-type = "com.eventline.creative.analyzed"' });
   });
 
-  it("keeps acknowledged messages a week on seed 001's consumers, so a window can be replayed by seek", () => {
+  it("keeps acknowledged messages a week on the marketing consumers, so a window can be replayed by seek", () => {
     expect(consumer("prod", "campaign-processor")).toMatchObject({ retainAckedMessages: true, messageRetentionSeconds: 604_800 });
     expect(consumer("prod", "email-worker")).toMatchObject({ retainAckedMessages: false, messageRetentionSeconds: 604_800 });
   });
@@ -60,7 +62,7 @@ describe("the declaration of the four seeds", () => {
     expect(consumer("prod", "funnel-projector")).toMatchObject({ filterOrigin: "none" });
   });
 
-  it("covers seed 002's event catalog: every event has the consumers the seed lists", () => {
+  it("sends each marketplace event to the services that need it, and each command to one consumer (MP-2, MP-4)", () => {
     const resolved = resolveSystem(system, "prod");
     const consumersOf = (type: string): string[] =>
       resolved.consumers.filter((c) => !c.builtIn && c.contract.accepts.includes(type)).map((c) => c.name).sort();
@@ -76,7 +78,7 @@ describe("the declaration of the four seeds", () => {
     }
   });
 
-  it("chains seed 003's pipeline: ingested → classified → routed → answered, on JSON topics", () => {
+  it("chains the document pipeline: ingested → classified → routed → answered, on JSON topics", () => {
     const resolved = resolveSystem(system, "prod");
     const emitted = (handler: string): readonly string[] => resolved.handlers[handler]?.emits ?? [];
     expect(emitted("classifier")).toEqual(["com.dip.document.classified"]);

@@ -1,7 +1,8 @@
 /**
- * Runs one policy without the policy server, as DESIGN.md asks: its validateResource (or validateStack) is called
- * with the argument bag the engine builds and a reportViolation that collects what the rule reports. Settings
- * come from the policy's configSchema defaults, overridden like a stack's config file would.
+ * Runs one policy without the policy server, which a PolicyPack starts when constructed: its validateResource
+ * (or validateStack) is called with the argument bag the engine builds and a reportViolation that collects what
+ * the rule reports. Settings come from the policy's configSchema defaults, overridden like a stack's config file
+ * would.
  */
 import type { Policies, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { resolveSettings } from "../../policies/config";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { registry } from "../../handlers/registry";
-import { checkDatabaseId, checkSnapshotId, checkSnapshotName, comparisonCsv, replayConsumers, replayEventId, replayMessage, strategyFrom, CURRENT_STRATEGY } from "../../infra/replay";
+import { checkDatabaseId, checkSnapshotId, checkSnapshotName, comparisonCsv, replayConsumers, replayEventId, replayMessage, strategyFrom, CURRENT_STRATEGY } from "../../tools/replay";
 
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
 
 describe("republished ids", () => {
   it("derive the same version-8 UUID from the same original and run, and another from another run", () => {
@@ -45,12 +45,12 @@ describe("strategies", () => {
 
 describe("what a replay runs", () => {
   it("chains creative-analyzer to fatigue-detector, the one consumer of what it emits", () => {
-    expect(replayConsumers(catalog, registry, ["creative-analyzer"], true).map((c) => c.consumer.name)).toEqual(["creative-analyzer", "fatigue-detector"]);
-    expect(replayConsumers(catalog, registry, ["creative-analyzer"], false).map((c) => c.consumer.name)).toEqual(["creative-analyzer"]);
+    expect(replayConsumers(eventTypes, registry, ["creative-analyzer"], true).map((c) => c.consumer.name)).toEqual(["creative-analyzer", "fatigue-detector"]);
+    expect(replayConsumers(eventTypes, registry, ["creative-analyzer"], false).map((c) => c.consumer.name)).toEqual(["creative-analyzer"]);
   });
 
   it("refuses a name that is neither a consumer nor a replayable handler, listing the handlers", () => {
-    expect(() => replayConsumers(catalog, registry, ["users-archiver"], false)).toThrow(/^no consumer or handler named users-archiver can be replayed; the handlers are email-sender, /);
+    expect(() => replayConsumers(eventTypes, registry, ["users-archiver"], false)).toThrow(/^no consumer or handler named users-archiver can be replayed; the handlers are email-sender, /);
   });
 
   it.each([

@@ -5,20 +5,20 @@ import { Firestore } from "@google-cloud/firestore";
 import { v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaignProcessor } from "../../handlers/marketing/campaign-processor";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec, type DecodedEvent } from "../../handlers/runtime/codec";
 import { EventStore } from "../../handlers/runtime/event-store";
 import { runHandler } from "../../handlers/testing/run-handler";
-import { provision } from "../../infra/local/provision";
-import { backtest, readEvents, readProjections, rebuildFromSnapshot, replayEventId, replayInProcess, republish, strategyFrom, takeSnapshot, topicPublisher, type EventSelection } from "../../infra/replay";
+import { provision } from "../../tools/local/provision";
+import { backtest, readEvents, readProjections, rebuildFromSnapshot, replayEventId, replayInProcess, republish, strategyFrom, takeSnapshot, topicPublisher, type EventSelection } from "../../tools/replay";
 import { runCli } from "../cli/run-cli";
 import { useEmulators } from "../support/emulators";
 import { runLive, MARKETING_CONSUMERS } from "./fixtures/live-run";
 import { ANALYTICS, DAY_END, DAY_START, marketingDay } from "./fixtures/marketing-day";
 
 const env = useEmulators();
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
 const day = marketingDay();
 const whole: EventSelection = { from: DAY_START, to: DAY_END };
 const noon = new Date("2026-11-16T12:00:00Z");
@@ -51,7 +51,7 @@ describe("the recorded day", () => {
 });
 
 describe("in-process replay", () => {
-  it("reproduces the live projections exactly when the store is replayed through every seed 001 handler, chained, into a database of its own", async () => {
+  it("reproduces the live projections exactly when the store is replayed through every marketing handler, chained, into a database of its own", async () => {
     const target = database("replay-all");
     const result = await replayInProcess({ source: env.firestore, target, handlers: MARKETING_CONSUMERS, chain: true });
     // Of the 77 derived events stored, only the 8 analyses are of a type a replayed handler accepts; the chain derives them again.
@@ -68,7 +68,7 @@ describe("in-process replay", () => {
   it("reads the selected events in time order a page at a time: one flow, the analytics source, and two types merged", async () => {
     const read = async (selection: EventSelection) => {
       const out: string[] = [];
-      for await (const r of readEvents(env.firestore, catalog, selection, { pageSize: 2 })) out.push("event" in r ? r.event.meta.id : `! ${r.problem}`);
+      for await (const r of readEvents(env.firestore, eventTypes, selection, { pageSize: 2 })) out.push("event" in r ? r.event.meta.id : `! ${r.problem}`);
       return out;
     };
     expect(await read({ ...whole, correlationId: "journey-u02" })).toEqual(["tp-u02-0", "tp-u02-1", "tp-u02-2", "conv-u02"]);
@@ -204,7 +204,7 @@ describe("republish", () => {
   }
 
   it("publishes copies marked ce-replayof under ids derived from the originals, and a second republish changes nothing in the live namespace", async () => {
-    await provision(env.pubsub, catalog.system, { consumers: ["campaign-processor"] });
+    await provision(env.pubsub, eventTypes.system, { consumers: ["campaign-processor"] });
     const originals = day.filter((e) => types.includes(e.type)).map((e) => e.id);
     const recover = async () => {
       const result = await republish({ source: env.firestore, publisher: topicPublisher(env.pubsub), selection: { ...whole, types } });
@@ -228,18 +228,18 @@ describe("republish", () => {
     expect(twice.campaigns).toEqual(once.campaigns);
 
     // Archived copies stay out of later selections: the period is still its 72 originals.
-    const store = new EventStore(env.firestore, catalog, { throttling: false });
+    const store = new EventStore(env.firestore, eventTypes, { throttling: false });
     await Promise.all(once.messages.map((m) => store.append(codec.decode(m))));
     await store.close();
     const selected: string[] = [];
-    for await (const r of readEvents(env.firestore, catalog, { ...whole, types })) if ("event" in r) selected.push(r.event.meta.id);
+    for await (const r of readEvents(env.firestore, eventTypes, { ...whole, types })) if ("event" in r) selected.push(r.event.meta.id);
     expect(selected).toEqual(originals);
   });
 });
 
 describe("a replayed event a handler gives up on", () => {
   it("is reported as the failure live would have dead-lettered, and nothing is published for it", async () => {
-    const store = new EventStore(env.firestore, catalog, { throttling: false });
+    const store = new EventStore(env.firestore, eventTypes, { throttling: false });
     const broken = codec.encode("com.eventline.campaign.performance_reported", { campaignId: "cmp-steady", metrics: { spend: 1 } }, { id: "perf-no-window", source: "//eventline/gateway", time: "2026-11-16T23:30:00.000Z", correlationId: "broken-flow" });
     await store.append(codec.decode(broken));
     await store.close();

@@ -1,8 +1,8 @@
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedConsumer } from "../../infra/model/types";
-import { startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { createSnapshot, declaredConsumer, seekSubscription } from "../../infra/replay";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import { createSnapshot, declaredConsumer, seekSubscription } from "../../tools/replay";
 import { runCli } from "../cli/run-cli";
 
 // Seek needs Pub/Sub only: no Firestore emulator for this file.

@@ -1,23 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { eventline } from "../../proto/gen";
-import { catalogFor, type EventType } from "../../handlers/runtime/catalog";
+import { type EventType } from "../../handlers/runtime/event-types";
+import { eventTypesFor } from "../../handlers/declared";
 import { CONTENT_TYPES, EventCodec, PUBSUB_MESSAGE_LIMITS, causedBy, type IncomingMessage } from "../../handlers/runtime/codec";
 import { fromEnvelope, toEnvelope } from "../../handlers/runtime/envelope";
 import { DecodeError, EncodeError, PermanentError, type DecodeReason } from "../../handlers/runtime/errors";
 import { samplePayloads } from "../../tools/samples/events";
 
-const catalog = catalogFor("local");
-const codec = new EventCodec(catalog);
+const eventTypes = eventTypesFor("local");
+const codec = new EventCodec(eventTypes);
 const allTypes = Object.keys(samplePayloads) as EventType[];
 
 /** A plain-object view of a decoded payload, for deep comparison with the sample. */
 function plain(type: EventType, data: object): Record<string, unknown> {
-  return catalog.get(type).message.toObject(data, { defaults: false });
+  return eventTypes.get(type).message.toObject(data, { defaults: false });
 }
 
-describe("the codec round-trips every seed event", () => {
+describe("the codec round-trips every declared event", () => {
   it("covers every event type the declaration has", () => {
-    expect(allTypes.sort()).toEqual(catalog.all().map((entry) => entry.type).sort());
+    expect(allTypes.sort()).toEqual(eventTypes.all().map((entry) => entry.type).sort());
   });
 
   it.each(allTypes)("%s survives encode → decode → envelope → decode with ids, correlation and causation intact", (type) => {
@@ -29,7 +30,7 @@ describe("the codec round-trips every seed event", () => {
       causationId: "cause-1",
       traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     });
-    expect(message.topic).toBe(catalog.get(type).topic);
+    expect(message.topic).toBe(eventTypes.get(type).topic);
     expect(message.attributes).toMatchObject({
       "ce-id": `evt-${type}`,
       "ce-type": type,
@@ -39,21 +40,21 @@ describe("the codec round-trips every seed event", () => {
       "ce-correlationid": "corr-1",
       "ce-causationid": "cause-1",
       "ce-traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-      "content-type": CONTENT_TYPES[catalog.get(type).encoding],
+      "content-type": CONTENT_TYPES[eventTypes.get(type).encoding],
     });
 
     const decoded = codec.decode(message, message.topic);
     expect(decoded.type).toBe(type);
     expect(decoded.meta).toMatchObject({ id: `evt-${type}`, correlationId: "corr-1", causationId: "cause-1", time: "2026-11-23T10:00:00.123Z" });
-    const original = plain(type, catalog.get(type).message.fromObject(samplePayloads[type] as Record<string, unknown>));
+    const original = plain(type, eventTypes.get(type).message.fromObject(samplePayloads[type] as Record<string, unknown>));
     expect(plain(type, decoded.data)).toEqual(original);
 
-    const stored = eventline.v1.EventEnvelope.decode(eventline.v1.EventEnvelope.encode(toEnvelope(decoded, catalog)).finish());
+    const stored = eventline.v1.EventEnvelope.decode(eventline.v1.EventEnvelope.encode(toEnvelope(decoded, eventTypes)).finish());
     expect(stored.eventId).toBe(`evt-${type}`);
     expect(stored.eventType).toBe(type);
     expect(stored.correlationId).toBe("corr-1");
     expect(stored.causationId).toBe("cause-1");
-    const restored = fromEnvelope(stored, catalog);
+    const restored = fromEnvelope(stored, eventTypes);
     expect(restored.meta).toEqual(decoded.meta);
     expect(plain(type, restored.data)).toEqual(original);
   });

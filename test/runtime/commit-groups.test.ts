@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { FieldValue } from "@google-cloud/firestore";
 import pino from "pino";
 import { describe, expect, it, vi } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { CommitGroups, CommitPolicy, GROUPS_IN_FLIGHT, MAX_COMMIT_WRITES, packCommits, type CommitResult } from "../../handlers/runtime/commit-groups";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { defineHandler } from "../../handlers/runtime/handler";
@@ -15,8 +15,8 @@ import { useEmulators } from "../support/emulators";
 import { shareRequested } from "../support/pubsub";
 
 const emulators = useEmulators({ pubsub: false });
-const catalog = catalogFor("local");
-const consumer = catalog.system.consumers.find((c) => c.name === "email-worker")!;
+const eventTypes = eventTypesFor("local");
+const consumer = eventTypes.system.consumers.find((c) => c.name === "email-worker")!;
 
 /** Handler runs by event id, across runs that were discarded and run again. */
 const runs = new Map<string, number>();
@@ -43,7 +43,7 @@ function setUp(groupCommitsAfter: number | false) {
   const metrics = new RuntimeMetrics();
   const publisher = new CapturingPublisher();
   const logger = pino({ level: "silent" });
-  const processor = new DeliveryProcessor({ consumer, handler: blindSender, catalog, firestore: emulators.firestore, publisher, metrics, logger, outsideCalls: new OutsideCalls(logger), groupCommitsAfter });
+  const processor = new DeliveryProcessor({ consumer, handler: blindSender, eventTypes, firestore: emulators.firestore, publisher, metrics, logger, outsideCalls: new OutsideCalls(logger), groupCommitsAfter });
   /** Commits sent by commit groups, and the events they carried. */
   const commits = async () => {
     const values = (await metrics.commitGroupEvents.get()).values;

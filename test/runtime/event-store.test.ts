@@ -1,17 +1,18 @@
+import { system } from "../../infra/system";
 import { Timestamp } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventline } from "../../proto/gen";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { fromEnvelope } from "../../handlers/runtime/envelope";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
-import { provision } from "../../infra/local/provision";
+import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { codec, publishRaw, shareRequested, waitFor } from "../support/pubsub";
 
 const emulators = useEmulators();
-const catalog = catalogFor("local");
+const eventTypes = eventTypesFor("local");
 let runtime: RunningRuntime;
 
 async function storedCount(ids: readonly string[]): Promise<number> {
@@ -25,8 +26,9 @@ async function duplicates(): Promise<number> {
 }
 
 beforeAll(async () => {
-  await provision(emulators.pubsub, catalog.system, { consumers: ["viral-shares-archiver"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
+  await provision(emulators.pubsub, eventTypes.system, { consumers: ["viral-shares-archiver"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
   runtime = await launch({
+        system,
     registry: { archiver: { kind: "archiver", name: "archiver" } },
     env: emulators.runtimeEnv({ HANDLER: "viral-shares-archiver", MODE: "local", PORT: "0" }),
     handleSignals: false,
@@ -80,7 +82,7 @@ describe("the archiver", { timeout: 60_000 }, () => {
     expect(stored["time"]).toBeInstanceOf(Timestamp);
     expect((stored["time"] as Timestamp).isEqual(new Timestamp(Date.parse("2026-03-01T12:34:56Z") / 1000, 789_000_000))).toBe(true);
 
-    const replayed = fromEnvelope(eventline.v1.EventEnvelope.decode(stored["raw"] as Buffer), catalog);
+    const replayed = fromEnvelope(eventline.v1.EventEnvelope.decode(stored["raw"] as Buffer), eventTypes);
     const original = codec.decode(message, "viral-shares");
     expect(replayed.meta).toEqual(original.meta);
     expect(replayed.data.toJSON()).toEqual(original.data.toJSON());

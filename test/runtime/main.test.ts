@@ -1,3 +1,4 @@
+import { system } from "../../infra/system";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { pushVerification, readConfig } from "../../handlers/runtime/config";
@@ -79,13 +80,13 @@ describe("handlers/main.ts", { timeout: 30_000 }, () => {
   });
 
   it("refuses to start a consumer whose contract uses a capability the image has no check for", async () => {
-    await expect(launch({ registry: { "email-sender": { kind: "archiver" } as never }, env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev" }, handleSignals: false })).rejects.toThrow(
+    await expect(launch({ system, registry: { "email-sender": { kind: "archiver" } as never }, env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev" }, handleSignals: false })).rejects.toThrow(
       "consumer email-worker uses smtp, which this image has no settings check for",
     );
   });
 
   it("refuses a consumer whose handler is declared but has no implementation yet", async () => {
-    await expect(launch({ registry: {}, env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev" }, handleSignals: false })).rejects.toThrow(
+    await expect(launch({ system, registry: {}, env: { HANDLER: "email-worker", MODE: "pull", STACK: "dev" }, handleSignals: false })).rejects.toThrow(
       new ConfigError("handler email-sender (consumer email-worker) is declared but has no implementation yet: add it to handlers/registry.ts"),
     );
   });

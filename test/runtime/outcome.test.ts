@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { DEAD_LETTER_ATTRIBUTES as DL, deadLetterMessage } from "../../handlers/runtime/dead-letter";
 import { DecodeError, PermanentError, RetryableError } from "../../handlers/runtime/errors";
 import { decideFailure, MAX_ATTEMPTS_REASON } from "../../handlers/runtime/outcome";
@@ -35,7 +35,7 @@ describe("decideFailure", () => {
 });
 
 describe("deadLetterMessage", () => {
-  const consumer = catalogFor("local").system.consumers.find((c) => c.name === "funnel-projector")!;
+  const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === "funnel-projector")!;
 
   it("keeps the original data and attributes and adds why, from where and when", () => {
     const message = deadLetterMessage(

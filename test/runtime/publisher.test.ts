@@ -1,6 +1,6 @@
 import { PubSub, type Topic } from "@google-cloud/pubsub";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher } from "../../handlers/runtime/publisher";
 import { useEmulators } from "../support/emulators";
@@ -56,7 +56,7 @@ describe("the publisher", { timeout: 30_000 }, () => {
     // A project of its own, where the funnel topic does not exist yet.
     const client = clientFor("ordered-failure");
     const metrics = new RuntimeMetrics();
-    const publisher = new PubSubPublisher(client, catalogFor("local"), metrics);
+    const publisher = new PubSubPublisher(client, eventTypesFor("local"), metrics);
     const event = () => codec.encode("com.eventline.share.completed", { invitationId: "inv-ordered", cardId: "c", senderUserId: "s" }, { source: "//eventline/test" });
     const first = event();
     expect(first.orderingKey).toBe("inv-ordered");
@@ -75,7 +75,7 @@ describe("the publisher", { timeout: 30_000 }, () => {
     const client = clientFor("lone");
     await client.createTopic("viral-shares");
     const requests = recordRequests(client);
-    const publisher = new PubSubPublisher(client, catalogFor("local"), new RuntimeMetrics());
+    const publisher = new PubSubPublisher(client, eventTypesFor("local"), new RuntimeMetrics());
 
     const published = publisher.publish([shareRequested()]);
     // The client's timer would send it after 1 ms (10 ms as the backstop here); this turn of the event loop comes first.
@@ -89,7 +89,7 @@ describe("the publisher", { timeout: 30_000 }, () => {
     const [topic] = await client.createTopic("viral-shares");
     const [subscription] = await topic.createSubscription("everything");
     const requests = recordRequests(client);
-    const publisher = new PubSubPublisher(client, catalogFor("local"), new RuntimeMetrics());
+    const publisher = new PubSubPublisher(client, eventTypesFor("local"), new RuntimeMetrics());
 
     // 200 events, each in a turn of its own, as concurrent handlers or requests publish them.
     const published: Promise<string[]>[] = [];
@@ -112,7 +112,7 @@ describe("the publisher", { timeout: 30_000 }, () => {
     const [topic] = await client.createTopic("viral-funnel");
     const [subscription] = await topic.createSubscription("in-order", { enableMessageOrdering: true });
     const requests = recordRequests(client);
-    const publisher = new PubSubPublisher(client, catalogFor("local"), new RuntimeMetrics());
+    const publisher = new PubSubPublisher(client, eventTypesFor("local"), new RuntimeMetrics());
     const events = Array.from({ length: 100 }, (_, i) => codec.encode("com.eventline.share.completed", { invitationId: "inv-1", cardId: "c", senderUserId: `s-${i}` }, { source: "//eventline/test" }));
     const published: Promise<string[]>[] = [];
     for (const event of events) {

@@ -1,17 +1,18 @@
+import { system as declaration } from "../../infra/system";
 import type { Message } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { capabilityChecks } from "../../handlers/adapters/environment";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
-import { provision } from "../../infra/local/provision";
+import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { codec, collect, publishRaw, shareRequested, waitFor } from "../support/pubsub";
 import { applicationOrder, applied, concurrency, testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
-const system = catalogFor("local").system;
+const system = eventTypesFor("local").system;
 /** A tap on the funnel topic, to see what the handler published. */
 const FUNNEL_TAP = "test-viral-funnel-tap";
 let runtime: RunningRuntime;
@@ -63,6 +64,7 @@ describe.each(["unary", "streaming"])("the pull host (%s pull)", { timeout: 60_0
   beforeAll(async () => {
     const start = (consumer: string): Promise<RunningRuntime> =>
       launch({
+        system: declaration,
         capabilityChecks,
         registry: testRegistry,
         env: emulators.runtimeEnv({ HANDLER: consumer, MODE: "local", STACK: "local", PORT: "0", PULL_TRANSPORT: transport }),

@@ -1,15 +1,16 @@
+import { system } from "../../infra/system";
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { capabilityChecks } from "../../handlers/adapters/environment";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { GOOGLE_ISSUER } from "../../handlers/runtime/oidc";
-import { provision } from "../../infra/local/provision";
+import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { collect, publishRaw, shareRequested, waitFor } from "../support/pubsub";
 import { applied, testRegistry } from "../support/test-handlers";
@@ -79,6 +80,7 @@ beforeAll(async () => {
   const jwksPort = (jwksServer.address() as { port: number }).port;
   const common = { HANDLER: "sms-worker", PORT: "0" };
   verified = await launch({
+        system,
     capabilityChecks,
     registry: testRegistry,
     env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_AUDIENCE: AUDIENCE, PUSH_SERVICE_ACCOUNT: PUSHER, PUSH_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs` }),
@@ -86,13 +88,14 @@ beforeAll(async () => {
     logger: createLogger({ level: "silent" }),
   });
   unverified = await launch({
+        system,
     capabilityChecks,
     registry: testRegistry,
     env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_VERIFY: "off" }),
     handleSignals: false,
     logger: createLogger({ level: "silent" }),
   });
-  await provision(emulators.pubsub, catalogFor("local").system, {
+  await provision(emulators.pubsub, eventTypesFor("local").system, {
     consumers: ["sms-worker"],
     retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
     pushEndpoints: { "sms-worker": `http://127.0.0.1:${unverified.port}/` },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Timestamp } from "@google-cloud/firestore";
 import { describe, expect, it } from "vitest";
-import type { EventType, PayloadInput } from "../../handlers/runtime/catalog";
+import type { EventType, PayloadInput } from "../../handlers/runtime/event-types";
 import { DEAD_LETTER_ATTRIBUTES as DL, REDRIVE_FOR_ATTRIBUTE } from "../../handlers/runtime/dead-letter";
 import { defineHandler } from "../../handlers/runtime/handler";
 import { derivedEventId, processedRef } from "../../handlers/runtime/idempotency";
@@ -20,7 +20,7 @@ interface Funnel {
 const funnelByCard = defineProjection<Funnel>("test-funnel-by-card");
 const funnelBySender = defineProjection<Funnel>("test-funnel-by-sender");
 
-/** Seed 000's funnel, as a projection handler would keep it (accepting two of its contract's five types). */
+/** The viral-sharing funnel, as a projection handler would keep it (accepting two of its contract's five types). */
 const projector = defineHandler({
   name: "funnel-projector",
   accepts: ["com.eventline.share.completed", "com.eventline.invitation.opened"],

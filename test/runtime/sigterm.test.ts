@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { beforeAll, describe, expect, it } from "vitest";
-import { catalogFor } from "../../handlers/runtime/catalog";
-import { provision } from "../../infra/local/provision";
+import { eventTypesFor } from "../../handlers/declared";
+import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { publishRaw, shareRequested, waitFor } from "../support/pubsub";
 import { applied } from "../support/test-handlers";
@@ -42,7 +42,7 @@ async function appliedCounts(ids: readonly string[]): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  await provision(emulators.pubsub, catalogFor("local").system, { consumers: ["email-worker"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
+  await provision(emulators.pubsub, eventTypesFor("local").system, { consumers: ["email-worker"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
 }, 60_000);
 
 describe("SIGTERM", { timeout: 90_000 }, () => {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll } from "vitest";
-import { emulatorFromEnvOrStart, type RunningEmulator } from "../../infra/local/emulators";
+import { emulatorFromEnvOrStart, type RunningEmulator } from "../../tools/local/emulators";
 
 export interface EmulatorFixture {
   /** This file's project id in both emulators. */
@@ -27,7 +27,7 @@ export interface EmulatorFixture {
  * @param options.pubsub start (or reuse) the Pub/Sub emulator too. Default true.
  */
 export function useEmulators(options: { pubsub?: boolean } = {}): EmulatorFixture {
-  // DESIGN.md: without it both Google clients try the cloud metadata server first.
+  // Without it both Google clients try the cloud metadata server first, off this machine.
   process.env["METADATA_SERVER_DETECTION"] = "none";
   const projectId = `eventline-test-${randomBytes(4).toString("hex")}`;
   let pubsubEmulator: RunningEmulator | undefined;

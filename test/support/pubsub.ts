@@ -4,10 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Message, PubSub } from "@google-cloud/pubsub";
-import { catalogFor } from "../../handlers/runtime/catalog";
+import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 
-export const codec = new EventCodec(catalogFor("local"));
+export const codec = new EventCodec(eventTypesFor("local"));
 
 /** A share.requested event for the email channel, as the gateway would publish it. */
 export function shareRequested(metadata: Record<string, string> = {}, overrides: { id?: string; channel?: string } = {}): OutgoingMessage {

@@ -42,7 +42,7 @@ async function sendInvitation(event: DecodedEvent<"com.eventline.share.requested
   concurrency.max = Math.max(concurrency.max, concurrency.current);
   try {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const attempt = ctx.envelope.deliveryAttempt;
+    const attempt = ctx.delivery.deliveryAttempt;
     if (behaviour === "fail-before-attempt-3" && (attempt ?? 1) < 3) throw new RetryableError(`provider unavailable (attempt ${attempt})`);
     if (behaviour === "always-fail") throw new Error("the provider adapter crashed");
     if (behaviour === "permanent") throw new PermanentError("recipient-rejected", `the provider rejected ${event.data.recipient}`);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../infra/local/emulators";
+import { freePort } from "../../tools/local/emulators";
 import { startContainer, type RunningContainer } from "../../tools/verify/container";
 import { waitForProbe } from "../../tools/verify/probes";
 import { fakeImage } from "./fake-image";

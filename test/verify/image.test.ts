@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { startContainer } from "../../tools/verify/container";
 import { buildImage, type ImageBuild } from "../../tools/verify/image";
 import { waitForProbe } from "../../tools/verify/probes";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushTokenVerifier, UnauthorizedError, type PushIdentity } from "../../handlers/runtime/oidc";
-import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
+import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { startPushRelay, type PushRelay } from "../../tools/verify/push-relay";
 
 const audience = "https://eventline.test/push/search-users";

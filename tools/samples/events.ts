@@ -3,7 +3,7 @@
  * routes (a share over each channel). Tests, `eventline verify` and the catalog use them; the
  * mapped type makes the compiler fail when a type is added to the declaration without a sample.
  */
-import type { EventType, PayloadInput } from "../../handlers/runtime/catalog";
+import type { EventType, PayloadInput } from "../../handlers/runtime/event-types";
 
 export const samplePayloads: { [E in EventType]: PayloadInput<E> } = {
   "com.eventline.share.requested": { invitationId: "inv-1", senderUserId: "user-1", cardId: "card-1", channel: "email", recipient: "ana@example.com", shareMetadata: { campaign: "spring" } },

@@ -1,7 +1,7 @@
 /**
  * What verify does with a started workload once it answers its probes: a consumer gets one
  * event of each type its handler accepts, through its own subscription (pulled, or pushed by
- * the emulator through the relay that signs each push), and must handle each (every seed
+ * the emulator through the relay that signs each push), and must handle each (every declared
  * handler handles its sample on its own, with no state from upstream); the gateway takes one event of each type producers post and a share, and
  * each must arrive on its topic; the tracker answers the pixel and the click, and each hit must
  * arrive on the funnel's topic.
@@ -13,10 +13,10 @@
 import { randomUUID } from "node:crypto";
 import type { Firestore } from "@google-cloud/firestore";
 import type { Message, PubSub, Subscription } from "@google-cloud/pubsub";
-import type { EventCatalog, EventType } from "../../handlers/runtime/catalog";
+import type { EventTypes, EventType } from "../../handlers/runtime/event-types";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
-import { compileFilter } from "../../handlers/runtime/filter";
+import { compileFilter } from "../../infra/model/filter";
 import { toProto3Json } from "../../handlers/runtime/proto-json";
 import { documentIdFor, processedRef } from "../../handlers/runtime/idempotency";
 import { SHARE_REQUESTED } from "../../handlers/gateway/shares";
@@ -115,8 +115,8 @@ async function nacks(port: number, consumer: string, type: string): Promise<numb
  * Publishes one event of each type `consumer` accepts to its topic and waits for each outcome.
  * @param port the workload's local port (its /metrics).
  */
-export async function exerciseConsumer(consumer: ResolvedConsumer, catalog: EventCatalog, clients: Clients, port: number, runId: string): Promise<ExerciseCheck[]> {
-  const codec = new EventCodec(catalog);
+export async function exerciseConsumer(consumer: ResolvedConsumer, eventTypes: EventTypes, clients: Clients, port: number, runId: string): Promise<ExerciseCheck[]> {
+  const codec = new EventCodec(eventTypes);
   const checks: ExerciseCheck[] = [];
   const parking = new Collector(clients.pubsub.subscription(consumer.parkingSubscription), false);
   for (const [index, type] of (consumer.contract.accepts as EventType[]).entries()) {
@@ -145,23 +145,23 @@ export async function exerciseConsumer(consumer: ResolvedConsumer, catalog: Even
 }
 
 /** A sample payload as the gateway takes it: the proto3 JSON of its message. */
-function proto3JsonOf(catalog: EventCatalog, type: EventType, payload: object): Record<string, unknown> {
-  const { message } = catalog.get(type);
+function proto3JsonOf(eventTypes: EventTypes, type: EventType, payload: object): Record<string, unknown> {
+  const { message } = eventTypes.get(type);
   return toProto3Json(message, message.fromObject(payload as Record<string, unknown>));
 }
 
 /** The types the gateway takes from producers: declared producers, and not the tracker's. */
-function postedTypes(catalog: EventCatalog): EventType[] {
-  return catalog
+function postedTypes(eventTypes: EventTypes): EventType[] {
+  return eventTypes
     .all()
     .filter((entry) => entry.producers.length > 0 && !(TRACKER_EVENT_TYPES as readonly string[]).includes(entry.type))
     .map((entry) => entry.type as EventType);
 }
 
 /** Posts one event of each type producers post, and one share, and checks each arrives on its topic. */
-export async function exerciseGateway(catalog: EventCatalog, pubsub: PubSub, port: number, runId: string): Promise<ExerciseCheck[]> {
-  const types = postedTypes(catalog);
-  const topics = [...new Set(types.map((type) => catalog.get(type).topic))];
+export async function exerciseGateway(eventTypes: EventTypes, pubsub: PubSub, port: number, runId: string): Promise<ExerciseCheck[]> {
+  const types = postedTypes(eventTypes);
+  const topics = [...new Set(types.map((type) => eventTypes.get(type).topic))];
   const collectors = new Map(await Promise.all(topics.map(async (topic) => [topic, await collectorOn(pubsub, topic)] as const)));
   const base = `http://127.0.0.1:${port}`;
   const checks: ExerciseCheck[] = [];
@@ -170,16 +170,16 @@ export async function exerciseGateway(catalog: EventCatalog, pubsub: PubSub, por
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
       headers: { "content-type": "application/json", "ce-specversion": "1.0", "ce-type": type, "ce-source": VERIFY_SOURCE, "ce-id": id },
-      body: JSON.stringify(proto3JsonOf(catalog, type, samplePayloads[type] as object)),
+      body: JSON.stringify(proto3JsonOf(eventTypes, type, samplePayloads[type] as object)),
     });
     const answer = `${response.status} ${response.status >= 400 ? ((await response.json()) as { error?: string }).error : ""}`.trim();
-    const arrived = response.status === 202 && (await collectors.get(catalog.get(type).topic)!.waitFor((attributes) => attributes["ce-id"] === id, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
+    const arrived = response.status === 202 && (await collectors.get(eventTypes.get(type).topic)!.waitFor((attributes) => attributes["ce-id"] === id, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
     checks.push({ what: `POST /v1/events ${type}`, expected: "202, arrived on its topic", outcome: arrived ? "202, arrived on its topic" : answer, passed: arrived });
   }
   const share = { senderUserId: "user-verify", cardId: "card-verify", recipients: [{ channel: "email", recipient: "ana@example.com" }] };
   const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
   const accepted = response.status === 202 ? ((await response.json()) as { invitations: { eventId: string }[] }) : undefined;
-  const shared = collectors.get(catalog.get(SHARE_REQUESTED as EventType).topic);
+  const shared = collectors.get(eventTypes.get(SHARE_REQUESTED as EventType).topic);
   const arrived = accepted !== undefined && shared !== undefined && (await shared.waitFor((attributes) => attributes["ce-id"] === accepted.invitations[0]?.eventId, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
   checks.push({ what: "POST /v1/shares", expected: "202, arrived on its topic", outcome: arrived ? "202, arrived on its topic" : `${response.status}`, passed: arrived });
   await Promise.all([...collectors.values()].map((collector) => collector.close()));
@@ -187,8 +187,8 @@ export async function exerciseGateway(catalog: EventCatalog, pubsub: PubSub, por
 }
 
 /** Loads the pixel and follows the click of one invitation, and checks both hits arrive on the funnel's topic. */
-export async function exerciseTracker(catalog: EventCatalog, pubsub: PubSub, port: number, env: Readonly<Record<string, string>>, runId: string): Promise<ExerciseCheck[]> {
-  const collector = await collectorOn(pubsub, catalog.get(TRACKER_EVENT_TYPES[0]).topic);
+export async function exerciseTracker(eventTypes: EventTypes, pubsub: PubSub, port: number, env: Readonly<Record<string, string>>, runId: string): Promise<ExerciseCheck[]> {
+  const collector = await collectorOn(pubsub, eventTypes.get(TRACKER_EVENT_TYPES[0]).topic);
   const base = `http://127.0.0.1:${port}`;
   const invitation = `inv-verify-${runId}`;
   const card = `${(env["EVENTLINE_CARD_BASE_URL"] ?? "").replace(/\/+$/, "")}/cards/card-verify`;

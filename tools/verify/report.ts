@@ -3,7 +3,7 @@
  * settings it read, how it stopped), then every problem with its fix, then what verify pointed
  * at this machine. `--json` prints the report itself.
  */
-import { clip, table } from "../../infra/cli/format";
+import { clip, table } from "../cli/format";
 import type { VerifyReport, WorkloadReport } from "./verify";
 
 function probesCell(workload: WorkloadReport): string {

@@ -21,12 +21,13 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { catalogFor, type EventCatalog } from "../../handlers/runtime/catalog";
+import { type EventTypes } from "../../handlers/runtime/event-types";
+import { eventTypesFor } from "../../handlers/declared";
 import { SETTINGS_REPORT_VARIABLE } from "../../handlers/runtime/settings";
 import { secretConfigKeys } from "../../infra/config";
 import { evaluateProgram } from "../../infra/evaluate";
-import { freePort, startEmulator, type RunningEmulator } from "../../infra/local/emulators";
-import { provision } from "../../infra/local/provision";
+import { freePort, startEmulator, type RunningEmulator } from "../local/emulators";
+import { provision } from "../local/provision";
 import { startContainer } from "./container";
 import { exerciseConsumer, exerciseGateway, exerciseTracker, type ExerciseCheck } from "./exercise";
 import { buildImage, type ImageBuild } from "./image";
@@ -116,7 +117,7 @@ async function pool<T, R>(items: readonly T[], concurrency: number, work: (item:
 interface RunContext {
   stack: string;
   image: ImageBuild;
-  catalog: EventCatalog;
+  eventTypes: EventTypes;
   emulators: { pubsub: string; firestore: string };
   standIns: StandIns;
   reportDir: string;
@@ -154,11 +155,11 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     [SETTINGS_REPORT_VARIABLE]: settingsReport,
     ...(workload.push !== undefined && { PUSH_JWKS_URL: context.standIns.relay.jwksUrl, PUSH_ISSUER: context.standIns.relay.issuer }),
   };
-  const consumer = context.catalog.system.consumers.find((c) => c.name === workload.consumer);
+  const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
   const project = workload.env["GOOGLE_CLOUD_PROJECT"] ?? "";
   const pubsub = context.pubsubFor(project);
   // As in the cloud, where the program creates a pull worker's subscription before its Deployment.
-  if (consumer !== undefined && workload.push === undefined) await provision(pubsub, context.catalog.system, { consumers: [consumer.name] });
+  if (consumer !== undefined && workload.push === undefined) await provision(pubsub, context.eventTypes.system, { consumers: [consumer.name] });
   const container = await startContainer({
     name: workload.name,
     image: context.image,
@@ -213,16 +214,16 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
 }
 
 async function exercise(workload: Workload, context: RunContext, pubsub: PubSub, firestore: Firestore, port: number): Promise<ExerciseCheck[]> {
-  if (workload.mode === "gateway") return exerciseGateway(context.catalog, pubsub, port, context.runId);
-  if (workload.mode === "tracker") return exerciseTracker(context.catalog, pubsub, port, workload.env, context.runId);
-  const consumer = context.catalog.system.consumers.find((c) => c.name === workload.consumer);
+  if (workload.mode === "gateway") return exerciseGateway(context.eventTypes, pubsub, port, context.runId);
+  if (workload.mode === "tracker") return exerciseTracker(context.eventTypes, pubsub, port, workload.env, context.runId);
+  const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
   if (consumer === undefined) return [{ what: "HANDLER", expected: "a declared consumer", outcome: `${workload.consumer ?? "none"}`, passed: false }];
   const pushEndpoints: Record<string, string> = {};
   if (workload.push !== undefined) {
     pushEndpoints[consumer.name] = context.standIns.relay.route(consumer.name, { url: `http://127.0.0.1:${port}/`, ...workload.push, timeoutSeconds: consumer.ackDeadlineSeconds });
   }
-  await provision(pubsub, context.catalog.system, { consumers: [consumer.name], pushEndpoints });
-  return exerciseConsumer(consumer, context.catalog, { pubsub, firestore }, port, context.runId);
+  await provision(pubsub, context.eventTypes.system, { consumers: [consumer.name], pushEndpoints });
+  return exerciseConsumer(consumer, context.eventTypes, { pubsub, firestore }, port, context.runId);
 }
 
 /** Verifies the stack's workloads. The report's `ok` is false when any workload has a problem. */
@@ -250,7 +251,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     const [pubsubEmulator, firestoreEmulator] = emulators as [RunningEmulator, RunningEmulator];
     const reportDir = join(workDir, "runs", `${options.stack}-${Date.now()}`);
     mkdirSync(reportDir, { recursive: true });
-    const catalog = catalogFor(options.stack);
+    const eventTypes = eventTypesFor(options.stack);
     const pubsubFor = (project: string): PubSub => {
       let client = clients.get(project);
       if (client === undefined) {
@@ -262,9 +263,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     const runnable = workloads.filter((workload) => workload.handlerImage);
     // The topics exist before any workload, as the program creates them first.
     for (const project of new Set(runnable.map((workload) => workload.env["GOOGLE_CLOUD_PROJECT"]).filter((project): project is string => Boolean(project)))) {
-      await Promise.all(catalog.system.topics.map((topic) => pubsubFor(project).createTopic(topic.name).catch(() => undefined)));
+      await Promise.all(eventTypes.system.topics.map((topic) => pubsubFor(project).createTopic(topic.name).catch(() => undefined)));
     }
-    const context: RunContext = { stack: options.stack, image, catalog, emulators: { pubsub: pubsubEmulator.host, firestore: firestoreEmulator.host }, standIns, reportDir, runId: randomBytes(3).toString("hex"), pubsubFor };
+    const context: RunContext = { stack: options.stack, image, eventTypes, emulators: { pubsub: pubsubEmulator.host, firestore: firestoreEmulator.host }, standIns, reportDir, runId: randomBytes(3).toString("hex"), pubsubFor };
     say(`running ${runnable.length} workloads, ${options.concurrency ?? 4} at a time…`);
     let done = 0;
     const ran = await pool(runnable, options.concurrency ?? 4, async (workload) => {

@@ -1,0 +1,67 @@
+/**
+ * The event catalog (docs/requirements.md, PL-23), generated from the declaration instead of
+ * kept by hand: for each event type, who produces it, which consumers receive it and its
+ * schema. Producers are the ones the declaration names plus every consumer whose handler
+ * emits the type; consumers are
+ * the subscriptions on the type's topic whose handler accepts it (the archiver, which
+ * receives everything, is left out of each row and said once under the table).
+ */
+import type { ResolvedSystem } from "../../infra/model/types";
+
+export interface CatalogRow {
+  type: string;
+  topic: string;
+  producers: string[];
+  consumers: string[];
+  /** The payload's protobuf message, e.g. `marketplace.v1.UserCreated`. */
+  message: string;
+  encoding: string;
+  description?: string;
+}
+
+/** One row per event type, in declaration order. */
+export function catalogRows(system: ResolvedSystem): CatalogRow[] {
+  const business = system.consumers.filter((consumer) => !consumer.builtIn);
+  return system.topics.flatMap((topic) =>
+    topic.events.map((event) => ({
+      type: event.type,
+      topic: topic.name,
+      producers: [...event.producers, ...business.filter((consumer) => consumer.contract.emits.includes(event.type)).map((consumer) => consumer.name)],
+      consumers: business.filter((consumer) => consumer.topic === topic.name && consumer.contract.accepts.includes(event.type)).map((consumer) => consumer.name),
+      message: event.messageName,
+      encoding: topic.encoding,
+      ...(event.description !== undefined && { description: event.description }),
+    })),
+  );
+}
+
+/** `|` would end a cell early. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|");
+}
+
+/** The catalog as a Markdown document: event, producers, consumers and schema, one row per event type. */
+export function catalogMarkdown(system: ResolvedSystem): string {
+  const rows = catalogRows(system);
+  const lines = [
+    "# Event catalog",
+    "",
+    "Generated from `infra/system.ts` by `eventline catalog`; do not edit by hand.",
+    "",
+    "| Event | Topic | Producer | Consumers | Schema |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map((row) =>
+      [
+        `\`${row.type}\``,
+        `\`${row.topic}\``,
+        row.producers.length > 0 ? row.producers.map(cell).join(", ") : "—",
+        row.consumers.length > 0 ? row.consumers.map(cell).join(", ") : "—",
+        `\`${row.message}\` (${row.encoding})`,
+      ].join(" | "),
+    ).map((line) => `| ${line} |`),
+    "",
+    `Every event is also appended to the event store (\`events/{id}\`) by its topic's built-in archiver (\`<topic>-archiver\`).`,
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,43 @@
+/**
+ * The emulator clients a command needs, found the way every command finds them (environment,
+ * then the running `npm start`'s record, then the defaults), checked to answer first, and
+ * closed when the command is done.
+ */
+import type { Firestore } from "@google-cloud/firestore";
+import type { PubSub } from "@google-cloud/pubsub";
+import type { ResolvedConsumer } from "../../infra/model/types";
+import { type EventTypes } from "../../handlers/runtime/event-types";
+import { eventTypesFor } from "../../handlers/declared";
+import { firestoreClient, pubsubClient, requireEmulators } from "../local/emulator-clients";
+import { clientSettings, LOCAL_STACK, type LocalSettings } from "../local/settings";
+import { UserError } from "./errors";
+
+export interface LocalClients {
+  settings: LocalSettings;
+  eventTypes: EventTypes;
+  pubsub: PubSub;
+  firestore: Firestore;
+}
+
+/**
+ * Runs `work` with clients to the emulators named in `needs`, closing them after.
+ * @throws LocalEnvironmentError when an emulator does not answer.
+ */
+export async function withEmulators<T>(needs: readonly ("pubsub" | "firestore")[], work: (clients: LocalClients) => Promise<T>): Promise<T> {
+  const settings = clientSettings();
+  await requireEmulators(settings, needs);
+  const pubsub = pubsubClient(settings);
+  const firestore = firestoreClient(settings);
+  try {
+    return await work({ settings, eventTypes: eventTypesFor(LOCAL_STACK), pubsub, firestore });
+  } finally {
+    await Promise.all([pubsub.close(), firestore.terminate()]);
+  }
+}
+
+/** The declared consumer called `name`. @throws UserError listing the consumers. */
+export function consumerNamed(eventTypes: EventTypes, name: string): ResolvedConsumer {
+  const consumer = eventTypes.system.consumers.find((c) => c.name === name);
+  if (consumer === undefined) throw new UserError(`no consumer named ${name}; the declaration has ${eventTypes.system.consumers.map((c) => c.name).join(", ")}`);
+  return consumer;
+}
