@@ -28,11 +28,23 @@ interface LatencyRun {
   maxMs: number;
 }
 
-async function pass(ctx: BenchContext, kind: GatewayKind, perSecond: number, seconds: number): Promise<LatencyRun> {
+async function pass(
+  ctx: BenchContext,
+  kind: GatewayKind,
+  perSecond: number,
+  seconds: number,
+): Promise<LatencyRun> {
   return inProject(ctx, "e2e", async (project) => {
-    const consumer: ConsumerKind = kind === "eventline" ? { kind: "eventline", maxMessages: consumerDefaults.gke.maxMessages, archive: true } : { kind: "baseline" };
-    await project.provision(kind === "eventline" ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER]);
-    const { worker, archiver } = startConsumer(project, consumer, { BENCH_RECORD_COMPLETIONS: "1" });
+    const consumer: ConsumerKind =
+      kind === "eventline"
+        ? { kind: "eventline", maxMessages: consumerDefaults.gke.maxMessages, archive: true }
+        : { kind: "baseline" };
+    await project.provision(
+      kind === "eventline" ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER],
+    );
+    const { worker, archiver } = startConsumer(project, consumer, {
+      BENCH_RECORD_COMPLETIONS: "1",
+    });
     const gateway = await startGatewayChild(project, kind);
     const children = [worker, ...(archiver ? [archiver] : []), gateway.child];
     try {
@@ -48,7 +60,13 @@ async function pass(ctx: BenchContext, kind: GatewayKind, perSecond: number, sec
       const total = perSecond * seconds;
       const load = await openLoop(gateway.url, total, perSecond, request);
       const accepted = load.accepted.length;
-      await worker.until((p) => p.handled - before >= accepted, `the ${kind} consumer to handle ${accepted} events`, 120_000).catch(() => undefined);
+      await worker
+        .until(
+          (p) => p.handled - before >= accepted,
+          `the ${kind} consumer to handle ${accepted} events`,
+          120_000,
+        )
+        .catch(() => undefined);
       await worker.stop();
       const completions = worker.timings().completions;
       const latencies: number[] = [];
@@ -57,7 +75,15 @@ async function pass(ctx: BenchContext, kind: GatewayKind, perSecond: number, sec
         if (done !== undefined) latencies.push(done - load.sentAt.get(id)!);
       }
       const p = percentiles(latencies);
-      return { sent: total, accepted, completed: latencies.length, missing: accepted - latencies.length, p50Ms: round(p.p50, 2), p99Ms: round(p.p99, 2), maxMs: round(p.max, 1) };
+      return {
+        sent: total,
+        accepted,
+        completed: latencies.length,
+        missing: accepted - latencies.length,
+        p50Ms: round(p.p50, 2),
+        p99Ms: round(p.p99, 2),
+        maxMs: round(p.max, 1),
+      };
     } finally {
       await Promise.all(children.map((child) => child.stop()));
     }
@@ -68,29 +94,113 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
   const started = begin();
   const perSecond = ctx.smoke ? 100 : 500;
   const seconds = ctx.smoke ? 5 : 30;
-  ctx.say(`e2e-latency: ${ctx.runs} × (baseline, Eventline) at ${perSecond} events/s for ${seconds} s…`);
-  const runs = await interleaved(ctx.runs, () => pass(ctx, "baseline", perSecond, seconds), () => pass(ctx, "eventline", perSecond, seconds));
-  const row = (label: string, list: LatencyRun[], base?: { p50: number; p99: number }): (string | number)[] => {
-    const p50 = spread(list.map((r) => r.p50Ms), 2);
-    const p99 = spread(list.map((r) => r.p99Ms), 2);
-    return [label, formatSpread(spread(list.map((r) => r.accepted), 0)), formatSpread(p50), formatSpread(p99), formatSpread(spread(list.map((r) => r.maxMs), 0)), base ? `${ratio(p50.median, base.p50).toFixed(2)} / ${ratio(p99.median, base.p99).toFixed(2)}` : "1.00", Math.max(...list.map((r) => r.missing))];
+  ctx.say(
+    `e2e-latency: ${ctx.runs} × (baseline, Eventline) at ${perSecond} events/s for ${seconds} s…`,
+  );
+  const runs = await interleaved(
+    ctx.runs,
+    () => pass(ctx, "baseline", perSecond, seconds),
+    () => pass(ctx, "eventline", perSecond, seconds),
+  );
+  const row = (
+    label: string,
+    list: LatencyRun[],
+    base?: { p50: number; p99: number },
+  ): (string | number)[] => {
+    const p50 = spread(
+      list.map((r) => r.p50Ms),
+      2,
+    );
+    const p99 = spread(
+      list.map((r) => r.p99Ms),
+      2,
+    );
+    return [
+      label,
+      formatSpread(
+        spread(
+          list.map((r) => r.accepted),
+          0,
+        ),
+      ),
+      formatSpread(p50),
+      formatSpread(p99),
+      formatSpread(
+        spread(
+          list.map((r) => r.maxMs),
+          0,
+        ),
+      ),
+      base
+        ? `${ratio(p50.median, base.p50).toFixed(2)} / ${ratio(p99.median, base.p99).toFixed(2)}`
+        : "1.00",
+      Math.max(...list.map((r) => r.missing)),
+    ];
   };
-  const base = { p50: spread(runs.baseline.map((r) => r.p50Ms), 2).median, p99: spread(runs.baseline.map((r) => r.p99Ms), 2).median };
-  const ours = { p50: spread(runs.candidate.map((r) => r.p50Ms), 2).median, p99: spread(runs.candidate.map((r) => r.p99Ms), 2).median };
+  const base = {
+    p50: spread(
+      runs.baseline.map((r) => r.p50Ms),
+      2,
+    ).median,
+    p99: spread(
+      runs.baseline.map((r) => r.p99Ms),
+      2,
+    ).median,
+  };
+  const ours = {
+    p50: spread(
+      runs.candidate.map((r) => r.p50Ms),
+      2,
+    ).median,
+    p99: spread(
+      runs.candidate.map((r) => r.p99Ms),
+      2,
+    ).median,
+  };
   const missing = Math.max(...runs.candidate.map((r) => r.missing));
   return complete(ctx, started, {
     benchmark: "e2e-latency",
     title: `End-to-end latency: ${perSecond} events/s for ${seconds} s, request sent → handler done`,
-    settings: { perSecond, seconds, runs: ctx.runs, eventlineMaxMessages: consumerDefaults.gke.maxMessages },
+    settings: {
+      perSecond,
+      seconds,
+      runs: ctx.runs,
+      eventlineMaxMessages: consumerDefaults.gke.maxMessages,
+    },
     table: {
-      columns: ["stack", "accepted", "p50 ms", "p99 ms", "max ms", "× baseline p50 / p99", "accepted, never handled"],
-      rows: [row("baseline: bare server → raw pull → create → ack", runs.baseline), row("Eventline: gateway → email-worker (+ archiver)", runs.candidate, base)],
+      columns: [
+        "stack",
+        "accepted",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "× baseline p50 / p99",
+        "accepted, never handled",
+      ],
+      rows: [
+        row("baseline: bare server → raw pull → create → ack", runs.baseline),
+        row("Eventline: gateway → email-worker (+ archiver)", runs.candidate, base),
+      ],
     },
     targets: [
-      { target: "every accepted event handled", measured: `${missing} missing (most in any run)`, met: missing === 0, correctness: true },
-      { target: "p99 reported (no target set by the issue)", measured: `p50 ${ours.p50} ms, p99 ${ours.p99} ms (medians)`, met: true },
+      {
+        target: "every accepted event handled",
+        measured: `${missing} missing (most in any run)`,
+        met: missing === 0,
+        correctness: true,
+      },
+      {
+        target: "p99 reported (no target set by the issue)",
+        measured: `p50 ${ours.p50} ms, p99 ${ours.p99} ms (medians)`,
+        met: true,
+      },
     ],
-    notes: ["Handler done: the worker's outcome for the event (the runtime: its writes committed, in a transaction or a commit group; the baseline: create returned)."],
-    runs: [...runs.baseline.map((r) => ({ stack: "baseline", ...r })), ...runs.candidate.map((r) => ({ stack: "eventline", ...r }))],
+    notes: [
+      "Handler done: the worker's outcome for the event (the runtime: its writes committed, in a transaction or a commit group; the baseline: create returned).",
+    ],
+    runs: [
+      ...runs.baseline.map((r) => ({ stack: "baseline", ...r })),
+      ...runs.candidate.map((r) => ({ stack: "eventline", ...r })),
+    ],
   });
 }

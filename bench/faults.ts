@@ -22,15 +22,39 @@ import { load1 } from "./support/machine";
 import type { BenchResult, Target } from "./support/report";
 import { latestResultFile } from "./support/results";
 
-const scenarios: Scenario[] = [workerKill, gracefulDrain, pubsubRestart, firestoreOutage, handlerErrors, providerDown, badInput];
+const scenarios: Scenario[] = [
+  workerKill,
+  gracefulDrain,
+  pubsubRestart,
+  firestoreOutage,
+  handlerErrors,
+  providerDown,
+  badInput,
+];
 
-const COLUMNS = ["scenario", "sent", "applied", "applied twice", "lost", "dead-lettered", "s", "load", "verdict", "what happened"];
+const COLUMNS = [
+  "scenario",
+  "sent",
+  "applied",
+  "applied twice",
+  "lost",
+  "dead-lettered",
+  "s",
+  "load",
+  "verdict",
+  "what happened",
+];
 
 function selected(ctx: BenchContext): Scenario[] {
   const names = ctx.options["scenarios"]?.split(",").map((s) => s.trim());
   const unknown = (names ?? []).filter((name) => !scenarios.some((s) => s.name === name));
-  if (unknown.length > 0) throw new Error(`--scenarios: no scenario named ${unknown.join(", ")}; there are ${scenarios.map((s) => s.name).join(", ")}`);
-  return scenarios.filter((s) => (names === undefined ? !ctx.smoke || s.inSmoke : names.includes(s.name)));
+  if (unknown.length > 0)
+    throw new Error(
+      `--scenarios: no scenario named ${unknown.join(", ")}; there are ${scenarios.map((s) => s.name).join(", ")}`,
+    );
+  return scenarios.filter((s) =>
+    names === undefined ? !ctx.smoke || s.inSmoke : names.includes(s.name),
+  );
 }
 
 /** What a recorded faults result holds for one scenario: its table rows, target and raw run. */
@@ -60,15 +84,23 @@ function previouslyRecorded(): Map<string, Recorded> {
     entry(current).rows.push(row);
   }
   // Results recorded before targets named their scenario begin with its name.
-  for (const target of previous.targets) entry(target.scenario ?? target.target.split(":")[0]!).targets.push(target);
-  for (const run of previous.runs as { scenario?: string }[]) if (run.scenario !== undefined) entry(run.scenario).runs.push(run);
+  for (const target of previous.targets)
+    entry(target.scenario ?? target.target.split(":")[0]!).targets.push(target);
+  for (const run of previous.runs as { scenario?: string }[])
+    if (run.scenario !== undefined) entry(run.scenario).runs.push(run);
   return recorded;
 }
 
 async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
   const started = begin();
   const chosen = selected(ctx);
-  const outcomes: { scenario: Scenario; outcome?: ScenarioOutcome; error?: string; load: string; seconds: number }[] = [];
+  const outcomes: {
+    scenario: Scenario;
+    outcome?: ScenarioOutcome;
+    error?: string;
+    load: string;
+    seconds: number;
+  }[] = [];
   for (const [index, scenario] of chosen.entries()) {
     if (index > 0) await ctx.emulators.recycle();
     ctx.say(`faults: ${scenario.name}: ${scenario.title}…`);
@@ -78,31 +110,95 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
     try {
       const outcome = await inProject(ctx, scenario.name, (project) => scenario.run(ctx, project));
       outcomes.push({ scenario, outcome, load: `${loadStart} → ${load1()}`, seconds: seconds() });
-      ctx.say(`faults: ${scenario.name}: ${outcome.problems.length === 0 ? "pass" : `FAIL: ${outcome.problems.join("; ")}`}`);
+      ctx.say(
+        `faults: ${scenario.name}: ${outcome.problems.length === 0 ? "pass" : `FAIL: ${outcome.problems.join("; ")}`}`,
+      );
     } catch (err) {
-      outcomes.push({ scenario, error: err instanceof Error ? err.message : String(err), load: `${loadStart} → ${load1()}`, seconds: seconds() });
-      ctx.say(`faults: ${scenario.name}: could not complete: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      outcomes.push({
+        scenario,
+        error: err instanceof Error ? err.message : String(err),
+        load: `${loadStart} → ${load1()}`,
+        seconds: seconds(),
+      });
+      ctx.say(
+        `faults: ${scenario.name}: could not complete: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
     }
   }
-  const rowsOf = ({ scenario, outcome, error, load, seconds }: (typeof outcomes)[number]): (string | number)[][] => {
-    if (outcome === undefined) return [[scenario.name, "", "", "", "", "", seconds, load, "ERROR", error!.split("\n")[0]!]];
+  const rowsOf = ({
+    scenario,
+    outcome,
+    error,
+    load,
+    seconds,
+  }: (typeof outcomes)[number]): (string | number)[][] => {
+    if (outcome === undefined)
+      return [[scenario.name, "", "", "", "", "", seconds, load, "ERROR", error!.split("\n")[0]!]];
     const verdict = outcome.problems.length === 0 ? "pass" : "FAIL";
     return [
-      [scenario.name, outcome.sent, outcome.applied, outcome.duplicatesApplied, outcome.lost, outcome.deadLettered, seconds, load, verdict, [outcome.summary, ...outcome.problems].join("; ")],
-      ...(outcome.cases ?? []).map((c) => [`  ${c.name}`, "", "", "", "", "", "", "", c.ok ? "pass" : "FAIL", c.outcome]),
+      [
+        scenario.name,
+        outcome.sent,
+        outcome.applied,
+        outcome.duplicatesApplied,
+        outcome.lost,
+        outcome.deadLettered,
+        seconds,
+        load,
+        verdict,
+        [outcome.summary, ...outcome.problems].join("; "),
+      ],
+      ...(outcome.cases ?? []).map((c) => [
+        `  ${c.name}`,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        c.ok ? "pass" : "FAIL",
+        c.outcome,
+      ]),
     ];
   };
   const targetOf = ({ scenario, outcome, error }: (typeof outcomes)[number]): Target => ({
     target: `${scenario.name}: ${scenario.passes ?? "0 lost, 0 applied twice, checks pass"}`,
     scenario: scenario.name,
-    measured: outcome === undefined ? `did not complete: ${error!.split("\n")[0]}` : outcome.problems.length === 0 ? "pass" : outcome.problems.join("; "),
+    measured:
+      outcome === undefined
+        ? `did not complete: ${error!.split("\n")[0]}`
+        : outcome.problems.length === 0
+          ? "pass"
+          : outcome.problems.join("; "),
     met: outcome !== undefined && outcome.problems.length === 0,
     correctness: true,
   });
-  const runOf = ({ scenario, outcome, error, load, seconds }: (typeof outcomes)[number]): unknown => ({ scenario: scenario.name, load, seconds, ...(outcome ?? { error }) });
-  const fresh = new Map(outcomes.map((o) => [o.scenario.name, { rows: rowsOf(o), targets: [targetOf(o)], runs: [runOf(o)] } satisfies Recorded]));
-  const kept = ctx.smoke || fresh.size === scenarios.length ? new Map<string, Recorded>() : previouslyRecorded();
-  const keptNames = scenarios.filter((s) => !fresh.has(s.name) && kept.has(s.name)).map((s) => s.name);
+  const runOf = ({
+    scenario,
+    outcome,
+    error,
+    load,
+    seconds,
+  }: (typeof outcomes)[number]): unknown => ({
+    scenario: scenario.name,
+    load,
+    seconds,
+    ...(outcome ?? { error }),
+  });
+  const fresh = new Map(
+    outcomes.map((o) => [
+      o.scenario.name,
+      { rows: rowsOf(o), targets: [targetOf(o)], runs: [runOf(o)] } satisfies Recorded,
+    ]),
+  );
+  const kept =
+    ctx.smoke || fresh.size === scenarios.length
+      ? new Map<string, Recorded>()
+      : previouslyRecorded();
+  const keptNames = scenarios
+    .filter((s) => !fresh.has(s.name) && kept.has(s.name))
+    .map((s) => s.name);
   const recorded = scenarios.flatMap((s) => fresh.get(s.name) ?? kept.get(s.name) ?? []);
   const failed = outcomes.filter((o) => o.outcome === undefined || o.outcome.problems.length > 0);
   return complete(ctx, started, {
@@ -118,7 +214,9 @@ async function faultSuite(ctx: BenchContext): Promise<BenchResult> {
     targets: recorded.flatMap((r) => r.targets),
     notes: [
       "applied: events with a bench-applied document; applied twice: counts above 1 summed; lost: sent (or accepted by the gateway) and never applied nor dead-lettered.",
-      ...(keptNames.length > 0 ? [`not run this time, kept as recorded before (--scenarios): ${keptNames.join(", ")}`] : []),
+      ...(keptNames.length > 0
+        ? [`not run this time, kept as recorded before (--scenarios): ${keptNames.join(", ")}`]
+        : []),
       ...(failed.length > 0 ? [`failed: ${failed.map((o) => o.scenario.name).join(", ")}`] : []),
     ],
     runs: recorded.flatMap((r) => r.runs),
@@ -131,9 +229,15 @@ Results go to bench/results/<date>-faults.json and bench/README.md.
 
   --scenarios a,b    run only these (${scenarios.map((s) => s.name).join(", ")});
                      the others are kept as the latest result recorded them
-  --smoke            runs ${scenarios.filter((s) => s.inSmoke).map((s) => s.name).join(", ")}, small`;
+  --smoke            runs ${scenarios
+    .filter((s) => s.inSmoke)
+    .map((s) => s.name)
+    .join(", ")}, small`;
 
-drive("faults", [{ name: "faults", run: faultSuite }], process.argv.slice(2), { usage: USAGE, options: ["scenarios"] }).then(
+drive("faults", [{ name: "faults", run: faultSuite }], process.argv.slice(2), {
+  usage: USAGE,
+  options: ["scenarios"],
+}).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`faults: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -34,7 +34,12 @@ async function pool(count: number, op: (i: number) => Promise<unknown>): Promise
   return Math.round(count / ((performance.now() - started) / 1000));
 }
 
-async function measure(firestore: Firestore, pattern: Pattern, count: number, prefix = "ops"): Promise<number> {
+async function measure(
+  firestore: Firestore,
+  pattern: Pattern,
+  count: number,
+  prefix = "ops",
+): Promise<number> {
   const docs = firestore.collection(`${prefix}-${pattern.replace(" ", "-")}`);
   const records = firestore.collection(`${prefix}-records-${pattern.replace(" ", "-")}`);
   switch (pattern) {
@@ -50,7 +55,13 @@ async function measure(firestore: Firestore, pattern: Pattern, count: number, pr
         }),
       );
     case "batch":
-      return pool(count, (i) => firestore.batch().create(records.doc(`d${i}`), { processedAt: Date.now() }).set(docs.doc(`d${i}`), { count: FieldValue.increment(1), i }, { merge: true }).commit());
+      return pool(count, (i) =>
+        firestore
+          .batch()
+          .create(records.doc(`d${i}`), { processedAt: Date.now() })
+          .set(docs.doc(`d${i}`), { count: FieldValue.increment(1), i }, { merge: true })
+          .commit(),
+      );
     case "bulk create": {
       const writer = firestore.bulkWriter({ throttling: false });
       const rate = await pool(count, (i) => {
@@ -66,7 +77,11 @@ async function measure(firestore: Firestore, pattern: Pattern, count: number, pr
       return pool(count, async (i) => {
         const record = records.doc(`d${i}`);
         if ((await groups.lookup(record)).exists) return;
-        const writes = new DeferredTransaction(undefined).set(docs.doc(`d${i}`), { count: FieldValue.increment(1), i }, { merge: true });
+        const writes = new DeferredTransaction(undefined).set(
+          docs.doc(`d${i}`),
+          { count: FieldValue.increment(1), i },
+          { merge: true },
+        );
         await groups.commit({ record, recordData: { processedAt: Date.now() }, writes });
       });
     }
@@ -82,7 +97,8 @@ export async function firestoreOpsBenchmark(ctx: BenchContext): Promise<BenchRes
     await inProject(ctx, "ops", async (project) => {
       // A pass the JIT and the emulator's indexes warm up on, off the record.
       await measure(project.firestore, "create", ctx.smoke ? 200 : 2000, "warm-up");
-      for (const pattern of PATTERNS) runs.get(pattern)!.push(await measure(project.firestore, pattern, count));
+      for (const pattern of PATTERNS)
+        runs.get(pattern)!.push(await measure(project.firestore, pattern, count));
     });
   }
   const base = spread(runs.get("create")!, 0).median;
@@ -98,7 +114,9 @@ export async function firestoreOpsBenchmark(ctx: BenchContext): Promise<BenchRes
       }),
     },
     targets: [],
-    notes: ["Measured from the driver process with one client; the pipeline's consumer pays these plus decoding, Pub/Sub and the archive on the same 2 cores."],
+    notes: [
+      "Measured from the driver process with one client; the pipeline's consumer pays these plus decoding, Pub/Sub and the archive on the same 2 cores.",
+    ],
     runs: PATTERNS.map((pattern) => ({ pattern, opsPerSecond: runs.get(pattern) })),
   });
 }

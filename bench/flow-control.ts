@@ -29,7 +29,13 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
   for (let run = 0; run < ctx.runs; run++) {
     for (const maxMessages of limits) {
       ctx.say(`flow-control: run ${run + 1}/${ctx.runs}, maxMessages ${maxMessages}…`);
-      const result = await inProject(ctx, "flow", (project) => runConsumer(project, { kind: "eventline", maxMessages, archive: true }, { events, timeoutMs: ctx.smoke ? 90_000 : 600_000 }));
+      const result = await inProject(ctx, "flow", (project) =>
+        runConsumer(
+          project,
+          { kind: "eventline", maxMessages, archive: true },
+          { events, timeoutMs: ctx.smoke ? 90_000 : 600_000 },
+        ),
+      );
       byLimit.set(maxMessages, [...(byLimit.get(maxMessages) ?? []), result]);
     }
   }
@@ -37,16 +43,39 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
     const runs = byLimit.get(maxMessages)!;
     return [
       `${maxMessages}${maxMessages === consumerDefaults.gke.maxMessages ? " (default)" : ""}`,
-      formatSpread(spread(runs.map((r) => r.eventsPerSecond), 0)),
-      formatSpread(spread(runs.map((r) => r.withArchiveEventsPerSecond ?? Number.NaN), 0)),
+      formatSpread(
+        spread(
+          runs.map((r) => r.eventsPerSecond),
+          0,
+        ),
+      ),
+      formatSpread(
+        spread(
+          runs.map((r) => r.withArchiveEventsPerSecond ?? Number.NaN),
+          0,
+        ),
+      ),
       formatSpread(spread(runs.map((r) => r.latencyP50Ms))),
       formatSpread(spread(runs.map((r) => r.latencyP99Ms))),
-      formatSpread(spread(runs.map((r) => r.duplicatesDelivered), 0)),
+      formatSpread(
+        spread(
+          runs.map((r) => r.duplicatesDelivered),
+          0,
+        ),
+      ),
       Math.max(...runs.map((r) => r.duplicatesApplied)),
     ];
   });
-  const duplicatesApplied = Math.max(...[...byLimit.values()].flat().map((r) => r.duplicatesApplied));
-  const fastest = limits.map((maxMessages) => ({ maxMessages, rate: spread(byLimit.get(maxMessages)!.map((r) => r.eventsPerSecond), 0).max }));
+  const duplicatesApplied = Math.max(
+    ...[...byLimit.values()].flat().map((r) => r.duplicatesApplied),
+  );
+  const fastest = limits.map((maxMessages) => ({
+    maxMessages,
+    rate: spread(
+      byLimit.get(maxMessages)!.map((r) => r.eventsPerSecond),
+      0,
+    ).max,
+  }));
   const best = Math.max(...fastest.map((m) => m.rate));
   const smallestNearBest = fastest.find((m) => m.rate >= NEAR_BEST * best)!;
   const theDefault = fastest.find((m) => m.maxMessages === consumerDefaults.gke.maxMessages);
@@ -54,9 +83,25 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
     benchmark: "flow-control",
     title: `Flow control: the runtime's pipeline at several maxMessages (${events} events each)`,
     settings: { events, limits, runs: ctx.runs, default: consumerDefaults.gke.maxMessages },
-    table: { columns: ["maxMessages", "events/s", "with archive events/s", "handler p50 ms", "handler p99 ms", "redeliveries", "dup. applied"], rows },
+    table: {
+      columns: [
+        "maxMessages",
+        "events/s",
+        "with archive events/s",
+        "handler p50 ms",
+        "handler p99 ms",
+        "redeliveries",
+        "dup. applied",
+      ],
+      rows,
+    },
     targets: [
-      { target: "zero duplicates applied at every setting", measured: String(duplicatesApplied), met: duplicatesApplied === 0, correctness: true },
+      {
+        target: "zero duplicates applied at every setting",
+        measured: String(duplicatesApplied),
+        met: duplicatesApplied === 0,
+        correctness: true,
+      },
       {
         target: `the default reaches ${NEAR_BEST * 100}% of the best limit's throughput (fastest run of each)`,
         measured: theDefault
@@ -69,6 +114,8 @@ export async function flowControlBenchmark(ctx: BenchContext): Promise<BenchResu
       "Each cell is min / median / max over the runs; runs go through every limit in turn, so load drift spreads over all of them.",
       "Against the emulator a few in flight cannot keep it busy: it hands out messages in ~50 ms ticks and a commit (a transaction, or a commit group) takes tens of milliseconds, so throughput rises with the limit until the machine's 2 cores are saturated; latency rises with it.",
     ],
-    runs: [...byLimit.entries()].flatMap(([maxMessages, runs]) => runs.map((r) => ({ maxMessages, ...r }))),
+    runs: [...byLimit.entries()].flatMap(([maxMessages, runs]) =>
+      runs.map((r) => ({ maxMessages, ...r })),
+    ),
   });
 }

@@ -33,7 +33,8 @@ function idleMb(run: ConsumerRun): number {
 /** Peak RSS in the first and the second half of the window: a bounded process stops growing. */
 function halves(run: ConsumerRun): { first: number; second: number } {
   const end = run.rss.at(-1)?.[0] ?? 0;
-  const peak = (from: number, to: number): number => Math.max(...run.rss.filter(([t]) => t >= from && t <= to).map(([, mb]) => mb));
+  const peak = (from: number, to: number): number =>
+    Math.max(...run.rss.filter(([t]) => t >= from && t <= to).map(([, mb]) => mb));
   return { first: peak(0, end / 2), second: peak(end / 2, end) };
 }
 
@@ -42,10 +43,30 @@ function row(label: string, runs: readonly ConsumerRun[]): (string | number)[] {
     label,
     runs[0]?.events ?? 0,
     formatSpread(spread(runs.map(idleMb), 0)),
-    formatSpread(spread(runs.map((r) => halves(r).first), 0)),
-    formatSpread(spread(runs.map((r) => halves(r).second), 0)),
-    formatSpread(spread(runs.map((r) => r.rss.at(-1)?.[1] ?? Number.NaN), 0)),
-    formatSpread(spread(runs.map((r) => r.handled), 0)),
+    formatSpread(
+      spread(
+        runs.map((r) => halves(r).first),
+        0,
+      ),
+    ),
+    formatSpread(
+      spread(
+        runs.map((r) => halves(r).second),
+        0,
+      ),
+    ),
+    formatSpread(
+      spread(
+        runs.map((r) => r.rss.at(-1)?.[1] ?? Number.NaN),
+        0,
+      ),
+    ),
+    formatSpread(
+      spread(
+        runs.map((r) => r.handled),
+        0,
+      ),
+    ),
   ];
 }
 
@@ -53,19 +74,40 @@ export async function memoryBenchmark(ctx: BenchContext): Promise<BenchResult> {
   const started = begin();
   const backlog = ctx.smoke ? 10_000 : 100_000;
   const windowMs = ctx.smoke ? 8_000 : 60_000;
-  const eventline: ConsumerKind = { kind: "eventline", maxMessages: consumerDefaults.gke.maxMessages, archive: false };
+  const eventline: ConsumerKind = {
+    kind: "eventline",
+    maxMessages: consumerDefaults.gke.maxMessages,
+    archive: false,
+  };
   // Fresh emulators for each pass: a 100 000-message backlog is left behind in them every time.
   const pass = (kind: ConsumerKind) => async () => {
     await ctx.emulators.recycle();
-    return inProject(ctx, "memory", (project) => runConsumer(project, kind, { events: backlog, timeoutMs: windowMs + 120_000, windowMs, graceMs: 0, tolerateExit: true }));
+    return inProject(ctx, "memory", (project) =>
+      runConsumer(project, kind, {
+        events: backlog,
+        timeoutMs: windowMs + 120_000,
+        windowMs,
+        graceMs: 0,
+        tolerateExit: true,
+      }),
+    );
   };
-  ctx.say(`memory: ${ctx.runs} × (baseline, Eventline) with a ${backlog}-message backlog, ${windowMs / 1000} s each…`);
+  ctx.say(
+    `memory: ${ctx.runs} × (baseline, Eventline) with a ${backlog}-message backlog, ${windowMs / 1000} s each…`,
+  );
   const runs = await interleaved(ctx.runs, pass({ kind: "baseline" }), pass(eventline));
   ctx.say(`memory: ${ctx.runs} × Eventline with its heap capped at ${CAPPED_HEAP_MB} MB…`);
   const capped: ConsumerRun[] = [];
-  for (let run = 0; run < ctx.runs; run++) capped.push(await pass({ ...eventline, heapMb: CAPPED_HEAP_MB })());
-  const peak = spread(runs.candidate.map((r) => r.peakRssMb), 0);
-  const cappedPeak = spread(capped.map((r) => r.peakRssMb), 0);
+  for (let run = 0; run < ctx.runs; run++)
+    capped.push(await pass({ ...eventline, heapMb: CAPPED_HEAP_MB })());
+  const peak = spread(
+    runs.candidate.map((r) => r.peakRssMb),
+    0,
+  );
+  const cappedPeak = spread(
+    capped.map((r) => r.peakRssMb),
+    0,
+  );
   const died = [
     ...runs.baseline.map((r) => ["baseline", r] as const),
     ...runs.candidate.map((r) => ["Eventline", r] as const),
@@ -73,13 +115,31 @@ export async function memoryBenchmark(ctx: BenchContext): Promise<BenchResult> {
   ]
     .filter(([, r]) => r.exitedEarly !== null)
     .map(([who, r]) => `${who}: ${r.exitedEarly}`);
-  const growth = spread(runs.candidate.map((r) => halves(r).second - halves(r).first), 0);
+  const growth = spread(
+    runs.candidate.map((r) => halves(r).second - halves(r).first),
+    0,
+  );
   return complete(ctx, started, {
     benchmark: "memory",
     title: `Memory: worker RSS over a ${backlog}-message backlog (${windowMs / 1000} s window)`,
-    settings: { backlog, windowMs, runs: ctx.runs, eventlineMaxMessages: eventline.maxMessages, sampleEveryMs: 250, cappedHeapMb: CAPPED_HEAP_MB },
+    settings: {
+      backlog,
+      windowMs,
+      runs: ctx.runs,
+      eventlineMaxMessages: eventline.maxMessages,
+      sampleEveryMs: 250,
+      cappedHeapMb: CAPPED_HEAP_MB,
+    },
     table: {
-      columns: ["consumer", "backlog", "idle RSS MB", "peak, 1st half MB", "peak, 2nd half MB", "RSS at end MB", "handled in window"],
+      columns: [
+        "consumer",
+        "backlog",
+        "idle RSS MB",
+        "peak, 1st half MB",
+        "peak, 2nd half MB",
+        "RSS at end MB",
+        "handled in window",
+      ],
       rows: [
         row("baseline (client default flow control: 1 000 messages)", runs.baseline),
         row(`Eventline email-worker (maxMessages ${eventline.maxMessages})`, runs.candidate),
@@ -87,13 +147,42 @@ export async function memoryBenchmark(ctx: BenchContext): Promise<BenchResult> {
       ],
     },
     targets: [
-      { target: "uncapped: the second half's peak RSS at most 10% over the first half's", measured: `${formatSpread(growth)} MB more (min / median / max)`, met: runs.candidate.every((r) => halves(r).second <= 1.1 * halves(r).first) },
+      {
+        target: "uncapped: the second half's peak RSS at most 10% over the first half's",
+        measured: `${formatSpread(growth)} MB more (min / median / max)`,
+        met: runs.candidate.every((r) => halves(r).second <= 1.1 * halves(r).first),
+      },
       {
         target: `as deployed, heap capped at ${CAPPED_HEAP_MB} MB: works through the window at the uncapped pace, peak RSS under the pod's ${LIMIT_MIB} MiB`,
-        measured: `handled ${formatSpread(spread(capped.map((r) => r.handled), 0))} (uncapped ${formatSpread(spread(runs.candidate.map((r) => r.handled), 0))}), peak ${formatSpread(cappedPeak)} MB`,
-        met: cappedPeak.max < LIMIT_MIB && capped.every((r) => r.exitedEarly === null) && spread(capped.map((r) => r.handled), 0).median >= 0.8 * spread(runs.candidate.map((r) => r.handled), 0).median,
+        measured: `handled ${formatSpread(
+          spread(
+            capped.map((r) => r.handled),
+            0,
+          ),
+        )} (uncapped ${formatSpread(
+          spread(
+            runs.candidate.map((r) => r.handled),
+            0,
+          ),
+        )}), peak ${formatSpread(cappedPeak)} MB`,
+        met:
+          cappedPeak.max < LIMIT_MIB &&
+          capped.every((r) => r.exitedEarly === null) &&
+          spread(
+            capped.map((r) => r.handled),
+            0,
+          ).median >=
+            0.8 *
+              spread(
+                runs.candidate.map((r) => r.handled),
+                0,
+              ).median,
       },
-      { target: "no worker dies", measured: died.length === 0 ? "none" : died.join("; "), met: died.length === 0 },
+      {
+        target: "no worker dies",
+        measured: died.length === 0 ? "none" : died.join("; "),
+        met: died.length === 0,
+      },
     ],
     notes: [
       "RSS of the worker process as tsx runs it (TypeScript compiled at load: some tens of MB more than the image's compiled JavaScript); idle is the first sample, before the first message.",
@@ -101,6 +190,10 @@ export async function memoryBenchmark(ctx: BenchContext): Promise<BenchResult> {
       `Uncapped, V8 sizes its heap from the machine's memory and collects late: peak RSS ${formatSpread(peak)} MB (min / median / max). Pods run with the cap (infra/k8s/pull-worker.ts).`,
       "The baseline streams: the emulator ignores the stream's maxOutstandingMessages, so its client takes in the backlog as fast as the emulator sends it and keeps the surplus leased in memory. Eventline pulls the emulator with unary pulls for free slots only; against Pub/Sub it streams, and the server stops at maxOutstandingMessages.",
     ],
-    runs: [...runs.baseline.map((r) => ({ consumer: "baseline", ...r })), ...runs.candidate.map((r) => ({ consumer: "eventline", ...r })), ...capped.map((r) => ({ consumer: "eventline-capped", ...r }))],
+    runs: [
+      ...runs.baseline.map((r) => ({ consumer: "baseline", ...r })),
+      ...runs.candidate.map((r) => ({ consumer: "eventline", ...r })),
+      ...capped.map((r) => ({ consumer: "eventline-capped", ...r })),
+    ],
   });
 }

@@ -21,8 +21,15 @@ import { formatSpread, ratio, spread } from "./support/stats";
 
 const TARGET_RATIO = 0.9;
 
-function row(label: string, runs: readonly ConsumerRun[], baselineMedian: number | undefined): (string | number)[] {
-  const rate = spread(runs.map((r) => r.eventsPerSecond), 0);
+function row(
+  label: string,
+  runs: readonly ConsumerRun[],
+  baselineMedian: number | undefined,
+): (string | number)[] {
+  const rate = spread(
+    runs.map((r) => r.eventsPerSecond),
+    0,
+  );
   return [
     label,
     runs[0]?.events ?? 0,
@@ -30,7 +37,12 @@ function row(label: string, runs: readonly ConsumerRun[], baselineMedian: number
     baselineMedian === undefined ? "1.00" : ratio(rate.median, baselineMedian).toFixed(2),
     formatSpread(spread(runs.map((r) => r.latencyP50Ms))),
     formatSpread(spread(runs.map((r) => r.latencyP99Ms))),
-    formatSpread(spread(runs.map((r) => r.duplicatesDelivered), 0)),
+    formatSpread(
+      spread(
+        runs.map((r) => r.duplicatesDelivered),
+        0,
+      ),
+    ),
     Math.max(...runs.map((r) => r.duplicatesApplied)),
     Math.max(...runs.map((r) => r.lost)),
   ];
@@ -47,7 +59,9 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
   // Fresh emulators for each pass, so later runs do not pay for the documents of earlier ones.
   const pass = (kind: ConsumerKind, count: number) => async () => {
     await ctx.emulators.recycle();
-    return inProject(ctx, "pipeline", (project) => runConsumer(project, kind, { events: count, timeoutMs }));
+    return inProject(ctx, "pipeline", (project) =>
+      runConsumer(project, kind, { events: count, timeoutMs }),
+    );
   };
 
   if (!ctx.smoke) {
@@ -58,37 +72,99 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
   const runs = await interleaved(ctx.runs, pass(baseline, events), pass(eventline, events));
   ctx.say(`pipeline: ${ctx.runs} × baseline with maxMessages 64 over ${stormEvents} events…`);
   const storm: ConsumerRun[] = [];
-  for (let run = 0; run < ctx.runs; run++) storm.push(await pass({ kind: "baseline", maxMessages: 64 }, stormEvents)());
+  for (let run = 0; run < ctx.runs; run++)
+    storm.push(await pass({ kind: "baseline", maxMessages: 64 }, stormEvents)());
   // The client's default lease starts at 10 s: on a slow machine 1 000 held messages outlive it and
   // come back. With the runtime's 60 s lease the baseline is at its best; the ratio is given to both.
   ctx.say(`pipeline: ${ctx.runs} × baseline with a 60 s lease over ${events} events…`);
   const leased: ConsumerRun[] = [];
-  for (let run = 0; run < ctx.runs; run++) leased.push(await pass({ kind: "baseline", minAckDeadlineSeconds: LEASE_SECONDS }, events)());
+  for (let run = 0; run < ctx.runs; run++)
+    leased.push(await pass({ kind: "baseline", minAckDeadlineSeconds: LEASE_SECONDS }, events)());
 
-  const baseMedian = spread(runs.baseline.map((r) => r.eventsPerSecond), 0).median;
-  const leasedMedian = spread(leased.map((r) => r.eventsPerSecond), 0).median;
-  const ours = spread(runs.candidate.map((r) => r.eventsPerSecond), 0);
-  const withArchive = spread(runs.candidate.map((r) => r.withArchiveEventsPerSecond ?? Number.NaN), 0);
+  const baseMedian = spread(
+    runs.baseline.map((r) => r.eventsPerSecond),
+    0,
+  ).median;
+  const leasedMedian = spread(
+    leased.map((r) => r.eventsPerSecond),
+    0,
+  ).median;
+  const ours = spread(
+    runs.candidate.map((r) => r.eventsPerSecond),
+    0,
+  );
+  const withArchive = spread(
+    runs.candidate.map((r) => r.withArchiveEventsPerSecond ?? Number.NaN),
+    0,
+  );
   const duplicatesApplied = Math.max(...runs.candidate.map((r) => r.duplicatesApplied));
   const lost = Math.max(...runs.candidate.map((r) => r.lost));
   return complete(ctx, started, {
     benchmark: "pipeline",
     title: `Pipeline: ${events} events, one Firestore document each, idempotency and archiving on`,
-    settings: { events, stormEvents, runs: ctx.runs, eventlineMaxMessages: maxMessages, consumer: "email-worker (bench handler) + viral-shares-archiver, one process each" },
+    settings: {
+      events,
+      stormEvents,
+      runs: ctx.runs,
+      eventlineMaxMessages: maxMessages,
+      consumer: "email-worker (bench handler) + viral-shares-archiver, one process each",
+    },
     table: {
-      columns: ["consumer", "events", "events/s min/med/max", "× baseline", "handler p50 ms", "handler p99 ms", "redeliveries", "dup. applied", "lost"],
+      columns: [
+        "consumer",
+        "events",
+        "events/s min/med/max",
+        "× baseline",
+        "handler p50 ms",
+        "handler p99 ms",
+        "redeliveries",
+        "dup. applied",
+        "lost",
+      ],
       rows: [
         row("baseline: raw pull → create → ack (client defaults)", runs.baseline, undefined),
         row("baseline, flowControl.maxMessages 64", storm, baseMedian),
-        row(`baseline, ${LEASE_SECONDS} s lease (minAckDeadline, as the runtime)`, leased, baseMedian),
-        row(`Eventline email-worker (maxMessages ${maxMessages}) + archiver`, runs.candidate, baseMedian),
-        ["  … until the archive also holds every event", events, formatSpread(withArchive), ratio(withArchive.median, baseMedian).toFixed(2), "", "", "", "", ""],
+        row(
+          `baseline, ${LEASE_SECONDS} s lease (minAckDeadline, as the runtime)`,
+          leased,
+          baseMedian,
+        ),
+        row(
+          `Eventline email-worker (maxMessages ${maxMessages}) + archiver`,
+          runs.candidate,
+          baseMedian,
+        ),
+        [
+          "  … until the archive also holds every event",
+          events,
+          formatSpread(withArchive),
+          ratio(withArchive.median, baseMedian).toFixed(2),
+          "",
+          "",
+          "",
+          "",
+          "",
+        ],
       ],
     },
     targets: [
-      { target: `throughput at least ${TARGET_RATIO}× the baseline's`, measured: `${ours.median} vs ${baseMedian} events/s (median): ${ratio(ours.median, baseMedian)}× (against the baseline with a ${LEASE_SECONDS} s lease, ${leasedMedian} events/s: ${ratio(ours.median, leasedMedian)}×)`, met: ours.median >= TARGET_RATIO * baseMedian },
-      { target: "zero duplicates applied", measured: `${duplicatesApplied} (most in any run)`, met: duplicatesApplied === 0, correctness: true },
-      { target: "nothing lost", measured: `${lost} (most in any run)`, met: lost === 0, correctness: true },
+      {
+        target: `throughput at least ${TARGET_RATIO}× the baseline's`,
+        measured: `${ours.median} vs ${baseMedian} events/s (median): ${ratio(ours.median, baseMedian)}× (against the baseline with a ${LEASE_SECONDS} s lease, ${leasedMedian} events/s: ${ratio(ours.median, leasedMedian)}×)`,
+        met: ours.median >= TARGET_RATIO * baseMedian,
+      },
+      {
+        target: "zero duplicates applied",
+        measured: `${duplicatesApplied} (most in any run)`,
+        met: duplicatesApplied === 0,
+        correctness: true,
+      },
+      {
+        target: "nothing lost",
+        measured: `${lost} (most in any run)`,
+        met: lost === 0,
+        correctness: true,
+      },
     ],
     notes: [
       "events/s: first receipt to last handled event, consumer start-up excluded; handler latency: receipt to outcome (the runtime: decode, the processed-record check, the handler, the commit; the baseline: one create).",
@@ -96,6 +172,11 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
       "redeliveries: deliveries that applied nothing (redelivered duplicates and nacked attempts), summed over the consumer.",
       "The baseline does no decoding, no processed record, no archive and no dead-lettering: it is the floor of what one document per message costs.",
     ],
-    runs: [...runs.baseline.map((r) => ({ consumer: "baseline", ...r })), ...storm.map((r) => ({ consumer: "baseline-64", ...r })), ...leased.map((r) => ({ consumer: "baseline-lease-60", ...r })), ...runs.candidate.map((r) => ({ consumer: "eventline", ...r }))],
+    runs: [
+      ...runs.baseline.map((r) => ({ consumer: "baseline", ...r })),
+      ...storm.map((r) => ({ consumer: "baseline-64", ...r })),
+      ...leased.map((r) => ({ consumer: "baseline-lease-60", ...r })),
+      ...runs.candidate.map((r) => ({ consumer: "eventline", ...r })),
+    ],
   });
 }

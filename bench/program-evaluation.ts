@@ -34,14 +34,21 @@ const sourceMaps = option("source-maps", "on") === "on";
  * handler that accepts everything on its topic.
  */
 function syntheticSystem(count: number): SystemSpec {
-  const topics: Record<string, TopicSpec> = Object.fromEntries(Object.entries(system.topics as Record<string, TopicSpec>).filter(([, topic]) => topic.command !== true));
+  const topics: Record<string, TopicSpec> = Object.fromEntries(
+    Object.entries(system.topics as Record<string, TopicSpec>).filter(
+      ([, topic]) => topic.command !== true,
+    ),
+  );
   const topicNames = Object.keys(topics);
-  const handlers: Record<string, HandlerContract> = Object.fromEntries(topicNames.map((topic) => [`accept-${topic}`, { accepts: Object.keys(topics[topic]!.events) }]));
+  const handlers: Record<string, HandlerContract> = Object.fromEntries(
+    topicNames.map((topic) => [`accept-${topic}`, { accepts: Object.keys(topics[topic]!.events) }]),
+  );
   const consumers: Record<string, ConsumerSpec> = {};
   for (let index = 0; index < count; index++) {
     const topic = topicNames[index % topicNames.length]!;
     const common = { handler: `accept-${topic}`, topic };
-    consumers[`c${String(index).padStart(4, "0")}-${topic}`] = index % 2 === 0 ? { ...common, delivery: "push" } : { ...common, delivery: "pull" };
+    consumers[`c${String(index).padStart(4, "0")}-${topic}`] =
+      index % 2 === 0 ? { ...common, delivery: "push" } : { ...common, delivery: "pull" };
   }
   return { topics, handlers, consumers };
 }
@@ -98,12 +105,18 @@ async function main(): Promise<void> {
       msPerConsumer: round(medianMs / consumers, 2),
       perConsumerRatio: 0,
     });
-    process.stderr.write(`  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")}\n`);
+    process.stderr.write(
+      `  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")}\n`,
+    );
   }
   const base = results[0]!.msPerConsumer;
   for (const result of results) result.perConsumerRatio = round(result.msPerConsumer / base, 2);
 
-  console.log("\nProgram evaluation under mocks (dev stack, source maps %s, median of %d runs)\n", sourceMaps ? "on" : "off", runs);
+  console.log(
+    "\nProgram evaluation under mocks (dev stack, source maps %s, median of %d runs)\n",
+    sourceMaps ? "on" : "off",
+    runs,
+  );
   console.log("consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first");
   for (const r of results) {
     console.log(
@@ -114,7 +127,10 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const directory = join(__dirname, "results");
   mkdirSync(directory, { recursive: true });
-  const file = join(directory, `${date}-program-evaluation${sourceMaps ? "" : "-no-source-maps"}.json`);
+  const file = join(
+    directory,
+    `${date}-program-evaluation${sourceMaps ? "" : "-no-source-maps"}.json`,
+  );
   const machine = {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -122,7 +138,10 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? "unknown",
     loadAverage1m: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
   };
-  writeFileSync(file, `${JSON.stringify({ benchmark: "program-evaluation", date, stack: "dev", sourceMaps, runs, machine, results }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: "program-evaluation", date, stack: "dev", sourceMaps, runs, machine, results }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${file}`);
 }
 

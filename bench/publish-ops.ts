@@ -36,14 +36,22 @@ function publisherFor(pubsub: PubSub, setting: Setting): () => Promise<unknown> 
     const publisher = new PubSubPublisher(pubsub, eventTypesFor("local"), new RuntimeMetrics());
     return () => publisher.publish([shareEvent()]);
   }
-  const topic = pubsub.topic(SHARES_TOPIC, { batching: setting === "timer 1 ms" ? PUBLISH_BATCHING : { maxMessages: 100, maxMilliseconds: 10 } });
+  const topic = pubsub.topic(SHARES_TOPIC, {
+    batching:
+      setting === "timer 1 ms" ? PUBLISH_BATCHING : { maxMessages: 100, maxMilliseconds: 10 },
+  });
   return () => {
     const message = shareEvent();
     return topic.publishMessage({ data: message.data, attributes: message.attributes });
   };
 }
 
-async function measure(pubsub: PubSub, setting: Setting, rate: number, seconds: number): Promise<SettingRun> {
+async function measure(
+  pubsub: PubSub,
+  setting: Setting,
+  rate: number,
+  seconds: number,
+): Promise<SettingRun> {
   const publish = publisherFor(pubsub, setting);
   const latencies: number[] = [];
   await paced(rate * seconds, rate, async () => {
@@ -60,32 +68,67 @@ export async function publishOpsBenchmark(ctx: BenchContext): Promise<BenchResul
   const seconds = ctx.smoke ? 2 : 10;
   const runs: SettingRun[] = [];
   for (let run = 0; run < ctx.runs; run++) {
-    ctx.say(`publish-ops: run ${run + 1}/${ctx.runs}, ${SETTINGS.join(", ")} at ${RATES.join(", ")}/s, ${seconds} s each…`);
+    ctx.say(
+      `publish-ops: run ${run + 1}/${ctx.runs}, ${SETTINGS.join(", ")} at ${RATES.join(", ")}/s, ${seconds} s each…`,
+    );
     await inProject(ctx, "publish", async (project) => {
       await project.pubsub.createTopic(SHARES_TOPIC);
       // A second of publishes the channel and the JIT warm up on, off the record.
       await measure(project.pubsub, "timer 1 ms", 500, 1);
       // Settings alternate within a run, so a load spike falls on all of them.
-      for (const rate of RATES) for (const setting of SETTINGS) runs.push(await measure(project.pubsub, setting, rate, seconds));
+      for (const rate of RATES)
+        for (const setting of SETTINGS)
+          runs.push(await measure(project.pubsub, setting, rate, seconds));
     });
   }
-  const of = (setting: Setting, rate: number) => runs.filter((r) => r.setting === setting && r.rate === rate);
+  const of = (setting: Setting, rate: number) =>
+    runs.filter((r) => r.setting === setting && r.rate === rate);
   const rows: (string | number)[][] = [];
   for (const rate of RATES) {
-    const base = { p50: spread(of("timer 1 ms", rate).map((r) => r.p50Ms), 2).median, p99: spread(of("timer 1 ms", rate).map((r) => r.p99Ms), 2).median };
+    const base = {
+      p50: spread(
+        of("timer 1 ms", rate).map((r) => r.p50Ms),
+        2,
+      ).median,
+      p99: spread(
+        of("timer 1 ms", rate).map((r) => r.p99Ms),
+        2,
+      ).median,
+    };
     for (const setting of SETTINGS) {
-      const p50 = spread(of(setting, rate).map((r) => r.p50Ms), 2);
-      const p99 = spread(of(setting, rate).map((r) => r.p99Ms), 2);
-      rows.push([`${setting} @ ${rate}/s`, formatSpread(p50), formatSpread(p99), `${ratio(p50.median, base.p50).toFixed(2)} / ${ratio(p99.median, base.p99).toFixed(2)}`]);
+      const p50 = spread(
+        of(setting, rate).map((r) => r.p50Ms),
+        2,
+      );
+      const p99 = spread(
+        of(setting, rate).map((r) => r.p99Ms),
+        2,
+      );
+      rows.push([
+        `${setting} @ ${rate}/s`,
+        formatSpread(p50),
+        formatSpread(p99),
+        `${ratio(p50.median, base.p50).toFixed(2)} / ${ratio(p99.median, base.p99).toFixed(2)}`,
+      ]);
     }
   }
   return complete(ctx, started, {
     benchmark: "publish-ops",
     title: `Pub/Sub emulator: one publish's latency by batching (open loop, ${seconds} s per rate, one process)`,
     settings: { rates: RATES, secondsPerRate: seconds, runs: ctx.runs, topic: SHARES_TOPIC },
-    table: { columns: ["batching @ rate", "p50 ms min/med/max", "p99 ms min/med/max", "× timer 1 ms p50 / p99"], rows },
+    table: {
+      columns: [
+        "batching @ rate",
+        "p50 ms min/med/max",
+        "p99 ms min/med/max",
+        "× timer 1 ms p50 / p99",
+      ],
+      rows,
+    },
     targets: [],
-    notes: ["Measured from the driver process with one client; the emulator and the driver share the machine's 2 cores."],
+    notes: [
+      "Measured from the driver process with one client; the emulator and the driver share the machine's 2 cores.",
+    ],
     runs,
   });
 }

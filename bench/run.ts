@@ -24,7 +24,10 @@ import { plainTable } from "./support/report";
 import { RESULTS_DIR, programEvaluationTable } from "./support/results";
 
 /** Runs bench/program-evaluation.ts as its author wrote it, then prints its newest result. */
-async function programEvaluation(options: DriverOptions, say: (line: string) => void): Promise<boolean> {
+async function programEvaluation(
+  options: DriverOptions,
+  say: (line: string) => void,
+): Promise<boolean> {
   if (options.smoke) {
     say("\nprogram-evaluation: left out of --smoke (it records its own result file)");
     return true;
@@ -32,13 +35,24 @@ async function programEvaluation(options: DriverOptions, say: (line: string) => 
   say("\nbench: program-evaluation…");
   const loadStart = load1();
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/program-evaluation.ts", "--runs", String(options.runs)], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/program-evaluation.ts", "--runs", String(options.runs)],
+      { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] },
+    );
     child.once("exit", (exitCode) => resolve(exitCode));
   });
-  const latest = readdirSync(RESULTS_DIR).filter((f) => /-program-evaluation.*\.json$/.test(f)).sort().at(-1);
+  const latest = readdirSync(RESULTS_DIR)
+    .filter((f) => /-program-evaluation.*\.json$/.test(f))
+    .sort()
+    .at(-1);
   if (latest !== undefined) {
-    const data = JSON.parse(readFileSync(join(RESULTS_DIR, latest), "utf8")) as Parameters<typeof programEvaluationTable>[0];
-    process.stdout.write(`\n== Program evaluation under mocks (${latest}; load ${loadStart} → ${load1()})\n\n${plainTable(programEvaluationTable(data))}\n`);
+    const data = JSON.parse(readFileSync(join(RESULTS_DIR, latest), "utf8")) as Parameters<
+      typeof programEvaluationTable
+    >[0];
+    process.stdout.write(
+      `\n== Program evaluation under mocks (${latest}; load ${loadStart} → ${load1()})\n\n${plainTable(programEvaluationTable(data))}\n`,
+    );
   }
   return code === 0;
 }

@@ -46,11 +46,26 @@ interface BurstRun {
  */
 function share(i: number): LoadRequest {
   const channel = CHANNELS[i % CHANNELS.length]!;
-  const recipient = channel === "email" ? `friend-${i}@example.com` : `+1555${String(1_000_000 + i).slice(1)}`;
-  return { id: String(i), path: "/v1/shares", headers: { "content-type": "application/json" }, body: JSON.stringify({ senderUserId: `bench-sender-${i}`, cardId: `card-${i % 50}`, recipients: [{ channel, recipient }], shareMetadata: { sender_name: "Bench" } }) };
+  const recipient =
+    channel === "email" ? `friend-${i}@example.com` : `+1555${String(1_000_000 + i).slice(1)}`;
+  return {
+    id: String(i),
+    path: "/v1/shares",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      senderUserId: `bench-sender-${i}`,
+      cardId: `card-${i % 50}`,
+      recipients: [{ channel, recipient }],
+      shareMetadata: { sender_name: "Bench" },
+    }),
+  };
 }
 
-async function countWhere(firestore: Firestore, collection: string, type?: string): Promise<number> {
+async function countWhere(
+  firestore: Firestore,
+  collection: string,
+  type?: string,
+): Promise<number> {
   const base = firestore.collection(collection);
   const snapshot = await (type === undefined ? base : base.where("type", "==", type)).count().get();
   return snapshot.data().count;
@@ -58,12 +73,19 @@ async function countWhere(firestore: Firestore, collection: string, type?: strin
 
 /** Invitations counted as sent by the funnel-projector, summed over every card. */
 async function funnelSent(firestore: Firestore): Promise<number> {
-  const cards = firestore.collection(PROJECTIONS_COLLECTION).doc(cardFunnels.name).collection("items");
+  const cards = firestore
+    .collection(PROJECTIONS_COLLECTION)
+    .doc(cardFunnels.name)
+    .collection("items");
   return (await cards.aggregate({ sent: AggregateField.sum("sent") }).get()).data().sent;
 }
 
 /** Polls `count` every 250 ms until it reaches `target` or `deadline` (a performance.now() time) passes; returns its last value. */
-async function pollUntil(count: () => Promise<number>, target: number, deadline: number): Promise<number> {
+async function pollUntil(
+  count: () => Promise<number>,
+  target: number,
+  deadline: number,
+): Promise<number> {
   let reached = await count();
   while (reached < target && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -73,31 +95,71 @@ async function pollUntil(count: () => Promise<number>, target: number, deadline:
 }
 
 /** Posts the burst and polls `count` until it reaches the accepted shares or `timeoutMs` passes. */
-async function burst(url: string, shares: number, count: () => Promise<number>, timeoutMs: number): Promise<Omit<BurstRun, "failed">> {
+async function burst(
+  url: string,
+  shares: number,
+  count: () => Promise<number>,
+  timeoutMs: number,
+): Promise<Omit<BurstRun, "failed">> {
   const started = performance.now();
   const load = await openLoop(url, shares, Infinity, share, 120_000);
   const acceptMs = performance.now() - started;
   const completed = await pollUntil(count, load.accepted.length, started + timeoutMs);
-  return { shares, accepted: load.accepted.length, acceptMs: round(acceptMs, 0), completeMs: round(performance.now() - started, 0), completed };
+  return {
+    shares,
+    accepted: load.accepted.length,
+    acceptMs: round(acceptMs, 0),
+    completeMs: round(performance.now() - started, 0),
+    completed,
+  };
 }
 
-async function eventlinePass(ctx: BenchContext, shares: number, timeoutMs: number): Promise<BurstRun> {
+async function eventlinePass(
+  ctx: BenchContext,
+  shares: number,
+  timeoutMs: number,
+): Promise<BurstRun> {
   // npm start's ~40 subscribers and their documents grow the emulators' memory fast: each pass starts on fresh ones.
   await ctx.emulators.recycle();
   return inProject(ctx, "burst", async (project) => {
-    const environment = startChild({ name: "npm start", script: "bench/support/local-environment.ts", env: project.env({ PORT: "0" }) });
+    const environment = startChild({
+      name: "npm start",
+      script: "bench/support/local-environment.ts",
+      env: project.env({ PORT: "0" }),
+    });
     try {
       const { url } = (await environment.ready) as { url: string };
-      const run = await burst(url, shares, () => countWhere(project.firestore, EVENTS_COLLECTION, "com.eventline.share.completed"), timeoutMs);
-      const funnel = await pollUntil(() => funnelSent(project.firestore), run.completed, performance.now() + 60_000);
-      return { ...run, failed: await countWhere(project.firestore, EVENTS_COLLECTION, "com.eventline.share.failed"), funnelSent: funnel };
+      const run = await burst(
+        url,
+        shares,
+        () => countWhere(project.firestore, EVENTS_COLLECTION, "com.eventline.share.completed"),
+        timeoutMs,
+      );
+      const funnel = await pollUntil(
+        () => funnelSent(project.firestore),
+        run.completed,
+        performance.now() + 60_000,
+      );
+      return {
+        ...run,
+        failed: await countWhere(
+          project.firestore,
+          EVENTS_COLLECTION,
+          "com.eventline.share.failed",
+        ),
+        funnelSent: funnel,
+      };
     } finally {
       await environment.stop();
     }
   });
 }
 
-async function baselinePass(ctx: BenchContext, shares: number, timeoutMs: number): Promise<BurstRun> {
+async function baselinePass(
+  ctx: BenchContext,
+  shares: number,
+  timeoutMs: number,
+): Promise<BurstRun> {
   await ctx.emulators.recycle();
   return inProject(ctx, "burst", async (project) => {
     await project.provision([WORKER_CONSUMER]);
@@ -105,7 +167,12 @@ async function baselinePass(ctx: BenchContext, shares: number, timeoutMs: number
     const gateway = await startGatewayChild(project, "baseline");
     try {
       await worker.ready;
-      const run = await burst(gateway.url, shares, () => countWhere(project.firestore, APPLIED_COLLECTION), timeoutMs);
+      const run = await burst(
+        gateway.url,
+        shares,
+        () => countWhere(project.firestore, APPLIED_COLLECTION),
+        timeoutMs,
+      );
       return { ...run, failed: 0 };
     } finally {
       await Promise.all([worker.stop(), gateway.child.stop()]);
@@ -117,18 +184,57 @@ export async function seedBurstBenchmark(ctx: BenchContext): Promise<BenchResult
   const started = begin();
   const shares = ctx.smoke ? 60 : 1000;
   const timeoutMs = ctx.smoke ? 60_000 : 300_000;
-  ctx.say(`seed-burst: ${ctx.runs} × (baseline, Eventline on npm start) with ${shares} shares at once…`);
-  const runs = await interleaved(ctx.runs, () => baselinePass(ctx, shares, timeoutMs), () => eventlinePass(ctx, shares, timeoutMs));
-  const base = spread(runs.baseline.map((r) => r.completeMs), 0);
-  const ours = spread(runs.candidate.map((r) => r.completeMs), 0);
+  ctx.say(
+    `seed-burst: ${ctx.runs} × (baseline, Eventline on npm start) with ${shares} shares at once…`,
+  );
+  const runs = await interleaved(
+    ctx.runs,
+    () => baselinePass(ctx, shares, timeoutMs),
+    () => eventlinePass(ctx, shares, timeoutMs),
+  );
+  const base = spread(
+    runs.baseline.map((r) => r.completeMs),
+    0,
+  );
+  const ours = spread(
+    runs.candidate.map((r) => r.completeMs),
+    0,
+  );
   const row = (label: string, list: BurstRun[], ratioText: string): (string | number)[] => [
     label,
-    formatSpread(spread(list.map((r) => r.accepted), 0)),
-    formatSpread(spread(list.map((r) => r.acceptMs), 0)),
-    formatSpread(spread(list.map((r) => r.completeMs), 0)),
+    formatSpread(
+      spread(
+        list.map((r) => r.accepted),
+        0,
+      ),
+    ),
+    formatSpread(
+      spread(
+        list.map((r) => r.acceptMs),
+        0,
+      ),
+    ),
+    formatSpread(
+      spread(
+        list.map((r) => r.completeMs),
+        0,
+      ),
+    ),
     ratioText,
-    formatSpread(spread(list.map((r) => r.completed), 0)),
-    list.every((r) => r.funnelSent !== undefined) ? formatSpread(spread(list.map((r) => r.funnelSent!), 0)) : "",
+    formatSpread(
+      spread(
+        list.map((r) => r.completed),
+        0,
+      ),
+    ),
+    list.every((r) => r.funnelSent !== undefined)
+      ? formatSpread(
+          spread(
+            list.map((r) => r.funnelSent!),
+            0,
+          ),
+        )
+      : "",
     Math.max(...list.map((r) => r.failed)),
   ];
   const incomplete = Math.max(...runs.candidate.map((r) => r.accepted - r.completed));
@@ -138,11 +244,32 @@ export async function seedBurstBenchmark(ctx: BenchContext): Promise<BenchResult
     title: `Seed burst: ${shares} viral shares posted at once, until every completion event is stored`,
     settings: { shares, runs: ctx.runs, channels: CHANNELS, pollEveryMs: 250 },
     table: {
-      columns: ["stack", "accepted", "all answered ms", "all completed ms", "× baseline", "completions stored", "funnel: sent", "share.failed"],
-      rows: [row("baseline: bare server → raw pull → create", runs.baseline, "1.00"), row("Eventline npm start: gateway → channel workers → funnel → event store", runs.candidate, ratio(ours.median, base.median).toFixed(2))],
+      columns: [
+        "stack",
+        "accepted",
+        "all answered ms",
+        "all completed ms",
+        "× baseline",
+        "completions stored",
+        "funnel: sent",
+        "share.failed",
+      ],
+      rows: [
+        row("baseline: bare server → raw pull → create", runs.baseline, "1.00"),
+        row(
+          "Eventline npm start: gateway → channel workers → funnel → event store",
+          runs.candidate,
+          ratio(ours.median, base.median).toFixed(2),
+        ),
+      ],
     },
     targets: [
-      { target: "every accepted share completed and stored", measured: `${incomplete} missing (most in any run)`, met: incomplete === 0, correctness: true },
+      {
+        target: "every accepted share completed and stored",
+        measured: `${incomplete} missing (most in any run)`,
+        met: incomplete === 0,
+        correctness: true,
+      },
       {
         target: "the funnel counted every completion as sent, once (within 60 s of the last)",
         measured: `funnel sent − completions stored: ${funnelOff.join(", ")} (each run)`,
@@ -153,8 +280,11 @@ export async function seedBurstBenchmark(ctx: BenchContext): Promise<BenchResult
     notes: [
       "Eventline's path per share: gateway → viral-shares → channel worker (email pulled; sms and whatsapp pushed by the emulator) → adapter writes outbound/ → share.completed via the outbox → viral-funnel → archiver → events/.",
       "The baseline's path per share: bare server → viral-shares → hand-written pull → one create: far less work, the floor of the same burst.",
-      "Eventline's burst is some 6 000 deliveries and 3 000 Firestore transactions on 2 cores; the Firestore emulator takes most of one (bench/README.md, \"What bounds the seed burst\").",
+      'Eventline\'s burst is some 6 000 deliveries and 3 000 Firestore transactions on 2 cores; the Firestore emulator takes most of one (bench/README.md, "What bounds the seed burst").',
     ],
-    runs: [...runs.baseline.map((r) => ({ stack: "baseline", ...r })), ...runs.candidate.map((r) => ({ stack: "eventline", ...r }))],
+    runs: [
+      ...runs.baseline.map((r) => ({ stack: "baseline", ...r })),
+      ...runs.candidate.map((r) => ({ stack: "eventline", ...r })),
+    ],
   });
 }

@@ -16,7 +16,11 @@ import { registry } from "./registry";
 
 function serviceLogger(settings: Settings, service: string) {
   const projectId = settings.get("GOOGLE_CLOUD_PROJECT");
-  return createLogger({ level: logLevelSetting(settings), base: { service }, ...(projectId !== undefined && { projectId }) });
+  return createLogger({
+    level: logLevelSetting(settings),
+    base: { service },
+    ...(projectId !== undefined && { projectId }),
+  });
 }
 
 async function main(): Promise<number> {
@@ -38,7 +42,9 @@ main().then(
       process.stderr.write(`eventline: ${err.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`eventline: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `eventline: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -9,12 +9,21 @@ import { capabilities, settings, type Capability } from "./model/settings";
 import type { ClusterSource } from "./k8s/cluster";
 
 /** How invitations and commands are emailed: through an SMTP server, or into Firestore outbound/ only. */
-export type EmailConfig = { transport: "outbox"; from: string } | { transport: "smtp"; from: string; smtpUrl: pulumi.Output<string> };
+export type EmailConfig =
+  | { transport: "outbox"; from: string }
+  | { transport: "smtp"; from: string; smtpUrl: pulumi.Output<string> };
 
 /** How SMS and WhatsApp go out: a Twilio-style provider, or into Firestore outbound/ only. */
 export type MessagingConfig =
   | { transport: "outbox" }
-  | { transport: "twilio"; url: string; accountSid: string; authToken: pulumi.Output<string>; smsFrom: string; whatsappFrom: string };
+  | {
+      transport: "twilio";
+      url: string;
+      accountSid: string;
+      authToken: pulumi.Output<string>;
+      smsFrom: string;
+      whatsappFrom: string;
+    };
 
 /** The validated stack configuration. */
 export interface StackConfig {
@@ -82,7 +91,9 @@ export const configDefaults = {
 
 /** The keys whose values are secrets, each with an example value: set with `pulumi config set --secret`, stored in Secret Manager. */
 export const secretConfigKeys: ReadonlyMap<string, string> = new Map(
-  Object.values(settings).flatMap((setting) => (setting.source.kind === "secret" ? [[setting.source.key, setting.source.example] as const] : [])),
+  Object.values(settings).flatMap((setting) =>
+    setting.source.kind === "secret" ? [[setting.source.key, setting.source.example] as const] : [],
+  ),
 );
 
 /** One problem with one key. */
@@ -99,7 +110,9 @@ export class ConfigError extends Error {
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(
       `The stack configuration has ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n` +
-        issues.map((issue) => `  ${issue.key}: ${issue.problem}. Example: ${issue.example}`).join("\n"),
+        issues
+          .map((issue) => `  ${issue.key}: ${issue.problem}. Example: ${issue.example}`)
+          .join("\n"),
     );
   }
 }
@@ -152,7 +165,13 @@ class Reader {
     return undefined;
   }
 
-  string(key: string, pattern: RegExp, rule: string, example: string, fallback?: string): string | undefined {
+  string(
+    key: string,
+    pattern: RegExp,
+    rule: string,
+    example: string,
+    fallback?: string,
+  ): string | undefined {
     const given = this.values[key];
     const value = given === undefined || given === "" ? fallback : given;
     if (value === undefined || value === "") return this.fail(key, "is not set", example);
@@ -170,24 +189,39 @@ class Reader {
     const value = this.values[key];
     if (value === undefined) return fallback;
     const parsed = Number(value);
-    return Number.isInteger(parsed) && parsed >= min ? parsed : this.fail(key, `"${value}" is not a whole number ≥ ${min}`, example);
+    return Number.isInteger(parsed) && parsed >= min
+      ? parsed
+      : this.fail(key, `"${value}" is not a whole number ≥ ${min}`, example);
   }
 
   seconds(key: string, fallback: string, min: number, example: string): number | undefined {
     const value = this.values[key] ?? fallback;
     try {
       const seconds = toSeconds(value);
-      return seconds >= min ? seconds : this.fail(key, `"${value}" is shorter than ${min}s`, example);
+      return seconds >= min
+        ? seconds
+        : this.fail(key, `"${value}" is shorter than ${min}s`, example);
     } catch {
-      return this.fail(key, `"${value}" is not a duration (a whole number and s, m, h or d)`, example);
+      return this.fail(
+        key,
+        `"${value}" is not a duration (a whole number and s, m, h or d)`,
+        example,
+      );
     }
   }
 
   /** A secret key's value, kept secret in the program's outputs and state. */
-  secret(key: string, pattern: RegExp, rule: string, example: string): pulumi.Output<string> | undefined {
+  secret(
+    key: string,
+    pattern: RegExp,
+    rule: string,
+    example: string,
+  ): pulumi.Output<string> | undefined {
     const value = this.values[key];
-    if (value === undefined || value === "") return this.fail(key, "is not set (a secret)", example);
-    if (!pattern.test(value)) return this.fail(key, `is not ${rule} (value hidden: it is a secret)`, example);
+    if (value === undefined || value === "")
+      return this.fail(key, "is not set (a secret)", example);
+    if (!pattern.test(value))
+      return this.fail(key, `is not ${rule} (value hidden: it is a secret)`, example);
     return pulumi.secret(value);
   }
 
@@ -200,30 +234,106 @@ class Reader {
     } catch {
       return this.fail(key, `"${value}" is not a list`, example);
     }
-    if (!Array.isArray(parsed) || !parsed.every((item): item is string => typeof item === "string")) return this.fail(key, "is not a list of strings", example);
+    if (!Array.isArray(parsed) || !parsed.every((item): item is string => typeof item === "string"))
+      return this.fail(key, "is not a list of strings", example);
     const bad = parsed.filter((item) => !pattern.test(item));
-    return bad.length === 0 ? parsed : this.fail(key, `${bad.map((item) => `"${item}"`).join(", ")} ${bad.length === 1 ? "is" : "are"} not ${rule}`, example);
+    return bad.length === 0
+      ? parsed
+      : this.fail(
+          key,
+          `${bad.map((item) => `"${item}"`).join(", ")} ${bad.length === 1 ? "is" : "are"} not ${rule}`,
+          example,
+        );
   }
 }
 
-function readEmail(read: Reader, needed: boolean, set: (key: string, value: string) => string): EmailConfig | undefined {
-  const from = read.string("eventline:mailFrom", /\S+@\S+/, "an email address (optionally with a display name)", set("eventline:mailFrom", "'Eventline <invite@example.com>'"), configDefaults["eventline:mailFrom"]);
-  const transport = read.string("eventline:emailTransport", /^(smtp|outbox)$/, "smtp or outbox", set("eventline:emailTransport", "smtp"), configDefaults["eventline:emailTransport"]);
-  if (transport === "outbox" || !needed) return from === undefined ? undefined : { transport: "outbox", from };
-  const smtpUrl = read.secret("eventline:smtpUrl", smtpUrlPattern, "an smtp:// or smtps:// URL", "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465");
-  return from === undefined || transport === undefined || smtpUrl === undefined ? undefined : { transport: "smtp", from, smtpUrl };
+function readEmail(
+  read: Reader,
+  needed: boolean,
+  set: (key: string, value: string) => string,
+): EmailConfig | undefined {
+  const from = read.string(
+    "eventline:mailFrom",
+    /\S+@\S+/,
+    "an email address (optionally with a display name)",
+    set("eventline:mailFrom", "'Eventline <invite@example.com>'"),
+    configDefaults["eventline:mailFrom"],
+  );
+  const transport = read.string(
+    "eventline:emailTransport",
+    /^(smtp|outbox)$/,
+    "smtp or outbox",
+    set("eventline:emailTransport", "smtp"),
+    configDefaults["eventline:emailTransport"],
+  );
+  if (transport === "outbox" || !needed)
+    return from === undefined ? undefined : { transport: "outbox", from };
+  const smtpUrl = read.secret(
+    "eventline:smtpUrl",
+    smtpUrlPattern,
+    "an smtp:// or smtps:// URL",
+    "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465",
+  );
+  return from === undefined || transport === undefined || smtpUrl === undefined
+    ? undefined
+    : { transport: "smtp", from, smtpUrl };
 }
 
-function readMessaging(read: Reader, needed: boolean, set: (key: string, value: string) => string): MessagingConfig | undefined {
-  const transport = read.string("eventline:messagingTransport", /^(twilio|outbox)$/, "twilio or outbox", set("eventline:messagingTransport", "twilio"), configDefaults["eventline:messagingTransport"]);
-  if (transport === "outbox" || !needed) return transport === undefined ? undefined : { transport: "outbox" };
-  const url = read.string("eventline:messagingUrl", httpUrlPattern, "an http(s) URL", set("eventline:messagingUrl", "https://api.twilio.com"), configDefaults["eventline:messagingUrl"]);
-  const accountSid = read.string("eventline:messagingAccountSid", /^\S+$/, "an account sid", set("eventline:messagingAccountSid", "AC0123456789abcdef0123456789abcdef"));
-  const authToken = read.secret("eventline:messagingAuthToken", /^\S+$/, "a token", "pulumi config set --secret eventline:messagingAuthToken <token>");
-  const smsFrom = read.string("eventline:smsFrom", e164Pattern, "an E.164 number", set("eventline:smsFrom", "+15550001111"));
-  const whatsappFrom = read.string("eventline:whatsappFrom", e164Pattern, "an E.164 number", set("eventline:whatsappFrom", "+15550002222"));
-  if ([transport, url, accountSid, authToken, smsFrom, whatsappFrom].includes(undefined)) return undefined;
-  return { transport: "twilio", url: url!, accountSid: accountSid!, authToken: authToken!, smsFrom: smsFrom!, whatsappFrom: whatsappFrom! };
+function readMessaging(
+  read: Reader,
+  needed: boolean,
+  set: (key: string, value: string) => string,
+): MessagingConfig | undefined {
+  const transport = read.string(
+    "eventline:messagingTransport",
+    /^(twilio|outbox)$/,
+    "twilio or outbox",
+    set("eventline:messagingTransport", "twilio"),
+    configDefaults["eventline:messagingTransport"],
+  );
+  if (transport === "outbox" || !needed)
+    return transport === undefined ? undefined : { transport: "outbox" };
+  const url = read.string(
+    "eventline:messagingUrl",
+    httpUrlPattern,
+    "an http(s) URL",
+    set("eventline:messagingUrl", "https://api.twilio.com"),
+    configDefaults["eventline:messagingUrl"],
+  );
+  const accountSid = read.string(
+    "eventline:messagingAccountSid",
+    /^\S+$/,
+    "an account sid",
+    set("eventline:messagingAccountSid", "AC0123456789abcdef0123456789abcdef"),
+  );
+  const authToken = read.secret(
+    "eventline:messagingAuthToken",
+    /^\S+$/,
+    "a token",
+    "pulumi config set --secret eventline:messagingAuthToken <token>",
+  );
+  const smsFrom = read.string(
+    "eventline:smsFrom",
+    e164Pattern,
+    "an E.164 number",
+    set("eventline:smsFrom", "+15550001111"),
+  );
+  const whatsappFrom = read.string(
+    "eventline:whatsappFrom",
+    e164Pattern,
+    "an E.164 number",
+    set("eventline:whatsappFrom", "+15550002222"),
+  );
+  if ([transport, url, accountSid, authToken, smsFrom, whatsappFrom].includes(undefined))
+    return undefined;
+  return {
+    transport: "twilio",
+    url: url!,
+    accountSid: accountSid!,
+    authToken: authToken!,
+    smsFrom: smsFrom!,
+    whatsappFrom: whatsappFrom!,
+  };
 }
 
 /**
@@ -233,46 +343,103 @@ function readMessaging(read: Reader, needed: boolean, set: (key: string, value: 
  *   (an SMTP server only when some consumer sends email over SMTP). Default: all of them.
  * @throws ConfigError listing every missing or malformed key with an example.
  */
-export function loadStackConfig(values: Readonly<Record<string, string>> = pulumi.runtime.allConfig(), needs: ReadonlySet<Capability> = new Set(capabilities)): StackConfig {
+export function loadStackConfig(
+  values: Readonly<Record<string, string>> = pulumi.runtime.allConfig(),
+  needs: ReadonlySet<Capability> = new Set(capabilities),
+): StackConfig {
   const read = new Reader(values);
   const set = (key: string, value: string) => `pulumi config set ${key} ${value}`;
 
   for (const key of Object.keys(values)) {
     if (key.startsWith("eventline:") && !eventlineConfigKeys.has(key)) {
-      read.issues.push({ key, problem: `is not a setting of this program (known: ${[...eventlineConfigKeys].join(", ")})`, example: `pulumi config rm ${key}` });
+      read.issues.push({
+        key,
+        problem: `is not a setting of this program (known: ${[...eventlineConfigKeys].join(", ")})`,
+        example: `pulumi config rm ${key}`,
+      });
     }
   }
 
-  const project = read.string("gcp:project", projectPattern, "a GCP project id", set("gcp:project", "eventline-dev"));
-  const region = read.string("gcp:region", regionPattern, "a GCP region", set("gcp:region", "europe-west1"));
-  const owner = read.string("eventline:owner", labelValuePattern, "a label value (lowercase letters, digits, - and _, at most 63)", set("eventline:owner", "platform-team"));
-  const mode = read.string("eventline:cluster", /^(autopilot|existing)$/, "autopilot or existing", set("eventline:cluster", "autopilot"), configDefaults["eventline:cluster"]);
+  const project = read.string(
+    "gcp:project",
+    projectPattern,
+    "a GCP project id",
+    set("gcp:project", "eventline-dev"),
+  );
+  const region = read.string(
+    "gcp:region",
+    regionPattern,
+    "a GCP region",
+    set("gcp:region", "europe-west1"),
+  );
+  const owner = read.string(
+    "eventline:owner",
+    labelValuePattern,
+    "a label value (lowercase letters, digits, - and _, at most 63)",
+    set("eventline:owner", "platform-team"),
+  );
+  const mode = read.string(
+    "eventline:cluster",
+    /^(autopilot|existing)$/,
+    "autopilot or existing",
+    set("eventline:cluster", "autopilot"),
+    configDefaults["eventline:cluster"],
+  );
   let cluster: ClusterSource | undefined;
   if (mode === "existing") {
     const kubeconfig = values["eventline:kubeconfig"];
     if (kubeconfig === undefined || kubeconfig.trim() === "") {
-      read.issues.push({ key: "eventline:kubeconfig", problem: "is not set, and eventline:cluster is existing", example: "pulumi config set --secret eventline:kubeconfig < kubeconfig.yaml" });
+      read.issues.push({
+        key: "eventline:kubeconfig",
+        problem: "is not set, and eventline:cluster is existing",
+        example: "pulumi config set --secret eventline:kubeconfig < kubeconfig.yaml",
+      });
     } else {
       cluster = { mode: "existing", kubeconfig: pulumi.secret(kubeconfig) };
     }
   } else if (mode === "autopilot") {
     cluster = { mode: "autopilot" };
   }
-  const deleteProtection = read.boolean("eventline:deleteProtection", configDefaults["eventline:deleteProtection"], set("eventline:deleteProtection", "true"));
+  const deleteProtection = read.boolean(
+    "eventline:deleteProtection",
+    configDefaults["eventline:deleteProtection"],
+    set("eventline:deleteProtection", "true"),
+  );
   const alertNotificationChannels = read.list(
     "eventline:alertNotificationChannels",
     channelPattern,
     "notification channel names (projects/<project>/notificationChannels/<id>)",
     "pulumi config set --path 'eventline:alertNotificationChannels[0]' projects/eventline-prod/notificationChannels/123",
   );
-  const oldestUnackedAlertSeconds = read.seconds("eventline:oldestUnackedAlert", configDefaults["eventline:oldestUnackedAlert"], 60, set("eventline:oldestUnackedAlert", "10m"));
-  const gatewayInvokers = read.list("eventline:gatewayInvokers", memberPattern, "IAM members (user:, group:, serviceAccount:, domain:)", "pulumi config set --path 'eventline:gatewayInvokers[0]' group:frontend@example.com");
-  const maxReplicasCap = read.integer("eventline:maxReplicasCap", configDefaults["eventline:maxReplicasCap"], 1, set("eventline:maxReplicasCap", "50"));
+  const oldestUnackedAlertSeconds = read.seconds(
+    "eventline:oldestUnackedAlert",
+    configDefaults["eventline:oldestUnackedAlert"],
+    60,
+    set("eventline:oldestUnackedAlert", "10m"),
+  );
+  const gatewayInvokers = read.list(
+    "eventline:gatewayInvokers",
+    memberPattern,
+    "IAM members (user:, group:, serviceAccount:, domain:)",
+    "pulumi config set --path 'eventline:gatewayInvokers[0]' group:frontend@example.com",
+  );
+  const maxReplicasCap = read.integer(
+    "eventline:maxReplicasCap",
+    configDefaults["eventline:maxReplicasCap"],
+    1,
+    set("eventline:maxReplicasCap", "50"),
+  );
   // Defaults to the region; when the region itself is wrong, that is the one problem to report.
   const firestoreLocation =
     !values["eventline:firestoreLocation"] && region === undefined
       ? undefined
-      : read.string("eventline:firestoreLocation", firestoreLocationPattern, "a Firestore location", set("eventline:firestoreLocation", "eur3"), region);
+      : read.string(
+          "eventline:firestoreLocation",
+          firestoreLocationPattern,
+          "a Firestore location",
+          set("eventline:firestoreLocation", "eur3"),
+          region,
+        );
 
   const firestoreDatabase = read.string(
     "eventline:firestoreDatabase",
@@ -283,9 +450,28 @@ export function loadStackConfig(values: Readonly<Record<string, string>> = pulum
   );
   const email = readEmail(read, needs.has("smtp"), set);
   const messaging = readMessaging(read, needs.has("messaging"), set);
-  const cardBaseUrl = needs.has("tracking-links") ? read.string("eventline:cardBaseUrl", httpUrlPattern, "an http(s) URL", set("eventline:cardBaseUrl", "https://app.example.com")) : values["eventline:cardBaseUrl"] || undefined;
-  const redirectHosts = read.list("eventline:redirectHosts", hostPattern, "host names", "pulumi config set --path 'eventline:redirectHosts[0]' shop.example.com");
-  const trackerDomain = values["eventline:trackerDomain"] ? read.string("eventline:trackerDomain", hostPattern, "a domain name", set("eventline:trackerDomain", "go.example.com")) : undefined;
+  const cardBaseUrl = needs.has("tracking-links")
+    ? read.string(
+        "eventline:cardBaseUrl",
+        httpUrlPattern,
+        "an http(s) URL",
+        set("eventline:cardBaseUrl", "https://app.example.com"),
+      )
+    : values["eventline:cardBaseUrl"] || undefined;
+  const redirectHosts = read.list(
+    "eventline:redirectHosts",
+    hostPattern,
+    "host names",
+    "pulumi config set --path 'eventline:redirectHosts[0]' shop.example.com",
+  );
+  const trackerDomain = values["eventline:trackerDomain"]
+    ? read.string(
+        "eventline:trackerDomain",
+        hostPattern,
+        "a domain name",
+        set("eventline:trackerDomain", "go.example.com"),
+      )
+    : undefined;
 
   if (read.issues.length > 0) throw new ConfigError(read.issues);
   return {

@@ -98,17 +98,22 @@ function configString(value: unknown): string {
  * Pulumi.<stack>.yaml. Secure values (`{ secure: … }`) cannot be decrypted here; they get a
  * placeholder and are reported as secret keys.
  */
-export function stackConfig(stack: string, root: string = REPO_ROOT): { values: Record<string, string>; secretKeys: string[] } {
+export function stackConfig(
+  stack: string,
+  root: string = REPO_ROOT,
+): { values: Record<string, string>; secretKeys: string[] } {
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
-  const project = readYaml(join(root, "Pulumi.yaml"))["config"] as Record<string, { default?: unknown; value?: unknown } | unknown> | undefined;
+  const project = readYaml(join(root, "Pulumi.yaml"))["config"] as
+    Record<string, { default?: unknown; value?: unknown } | unknown> | undefined;
   for (const [key, spec] of Object.entries(project ?? {})) {
     if (spec === null || typeof spec !== "object") continue;
     const { default: fallback, value } = spec as { default?: unknown; value?: unknown };
     if (value !== undefined) values[fullKey(key)] = configString(value);
     else if (fallback !== undefined) values[fullKey(key)] = configString(fallback);
   }
-  const perStack = readYaml(join(root, `Pulumi.${stack}.yaml`))["config"] as Record<string, unknown> | undefined;
+  const perStack = readYaml(join(root, `Pulumi.${stack}.yaml`))["config"] as
+    Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(perStack ?? {})) {
     if (value !== null && typeof value === "object" && "secure" in value) {
       values[fullKey(key)] = `mock-secret-${fullKey(key)}`;
@@ -123,7 +128,11 @@ export function stackConfig(stack: string, root: string = REPO_ROOT): { values: 
 const digestOf = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** Realistic computed state for the resources the program reads outputs of. */
-function mockState(args: pulumi.runtime.MockResourceArgs, project: string, region: string): { id: string; state: Record<string, unknown> } {
+function mockState(
+  args: pulumi.runtime.MockResourceArgs,
+  project: string,
+  region: string,
+): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, unknown>;
   const name = typeof inputs["name"] === "string" ? (inputs["name"] as string) : args.name;
   const base = { ...inputs, name };
@@ -136,13 +145,31 @@ function mockState(args: pulumi.runtime.MockResourceArgs, project: string, regio
       return { id: `projects/${project}/schemas/${name}`, state: base };
     case "gcp:serviceaccount/account:Account": {
       const email = `${String(inputs["accountId"])}@${project}.iam.gserviceaccount.com`;
-      return { id: `projects/${project}/serviceAccounts/${email}`, state: { ...inputs, email, member: `serviceAccount:${email}`, name: `projects/${project}/serviceAccounts/${email}` } };
+      return {
+        id: `projects/${project}/serviceAccounts/${email}`,
+        state: {
+          ...inputs,
+          email,
+          member: `serviceAccount:${email}`,
+          name: `projects/${project}/serviceAccounts/${email}`,
+        },
+      };
     }
     case "gcp:cloudrunv2/service:Service":
-      return { id: `projects/${project}/locations/${region}/services/${name}`, state: { ...base, uri: `https://${name}-${MOCK_PROJECT_NUMBER}.${region}.run.app` } };
+      return {
+        id: `projects/${project}/locations/${region}/services/${name}`,
+        state: { ...base, uri: `https://${name}-${MOCK_PROJECT_NUMBER}.${region}.run.app` },
+      };
     case "gcp:artifactregistry/repository:Repository": {
       const repository = String(inputs["repositoryId"]);
-      return { id: `projects/${project}/locations/${region}/repositories/${repository}`, state: { ...inputs, name: repository, registryUri: `${region}-docker.pkg.dev/${project}/${repository}` } };
+      return {
+        id: `projects/${project}/locations/${region}/repositories/${repository}`,
+        state: {
+          ...inputs,
+          name: repository,
+          registryUri: `${region}-docker.pkg.dev/${project}/${repository}`,
+        },
+      };
     }
     case "docker-build:index:Image": {
       const tag = String((inputs["tags"] as string[] | undefined)?.[0] ?? args.name);
@@ -152,16 +179,36 @@ function mockState(args: pulumi.runtime.MockResourceArgs, project: string, regio
     case "gcp:container/cluster:Cluster":
       return {
         id: `projects/${project}/locations/${region}/clusters/${name}`,
-        state: { ...base, endpoint: "203.0.113.10", masterAuth: { clusterCaCertificate: Buffer.from("mock-ca").toString("base64") } },
+        state: {
+          ...base,
+          endpoint: "203.0.113.10",
+          masterAuth: { clusterCaCertificate: Buffer.from("mock-ca").toString("base64") },
+        },
       };
     case "gcp:secretmanager/secret:Secret":
-      return { id: `projects/${project}/secrets/${String(inputs["secretId"])}`, state: { ...inputs, name: `projects/${MOCK_PROJECT_NUMBER}/secrets/${String(inputs["secretId"])}` } };
+      return {
+        id: `projects/${project}/secrets/${String(inputs["secretId"])}`,
+        state: {
+          ...inputs,
+          name: `projects/${MOCK_PROJECT_NUMBER}/secrets/${String(inputs["secretId"])}`,
+        },
+      };
     case "gcp:secretmanager/secretVersion:SecretVersion": {
       const secret = String(inputs["secret"]);
-      return { id: `${secret}/versions/1`, state: { ...inputs, version: "1", name: `${secret.replace(`projects/${project}/`, `projects/${MOCK_PROJECT_NUMBER}/`)}/versions/1` } };
+      return {
+        id: `${secret}/versions/1`,
+        state: {
+          ...inputs,
+          version: "1",
+          name: `${secret.replace(`projects/${project}/`, `projects/${MOCK_PROJECT_NUMBER}/`)}/versions/1`,
+        },
+      };
     }
     case "gcp:monitoring/dashboard:Dashboard":
-      return { id: `projects/${MOCK_PROJECT_NUMBER}/dashboards/${digestOf(args.name).slice(0, 32)}`, state: inputs };
+      return {
+        id: `projects/${MOCK_PROJECT_NUMBER}/dashboards/${digestOf(args.name).slice(0, 32)}`,
+        state: inputs,
+      };
     default:
       return { id: `${args.name}-id`, state: base };
   }
@@ -173,11 +220,24 @@ function mocks(project: string, region: string): pulumi.runtime.Mocks {
     call: (args) => {
       switch (args.token) {
         case "gcp:organizations/getProject:getProject":
-          return { id: `projects/${project}`, projectId: project, name: project, number: MOCK_PROJECT_NUMBER };
+          return {
+            id: `projects/${project}`,
+            projectId: project,
+            name: project,
+            number: MOCK_PROJECT_NUMBER,
+          };
         case "gcp:organizations/getClientConfig:getClientConfig":
-          return { id: "client-config", project, region, zone: `${region}-b`, accessToken: "mock-access-token" };
+          return {
+            id: "client-config",
+            project,
+            region,
+            zone: `${region}-b`,
+            accessToken: "mock-access-token",
+          };
         default:
-          throw new Error(`evaluateProgram: no mock for invoke ${args.token}; add one to infra/evaluate.ts`);
+          throw new Error(
+            `evaluateProgram: no mock for invoke ${args.token}; add one to infra/evaluate.ts`,
+          );
       }
     },
   };
@@ -203,10 +263,21 @@ function recordRegistrations(into: RecordedResource[]): void {
   monitor.registerResource = (req, callback) =>
     register(req, (err, response) => {
       if (!err && response) {
-        const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
-        for (const key of Object.keys(inputs)) inputs[key] = pulumi.runtime.unwrapRpcSecret(inputs[key]);
+        const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<
+          string,
+          unknown
+        >;
+        for (const key of Object.keys(inputs))
+          inputs[key] = pulumi.runtime.unwrapRpcSecret(inputs[key]);
         const parent = req.getParent();
-        into.push({ type: req.getType(), name: req.getName(), urn: response.getUrn(), inputs, ...(parent && { parent }), dependencies: req.getDependenciesList() });
+        into.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: response.getUrn(),
+          inputs,
+          ...(parent && { parent }),
+          dependencies: req.getDependenciesList(),
+        });
       }
       callback(err, response);
     });
@@ -221,8 +292,12 @@ async function settle(result: Record<string, unknown>): Promise<Record<string, u
   });
   await pulumi.runtime.disconnect();
   // Every registration is answered; the outputs' own callbacks need a few more event-loop turns.
-  for (let tick = 0; tick < 10 && settled === undefined; tick++) await new Promise((done) => setImmediate(done));
-  if (settled === undefined) throw new Error("evaluateProgram: the stack outputs did not resolve; a registration or invoke failed (see the errors above)");
+  for (let tick = 0; tick < 10 && settled === undefined; tick++)
+    await new Promise((done) => setImmediate(done));
+  if (settled === undefined)
+    throw new Error(
+      "evaluateProgram: the stack outputs did not resolve; a registration or invoke failed (see the errors above)",
+    );
   return settled.value;
 }
 
@@ -250,16 +325,27 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
   recordRegistrations(resources);
 
-  const path = options.program === undefined ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js") : options.program;
-  const loaded = (await loadModule(isAbsolute(path) ? path : resolve(path))) as { default?: Program } | Program;
+  const path =
+    options.program === undefined
+      ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js")
+      : options.program;
+  const loaded = (await loadModule(isAbsolute(path) ? path : resolve(path))) as
+    { default?: Program } | Program;
   const program = typeof loaded === "function" ? loaded : loaded.default;
-  if (typeof program !== "function") throw new Error(`evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`);
+  if (typeof program !== "function")
+    throw new Error(
+      `evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`,
+    );
 
   try {
-    const outputs = await settle(await program(options.system === undefined ? {} : { system: options.system }));
+    const outputs = await settle(
+      await program(options.system === undefined ? {} : { system: options.system }),
+    );
     // Only the placeholders the program used: a secret its consumers do not need is not missing.
     const used = JSON.stringify(resources.map((resource) => resource.inputs));
-    const placeholderSecrets = [...placeholders].filter(([, example]) => used.includes(JSON.stringify(example).slice(1, -1))).map(([key]) => key);
+    const placeholderSecrets = [...placeholders]
+      .filter(([, example]) => used.includes(JSON.stringify(example).slice(1, -1)))
+      .map(([key]) => key);
     return { stack: options.stack, placeholderSecrets, resources, outputs };
   } finally {
     // Whatever happened, let in-flight registrations finish before the next evaluation's mocks.
@@ -273,7 +359,8 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
  */
 function loadModule(path: string): Promise<unknown> {
   const require_ = createRequire(__filename);
-  if (path.endsWith(".ts") && require_.extensions[".ts"] !== undefined) return Promise.resolve(require_(path));
+  if (path.endsWith(".ts") && require_.extensions[".ts"] !== undefined)
+    return Promise.resolve(require_(path));
   return import(path);
 }
 

@@ -30,8 +30,18 @@ import { capabilitySettings, secretSettingsNeeded } from "./workload-settings";
 
 /** The topics carrying event types `types`, each once: where a publisher of them needs rights. */
 function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) => string[] {
-  const topicOfType = new Map(resolved.topics.flatMap((topic) => topic.events.map((event) => [event.type, topic.name] as const)));
-  return (types) => [...new Set(types.map((type) => topicOfType.get(type)).filter((topic): topic is string => topic !== undefined))];
+  const topicOfType = new Map(
+    resolved.topics.flatMap((topic) =>
+      topic.events.map((event) => [event.type, topic.name] as const),
+    ),
+  );
+  return (types) => [
+    ...new Set(
+      types
+        .map((type) => topicOfType.get(type))
+        .filter((topic): topic is string => topic !== undefined),
+    ),
+  ];
 }
 
 /**
@@ -43,7 +53,9 @@ function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) =>
 async function eventline(options: { system?: SystemSpec } = {}) {
   const stack = pulumi.getStack();
   const resolved = resolveSystem(options.system ?? declaredSystem, stack);
-  const uses = new Set<Capability>(resolved.consumers.flatMap((consumer) => consumer.contract.uses));
+  const uses = new Set<Capability>(
+    resolved.consumers.flatMap((consumer) => consumer.contract.uses),
+  );
   const config = loadStackConfig(undefined, uses);
 
   const projectNumber = gcp.organizations.getProjectOutput({ projectId: config.project }).number;
@@ -60,8 +72,14 @@ async function eventline(options: { system?: SystemSpec } = {}) {
   const apis = new ProjectApis("apis", { platform });
   const afterEnabled = { transformations: [afterApis(apis)] };
 
-  const topics = new Map(resolved.topics.map((topic) => [topic.name, new EventTopic(topic.name, { topic, platform }, afterEnabled)]));
-  const topicNames = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, topics.get(name)!.topic.name]));
+  const topics = new Map(
+    resolved.topics.map((topic) => [
+      topic.name,
+      new EventTopic(topic.name, { topic, platform }, afterEnabled),
+    ]),
+  );
+  const topicNames = (names: readonly string[]) =>
+    Object.fromEntries(names.map((name) => [name, topics.get(name)!.topic.name]));
   const topicsOf = topicsCarrying(resolved);
 
   new EventStore("event-store", { locationId: config.firestoreLocation, platform }, afterEnabled);
@@ -69,7 +87,11 @@ async function eventline(options: { system?: SystemSpec } = {}) {
   const cluster = new WorkerCluster("workers", { source: config.cluster, platform }, afterEnabled);
   // Autopilot nodes pull images as the project's default compute service account.
   const nodeAccount = pulumi.interpolate`serviceAccount:${projectNumber}-compute@developer.gserviceaccount.com`;
-  const image = new HandlerImage("handlers", { platform, readers: config.cluster.mode === "autopilot" ? [nodeAccount] : [] }, afterEnabled);
+  const image = new HandlerImage(
+    "handlers",
+    { platform, readers: config.cluster.mode === "autopilot" ? [nodeAccount] : [] },
+    afterEnabled,
+  );
 
   // The tracker first: the links in every invitation point at it.
   const tracker = new EdgeService(
@@ -79,7 +101,9 @@ async function eventline(options: { system?: SystemSpec } = {}) {
       image: image.ref,
       env: {
         ...(config.cardBaseUrl !== undefined && { EVENTLINE_CARD_BASE_URL: config.cardBaseUrl }),
-        ...(config.redirectHosts.length > 0 && { EVENTLINE_REDIRECT_HOSTS: config.redirectHosts.join(",") }),
+        ...(config.redirectHosts.length > 0 && {
+          EVENTLINE_REDIRECT_HOSTS: config.redirectHosts.join(","),
+        }),
       },
       publishesTo: topicNames(topicsOf(TRACKER_EVENT_TYPES)),
       ...(config.trackerDomain !== undefined && { domain: config.trackerDomain }),
@@ -89,7 +113,12 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     afterEnabled,
   );
 
-  const secrets = new Map([...secretSettingsNeeded(config, uses)].map(([setting, value]) => [setting, new SettingSecret(setting.toLowerCase(), { setting, value, platform }, afterEnabled)]));
+  const secrets = new Map(
+    [...secretSettingsNeeded(config, uses)].map(([setting, value]) => [
+      setting,
+      new SettingSecret(setting.toLowerCase(), { setting, value, platform }, afterEnabled),
+    ]),
+  );
   const sources = { config, trackerUrl: tracker.publicUrl, secrets };
 
   const serviceUrls: Record<string, pulumi.Output<string>> = {};
@@ -102,15 +131,29 @@ async function eventline(options: { system?: SystemSpec } = {}) {
       platform,
     };
     if (consumer.delivery === "push") {
-      serviceUrls[consumer.name] = new PushHandler(consumer.name, { ...common, consumer }, afterEnabled).url;
+      serviceUrls[consumer.name] = new PushHandler(
+        consumer.name,
+        { ...common, consumer },
+        afterEnabled,
+      ).url;
     } else {
-      new PullWorker(consumer.name, { ...common, consumer, cluster, maxReplicasCap: config.maxReplicasCap }, afterEnabled);
+      new PullWorker(
+        consumer.name,
+        { ...common, consumer, cluster, maxReplicasCap: config.maxReplicasCap },
+        afterEnabled,
+      );
     }
   }
 
   // The gateway takes the types producers declare, except what only the tracker publishes.
   const produced = resolved.topics
-    .filter((topic) => topic.events.some((event) => event.producers.length > 0 && !(TRACKER_EVENT_TYPES as readonly string[]).includes(event.type)))
+    .filter((topic) =>
+      topic.events.some(
+        (event) =>
+          event.producers.length > 0 &&
+          !(TRACKER_EVENT_TYPES as readonly string[]).includes(event.type),
+      ),
+    )
     .map((topic) => topic.name);
   const gateway = new EdgeService(
     "gateway",
@@ -125,12 +168,16 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     afterEnabled,
   );
 
-  const monitoring = new Monitoring("monitoring", {
-    consumers: resolved.consumers,
-    oldestUnackedAlertSeconds: config.oldestUnackedAlertSeconds,
-    notificationChannels: config.alertNotificationChannels,
-    platform,
-  }, afterEnabled);
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      consumers: resolved.consumers,
+      oldestUnackedAlertSeconds: config.oldestUnackedAlertSeconds,
+      notificationChannels: config.alertNotificationChannels,
+      platform,
+    },
+    afterEnabled,
+  );
 
   return {
     topics: resolved.topics.map((topic) => topics.get(topic.name)!.topic.name),

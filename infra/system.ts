@@ -17,7 +17,13 @@ import { defineSystem } from "./model/define";
  * (docs/requirements.md, MO-2). They keep acknowledged messages for a week so
  * `eventline seek` can replay a window into them (MO-13).
  */
-const marketingDelivery = { delivery: "push", ackDeadline: "60s", retry: { minBackoff: "10s", maxBackoff: "600s" }, retainAckedMessages: true, retention: "7d" } as const;
+const marketingDelivery = {
+  delivery: "push",
+  ackDeadline: "60s",
+  retry: { minBackoff: "10s", maxBackoff: "600s" },
+  retainAckedMessages: true,
+  retention: "7d",
+} as const;
 
 export const system = defineSystem({
   topics: {
@@ -40,11 +46,31 @@ export const system = defineSystem({
       schema: viral.v1.ViralFunnelTopic,
       orderingKey: "invitationId",
       events: {
-        "com.eventline.share.completed": { message: viral.v1.ViralShareCompleted, subject: "invitationId", description: "The channel accepted the invitation (funnel: sent)." },
-        "com.eventline.share.failed": { message: viral.v1.ViralShareFailed, subject: "invitationId", description: "The invitation could not be sent and will not be retried." },
-        "com.eventline.invitation.opened": { message: viral.v1.InvitationOpened, subject: "invitationId", producers: ["tracker /t/open"] },
-        "com.eventline.invitation.clicked": { message: viral.v1.InvitationClicked, subject: "invitationId", producers: ["tracker /t/click"] },
-        "com.eventline.invitation.converted": { message: viral.v1.InvitationConverted, subject: "invitationId", producers: ["gateway"] },
+        "com.eventline.share.completed": {
+          message: viral.v1.ViralShareCompleted,
+          subject: "invitationId",
+          description: "The channel accepted the invitation (funnel: sent).",
+        },
+        "com.eventline.share.failed": {
+          message: viral.v1.ViralShareFailed,
+          subject: "invitationId",
+          description: "The invitation could not be sent and will not be retried.",
+        },
+        "com.eventline.invitation.opened": {
+          message: viral.v1.InvitationOpened,
+          subject: "invitationId",
+          producers: ["tracker /t/open"],
+        },
+        "com.eventline.invitation.clicked": {
+          message: viral.v1.InvitationClicked,
+          subject: "invitationId",
+          producers: ["tracker /t/click"],
+        },
+        "com.eventline.invitation.converted": {
+          message: viral.v1.InvitationConverted,
+          subject: "invitationId",
+          producers: ["gateway"],
+        },
       },
     },
 
@@ -54,29 +80,69 @@ export const system = defineSystem({
       schema: marketing.v1.CampaignsTopic,
       orderingKey: "campaignId",
       events: {
-        "com.eventline.campaign.created": { message: marketing.v1.CampaignCreated, subject: "campaignId", producers: ["gateway"] },
-        "com.eventline.campaign.performance_reported": { message: marketing.v1.CampaignPerformance, subject: "campaignId", producers: ["gateway (ad platforms)"] },
-        "com.eventline.campaign.optimized": { message: marketing.v1.CampaignOptimized, subject: "campaignId", producers: ["gateway (agents)"] },
-        "com.eventline.campaign.optimization_required": { message: marketing.v1.OptimizationRequired, subject: "campaignId" },
+        "com.eventline.campaign.created": {
+          message: marketing.v1.CampaignCreated,
+          subject: "campaignId",
+          producers: ["gateway"],
+        },
+        "com.eventline.campaign.performance_reported": {
+          message: marketing.v1.CampaignPerformance,
+          subject: "campaignId",
+          producers: ["gateway (ad platforms)"],
+        },
+        "com.eventline.campaign.optimized": {
+          message: marketing.v1.CampaignOptimized,
+          subject: "campaignId",
+          producers: ["gateway (agents)"],
+        },
+        "com.eventline.campaign.optimization_required": {
+          message: marketing.v1.OptimizationRequired,
+          subject: "campaignId",
+        },
       },
     },
     creatives: {
       description: "Creative submissions, analyses, fatigue and mutations.",
       schema: marketing.v1.CreativesTopic,
       events: {
-        "com.eventline.creative.submitted": { message: marketing.v1.CreativeSubmitted, subject: "creativeId", producers: ["gateway"] },
-        "com.eventline.creative.analyzed": { message: marketing.v1.CreativeAnalyzed, subject: "creativeId" },
-        "com.eventline.creative.fatigue_detected": { message: marketing.v1.CreativeFatigueDetected, subject: "creativeId" },
-        "com.eventline.creative.mutated": { message: marketing.v1.CreativeMutated, subject: "childId", producers: ["gateway (agents)"] },
+        "com.eventline.creative.submitted": {
+          message: marketing.v1.CreativeSubmitted,
+          subject: "creativeId",
+          producers: ["gateway"],
+        },
+        "com.eventline.creative.analyzed": {
+          message: marketing.v1.CreativeAnalyzed,
+          subject: "creativeId",
+        },
+        "com.eventline.creative.fatigue_detected": {
+          message: marketing.v1.CreativeFatigueDetected,
+          subject: "creativeId",
+        },
+        "com.eventline.creative.mutated": {
+          message: marketing.v1.CreativeMutated,
+          subject: "childId",
+          producers: ["gateway (agents)"],
+        },
       },
     },
     attribution: {
       description: "Touchpoints and conversions, and the credit each channel gets.",
       schema: marketing.v1.AttributionTopic,
       events: {
-        "com.eventline.attribution.touchpoint_recorded": { message: marketing.v1.TouchpointRecorded, subject: "userId", producers: ["gateway (analytics)"] },
-        "com.eventline.attribution.conversion_recorded": { message: marketing.v1.ConversionRecorded, subject: "userId", producers: ["gateway (analytics)"] },
-        "com.eventline.attribution.conversion_attributed": { message: marketing.v1.ConversionAttributed, subject: "userId" },
+        "com.eventline.attribution.touchpoint_recorded": {
+          message: marketing.v1.TouchpointRecorded,
+          subject: "userId",
+          producers: ["gateway (analytics)"],
+        },
+        "com.eventline.attribution.conversion_recorded": {
+          message: marketing.v1.ConversionRecorded,
+          subject: "userId",
+          producers: ["gateway (analytics)"],
+        },
+        "com.eventline.attribution.conversion_attributed": {
+          message: marketing.v1.ConversionAttributed,
+          subject: "userId",
+        },
       },
     },
 
@@ -84,24 +150,52 @@ export const system = defineSystem({
     users: {
       schema: marketplace.v1.UsersTopic,
       events: {
-        "com.skillancer.user.created": { message: marketplace.v1.UserCreated, subject: "userId", producers: ["user-service"] },
-        "com.skillancer.user.updated": { message: marketplace.v1.UserUpdated, subject: "userId", producers: ["user-service"] },
+        "com.skillancer.user.created": {
+          message: marketplace.v1.UserCreated,
+          subject: "userId",
+          producers: ["user-service"],
+        },
+        "com.skillancer.user.updated": {
+          message: marketplace.v1.UserUpdated,
+          subject: "userId",
+          producers: ["user-service"],
+        },
       },
     },
     projects: {
       schema: marketplace.v1.ProjectsTopic,
       events: {
-        "com.skillancer.project.created": { message: marketplace.v1.ProjectCreated, subject: "projectId", producers: ["project-service"] },
-        "com.skillancer.project.published": { message: marketplace.v1.ProjectPublished, subject: "projectId", producers: ["project-service"] },
+        "com.skillancer.project.created": {
+          message: marketplace.v1.ProjectCreated,
+          subject: "projectId",
+          producers: ["project-service"],
+        },
+        "com.skillancer.project.published": {
+          message: marketplace.v1.ProjectPublished,
+          subject: "projectId",
+          producers: ["project-service"],
+        },
       },
     },
     bookings: {
       schema: marketplace.v1.BookingsTopic,
-      events: { "com.skillancer.booking.created": { message: marketplace.v1.BookingCreated, subject: "bookingId", producers: ["booking-service"] } },
+      events: {
+        "com.skillancer.booking.created": {
+          message: marketplace.v1.BookingCreated,
+          subject: "bookingId",
+          producers: ["booking-service"],
+        },
+      },
     },
     payments: {
       schema: marketplace.v1.PaymentsTopic,
-      events: { "com.skillancer.payment.completed": { message: marketplace.v1.PaymentCompleted, subject: "bookingId", producers: ["payment-service"] } },
+      events: {
+        "com.skillancer.payment.completed": {
+          message: marketplace.v1.PaymentCompleted,
+          subject: "bookingId",
+          producers: ["payment-service"],
+        },
+      },
     },
     "send-email": {
       description: "Command: send one email.",
@@ -113,7 +207,12 @@ export const system = defineSystem({
       description: "Command: (re)index one project in search.",
       command: true,
       schema: marketplace.v1.IndexProjectTopic,
-      events: { "com.skillancer.search.index_project": { message: marketplace.v1.IndexProject, subject: "projectId" } },
+      events: {
+        "com.skillancer.search.index_project": {
+          message: marketplace.v1.IndexProject,
+          subject: "projectId",
+        },
+      },
     },
 
     // ---- Document pipeline: CloudEvents with JSON bodies (DP) ----
@@ -122,53 +221,162 @@ export const system = defineSystem({
       schema: documents.v1.DocumentsTopic,
       encoding: "json",
       events: {
-        "com.dip.document.ingested": { message: documents.v1.DocumentIngested, subject: "documentId", producers: ["gateway (/services/ingestion)"] },
-        "com.dip.document.classified": { message: documents.v1.DocumentClassified, subject: "documentId" },
+        "com.dip.document.ingested": {
+          message: documents.v1.DocumentIngested,
+          subject: "documentId",
+          producers: ["gateway (/services/ingestion)"],
+        },
+        "com.dip.document.classified": {
+          message: documents.v1.DocumentClassified,
+          subject: "documentId",
+        },
       },
     },
     routing: {
       schema: documents.v1.RoutingTopic,
       encoding: "json",
-      events: { "com.dip.routing.decided": { message: documents.v1.RoutingDecided, subject: "documentId" } },
+      events: {
+        "com.dip.routing.decided": { message: documents.v1.RoutingDecided, subject: "documentId" },
+      },
     },
     responses: {
       schema: documents.v1.ResponsesTopic,
       encoding: "json",
-      events: { "com.dip.response.generated": { message: documents.v1.ResponseGenerated, subject: "documentId" } },
+      events: {
+        "com.dip.response.generated": {
+          message: documents.v1.ResponseGenerated,
+          subject: "documentId",
+        },
+      },
     },
   },
 
   handlers: {
     // Viral sharing
-    "email-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["smtp", "tracking-links"], description: "Sends the invitation email over SMTP, with tracking pixel and click link." },
-    "sms-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by SMS through the provider adapter." },
-    "whatsapp-sender": { accepts: ["com.eventline.share.requested"], emits: ["com.eventline.share.completed", "com.eventline.share.failed"], uses: ["messaging", "tracking-links"], description: "Sends the invitation by WhatsApp through the provider adapter." },
+    "email-sender": {
+      accepts: ["com.eventline.share.requested"],
+      emits: ["com.eventline.share.completed", "com.eventline.share.failed"],
+      uses: ["smtp", "tracking-links"],
+      description: "Sends the invitation email over SMTP, with tracking pixel and click link.",
+    },
+    "sms-sender": {
+      accepts: ["com.eventline.share.requested"],
+      emits: ["com.eventline.share.completed", "com.eventline.share.failed"],
+      uses: ["messaging", "tracking-links"],
+      description: "Sends the invitation by SMS through the provider adapter.",
+    },
+    "whatsapp-sender": {
+      accepts: ["com.eventline.share.requested"],
+      emits: ["com.eventline.share.completed", "com.eventline.share.failed"],
+      uses: ["messaging", "tracking-links"],
+      description: "Sends the invitation by WhatsApp through the provider adapter.",
+    },
     "funnel-projector": {
-      accepts: ["com.eventline.share.completed", "com.eventline.share.failed", "com.eventline.invitation.opened", "com.eventline.invitation.clicked", "com.eventline.invitation.converted"],
+      accepts: [
+        "com.eventline.share.completed",
+        "com.eventline.share.failed",
+        "com.eventline.invitation.opened",
+        "com.eventline.invitation.clicked",
+        "com.eventline.invitation.converted",
+      ],
       description: "Keeps the sent → opened → clicked → converted funnel per card and per sender.",
     },
     // Marketing optimization
-    "campaign-processor": { accepts: ["com.eventline.campaign.created", "com.eventline.campaign.performance_reported"], emits: ["com.eventline.campaign.optimization_required"], description: "Stores performance, computes CTR, CPA and pacing; asks for optimization when off target." },
-    "campaign-analytics": { accepts: ["com.eventline.campaign.performance_reported"], description: "Hourly and daily rollups of campaign performance." },
-    "creative-analyzer": { accepts: ["com.eventline.creative.submitted"], emits: ["com.eventline.creative.analyzed"], description: "Feature embedding and attention scores from a creative's genome." },
-    "fatigue-detector": { accepts: ["com.eventline.creative.analyzed"], emits: ["com.eventline.creative.fatigue_detected"], description: "Fits an exponential decay to a creative's CTR series." },
-    "attribution-builder": { accepts: ["com.eventline.attribution.touchpoint_recorded", "com.eventline.attribution.conversion_recorded"], emits: ["com.eventline.attribution.conversion_attributed"], description: "Credits conversions to channels: last click, linear, Shapley." },
+    "campaign-processor": {
+      accepts: ["com.eventline.campaign.created", "com.eventline.campaign.performance_reported"],
+      emits: ["com.eventline.campaign.optimization_required"],
+      description:
+        "Stores performance, computes CTR, CPA and pacing; asks for optimization when off target.",
+    },
+    "campaign-analytics": {
+      accepts: ["com.eventline.campaign.performance_reported"],
+      description: "Hourly and daily rollups of campaign performance.",
+    },
+    "creative-analyzer": {
+      accepts: ["com.eventline.creative.submitted"],
+      emits: ["com.eventline.creative.analyzed"],
+      description: "Feature embedding and attention scores from a creative's genome.",
+    },
+    "fatigue-detector": {
+      accepts: ["com.eventline.creative.analyzed"],
+      emits: ["com.eventline.creative.fatigue_detected"],
+      description: "Fits an exponential decay to a creative's CTR series.",
+    },
+    "attribution-builder": {
+      accepts: [
+        "com.eventline.attribution.touchpoint_recorded",
+        "com.eventline.attribution.conversion_recorded",
+      ],
+      emits: ["com.eventline.attribution.conversion_attributed"],
+      description: "Credits conversions to channels: last click, linear, Shapley.",
+    },
     // Marketplace
-    "notify-user-created": { accepts: ["com.skillancer.user.created"], emits: ["com.skillancer.email.send"], description: "Notification: the welcome email." },
-    "notify-project-published": { accepts: ["com.skillancer.project.published"], emits: ["com.skillancer.email.send"], description: "Notification: tells the client the project is live." },
-    "notify-booking-created": { accepts: ["com.skillancer.booking.created"], emits: ["com.skillancer.email.send"], description: "Notification: tells both parties of the booking." },
-    "notify-payment-completed": { accepts: ["com.skillancer.payment.completed"], emits: ["com.skillancer.email.send"], description: "Notification: the receipt." },
-    "search-users": { accepts: ["com.skillancer.user.created", "com.skillancer.user.updated"], description: "Search: keeps the user search documents, newest revision wins." },
-    "search-projects": { accepts: ["com.skillancer.project.created", "com.skillancer.project.published"], emits: ["com.skillancer.search.index_project"], description: "Search: keeps the project search documents and asks for reindexing." },
-    "project-analytics": { accepts: ["com.skillancer.project.created"], description: "Analytics: counts projects by skill and budget band." },
-    "payment-on-booking": { accepts: ["com.skillancer.booking.created"], description: "Payment: opens a pending payment for the booking." },
-    "booking-on-payment": { accepts: ["com.skillancer.payment.completed"], description: "Booking: marks the booking paid." },
-    "email-dispatcher": { accepts: ["com.skillancer.email.send"], uses: ["smtp"], description: "Sends the email the command describes, at most once per idempotency key." },
-    "project-indexer": { accepts: ["com.skillancer.search.index_project"], description: "Rebuilds one project's search document." },
+    "notify-user-created": {
+      accepts: ["com.skillancer.user.created"],
+      emits: ["com.skillancer.email.send"],
+      description: "Notification: the welcome email.",
+    },
+    "notify-project-published": {
+      accepts: ["com.skillancer.project.published"],
+      emits: ["com.skillancer.email.send"],
+      description: "Notification: tells the client the project is live.",
+    },
+    "notify-booking-created": {
+      accepts: ["com.skillancer.booking.created"],
+      emits: ["com.skillancer.email.send"],
+      description: "Notification: tells both parties of the booking.",
+    },
+    "notify-payment-completed": {
+      accepts: ["com.skillancer.payment.completed"],
+      emits: ["com.skillancer.email.send"],
+      description: "Notification: the receipt.",
+    },
+    "search-users": {
+      accepts: ["com.skillancer.user.created", "com.skillancer.user.updated"],
+      description: "Search: keeps the user search documents, newest revision wins.",
+    },
+    "search-projects": {
+      accepts: ["com.skillancer.project.created", "com.skillancer.project.published"],
+      emits: ["com.skillancer.search.index_project"],
+      description: "Search: keeps the project search documents and asks for reindexing.",
+    },
+    "project-analytics": {
+      accepts: ["com.skillancer.project.created"],
+      description: "Analytics: counts projects by skill and budget band.",
+    },
+    "payment-on-booking": {
+      accepts: ["com.skillancer.booking.created"],
+      description: "Payment: opens a pending payment for the booking.",
+    },
+    "booking-on-payment": {
+      accepts: ["com.skillancer.payment.completed"],
+      description: "Booking: marks the booking paid.",
+    },
+    "email-dispatcher": {
+      accepts: ["com.skillancer.email.send"],
+      uses: ["smtp"],
+      description: "Sends the email the command describes, at most once per idempotency key.",
+    },
+    "project-indexer": {
+      accepts: ["com.skillancer.search.index_project"],
+      description: "Rebuilds one project's search document.",
+    },
     // Document pipeline
-    classifier: { accepts: ["com.dip.document.ingested"], emits: ["com.dip.document.classified"], description: "Multinomial naive Bayes over the document's text." },
-    router: { accepts: ["com.dip.document.classified"], emits: ["com.dip.routing.decided"], description: "Routes a classified document to a queue." },
-    responder: { accepts: ["com.dip.routing.decided"], emits: ["com.dip.response.generated"], description: "Generates the response for a routed document." },
+    classifier: {
+      accepts: ["com.dip.document.ingested"],
+      emits: ["com.dip.document.classified"],
+      description: "Multinomial naive Bayes over the document's text.",
+    },
+    router: {
+      accepts: ["com.dip.document.classified"],
+      emits: ["com.dip.routing.decided"],
+      description: "Routes a classified document to a queue.",
+    },
+    responder: {
+      accepts: ["com.dip.routing.decided"],
+      emits: ["com.dip.response.generated"],
+      description: "Generates the response for a routed document.",
+    },
   },
 
   consumers: {
@@ -180,34 +388,91 @@ export const system = defineSystem({
       delivery: "pull",
       ackDeadline: "600s",
       gke: {
-        resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+        resources: {
+          requests: { cpu: "200m", memory: "256Mi" },
+          limits: { cpu: "500m", memory: "512Mi" },
+        },
         replicas: { min: 1, max: 50 },
         backlogTarget: 1000,
         maxMessages: 10,
       },
     },
-    "sms-worker": { handler: "sms-sender", topic: "viral-shares", filter: 'attributes.ce-channel = "sms"', delivery: "push", cloudRun: { maxInstances: 20 } },
-    "whatsapp-worker": { handler: "whatsapp-sender", topic: "viral-shares", filter: 'attributes.ce-channel = "whatsapp"', delivery: "push", cloudRun: { maxInstances: 20 } },
-    "funnel-projector": { handler: "funnel-projector", topic: "viral-funnel", delivery: "pull", ordering: true, gke: { replicas: { min: 1, max: 10 } } },
+    "sms-worker": {
+      handler: "sms-sender",
+      topic: "viral-shares",
+      filter: 'attributes.ce-channel = "sms"',
+      delivery: "push",
+      cloudRun: { maxInstances: 20 },
+    },
+    "whatsapp-worker": {
+      handler: "whatsapp-sender",
+      topic: "viral-shares",
+      filter: 'attributes.ce-channel = "whatsapp"',
+      delivery: "push",
+      cloudRun: { maxInstances: 20 },
+    },
+    "funnel-projector": {
+      handler: "funnel-projector",
+      topic: "viral-funnel",
+      delivery: "pull",
+      ordering: true,
+      gke: { replicas: { min: 1, max: 10 } },
+    },
 
     // Five push consumers; campaign-analytics and fatigue-detector take one type each (MO-2).
-    "campaign-processor": { ...marketingDelivery, handler: "campaign-processor", topic: "campaigns", ordering: true },
-    "campaign-analytics": { ...marketingDelivery, handler: "campaign-analytics", topic: "campaigns", filter: 'attributes.ce-type = "com.eventline.campaign.performance_reported"' },
+    "campaign-processor": {
+      ...marketingDelivery,
+      handler: "campaign-processor",
+      topic: "campaigns",
+      ordering: true,
+    },
+    "campaign-analytics": {
+      ...marketingDelivery,
+      handler: "campaign-analytics",
+      topic: "campaigns",
+      filter: 'attributes.ce-type = "com.eventline.campaign.performance_reported"',
+    },
     "creative-analyzer": { ...marketingDelivery, handler: "creative-analyzer", topic: "creatives" },
-    "fatigue-detector": { ...marketingDelivery, handler: "fatigue-detector", topic: "creatives", filter: 'attributes.ce-type = "com.eventline.creative.analyzed"' },
-    "attribution-builder": { ...marketingDelivery, handler: "attribution-builder", topic: "attribution" },
+    "fatigue-detector": {
+      ...marketingDelivery,
+      handler: "fatigue-detector",
+      topic: "creatives",
+      filter: 'attributes.ce-type = "com.eventline.creative.analyzed"',
+    },
+    "attribution-builder": {
+      ...marketingDelivery,
+      handler: "attribution-builder",
+      topic: "attribution",
+    },
 
     // The services each event reaches, one subscription per service and topic (MP-4).
     "notify-user-created": { handler: "notify-user-created", topic: "users", delivery: "push" },
-    "notify-project-published": { handler: "notify-project-published", topic: "projects", delivery: "push" },
-    "notify-booking-created": { handler: "notify-booking-created", topic: "bookings", delivery: "push" },
-    "notify-payment-completed": { handler: "notify-payment-completed", topic: "payments", delivery: "push" },
+    "notify-project-published": {
+      handler: "notify-project-published",
+      topic: "projects",
+      delivery: "push",
+    },
+    "notify-booking-created": {
+      handler: "notify-booking-created",
+      topic: "bookings",
+      delivery: "push",
+    },
+    "notify-payment-completed": {
+      handler: "notify-payment-completed",
+      topic: "payments",
+      delivery: "push",
+    },
     "search-users": { handler: "search-users", topic: "users", delivery: "push" },
     "search-projects": { handler: "search-projects", topic: "projects", delivery: "push" },
     "project-analytics": { handler: "project-analytics", topic: "projects", delivery: "push" },
     "payment-on-booking": { handler: "payment-on-booking", topic: "bookings", delivery: "push" },
     "booking-on-payment": { handler: "booking-on-payment", topic: "payments", delivery: "push" },
-    "email-dispatcher": { handler: "email-dispatcher", topic: "send-email", delivery: "pull", exactlyOnce: true },
+    "email-dispatcher": {
+      handler: "email-dispatcher",
+      topic: "send-email",
+      delivery: "pull",
+      exactlyOnce: true,
+    },
     "project-indexer": { handler: "project-indexer", topic: "index-project", delivery: "push" },
 
     // Ingestion (gateway) → classification → routing → response (DP-2 to DP-5).
@@ -215,7 +480,14 @@ export const system = defineSystem({
       handler: "classifier",
       topic: "documents",
       delivery: "pull",
-      gke: { resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } }, replicas: { min: 1, max: 10 }, backlogTarget: 200 },
+      gke: {
+        resources: {
+          requests: { cpu: "250m", memory: "256Mi" },
+          limits: { cpu: "1", memory: "512Mi" },
+        },
+        replicas: { min: 1, max: 10 },
+        backlogTarget: 200,
+      },
     },
     router: { handler: "router", topic: "documents", delivery: "push" },
     responder: { handler: "responder", topic: "routing", delivery: "push" },
@@ -225,7 +497,10 @@ export const system = defineSystem({
     // Producers post events to the gateway from inside the project; it stays internal.
     gateway: {},
     tracker: {
-      public: { reason: "Recipients of an invitation load its open pixel and follow its click link from their own mail client, anywhere on the internet." },
+      public: {
+        reason:
+          "Recipients of an invitation load its open pixel and follow its click link from their own mail client, anywhere on the internet.",
+      },
       rateLimit: { requests: 120, per: "1m" },
     },
   },

@@ -25,10 +25,15 @@ export interface SettingSources {
 }
 
 /** The secret settings the stack's config asks for, given the capabilities its consumers use. */
-export function secretSettingsNeeded(config: StackConfig, uses: ReadonlySet<Capability>): Map<SettingName, pulumi.Output<string>> {
+export function secretSettingsNeeded(
+  config: StackConfig,
+  uses: ReadonlySet<Capability>,
+): Map<SettingName, pulumi.Output<string>> {
   const needed = new Map<SettingName, pulumi.Output<string>>();
-  if (uses.has("smtp") && config.email.transport === "smtp") needed.set("EVENTLINE_SMTP_URL", config.email.smtpUrl);
-  if (uses.has("messaging") && config.messaging.transport === "twilio") needed.set("EVENTLINE_MESSAGING_AUTH_TOKEN", config.messaging.authToken);
+  if (uses.has("smtp") && config.email.transport === "smtp")
+    needed.set("EVENTLINE_SMTP_URL", config.email.smtpUrl);
+  if (uses.has("messaging") && config.messaging.transport === "twilio")
+    needed.set("EVENTLINE_MESSAGING_AUTH_TOKEN", config.messaging.authToken);
   return needed;
 }
 
@@ -36,13 +41,19 @@ export function secretSettingsNeeded(config: StackConfig, uses: ReadonlySet<Capa
  * The settings of `uses`.
  * @throws when a secret the config asks for was not created: a bug in the program, not the stack.
  */
-export function capabilitySettings(uses: readonly Capability[], sources: SettingSources): WorkloadSettings {
+export function capabilitySettings(
+  uses: readonly Capability[],
+  sources: SettingSources,
+): WorkloadSettings {
   const { config } = sources;
   const values: Record<string, pulumi.Input<string>> = {};
   const secrets: SettingSecret[] = [];
   const secret = (setting: SettingName): void => {
     const found = sources.secrets.get(setting);
-    if (found === undefined) throw new Error(`capabilitySettings: no SettingSecret for ${setting}; create it in infra/index.ts before the workloads`);
+    if (found === undefined)
+      throw new Error(
+        `capabilitySettings: no SettingSecret for ${setting}; create it in infra/index.ts before the workloads`,
+      );
     if (!secrets.includes(found)) secrets.push(found);
   };
   for (const capability of uses) {

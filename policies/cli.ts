@@ -27,7 +27,9 @@ config, 3 the program failed to evaluate.
 /** Bad usage: one line on stderr, exit code 2. */
 class UsageError extends Error {}
 
-function options(argv: string[]): { stack: string; program?: string; config?: string; json: boolean } | "help" {
+function options(
+  argv: string[],
+): { stack: string; program?: string; config?: string; json: boolean } | "help" {
   let parsed;
   try {
     parsed = parseArgs({
@@ -47,8 +49,12 @@ function options(argv: string[]): { stack: string; program?: string; config?: st
   }
   if (parsed.help) return "help";
   const stacks = knownStacks();
-  if (parsed.stack === undefined) throw new UsageError(`--stack is required: one of ${stacks.join(", ")}`);
-  if (!stacks.includes(parsed.stack)) throw new UsageError(`unknown stack "${parsed.stack}": policies/config/ has ${stacks.join(", ")}`);
+  if (parsed.stack === undefined)
+    throw new UsageError(`--stack is required: one of ${stacks.join(", ")}`);
+  if (!stacks.includes(parsed.stack))
+    throw new UsageError(
+      `unknown stack "${parsed.stack}": policies/config/ has ${stacks.join(", ")}`,
+    );
   return {
     stack: parsed.stack,
     json: parsed.json,
@@ -92,7 +98,9 @@ async function run(argv: string[], out: Output): Promise<number> {
     });
   } catch (err) {
     if (err instanceof PolicyConfigError) throw new UsageError(`policy config: ${err.message}`);
-    out.stderr(`policy: the program did not evaluate for stack ${chosen.stack}:\n${(err as Error).stack ?? String(err)}\n`);
+    out.stderr(
+      `policy: the program did not evaluate for stack ${chosen.stack}:\n${(err as Error).stack ?? String(err)}\n`,
+    );
     return 3;
   }
   const { pack, resources, violations, placeholderSecrets } = outcome;

@@ -29,7 +29,10 @@ function grantedService(props: { name?: string; service?: string }): string | un
   return known(() => props.name ?? props.service);
 }
 
-export function cloudRunNoPublicInvoker(level: RuleLevel, publicServices: PublicServices = declaredPublicServices()): ResourceValidationPolicy {
+export function cloudRunNoPublicInvoker(
+  level: RuleLevel,
+  publicServices: PublicServices = declaredPublicServices(),
+): ResourceValidationPolicy {
   return {
     name: "cloudrun-no-public-invoker",
     description:
@@ -38,19 +41,29 @@ export function cloudRunNoPublicInvoker(level: RuleLevel, publicServices: Public
       "and then only allUsers may be granted: a push handler trusts its caller to be Pub/Sub. Fix: grant " +
       "roles/run.invoker only to the push subscription's OIDC service account or the configured members, leave " +
       "invokerIamDisabled unset, or declare the service public with its reason." +
-      mirrors("Checkov CKV_GCP_102", "KICS 07a27a3b-46e9-4172-bc68-25e3277d7998 (Cloud Run Service Allows Unauthenticated Access)"),
+      mirrors(
+        "Checkov CKV_GCP_102",
+        "KICS 07a27a3b-46e9-4172-bc68-25e3277d7998 (Cloud Run Service Allows Unauthenticated Access)",
+      ),
     enforcementLevel: level,
     validateResource: [
-      forTypes<Parameters<typeof grantsOf>[1] & { name?: string; service?: string }>(CLOUD_RUN_IAM_TYPES, (props, args, report) => {
-        const service = grantedService(props);
-        const declared = service !== undefined && publicServices.has(service);
-        for (const grant of grantsOf(args.type, props)) {
-          if (!PUBLIC_PRINCIPALS.has(grant.member) || (declared && grant.member === "allUsers")) continue;
-          report(`${grant.role} is granted to ${grant.member} on ${service ?? "a service whose name is not known yet"}, which the declaration does not make public.`);
-        }
-      }),
+      forTypes<Parameters<typeof grantsOf>[1] & { name?: string; service?: string }>(
+        CLOUD_RUN_IAM_TYPES,
+        (props, args, report) => {
+          const service = grantedService(props);
+          const declared = service !== undefined && publicServices.has(service);
+          for (const grant of grantsOf(args.type, props)) {
+            if (!PUBLIC_PRINCIPALS.has(grant.member) || (declared && grant.member === "allUsers"))
+              continue;
+            report(
+              `${grant.role} is granted to ${grant.member} on ${service ?? "a service whose name is not known yet"}, which the declaration does not make public.`,
+            );
+          }
+        },
+      ),
       forTypes<Service>([CLOUD_RUN_SERVICE], (service, _args, report) => {
-        if (service.invokerIamDisabled === true) report("invokerIamDisabled is true: anyone who can reach the URL may invoke it.");
+        if (service.invokerIamDisabled === true)
+          report("invokerIamDisabled is true: anyone who can reach the URL may invoke it.");
       }),
     ],
   };
@@ -63,7 +76,9 @@ export interface CloudRunIngressSettings {
 
 export function cloudRunIngress(
   level: RuleLevel,
-  defaults: CloudRunIngressSettings = { allowedIngress: ["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"] },
+  defaults: CloudRunIngressSettings = {
+    allowedIngress: ["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"],
+  },
   publicServices: PublicServices = declaredPublicServices(),
 ): ResourceValidationPolicy {
   return {
@@ -75,13 +90,18 @@ export function cloudRunIngress(
       "allowedIngress), or declare the service public; left out, Cloud Run uses INGRESS_TRAFFIC_ALL." +
       mirrors("Checkov CKV_GCP_124 (the same check for Cloud Functions' ingress)"),
     enforcementLevel: level,
-    configSchema: settingsSchema(defaults, { allowedIngress: { type: "array", items: { type: "string" } } }),
+    configSchema: settingsSchema(defaults, {
+      allowedIngress: { type: "array", items: { type: "string" } },
+    }),
     validateResource: forTypes<Service>([CLOUD_RUN_SERVICE], (service, args, report) => {
       const ingress = service.ingress ?? "INGRESS_TRAFFIC_ALL";
       const name = known(() => service.name);
       if (name !== undefined && publicServices.has(name)) return;
       const { allowedIngress } = args.getConfig<CloudRunIngressSettings>();
-      if (!allowedIngress.includes(ingress)) report(`ingress is ${ingress} on ${name ?? "a service"}, which the declaration does not make public; allowed: ${allowedIngress.join(", ")}.`);
+      if (!allowedIngress.includes(ingress))
+        report(
+          `ingress is ${ingress} on ${name ?? "a service"}, which the declaration does not make public; allowed: ${allowedIngress.join(", ")}.`,
+        );
     }),
   };
 }
@@ -100,7 +120,9 @@ export function cloudRunServiceAccount(level: RuleLevel): ResourceValidationPoli
     enforcementLevel: level,
     validateResource: forTypes<Service>([CLOUD_RUN_SERVICE], (service, _args, report) => {
       if (service.template === undefined || !("serviceAccount" in service.template)) {
-        report("template.serviceAccount is not set: the service runs as the Compute Engine default service account.");
+        report(
+          "template.serviceAccount is not set: the service runs as the Compute Engine default service account.",
+        );
         return;
       }
       // Unknown during a preview means the email of a service account this stack creates: a dedicated one.
@@ -117,7 +139,10 @@ export interface CloudRunMaxInstancesSettings {
   maxInstances: number;
 }
 
-export function cloudRunMaxInstances(level: RuleLevel, defaults: CloudRunMaxInstancesSettings = { maxInstances: 100 }): ResourceValidationPolicy {
+export function cloudRunMaxInstances(
+  level: RuleLevel,
+  defaults: CloudRunMaxInstancesSettings = { maxInstances: 100 },
+): ResourceValidationPolicy {
   return {
     name: "cloudrun-max-instances",
     description:
@@ -129,9 +154,14 @@ export function cloudRunMaxInstances(level: RuleLevel, defaults: CloudRunMaxInst
     validateResource: forTypes<Service>([CLOUD_RUN_SERVICE], (service, args, report) => {
       const { maxInstances } = args.getConfig<CloudRunMaxInstancesSettings>();
       // Service-level scaling bounds every revision; the template's bounds its own.
-      const declared = service.template?.scaling?.maxInstanceCount ?? service.scaling?.maxInstanceCount;
-      if (declared === undefined) report("no maxInstanceCount is set (template.scaling or scaling): instances are unbounded.");
-      else if (declared > maxInstances) report(`maxInstanceCount is ${declared}; this stack allows at most ${maxInstances}.`);
+      const declared =
+        service.template?.scaling?.maxInstanceCount ?? service.scaling?.maxInstanceCount;
+      if (declared === undefined)
+        report(
+          "no maxInstanceCount is set (template.scaling or scaling): instances are unbounded.",
+        );
+      else if (declared > maxInstances)
+        report(`maxInstanceCount is ${declared}; this stack allows at most ${maxInstances}.`);
     }),
   };
 }

@@ -11,7 +11,12 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EnforcementLevel, Policies, PolicyConfigSchema, PolicyPackConfig } from "@pulumi/policy";
+import type {
+  EnforcementLevel,
+  Policies,
+  PolicyConfigSchema,
+  PolicyPackConfig,
+} from "@pulumi/policy";
 import Ajv from "ajv";
 
 /** Where the per-stack config files live. */
@@ -69,9 +74,13 @@ function schemaProblem(value: unknown, schema: JsonSchema): string | undefined {
 }
 
 function levelOf(entry: unknown, where: string): EnforcementLevel | undefined {
-  const level = typeof entry === "string" ? entry : (entry as { enforcementLevel?: unknown } | undefined)?.enforcementLevel;
+  const level =
+    typeof entry === "string"
+      ? entry
+      : (entry as { enforcementLevel?: unknown } | undefined)?.enforcementLevel;
   if (level === undefined) return undefined;
-  if (!levels.includes(level as EnforcementLevel)) throw new PolicyConfigError(`${where}: "${String(level)}" is not one of ${levels.join(", ")}`);
+  if (!levels.includes(level as EnforcementLevel))
+    throw new PolicyConfigError(`${where}: "${String(level)}" is not one of ${levels.join(", ")}`);
   return level as EnforcementLevel;
 }
 
@@ -79,10 +88,15 @@ function levelOf(entry: unknown, where: string): EnforcementLevel | undefined {
  * Each policy's level and settings under `config`. Unknown policy names and settings are errors rather than being
  * ignored, so a typo cannot silently leave a rule at its default.
  */
-export function resolveSettings(policies: Policies, config: PolicyPackConfig, packLevel: EnforcementLevel): Map<string, PolicySettings> {
+export function resolveSettings(
+  policies: Policies,
+  config: PolicyPackConfig,
+  packLevel: EnforcementLevel,
+): Map<string, PolicySettings> {
   const names = new Set(policies.map((policy) => policy.name));
   for (const key of Object.keys(config)) {
-    if (key !== "all" && !names.has(key)) throw new PolicyConfigError(`"${key}" is not a policy of this pack`);
+    if (key !== "all" && !names.has(key))
+      throw new PolicyConfigError(`"${key}" is not a policy of this pack`);
   }
   const all = levelOf(config["all"], "all");
   const settings = new Map<string, PolicySettings>();
@@ -91,13 +105,17 @@ export function resolveSettings(policies: Policies, config: PolicyPackConfig, pa
     const schema = policy.configSchema?.properties ?? {};
     const properties: Record<string, unknown> = {};
     for (const [key, property] of Object.entries(schema)) {
-      if (typeof property === "object" && property.default !== undefined) properties[key] = property.default;
+      if (typeof property === "object" && property.default !== undefined)
+        properties[key] = property.default;
     }
     if (typeof entry === "object" && entry !== null) {
       for (const [key, value] of Object.entries(entry)) {
         if (key === "enforcementLevel") continue;
         const property = schema[key];
-        if (property === undefined) throw new PolicyConfigError(`${policy.name}.${key}: no such setting (settings: ${Object.keys(schema).join(", ") || "none"})`);
+        if (property === undefined)
+          throw new PolicyConfigError(
+            `${policy.name}.${key}: no such setting (settings: ${Object.keys(schema).join(", ") || "none"})`,
+          );
         const problem = schemaProblem(value, property);
         if (problem !== undefined) throw new PolicyConfigError(`${policy.name}.${key}: ${problem}`);
         properties[key] = value;
@@ -106,7 +124,8 @@ export function resolveSettings(policies: Policies, config: PolicyPackConfig, pa
     for (const key of policy.configSchema?.required ?? []) {
       if (!(key in properties)) throw new PolicyConfigError(`${policy.name}.${key}: required`);
     }
-    const enforcementLevel = levelOf(entry, policy.name) ?? all ?? policy.enforcementLevel ?? packLevel;
+    const enforcementLevel =
+      levelOf(entry, policy.name) ?? all ?? policy.enforcementLevel ?? packLevel;
     settings.set(policy.name, { enforcementLevel, properties });
   }
   return settings;

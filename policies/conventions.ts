@@ -49,7 +49,8 @@ export function isParkingSubscription(props: Labelled, resourceName: string): bo
  * The Pub/Sub service agent, `service-<project number>@gcp-sa-pubsub.iam.gserviceaccount.com`: dead-lettering
  * needs it to publish to the dead-letter topic and to acknowledge on the source subscription.
  */
-export const PUBSUB_SERVICE_AGENT = /^serviceAccount:service-\d+@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/;
+export const PUBSUB_SERVICE_AGENT =
+  /^serviceAccount:service-\d+@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/;
 
 /** The label that says what a Kubernetes workload is, and its values on the system's pull workers. */
 export const COMPONENT_LABEL = "app.kubernetes.io/component";

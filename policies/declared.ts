@@ -13,5 +13,9 @@ export type PublicServices = ReadonlyMap<string, string>;
 /** The public services infra/system.ts declares. */
 export function declaredPublicServices(): PublicServices {
   const { services } = resolveSystem(system);
-  return new Map(Object.values(services).flatMap((service) => (service.publicReason === undefined ? [] : [[service.name, service.publicReason] as const])));
+  return new Map(
+    Object.values(services).flatMap((service) =>
+      service.publicReason === undefined ? [] : [[service.name, service.publicReason] as const],
+    ),
+  );
 }

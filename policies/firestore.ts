@@ -3,7 +3,11 @@
  * production's database cannot be deleted by a stray `pulumi destroy`, and replay's queries have the composite
  * indexes they need (Firestore rejects an unindexed composite query instead of scanning).
  */
-import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import type { DatabaseArgs } from "@pulumi/gcp/firestore";
 import type { Unwrap } from "@pulumi/pulumi";
 import { forTypes, known, type RuleLevel } from "./rule";
@@ -39,7 +43,9 @@ export const REPLAY_INDEXES: readonly (readonly string[])[] = [
 function fieldPathsOf(index: PolicyResource): string[] | undefined {
   const fields = known(() => index.props["fields"] as { fieldPath?: string }[] | undefined);
   if (fields === undefined) return undefined;
-  return fields.map((_, i) => known(() => fields[i]?.fieldPath) ?? "").filter((path) => path !== "__name__");
+  return fields
+    .map((_, i) => known(() => fields[i]?.fieldPath) ?? "")
+    .filter((path) => path !== "__name__");
 }
 
 export function firestoreReplayIndexes(level: RuleLevel): StackValidationPolicy {
@@ -63,7 +69,10 @@ export function firestoreReplayIndexes(level: RuleLevel): StackValidationPolicy 
       const database = firestore.find((r) => r.type === DATABASE)?.urn;
       for (const wanted of REPLAY_INDEXES) {
         if (!declared.includes(wanted.join(","))) {
-          report(`no composite index on ${EVENT_COLLECTION} over (${wanted.join(", ")}).`, database);
+          report(
+            `no composite index on ${EVENT_COLLECTION} over (${wanted.join(", ")}).`,
+            database,
+          );
         }
       }
     },

@@ -12,7 +12,10 @@ export interface Grant {
 }
 
 /** Principals that make a resource public: anyone on the internet, or any Google account. */
-export const PUBLIC_PRINCIPALS: ReadonlySet<string> = new Set(["allUsers", "allAuthenticatedUsers"]);
+export const PUBLIC_PRINCIPALS: ReadonlySet<string> = new Set([
+  "allUsers",
+  "allAuthenticatedUsers",
+]);
 
 export type IamShape = "member" | "binding" | "policy";
 
@@ -53,8 +56,11 @@ export function grantsOf(type: string, props: IamProps): Grant[] {
   if (shape === "policy") {
     const data = known(() => props.policyData);
     if (typeof data !== "string") return [];
-    const bindings = (JSON.parse(data) as { bindings?: { role: string; members?: string[] }[] }).bindings ?? [];
-    return bindings.flatMap((binding) => (binding.members ?? []).map((member) => ({ role: binding.role, member })));
+    const bindings =
+      (JSON.parse(data) as { bindings?: { role: string; members?: string[] }[] }).bindings ?? [];
+    return bindings.flatMap((binding) =>
+      (binding.members ?? []).map((member) => ({ role: binding.role, member })),
+    );
   }
   return [];
 }

@@ -12,5 +12,6 @@ import { packEnforcementLevel, packName, policies } from "./pack";
 new PolicyPack(packName, {
   policies,
   enforcementLevel: packEnforcementLevel,
-  description: "Eventline's event system on Google Cloud follows the platform's delivery, security and operability rules.",
+  description:
+    "Eventline's event system on Google Cloud follows the platform's delivery, security and operability rules.",
 });

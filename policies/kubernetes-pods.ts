@@ -25,7 +25,10 @@ const podSpecPaths: Record<string, readonly string[]> = {
 export const WORKLOAD_TYPES: readonly string[] = Object.keys(podSpecPaths);
 
 /** Jobs run to completion: they need no probes (Checkov exempts them too). */
-export const RUN_TO_COMPLETION_TYPES: readonly string[] = ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"];
+export const RUN_TO_COMPLETION_TYPES: readonly string[] = [
+  "kubernetes:batch/v1:Job",
+  "kubernetes:batch/v1:CronJob",
+];
 
 /** The pod spec of a workload's inputs, or undefined when the type is no workload or declares none. */
 export function podSpecOf(type: string, props: Record<string, unknown>): PodSpec | undefined {

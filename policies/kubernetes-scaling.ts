@@ -2,7 +2,11 @@
  * Autoscaling of the GKE pull workers: each worker Deployment scales with its backlog through an HPA, and no HPA
  * may scale past what the stack allows (each replica opens streaming pulls and Firestore connections).
  */
-import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import type * as k8s from "@pulumi/kubernetes";
 import type { Unwrap } from "@pulumi/pulumi";
 import { isPullWorker } from "./conventions";
@@ -20,7 +24,10 @@ export interface HpaMaxReplicasSettings {
   maxReplicas: number;
 }
 
-export function hpaMaxReplicas(level: RuleLevel, defaults: HpaMaxReplicasSettings = { maxReplicas: 50 }): ResourceValidationPolicy {
+export function hpaMaxReplicas(
+  level: RuleLevel,
+  defaults: HpaMaxReplicasSettings = { maxReplicas: 50 },
+): ResourceValidationPolicy {
   return {
     name: "k8s-hpa-max-replicas",
     description:
@@ -33,7 +40,8 @@ export function hpaMaxReplicas(level: RuleLevel, defaults: HpaMaxReplicasSetting
       const { maxReplicas } = args.getConfig<HpaMaxReplicasSettings>();
       const declared = hpa.spec?.maxReplicas;
       if (declared === undefined) report("spec.maxReplicas is not set.");
-      else if (declared > maxReplicas) report(`spec.maxReplicas is ${declared}; this stack allows at most ${maxReplicas}.`);
+      else if (declared > maxReplicas)
+        report(`spec.maxReplicas is ${declared}; this stack allows at most ${maxReplicas}.`);
     }),
   };
 }
@@ -51,7 +59,8 @@ function scales(hpa: PolicyResource, deployment: PolicyResource): boolean {
   const name = knownString(() => deployment.props["metadata"]?.["name"]) ?? deployment.name;
   const hpaNamespace = knownString(() => hpa.props["metadata"]?.["namespace"]);
   const namespace = knownString(() => deployment.props["metadata"]?.["namespace"]);
-  if (hpaNamespace !== undefined && namespace !== undefined && hpaNamespace !== namespace) return false;
+  if (hpaNamespace !== undefined && namespace !== undefined && hpaNamespace !== namespace)
+    return false;
   if (target !== undefined) return kind === "Deployment" && target === name;
   return (hpa.propertyDependencies["spec"] ?? []).includes(deployment);
 }
@@ -67,9 +76,12 @@ export function deploymentHasHpa(level: RuleLevel): StackValidationPolicy {
     enforcementLevel: level,
     validateStack: (args, report) => {
       const hpas = args.resources.filter((r) => (HPA_TYPES as readonly string[]).includes(r.type));
-      const pullWorkers = args.resources.filter((r) => r.type === DEPLOYMENT && isPullWorker(known(() => r.props["metadata"])));
+      const pullWorkers = args.resources.filter(
+        (r) => r.type === DEPLOYMENT && isPullWorker(known(() => r.props["metadata"])),
+      );
       for (const deployment of pullWorkers) {
-        if (!hpas.some((hpa) => scales(hpa, deployment))) report(`Deployment ${deployment.name} has no HorizontalPodAutoscaler.`, deployment.urn);
+        if (!hpas.some((hpa) => scales(hpa, deployment)))
+          report(`Deployment ${deployment.name} has no HorizontalPodAutoscaler.`, deployment.urn);
       }
     },
   };

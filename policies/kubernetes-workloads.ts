@@ -3,26 +3,49 @@
  * the node needs limits), runs unprivileged on a read-only filesystem, runs a pinned image, and tells Kubernetes
  * when it is alive and ready; workloads live in the system's namespace, not `default`.
  */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { containersOf, podSpecOf, RUN_TO_COMPLETION_TYPES, WORKLOAD_TYPES, type PlacedContainer, type PodSpec } from "./kubernetes-pods";
+import type {
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+} from "@pulumi/policy";
+import {
+  containersOf,
+  podSpecOf,
+  RUN_TO_COMPLETION_TYPES,
+  WORKLOAD_TYPES,
+  type PlacedContainer,
+  type PodSpec,
+} from "./kubernetes-pods";
 import { forTypes, known, mirrors, type RuleLevel } from "./rule";
 
-type ContainerCheck = (placed: PlacedContainer, pod: PodSpec, args: ResourceValidationArgs) => string | undefined;
+type ContainerCheck = (
+  placed: PlacedContainer,
+  pod: PodSpec,
+  args: ResourceValidationArgs,
+) => string | undefined;
 
 /** A rule that checks each container of each workload; `check` returns what is wrong, or undefined. */
-function containerRule(level: RuleLevel, name: string, description: string, check: ContainerCheck): ResourceValidationPolicy {
+function containerRule(
+  level: RuleLevel,
+  name: string,
+  description: string,
+  check: ContainerCheck,
+): ResourceValidationPolicy {
   return {
     name,
     description,
     enforcementLevel: level,
-    validateResource: forTypes<Record<string, unknown>>(WORKLOAD_TYPES, (props, args, report: ReportViolation) => {
-      const pod = podSpecOf(args.type, props);
-      if (pod === undefined) return;
-      for (const placed of containersOf(pod)) {
-        const problem = check(placed, pod, args);
-        if (problem !== undefined) report(`${placed.label} ${problem}.`);
-      }
-    }),
+    validateResource: forTypes<Record<string, unknown>>(
+      WORKLOAD_TYPES,
+      (props, args, report: ReportViolation) => {
+        const pod = podSpecOf(args.type, props);
+        if (pod === undefined) return;
+        for (const placed of containersOf(pod)) {
+          const problem = check(placed, pod, args);
+          if (problem !== undefined) report(`${placed.label} ${problem}.`);
+        }
+      },
+    ),
   };
 }
 
@@ -33,10 +56,15 @@ export function containerResources(level: RuleLevel): ResourceValidationPolicy {
     "Every container sets CPU and memory requests and limits: requests drive scheduling and the HPA's " +
       "utilisation, limits stop one worker starving its node. Fix: set resources.requests and resources.limits " +
       "(the consumer's gke.resources in infra/system.ts)." +
-      mirrors("Checkov CKV_K8S_10, CKV_K8S_11, CKV_K8S_12, CKV_K8S_13", "Trivy KSV011, KSV015, KSV016, KSV018"),
+      mirrors(
+        "Checkov CKV_K8S_10, CKV_K8S_11, CKV_K8S_12, CKV_K8S_13",
+        "Trivy KSV011, KSV015, KSV016, KSV018",
+      ),
     ({ container }) => {
       const missing = (["requests", "limits"] as const).flatMap((kind) =>
-        (["cpu", "memory"] as const).filter((key) => !(key in (container.resources?.[kind] ?? {}))).map((key) => `${kind}.${key}`),
+        (["cpu", "memory"] as const)
+          .filter((key) => !(key in (container.resources?.[kind] ?? {})))
+          .map((key) => `${kind}.${key}`),
       );
       return missing.length > 0 ? `has no ${missing.join(", ")}` : undefined;
     },
@@ -53,7 +81,9 @@ export function runAsNonRoot(level: RuleLevel): ResourceValidationPolicy {
     ({ container }, pod) => {
       // The container's setting overrides the pod's.
       const value = container.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
-      return value === true ? undefined : "does not set runAsNonRoot: true (pod or container securityContext)";
+      return value === true
+        ? undefined
+        : "does not set runAsNonRoot: true (pod or container securityContext)";
     },
   );
 }
@@ -66,7 +96,9 @@ export function readOnlyRootFilesystem(level: RuleLevel): ResourceValidationPoli
       "Fix: set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process must write." +
       mirrors("Checkov CKV_K8S_22", "Trivy KSV014"),
     ({ container }) =>
-      container.securityContext?.readOnlyRootFilesystem === true ? undefined : "does not set readOnlyRootFilesystem: true",
+      container.securityContext?.readOnlyRootFilesystem === true
+        ? undefined
+        : "does not set readOnlyRootFilesystem: true",
   );
 }
 
@@ -78,7 +110,9 @@ export function noPrivilegeEscalation(level: RuleLevel): ResourceValidationPolic
       "Fix: set securityContext.allowPrivilegeEscalation: false." +
       mirrors("Checkov CKV_K8S_20", "Trivy KSV001"),
     ({ container }) =>
-      container.securityContext?.allowPrivilegeEscalation === false ? undefined : "does not set allowPrivilegeEscalation: false",
+      container.securityContext?.allowPrivilegeEscalation === false
+        ? undefined
+        : "does not set allowPrivilegeEscalation: false",
   );
 }
 
@@ -87,10 +121,12 @@ export function dropCapabilities(level: RuleLevel): ResourceValidationPolicy {
     level,
     "k8s-drop-capabilities",
     "Containers drop all Linux capabilities; a Pub/Sub worker needs none of the runtime's defaults (NET_RAW, " +
-      "CHOWN, ...). Fix: set securityContext.capabilities.drop: [\"ALL\"] and add back only what is needed." +
+      'CHOWN, ...). Fix: set securityContext.capabilities.drop: ["ALL"] and add back only what is needed.' +
       mirrors("Checkov CKV_K8S_37", "Trivy KSV003"),
     ({ container }) =>
-      (container.securityContext?.capabilities?.drop ?? []).includes("ALL") ? undefined : 'does not drop capabilities ["ALL"]',
+      (container.securityContext?.capabilities?.drop ?? []).includes("ALL")
+        ? undefined
+        : 'does not drop capabilities ["ALL"]',
   );
 }
 
@@ -134,7 +170,9 @@ export function probes(level: RuleLevel): ResourceValidationPolicy {
       mirrors("Checkov CKV_K8S_8, CKV_K8S_9"),
     ({ container, init }, _pod, args) => {
       if (init || RUN_TO_COMPLETION_TYPES.includes(args.type)) return undefined;
-      const missing = (["livenessProbe", "readinessProbe"] as const).filter((probe) => !(probe in container));
+      const missing = (["livenessProbe", "readinessProbe"] as const).filter(
+        (probe) => !(probe in container),
+      );
       return missing.length > 0 ? `has no ${missing.join(" or ")}` : undefined;
     },
   );
@@ -164,13 +202,17 @@ export function notDefaultNamespace(level: RuleLevel): ResourceValidationPolicy 
       "out, objects land in the provider's namespace, `default` unless configured." +
       mirrors("Checkov CKV_K8S_21"),
     enforcementLevel: level,
-    validateResource: forTypes<{ metadata?: { namespace?: string } }>(NAMESPACED_TYPES, (props, _args, report) => {
-      if (props.metadata === undefined || !("namespace" in props.metadata)) {
-        report("metadata.namespace is not set.");
-        return;
-      }
-      // Unknown during a preview means the name of a Namespace this stack creates.
-      if (known(() => props.metadata?.namespace) === "default") report('metadata.namespace is "default".');
-    }),
+    validateResource: forTypes<{ metadata?: { namespace?: string } }>(
+      NAMESPACED_TYPES,
+      (props, _args, report) => {
+        if (props.metadata === undefined || !("namespace" in props.metadata)) {
+          report("metadata.namespace is not set.");
+          return;
+        }
+        // Unknown during a preview means the name of a Namespace this stack creates.
+        if (known(() => props.metadata?.namespace) === "default")
+          report('metadata.namespace is "default".');
+      },
+    ),
   };
 }

@@ -21,7 +21,11 @@ const gcpLabelInputs: Record<string, string> = {
 
 /** Kubernetes kinds generated from the API (not YAML/Helm/Kustomize wrappers, lists or patches) take metadata.labels. */
 function isKubernetesObject(type: string): boolean {
-  return /^kubernetes:[^:]+\/v[^:]*:[A-Za-z]+$/.test(type) && !/^kubernetes:(yaml|helm\.sh|kustomize)\//.test(type) && !/(List|Patch)$/.test(type);
+  return (
+    /^kubernetes:[^:]+\/v[^:]*:[A-Za-z]+$/.test(type) &&
+    !/^kubernetes:(yaml|helm\.sh|kustomize)\//.test(type) &&
+    !/(List|Patch)$/.test(type)
+  );
 }
 
 /** A label map input, possibly JSON-encoded (providers receive object-valued settings as JSON strings). */
@@ -35,7 +39,10 @@ function labelMap(read: () => unknown): Record<string, unknown> {
 function labelsOf(args: ResourceValidationArgs): Record<string, unknown> {
   const input = gcpLabelInputs[args.type];
   if (input === undefined) return { ...labelMap(() => args.props["metadata"]?.["labels"]) };
-  return { ...labelMap(() => args.provider?.props["defaultLabels"]), ...labelMap(() => args.props[input]) };
+  return {
+    ...labelMap(() => args.provider?.props["defaultLabels"]),
+    ...labelMap(() => args.props[input]),
+  };
 }
 
 export interface RequiredLabelsSettings {
@@ -43,7 +50,10 @@ export interface RequiredLabelsSettings {
   required: string[];
 }
 
-export function requiredLabels(level: RuleLevel, defaults: RequiredLabelsSettings = { required: ["system", "env", "owner"] }): ResourceValidationPolicy {
+export function requiredLabels(
+  level: RuleLevel,
+  defaults: RequiredLabelsSettings = { required: ["system", "env", "owner"] },
+): ResourceValidationPolicy {
   return {
     name: "labels-required",
     description:
@@ -51,13 +61,18 @@ export function requiredLabels(level: RuleLevel, defaults: RequiredLabelsSetting
       "attributed to Eventline, its stack and its owning team. Fix: set them on the resource (labels, " +
       "resourceLabels or metadata.labels), or as the GCP provider's defaultLabels.",
     enforcementLevel: level,
-    configSchema: settingsSchema(defaults, { required: { type: "array", items: { type: "string" } } }),
+    configSchema: settingsSchema(defaults, {
+      required: { type: "array", items: { type: "string" } },
+    }),
     validateResource: forTypes<unknown>(
       (type) => type in gcpLabelInputs || isKubernetesObject(type),
       (_props, args, report) => {
         const labels = labelsOf(args);
-        const missing = args.getConfig<RequiredLabelsSettings>().required.filter((key) => !(key in labels));
-        if (missing.length > 0) report(`missing label${missing.length === 1 ? "" : "s"} ${missing.join(", ")}.`);
+        const missing = args
+          .getConfig<RequiredLabelsSettings>()
+          .required.filter((key) => !(key in labels));
+        if (missing.length > 0)
+          report(`missing label${missing.length === 1 ? "" : "s"} ${missing.join(", ")}.`);
       },
     ),
   };

@@ -12,13 +12,21 @@ import { packEnforcementLevel, packName, policies } from "./pack";
 
 /** The pack's name and the version the CLI would report (policies/package.json). */
 export function packIdentity(): PackIdentity {
-  const { version } = JSON.parse(readFileSync(join(__dirname, "package.json"), "utf8")) as { version: string };
+  const { version } = JSON.parse(readFileSync(join(__dirname, "package.json"), "utf8")) as {
+    version: string;
+  };
   return { name: packName, version };
 }
 
 /** What the program registered, as the engine takes it: type, name, URN, inputs and parent. */
 export function declaredResources(evaluation: Evaluation): DeclaredResource[] {
-  return evaluation.resources.map(({ type, name, urn, inputs, parent }) => ({ type, name, urn, inputs, ...(parent !== undefined && { parent }) }));
+  return evaluation.resources.map(({ type, name, urn, inputs, parent }) => ({
+    type,
+    name,
+    urn,
+    inputs,
+    ...(parent !== undefined && { parent }),
+  }));
 }
 
 export interface CheckOptions {
@@ -42,9 +50,21 @@ export interface CheckOutcome {
  * file that does not fit the pack, and whatever evaluating the program throws.
  */
 export async function checkStack(options: CheckOptions): Promise<CheckOutcome> {
-  const settings = resolveSettings(policies, readPackConfig(options.configFile ?? stackConfigFile(options.stack)), packEnforcementLevel);
-  const evaluation = await evaluateProgram({ stack: options.stack, ...(options.program !== undefined && { program: options.program }) });
+  const settings = resolveSettings(
+    policies,
+    readPackConfig(options.configFile ?? stackConfigFile(options.stack)),
+    packEnforcementLevel,
+  );
+  const evaluation = await evaluateProgram({
+    stack: options.stack,
+    ...(options.program !== undefined && { program: options.program }),
+  });
   const resources = declaredResources(evaluation);
   const pack = packIdentity();
-  return { pack, resources, violations: await analyze(pack, policies, settings, resources), placeholderSecrets: evaluation.placeholderSecrets };
+  return {
+    pack,
+    resources,
+    violations: await analyze(pack, policies, settings, resources),
+    placeholderSecrets: evaluation.placeholderSecrets,
+  };
 }

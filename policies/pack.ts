@@ -4,7 +4,12 @@
  * changes levels and settings for both alike.
  */
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
-import { cloudRunIngress, cloudRunMaxInstances, cloudRunNoPublicInvoker, cloudRunServiceAccount } from "./cloudrun";
+import {
+  cloudRunIngress,
+  cloudRunMaxInstances,
+  cloudRunNoPublicInvoker,
+  cloudRunServiceAccount,
+} from "./cloudrun";
 import { firestoreDeleteProtection, firestoreReplayIndexes } from "./firestore";
 import { deploymentHasHpa, hpaMaxReplicas } from "./kubernetes-scaling";
 import {

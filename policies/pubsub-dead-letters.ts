@@ -17,7 +17,12 @@ import { known, shortName, type RuleLevel } from "./rule";
  * name, when the program leaves the Pub/Sub name to autonaming). When the reference is unknown during a preview
  * (an id the cloud assigns), the engine's record of which resources the input was computed from decides instead.
  */
-function referenced(from: PolicyResource, read: () => unknown, property: string, candidates: PolicyResource[]): PolicyResource | undefined {
+function referenced(
+  from: PolicyResource,
+  read: () => unknown,
+  property: string,
+  candidates: PolicyResource[],
+): PolicyResource | undefined {
   const reference = known(read);
   if (typeof reference === "string") {
     const name = shortName(reference);
@@ -46,13 +51,24 @@ function deadLetterRoutes(resources: PolicyResource[]): DeadLetterRoute[] {
     .filter((r) => r.type === SUBSCRIPTION && namesTopic(r))
     .map((source) => ({
       source,
-      topic: referenced(source, () => source.props["deadLetterPolicy"]["deadLetterTopic"], "deadLetterPolicy", topics),
-      reference: String(known(() => source.props["deadLetterPolicy"]["deadLetterTopic"]) ?? "(unknown during preview)"),
+      topic: referenced(
+        source,
+        () => source.props["deadLetterPolicy"]["deadLetterTopic"],
+        "deadLetterPolicy",
+        topics,
+      ),
+      reference: String(
+        known(() => source.props["deadLetterPolicy"]["deadLetterTopic"]) ??
+          "(unknown during preview)",
+      ),
     }));
 }
 
 function subscriptionsOn(topic: PolicyResource, resources: PolicyResource[]): PolicyResource[] {
-  return resources.filter((r) => r.type === SUBSCRIPTION && referenced(r, () => r.props["topic"], "topic", [topic]) === topic);
+  return resources.filter(
+    (r) =>
+      r.type === SUBSCRIPTION && referenced(r, () => r.props["topic"], "topic", [topic]) === topic,
+  );
 }
 
 export function deadLetterParking(level: RuleLevel): StackValidationPolicy {
@@ -69,27 +85,44 @@ export function deadLetterParking(level: RuleLevel): StackValidationPolicy {
       const deadLetterTopics = new Set<PolicyResource>();
       for (const route of routes) {
         if (route.topic === undefined) {
-          report(`${route.source.name} dead-letters to ${route.reference}, which is not a topic of this stack.`, route.source.urn);
+          report(
+            `${route.source.name} dead-letters to ${route.reference}, which is not a topic of this stack.`,
+            route.source.urn,
+          );
           continue;
         }
         deadLetterTopics.add(route.topic);
-        const parking = subscriptionsOn(route.topic, args.resources).filter((sub) => sub !== route.source);
+        const parking = subscriptionsOn(route.topic, args.resources).filter(
+          (sub) => sub !== route.source,
+        );
         if (parking.length === 0) {
-          report(`dead-letter topic ${route.topic.name} (of ${route.source.name}) has no subscription: what lands there is lost.`, route.topic.urn);
+          report(
+            `dead-letter topic ${route.topic.name} (of ${route.source.name}) has no subscription: what lands there is lost.`,
+            route.topic.urn,
+          );
         }
       }
       for (const sub of args.resources.filter((r) => r.type === SUBSCRIPTION)) {
         if (!isParkingSubscription(sub.props, sub.name)) continue;
-        const topic = [...deadLetterTopics].find((t) => referenced(sub, () => sub.props["topic"], "topic", [t]) === t);
+        const topic = [...deadLetterTopics].find(
+          (t) => referenced(sub, () => sub.props["topic"], "topic", [t]) === t,
+        );
         if (topic === undefined) {
-          report(`${sub.name} is marked as a parking subscription but its topic is no subscription's dead-letter topic.`, sub.urn);
+          report(
+            `${sub.name} is marked as a parking subscription but its topic is no subscription's dead-letter topic.`,
+            sub.urn,
+          );
         }
       }
     },
   };
 }
 
-const TOPIC_IAM = ["gcp:pubsub/topicIAMMember:TopicIAMMember", "gcp:pubsub/topicIAMBinding:TopicIAMBinding", "gcp:pubsub/topicIAMPolicy:TopicIAMPolicy"];
+const TOPIC_IAM = [
+  "gcp:pubsub/topicIAMMember:TopicIAMMember",
+  "gcp:pubsub/topicIAMBinding:TopicIAMBinding",
+  "gcp:pubsub/topicIAMPolicy:TopicIAMPolicy",
+];
 const SUBSCRIPTION_IAM = [
   "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
   "gcp:pubsub/subscriptionIAMBinding:SubscriptionIAMBinding",
@@ -97,12 +130,20 @@ const SUBSCRIPTION_IAM = [
 ];
 
 /** True when an IAM resource of `types` on `target` (through its `property` input) grants `role` to the agent. */
-function agentHolds(role: string, target: PolicyResource, types: string[], property: string, resources: PolicyResource[]): boolean {
+function agentHolds(
+  role: string,
+  target: PolicyResource,
+  types: string[],
+  property: string,
+  resources: PolicyResource[],
+): boolean {
   return resources.some(
     (iam) =>
       types.includes(iam.type) &&
       referenced(iam, () => iam.props[property], property, [target]) === target &&
-      grantsOf(iam.type, iam.props).some((grant) => grant.role === role && PUBSUB_SERVICE_AGENT.test(grant.member)),
+      grantsOf(iam.type, iam.props).some(
+        (grant) => grant.role === role && PUBSUB_SERVICE_AGENT.test(grant.member),
+      ),
   );
 }
 
@@ -117,11 +158,28 @@ export function deadLetterIam(level: RuleLevel): StackValidationPolicy {
     enforcementLevel: level,
     validateStack: (args, report: ReportViolation) => {
       for (const route of deadLetterRoutes(args.resources)) {
-        if (route.topic !== undefined && !agentHolds("roles/pubsub.publisher", route.topic, TOPIC_IAM, "topic", args.resources)) {
-          report(`the Pub/Sub service agent lacks roles/pubsub.publisher on dead-letter topic ${route.topic.name}.`, route.topic.urn);
+        if (
+          route.topic !== undefined &&
+          !agentHolds("roles/pubsub.publisher", route.topic, TOPIC_IAM, "topic", args.resources)
+        ) {
+          report(
+            `the Pub/Sub service agent lacks roles/pubsub.publisher on dead-letter topic ${route.topic.name}.`,
+            route.topic.urn,
+          );
         }
-        if (!agentHolds("roles/pubsub.subscriber", route.source, SUBSCRIPTION_IAM, "subscription", args.resources)) {
-          report(`the Pub/Sub service agent lacks roles/pubsub.subscriber on ${route.source.name}.`, route.source.urn);
+        if (
+          !agentHolds(
+            "roles/pubsub.subscriber",
+            route.source,
+            SUBSCRIPTION_IAM,
+            "subscription",
+            args.resources,
+          )
+        ) {
+          report(
+            `the Pub/Sub service agent lacks roles/pubsub.subscriber on ${route.source.name}.`,
+            route.source.urn,
+          );
         }
       }
     },

@@ -38,7 +38,10 @@ export function subscriptionDeadLetter(level: RuleLevel): ResourceValidationPoli
       if (!("deadLetterTopic" in policy)) report("deadLetterPolicy has no deadLetterTopic.");
       // Pub/Sub applies 5 when maxDeliveryAttempts is left out, which is inside the range.
       const max = policy.maxDeliveryAttempts;
-      if (max !== undefined && !(Number.isInteger(max) && max >= attempts.min && max <= attempts.max)) {
+      if (
+        max !== undefined &&
+        !(Number.isInteger(max) && max >= attempts.min && max <= attempts.max)
+      ) {
         report(`maxDeliveryAttempts is ${max}; Pub/Sub accepts ${attempts.min}..${attempts.max}.`);
       }
     }),
@@ -64,14 +67,17 @@ export function subscriptionRetryPolicy(level: RuleLevel): ResourceValidationPol
         if (value === undefined) return fallback;
         const seconds = protoSeconds(value);
         if (seconds === undefined || seconds < backoff.min || seconds > backoff.max) {
-          report(`retryPolicy.${field} is "${value}"; write "<seconds>s" within ${backoff.min}s..${backoff.max}s.`);
+          report(
+            `retryPolicy.${field} is "${value}"; write "<seconds>s" within ${backoff.min}s..${backoff.max}s.`,
+          );
         }
         return seconds ?? fallback;
       };
       // The API's defaults when a bound is left out: 10s and 600s.
       const min = bound("minimumBackoff", 10);
       const max = bound("maximumBackoff", 600);
-      if (min > max) report(`retryPolicy.minimumBackoff (${min}s) is greater than maximumBackoff (${max}s).`);
+      if (min > max)
+        report(`retryPolicy.minimumBackoff (${min}s) is greater than maximumBackoff (${max}s).`);
     }),
   };
 }
@@ -86,7 +92,9 @@ export function subscriptionAckDeadline(level: RuleLevel): ResourceValidationPol
     validateResource: forTypes<Subscription>([SUBSCRIPTION], (sub, _args, report) => {
       const seconds = sub.ackDeadlineSeconds;
       if (seconds !== undefined && (seconds < ackDeadline.min || seconds > ackDeadline.max)) {
-        report(`ackDeadlineSeconds is ${seconds}; Pub/Sub accepts ${ackDeadline.min}..${ackDeadline.max}.`);
+        report(
+          `ackDeadlineSeconds is ${seconds}; Pub/Sub accepts ${ackDeadline.min}..${ackDeadline.max}.`,
+        );
       }
     }),
   };
@@ -104,7 +112,9 @@ export function pushSubscriptionOidc(level: RuleLevel): ResourceValidationPolicy
       const push = sub.pushConfig;
       if (push === undefined) return;
       if (push.oidcToken === undefined || !("serviceAccountEmail" in push.oidcToken)) {
-        report("pushConfig has no oidcToken.serviceAccountEmail: pushes reach the endpoint unauthenticated.");
+        report(
+          "pushConfig has no oidcToken.serviceAccountEmail: pushes reach the endpoint unauthenticated.",
+        );
       }
     }),
   };
@@ -157,7 +167,8 @@ export function subscriptionExpiration(level: RuleLevel): ResourceValidationPoli
       'expirationPolicy { ttl: "" } (never expire), or a ttl chosen on purpose.',
     enforcementLevel: level,
     validateResource: forTypes<Subscription>([SUBSCRIPTION], (sub, _args, report) => {
-      if (sub.expirationPolicy === undefined) report("expirationPolicy is not set (default: expire after 31 days idle).");
+      if (sub.expirationPolicy === undefined)
+        report("expirationPolicy is not set (default: expire after 31 days idle).");
     }),
   };
 }

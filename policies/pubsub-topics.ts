@@ -50,7 +50,9 @@ export function topicRetention(level: RuleLevel): ResourceValidationPolicy {
       }
       const seconds = protoSeconds(value);
       if (seconds === undefined || seconds < retention.min || seconds > retention.max) {
-        report(`messageRetentionDuration is "${value}"; write "<seconds>s" within ${retention.min}s..${retention.max}s.`);
+        report(
+          `messageRetentionDuration is "${value}"; write "<seconds>s" within ${retention.min}s..${retention.max}s.`,
+        );
       }
     }),
   };
@@ -61,7 +63,10 @@ export interface TopicCmekSettings {
   required: boolean;
 }
 
-export function topicCmek(level: RuleLevel, defaults: TopicCmekSettings = { required: false }): ResourceValidationPolicy {
+export function topicCmek(
+  level: RuleLevel,
+  defaults: TopicCmekSettings = { required: false },
+): ResourceValidationPolicy {
   return {
     name: "pubsub-topic-cmek",
     description:
@@ -72,7 +77,8 @@ export function topicCmek(level: RuleLevel, defaults: TopicCmekSettings = { requ
     enforcementLevel: level,
     configSchema: settingsSchema(defaults, { required: { type: "boolean" } }),
     validateResource: forTypes<Topic>([TOPIC], (topic, args, report) => {
-      if (args.getConfig<TopicCmekSettings>().required && !("kmsKeyName" in topic)) report("kmsKeyName is not set.");
+      if (args.getConfig<TopicCmekSettings>().required && !("kmsKeyName" in topic))
+        report("kmsKeyName is not set.");
     }),
   };
 }
@@ -95,10 +101,14 @@ export function pubsubNoPublicIam(level: RuleLevel): ResourceValidationPolicy {
       "events or read the stream. Fix: grant the role to the service account that needs it." +
       mirrors("Checkov CKV_GCP_99", "KICS (Datadog) pubsub_topic_is_public"),
     enforcementLevel: level,
-    validateResource: forTypes<Parameters<typeof grantsOf>[1]>(PUBSUB_IAM_TYPES, (props, args, report) => {
-      for (const grant of grantsOf(args.type, props)) {
-        if (PUBLIC_PRINCIPALS.has(grant.member)) report(`${grant.role} is granted to ${grant.member}.`);
-      }
-    }),
+    validateResource: forTypes<Parameters<typeof grantsOf>[1]>(
+      PUBSUB_IAM_TYPES,
+      (props, args, report) => {
+        for (const grant of grantsOf(args.type, props)) {
+          if (PUBLIC_PRINCIPALS.has(grant.member))
+            report(`${grant.role} is granted to ${grant.member}.`);
+        }
+      },
+    ),
   };
 }

@@ -16,18 +16,33 @@ export function tally(violations: readonly Violation[]): Tally {
 }
 
 /** Violations by the URN of their resource, in declaration order; stack-wide ones under `undefined`, last. */
-function grouped(violations: readonly Violation[], resources: readonly DeclaredResource[]): Map<string | undefined, Violation[]> {
+function grouped(
+  violations: readonly Violation[],
+  resources: readonly DeclaredResource[],
+): Map<string | undefined, Violation[]> {
   const order = new Map(resources.map((resource, i) => [resource.urn, i]));
   const groups = new Map<string | undefined, Violation[]>();
-  const sorted = [...violations].sort((a, b) => (order.get(a.urn ?? "") ?? Infinity) - (order.get(b.urn ?? "") ?? Infinity));
-  for (const violation of sorted) groups.set(violation.urn, [...(groups.get(violation.urn) ?? []), violation]);
+  const sorted = [...violations].sort(
+    (a, b) => (order.get(a.urn ?? "") ?? Infinity) - (order.get(b.urn ?? "") ?? Infinity),
+  );
+  for (const violation of sorted)
+    groups.set(violation.urn, [...(groups.get(violation.urn) ?? []), violation]);
   return groups;
 }
 
-const indent = (text: string, by: string): string => text.split("\n").map((line) => by + line).join("\n");
+const indent = (text: string, by: string): string =>
+  text
+    .split("\n")
+    .map((line) => by + line)
+    .join("\n");
 
 /** The human-readable report. */
-export function formatReport(stack: string, pack: PackIdentity, violations: readonly Violation[], resources: readonly DeclaredResource[]): string {
+export function formatReport(
+  stack: string,
+  pack: PackIdentity,
+  violations: readonly Violation[],
+  resources: readonly DeclaredResource[],
+): string {
   const { mandatory, advisory } = tally(violations);
   const header = `Policies: ${pack.name}@v${pack.version}, stack ${stack}, ${resources.length} resource${resources.length === 1 ? "" : "s"}`;
   if (violations.length === 0) return `${header}\nNo policy violations.\n`;
@@ -43,12 +58,19 @@ export function formatReport(stack: string, pack: PackIdentity, violations: read
     }
     lines.push("");
   }
-  lines.push(`${violations.length} violation${violations.length === 1 ? "" : "s"}: ${mandatory} mandatory, ${advisory} advisory.`);
+  lines.push(
+    `${violations.length} violation${violations.length === 1 ? "" : "s"}: ${mandatory} mandatory, ${advisory} advisory.`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
 /** The machine-readable report (--json): one entry per violation, with its resource's type and name. */
-export function jsonReport(stack: string, pack: PackIdentity, violations: readonly Violation[], resources: readonly DeclaredResource[]): string {
+export function jsonReport(
+  stack: string,
+  pack: PackIdentity,
+  violations: readonly Violation[],
+  resources: readonly DeclaredResource[],
+): string {
   const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
   return `${JSON.stringify(
     {
@@ -61,7 +83,10 @@ export function jsonReport(stack: string, pack: PackIdentity, violations: readon
         return {
           policy: violation.policyName,
           level: violation.enforcementLevel,
-          resource: resource === undefined ? null : { type: resource.type, name: resource.name, urn: resource.urn },
+          resource:
+            resource === undefined
+              ? null
+              : { type: resource.type, name: resource.name, urn: resource.urn },
           detail: violation.detail,
           message: violation.message,
         };

@@ -41,14 +41,21 @@ export function known<T>(read: () => T): T | undefined {
 }
 
 /** A validation of one resource whose inputs are typed as the Pulumi args of its type. */
-export type TypedValidation<P> = (props: P, args: ResourceValidationArgs, report: ReportViolation) => void;
+export type TypedValidation<P> = (
+  props: P,
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) => void;
 
 /**
  * A `validateResource` that runs for the given type tokens (or the types a predicate accepts) only. Tokens instead
  * of resource classes, so the pack loads without @pulumi/gcp and @pulumi/kubernetes; the inputs are typed with
  * their Args interfaces all the same.
  */
-export function forTypes<P>(types: readonly string[] | ((type: string) => boolean), validate: TypedValidation<P>): ResourceValidation {
+export function forTypes<P>(
+  types: readonly string[] | ((type: string) => boolean),
+  validate: TypedValidation<P>,
+): ResourceValidation {
   const applies = typeof types === "function" ? types : (type: string) => types.includes(type);
   return (args, report) => {
     if (applies(args.type)) validate(args.props as P, args, report);
@@ -68,7 +75,10 @@ export function settingsSchema<T extends object>(
   const values = defaults as Record<string, unknown>;
   return {
     properties: Object.fromEntries(
-      Object.entries(properties as Record<string, object>).map(([key, schema]) => [key, { ...schema, default: values[key] as never }]),
+      Object.entries(properties as Record<string, object>).map(([key, schema]) => [
+        key,
+        { ...schema, default: values[key] as never },
+      ]),
     ),
   };
 }

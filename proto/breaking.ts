@@ -19,7 +19,8 @@ function baseRef(): { ref: string; why: string } | undefined {
   const head = git("rev-parse", "HEAD");
   if (head === undefined) return undefined;
   const mergeBase = git("merge-base", "HEAD", "origin/main");
-  if (mergeBase !== undefined && mergeBase !== head) return { ref: mergeBase, why: "merge base with origin/main" };
+  if (mergeBase !== undefined && mergeBase !== head)
+    return { ref: mergeBase, why: "merge base with origin/main" };
   const previous = git("rev-parse", "HEAD~1");
   return previous === undefined ? undefined : { ref: previous, why: "previous commit" };
 }
@@ -28,14 +29,20 @@ const base = baseRef();
 if (base === undefined) {
   console.log("proto:breaking: no earlier commit to compare with; skipped.");
 } else if (git("cat-file", "-e", `${base.ref}:proto/buf.yaml`) === undefined) {
-  console.log(`proto:breaking: ${base.why} (${base.ref.slice(0, 12)}) has no proto/ module; skipped.`);
+  console.log(
+    `proto:breaking: ${base.why} (${base.ref.slice(0, 12)}) has no proto/ module; skipped.`,
+  );
 } else {
   console.log(`proto:breaking: checking proto/ against the ${base.why} (${base.ref.slice(0, 12)})`);
   try {
-    execFileSync("buf", ["breaking", "proto", "--against", `.git#ref=${base.ref},subdir=proto`], { stdio: "inherit" });
+    execFileSync("buf", ["breaking", "proto", "--against", `.git#ref=${base.ref},subdir=proto`], {
+      stdio: "inherit",
+    });
     console.log("proto:breaking: no breaking changes.");
   } catch {
-    console.error("proto:breaking: the changes above break existing producers or consumers. Add fields instead of changing or removing them, or version the package (v2).");
+    console.error(
+      "proto:breaking: the changes above break existing producers or consumers. Add fields instead of changing or removing them, or version the package (v2).",
+    );
     process.exitCode = 1;
   }
 }

@@ -6,7 +6,15 @@
  *   npm run proto:gen            write proto/gen/
  *   npm run proto:check          exit 1 when proto/gen/ differs from what the sources generate (CI)
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  mkdirSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import * as protobuf from "protobufjs";
@@ -27,10 +35,14 @@ function protoSources(dir = protoRoot): string[] {
   return found.sort();
 }
 
-function run(main: (args: string[], cb: (err: Error | null, output?: string) => void) => number | undefined, args: string[]): Promise<void> {
+function run(
+  main: (args: string[], cb: (err: Error | null, output?: string) => void) => number | undefined,
+  args: string[],
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const status = main(args, (err) => (err ? reject(err) : resolve()));
-    if (typeof status === "number" && status !== 0) reject(new Error(`protobufjs-cli exited ${status} for ${args.join(" ")}`));
+    if (typeof status === "number" && status !== 0)
+      reject(new Error(`protobufjs-cli exited ${status} for ${args.join(" ")}`));
   });
 }
 
@@ -42,9 +54,18 @@ async function generate(outDir: string): Promise<void> {
   const cwd = process.cwd();
   process.chdir(protoRoot);
   try {
-  // int64 fields become numbers: event payloads stay plain JSON-able objects; the
-  // values carried (counts, durations in ms, revisions) stay far below 2^53.
-  await run(pbjs.main, ["--target", "static-module", "--wrap", "commonjs", "--force-number", "--out", staticJs, ...sources]);
+    // int64 fields become numbers: event payloads stay plain JSON-able objects; the
+    // values carried (counts, durations in ms, revisions) stay far below 2^53.
+    await run(pbjs.main, [
+      "--target",
+      "static-module",
+      "--wrap",
+      "commonjs",
+      "--force-number",
+      "--out",
+      staticJs,
+      ...sources,
+    ]);
   } finally {
     process.chdir(cwd);
   }
@@ -55,11 +76,21 @@ async function generate(outDir: string): Promise<void> {
   // carry their own protobufjs copies and are not affected.)
   const requireLine = 'var $protobuf = require("protobufjs/minimal");';
   const code = readFileSync(staticJs, "utf8");
-  if (!code.includes(requireLine)) throw new Error(`pbjs output no longer starts with ${requireLine}; update the int64 patch in proto/generate.ts`);
-  writeFileSync(staticJs, code.replace(requireLine, `${requireLine}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`));
+  if (!code.includes(requireLine))
+    throw new Error(
+      `pbjs output no longer starts with ${requireLine}; update the int64 patch in proto/generate.ts`,
+    );
+  writeFileSync(
+    staticJs,
+    code.replace(
+      requireLine,
+      `${requireLine}\n$protobuf.util.Long = undefined;\n$protobuf.configure();`,
+    ),
+  );
 
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : join(protoRoot, target));
+  root.resolvePath = (_origin, target) =>
+    target.startsWith("google/protobuf/") ? target : join(protoRoot, target);
   root.loadSync(sources, { keepCase: false });
   const descriptor = JSON.stringify(root.toJSON({ keepComments: false }), null, 2);
   writeFileSync(
@@ -79,7 +110,9 @@ async function main(): Promise<void> {
     rmSync(genDir, { recursive: true, force: true });
     mkdirSync(genDir, { recursive: true });
     await generate(genDir);
-    console.log(`proto:gen wrote ${readdirSync(genDir).join(", ")} to ${relative(process.cwd(), genDir)}/`);
+    console.log(
+      `proto:gen wrote ${readdirSync(genDir).join(", ")} to ${relative(process.cwd(), genDir)}/`,
+    );
     return;
   }
   const scratch = mkdtempSync(join(tmpdir(), "eventline-proto-"));
@@ -87,11 +120,18 @@ async function main(): Promise<void> {
     await generate(scratch);
     const drifted = readdirSync(scratch).filter((file) => {
       const committed = join(genDir, file);
-      return !existsSync(committed) || readFileSync(committed, "utf8") !== readFileSync(join(scratch, file), "utf8");
+      return (
+        !existsSync(committed) ||
+        readFileSync(committed, "utf8") !== readFileSync(join(scratch, file), "utf8")
+      );
     });
-    const stale = existsSync(genDir) ? readdirSync(genDir).filter((file) => !existsSync(join(scratch, file))) : [];
+    const stale = existsSync(genDir)
+      ? readdirSync(genDir).filter((file) => !existsSync(join(scratch, file)))
+      : [];
     if (drifted.length + stale.length > 0) {
-      console.error(`proto/gen/ is out of date with the .proto sources (${[...drifted, ...stale].join(", ")}). Run \`npm run proto:gen\` and commit the result.`);
+      console.error(
+        `proto/gen/ is out of date with the .proto sources (${[...drifted, ...stale].join(", ")}). Run \`npm run proto:gen\` and commit the result.`,
+      );
       process.exitCode = 1;
     } else {
       console.log("proto/gen/ matches the .proto sources.");

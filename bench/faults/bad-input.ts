@@ -13,7 +13,13 @@ import { request } from "node:http";
 import type { Message } from "@google-cloud/pubsub";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
 import { benchSystem } from "../support/emulators";
-import { ARCHIVER_CONSUMER, SHARES_TOPIC, WORKER_CONSUMER, idOf, shareEvent } from "../support/events";
+import {
+  ARCHIVER_CONSUMER,
+  SHARES_TOPIC,
+  WORKER_CONSUMER,
+  idOf,
+  shareEvent,
+} from "../support/events";
 import { shareBody, shareHeaders, startGatewayChild } from "../support/gateways";
 import { readParked, waitForApplied } from "../support/ledger";
 import { startChild } from "../support/children";
@@ -28,41 +34,95 @@ interface HttpCase {
   body: Buffer;
 }
 
-const binary = (extra: Record<string, string> = {}): Record<string, string> => ({ ...shareHeaders(), ...extra });
+const binary = (extra: Record<string, string> = {}): Record<string, string> => ({
+  ...shareHeaders(),
+  ...extra,
+});
 const manyHeaders = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`ce-x${i}`, "v"]));
 
 const httpCases: HttpCase[] = [
-  { name: "malformed JSON (structured)", headers: { "content-type": "application/cloudevents+json" }, body: Buffer.from('{"specversion": "1.0", "type": ') },
-  { name: "malformed JSON (binary)", headers: binary(), body: Buffer.from('{"invitationId": "x",') },
-  { name: "wrong types in the data", headers: binary(), body: Buffer.from(JSON.stringify({ invitationId: 42, channel: ["email"], shareMetadata: "none" })) },
-  { name: "unknown event type", headers: binary({ "ce-type": "com.eventline.share.exploded" }), body: Buffer.from(shareBody()) },
-  { name: "derived type from outside", headers: binary({ "ce-type": "com.eventline.share.completed" }), body: Buffer.from(shareBody()) },
-  { name: "no ce- headers", headers: { "content-type": "application/json" }, body: Buffer.from(shareBody()) },
-  { name: "no ce-source", headers: Object.fromEntries(Object.entries(binary()).filter(([k]) => k !== "ce-source")), body: Buffer.from(shareBody()) },
+  {
+    name: "malformed JSON (structured)",
+    headers: { "content-type": "application/cloudevents+json" },
+    body: Buffer.from('{"specversion": "1.0", "type": '),
+  },
+  {
+    name: "malformed JSON (binary)",
+    headers: binary(),
+    body: Buffer.from('{"invitationId": "x",'),
+  },
+  {
+    name: "wrong types in the data",
+    headers: binary(),
+    body: Buffer.from(
+      JSON.stringify({ invitationId: 42, channel: ["email"], shareMetadata: "none" }),
+    ),
+  },
+  {
+    name: "unknown event type",
+    headers: binary({ "ce-type": "com.eventline.share.exploded" }),
+    body: Buffer.from(shareBody()),
+  },
+  {
+    name: "derived type from outside",
+    headers: binary({ "ce-type": "com.eventline.share.completed" }),
+    body: Buffer.from(shareBody()),
+  },
+  {
+    name: "no ce- headers",
+    headers: { "content-type": "application/json" },
+    body: Buffer.from(shareBody()),
+  },
+  {
+    name: "no ce-source",
+    headers: Object.fromEntries(Object.entries(binary()).filter(([k]) => k !== "ce-source")),
+    body: Buffer.from(shareBody()),
+  },
   { name: "oversize body (11 MB)", headers: binary(), body: Buffer.alloc(11_000_000, 0x20) },
-  { name: "invalid UTF-8 in the body", headers: binary(), body: Buffer.concat([Buffer.from('{"invitationId": "'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('", "channel": "email", "recipient": "a@b.co"}')]) },
+  {
+    name: "invalid UTF-8 in the body",
+    headers: binary(),
+    body: Buffer.concat([
+      Buffer.from('{"invitationId": "'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('", "channel": "email", "recipient": "a@b.co"}'),
+    ]),
+  },
   { name: "150 ce- headers", headers: binary(manyHeaders), body: Buffer.from(shareBody()) },
-  { name: "header value over 1 024 bytes", headers: binary({ "ce-x": "v".repeat(2000) }), body: Buffer.from(shareBody()) },
+  {
+    name: "header value over 1 024 bytes",
+    headers: binary({ "ce-x": "v".repeat(2000) }),
+    body: Buffer.from(shareBody()),
+  },
 ];
 
 function post(url: string, c: HttpCase): Promise<{ status: number; error: string }> {
   return new Promise((resolve) => {
     const target = new URL(`${url}/v1/events`);
-    const r = request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { ...c.headers, "content-length": String(c.body.length) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        let error = text;
-        try {
-          error = (JSON.parse(text) as { error?: string }).error ?? text;
-        } catch {
-          // Not JSON: the raw text is the answer to report.
-          error = text.slice(0, 120);
-        }
-        resolve({ status: response.statusCode ?? 0, error });
-      });
-    });
+    const r = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        headers: { ...c.headers, "content-length": String(c.body.length) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let error = text;
+          try {
+            error = (JSON.parse(text) as { error?: string }).error ?? text;
+          } catch {
+            // Not JSON: the raw text is the answer to report.
+            error = text.slice(0, 120);
+          }
+          resolve({ status: response.statusCode ?? 0, error });
+        });
+      },
+    );
     // The gateway may answer (413) and close before the whole body is sent: the write then
     // fails, and the answer, when it comes, is what counts.
     r.on("error", (err) => setTimeout(() => resolve({ status: 0, error: err.message }), 1000));
@@ -77,7 +137,9 @@ interface TopicCase {
   make(): OutgoingMessage;
 }
 
-function tamper(change: (m: { data: Buffer; attributes: Record<string, string> }) => void): () => OutgoingMessage {
+function tamper(
+  change: (m: { data: Buffer; attributes: Record<string, string> }) => void,
+): () => OutgoingMessage {
   return () => {
     const m = shareEvent();
     const out = { topic: m.topic, data: Buffer.from(m.data), attributes: { ...m.attributes } };
@@ -87,18 +149,76 @@ function tamper(change: (m: { data: Buffer; attributes: Record<string, string> }
 }
 
 const topicCases: TopicCase[] = [
-  { name: "undecodable body", reason: "undecodable-body", make: tamper((m) => (m.data = randomBytes(64))) },
-  { name: "JSON body on a protobuf topic", reason: "unsupported-content-type", make: tamper((m) => ((m.attributes["content-type"] = "application/json"), (m.data = Buffer.from(shareBody())))) },
-  { name: "unknown event type", reason: "unknown-type", make: tamper((m) => (m.attributes["ce-type"] = "com.eventline.share.exploded")) },
-  { name: "type of another topic", reason: "wrong-topic", make: tamper((m) => (m.attributes["ce-type"] = "com.eventline.campaign.created")) },
-  { name: "missing ce-id", reason: "missing-attribute", make: tamper((m) => delete m.attributes["ce-id"]) },
-  { name: "no CloudEvents attributes", reason: "missing-attribute", make: tamper((m) => (m.attributes = { "ce-channel": "email" })) },
-  { name: "malformed ce-time", reason: "malformed-attribute", make: tamper((m) => (m.attributes["ce-time"] = "yesterday")) },
-  { name: "unsupported ce-specversion", reason: "malformed-attribute", make: tamper((m) => (m.attributes["ce-specversion"] = "0.3")) },
-  { name: "9 MB of garbage", reason: "undecodable-body", make: tamper((m) => (m.data = randomBytes(9_000_000))) },
-  { name: "invalid UTF-8 in a string field", reason: "undecodable-body", make: tamper((m) => m.data.set([0xff, 0xfe, 0xfd], m.data.indexOf("friend@example.com"))) },
-  { name: "attribute value over 1 024 bytes", reason: "oversize", make: tamper((m) => (m.attributes["ce-x"] = "v".repeat(2000))) },
-  { name: "120 attributes", reason: "oversize", make: tamper((m) => Object.assign(m.attributes, Object.fromEntries(Array.from({ length: 110 }, (_, i) => [`ce-x${i}`, "v"])))) },
+  {
+    name: "undecodable body",
+    reason: "undecodable-body",
+    make: tamper((m) => (m.data = randomBytes(64))),
+  },
+  {
+    name: "JSON body on a protobuf topic",
+    reason: "unsupported-content-type",
+    make: tamper(
+      (m) => (
+        (m.attributes["content-type"] = "application/json"),
+        (m.data = Buffer.from(shareBody()))
+      ),
+    ),
+  },
+  {
+    name: "unknown event type",
+    reason: "unknown-type",
+    make: tamper((m) => (m.attributes["ce-type"] = "com.eventline.share.exploded")),
+  },
+  {
+    name: "type of another topic",
+    reason: "wrong-topic",
+    make: tamper((m) => (m.attributes["ce-type"] = "com.eventline.campaign.created")),
+  },
+  {
+    name: "missing ce-id",
+    reason: "missing-attribute",
+    make: tamper((m) => delete m.attributes["ce-id"]),
+  },
+  {
+    name: "no CloudEvents attributes",
+    reason: "missing-attribute",
+    make: tamper((m) => (m.attributes = { "ce-channel": "email" })),
+  },
+  {
+    name: "malformed ce-time",
+    reason: "malformed-attribute",
+    make: tamper((m) => (m.attributes["ce-time"] = "yesterday")),
+  },
+  {
+    name: "unsupported ce-specversion",
+    reason: "malformed-attribute",
+    make: tamper((m) => (m.attributes["ce-specversion"] = "0.3")),
+  },
+  {
+    name: "9 MB of garbage",
+    reason: "undecodable-body",
+    make: tamper((m) => (m.data = randomBytes(9_000_000))),
+  },
+  {
+    name: "invalid UTF-8 in a string field",
+    reason: "undecodable-body",
+    make: tamper((m) => m.data.set([0xff, 0xfe, 0xfd], m.data.indexOf("friend@example.com"))),
+  },
+  {
+    name: "attribute value over 1 024 bytes",
+    reason: "oversize",
+    make: tamper((m) => (m.attributes["ce-x"] = "v".repeat(2000))),
+  },
+  {
+    name: "120 attributes",
+    reason: "oversize",
+    make: tamper((m) =>
+      Object.assign(
+        m.attributes,
+        Object.fromEntries(Array.from({ length: 110 }, (_, i) => [`ce-x${i}`, "v"])),
+      ),
+    ),
+  },
 ];
 
 export const badInput: Scenario = {
@@ -111,48 +231,89 @@ export const badInput: Scenario = {
     await provisionWorker(ctx, project, [ARCHIVER_CONSUMER]);
     const gateway = await startGatewayChild(project, "eventline");
     const workers = new Supervisor(project);
-    const archiver = startChild({ name: "archiver", script: "bench/support/worker.ts", env: project.env({ HANDLER: ARCHIVER_CONSUMER }) });
+    const archiver = startChild({
+      name: "archiver",
+      script: "bench/support/worker.ts",
+      env: project.env({ HANDLER: ARCHIVER_CONSUMER }),
+    });
     const cases: NonNullable<ScenarioOutcome["cases"]> = [];
     try {
       await Promise.all([workers.current.ready, archiver.ready]);
       for (const c of httpCases) {
         const { status, error } = await post(gateway.url, c);
-        cases.push({ name: `gateway: ${c.name}`, outcome: `${status || "no answer"} ${error.slice(0, 110)}`, ok: status >= 400 && status < 500 });
+        cases.push({
+          name: `gateway: ${c.name}`,
+          outcome: `${status || "no answer"} ${error.slice(0, 110)}`,
+          ok: status >= 400 && status < 500,
+        });
       }
-      const good = await post(gateway.url, { name: "good", headers: binary(), body: Buffer.from(shareBody()) });
-      cases.push({ name: "gateway: a good event afterwards", outcome: String(good.status), ok: good.status === 202 });
+      const good = await post(gateway.url, {
+        name: "good",
+        headers: binary(),
+        body: Buffer.from(shareBody()),
+      });
+      cases.push({
+        name: "gateway: a good event afterwards",
+        outcome: String(good.status),
+        ok: good.status === 202,
+      });
 
       const topic = project.pubsub.topic(SHARES_TOPIC, { batching: { maxMessages: 1 } });
       const published: TopicCase[] = [];
       for (const c of topicCases) {
         const m = c.make();
         try {
-          await topic.publishMessage({ data: m.data, attributes: { ...m.attributes, [CASE]: c.name } });
+          await topic.publishMessage({
+            data: m.data,
+            attributes: { ...m.attributes, [CASE]: c.name },
+          });
           published.push(c);
         } catch (err) {
-          cases.push({ name: `topic: ${c.name}`, outcome: `refused by Pub/Sub at publish: ${(err as Error).message.split("\n")[0]!.slice(0, 100)}`, ok: true });
+          cases.push({
+            name: `topic: ${c.name}`,
+            outcome: `refused by Pub/Sub at publish: ${(err as Error).message.split("\n")[0]!.slice(0, 100)}`,
+            ok: true,
+          });
         }
       }
       const goodEvent = shareEvent();
       await topic.publishMessage({ data: goodEvent.data, attributes: goodEvent.attributes });
-      const applied = await waitForApplied(project.firestore, 1, { timeoutMs: 60_000, say: ctx.say });
+      const applied = await waitForApplied(project.firestore, 1, {
+        timeoutMs: 60_000,
+        say: ctx.say,
+      });
       const byCase = (m: Message): string => m.attributes[CASE] ?? "(none)";
       const [fromWorker, fromArchiver] = await Promise.all([
         readParked(project.pubsub, worker.parkingSubscription, published.length, 60_000, byCase),
-        readParked(project.pubsub, archiverConsumer.parkingSubscription, published.length, 60_000, byCase),
+        readParked(
+          project.pubsub,
+          archiverConsumer.parkingSubscription,
+          published.length,
+          60_000,
+          byCase,
+        ),
       ]);
       for (const c of published) {
         const w = fromWorker.parked.get(c.name);
         const a = fromArchiver.parked.get(c.name);
         const ok = w?.reason === c.reason && a?.reason === c.reason;
-        cases.push({ name: `topic: ${c.name}`, outcome: `worker: ${w?.reason ?? "not dead-lettered"}, archiver: ${a?.reason ?? "not dead-lettered"} (expected ${c.reason})`, ok });
+        cases.push({
+          name: `topic: ${c.name}`,
+          outcome: `worker: ${w?.reason ?? "not dead-lettered"}, archiver: ${a?.reason ?? "not dead-lettered"} (expected ${c.reason})`,
+          ok,
+        });
       }
       const problems = cases.filter((c) => !c.ok).map((c) => `${c.name}: ${c.outcome}`);
-      if (applied < 1) problems.push(`the good event ${idOf(goodEvent)} published after the bad ones was not applied`);
+      if (applied < 1)
+        problems.push(
+          `the good event ${idOf(goodEvent)} published after the bad ones was not applied`,
+        );
       if (workers.unexpectedExits.length > 0 || !archiver.alive) problems.push("a worker exited");
       const code = await workers.stop();
       if (code !== 0) problems.push(`the worker exited ${code} on SIGTERM`);
-      const deadLettered = published.filter((c) => fromWorker.parked.get(c.name)?.reason === c.reason).length;
+      const deadLettered = published.filter(
+        (c) => fromWorker.parked.get(c.name)?.reason === c.reason,
+      ).length;
       return {
         sent: httpCases.length + topicCases.length,
         applied: applied,

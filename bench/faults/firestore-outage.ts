@@ -33,7 +33,10 @@ export const firestoreOutage: Scenario = {
       proxy.setDown(false);
       const upAt = performance.now();
       const { confirmed, failed } = await flowing;
-      await waitForApplied(project.firestore, confirmed.length, { timeoutMs: 300_000, say: ctx.say });
+      await waitForApplied(project.firestore, confirmed.length, {
+        timeoutMs: 300_000,
+        say: ctx.say,
+      });
       const recoveredS = (performance.now() - upAt) / 1000;
       const retries = workers.total("retry");
       const { ledger, problems } = await reckon(project, workers, confirmed, failed);
@@ -45,7 +48,15 @@ export const firestoreOutage: Scenario = {
         deadLettered: "n/a",
         summary: `${handledDuring} handled during the outage, ${retries} attempts nacked; all applied ${recoveredS.toFixed(0)} s after Firestore came back; worker never exited`,
         problems,
-        raw: { perSecond, seconds, downAfterMs, downForMs, handledDuring, nacked: retries, recoveredSeconds: recoveredS },
+        raw: {
+          perSecond,
+          seconds,
+          downAfterMs,
+          downForMs,
+          handledDuring,
+          nacked: retries,
+          recoveredSeconds: recoveredS,
+        },
       };
     } finally {
       await workers.stop();

@@ -17,7 +17,9 @@ export const gracefulDrain: Scenario = {
     const events = ctx.smoke ? 200 : 2000;
     const terms = ctx.smoke ? 1 : 3;
     await provisionWorker(ctx, project);
-    const sent = await publishBacklog(project.pubsub, events, () => shareEvent("ok", { delayMs: "100" }));
+    const sent = await publishBacklog(project.pubsub, events, () =>
+      shareEvent("ok", { delayMs: "100" }),
+    );
     const workers = new Supervisor(project);
     const drains: { code: number | null; ms: number; inFlight: number }[] = [];
     try {
@@ -25,7 +27,11 @@ export const gracefulDrain: Scenario = {
         const worker = workers.current;
         await worker.ready;
         // Each worker gets a share of the backlog, and is stopped with its batch full.
-        await worker.until((p) => p.handled >= Math.floor(events / (terms + 2)) && p.inFlight > 0, "the worker to be busy", 120_000);
+        await worker.until(
+          (p) => p.handled >= Math.floor(events / (terms + 2)) && p.inFlight > 0,
+          "the worker to be busy",
+          120_000,
+        );
         drains.push(await workers.terminate());
       }
       await workers.current.ready;
@@ -34,9 +40,11 @@ export const gracefulDrain: Scenario = {
       const ledger = await ledgerOf(project.firestore, sent);
       const problems = exactlyOnceProblems(ledger);
       const badExits = [...drains.map((d) => d.code), lastCode].filter((code) => code !== 0);
-      if (badExits.length > 0) problems.push(`exit codes after SIGTERM: ${badExits.join(", ")} (expected 0)`);
+      if (badExits.length > 0)
+        problems.push(`exit codes after SIGTERM: ${badExits.join(", ")} (expected 0)`);
       const slowest = Math.max(...drains.map((d) => d.ms));
-      if (slowest > (DRAIN_TIMEOUT_SECONDS + 15) * 1000) problems.push(`a drain took ${Math.round(slowest)} ms, past the termination grace period`);
+      if (slowest > (DRAIN_TIMEOUT_SECONDS + 15) * 1000)
+        problems.push(`a drain took ${Math.round(slowest)} ms, past the termination grace period`);
       return {
         sent: events,
         applied: ledger.applied,

@@ -40,22 +40,43 @@ export const handlerErrors: Scenario = {
     const workers = new Supervisor(project);
     try {
       await workers.current.ready;
-      await waitForApplied(project.firestore, events - expected.size, { timeoutMs: 300_000, say: ctx.say });
-      await workers.current.until((p) => p.deadLettered >= expected.size, `${expected.size} dead letters`, 300_000);
+      await waitForApplied(project.firestore, events - expected.size, {
+        timeoutMs: 300_000,
+        say: ctx.say,
+      });
+      await workers.current.until(
+        (p) => p.deadLettered >= expected.size,
+        `${expected.size} dead letters`,
+        300_000,
+      );
       const receivedThen = workers.total("received");
       await sleep(quietMs);
       const lateDeliveries = workers.total("received") - receivedThen;
       const retries = workers.total("retry");
       await workers.stop();
       const ledger = await ledgerOf(project.firestore, sent, new Set(expected.keys()));
-      const { parked, repeats } = await readParked(project.pubsub, consumer.parkingSubscription, expected.size, 30_000);
+      const { parked, repeats } = await readParked(
+        project.pubsub,
+        consumer.parkingSubscription,
+        expected.size,
+        30_000,
+      );
       const problems = exactlyOnceProblems(ledger);
-      if (ledger.wronglyApplied > 0) problems.push(`${ledger.wronglyApplied} poison events applied`);
+      if (ledger.wronglyApplied > 0)
+        problems.push(`${ledger.wronglyApplied} poison events applied`);
       const wrongReason = [...expected].filter(([id, reason]) => parked.get(id)?.reason !== reason);
-      if (wrongReason.length > 0) problems.push(`${wrongReason.length} poison events not parked with their reason (e.g. ${wrongReason[0]![0]}: ${parked.get(wrongReason[0]![0])?.reason ?? "not parked"})`);
+      if (wrongReason.length > 0)
+        problems.push(
+          `${wrongReason.length} poison events not parked with their reason (e.g. ${wrongReason[0]![0]}: ${parked.get(wrongReason[0]![0])?.reason ?? "not parked"})`,
+        );
       if (repeats > 0) problems.push(`${repeats} events dead-lettered twice`);
-      if (lateDeliveries > 0) problems.push(`${lateDeliveries} deliveries in the ${quietMs / 1000} s after everything was settled: something is retried forever`);
-      const crashAttempts = [...expected].filter(([, reason]) => reason === MAX_ATTEMPTS_REASON).map(([id]) => parked.get(id)?.attempt);
+      if (lateDeliveries > 0)
+        problems.push(
+          `${lateDeliveries} deliveries in the ${quietMs / 1000} s after everything was settled: something is retried forever`,
+        );
+      const crashAttempts = [...expected]
+        .filter(([, reason]) => reason === MAX_ATTEMPTS_REASON)
+        .map(([id]) => parked.get(id)?.attempt);
       return {
         sent: events,
         applied: ledger.applied,
@@ -64,7 +85,17 @@ export const handlerErrors: Scenario = {
         deadLettered: `${[...expected.keys()].filter((id) => parked.has(id)).length}/${expected.size} with reason`,
         summary: `${retries} nacked attempts retried; ${POISON_REASON} parked at once, crashing ones as ${MAX_ATTEMPTS_REASON} on attempt ${[...new Set(crashAttempts)].join("/")}; ${lateDeliveries} deliveries afterwards`,
         problems,
-        raw: { events, poison: expected.size, retries, lateDeliveries, quietMs, maxDeliveryAttempts: consumer.maxDeliveryAttempts, backoff: ctx.smoke ? "0.1–0.5 s" : `${consumer.retry.minBackoffSeconds}–${consumer.retry.maxBackoffSeconds} s` },
+        raw: {
+          events,
+          poison: expected.size,
+          retries,
+          lateDeliveries,
+          quietMs,
+          maxDeliveryAttempts: consumer.maxDeliveryAttempts,
+          backoff: ctx.smoke
+            ? "0.1–0.5 s"
+            : `${consumer.retry.minBackoffSeconds}–${consumer.retry.maxBackoffSeconds} s`,
+        },
       };
     } finally {
       await workers.stop();

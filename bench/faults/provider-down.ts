@@ -27,7 +27,11 @@ export const providerDown: Scenario = {
     const provider = await FakeProvider.start();
     // The declared backoff always: the retries have to outlast the outage and the open circuit.
     await project.provision([WORKER_CONSUMER]);
-    const workers = new Supervisor(project, { [PROVIDER_URL_VARIABLE]: provider.url, LOG_LEVEL: "warn" }, (line) => line.includes('"outsideCall"'));
+    const workers = new Supervisor(
+      project,
+      { [PROVIDER_URL_VARIABLE]: provider.url, LOG_LEVEL: "warn" },
+      (line) => line.includes('"outsideCall"'),
+    );
     try {
       await workers.current.ready;
       const flowing = publishAtRate(project.pubsub, perSecond, seconds * 1000, () => shareEvent());
@@ -36,21 +40,33 @@ export const providerDown: Scenario = {
       await sleep(downForMs);
       provider.setDown(false);
       const { confirmed, failed } = await flowing;
-      await waitForApplied(project.firestore, confirmed.length, { timeoutMs: 240_000, say: ctx.say });
+      await waitForApplied(project.firestore, confirmed.length, {
+        timeoutMs: 240_000,
+        say: ctx.say,
+      });
       const retries = workers.total("retry");
       await workers.stop();
-      const parking = benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!.parkingSubscription;
+      const parking = benchSystem.consumers.find(
+        (c) => c.name === WORKER_CONSUMER,
+      )!.parkingSubscription;
       const { parked } = await readParked(project.pubsub, parking, 0, 10_000, undefined, 3000);
       const ledger = await ledgerOf(project.firestore, confirmed, new Set(parked.keys()));
-      const states = workers.lines.map((line) => (JSON.parse(line) as { breaker?: string }).breaker).filter((s): s is string => s !== undefined);
+      const states = workers.lines
+        .map((line) => (JSON.parse(line) as { breaker?: string }).breaker)
+        .filter((s): s is string => s !== undefined);
       const problems = exactlyOnceProblems(ledger);
-      if (parked.size > 0) problems.push(`${parked.size} events dead-lettered (${[...new Set([...parked.values()].map((p) => p.reason))].join(", ")}): their retries ran out while the provider was unavailable`);
+      if (parked.size > 0)
+        problems.push(
+          `${parked.size} events dead-lettered (${[...new Set([...parked.values()].map((p) => p.reason))].join(", ")}): their retries ran out while the provider was unavailable`,
+        );
       if (failed > 0) problems.push(`${failed} publishes failed`);
       if (!states.includes("open")) problems.push("the circuit never opened");
-      if (states.at(-1) !== "closed") problems.push(`the circuit ended ${states.at(-1) ?? "never changed"}, not closed`);
+      if (states.at(-1) !== "closed")
+        problems.push(`the circuit ended ${states.at(-1) ?? "never changed"}, not closed`);
       const keys = [...provider.calls.keys()].filter((key) => confirmed.includes(key)).length;
       const repeated = [...provider.calls.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
-      if (keys !== confirmed.length) problems.push(`the provider got ${keys} of ${confirmed.length} events`);
+      if (keys !== confirmed.length)
+        problems.push(`the provider got ${keys} of ${confirmed.length} events`);
       return {
         sent: confirmed.length,
         applied: ledger.applied,
@@ -59,7 +75,16 @@ export const providerDown: Scenario = {
         deadLettered: `${parked.size}`,
         summary: `circuit ${states.join(" → ")}; ${provider.refused} calls refused while down, ${retries} events nacked and redelivered; provider saw every key, ${repeated} repeated`,
         problems,
-        raw: { perSecond, seconds, downAfterMs, downForMs, breakerStates: states, refused: provider.refused, nacked: retries, repeatedKeys: repeated },
+        raw: {
+          perSecond,
+          seconds,
+          downAfterMs,
+          downForMs,
+          breakerStates: states,
+          refused: provider.refused,
+          nacked: retries,
+          repeatedKeys: repeated,
+        },
       };
     } finally {
       await workers.stop();

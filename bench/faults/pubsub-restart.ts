@@ -21,7 +21,8 @@ import { provisionWorker, sleep, Supervisor, type Scenario } from "./scenario";
 export const pubsubRestart: Scenario = {
   name: "pubsub-restart",
   title: "Pub/Sub emulator restarted mid-run",
-  passes: "0 lost of what the gateway accepted after the restart (what the emulator's memory took is reported), 0 applied twice, checks pass",
+  passes:
+    "0 lost of what the gateway accepted after the restart (what the emulator's memory took is reported), 0 applied twice, checks pass",
   inSmoke: false,
   async run(ctx, project) {
     const perSecond = 100;
@@ -44,7 +45,7 @@ export const pubsubRestart: Scenario = {
       const load = await loading;
       // Wait until nothing more arrives: what the restart lost never will.
       let applied = -1;
-      for (let still = 0; still < 15 && applied < load.accepted.length; ) {
+      for (let still = 0; still < 15 && applied < load.accepted.length;) {
         const next = await appliedSoFar(project.firestore);
         still = next === applied ? still + 1 : 0;
         applied = next;
@@ -63,10 +64,14 @@ export const pubsubRestart: Scenario = {
         acceptedBy[when(id)]++;
         if ((counts.get(id) ?? 0) === 0) lostBy[when(id)]++;
       }
-      const refused = Object.entries(load.statuses).filter(([status]) => !status.startsWith("2")).map(([status, n]) => `${n}× ${status === "0" ? "no answer" : status}`);
+      const refused = Object.entries(load.statuses)
+        .filter(([status]) => !status.startsWith("2"))
+        .map(([status, n]) => `${n}× ${status === "0" ? "no answer" : status}`);
       const problems: string[] = [];
-      if (ledger.duplicatesApplied > 0) problems.push(`${ledger.duplicatesApplied} applications beyond the first`);
-      if (lostBy.after > 0) problems.push(`${lostBy.after} events accepted after the restart were lost`);
+      if (ledger.duplicatesApplied > 0)
+        problems.push(`${ledger.duplicatesApplied} applications beyond the first`);
+      if (lostBy.after > 0)
+        problems.push(`${lostBy.after} events accepted after the restart were lost`);
       return {
         sent: load.accepted.length,
         applied: ledger.applied,
@@ -77,7 +82,16 @@ export const pubsubRestart: Scenario = {
           `emulator down ${(downMs / 1000).toFixed(1)} s + re-provisioned; lost with its memory: ${lostBy.before} of ${acceptedBy.before} accepted before, ${lostBy.during} of ${acceptedBy.during} during; ` +
           `${lostBy.after} of ${acceptedBy.after} after; refused meanwhile: ${refused.join(", ") || "none"}; worker exits: ${workers.unexpectedExits.length} (restarted)`,
         problems,
-        raw: { perSecond, seconds, restartAfterMs, downMs, acceptedBy, lostBy, statuses: load.statuses, workerExits: workers.unexpectedExits },
+        raw: {
+          perSecond,
+          seconds,
+          restartAfterMs,
+          downMs,
+          acceptedBy,
+          lostBy,
+          statuses: load.statuses,
+          workerExits: workers.unexpectedExits,
+        },
       };
     } finally {
       await workers.stop();

@@ -39,8 +39,15 @@ export interface Scenario {
 }
 
 /** Provisions the email-worker (and `more`) with the retry the run calls for (see the file comment). */
-export async function provisionWorker(ctx: BenchContext, project: BenchProject, more: readonly string[] = []): Promise<void> {
-  await project.provision([WORKER_CONSUMER, ...more], ctx.smoke ? { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } } : {});
+export async function provisionWorker(
+  ctx: BenchContext,
+  project: BenchProject,
+  more: readonly string[] = [],
+): Promise<void> {
+  await project.provision(
+    [WORKER_CONSUMER, ...more],
+    ctx.smoke ? { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } } : {},
+  );
 }
 
 /** Keeps one worker process running: restarts it when it exits, unless stopped through here. */
@@ -99,7 +106,12 @@ export class Supervisor {
   }
 
   private spawn(): Child {
-    const child = startChild({ name: `worker ${this.started.length + 1}`, script: "bench/support/worker.ts", env: this.project.env({ HANDLER: WORKER_CONSUMER, ...this.env }), ...(this.keep && { keep: this.keep }) });
+    const child = startChild({
+      name: `worker ${this.started.length + 1}`,
+      script: "bench/support/worker.ts",
+      env: this.project.env({ HANDLER: WORKER_CONSUMER, ...this.env }),
+      ...(this.keep && { keep: this.keep }),
+    });
     this.started.push(child);
     void child.exited.then(async (exit) => {
       if (this.stopping || this.intentional.has(child)) return;
@@ -120,19 +132,31 @@ export function sleep(ms: number): Promise<void> {
  * scenario with a steady flow checks (lost, applied twice, publishes that failed, workers
  * that exited on their own).
  */
-export async function reckon(project: BenchProject, workers: Supervisor, sent: readonly string[], failedPublishes: number): Promise<{ ledger: Ledger; problems: string[] }> {
+export async function reckon(
+  project: BenchProject,
+  workers: Supervisor,
+  sent: readonly string[],
+  failedPublishes: number,
+): Promise<{ ledger: Ledger; problems: string[] }> {
   await workers.stop();
   const ledger = await ledgerOf(project.firestore, sent);
   const problems = exactlyOnceProblems(ledger);
   if (failedPublishes > 0) problems.push(`${failedPublishes} publishes failed`);
-  if (workers.unexpectedExits.length > 0) problems.push(`workers exited by themselves: codes ${workers.unexpectedExits.join(", ")}`);
+  if (workers.unexpectedExits.length > 0)
+    problems.push(`workers exited by themselves: codes ${workers.unexpectedExits.join(", ")}`);
   return { ledger, problems };
 }
 
 /** The standard checks: nothing lost, nothing applied twice. */
-export function exactlyOnceProblems(ledger: { lost: number; duplicatesApplied: number; lostSample: string[] }): string[] {
+export function exactlyOnceProblems(ledger: {
+  lost: number;
+  duplicatesApplied: number;
+  lostSample: string[];
+}): string[] {
   const problems: string[] = [];
-  if (ledger.lost > 0) problems.push(`${ledger.lost} events lost (e.g. ${ledger.lostSample.slice(0, 3).join(", ")})`);
-  if (ledger.duplicatesApplied > 0) problems.push(`${ledger.duplicatesApplied} applications beyond the first`);
+  if (ledger.lost > 0)
+    problems.push(`${ledger.lost} events lost (e.g. ${ledger.lostSample.slice(0, 3).join(", ")})`);
+  if (ledger.duplicatesApplied > 0)
+    problems.push(`${ledger.duplicatesApplied} applications beyond the first`);
   return problems;
 }

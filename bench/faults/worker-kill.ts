@@ -30,7 +30,9 @@ export const workerKill: Scenario = {
     const workers = new Supervisor(project);
     try {
       await workers.current.ready;
-      const flowing = publishAtRate(project.pubsub, perSecond, (events / perSecond) * 1000, () => shareEvent());
+      const flowing = publishAtRate(project.pubsub, perSecond, (events / perSecond) * 1000, () =>
+        shareEvent(),
+      );
       let kills = 0;
       let flowed = false;
       void flowing.finally(() => (flowed = true));
@@ -43,12 +45,19 @@ export const workerKill: Scenario = {
       const lastKill = performance.now();
       const { confirmed, failed } = await flowing;
       // Leases of killed workers run out by the subscription's ack deadline at the latest.
-      const ackDeadlineMs = benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!.ackDeadlineSeconds * 1000;
+      const ackDeadlineMs =
+        benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!.ackDeadlineSeconds * 1000;
       const sayWithWorker = (line: string): void => {
         const { received = 0, handled = 0, inFlight = 0 } = workers.current.latest ?? {};
-        ctx.say(`${line}; the current worker received ${received}, handled ${handled}, holds ${inFlight} in flight`);
+        ctx.say(
+          `${line}; the current worker received ${received}, handled ${handled}, holds ${inFlight} in flight`,
+        );
       };
-      const applied = await waitForApplied(project.firestore, confirmed.length, { timeoutMs: ackDeadlineMs + 120_000, stallMs: ackDeadlineMs + 30_000, say: sayWithWorker });
+      const applied = await waitForApplied(project.firestore, confirmed.length, {
+        timeoutMs: ackDeadlineMs + 120_000,
+        stallMs: ackDeadlineMs + 30_000,
+        say: sayWithWorker,
+      });
       const recoveryS = (performance.now() - lastKill) / 1000;
       const { ledger, problems } = await reckon(project, workers, confirmed, failed);
       const skipped = workers.total("duplicate");
@@ -62,7 +71,16 @@ export const workerKill: Scenario = {
           applied >= confirmed.length ? "all" : `${applied} of ${confirmed.length}`
         } applied ${recoveryS.toFixed(0)} s after the last kill`,
         problems,
-        raw: { events, perSecond, killEveryMs, kills, appliedAtEnd: applied, recoverySeconds: recoveryS, duplicateDeliveriesSkipped: skipped, workers: workers.started.length },
+        raw: {
+          events,
+          perSecond,
+          killEveryMs,
+          kills,
+          appliedAtEnd: applied,
+          recoverySeconds: recoveryS,
+          duplicateDeliveriesSkipped: skipped,
+          workers: workers.started.length,
+        },
       };
     } finally {
       await workers.stop();

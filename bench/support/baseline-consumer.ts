@@ -25,12 +25,18 @@ const ALREADY_EXISTS = 6;
 
 const env = process.env;
 const projectId = env["GOOGLE_CLOUD_PROJECT"]!;
-const pubsub = new PubSub({ projectId, apiEndpoint: env["PUBSUB_EMULATOR_HOST"]!, emulatorMode: true });
+const pubsub = new PubSub({
+  projectId,
+  apiEndpoint: env["PUBSUB_EMULATOR_HOST"]!,
+  emulatorMode: true,
+});
 const firestore = new Firestore({ projectId, host: env["FIRESTORE_EMULATOR_HOST"]!, ssl: false });
 const maxMessages = env["BENCH_MAX_MESSAGES"];
 const minAckDeadline = env["BENCH_MIN_ACK_DEADLINE"];
 const options: SubscriberOptions = {
-  ...(maxMessages && { flowControl: { maxMessages: Number(maxMessages), allowExcessMessages: false } }),
+  ...(maxMessages && {
+    flowControl: { maxMessages: Number(maxMessages), allowExcessMessages: false },
+  }),
   ...(minAckDeadline && { minAckDeadline: Duration.from({ seconds: Number(minAckDeadline) }) }),
 };
 const subscription = pubsub.subscription(env["BENCH_SUBSCRIPTION"]!, options);
@@ -41,7 +47,13 @@ async function handle(message: Message): Promise<void> {
   const started = recorder.received();
   const eventId = message.attributes["ce-id"] ?? message.id;
   try {
-    await collection.doc(eventId).create({ count: 1, eventId, attempt: message.deliveryAttempt || null, appliedAt: Date.now(), pid: process.pid });
+    await collection.doc(eventId).create({
+      count: 1,
+      eventId,
+      attempt: message.deliveryAttempt || null,
+      appliedAt: Date.now(),
+      pid: process.pid,
+    });
     message.ack();
     recorder.done(started, "handled", eventId);
   } catch (err) {
@@ -56,7 +68,9 @@ async function handle(message: Message): Promise<void> {
 }
 
 subscription.on("message", (message: Message) => void handle(message));
-subscription.on("error", (err: Error) => process.stderr.write(`baseline consumer: ${err.message}\n`));
+subscription.on("error", (err: Error) =>
+  process.stderr.write(`baseline consumer: ${err.message}\n`),
+);
 announceReady({ pid: process.pid });
 recorder.report();
 

@@ -22,7 +22,11 @@ import { exitWithParent } from "./recorder";
 process.env["METADATA_SERVER_DETECTION"] = "none";
 exitWithParent();
 
-const pubsub = new PubSub({ projectId: process.env["GOOGLE_CLOUD_PROJECT"]!, apiEndpoint: process.env["PUBSUB_EMULATOR_HOST"]!, emulatorMode: true });
+const pubsub = new PubSub({
+  projectId: process.env["GOOGLE_CLOUD_PROJECT"]!,
+  apiEndpoint: process.env["PUBSUB_EMULATOR_HOST"]!,
+  emulatorMode: true,
+});
 const shares: Topic = pubsub.topic("viral-shares", { batching: PUBLISH_BATCHING });
 
 async function body(request: IncomingMessage): Promise<Buffer> {
@@ -34,7 +38,8 @@ async function body(request: IncomingMessage): Promise<Buffer> {
 async function publishEvent(request: IncomingMessage): Promise<{ id: string }> {
   const data = await body(request);
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) if (name.startsWith("ce-") && typeof value === "string") attributes[name] = value;
+  for (const [name, value] of Object.entries(request.headers))
+    if (name.startsWith("ce-") && typeof value === "string") attributes[name] = value;
   attributes["ce-id"] ??= randomUUID();
   attributes["content-type"] = "application/json";
   await shares.publishMessage({ data, attributes });
@@ -42,20 +47,44 @@ async function publishEvent(request: IncomingMessage): Promise<{ id: string }> {
 }
 
 async function publishShares(request: IncomingMessage): Promise<{ invitations: number }> {
-  const share = JSON.parse((await body(request)).toString()) as { senderUserId: string; cardId: string; recipients: { channel: string; recipient: string }[] };
+  const share = JSON.parse((await body(request)).toString()) as {
+    senderUserId: string;
+    cardId: string;
+    recipients: { channel: string; recipient: string }[];
+  };
   const correlationId = randomUUID();
   await Promise.all(
     share.recipients.map((recipient) => {
       const id = randomUUID();
-      const data = Buffer.from(JSON.stringify({ invitationId: randomUUID(), senderUserId: share.senderUserId, cardId: share.cardId, ...recipient }));
-      return shares.publishMessage({ data, attributes: { "ce-id": id, "ce-type": "com.eventline.share.requested", "ce-channel": recipient.channel, "ce-correlationid": correlationId } });
+      const data = Buffer.from(
+        JSON.stringify({
+          invitationId: randomUUID(),
+          senderUserId: share.senderUserId,
+          cardId: share.cardId,
+          ...recipient,
+        }),
+      );
+      return shares.publishMessage({
+        data,
+        attributes: {
+          "ce-id": id,
+          "ce-type": "com.eventline.share.requested",
+          "ce-channel": recipient.channel,
+          "ce-correlationid": correlationId,
+        },
+      });
     }),
   );
   return { invitations: share.recipients.length };
 }
 
 const server = createServer((request, response) => {
-  const route = request.url === "/v1/events" ? publishEvent : request.url === "/v1/shares" ? publishShares : undefined;
+  const route =
+    request.url === "/v1/events"
+      ? publishEvent
+      : request.url === "/v1/shares"
+        ? publishShares
+        : undefined;
   if (request.method !== "POST" || route === undefined) {
     response.writeHead(404).end();
     return;
@@ -63,13 +92,20 @@ const server = createServer((request, response) => {
   route(request).then(
     (answer) => {
       const text = JSON.stringify(answer);
-      response.writeHead(202, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
+      response
+        .writeHead(202, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(text),
+        })
+        .end(text);
     },
     (err: unknown) => response.writeHead(503, { "content-type": "text/plain" }).end(String(err)),
   );
 });
 server.keepAliveTimeout = 5_000;
-server.listen(0, "127.0.0.1", () => announceReady({ port: (server.address() as AddressInfo).port, pid: process.pid }));
+server.listen(0, "127.0.0.1", () =>
+  announceReady({ port: (server.address() as AddressInfo).port, pid: process.pid }),
+);
 
 process.once("SIGTERM", () => {
   server.closeAllConnections();

@@ -42,7 +42,12 @@ export interface AppliedDocument {
 }
 
 async function sendThroughProvider(url: string, key: string, signal: AbortSignal): Promise<void> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key }), signal });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ key }),
+    signal,
+  });
   await response.arrayBuffer();
   if (!response.ok) throw new RetryableError(`the provider answered ${response.status}`);
 }
@@ -55,11 +60,17 @@ export const benchSender = defineHandler({
     const delayMs = Number(event.data.shareMetadata?.["delayMs"] ?? 0);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const attempt = ctx.delivery.deliveryAttempt;
-    if (behaviour === "transient" && (attempt ?? 1) < 2) throw new RetryableError(`transient failure on attempt ${attempt}`);
-    if (behaviour === "poison-permanent") throw new PermanentError(POISON_REASON, "this event can never be handled");
-    if (behaviour === "poison-crash") throw new Error("the handler crashes on this event, every time");
+    if (behaviour === "transient" && (attempt ?? 1) < 2)
+      throw new RetryableError(`transient failure on attempt ${attempt}`);
+    if (behaviour === "poison-permanent")
+      throw new PermanentError(POISON_REASON, "this event can never be handled");
+    if (behaviour === "poison-crash")
+      throw new Error("the handler crashes on this event, every time");
     const provider = process.env[PROVIDER_URL_VARIABLE];
-    if (provider) await ctx.breaker("provider").execute((signal) => sendThroughProvider(provider, ctx.idempotencyKey, signal));
+    if (provider)
+      await ctx
+        .breaker("provider")
+        .execute((signal) => sendThroughProvider(provider, ctx.idempotencyKey, signal));
     const document: Omit<AppliedDocument, "count"> & { count: FieldValue } = {
       count: FieldValue.increment(1),
       eventId: event.meta.id,
@@ -67,7 +78,9 @@ export const benchSender = defineHandler({
       appliedAt: Date.now(),
       pid: process.pid,
     };
-    ctx.transaction.set(ctx.firestore.collection(APPLIED_COLLECTION).doc(event.meta.id), document, { merge: true });
+    ctx.transaction.set(ctx.firestore.collection(APPLIED_COLLECTION).doc(event.meta.id), document, {
+      merge: true,
+    });
   },
 });
 

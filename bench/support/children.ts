@@ -64,7 +64,10 @@ export class Child {
 
   constructor(options: ChildOptions) {
     this.name = options.name;
-    this.timingsFile = join(tmpdir(), `eventline-bench-${process.pid}-${++sequence}-${options.name}.json`);
+    this.timingsFile = join(
+      tmpdir(),
+      `eventline-bench-${process.pid}-${++sequence}-${options.name}.json`,
+    );
     this.process = spawn(process.execPath, ["--import", "tsx", options.script], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...options.env, BENCH_TIMINGS_FILE: this.timingsFile },
@@ -73,7 +76,9 @@ export class Child {
     running.add(this.process);
     let resolveReady: (details: Record<string, unknown>) => void = () => {};
     let rejectReady: (err: Error) => void = () => {};
-    this.ready = new Promise((resolve, reject) => ((resolveReady = resolve), (rejectReady = reject)));
+    this.ready = new Promise(
+      (resolve, reject) => ((resolveReady = resolve), (rejectReady = reject)),
+    );
     createInterface({ input: this.process.stdout! }).on("line", (line) => {
       const progress = parseProgress(line);
       if (progress !== undefined) {
@@ -93,7 +98,11 @@ export class Child {
       this.process.once("exit", (code, signal) => {
         this.hasExited = true;
         running.delete(this.process);
-        rejectReady(new Error(`${this.name} exited (code ${code}, signal ${signal}) before it was ready:\n${this.stderr.slice(-3000)}`));
+        rejectReady(
+          new Error(
+            `${this.name} exited (code ${code}, signal ${signal}) before it was ready:\n${this.stderr.slice(-3000)}`,
+          ),
+        );
         resolve({ code, signal });
       }),
     );
@@ -124,8 +133,14 @@ export class Child {
     for (;;) {
       const p = this.latest;
       if (p !== undefined && done(p)) return p;
-      if (!this.alive) throw new Error(`${this.name} exited while waiting for ${what}:\n${this.stderr.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.name}: ${JSON.stringify(p)})`);
+      if (!this.alive)
+        throw new Error(
+          `${this.name} exited while waiting for ${what}:\n${this.stderr.slice(-3000)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what} (${this.name}: ${JSON.stringify(p)})`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -56,31 +56,72 @@ export interface ConsumerRunOptions {
 
 /** The most telling line of a crashed process's stderr (V8's fatal error, or the last line). */
 function lastLine(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => l.startsWith("FATAL ERROR")) ?? lines.at(-1) ?? "no output";
 }
 
 /** Starts the consumer's process(es) in `project`, with `extra` in their environment. */
-export function startConsumer(project: BenchProject, consumer: ConsumerKind, extra: Record<string, string> = {}): { worker: Child; archiver?: Child } {
+export function startConsumer(
+  project: BenchProject,
+  consumer: ConsumerKind,
+  extra: Record<string, string> = {},
+): { worker: Child; archiver?: Child } {
   if (consumer.kind === "baseline") {
     const env = project.env({
       BENCH_SUBSCRIPTION: WORKER_CONSUMER,
-      ...(consumer.maxMessages !== undefined && { BENCH_MAX_MESSAGES: String(consumer.maxMessages) }),
-      ...(consumer.minAckDeadlineSeconds !== undefined && { BENCH_MIN_ACK_DEADLINE: String(consumer.minAckDeadlineSeconds) }),
+      ...(consumer.maxMessages !== undefined && {
+        BENCH_MAX_MESSAGES: String(consumer.maxMessages),
+      }),
+      ...(consumer.minAckDeadlineSeconds !== undefined && {
+        BENCH_MIN_ACK_DEADLINE: String(consumer.minAckDeadlineSeconds),
+      }),
       ...extra,
     });
-    return { worker: startChild({ name: "baseline consumer", script: "bench/support/baseline-consumer.ts", env }) };
+    return {
+      worker: startChild({
+        name: "baseline consumer",
+        script: "bench/support/baseline-consumer.ts",
+        env,
+      }),
+    };
   }
-  const heap: Record<string, string> = consumer.heapMb !== undefined ? { NODE_OPTIONS: `--max-old-space-size=${consumer.heapMb}` } : {};
-  const worker = startChild({ name: "worker", script: "bench/support/worker.ts", env: project.env({ HANDLER: WORKER_CONSUMER, BENCH_MAX_MESSAGES: String(consumer.maxMessages), ...heap, ...extra }) });
+  const heap: Record<string, string> =
+    consumer.heapMb !== undefined
+      ? { NODE_OPTIONS: `--max-old-space-size=${consumer.heapMb}` }
+      : {};
+  const worker = startChild({
+    name: "worker",
+    script: "bench/support/worker.ts",
+    env: project.env({
+      HANDLER: WORKER_CONSUMER,
+      BENCH_MAX_MESSAGES: String(consumer.maxMessages),
+      ...heap,
+      ...extra,
+    }),
+  });
   if (!consumer.archive) return { worker };
-  return { worker, archiver: startChild({ name: "archiver", script: "bench/support/worker.ts", env: project.env({ HANDLER: ARCHIVER_CONSUMER }) }) };
+  return {
+    worker,
+    archiver: startChild({
+      name: "archiver",
+      script: "bench/support/worker.ts",
+      env: project.env({ HANDLER: ARCHIVER_CONSUMER }),
+    }),
+  };
 }
 
-const seconds = (from: number | null, to: number | null): number => (from === null || to === null ? Number.NaN : (to - from) / 1000);
+const seconds = (from: number | null, to: number | null): number =>
+  from === null || to === null ? Number.NaN : (to - from) / 1000;
 
 /** Runs one pass in `project` (provisioned here). */
-export async function runConsumer(project: BenchProject, consumer: ConsumerKind, options: ConsumerRunOptions): Promise<ConsumerRun> {
+export async function runConsumer(
+  project: BenchProject,
+  consumer: ConsumerKind,
+  options: ConsumerRunOptions,
+): Promise<ConsumerRun> {
   const archive = consumer.kind === "eventline" && consumer.archive;
   await project.provision(archive ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER]);
   const sent = await publishBacklog(project.pubsub, options.events, () => shareEvent());
@@ -90,36 +131,63 @@ export async function runConsumer(project: BenchProject, consumer: ConsumerKind,
     await Promise.all(children.map((child) => child.ready));
     const all = (p: Progress): boolean => p.handled >= options.events;
     const window = options.windowMs;
-    const everyEvent = Promise.all(children.map((child) => child.until(all, `${child.name} to handle ${options.events} events`, options.timeoutMs))).then(() => true);
-    const windowEnd = window === undefined ? undefined : worker.until((p) => p.firstReceivedAt !== null && p.t - p.firstReceivedAt >= window, "the window", options.timeoutMs).then(() => false);
+    const everyEvent = Promise.all(
+      children.map((child) =>
+        child.until(all, `${child.name} to handle ${options.events} events`, options.timeoutMs),
+      ),
+    ).then(() => true);
+    const windowEnd =
+      window === undefined
+        ? undefined
+        : worker
+            .until(
+              (p) => p.firstReceivedAt !== null && p.t - p.firstReceivedAt >= window,
+              "the window",
+              options.timeoutMs,
+            )
+            .then(() => false);
     // The race's loser rejects once the children stop; that is expected, not an error.
     everyEvent.catch(() => undefined);
     windowEnd?.catch(() => undefined);
     // With tolerateExit, the worker dying (out of memory under a capped heap) ends the pass as a finding.
     const died = options.tolerateExit ? worker.exited.then(() => false) : undefined;
-    const waits = [everyEvent, ...(windowEnd ? [windowEnd] : [])].map((wait) => (died ? wait.catch(() => died) : wait));
+    const waits = [everyEvent, ...(windowEnd ? [windowEnd] : [])].map((wait) =>
+      died ? wait.catch(() => died) : wait,
+    );
     const done = await Promise.race([...waits, ...(died ? [died] : [])]);
-    await new Promise((resolve) => setTimeout(resolve, worker.alive ? (options.graceMs ?? 2000) : 0));
+    await new Promise((resolve) =>
+      setTimeout(resolve, worker.alive ? (options.graceMs ?? 2000) : 0),
+    );
     const exits = await Promise.all(children.map((child) => child.stop()));
     const workerExit = exits[0]!;
     const exitedEarly =
       options.tolerateExit && workerExit.code !== 0
         ? `died (code ${workerExit.code}, signal ${workerExit.signal}) ${round(seconds(worker.latest?.firstReceivedAt ?? null, worker.latest?.t ?? null), 0)} s in: ${lastLine(worker.errorOutput)}`
         : null;
-    const failed = exits.findIndex((exit, i) => exit.code !== 0 && !(exitedEarly !== null && i === 0));
-    if (failed >= 0) throw new Error(`${children[failed]!.name} exited with code ${exits[failed]!.code}:\n${children[failed]!.errorOutput.slice(-2000)}`);
+    const failed = exits.findIndex(
+      (exit, i) => exit.code !== 0 && !(exitedEarly !== null && i === 0),
+    );
+    if (failed >= 0)
+      throw new Error(
+        `${children[failed]!.name} exited with code ${exits[failed]!.code}:\n${children[failed]!.errorOutput.slice(-2000)}`,
+      );
     const last = worker.latest!;
     const latency = percentiles(worker.timings().latenciesMs);
     const ledger = done ? await ledgerOf(project.firestore, sent) : undefined;
     const first = last.firstReceivedAt;
     const archived = archiver?.latest;
     const end = archived ? Math.max(last.lastHandledAt ?? 0, archived.lastHandledAt ?? 0) : null;
-    const start = archived ? Math.min(first ?? Infinity, archived.firstReceivedAt ?? Infinity) : null;
+    const start = archived
+      ? Math.min(first ?? Infinity, archived.firstReceivedAt ?? Infinity)
+      : null;
     return {
       events: options.events,
       handled: last.handled,
       eventsPerSecond: round(last.handled / seconds(first, last.lastHandledAt), 0),
-      withArchiveEventsPerSecond: archived && end !== null && start !== null ? round(options.events / seconds(start, end), 0) : null,
+      withArchiveEventsPerSecond:
+        archived && end !== null && start !== null
+          ? round(options.events / seconds(start, end), 0)
+          : null,
       latencyP50Ms: round(latency.p50, 2),
       latencyP99Ms: round(latency.p99, 2),
       deliveries: last.received,
@@ -128,7 +196,9 @@ export async function runConsumer(project: BenchProject, consumer: ConsumerKind,
       lost: ledger?.lost ?? Number.NaN,
       nacked: last.retry,
       peakRssMb: Math.max(...worker.history.map((p) => p.rssMb)),
-      rss: worker.history.filter((p) => p.firstReceivedAt !== null).map((p) => [round(seconds(p.firstReceivedAt, p.t), 1), p.rssMb]),
+      rss: worker.history
+        .filter((p) => p.firstReceivedAt !== null)
+        .map((p) => [round(seconds(p.firstReceivedAt, p.t), 1), p.rssMb]),
       exitedEarly,
     };
   } finally {

@@ -21,7 +21,11 @@ export interface BenchContext {
 }
 
 /** Runs `work` in a fresh project, deleted from both emulators afterwards. */
-export async function inProject<T>(ctx: BenchContext, label: string, work: (project: BenchProject) => Promise<T>): Promise<T> {
+export async function inProject<T>(
+  ctx: BenchContext,
+  label: string,
+  work: (project: BenchProject) => Promise<T>,
+): Promise<T> {
   const project = ctx.emulators.project(label);
   try {
     return await work(project);
@@ -36,7 +40,11 @@ export function begin(): { loadStart: number } {
 }
 
 /** Completes a result with the date, machine and load at start and end. */
-export function complete(ctx: BenchContext, started: { loadStart: number }, result: Omit<BenchResult, "date" | "smoke" | "machine" | "load">): BenchResult {
+export function complete(
+  ctx: BenchContext,
+  started: { loadStart: number },
+  result: Omit<BenchResult, "date" | "smoke" | "machine" | "load">,
+): BenchResult {
   return {
     ...result,
     date: new Date().toISOString().slice(0, 10),
@@ -47,7 +55,11 @@ export function complete(ctx: BenchContext, started: { loadStart: number }, resu
 }
 
 /** Alternates baseline and candidate runs, so load that drifts during a benchmark weighs on both alike. */
-export async function interleaved<B, C>(runs: number, baseline: (run: number) => Promise<B>, candidate: (run: number) => Promise<C>): Promise<{ baseline: B[]; candidate: C[] }> {
+export async function interleaved<B, C>(
+  runs: number,
+  baseline: (run: number) => Promise<B>,
+  candidate: (run: number) => Promise<C>,
+): Promise<{ baseline: B[]; candidate: C[] }> {
   const out = { baseline: [] as B[], candidate: [] as C[] };
   for (let run = 0; run < runs; run++) {
     out.baseline.push(await baseline(run));

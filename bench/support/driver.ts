@@ -57,12 +57,17 @@ function parseOrExplain<T extends ParseArgsConfig>(config: T): ReturnType<typeof
   try {
     return parseArgs(config);
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message.split(". ")[0] : String(err)} (--help lists the options)`);
+    throw new Error(
+      `${err instanceof Error ? err.message.split(". ")[0] : String(err)} (--help lists the options)`,
+    );
   }
 }
 
 /** @throws Error naming the option, for an unknown option or a bad value. */
-export function readOptions(argv: readonly string[], own: readonly string[] = []): DriverOptions & { list: boolean; help: boolean } {
+export function readOptions(
+  argv: readonly string[],
+  own: readonly string[] = [],
+): DriverOptions & { list: boolean; help: boolean } {
   const { values } = parseOrExplain({
     args: [...argv],
     strict: true,
@@ -80,8 +85,10 @@ export function readOptions(argv: readonly string[], own: readonly string[] = []
   const smoke = values.smoke === true;
   const runs = Number(values.runs ?? (smoke ? 1 : 3));
   const wait = Number(values["wait-quiet"] ?? (smoke ? 0 : 30));
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: give a whole number of runs, at least 1`);
-  if (!Number.isFinite(wait) || wait < 0) throw new Error(`--wait-quiet ${values["wait-quiet"]}: give minutes, 0 or more`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs ${values.runs}: give a whole number of runs, at least 1`);
+  if (!Number.isFinite(wait) || wait < 0)
+    throw new Error(`--wait-quiet ${values["wait-quiet"]}: give minutes, 0 or more`);
   return {
     smoke,
     runs,
@@ -89,7 +96,12 @@ export function readOptions(argv: readonly string[], own: readonly string[] = []
     only: values.only?.split(",").map((s) => s.trim()),
     list: values.list === true,
     help: values.help === true,
-    options: Object.fromEntries(own.map((name) => [name, (values as Record<string, string | boolean | undefined>)[name] as string | undefined])),
+    options: Object.fromEntries(
+      own.map((name) => [
+        name,
+        (values as Record<string, string | boolean | undefined>)[name] as string | undefined,
+      ]),
+    ),
   };
 }
 
@@ -105,7 +117,13 @@ const SMOKE_ENTRY_BOUND_MS = 5 * 60_000;
  */
 async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 60_000} min`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () => reject(new Error(`${what} did not finish within ${ms / 60_000} min`)),
+        ms,
+      )),
+  );
   try {
     return await Promise.race([work, late]);
   } finally {
@@ -114,7 +132,12 @@ async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T
 }
 
 /** Runs `entries` as the options select; resolves with the process exit code. */
-export async function drive(what: string, entries: readonly Entry[], argv: readonly string[], command: Command): Promise<number> {
+export async function drive(
+  what: string,
+  entries: readonly Entry[],
+  argv: readonly string[],
+  command: Command,
+): Promise<number> {
   const options = readOptions(argv, command.options);
   if (options.help) {
     console.log(`${command.usage}\n\n${SHARED_HELP}`);
@@ -125,11 +148,20 @@ export async function drive(what: string, entries: readonly Entry[], argv: reado
     return 0;
   }
   const unknown = (options.only ?? []).filter((name) => !entries.some((e) => e.name === name));
-  if (unknown.length > 0) throw new Error(`--only: no ${what} entry named ${unknown.join(", ")}; there are ${entries.map((e) => e.name).join(", ")}`);
-  const selected = entries.filter((e) => options.only === undefined || options.only.includes(e.name));
-  if (!options.smoke && options.runs < 3) say(`note: ${options.runs} run(s) per figure; recorded results should have at least 3`);
+  if (unknown.length > 0)
+    throw new Error(
+      `--only: no ${what} entry named ${unknown.join(", ")}; there are ${entries.map((e) => e.name).join(", ")}`,
+    );
+  const selected = entries.filter(
+    (e) => options.only === undefined || options.only.includes(e.name),
+  );
+  if (!options.smoke && options.runs < 3)
+    say(`note: ${options.runs} run(s) per figure; recorded results should have at least 3`);
 
-  const quiet = options.waitQuietMinutes > 0 ? await waitForQuiet(options.waitQuietMinutes * 60_000, say) : { quiet: false, load: 0 };
+  const quiet =
+    options.waitQuietMinutes > 0
+      ? await waitForQuiet(options.waitQuietMinutes * 60_000, say)
+      : { quiet: false, load: 0 };
   let failures = 0;
   let emulators: BenchEmulators | undefined;
   const interrupted = (): void => {
@@ -146,17 +178,31 @@ export async function drive(what: string, entries: readonly Entry[], argv: reado
       }
       if (emulators === undefined) emulators = await BenchEmulators.start();
       else await emulators.recycle();
-      const ctx: BenchContext = { emulators, smoke: options.smoke, runs: options.runs, startedQuiet: quiet.quiet, options: options.options, say };
+      const ctx: BenchContext = {
+        emulators,
+        smoke: options.smoke,
+        runs: options.runs,
+        startedQuiet: quiet.quiet,
+        options: options.options,
+        say,
+      };
       say(`\n${what}: ${entry.name}…`);
       try {
-        const result = await bounded(entry.run!(ctx), options.smoke ? SMOKE_ENTRY_BOUND_MS : ENTRY_BOUND_MS, `${what} ${entry.name}`);
+        const result = await bounded(
+          entry.run!(ctx),
+          options.smoke ? SMOKE_ENTRY_BOUND_MS : ENTRY_BOUND_MS,
+          `${what} ${entry.name}`,
+        );
         printResult(result);
-        if (result.error !== undefined || result.targets.some((t) => t.correctness && !t.met)) failures++;
+        if (result.error !== undefined || result.targets.some((t) => t.correctness && !t.met))
+          failures++;
         if (!options.smoke) say(`recorded ${writeResult(result)}`);
       } catch (err) {
         failures++;
         killAllChildren();
-        say(`${what}: ${entry.name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        say(
+          `${what}: ${entry.name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
       }
     }
   } finally {
@@ -165,6 +211,10 @@ export async function drive(what: string, entries: readonly Entry[], argv: reado
     process.off("SIGTERM", interrupted);
   }
   if (!options.smoke) updateReadme();
-  say(failures === 0 ? `\n${what}: done` : `\n${what}: ${failures} of ${selected.length} failed or missed a correctness target`);
+  say(
+    failures === 0
+      ? `\n${what}: done`
+      : `\n${what}: ${failures} of ${selected.length} failed or missed a correctness target`,
+  );
   return failures === 0 ? 0 : 1;
 }

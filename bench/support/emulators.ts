@@ -9,7 +9,11 @@ import { randomBytes } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { eventTypesFor } from "../../handlers/declared";
-import { clearFirestoreEmulator, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import {
+  clearFirestoreEmulator,
+  startEmulator,
+  type RunningEmulator,
+} from "../../tools/local/emulators";
 import { provision, type ProvisionOptions } from "../../tools/local/provision";
 
 // Without it both Google clients look for the cloud metadata server first, off this machine.
@@ -26,10 +30,15 @@ export const EMULATOR_HEAP = "1536m";
 async function startOne(kind: "pubsub" | "firestore", port?: number): Promise<RunningEmulator> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEmulator(kind, { maxHeap: EMULATOR_HEAP, ...(port !== undefined && { port }) });
+      return await startEmulator(kind, {
+        maxHeap: EMULATOR_HEAP,
+        ...(port !== undefined && { port }),
+      });
     } catch (err) {
       if (attempt >= 3) throw err;
-      process.stderr.write(`bench: the ${kind} emulator did not start (attempt ${attempt}); trying again\n`);
+      process.stderr.write(
+        `bench: the ${kind} emulator did not start (attempt ${attempt}); trying again\n`,
+      );
     }
   }
 }
@@ -129,7 +138,10 @@ export class BenchProject {
    * Creates the topics and the named consumers' subscriptions (with their dead-letter topics
    * and parking subscriptions), as `npm start` does.
    */
-  async provision(consumers: readonly string[], options: Omit<ProvisionOptions, "consumers"> = {}): Promise<void> {
+  async provision(
+    consumers: readonly string[],
+    options: Omit<ProvisionOptions, "consumers"> = {},
+  ): Promise<void> {
     await provision(this.pubsub, benchSystem, { ...options, consumers });
   }
 
@@ -142,7 +154,9 @@ export class BenchProject {
       await Promise.all(topics.map((topic) => topic.delete()));
       await clearFirestoreEmulator(this.emulators.firestoreHost, this.projectId);
     } catch (err) {
-      process.stderr.write(`bench: could not clean up project ${this.projectId}: ${(err as Error).message.split("\n")[0]}\n`);
+      process.stderr.write(
+        `bench: could not clean up project ${this.projectId}: ${(err as Error).message.split("\n")[0]}\n`,
+      );
     }
     await Promise.allSettled([this.pubsub.close(), this.firestore.terminate()]);
   }

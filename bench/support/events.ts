@@ -21,10 +21,20 @@ export const WORKER_CONSUMER = "email-worker";
 export const ARCHIVER_CONSUMER = "viral-shares-archiver";
 
 /** A share.requested for the email channel, handled as `behaviour` says. */
-export function shareEvent(behaviour: Behaviour = "ok", metadata: Record<string, string> = {}): OutgoingMessage {
+export function shareEvent(
+  behaviour: Behaviour = "ok",
+  metadata: Record<string, string> = {},
+): OutgoingMessage {
   return codec.encode(
     "com.eventline.share.requested",
-    { invitationId: randomUUID(), senderUserId: "bench-sender", cardId: "bench-card", channel: "email", recipient: "friend@example.com", shareMetadata: { behaviour, ...metadata } },
+    {
+      invitationId: randomUUID(),
+      senderUserId: "bench-sender",
+      cardId: "bench-card",
+      channel: "email",
+      recipient: "friend@example.com",
+      shareMetadata: { behaviour, ...metadata },
+    },
     { source: "//eventline/bench" },
   );
 }
@@ -36,7 +46,9 @@ export function idOf(message: OutgoingMessage): string {
 
 /** A publisher for bulk sends: large batches, sent after at most 5 ms. */
 function bulkTopic(pubsub: PubSub, name: string): Topic {
-  return pubsub.topic(name, { batching: { maxMessages: 500, maxBytes: 4 * 1024 * 1024, maxMilliseconds: 5 } });
+  return pubsub.topic(name, {
+    batching: { maxMessages: 500, maxBytes: 4 * 1024 * 1024, maxMilliseconds: 5 },
+  });
 }
 
 /**
@@ -44,7 +56,12 @@ function bulkTopic(pubsub: PubSub, name: string): Topic {
  * 100 000-message backlog never holds 100 000 pending promises.
  * @returns the event ids, in order.
  */
-export async function publishBacklog(pubsub: PubSub, count: number, make: (i: number) => OutgoingMessage, window = 5000): Promise<string[]> {
+export async function publishBacklog(
+  pubsub: PubSub,
+  count: number,
+  make: (i: number) => OutgoingMessage,
+  window = 5000,
+): Promise<string[]> {
   const topics = new Map<string, Topic>();
   const ids: string[] = [];
   for (let start = 0; start < count; start += window) {
@@ -52,7 +69,8 @@ export async function publishBacklog(pubsub: PubSub, count: number, make: (i: nu
     for (let i = start; i < Math.min(count, start + window); i++) {
       const message = make(i);
       let topic = topics.get(message.topic);
-      if (topic === undefined) topics.set(message.topic, (topic = bulkTopic(pubsub, message.topic)));
+      if (topic === undefined)
+        topics.set(message.topic, (topic = bulkTopic(pubsub, message.topic)));
       ids.push(idOf(message));
       batch.push(topic.publishMessage({ data: message.data, attributes: message.attributes }));
     }

@@ -18,9 +18,19 @@ exitWithParent();
 
 async function main(): Promise<void> {
   const projectId = process.env["GOOGLE_CLOUD_PROJECT"]!;
-  const pubsub = new PubSub({ projectId, apiEndpoint: process.env["PUBSUB_EMULATOR_HOST"]!, emulatorMode: true });
-  const logger = createLogger({ level: (process.env["LOG_LEVEL"] || "warn") as LevelWithSilent, base: { service: "gateway" } });
-  const running = await startGateway({ port: 0, host: "127.0.0.1", projectId, stack: "local" }, { pubsub, logger });
+  const pubsub = new PubSub({
+    projectId,
+    apiEndpoint: process.env["PUBSUB_EMULATOR_HOST"]!,
+    emulatorMode: true,
+  });
+  const logger = createLogger({
+    level: (process.env["LOG_LEVEL"] || "warn") as LevelWithSilent,
+    base: { service: "gateway" },
+  });
+  const running = await startGateway(
+    { port: 0, host: "127.0.0.1", projectId, stack: "local" },
+    { pubsub, logger },
+  );
   announceReady({ port: (running.server.address() as AddressInfo).port, pid: process.pid });
   await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
   running.server.closeAllConnections();
@@ -30,6 +40,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `bench gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -15,10 +15,16 @@ export interface RunningGatewayChild {
   url: string;
 }
 
-export async function startGatewayChild(project: BenchProject, kind: GatewayKind): Promise<RunningGatewayChild> {
+export async function startGatewayChild(
+  project: BenchProject,
+  kind: GatewayKind,
+): Promise<RunningGatewayChild> {
   const child = startChild({
     name: kind === "eventline" ? "gateway" : "baseline gateway",
-    script: kind === "eventline" ? "bench/support/gateway-process.ts" : "bench/support/baseline-gateway.ts",
+    script:
+      kind === "eventline"
+        ? "bench/support/gateway-process.ts"
+        : "bench/support/baseline-gateway.ts",
     env: project.env(),
   });
   const { port } = (await child.ready) as { port: number };
@@ -38,5 +44,12 @@ export function shareHeaders(id?: string): Record<string, string> {
 
 /** The share.requested payload in proto3 JSON, for the email channel. */
 export function shareBody(invitationId = "00000000-0000-4000-8000-000000000000"): string {
-  return JSON.stringify({ invitationId, senderUserId: "bench-sender", cardId: "bench-card", channel: "email", recipient: "friend@example.com", shareMetadata: { behaviour: "ok" } });
+  return JSON.stringify({
+    invitationId,
+    senderUserId: "bench-sender",
+    cardId: "bench-card",
+    channel: "email",
+    recipient: "friend@example.com",
+    shareMetadata: { behaviour: "ok" },
+  });
 }

@@ -34,11 +34,22 @@ export interface LoadResult {
 function send(agent: Agent, url: URL, req: LoadRequest, timeoutMs: number): Promise<number> {
   return new Promise((resolve) => {
     const body = Buffer.from(req.body);
-    const r = request({ agent, host: url.hostname, port: url.port, path: req.path, method: "POST", headers: { ...req.headers, "content-length": String(body.length) }, timeout: timeoutMs }, (response) => {
-      response.resume();
-      response.once("end", () => resolve(response.statusCode ?? 0));
-      response.once("error", () => resolve(0));
-    });
+    const r = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: req.path,
+        method: "POST",
+        headers: { ...req.headers, "content-length": String(body.length) },
+        timeout: timeoutMs,
+      },
+      (response) => {
+        response.resume();
+        response.once("end", () => resolve(response.statusCode ?? 0));
+        response.once("error", () => resolve(0));
+      },
+    );
     r.once("timeout", () => r.destroy(new Error("timeout")));
     r.once("error", () => resolve(0));
     r.end(body);
@@ -49,10 +60,26 @@ function send(agent: Agent, url: URL, req: LoadRequest, timeoutMs: number): Prom
  * Sends `total` requests made by `make(i)` to `baseUrl`, `perSecond` of them each second;
  * `perSecond` Infinity sends them all at once.
  */
-export async function openLoop(baseUrl: string, total: number, perSecond: number, make: (i: number) => LoadRequest, timeoutMs = 30_000): Promise<LoadResult> {
+export async function openLoop(
+  baseUrl: string,
+  total: number,
+  perSecond: number,
+  make: (i: number) => LoadRequest,
+  timeoutMs = 30_000,
+): Promise<LoadResult> {
   const url = new URL(baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.isFinite(perSecond) ? 256 : Infinity });
-  const result: LoadResult = { sentAt: new Map(), accepted: [], answeredAt: new Map(), latenciesMs: [], statuses: {}, errors: 0 };
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: Number.isFinite(perSecond) ? 256 : Infinity,
+  });
+  const result: LoadResult = {
+    sentAt: new Map(),
+    accepted: [],
+    answeredAt: new Map(),
+    latenciesMs: [],
+    statuses: {},
+    errors: 0,
+  };
   try {
     await paced(total, perSecond, async (i) => {
       const req = make(i);

@@ -40,7 +40,11 @@ export async function appliedSoFar(firestore: Firestore): Promise<number> {
  * The ledger of a run. `sent` are every event id sent; `mustNotApply` the ones that must
  * never be applied (poison), which count as neither lost nor applied.
  */
-export async function ledgerOf(firestore: Firestore, sent: readonly string[], mustNotApply: ReadonlySet<string> = new Set()): Promise<Ledger> {
+export async function ledgerOf(
+  firestore: Firestore,
+  sent: readonly string[],
+  mustNotApply: ReadonlySet<string> = new Set(),
+): Promise<Ledger> {
   const counts = await appliedCounts(firestore);
   let applied = 0;
   let duplicatesApplied = 0;
@@ -56,7 +60,14 @@ export async function ledgerOf(firestore: Firestore, sent: readonly string[], mu
     else applied++;
     duplicatesApplied += Math.max(0, count - 1);
   }
-  return { sent: sent.length, applied, duplicatesApplied, lost: lostIds.length, lostSample: lostIds.slice(0, 10), wronglyApplied };
+  return {
+    sent: sent.length,
+    applied,
+    duplicatesApplied,
+    lost: lostIds.length,
+    lostSample: lostIds.slice(0, 10),
+    wronglyApplied,
+  };
 }
 
 /** How long {@link waitForApplied} waits, and whom it tells. */
@@ -69,7 +80,11 @@ export interface WaitOptions {
 }
 
 /** Polls until `count` events are applied, the timeout passes, or the count stalls; resolves with the last count. */
-export async function waitForApplied(firestore: Firestore, count: number, { timeoutMs, stallMs = 90_000, say }: WaitOptions): Promise<number> {
+export async function waitForApplied(
+  firestore: Firestore,
+  count: number,
+  { timeoutMs, stallMs = 90_000, say }: WaitOptions,
+): Promise<number> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   let last = -1;
@@ -82,7 +97,9 @@ export async function waitForApplied(firestore: Firestore, count: number, { time
     if (applied >= count || Date.now() > deadline || Date.now() - movedAt > stallMs) return applied;
     if (say !== undefined && Date.now() - toldAt >= 30_000) {
       toldAt = Date.now();
-      say(`  applied ${applied} of ${count} after ${Math.round((toldAt - started) / 1000)} s; waiting up to ${Math.round(timeoutMs / 1000)} s`);
+      say(
+        `  applied ${applied} of ${count} after ${Math.round((toldAt - started) / 1000)} s; waiting up to ${Math.round(timeoutMs / 1000)} s`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -105,7 +122,8 @@ export async function readParked(
   subscription: string,
   expected: number,
   timeoutMs: number,
-  keyOf: (message: Message) => string = (message) => message.attributes["ce-id"] ?? `message:${message.id}`,
+  keyOf: (message: Message) => string = (message) =>
+    message.attributes["ce-id"] ?? `message:${message.id}`,
   quietMs = 5000,
 ): Promise<{ parked: Map<string, Parked>; repeats: number }> {
   const parked = new Map<string, Parked>();
@@ -118,7 +136,11 @@ export async function readParked(
     const id = keyOf(message);
     if (parked.has(id)) repeats++;
     const a = DEAD_LETTER_ATTRIBUTES;
-    parked.set(id, { reason: message.attributes[a.reason] ?? "(none)", attempt: message.attributes[a.attempt] ?? "(none)", error: message.attributes[a.error] ?? "" });
+    parked.set(id, {
+      reason: message.attributes[a.reason] ?? "(none)",
+      attempt: message.attributes[a.attempt] ?? "(none)",
+      error: message.attributes[a.error] ?? "",
+    });
   });
   const deadline = Date.now() + timeoutMs;
   try {

@@ -17,14 +17,23 @@ exitWithParent();
 
 async function main(): Promise<void> {
   const logger = createLogger({ level: (process.env["LOG_LEVEL"] || "warn") as LevelWithSilent });
-  const environment = await startLocalEnvironment({ settings: { ...localSettings(process.env), port: 0 }, logger, stateFile: false });
-  announceReady({ url: environment.baseUrl, hosted: environment.hosted.map((consumer) => consumer.name) });
+  const environment = await startLocalEnvironment({
+    settings: { ...localSettings(process.env), port: 0 },
+    logger,
+    stateFile: false,
+  });
+  announceReady({
+    url: environment.baseUrl,
+    hosted: environment.hosted.map((consumer) => consumer.name),
+  });
   await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
   await environment.stop();
   process.exit(0);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench local environment: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `bench local environment: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -44,18 +44,28 @@ export function machineInfo(): MachineInfo {
  * most `maxWaitMs`. Resolves with the load then and whether it was quiet; never throws, so a
  * machine that stays busy still gets measured, with the load on record.
  */
-export async function waitForQuiet(maxWaitMs: number, say: (line: string) => void): Promise<{ load: number; quiet: boolean }> {
+export async function waitForQuiet(
+  maxWaitMs: number,
+  say: (line: string) => void,
+): Promise<{ load: number; quiet: boolean }> {
   const deadline = Date.now() + maxWaitMs;
   let announced = false;
   for (;;) {
     const load = load1();
     if (load < QUIET_LOAD) return { load, quiet: true };
     if (Date.now() >= deadline) {
-      say(`load average ${load} is still over ${QUIET_LOAD}; measuring anyway (recorded as loaded)`);
+      say(
+        `load average ${load} is still over ${QUIET_LOAD}; measuring anyway (recorded as loaded)`,
+      );
       return { load, quiet: false };
     }
-    if (!announced) say(`load average ${load}: waiting up to ${Math.round((deadline - Date.now()) / 60_000)} min for it to fall below ${QUIET_LOAD}…`);
+    if (!announced)
+      say(
+        `load average ${load}: waiting up to ${Math.round((deadline - Date.now()) / 60_000)} min for it to fall below ${QUIET_LOAD}…`,
+      );
     announced = true;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(15_000, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(15_000, Math.max(0, deadline - Date.now()))),
+    );
   }
 }

@@ -47,7 +47,14 @@ export function parseProgress(line: string): Progress | undefined {
 }
 
 export class Recorder {
-  private readonly counts = { received: 0, handled: 0, duplicate: 0, retry: 0, deadLettered: 0, skipped: 0 };
+  private readonly counts = {
+    received: 0,
+    handled: 0,
+    duplicate: 0,
+    retry: 0,
+    deadLettered: 0,
+    skipped: 0,
+  };
   private inFlight = 0;
   private firstReceivedAt: number | null = null;
   private lastHandledAt: number | null = null;
@@ -75,13 +82,21 @@ export class Recorder {
   }
 
   progress(): Progress {
-    return { t: now(), ...this.counts, inFlight: this.inFlight, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20), firstReceivedAt: this.firstReceivedAt, lastHandledAt: this.lastHandledAt };
+    return {
+      t: now(),
+      ...this.counts,
+      inFlight: this.inFlight,
+      rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      firstReceivedAt: this.firstReceivedAt,
+      lastHandledAt: this.lastHandledAt,
+    };
   }
 
   /** Prints a progress line every BENCH_PROGRESS_MS (default 250) without keeping the process alive. */
   report(): void {
     const every = Number(process.env["BENCH_PROGRESS_MS"] ?? 250);
-    const print = (): void => void process.stdout.write(`${JSON.stringify({ [PROGRESS_TAG]: this.progress() })}\n`);
+    const print = (): void =>
+      void process.stdout.write(`${JSON.stringify({ [PROGRESS_TAG]: this.progress() })}\n`);
     print();
     setInterval(print, every).unref();
   }
@@ -90,7 +105,14 @@ export class Recorder {
   finish(): void {
     process.stdout.write(`${JSON.stringify({ [PROGRESS_TAG]: this.progress() })}\n`);
     const file = process.env["BENCH_TIMINGS_FILE"];
-    if (file) writeFileSync(file, JSON.stringify({ latenciesMs: this.latencies, completions: this.completions } satisfies Timings));
+    if (file)
+      writeFileSync(
+        file,
+        JSON.stringify({
+          latenciesMs: this.latencies,
+          completions: this.completions,
+        } satisfies Timings),
+      );
   }
 }
 

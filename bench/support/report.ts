@@ -53,8 +53,15 @@ function cell(value: string | number): string {
 export function plainTable(table: Table): string {
   const all = [table.columns, ...table.rows.map((row) => row.map(cell))];
   const widths = table.columns.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
-  const line = (row: string[]): string => row.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join("  ");
-  return [line(table.columns), line(widths.map((w) => "-".repeat(w))), ...all.slice(1).map(line)].join("\n");
+  const line = (row: string[]): string =>
+    row
+      .map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!)))
+      .join("  ");
+  return [
+    line(table.columns),
+    line(widths.map((w) => "-".repeat(w))),
+    ...all.slice(1).map(line),
+  ].join("\n");
 }
 
 /** The table in Markdown. */
@@ -68,7 +75,10 @@ export function markdownTable(table: Table): string {
 }
 
 /** The whole result for the terminal. */
-export function printResult(result: BenchResult, write: (text: string) => void = (text) => process.stdout.write(text)): void {
+export function printResult(
+  result: BenchResult,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): void {
   const lines = [
     "",
     `== ${result.title}${result.smoke ? " (smoke)" : ""}`,
@@ -78,7 +88,8 @@ export function printResult(result: BenchResult, write: (text: string) => void =
   ];
   if (result.targets.length > 0) {
     lines.push("");
-    for (const t of result.targets) lines.push(`   ${t.met ? "MET   " : "MISSED"}  ${t.target}: ${t.measured}`);
+    for (const t of result.targets)
+      lines.push(`   ${t.met ? "MET   " : "MISSED"}  ${t.target}: ${t.measured}`);
   }
   for (const note of result.notes) lines.push(`   note: ${note}`);
   if (result.error !== undefined) lines.push(`   ERROR: ${result.error}`);

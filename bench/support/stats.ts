@@ -29,9 +29,19 @@ export function sorted(values: ArrayLike<number>): Float64Array {
 }
 
 /** p50, p99 and max of one run's samples, in their unit. */
-export function percentiles(values: ArrayLike<number>): { p50: number; p99: number; max: number; count: number } {
+export function percentiles(values: ArrayLike<number>): {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+} {
   const s = sorted(values);
-  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.length > 0 ? s[s.length - 1]! : Number.NaN, count: s.length };
+  return {
+    p50: quantile(s, 0.5),
+    p99: quantile(s, 0.99),
+    max: s.length > 0 ? s[s.length - 1]! : Number.NaN,
+    count: s.length,
+  };
 }
 
 /** min/median/max of one figure across runs. */
@@ -39,7 +49,11 @@ export function spread(values: readonly number[], digits = 1): Spread {
   const s = sorted(values);
   const middle = Math.floor(s.length / 2);
   const median = s.length % 2 === 1 ? s[middle]! : (s[middle - 1]! + s[middle]!) / 2;
-  return { min: round(s[0] ?? Number.NaN, digits), median: round(median, digits), max: round(s[s.length - 1] ?? Number.NaN, digits) };
+  return {
+    min: round(s[0] ?? Number.NaN, digits),
+    median: round(median, digits),
+    max: round(s[s.length - 1] ?? Number.NaN, digits),
+  };
 }
 
 /** `value / base`, two decimals; the figure a target like "within 1.2× the baseline" is read from. */

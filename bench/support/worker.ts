@@ -29,12 +29,20 @@ const recorder = new Recorder();
 
 function resultOf(outcome: Outcome): Result {
   if (outcome.action === "nack") return "retry";
-  if (outcome.result === "handled" || outcome.result === "duplicate" || outcome.result === "dead-lettered") return outcome.result;
+  if (
+    outcome.result === "handled" ||
+    outcome.result === "duplicate" ||
+    outcome.result === "dead-lettered"
+  )
+    return outcome.result;
   return "skipped";
 }
 
 const process_ = DeliveryProcessor.prototype.process;
-DeliveryProcessor.prototype.process = async function measured(this: DeliveryProcessor, delivery: ReceivedMessage): Promise<Outcome> {
+DeliveryProcessor.prototype.process = async function measured(
+  this: DeliveryProcessor,
+  delivery: ReceivedMessage,
+): Promise<Outcome> {
   const started = recorder.received();
   const outcome = await process_.call(this, delivery);
   recorder.done(started, resultOf(outcome), delivery.attributes["ce-id"]);
@@ -43,7 +51,9 @@ DeliveryProcessor.prototype.process = async function measured(this: DeliveryProc
 
 const maxMessages = process.env["BENCH_MAX_MESSAGES"];
 if (maxMessages) {
-  const consumer = eventTypesFor(process.env["STACK"] || "local").system.consumers.find((c) => c.name === process.env["HANDLER"]);
+  const consumer = eventTypesFor(process.env["STACK"] || "local").system.consumers.find(
+    (c) => c.name === process.env["HANDLER"],
+  );
   if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
 }
 
@@ -56,7 +66,9 @@ launch({ system, registry: benchRegistry, capabilityChecks }).then(
     process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`bench worker: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `bench worker: ${err instanceof ConfigError ? err.message : String(err)}\n`,
+    );
     process.exit(2);
   },
 );

@@ -70,13 +70,28 @@ export function classifySmtpError(err: unknown): PermanentError | RetryableError
   const detail = failure.response ?? failure.message;
   const code = failure.responseCode;
   // The reply code decides first: nodemailer reports a refused recipient as EENVELOPE whether the refusal was 4yz or 5yz.
-  if (code !== undefined && code >= 400 && code < 500) return new RetryableError(`SMTP ${code} on ${failure.command ?? "send"}: ${detail}`, { cause: err });
+  if (code !== undefined && code >= 400 && code < 500)
+    return new RetryableError(`SMTP ${code} on ${failure.command ?? "send"}: ${detail}`, {
+      cause: err,
+    });
   if (failure.code !== "EAUTH" && code !== undefined && code >= 500 && code < 600) {
-    return new PermanentError("rejected-by-server", `SMTP ${code} on ${failure.command ?? "send"}: ${detail}`, { cause: err });
+    return new PermanentError(
+      "rejected-by-server",
+      `SMTP ${code} on ${failure.command ?? "send"}: ${detail}`,
+      { cause: err },
+    );
   }
   // EENVELOPE without a reply: nodemailer itself found no valid recipient or sender.
-  if (failure.code === "EENVELOPE") return new PermanentError("invalid-recipient", `SMTP: the message cannot be addressed: ${detail}`, { cause: err });
-  return new RetryableError(`SMTP ${failure.code ?? "failure"}${failure.responseCode ? ` ${failure.responseCode}` : ""}: ${detail}`, { cause: err });
+  if (failure.code === "EENVELOPE")
+    return new PermanentError(
+      "invalid-recipient",
+      `SMTP: the message cannot be addressed: ${detail}`,
+      { cause: err },
+    );
+  return new RetryableError(
+    `SMTP ${failure.code ?? "failure"}${failure.responseCode ? ` ${failure.responseCode}` : ""}: ${detail}`,
+    { cause: err },
+  );
 }
 
 /** Sends over SMTP with nodemailer; one pooled transport per adapter. */
@@ -85,7 +100,11 @@ export class SmtpEmailAdapter implements EmailAdapter {
 
   constructor(private readonly options: SmtpEmailOptions) {
     const timeout = options.timeoutMs ?? 10_000;
-    this.transport = createTransport(options.url, { connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout });
+    this.transport = createTransport(options.url, {
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
   }
 
   async send(email: OutgoingEmail): Promise<SentEmail> {
@@ -119,7 +138,10 @@ export class OutboxEmailAdapter implements EmailAdapter {
   ) {}
 
   async send(email: OutgoingEmail): Promise<SentEmail> {
-    const messageId = await this.recorder.record({ channel: "email", from: this.from, ...email }, messageIdFor(email.idempotencyKey, this.from));
+    const messageId = await this.recorder.record(
+      { channel: "email", from: this.from, ...email },
+      messageIdFor(email.idempotencyKey, this.from),
+    );
     return { messageId };
   }
 }

@@ -14,11 +14,19 @@ import type { Capability } from "../../infra/model/settings";
 import { ConfigError, processSettings, type Settings } from "../runtime/settings";
 import { OutboxEmailAdapter, SmtpEmailAdapter, type EmailAdapter } from "./email";
 import { OutboundRecorder } from "./outbound";
-import { OutboxTextAdapter, TwilioStyleAdapter, type TextMessageAdapter, type TextChannel } from "./text-messages";
+import {
+  OutboxTextAdapter,
+  TwilioStyleAdapter,
+  type TextMessageAdapter,
+  type TextChannel,
+} from "./text-messages";
 
 export const LOCAL_TRACKER_URL = "http://localhost:8080";
 /** The local outbox's sender numbers (the provider's documented test number). */
-const LOCAL_FROM: Readonly<Record<TextChannel, string>> = { sms: "+15005550006", whatsapp: "+15005550006" };
+const LOCAL_FROM: Readonly<Record<TextChannel, string>> = {
+  sms: "+15005550006",
+  whatsapp: "+15005550006",
+};
 
 /** Whether the process runs locally (MODE=local), where sending defaults to the outbox. */
 function isLocal(settings: Settings): boolean {
@@ -36,7 +44,12 @@ function collect<T>(read: (problems: string[]) => T): T {
   return value;
 }
 
-function required(settings: Settings, problems: string[], name: Parameters<Settings["require"]>[0], why: string): string {
+function required(
+  settings: Settings,
+  problems: string[],
+  name: Parameters<Settings["require"]>[0],
+  why: string,
+): string {
   try {
     return settings.require(name, why);
   } catch (err) {
@@ -46,7 +59,12 @@ function required(settings: Settings, problems: string[], name: Parameters<Setti
   }
 }
 
-function transportOf<T extends string>(settings: Settings, problems: string[], name: "EVENTLINE_EMAIL_TRANSPORT" | "EVENTLINE_MESSAGING_TRANSPORT", real: T): T | "outbox" {
+function transportOf<T extends string>(
+  settings: Settings,
+  problems: string[],
+  name: "EVENTLINE_EMAIL_TRANSPORT" | "EVENTLINE_MESSAGING_TRANSPORT",
+  real: T,
+): T | "outbox" {
   const chosen = isLocal(settings) ? (settings.get(name) ?? "outbox") : settings.withDefault(name);
   if (chosen === real || chosen === "outbox") return chosen as T | "outbox";
   problems.push(`${name} is "${chosen}": use ${real} or outbox`);
@@ -54,7 +72,8 @@ function transportOf<T extends string>(settings: Settings, problems: string[], n
 }
 
 /** What the smtp capability configures. */
-export type EmailSettings = { transport: "outbox"; from: string } | { transport: "smtp"; smtpUrl: string; from: string };
+export type EmailSettings =
+  { transport: "outbox"; from: string } | { transport: "smtp"; smtpUrl: string; from: string };
 
 /** @throws ConfigError naming every missing or bad variable. */
 export function emailSettings(settings: Settings): EmailSettings {
@@ -62,7 +81,12 @@ export function emailSettings(settings: Settings): EmailSettings {
     const from = settings.withDefault("EVENTLINE_MAIL_FROM");
     const transport = transportOf(settings, problems, "EVENTLINE_EMAIL_TRANSPORT", "smtp");
     if (transport === "outbox") return { transport, from };
-    const smtpUrl = required(settings, problems, "EVENTLINE_SMTP_URL", "the SMTP server to send through, smtp(s)://user:password@host:port (pulumi config set --secret eventline:smtpUrl …), or set EVENTLINE_EMAIL_TRANSPORT=outbox");
+    const smtpUrl = required(
+      settings,
+      problems,
+      "EVENTLINE_SMTP_URL",
+      "the SMTP server to send through, smtp(s)://user:password@host:port (pulumi config set --secret eventline:smtpUrl …), or set EVENTLINE_EMAIL_TRANSPORT=outbox",
+    );
     return { transport, smtpUrl, from };
   });
 }
@@ -70,7 +94,13 @@ export function emailSettings(settings: Settings): EmailSettings {
 /** What the messaging capability configures. */
 export type TextSettings =
   | { transport: "outbox" }
-  | { transport: "twilio"; baseUrl: string; accountSid: string; authToken: string; from: Record<TextChannel, string> };
+  | {
+      transport: "twilio";
+      baseUrl: string;
+      accountSid: string;
+      authToken: string;
+      from: Record<TextChannel, string>;
+    };
 
 /** @throws ConfigError naming every missing or bad variable. */
 export function textSettings(settings: Settings): TextSettings {
@@ -80,11 +110,31 @@ export function textSettings(settings: Settings): TextSettings {
     return {
       transport,
       baseUrl: settings.withDefault("EVENTLINE_MESSAGING_URL"),
-      accountSid: required(settings, problems, "EVENTLINE_MESSAGING_ACCOUNT_SID", "the messaging provider's account sid (pulumi config set eventline:messagingAccountSid …)"),
-      authToken: required(settings, problems, "EVENTLINE_MESSAGING_AUTH_TOKEN", "the messaging provider's auth token (pulumi config set --secret eventline:messagingAuthToken …)"),
+      accountSid: required(
+        settings,
+        problems,
+        "EVENTLINE_MESSAGING_ACCOUNT_SID",
+        "the messaging provider's account sid (pulumi config set eventline:messagingAccountSid …)",
+      ),
+      authToken: required(
+        settings,
+        problems,
+        "EVENTLINE_MESSAGING_AUTH_TOKEN",
+        "the messaging provider's auth token (pulumi config set --secret eventline:messagingAuthToken …)",
+      ),
       from: {
-        sms: required(settings, problems, "EVENTLINE_SMS_FROM", "the SMS sender number, E.164 (pulumi config set eventline:smsFrom +15550001111)"),
-        whatsapp: required(settings, problems, "EVENTLINE_WHATSAPP_FROM", "the WhatsApp sender number, E.164 (pulumi config set eventline:whatsappFrom +15550001111)"),
+        sms: required(
+          settings,
+          problems,
+          "EVENTLINE_SMS_FROM",
+          "the SMS sender number, E.164 (pulumi config set eventline:smsFrom +15550001111)",
+        ),
+        whatsapp: required(
+          settings,
+          problems,
+          "EVENTLINE_WHATSAPP_FROM",
+          "the WhatsApp sender number, E.164 (pulumi config set eventline:whatsappFrom +15550001111)",
+        ),
       },
     };
   });
@@ -101,7 +151,9 @@ export interface LinkSettings {
 function urlProblem(name: string, value: string): string | undefined {
   try {
     const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:" ? undefined : `${name} "${value}" is not an http(s) URL`;
+    return url.protocol === "https:" || url.protocol === "http:"
+      ? undefined
+      : `${name} "${value}" is not an http(s) URL`;
   } catch {
     return `${name} "${value}" is not a URL`;
   }
@@ -113,11 +165,24 @@ export function linkSettings(settings: Settings): LinkSettings {
     const local = isLocal(settings);
     const trackerUrl = local
       ? settings.withDefault("EVENTLINE_TRACKER_URL", LOCAL_TRACKER_URL)
-      : required(settings, problems, "EVENTLINE_TRACKER_URL", "invitations link to the tracker's /t/open and /t/click (the program sets the tracker's URL)");
+      : required(
+          settings,
+          problems,
+          "EVENTLINE_TRACKER_URL",
+          "invitations link to the tracker's /t/open and /t/click (the program sets the tracker's URL)",
+        );
     const cardBaseUrl = local
       ? settings.withDefault("EVENTLINE_CARD_BASE_URL", trackerUrl)
-      : required(settings, problems, "EVENTLINE_CARD_BASE_URL", "a click lands on <url>/cards/<cardId> (pulumi config set eventline:cardBaseUrl https://app.example.com)");
-    for (const [name, value] of [["EVENTLINE_TRACKER_URL", trackerUrl], ["EVENTLINE_CARD_BASE_URL", cardBaseUrl]] as const) {
+      : required(
+          settings,
+          problems,
+          "EVENTLINE_CARD_BASE_URL",
+          "a click lands on <url>/cards/<cardId> (pulumi config set eventline:cardBaseUrl https://app.example.com)",
+        );
+    for (const [name, value] of [
+      ["EVENTLINE_TRACKER_URL", trackerUrl],
+      ["EVENTLINE_CARD_BASE_URL", cardBaseUrl],
+    ] as const) {
       const problem = value ? urlProblem(name, value) : undefined;
       if (problem !== undefined) problems.push(problem);
     }
@@ -147,22 +212,33 @@ export function recordOnlyAdapters(firestore: Firestore): void {
 /** The email adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */
 export function emailAdapterFrom(settings: Settings, firestore: Firestore): EmailAdapter {
   const email = emailSettings(settings);
-  if (recordOnly.has(firestore) || email.transport === "outbox") return new OutboxEmailAdapter(new OutboundRecorder(firestore), email.from);
+  if (recordOnly.has(firestore) || email.transport === "outbox")
+    return new OutboxEmailAdapter(new OutboundRecorder(firestore), email.from);
   return new SmtpEmailAdapter({ url: email.smtpUrl, from: email.from });
 }
 
 /** The SMS and WhatsApp adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */
 export function textAdapterFrom(settings: Settings, firestore: Firestore): TextMessageAdapter {
   const text = textSettings(settings);
-  if (recordOnly.has(firestore) || text.transport === "outbox") return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
-  return new TwilioStyleAdapter({ baseUrl: text.baseUrl, accountSid: text.accountSid, authToken: text.authToken, from: text.from });
+  if (recordOnly.has(firestore) || text.transport === "outbox")
+    return new OutboxTextAdapter(new OutboundRecorder(firestore), LOCAL_FROM);
+  return new TwilioStyleAdapter({
+    baseUrl: text.baseUrl,
+    accountSid: text.accountSid,
+    authToken: text.authToken,
+    from: text.from,
+  });
 }
 
 /** The email adapter of this process's settings, one per Firestore client. */
-export const processEmailAdapter = perFirestore((firestore) => emailAdapterFrom(processSettings(), firestore));
+export const processEmailAdapter = perFirestore((firestore) =>
+  emailAdapterFrom(processSettings(), firestore),
+);
 
 /** The text adapter of this process's settings, one per Firestore client. */
-export const processTextAdapter = perFirestore((firestore) => textAdapterFrom(processSettings(), firestore));
+export const processTextAdapter = perFirestore((firestore) =>
+  textAdapterFrom(processSettings(), firestore),
+);
 
 /** The tracking link settings of this process. */
 export function processLinkSettings(): LinkSettings {

@@ -43,13 +43,22 @@ export class OutboundRecorder {
    * @returns the message id of the record: the new one, or the first one for a repeated key.
    */
   async record(message: OutboundMessage, messageId: string): Promise<string> {
-    const ref = this.firestore.collection(OUTBOUND_COLLECTION).doc(documentIdFor(`${message.channel}-${message.idempotencyKey}`));
+    const ref = this.firestore
+      .collection(OUTBOUND_COLLECTION)
+      .doc(documentIdFor(`${message.channel}-${message.idempotencyKey}`));
     // A transaction rather than create(): in the Node client a create() that fails ALREADY_EXISTS costs about three times a read.
     return this.firestore.runTransaction(async (tx) => {
       const existing = await tx.get(ref);
       if (existing.exists) return String(existing.get("messageId"));
-      const fields = Object.fromEntries(Object.entries(message).filter(([, value]) => value !== undefined));
-      tx.create(ref, { ...fields, messageId, provider: "outbox", recordedAt: FieldValue.serverTimestamp() });
+      const fields = Object.fromEntries(
+        Object.entries(message).filter(([, value]) => value !== undefined),
+      );
+      tx.create(ref, {
+        ...fields,
+        messageId,
+        provider: "outbox",
+        recordedAt: FieldValue.serverTimestamp(),
+      });
       return messageId;
     });
   }

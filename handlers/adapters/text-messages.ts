@@ -61,7 +61,8 @@ async function errorDetail(response: Response): Promise<string> {
   const body = await response.text().catch(() => "");
   try {
     const parsed = JSON.parse(body) as { code?: number; message?: string };
-    if (parsed.message) return parsed.code !== undefined ? `${parsed.code} ${parsed.message}` : parsed.message;
+    if (parsed.message)
+      return parsed.code !== undefined ? `${parsed.code} ${parsed.message}` : parsed.message;
   } catch {
     // Not JSON: the raw text is the best description there is.
   }
@@ -88,19 +89,40 @@ export class TwilioStyleAdapter implements TextMessageAdapter {
     try {
       response = await fetch(this.endpoint, {
         method: "POST",
-        headers: { authorization: this.authorization, "content-type": "application/x-www-form-urlencoded", "idempotency-key": message.idempotencyKey, accept: "application/json" },
+        headers: {
+          authorization: this.authorization,
+          "content-type": "application/x-www-form-urlencoded",
+          "idempotency-key": message.idempotencyKey,
+          accept: "application/json",
+        },
         body: form,
         ...(signal !== undefined && { signal }),
       });
     } catch (err) {
-      throw new RetryableError(`${message.channel} provider unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RetryableError(
+        `${message.channel} provider unreachable: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
-    if (response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status)) {
-      throw new PermanentError(`provider-${response.status}`, `${message.channel} provider rejected the message (${response.status}): ${await errorDetail(response)}`);
+    if (
+      response.status >= 400 &&
+      response.status < 500 &&
+      !RETRYABLE_CLIENT_STATUSES.has(response.status)
+    ) {
+      throw new PermanentError(
+        `provider-${response.status}`,
+        `${message.channel} provider rejected the message (${response.status}): ${await errorDetail(response)}`,
+      );
     }
-    if (!response.ok) throw new RetryableError(`${message.channel} provider answered ${response.status}: ${await errorDetail(response)}`);
+    if (!response.ok)
+      throw new RetryableError(
+        `${message.channel} provider answered ${response.status}: ${await errorDetail(response)}`,
+      );
     const sent = (await response.json().catch(() => ({}))) as { sid?: unknown };
-    if (typeof sent.sid !== "string" || sent.sid === "") throw new RetryableError(`${message.channel} provider answered ${response.status} without a message sid`);
+    if (typeof sent.sid !== "string" || sent.sid === "")
+      throw new RetryableError(
+        `${message.channel} provider answered ${response.status} without a message sid`,
+      );
     return { messageId: sent.sid };
   }
 }
@@ -115,7 +137,13 @@ export class OutboxTextAdapter implements TextMessageAdapter {
   async send(message: OutgoingText): Promise<SentText> {
     // Twilio-shaped sids: "SM" and 32 hex digits, derived from the key so a repeat gets the same one.
     const messageId = await this.recorder.record(
-      { channel: message.channel, to: message.to, from: this.from[message.channel], text: message.body, idempotencyKey: message.idempotencyKey },
+      {
+        channel: message.channel,
+        to: message.to,
+        from: this.from[message.channel],
+        text: message.body,
+        idempotencyKey: message.idempotencyKey,
+      },
       `SM${keyDigest(message.idempotencyKey)}`,
     );
     return { messageId };

@@ -20,9 +20,18 @@ export const classifier = defineHandler({
   accepts: ["com.dip.document.ingested"],
   async handle(event, ctx) {
     const document = event.data;
-    if (!document.documentId) throw new PermanentError("missing-document-id", "document.ingested has no document id");
+    if (!document.documentId)
+      throw new PermanentError("missing-document-id", "document.ingested has no document id");
     const { category, confidence, posteriors } = classify(model, document.text);
-    ctx.publish("com.dip.document.classified", { documentId: document.documentId, category, confidence, scores: posteriors });
-    await documentStatus.update(ctx, documentIdFor(document.documentId), (current) => ({ ...(current ?? newStatus(document.documentId)), classification: { category, confidence, scores: posteriors } }));
+    ctx.publish("com.dip.document.classified", {
+      documentId: document.documentId,
+      category,
+      confidence,
+      scores: posteriors,
+    });
+    await documentStatus.update(ctx, documentIdFor(document.documentId), (current) => ({
+      ...(current ?? newStatus(document.documentId)),
+      classification: { category, confidence, scores: posteriors },
+    }));
   },
 });

@@ -61,14 +61,20 @@ export function tokenize(text: string): string[] {
 
 /** Sorts an object's keys so that the model's JSON does not depend on training order. */
 function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
 
 /**
  * Trains a model (TrainMultinomialNB).
  * @param alpha Laplace smoothing constant; default 1 (add-one).
  */
-export function trainNaiveBayes(documents: readonly TrainingDocument[], tokenizer: (text: string) => string[] = tokenize, alpha = 1): NaiveBayesModel {
+export function trainNaiveBayes(
+  documents: readonly TrainingDocument[],
+  tokenizer: (text: string) => string[] = tokenize,
+  alpha = 1,
+): NaiveBayesModel {
   const classes: Record<string, ClassCounts> = {};
   const vocabulary = new Set<string>();
   for (const { category, text } of documents) {
@@ -88,7 +94,11 @@ export function trainNaiveBayes(documents: readonly TrainingDocument[], tokenize
  * Classifies a text (ApplyMultinomialNB), with posteriors.
  * @throws Error when the model has no classes.
  */
-export function classify(model: NaiveBayesModel, text: string, tokenizer: (text: string) => string[] = tokenize): Classification {
+export function classify(
+  model: NaiveBayesModel,
+  text: string,
+  tokenizer: (text: string) => string[] = tokenize,
+): Classification {
   const names = Object.keys(model.classes);
   if (names.length === 0) throw new Error("the naive Bayes model has no classes");
   const totalDocuments = names.reduce((sum, c) => sum + model.classes[c]!.documents, 0);
@@ -98,7 +108,8 @@ export function classify(model: NaiveBayesModel, text: string, tokenizer: (text:
     const counts = model.classes[name]!;
     const denominator = counts.totalTokens + model.alpha * model.vocabulary.length;
     let score = Math.log(counts.documents / totalDocuments);
-    for (const token of tokens) score += Math.log(((counts.tokens[token] ?? 0) + model.alpha) / denominator);
+    for (const token of tokens)
+      score += Math.log(((counts.tokens[token] ?? 0) + model.alpha) / denominator);
     return score;
   });
   const max = Math.max(...scores);

@@ -13,9 +13,13 @@ export const responder = defineHandler({
   accepts: ["com.dip.routing.decided"],
   async handle(event, ctx) {
     const { documentId, route, category } = event.data;
-    if (!documentId) throw new PermanentError("missing-document-id", "routing.decided has no document id");
+    if (!documentId)
+      throw new PermanentError("missing-document-id", "routing.decided has no document id");
     const { template, text } = renderResponse(route, documentId, category);
     ctx.publish("com.dip.response.generated", { documentId, route, template, responseText: text });
-    await documentStatus.update(ctx, documentIdFor(documentId), (current) => ({ ...(current ?? newStatus(documentId)), response: { template, text } }));
+    await documentStatus.update(ctx, documentIdFor(documentId), (current) => ({
+      ...(current ?? newStatus(documentId)),
+      response: { template, text },
+    }));
   },
 });

@@ -13,9 +13,13 @@ export const router = defineHandler({
   accepts: ["com.dip.document.classified"],
   async handle(event, ctx) {
     const { documentId, category, confidence } = event.data;
-    if (!documentId) throw new PermanentError("missing-document-id", "document.classified has no document id");
+    if (!documentId)
+      throw new PermanentError("missing-document-id", "document.classified has no document id");
     const { route, reason } = decideRoute(category, confidence);
     ctx.publish("com.dip.routing.decided", { documentId, category, route, reason });
-    await documentStatus.update(ctx, documentIdFor(documentId), (current) => ({ ...(current ?? newStatus(documentId)), routing: { route, reason } }));
+    await documentStatus.update(ctx, documentIdFor(documentId), (current) => ({
+      ...(current ?? newStatus(documentId)),
+      routing: { route, reason },
+    }));
   },
 });

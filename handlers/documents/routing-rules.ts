@@ -31,10 +31,22 @@ export interface Route {
 }
 
 /** The route of a document classified as `category` with posterior `confidence`. */
-export function decideRoute(category: string, confidence: number, rules: Readonly<Record<string, RoutingRule>> = ROUTING_RULES): Route {
+export function decideRoute(
+  category: string,
+  confidence: number,
+  rules: Readonly<Record<string, RoutingRule>> = ROUTING_RULES,
+): Route {
   const rule = rules[category];
-  if (rule === undefined) return { route: MANUAL_REVIEW_ROUTE, reason: `no routing rule for category ${category}` };
+  if (rule === undefined)
+    return { route: MANUAL_REVIEW_ROUTE, reason: `no routing rule for category ${category}` };
   const shown = confidence.toFixed(2);
-  if (confidence < rule.minConfidence) return { route: MANUAL_REVIEW_ROUTE, reason: `confidence ${shown} is below the ${category} floor ${rule.minConfidence.toFixed(2)}` };
-  return { route: rule.route, reason: `category ${category} with confidence ${shown} (floor ${rule.minConfidence.toFixed(2)})` };
+  if (confidence < rule.minConfidence)
+    return {
+      route: MANUAL_REVIEW_ROUTE,
+      reason: `confidence ${shown} is below the ${category} floor ${rule.minConfidence.toFixed(2)}`,
+    };
+  return {
+    route: rule.route,
+    reason: `category ${category} with confidence ${shown} (floor ${rule.minConfidence.toFixed(2)})`,
+  };
 }

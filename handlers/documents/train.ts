@@ -10,4 +10,6 @@ import { MODEL_PATH, loadTrainingSet, modelFileText } from "./training-set";
 const documents = loadTrainingSet();
 const model = trainNaiveBayes(documents);
 writeFileSync(MODEL_PATH, modelFileText(model));
-console.log(`train: ${documents.length} documents, ${Object.keys(model.classes).length} categories, ${model.vocabulary.length} tokens → ${MODEL_PATH}`);
+console.log(
+  `train: ${documents.length} documents, ${Object.keys(model.classes).length} categories, ${model.vocabulary.length} tokens → ${MODEL_PATH}`,
+);

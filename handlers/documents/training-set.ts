@@ -19,9 +19,12 @@ export const MODEL_PATH = join(__dirname, "model.json");
  */
 export function loadTrainingSet(dir = TRAINING_DIR): TrainingDocument[] {
   const documents: TrainingDocument[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const texts: unknown = JSON.parse(readFileSync(join(dir, file), "utf8"));
-    if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) throw new Error(`${file} must be a JSON array of strings`);
+    if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string"))
+      throw new Error(`${file} must be a JSON array of strings`);
     const category = basename(file, ".json");
     for (const text of texts) documents.push({ category, text });
   }

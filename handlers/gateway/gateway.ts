@@ -37,11 +37,20 @@ export class EventGateway {
    */
   async accept(event: HttpEvent): Promise<Accepted> {
     const entry = this.codec.eventTypes.find(event.type);
-    if (entry === undefined) throw new HttpError(400, `event type ${event.type} is not declared (eventline catalog lists the types)`);
+    if (entry === undefined)
+      throw new HttpError(
+        400,
+        `event type ${event.type} is not declared (eventline catalog lists the types)`,
+      );
     if (entry.producers.length === 0) {
-      throw new HttpError(400, `event type ${event.type} is derived inside the system, not accepted from outside (only types with declared producers are)`);
+      throw new HttpError(
+        400,
+        `event type ${event.type} is derived inside the system, not accepted from outside (only types with declared producers are)`,
+      );
     }
-    const data = this.refuseBad(() => this.codec.payloadFromJson(event.type as EventType, event.data));
+    const data = this.refuseBad(() =>
+      this.codec.payloadFromJson(event.type as EventType, event.data),
+    );
     const options: EventOptions = {
       source: event.source,
       extensions: event.extensions,
@@ -59,7 +68,11 @@ export class EventGateway {
    * Publishes an event the gateway makes itself from a request it checked (a share, a tracking hit).
    * @throws HttpError 400 when the payload does not fit the message; 503 when Pub/Sub did not take it.
    */
-  async emit(type: EventType, payload: GatewayPayload, options: Partial<EventOptions> = {}): Promise<Accepted> {
+  async emit(
+    type: EventType,
+    payload: GatewayPayload,
+    options: Partial<EventOptions> = {},
+  ): Promise<Accepted> {
     return this.publish(type, payload, { source: GATEWAY_SOURCE, ...options });
   }
 
@@ -67,23 +80,46 @@ export class EventGateway {
    * Publishes several events as one request: all are encoded (and so checked) before any is
    * published, so a bad one refuses the whole request rather than half of it.
    */
-  async emitAll(events: readonly { type: EventType; payload: GatewayPayload; options?: Partial<EventOptions> }[]): Promise<Accepted[]> {
-    const messages = events.map(({ type, payload, options }) => this.refuseBad(() => this.codec.encode(type, payload, { source: GATEWAY_SOURCE, id: randomUUID(), ...options })));
+  async emitAll(
+    events: readonly {
+      type: EventType;
+      payload: GatewayPayload;
+      options?: Partial<EventOptions>;
+    }[],
+  ): Promise<Accepted[]> {
+    const messages = events.map(({ type, payload, options }) =>
+      this.refuseBad(() =>
+        this.codec.encode(type, payload, { source: GATEWAY_SOURCE, id: randomUUID(), ...options }),
+      ),
+    );
     await this.send(messages);
-    return messages.map((message) => ({ id: message.attributes["ce-id"]!, correlationId: message.attributes["ce-correlationid"]! }));
+    return messages.map((message) => ({
+      id: message.attributes["ce-id"]!,
+      correlationId: message.attributes["ce-correlationid"]!,
+    }));
   }
 
-  private async publish(type: EventType, payload: object, options: EventOptions): Promise<Accepted> {
+  private async publish(
+    type: EventType,
+    payload: object,
+    options: EventOptions,
+  ): Promise<Accepted> {
     const message = this.refuseBad(() => this.codec.encode(type, payload, options));
     await this.send([message]);
-    return { id: message.attributes["ce-id"]!, correlationId: message.attributes["ce-correlationid"]! };
+    return {
+      id: message.attributes["ce-id"]!,
+      correlationId: message.attributes["ce-correlationid"]!,
+    };
   }
 
   private async send(messages: Parameters<MessagePublisher["publish"]>[0]): Promise<void> {
     try {
       await this.publisher.publish(messages);
     } catch (err) {
-      throw new HttpError(503, `Pub/Sub did not accept the event: ${(err as Error).message.split("\n")[0]}`);
+      throw new HttpError(
+        503,
+        `Pub/Sub did not accept the event: ${(err as Error).message.split("\n")[0]}`,
+      );
     }
   }
 

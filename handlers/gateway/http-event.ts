@@ -28,9 +28,27 @@ export interface HttpEvent {
 }
 
 /** Context attributes with a field of their own; everything else is an extension. */
-const known = new Set(["specversion", "type", "source", "id", "time", "subject", "datacontenttype", "dataschema", "correlationid", "causationid", "traceparent", "data", "data_base64"]);
+const known = new Set([
+  "specversion",
+  "type",
+  "source",
+  "id",
+  "time",
+  "subject",
+  "datacontenttype",
+  "dataschema",
+  "correlationid",
+  "causationid",
+  "traceparent",
+  "data",
+  "data_base64",
+]);
 
-function fromAttributes(attributes: Readonly<Record<string, unknown>>, data: unknown, where: string): HttpEvent {
+function fromAttributes(
+  attributes: Readonly<Record<string, unknown>>,
+  data: unknown,
+  where: string,
+): HttpEvent {
   const text = (name: string): string | undefined => {
     const value = attributes[name];
     if (value === undefined || value === null || value === "") return undefined;
@@ -38,15 +56,31 @@ function fromAttributes(attributes: Readonly<Record<string, unknown>>, data: unk
     return value;
   };
   const specversion = text("specversion");
-  if (specversion === undefined) throw new HttpError(400, `${where}specversion is missing; CloudEvents needs "${CLOUDEVENTS_SPECVERSION}"`);
-  if (specversion !== CLOUDEVENTS_SPECVERSION) throw new HttpError(400, `${where}specversion ${specversion} is not supported; send "${CLOUDEVENTS_SPECVERSION}"`);
+  if (specversion === undefined)
+    throw new HttpError(
+      400,
+      `${where}specversion is missing; CloudEvents needs "${CLOUDEVENTS_SPECVERSION}"`,
+    );
+  if (specversion !== CLOUDEVENTS_SPECVERSION)
+    throw new HttpError(
+      400,
+      `${where}specversion ${specversion} is not supported; send "${CLOUDEVENTS_SPECVERSION}"`,
+    );
   const type = text("type");
-  if (type === undefined) throw new HttpError(400, `${where}type is missing; name the event type, e.g. com.skillancer.user.created`);
+  if (type === undefined)
+    throw new HttpError(
+      400,
+      `${where}type is missing; name the event type, e.g. com.skillancer.user.created`,
+    );
   const source = text("source");
-  if (source === undefined) throw new HttpError(400, `${where}source is missing; name the producer, e.g. //user-service`);
+  if (source === undefined)
+    throw new HttpError(400, `${where}source is missing; name the producer, e.g. //user-service`);
   const datacontenttype = text("datacontenttype");
   if (datacontenttype !== undefined && mediaType(datacontenttype) !== "application/json") {
-    throw new HttpError(415, `datacontenttype ${datacontenttype} is not accepted; the data must be the event message's proto3 JSON (application/json)`);
+    throw new HttpError(
+      415,
+      `datacontenttype ${datacontenttype} is not accepted; the data must be the event message's proto3 JSON (application/json)`,
+    );
   }
   const extensions: Record<string, string> = {};
   for (const [name, value] of Object.entries(attributes)) {
@@ -80,16 +114,27 @@ export function httpEvent(headers: IncomingHttpHeaders, body: Buffer): HttpEvent
   const contentType = mediaType(headers["content-type"]);
   if (contentType === STRUCTURED_CONTENT_TYPE) {
     const event = parseJsonBody(body, "the structured CloudEvent");
-    if (event === null || typeof event !== "object" || Array.isArray(event)) throw new HttpError(400, "the structured CloudEvent must be a JSON object");
+    if (event === null || typeof event !== "object" || Array.isArray(event))
+      throw new HttpError(400, "the structured CloudEvent must be a JSON object");
     const attributes = event as Record<string, unknown>;
-    if (attributes["data_base64"] !== undefined) throw new HttpError(400, "data_base64 is not accepted; send data as the event message's proto3 JSON");
+    if (attributes["data_base64"] !== undefined)
+      throw new HttpError(
+        400,
+        "data_base64 is not accepted; send data as the event message's proto3 JSON",
+      );
     return fromAttributes(attributes, attributes["data"], "");
   }
   if (headers["ce-specversion"] === undefined && headers["ce-type"] === undefined) {
-    throw new HttpError(415, `send a CloudEvent: ce-* headers with a JSON body (binary mode), or content-type ${STRUCTURED_CONTENT_TYPE} (structured mode)`);
+    throw new HttpError(
+      415,
+      `send a CloudEvent: ce-* headers with a JSON body (binary mode), or content-type ${STRUCTURED_CONTENT_TYPE} (structured mode)`,
+    );
   }
   if (contentType !== "application/json") {
-    throw new HttpError(415, `content-type ${contentType || "(none)"} is not accepted; the body must be the event message's proto3 JSON (application/json)`);
+    throw new HttpError(
+      415,
+      `content-type ${contentType || "(none)"} is not accepted; the body must be the event message's proto3 JSON (application/json)`,
+    );
   }
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -98,6 +143,7 @@ export function httpEvent(headers: IncomingHttpHeaders, body: Buffer): HttpEvent
   }
   // A plain W3C trace header counts when the caller did not set the CloudEvents extension.
   const traceparent = headers["traceparent"];
-  if (attributes["traceparent"] === undefined && typeof traceparent === "string") attributes["traceparent"] = traceparent;
+  if (attributes["traceparent"] === undefined && typeof traceparent === "string")
+    attributes["traceparent"] = traceparent;
   return fromAttributes(attributes, parseJsonBody(body, "the body"), "ce-");
 }

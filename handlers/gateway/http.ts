@@ -21,14 +21,25 @@ export class HttpError extends Error {
 }
 
 /** The body of a request, refused past Pub/Sub's message size (nothing larger could be published). */
-export async function readBody(request: IncomingMessage, limitBytes: number = PUBSUB_MESSAGE_LIMITS.totalBytes): Promise<Buffer> {
+export async function readBody(
+  request: IncomingMessage,
+  limitBytes: number = PUBSUB_MESSAGE_LIMITS.totalBytes,
+): Promise<Buffer> {
   const declared = Number(request.headers["content-length"] ?? "0");
-  if (declared > limitBytes) throw new HttpError(413, `the body is ${declared} bytes, over the ${limitBytes}-byte limit of one Pub/Sub message`);
+  if (declared > limitBytes)
+    throw new HttpError(
+      413,
+      `the body is ${declared} bytes, over the ${limitBytes}-byte limit of one Pub/Sub message`,
+    );
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limitBytes) throw new HttpError(413, `the body is over the ${limitBytes}-byte limit of one Pub/Sub message`);
+    if (size > limitBytes)
+      throw new HttpError(
+        413,
+        `the body is over the ${limitBytes}-byte limit of one Pub/Sub message`,
+      );
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -61,9 +72,18 @@ export async function readJson(request: IncomingMessage): Promise<unknown> {
   return parseJsonBody(await readBody(request));
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
@@ -104,27 +124,36 @@ export function listenerFor(route: Route, logger: Logger): RequestListener {
         return;
       }
       if (err instanceof HttpError) {
-        if (err.status >= 500) logger.error({ path: url.pathname, status: err.status }, err.message);
+        if (err.status >= 500)
+          logger.error({ path: url.pathname, status: err.status }, err.message);
         else logger.info({ path: url.pathname, status: err.status }, `refused: ${err.message}`);
         if (!request.complete) discardRest(request);
         return sendJson(response, err.status, { error: err.message }, err.headers);
       }
       logger.error({ err, path: url.pathname }, "request failed");
-      sendJson(response, 500, { error: "the service failed on this request; its log has the details" });
+      sendJson(response, 500, {
+        error: "the service failed on this request; its log has the details",
+      });
     });
   };
 }
 
 /** Only `methods` may reach this route. @throws HttpError 405. */
 export function allow(request: IncomingMessage, ...methods: string[]): void {
-  if (!methods.includes(request.method ?? "")) throw new HttpError(405, `${request.method} is not allowed here; use ${methods.join(" or ")}`);
+  if (!methods.includes(request.method ?? ""))
+    throw new HttpError(405, `${request.method} is not allowed here; use ${methods.join(" or ")}`);
 }
 
 /**
  * The probes' answers: `/healthz` (the process serves) and `/readyz` (it takes requests; 503
  * while starting and once it drains). Resolves false for any other path.
  */
-export function probeRoutes(request: IncomingMessage, response: ServerResponse, url: URL, ready: () => boolean): boolean {
+export function probeRoutes(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  ready: () => boolean,
+): boolean {
   if (url.pathname === "/healthz") {
     allow(request, "GET", "HEAD");
     sendJson(response, 200, { status: "ok" });

@@ -30,11 +30,26 @@ export interface GatewayConfig {
 }
 
 /** The settings the gateway and the tracker share. @throws ConfigError naming a missing or bad variable. */
-export function serviceConfig(settings: Settings, service: "gateway" | "tracker"): GatewayConfig & { pubsubEmulator: string | undefined } {
-  const projectId = settings.require("GOOGLE_CLOUD_PROJECT", `the ${service} needs the project of its topics`);
-  const stack = settings.require("STACK", "name the stack whose declaration applies, e.g. STACK=prod");
+export function serviceConfig(
+  settings: Settings,
+  service: "gateway" | "tracker",
+): GatewayConfig & { pubsubEmulator: string | undefined } {
+  const projectId = settings.require(
+    "GOOGLE_CLOUD_PROJECT",
+    `the ${service} needs the project of its topics`,
+  );
+  const stack = settings.require(
+    "STACK",
+    "name the stack whose declaration applies, e.g. STACK=prod",
+  );
   // Every interface: the container's network is the only way in.
-  return { port: portSetting(settings), host: "0.0.0.0", projectId, stack, pubsubEmulator: settings.get("PUBSUB_EMULATOR_HOST") };
+  return {
+    port: portSetting(settings),
+    host: "0.0.0.0",
+    projectId,
+    stack,
+    pubsubEmulator: settings.get("PUBSUB_EMULATOR_HOST"),
+  };
 }
 
 /**
@@ -42,14 +57,21 @@ export function serviceConfig(settings: Settings, service: "gateway" | "tracker"
  * @throws ConfigError when the card base URL is missing or not a URL.
  */
 export function redirectHosts(settings: Settings): string[] {
-  const cardBase = settings.require("EVENTLINE_CARD_BASE_URL", "clicks redirect to cards there (pulumi config set eventline:cardBaseUrl https://app.example.com)");
+  const cardBase = settings.require(
+    "EVENTLINE_CARD_BASE_URL",
+    "clicks redirect to cards there (pulumi config set eventline:cardBaseUrl https://app.example.com)",
+  );
   let cardHost: string;
   try {
     cardHost = new URL(cardBase).host;
   } catch {
     throw new ConfigError(`EVENTLINE_CARD_BASE_URL "${cardBase}" is not a URL`);
   }
-  const listed = settings.withDefault("EVENTLINE_REDIRECT_HOSTS").split(",").map((host) => host.trim()).filter(Boolean);
+  const listed = settings
+    .withDefault("EVENTLINE_REDIRECT_HOSTS")
+    .split(",")
+    .map((host) => host.trim())
+    .filter(Boolean);
   return [...new Set([cardHost, ...listed])];
 }
 
@@ -71,7 +93,11 @@ export interface GatewayDependencies {
 }
 
 /** An EventGateway over its own publisher: what the gateway and the tracker publish through. */
-export function publishingGateway(stack: string, pubsub: PubSub, metrics = new RuntimeMetrics()): { gateway: EventGateway; publisher: PubSubPublisher } {
+export function publishingGateway(
+  stack: string,
+  pubsub: PubSub,
+  metrics = new RuntimeMetrics(),
+): { gateway: EventGateway; publisher: PubSubPublisher } {
   const eventTypes = eventTypesFor(stack);
   const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
   return { gateway: new EventGateway(new EventCodec(eventTypes), publisher), publisher };
@@ -88,7 +114,10 @@ function closing(server: Server, publisher: PubSubPublisher): () => Promise<void
 }
 
 /** Starts the gateway with clients the caller owns (and closes). */
-export async function startGateway(config: GatewayConfig, deps: GatewayDependencies): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  deps: GatewayDependencies,
+): Promise<RunningGateway> {
   const { gateway, publisher } = publishingGateway(config.stack, deps.pubsub, deps.metrics);
   const server = await startGatewayServer({
     gateway,
@@ -103,7 +132,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
 }
 
 /** Runs until SIGTERM, answering /readyz 503 from then on while `close` runs. */
-async function serveUntilSigterm(logger: Logger, stopping: { value: boolean }, close: () => Promise<void>): Promise<void> {
+async function serveUntilSigterm(
+  logger: Logger,
+  stopping: { value: boolean },
+  close: () => Promise<void>,
+): Promise<void> {
   await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
   stopping.value = true;
   logger.info("SIGTERM: draining");
@@ -111,7 +144,13 @@ async function serveUntilSigterm(logger: Logger, stopping: { value: boolean }, c
 }
 
 function pubsubFor(config: ReturnType<typeof serviceConfig>): PubSub {
-  return new PubSub({ projectId: config.projectId, ...(config.pubsubEmulator !== undefined && { apiEndpoint: config.pubsubEmulator, emulatorMode: true }) });
+  return new PubSub({
+    projectId: config.projectId,
+    ...(config.pubsubEmulator !== undefined && {
+      apiEndpoint: config.pubsubEmulator,
+      emulatorMode: true,
+    }),
+  });
 }
 
 /** MODE=gateway: runs until SIGTERM, then closes cleanly within Cloud Run's grace period. */
@@ -142,7 +181,10 @@ export async function runTracker(settings: Settings, logger: Logger): Promise<vo
     ...(rateLimit !== undefined && { rateLimit: new ClientRateLimit(rateLimit) }),
   });
   const server = await startHttpServer(route, logger, config);
-  logger.info({ port: config.port, stack: config.stack, redirectHosts: hosts }, "tracker listening");
+  logger.info(
+    { port: config.port, stack: config.stack, redirectHosts: hosts },
+    "tracker listening",
+  );
   await serveUntilSigterm(logger, stopping, closing(server, publisher));
   await pubsub.close();
 }

@@ -9,7 +9,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { EventGateway } from "./gateway";
-import { allow, HttpError, listenerFor, probeRoutes, readBody, readJson, sendJson, type Route } from "./http";
+import {
+  allow,
+  HttpError,
+  listenerFor,
+  probeRoutes,
+  readBody,
+  readJson,
+  sendJson,
+  type Route,
+} from "./http";
 import { httpEvent } from "./http-event";
 import { acceptShare, parseShareRequest } from "./shares";
 
@@ -24,7 +33,11 @@ export interface GatewayServerOptions {
    * Requests no gateway route takes (the local server: the tracker, push endpoints, the
    * dashboard); resolves true when it answered. Default: none, and such requests get 404.
    */
-  fallback?: (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> | boolean;
+  fallback?: (
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+  ) => Promise<boolean> | boolean;
 }
 
 /** The gateway's routes. */
@@ -35,14 +48,25 @@ export function gatewayRoute(options: GatewayServerOptions): Route {
     if (probeRoutes(request, response, url, ready)) return;
     if (path === "/v1/events") {
       allow(request, "POST");
-      const accepted = await options.gateway.accept(httpEvent(request.headers, await readBody(request)));
-      options.logger.info({ eventId: accepted.id, correlationId: accepted.correlationId }, "event accepted");
+      const accepted = await options.gateway.accept(
+        httpEvent(request.headers, await readBody(request)),
+      );
+      options.logger.info(
+        { eventId: accepted.id, correlationId: accepted.correlationId },
+        "event accepted",
+      );
       return sendJson(response, 202, accepted);
     }
     if (path === "/v1/shares") {
       allow(request, "POST");
-      const accepted = await acceptShare(options.gateway, parseShareRequest(await readJson(request), options.shareChannels ?? []));
-      options.logger.info({ correlationId: accepted.correlationId, invitations: accepted.invitations.length }, "share accepted");
+      const accepted = await acceptShare(
+        options.gateway,
+        parseShareRequest(await readJson(request), options.shareChannels ?? []),
+      );
+      options.logger.info(
+        { correlationId: accepted.correlationId, invitations: accepted.invitations.length },
+        "share accepted",
+      );
       return sendJson(response, 202, accepted);
     }
     if (options.fallback !== undefined && (await options.fallback(request, response, url))) return;
@@ -59,13 +83,23 @@ export class PortInUseError extends Error {
  * Starts a server for `route` on `port` (0 = a free one) on `host`.
  * @throws PortInUseError when the port is taken.
  */
-export async function startHttpServer(route: Route, logger: Logger, options: { port: number; host?: string }): Promise<Server> {
+export async function startHttpServer(
+  route: Route,
+  logger: Logger,
+  options: { port: number; host?: string },
+): Promise<Server> {
   const server = createServer(listenerFor(route, logger));
   // Without this, a client that keeps a connection open holds up close() on shutdown.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new PortInUseError(`port ${options.port} is in use; stop what runs there or set PORT to another port`) : err),
+      reject(
+        err.code === "EADDRINUSE"
+          ? new PortInUseError(
+              `port ${options.port} is in use; stop what runs there or set PORT to another port`,
+            )
+          : err,
+      ),
     );
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
@@ -73,6 +107,8 @@ export async function startHttpServer(route: Route, logger: Logger, options: { p
 }
 
 /** Starts the gateway on `port` (0 = a free one) on `host`. @throws PortInUseError when the port is taken. */
-export async function startGatewayServer(options: GatewayServerOptions & { port: number; host?: string }): Promise<Server> {
+export async function startGatewayServer(
+  options: GatewayServerOptions & { port: number; host?: string },
+): Promise<Server> {
   return startHttpServer(gatewayRoute(options), options.logger, options);
 }

@@ -54,27 +54,54 @@ function equalsValues(ast: FilterAst, key: string): string[] {
 export function shareChannels(system: ResolvedSystem): string[] {
   const topic = system.topics.find((t) => t.events.some((event) => event.type === SHARE_REQUESTED));
   if (topic === undefined) return [];
-  const attribute = Object.keys(topic.events.find((event) => event.type === SHARE_REQUESTED)!.routingAttributes)[0] ?? "channel";
-  const filters = system.consumers.filter((consumer) => consumer.topic === topic.name && consumer.filter !== undefined).map((consumer) => parseFilter(consumer.filter!));
+  const attribute =
+    Object.keys(
+      topic.events.find((event) => event.type === SHARE_REQUESTED)!.routingAttributes,
+    )[0] ?? "channel";
+  const filters = system.consumers
+    .filter((consumer) => consumer.topic === topic.name && consumer.filter !== undefined)
+    .map((consumer) => parseFilter(consumer.filter!));
   return [...new Set(filters.flatMap((ast) => equalsValues(ast, `ce-${attribute}`)))];
 }
 
 function text(value: unknown, field: string): string {
-  if (typeof value !== "string" || value.trim() === "") throw new HttpError(400, `${field} must be a non-empty string`);
+  if (typeof value !== "string" || value.trim() === "")
+    throw new HttpError(400, `${field} must be a non-empty string`);
   return value;
 }
 
 /** The request, checked field by field. @throws HttpError 400 naming the field. */
 export function parseShareRequest(body: unknown, channels: readonly string[]): ShareRequest {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "the share request must be a JSON object { senderUserId, cardId, recipients: [{ channel, recipient }] }");
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    throw new HttpError(
+      400,
+      "the share request must be a JSON object { senderUserId, cardId, recipients: [{ channel, recipient }] }",
+    );
   const input = body as Record<string, unknown>;
-  const unknown = Object.keys(input).filter((key) => !["senderUserId", "cardId", "recipients", "shareMetadata"].includes(key));
-  if (unknown.length > 0) throw new HttpError(400, `the share request has no field ${unknown.join(", ")} (fields: senderUserId, cardId, recipients, shareMetadata)`);
+  const unknown = Object.keys(input).filter(
+    (key) => !["senderUserId", "cardId", "recipients", "shareMetadata"].includes(key),
+  );
+  if (unknown.length > 0)
+    throw new HttpError(
+      400,
+      `the share request has no field ${unknown.join(", ")} (fields: senderUserId, cardId, recipients, shareMetadata)`,
+    );
   const recipients = input["recipients"];
-  if (!Array.isArray(recipients) || recipients.length === 0) throw new HttpError(400, "recipients must be a non-empty array of { channel, recipient }");
-  if (recipients.length > MAX_RECIPIENTS) throw new HttpError(400, `recipients has ${recipients.length} entries, over the ${MAX_RECIPIENTS} one request takes; split the share`);
+  if (!Array.isArray(recipients) || recipients.length === 0)
+    throw new HttpError(400, "recipients must be a non-empty array of { channel, recipient }");
+  if (recipients.length > MAX_RECIPIENTS)
+    throw new HttpError(
+      400,
+      `recipients has ${recipients.length} entries, over the ${MAX_RECIPIENTS} one request takes; split the share`,
+    );
   const metadata = input["shareMetadata"];
-  if (metadata !== undefined && (metadata === null || typeof metadata !== "object" || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== "string"))) {
+  if (
+    metadata !== undefined &&
+    (metadata === null ||
+      typeof metadata !== "object" ||
+      Array.isArray(metadata) ||
+      Object.values(metadata).some((v) => typeof v !== "string"))
+  ) {
     throw new HttpError(400, "shareMetadata must be an object of strings");
   }
   return {
@@ -83,7 +110,11 @@ export function parseShareRequest(body: unknown, channels: readonly string[]): S
     recipients: recipients.map((entry: unknown, i) => {
       const r = (entry ?? {}) as Record<string, unknown>;
       const channel = text(r["channel"], `recipients[${i}].channel`);
-      if (channels.length > 0 && !channels.includes(channel)) throw new HttpError(400, `recipients[${i}].channel ${channel} has no worker; use one of ${channels.join(", ")}`);
+      if (channels.length > 0 && !channels.includes(channel))
+        throw new HttpError(
+          400,
+          `recipients[${i}].channel ${channel} has no worker; use one of ${channels.join(", ")}`,
+        );
       return { channel, recipient: text(r["recipient"], `recipients[${i}].recipient`) };
     }),
     ...(metadata !== undefined && { shareMetadata: metadata as Record<string, string> }),
@@ -91,9 +122,15 @@ export function parseShareRequest(body: unknown, channels: readonly string[]): S
 }
 
 /** Publishes one share.requested per recipient under one correlation id. */
-export async function acceptShare(gateway: EventGateway, request: ShareRequest): Promise<ShareAccepted> {
+export async function acceptShare(
+  gateway: EventGateway,
+  request: ShareRequest,
+): Promise<ShareAccepted> {
   const correlationId = randomUUID();
-  const invitations = request.recipients.map((recipient) => ({ invitationId: randomUUID(), ...recipient }));
+  const invitations = request.recipients.map((recipient) => ({
+    invitationId: randomUUID(),
+    ...recipient,
+  }));
   const accepted = await gateway.emitAll(
     invitations.map((invitation) => ({
       type: SHARE_REQUESTED,
@@ -108,5 +145,8 @@ export async function acceptShare(gateway: EventGateway, request: ShareRequest):
       options: { correlationId },
     })),
   );
-  return { correlationId, invitations: invitations.map((invitation, i) => ({ ...invitation, eventId: accepted[i]!.id })) };
+  return {
+    correlationId,
+    invitations: invitations.map((invitation, i) => ({ ...invitation, eventId: accepted[i]!.id })),
+  };
 }

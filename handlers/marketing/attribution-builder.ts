@@ -22,9 +22,21 @@ import { PermanentError } from "../runtime/errors";
 import { defineHandler, type HandlerContext } from "../runtime/handler";
 import { documentIdFor } from "../runtime/idempotency";
 import { defineProjection } from "../runtime/projections";
-import { counterfactualLift, lastClickCredit, linearCredit, shapleyCredit, type Credit } from "./attribution-models";
+import {
+  counterfactualLift,
+  lastClickCredit,
+  linearCredit,
+  shapleyCredit,
+  type Credit,
+} from "./attribution-models";
 import { channelSetKey, nonEmptySubsets, type ChannelSetStats } from "./channel-sets";
-import { addTouchpoint, channelsOf, convertAt, EMPTY_JOURNEY, type JourneyTouchpoint } from "./journey";
+import {
+  addTouchpoint,
+  channelsOf,
+  convertAt,
+  EMPTY_JOURNEY,
+  type JourneyTouchpoint,
+} from "./journey";
 
 /** Most distinct channels on a path for which the Shapley model is computed (2^10 − 1 coalition reads). */
 export const MAX_SHAPLEY_CHANNELS = 10;
@@ -84,10 +96,20 @@ type Ctx = HandlerContext<"attribution-builder">;
 function countJourneyBlind(ctx: Ctx, channels: readonly string[], journeysDelta: number): void {
   if (channels.length === 0) return;
   const key = channelSetKey(channels);
-  channelSets.increment(ctx, documentIdFor(key), { journeys: journeysDelta, conversions: 0 }, { key, channels: [...channels] });
+  channelSets.increment(
+    ctx,
+    documentIdFor(key),
+    { journeys: journeysDelta, conversions: 0 },
+    { key, channels: [...channels] },
+  );
 }
 
-async function countJourney(ctx: Ctx, channels: readonly string[], journeysDelta: number, conversionsDelta: number): Promise<void> {
+async function countJourney(
+  ctx: Ctx,
+  channels: readonly string[],
+  journeysDelta: number,
+  conversionsDelta: number,
+): Promise<void> {
   if (channels.length === 0) return;
   const key = channelSetKey(channels);
   await channelSets.update(ctx, documentIdFor(key), (current) => ({
@@ -105,26 +127,51 @@ function touchpointTime(touchpoint: marketing.v1.ITouchpoint, fallback: string):
   return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
-async function creditChannels(ctx: Ctx, credit: AttributionView["credit"], value: number): Promise<void> {
-  const channels = new Set([...Object.keys(credit.lastClick), ...Object.keys(credit.linear), ...Object.keys(credit.shapley ?? {})]);
+async function creditChannels(
+  ctx: Ctx,
+  credit: AttributionView["credit"],
+  value: number,
+): Promise<void> {
+  const channels = new Set([
+    ...Object.keys(credit.lastClick),
+    ...Object.keys(credit.linear),
+    ...Object.keys(credit.shapley ?? {}),
+  ]);
   for (const channel of channels) {
     const of = (model: Credit | null): number => model?.[channel] ?? 0;
     await channelCredits.update(ctx, documentIdFor(channel), (current) => {
-      const c = current ?? { channel, conversions: { lastClick: 0, linear: 0, shapley: 0 }, value: { lastClick: 0, linear: 0, shapley: 0 } };
+      const c = current ?? {
+        channel,
+        conversions: { lastClick: 0, linear: 0, shapley: 0 },
+        value: { lastClick: 0, linear: 0, shapley: 0 },
+      };
       return {
         channel,
-        conversions: { lastClick: c.conversions.lastClick + of(credit.lastClick), linear: c.conversions.linear + of(credit.linear), shapley: c.conversions.shapley + of(credit.shapley) },
-        value: { lastClick: c.value.lastClick + of(credit.lastClick) * value, linear: c.value.linear + of(credit.linear) * value, shapley: c.value.shapley + of(credit.shapley) * value },
+        conversions: {
+          lastClick: c.conversions.lastClick + of(credit.lastClick),
+          linear: c.conversions.linear + of(credit.linear),
+          shapley: c.conversions.shapley + of(credit.shapley),
+        },
+        value: {
+          lastClick: c.value.lastClick + of(credit.lastClick) * value,
+          linear: c.value.linear + of(credit.linear) * value,
+          shapley: c.value.shapley + of(credit.shapley) * value,
+        },
       };
     });
   }
 }
 
 /** A touchpoint extends the user's journey; the journey then counts under its new channel set. */
-async function recordTouchpoint(ctx: Ctx, journey: JourneyView, data: marketing.v1.TouchpointRecorded): Promise<void> {
+async function recordTouchpoint(
+  ctx: Ctx,
+  journey: JourneyView,
+  data: marketing.v1.TouchpointRecorded,
+): Promise<void> {
   const { userId } = journey;
   const touchpoint = data.touchpoint;
-  if (!touchpoint?.channel) throw new PermanentError("missing-channel", `touchpoint of user ${userId} has no channel`);
+  if (!touchpoint?.channel)
+    throw new PermanentError("missing-channel", `touchpoint of user ${userId} has no channel`);
   const before = channelsOf(journey.touchpoints);
   const { journey: next, added } = addTouchpoint(journey, {
     channel: touchpoint.channel,
@@ -142,7 +189,11 @@ async function recordTouchpoint(ctx: Ctx, journey: JourneyView, data: marketing.
 }
 
 /** The credit of a converting path under each model, and Shapley's values where the path is small enough. */
-async function creditPath(ctx: Ctx, path: readonly JourneyTouchpoint[], pathChannels: readonly string[]) {
+async function creditPath(
+  ctx: Ctx,
+  path: readonly JourneyTouchpoint[],
+  pathChannels: readonly string[],
+) {
   // v(S) for every coalition of the path's channels needs the stats of every subset of them (and only those).
   const withShapley = pathChannels.length <= MAX_SHAPLEY_CHANNELS;
   const stats: ChannelSetStats[] = [];
@@ -155,7 +206,11 @@ async function creditPath(ctx: Ctx, path: readonly JourneyTouchpoint[], pathChan
     withShapley,
     shapley,
     lift: withShapley ? counterfactualLift(path, stats) : 0,
-    credit: { lastClick: lastClickCredit(path), linear: linearCredit(path), shapley: shapley?.credit ?? null },
+    credit: {
+      lastClick: lastClickCredit(path),
+      linear: linearCredit(path),
+      shapley: shapley?.credit ?? null,
+    },
   };
 }
 
@@ -163,17 +218,39 @@ async function creditPath(ctx: Ctx, path: readonly JourneyTouchpoint[], pathChan
  * A conversion closes the journey's path before it: the path is credited under each model (one
  * conversion_attributed per model), and touchpoints after the conversion start the next journey.
  */
-async function recordConversion(ctx: Ctx, journey: JourneyView, conversion: marketing.v1.ConversionRecorded): Promise<void> {
+async function recordConversion(
+  ctx: Ctx,
+  journey: JourneyView,
+  conversion: marketing.v1.ConversionRecorded,
+): Promise<void> {
   const { userId } = journey;
-  if (!conversion.conversionId) throw new PermanentError("missing-conversion-id", `conversion of user ${userId} has no conversion id`);
+  if (!conversion.conversionId)
+    throw new PermanentError(
+      "missing-conversion-id",
+      `conversion of user ${userId} has no conversion id`,
+    );
   const attributionId = documentIdFor(conversion.conversionId);
   if ((await attributions.get(ctx, attributionId)) !== undefined) return;
   const convertedAt = ctx.delivery.time;
   const { path, next } = convertAt(journey, Date.parse(convertedAt));
   const pathChannels = channelsOf(path);
-  const base = { conversionId: conversion.conversionId, userId, value: conversion.value, convertedAt, path, channels: pathChannels };
+  const base = {
+    conversionId: conversion.conversionId,
+    userId,
+    value: conversion.value,
+    convertedAt,
+    path,
+    channels: pathChannels,
+  };
   if (path.length === 0) {
-    await attributions.update(ctx, attributionId, () => ({ ...base, credit: { lastClick: {}, linear: {}, shapley: null }, shapleyValues: null, pathValue: 0, counterfactualLift: 0, note: "no touchpoints before the conversion: unattributed" }));
+    await attributions.update(ctx, attributionId, () => ({
+      ...base,
+      credit: { lastClick: {}, linear: {}, shapley: null },
+      shapleyValues: null,
+      pathValue: 0,
+      counterfactualLift: 0,
+      note: "no touchpoints before the conversion: unattributed",
+    }));
     return;
   }
   await countJourney(ctx, channelsOf(journey.touchpoints), -1, 0);
@@ -189,7 +266,13 @@ async function recordConversion(ctx: Ctx, journey: JourneyView, conversion: mark
   ];
   for (const [model, distribution] of models) {
     if (distribution === null) continue;
-    ctx.publish("com.eventline.attribution.conversion_attributed", { conversionId: conversion.conversionId, userId, attributionModel: model, creditDistribution: distribution, counterfactualLift: lift });
+    ctx.publish("com.eventline.attribution.conversion_attributed", {
+      conversionId: conversion.conversionId,
+      userId,
+      attributionModel: model,
+      creditDistribution: distribution,
+      counterfactualLift: lift,
+    });
   }
   await attributions.update(ctx, attributionId, () => ({
     ...base,
@@ -197,19 +280,28 @@ async function recordConversion(ctx: Ctx, journey: JourneyView, conversion: mark
     shapleyValues: shapley?.values ?? null,
     pathValue: shapley?.pathValue ?? 0,
     counterfactualLift: lift,
-    note: withShapley ? null : `${pathChannels.length} channels: over the ${MAX_SHAPLEY_CHANNELS} for which exact Shapley values are computed`,
+    note: withShapley
+      ? null
+      : `${pathChannels.length} channels: over the ${MAX_SHAPLEY_CHANNELS} for which exact Shapley values are computed`,
   }));
   await creditChannels(ctx, credit, conversion.value);
 }
 
 export const attributionBuilder = defineHandler({
   name: "attribution-builder",
-  accepts: ["com.eventline.attribution.touchpoint_recorded", "com.eventline.attribution.conversion_recorded"],
+  accepts: [
+    "com.eventline.attribution.touchpoint_recorded",
+    "com.eventline.attribution.conversion_recorded",
+  ],
   async handle(event, ctx) {
     const userId = event.data.userId;
     if (!userId) throw new PermanentError("missing-user", `${event.type} has no user id`);
-    const journey = (await journeys.get(ctx, documentIdFor(userId))) ?? { userId, ...EMPTY_JOURNEY };
-    if (event.type === "com.eventline.attribution.touchpoint_recorded") await recordTouchpoint(ctx, journey, event.data);
+    const journey = (await journeys.get(ctx, documentIdFor(userId))) ?? {
+      userId,
+      ...EMPTY_JOURNEY,
+    };
+    if (event.type === "com.eventline.attribution.touchpoint_recorded")
+      await recordTouchpoint(ctx, journey, event.data);
     else await recordConversion(ctx, journey, event.data);
   },
 });

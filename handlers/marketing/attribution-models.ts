@@ -28,12 +28,19 @@ export function linearCredit(path: readonly JourneyTouchpoint[]): Credit {
 }
 
 /** Shapley credit and the raw Shapley values (in conversion-rate units) of a path's channels. */
-export function shapleyCredit(path: readonly JourneyTouchpoint[], stats: readonly ChannelSetStats[]): { credit: Credit; values: Credit; pathValue: number } {
+export function shapleyCredit(
+  path: readonly JourneyTouchpoint[],
+  stats: readonly ChannelSetStats[],
+): { credit: Credit; values: Credit; pathValue: number } {
   const channels = channelsOf(path);
-  const values = Object.fromEntries(shapleyValues(channels, (coalition) => coalitionValue(stats, coalition)));
+  const values = Object.fromEntries(
+    shapleyValues(channels, (coalition) => coalitionValue(stats, coalition)),
+  );
   const pathValue = coalitionValue(stats, channels);
   // The converting journey itself is in the stats, so v(path) > 0 whenever the path is non-empty.
-  const credit = Object.fromEntries(channels.map((c) => [c, pathValue === 0 ? 1 / channels.length : values[c]! / pathValue]));
+  const credit = Object.fromEntries(
+    channels.map((c) => [c, pathValue === 0 ? 1 / channels.length : values[c]! / pathValue]),
+  );
   return { credit, values, pathValue };
 }
 
@@ -45,10 +52,18 @@ export function shapleyCredit(path: readonly JourneyTouchpoint[], stats: readonl
  * coalition value). In conversion-rate points; the same for every model, since it describes
  * the path, not a way of sharing its credit.
  */
-export function counterfactualLift(path: readonly JourneyTouchpoint[], stats: readonly ChannelSetStats[]): number {
+export function counterfactualLift(
+  path: readonly JourneyTouchpoint[],
+  stats: readonly ChannelSetStats[],
+): number {
   const channels = channelsOf(path);
   if (channels.length === 0) return 0;
   const full = coalitionValue(stats, channels);
-  const without = channels.map((c) => coalitionValue(stats, channels.filter((d) => d !== c)));
+  const without = channels.map((c) =>
+    coalitionValue(
+      stats,
+      channels.filter((d) => d !== c),
+    ),
+  );
   return full - without.reduce((s, x) => s + x, 0) / channels.length;
 }

@@ -52,12 +52,26 @@ export const campaignAnalytics = defineHandler({
     const { key, totals } = report;
     if (key.window === "hourly") {
       const hour = key.start.toISOString();
-      await hourlyRollups.update(ctx, rollupId(campaignId, `${key.day}T${key.hour}`), () => ({ campaignId, hour, totals, kpis: kpis(totals) }));
+      await hourlyRollups.update(ctx, rollupId(campaignId, `${key.day}T${key.hour}`), () => ({
+        campaignId,
+        hour,
+        totals,
+        kpis: kpis(totals),
+      }));
     }
     await dailyRollups.update(ctx, rollupId(campaignId, key.day), (current) => {
-      const reports = recordWindow({ [key.day]: current?.reports ?? { hours: {} } }, key, totals)[key.day]!;
+      const reports = recordWindow({ [key.day]: current?.reports ?? { hours: {} } }, key, totals)[
+        key.day
+      ]!;
       const day = dayTotals(reports);
-      return { campaignId, date: key.day, reports, source: reports.daily !== undefined ? "daily-report" : "hourly-reports", totals: day, kpis: kpis(day) };
+      return {
+        campaignId,
+        date: key.day,
+        reports,
+        source: reports.daily !== undefined ? "daily-report" : "hourly-reports",
+        totals: day,
+        kpis: kpis(day),
+      };
     });
   },
 });

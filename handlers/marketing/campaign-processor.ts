@@ -18,9 +18,26 @@ import { defineHandler } from "../runtime/handler";
 import { documentIdFor } from "../runtime/idempotency";
 import { defineProjection } from "../runtime/projections";
 import { kpis, type Kpis } from "./kpis";
-import { DEFAULT_OPTIMIZATION_STRATEGY, optimizationNeed, predictedImpact, type OptimizationStrategy } from "./optimization-rules";
-import { checkPacing, elapsedFraction, flightBounds, type PacingCheck, type PacingMode } from "./pacing";
-import { dayTotals, ledgerTotals, recordWindow, type Ledger, type Totals } from "./performance-ledger";
+import {
+  DEFAULT_OPTIMIZATION_STRATEGY,
+  optimizationNeed,
+  predictedImpact,
+  type OptimizationStrategy,
+} from "./optimization-rules";
+import {
+  checkPacing,
+  elapsedFraction,
+  flightBounds,
+  type PacingCheck,
+  type PacingMode,
+} from "./pacing";
+import {
+  dayTotals,
+  ledgerTotals,
+  recordWindow,
+  type Ledger,
+  type Totals,
+} from "./performance-ledger";
 import { readReport } from "./performance-report";
 
 const DAY_MS = 86_400_000;
@@ -42,7 +59,12 @@ export interface CampaignView {
   /** Pacing of the latest report's day, and of the flight. */
   pacing: { date: string; day: PacingCheck; flight: PacingCheck } | null;
   /** The last optimization requested, if any, with its predicted impact (optimization-rules.ts). */
-  lastOptimization: { reason: string; priority: string; at: string; predictedImpact: number } | null;
+  lastOptimization: {
+    reason: string;
+    priority: string;
+    at: string;
+    predictedImpact: number;
+  } | null;
   /** Optimizations requested so far and the sum of their predicted impacts. */
   optimizations: { requested: number; predictedImpact: number };
 }
@@ -51,7 +73,19 @@ export const campaigns = defineProjection<CampaignView>("campaigns");
 
 function emptyCampaign(campaignId: string): CampaignView {
   const totals = { impressions: 0, clicks: 0, conversions: 0, spend: 0 };
-  return { campaignId, accountId: "", platform: "", budget: null, ledger: {}, asOf: null, totals, kpis: kpis(totals), pacing: null, lastOptimization: null, optimizations: { requested: 0, predictedImpact: 0 } };
+  return {
+    campaignId,
+    accountId: "",
+    platform: "",
+    budget: null,
+    ledger: {},
+    asOf: null,
+    totals,
+    kpis: kpis(totals),
+    pacing: null,
+    lastOptimization: null,
+    optimizations: { requested: 0, predictedImpact: 0 },
+  };
 }
 
 function pacingMode(budget: marketing.v1.IBudgetConfig): PacingMode {
@@ -59,8 +93,14 @@ function pacingMode(budget: marketing.v1.IBudgetConfig): PacingMode {
 }
 
 /** Firestore refuses undefined values; the budget is stored as plain data with defaults filled. */
-function plainBudget(budget: marketing.v1.IBudgetConfig | null | undefined): marketing.v1.IBudgetConfig | null {
-  return budget ? (marketing.v1.BudgetConfig.toObject(marketing.v1.BudgetConfig.fromObject(budget), { defaults: true }) as marketing.v1.IBudgetConfig) : null;
+function plainBudget(
+  budget: marketing.v1.IBudgetConfig | null | undefined,
+): marketing.v1.IBudgetConfig | null {
+  return budget
+    ? (marketing.v1.BudgetConfig.toObject(marketing.v1.BudgetConfig.fromObject(budget), {
+        defaults: true,
+      }) as marketing.v1.IBudgetConfig)
+    : null;
 }
 
 /** The campaign processor judging by `strategy`. */
@@ -71,7 +111,8 @@ export function campaignProcessorWith(strategy: Readonly<OptimizationStrategy>) 
     async handle(event, ctx) {
       if (event.type === "com.eventline.campaign.created") {
         const created = event.data;
-        if (!created.campaignId) throw new PermanentError("invalid-campaign", "campaign.created without a campaign id");
+        if (!created.campaignId)
+          throw new PermanentError("invalid-campaign", "campaign.created without a campaign id");
         await campaigns.update(ctx, documentIdFor(created.campaignId), (current) => ({
           ...(current ?? emptyCampaign(created.campaignId)),
           accountId: created.accountId,
@@ -83,28 +124,64 @@ export function campaignProcessorWith(strategy: Readonly<OptimizationStrategy>) 
 
       const report = readReport(event.data, ctx.delivery.time);
       const campaignId = event.data.campaignId;
-      const current = (await campaigns.get(ctx, documentIdFor(campaignId))) ?? emptyCampaign(campaignId);
+      const current =
+        (await campaigns.get(ctx, documentIdFor(campaignId))) ?? emptyCampaign(campaignId);
       const ledger = recordWindow(current.ledger, report.key, report.totals);
       const asOf = Math.max(report.asOf, current.asOf === null ? 0 : Date.parse(current.asOf));
       const totals = ledgerTotals(ledger);
-      const next: CampaignView = { ...current, ledger, asOf: new Date(asOf).toISOString(), totals, kpis: kpis(totals) };
+      const next: CampaignView = {
+        ...current,
+        ledger,
+        asOf: new Date(asOf).toISOString(),
+        totals,
+        kpis: kpis(totals),
+      };
 
       const budget = current.budget;
       if (budget !== null) {
         const mode = pacingMode(budget);
         const dayStart = Date.parse(`${report.key.day}T00:00:00Z`);
-        const day = checkPacing(budget.dailyBudget ?? 0, dayTotals(ledger[report.key.day]!).spend, elapsedFraction(dayStart, dayStart + DAY_MS, report.asOf), mode, strategy.pacingTolerance);
+        const day = checkPacing(
+          budget.dailyBudget ?? 0,
+          dayTotals(ledger[report.key.day]!).spend,
+          elapsedFraction(dayStart, dayStart + DAY_MS, report.asOf),
+          mode,
+          strategy.pacingTolerance,
+        );
         const bounds = flightBounds(budget.startDate ?? "", budget.endDate ?? "");
-        const flight = checkPacing(budget.totalBudget ?? 0, totals.spend, bounds === undefined ? Number.NaN : elapsedFraction(bounds.start, bounds.end, asOf), mode, strategy.pacingTolerance);
+        const flight = checkPacing(
+          budget.totalBudget ?? 0,
+          totals.spend,
+          bounds === undefined ? Number.NaN : elapsedFraction(bounds.start, bounds.end, asOf),
+          mode,
+          strategy.pacingTolerance,
+        );
         next.pacing = { date: report.key.day, day, flight };
-        const standing = { flight: totals, targetCpa: budget.targetCpa ?? 0, day, flightPacing: flight };
+        const standing = {
+          flight: totals,
+          targetCpa: budget.targetCpa ?? 0,
+          day,
+          flightPacing: flight,
+        };
         const need = optimizationNeed(standing, strategy);
         if (need !== undefined) {
-          ctx.publish("com.eventline.campaign.optimization_required", { campaignId, reason: need.reason, priority: need.priority });
+          ctx.publish("com.eventline.campaign.optimization_required", {
+            campaignId,
+            reason: need.reason,
+            priority: need.priority,
+          });
           const impact = predictedImpact(standing, strategy);
           const soFar = current.optimizations ?? { requested: 0, predictedImpact: 0 };
-          next.lastOptimization = { reason: need.reason, priority: marketing.v1.Priority[need.priority] ?? String(need.priority), at: ctx.delivery.time, predictedImpact: impact };
-          next.optimizations = { requested: soFar.requested + 1, predictedImpact: soFar.predictedImpact + impact };
+          next.lastOptimization = {
+            reason: need.reason,
+            priority: marketing.v1.Priority[need.priority] ?? String(need.priority),
+            at: ctx.delivery.time,
+            predictedImpact: impact,
+          };
+          next.optimizations = {
+            requested: soFar.requested + 1,
+            predictedImpact: soFar.predictedImpact + impact,
+          };
         }
       }
       await campaigns.update(ctx, documentIdFor(campaignId), () => next);

@@ -35,12 +35,16 @@ export function channelSetKey(channels: readonly string[]): string {
 export function nonEmptySubsets(channels: readonly string[]): string[][] {
   const sorted = [...new Set(channels)].sort();
   const subsets: string[][] = [];
-  for (let mask = 1; mask < 1 << sorted.length; mask++) subsets.push(sorted.filter((_, i) => mask & (1 << i)));
+  for (let mask = 1; mask < 1 << sorted.length; mask++)
+    subsets.push(sorted.filter((_, i) => mask & (1 << i)));
   return subsets;
 }
 
 /** v(S): the conversion rate of journeys whose channels all lie in `coalition`; 0 when there are none. */
-export function coalitionValue(stats: Iterable<Readonly<ChannelSetStats>>, coalition: readonly string[]): number {
+export function coalitionValue(
+  stats: Iterable<Readonly<ChannelSetStats>>,
+  coalition: readonly string[],
+): number {
   let journeys = 0;
   let conversions = 0;
   for (const entry of stats) {

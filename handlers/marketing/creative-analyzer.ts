@@ -32,8 +32,13 @@ export const creativeAnalyzer = defineHandler({
   accepts: ["com.eventline.creative.submitted"],
   async handle(event, ctx) {
     const submitted = event.data;
-    if (!submitted.creativeId) throw new PermanentError("invalid-creative", "creative.submitted without a creative id");
-    if (!submitted.genome) throw new PermanentError("invalid-creative", `creative ${submitted.creativeId} has no genome to analyze`);
+    if (!submitted.creativeId)
+      throw new PermanentError("invalid-creative", "creative.submitted without a creative id");
+    if (!submitted.genome)
+      throw new PermanentError(
+        "invalid-creative",
+        `creative ${submitted.creativeId} has no genome to analyze`,
+      );
     const genome: marketing.v1.ICreativeGenome = {
       hook: submitted.genome.hook ?? "",
       promise: submitted.genome.promise ?? "",
@@ -60,7 +65,11 @@ export const creativeAnalyzer = defineHandler({
       genome,
       embedding,
       attention,
-      latest: { day: submitted.day, ctr: submitted.ctr, impressions: Number(submitted.impressions) },
+      latest: {
+        day: submitted.day,
+        ctr: submitted.ctr,
+        impressions: Number(submitted.impressions),
+      },
     }));
   },
 });

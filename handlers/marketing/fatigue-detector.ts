@@ -36,12 +36,19 @@ export const fatigueDetector = defineHandler({
   accepts: ["com.eventline.creative.analyzed"],
   async handle(event, ctx) {
     const analyzed = event.data;
-    if (!analyzed.creativeId) throw new PermanentError("invalid-creative", "creative.analyzed without a creative id");
-    if (!(analyzed.ctr >= 0 && analyzed.ctr <= 1)) throw new PermanentError("invalid-ctr", `creative ${analyzed.creativeId}: CTR ${analyzed.ctr} is not a rate between 0 and 1`);
+    if (!analyzed.creativeId)
+      throw new PermanentError("invalid-creative", "creative.analyzed without a creative id");
+    if (!(analyzed.ctr >= 0 && analyzed.ctr <= 1))
+      throw new PermanentError(
+        "invalid-ctr",
+        `creative ${analyzed.creativeId}: CTR ${analyzed.ctr} is not a rate between 0 and 1`,
+      );
     const id = documentIdFor(analyzed.creativeId);
     const current = await creativeFatigue.get(ctx, id);
     const series = { ...current?.series, [String(analyzed.day)]: analyzed.ctr };
-    const verdict = assessFatigue(Object.entries(series).map(([day, ctr]) => ({ day: Number(day), ctr })));
+    const verdict = assessFatigue(
+      Object.entries(series).map(([day, ctr]) => ({ day: Number(day), ctr })),
+    );
     const fatigued = verdict?.fatigued ?? false;
     const crossed = fatigued && !(current?.fatigued ?? false);
     const campaignId = analyzed.campaignId || current?.campaignId || "";
@@ -65,7 +72,10 @@ export const fatigueDetector = defineHandler({
       fit: verdict?.fit ?? null,
       fatigued,
       score: verdict?.score ?? 0,
-      daysRemaining: verdict !== undefined && Number.isFinite(verdict.daysRemaining) ? verdict.daysRemaining : null,
+      daysRemaining:
+        verdict !== undefined && Number.isFinite(verdict.daysRemaining)
+          ? verdict.daysRemaining
+          : null,
       detectedAt: crossed ? ctx.delivery.time : fatigued ? (current?.detectedAt ?? null) : null,
     }));
   },

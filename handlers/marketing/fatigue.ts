@@ -4,7 +4,13 @@
  * once its fitted decay rate reaches {@link FATIGUE_DECAY_RATE} over at least
  * {@link MIN_FIT_DAYS} days; the detector reports the crossing once.
  */
-import { dayCtrReaches, fitExponentialDecay, fittedCtr, type CtrPoint, type DecayFit } from "./decay-fit";
+import {
+  dayCtrReaches,
+  fitExponentialDecay,
+  fittedCtr,
+  type CtrPoint,
+  type DecayFit,
+} from "./decay-fit";
 
 /**
  * Decay rate per day at which a creative counts as fatigued: 0.05, a loss of about 5% of its

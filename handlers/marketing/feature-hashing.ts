@@ -31,7 +31,10 @@ export function fnv1a32(text: string): number {
 }
 
 /** Where a token lands: coordinate = low 31 bits mod dimensions; sign = the top bit (set → −1). */
-export function hashedFeature(token: string, dimensions = EMBEDDING_DIMENSIONS): { index: number; sign: 1 | -1 } {
+export function hashedFeature(
+  token: string,
+  dimensions = EMBEDDING_DIMENSIONS,
+): { index: number; sign: 1 | -1 } {
   const hash = fnv1a32(token);
   return { index: (hash & 0x7fffffff) % dimensions, sign: hash & 0x80000000 ? -1 : 1 };
 }
@@ -40,7 +43,10 @@ export function hashedFeature(token: string, dimensions = EMBEDDING_DIMENSIONS):
  * The L2-normalised hashed vector of some tokens (repeats count); all zeros when the tokens
  * cancel out or there are none.
  */
-export function hashedEmbedding(tokens: readonly string[], dimensions = EMBEDDING_DIMENSIONS): number[] {
+export function hashedEmbedding(
+  tokens: readonly string[],
+  dimensions = EMBEDDING_DIMENSIONS,
+): number[] {
   const vector = new Array<number>(dimensions).fill(0);
   for (const token of tokens) {
     const { index, sign } = hashedFeature(token, dimensions);

@@ -37,7 +37,11 @@ export interface OptimizationStrategy {
   pacingTolerance: number;
 }
 
-export const DEFAULT_OPTIMIZATION_STRATEGY: Readonly<OptimizationStrategy> = { cpaTolerance: 0, targetMultiplier: 1, pacingTolerance: PACING_TOLERANCE };
+export const DEFAULT_OPTIMIZATION_STRATEGY: Readonly<OptimizationStrategy> = {
+  cpaTolerance: 0,
+  targetMultiplier: 1,
+  pacingTolerance: PACING_TOLERANCE,
+};
 
 /** What the campaign processor knows when it judges a report. */
 export interface CampaignStanding {
@@ -64,7 +68,10 @@ interface Finding {
   atStake: number;
 }
 
-function cpaFinding({ flight, targetCpa }: CampaignStanding, strategy: OptimizationStrategy): Finding | undefined {
+function cpaFinding(
+  { flight, targetCpa }: CampaignStanding,
+  strategy: OptimizationStrategy,
+): Finding | undefined {
   const target = targetCpa * strategy.targetMultiplier;
   if (!(target > 0)) return undefined;
   const tolerated = target * (1 + strategy.cpaTolerance);
@@ -73,7 +80,8 @@ function cpaFinding({ flight, targetCpa }: CampaignStanding, strategy: Optimizat
     if (cpa <= tolerated) return undefined;
     return {
       reason: `CPA ${money(cpa)} exceeds target ${money(target)}`,
-      priority: cpa > HIGH_PRIORITY_RATIO * target ? Priority.PRIORITY_HIGH : Priority.PRIORITY_MEDIUM,
+      priority:
+        cpa > HIGH_PRIORITY_RATIO * target ? Priority.PRIORITY_HIGH : Priority.PRIORITY_MEDIUM,
       atStake: flight.spend - flight.conversions * target,
     };
   }
@@ -81,7 +89,10 @@ function cpaFinding({ flight, targetCpa }: CampaignStanding, strategy: Optimizat
   if (flight.spend <= tolerated) return undefined;
   return {
     reason: `no conversions after spending ${money(flight.spend)} (target CPA ${money(target)})`,
-    priority: flight.spend > HIGH_PRIORITY_RATIO * target ? Priority.PRIORITY_HIGH : Priority.PRIORITY_MEDIUM,
+    priority:
+      flight.spend > HIGH_PRIORITY_RATIO * target
+        ? Priority.PRIORITY_HIGH
+        : Priority.PRIORITY_MEDIUM,
     atStake: flight.spend - target,
   };
 }
@@ -92,25 +103,49 @@ function pacingFinding(scope: "daily" | "total", check: PacingCheck): Finding | 
   const offPace = Math.abs(check.actual - check.expected);
   switch (check.status) {
     case "over-budget":
-      return { reason: `${period} spend ${money(check.actual)} is over the ${scope} budget ${money(check.budget)}`, priority: Priority.PRIORITY_CRITICAL, atStake: check.actual - check.budget };
+      return {
+        reason: `${period} spend ${money(check.actual)} is over the ${scope} budget ${money(check.budget)}`,
+        priority: Priority.PRIORITY_CRITICAL,
+        atStake: check.actual - check.budget,
+      };
     case "overspending":
-      return { reason: `overpacing the ${period}: ${pace}`, priority: check.ratio! > HIGH_PRIORITY_RATIO ? Priority.PRIORITY_HIGH : Priority.PRIORITY_MEDIUM, atStake: offPace };
+      return {
+        reason: `overpacing the ${period}: ${pace}`,
+        priority:
+          check.ratio! > HIGH_PRIORITY_RATIO ? Priority.PRIORITY_HIGH : Priority.PRIORITY_MEDIUM,
+        atStake: offPace,
+      };
     case "underspending":
-      return { reason: `underpacing the ${period}: ${pace}`, priority: check.ratio! < SEVERE_UNDERSPEND_RATIO ? Priority.PRIORITY_MEDIUM : Priority.PRIORITY_LOW, atStake: offPace };
+      return {
+        reason: `underpacing the ${period}: ${pace}`,
+        priority:
+          check.ratio! < SEVERE_UNDERSPEND_RATIO ? Priority.PRIORITY_MEDIUM : Priority.PRIORITY_LOW,
+        atStake: offPace,
+      };
     default:
       return undefined;
   }
 }
 
 function findings(standing: CampaignStanding, strategy: OptimizationStrategy): Finding[] {
-  return [cpaFinding(standing, strategy), pacingFinding("daily", standing.day), pacingFinding("total", standing.flightPacing)].filter((f): f is Finding => f !== undefined);
+  return [
+    cpaFinding(standing, strategy),
+    pacingFinding("daily", standing.day),
+    pacingFinding("total", standing.flightPacing),
+  ].filter((f): f is Finding => f !== undefined);
 }
 
 /** The optimization the campaign needs, or undefined when it is on target and on pace. */
-export function optimizationNeed(standing: CampaignStanding, strategy: OptimizationStrategy = DEFAULT_OPTIMIZATION_STRATEGY): OptimizationNeed | undefined {
+export function optimizationNeed(
+  standing: CampaignStanding,
+  strategy: OptimizationStrategy = DEFAULT_OPTIMIZATION_STRATEGY,
+): OptimizationNeed | undefined {
   const found = findings(standing, strategy);
   if (found.length === 0) return undefined;
-  return { reason: found.map((f) => f.reason).join("; "), priority: Math.max(...found.map((f) => f.priority)) };
+  return {
+    reason: found.map((f) => f.reason).join("; "),
+    priority: Math.max(...found.map((f) => f.priority)),
+  };
 }
 
 /**
@@ -120,6 +155,9 @@ export function optimizationNeed(standing: CampaignStanding, strategy: Optimizat
  * largest, not the sum: the day's pace is part of the flight's, and overspend shows in the
  * CPA too. 0 when nothing needs optimizing.
  */
-export function predictedImpact(standing: CampaignStanding, strategy: OptimizationStrategy = DEFAULT_OPTIMIZATION_STRATEGY): number {
+export function predictedImpact(
+  standing: CampaignStanding,
+  strategy: OptimizationStrategy = DEFAULT_OPTIMIZATION_STRATEGY,
+): number {
   return Math.max(0, ...findings(standing, strategy).map((f) => f.atStake));
 }

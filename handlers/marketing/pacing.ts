@@ -25,7 +25,8 @@ export const MIN_ELAPSED_FRACTION = 0.1;
 
 export type PacingMode = "standard" | "accelerated";
 
-export type PacingStatus = "on-track" | "overspending" | "underspending" | "over-budget" | "not-judged";
+export type PacingStatus =
+  "on-track" | "overspending" | "underspending" | "over-budget" | "not-judged";
 
 /** The verdict on one period's spend. */
 export interface PacingCheck {
@@ -49,7 +50,10 @@ export function elapsedFraction(start: number, end: number, asOf: number): numbe
 }
 
 /** The flight's bounds in epoch ms, end exclusive; undefined when either date is missing or invalid. */
-export function flightBounds(startDate: string, endDate: string): { start: number; end: number } | undefined {
+export function flightBounds(
+  startDate: string,
+  endDate: string,
+): { start: number; end: number } | undefined {
   const start = Date.parse(`${startDate}T00:00:00Z`);
   const end = Date.parse(`${endDate}T00:00:00Z`) + DAY_MS;
   if (Number.isNaN(start) || Number.isNaN(end) || end <= start) return undefined;
@@ -62,13 +66,27 @@ export function flightBounds(startDate: string, endDate: string): { start: numbe
  * @param elapsed the share of the period elapsed (see {@link elapsedFraction}).
  * @param tolerance see {@link PACING_TOLERANCE}.
  */
-export function checkPacing(budget: number, actual: number, elapsed: number, mode: PacingMode, tolerance = PACING_TOLERANCE): PacingCheck {
+export function checkPacing(
+  budget: number,
+  actual: number,
+  elapsed: number,
+  mode: PacingMode,
+  tolerance = PACING_TOLERANCE,
+): PacingCheck {
   const expected = Number.isNaN(elapsed) ? 0 : budget * elapsed;
-  const verdict = (status: PacingStatus, ratio: number | null = null): PacingCheck => ({ budget, actual, elapsed, expected, ratio, status });
+  const verdict = (status: PacingStatus, ratio: number | null = null): PacingCheck => ({
+    budget,
+    actual,
+    elapsed,
+    expected,
+    ratio,
+    status,
+  });
   if (!(budget > 0)) return verdict("not-judged");
   // Over the whole budget is wrong whatever the pacing mode and however early it is.
   if (actual > budget) return verdict("over-budget", expected > 0 ? actual / expected : null);
-  if (mode === "accelerated" || Number.isNaN(elapsed) || elapsed < MIN_ELAPSED_FRACTION) return verdict(mode === "accelerated" ? "on-track" : "not-judged");
+  if (mode === "accelerated" || Number.isNaN(elapsed) || elapsed < MIN_ELAPSED_FRACTION)
+    return verdict(mode === "accelerated" ? "on-track" : "not-judged");
   const ratio = actual / expected;
   if (ratio > 1 + tolerance) return verdict("overspending", ratio);
   if (ratio < 1 - tolerance) return verdict("underspending", ratio);

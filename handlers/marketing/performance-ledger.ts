@@ -27,7 +27,12 @@ export type Ledger = Record<string, DayLedger>;
 
 export type ReportWindow = "hourly" | "daily";
 
-export const ZERO_TOTALS: Readonly<Totals> = { impressions: 0, clicks: 0, conversions: 0, spend: 0 };
+export const ZERO_TOTALS: Readonly<Totals> = {
+  impressions: 0,
+  clicks: 0,
+  conversions: 0,
+  spend: 0,
+};
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -52,10 +57,12 @@ export interface WindowKey {
  */
 export function windowKey(window: ReportWindow, windowStart: string): WindowKey {
   const at = Date.parse(windowStart);
-  if (Number.isNaN(at)) throw new RangeError(`window_start ${JSON.stringify(windowStart)} is not an ISO 8601 date`);
+  if (Number.isNaN(at))
+    throw new RangeError(`window_start ${JSON.stringify(windowStart)} is not an ISO 8601 date`);
   const dayStart = Math.floor(at / DAY_MS) * DAY_MS;
   const day = new Date(dayStart).toISOString().slice(0, 10);
-  if (window === "daily") return { window, day, start: new Date(dayStart), end: new Date(dayStart + DAY_MS) };
+  if (window === "daily")
+    return { window, day, start: new Date(dayStart), end: new Date(dayStart + DAY_MS) };
   const hourStart = Math.floor(at / HOUR_MS) * HOUR_MS;
   const hour = new Date(hourStart).toISOString().slice(11, 13);
   return { window, day, hour, start: new Date(hourStart), end: new Date(hourStart + HOUR_MS) };
@@ -64,7 +71,10 @@ export function windowKey(window: ReportWindow, windowStart: string): WindowKey 
 /** The ledger with one report recorded in its window's slot (replacing what the slot held). */
 export function recordWindow(ledger: Readonly<Ledger>, key: WindowKey, totals: Totals): Ledger {
   const day: DayLedger = ledger[key.day] ?? { hours: {} };
-  const next: DayLedger = key.window === "daily" ? { ...day, daily: { ...totals } } : { ...day, hours: { ...day.hours, [key.hour!]: { ...totals } } };
+  const next: DayLedger =
+    key.window === "daily"
+      ? { ...day, daily: { ...totals } }
+      : { ...day, hours: { ...day.hours, [key.hour!]: { ...totals } } };
   return { ...ledger, [key.day]: next };
 }
 

@@ -19,12 +19,19 @@ function factorials(n: number): number[] {
  * with the coalition's players in the order given). The values sum to v(all) − v(∅).
  * @throws RangeError for more than {@link MAX_EXACT_PLAYERS} players or a repeated player.
  */
-export function shapleyValues(players: readonly string[], value: (coalition: readonly string[]) => number): Map<string, number> {
+export function shapleyValues(
+  players: readonly string[],
+  value: (coalition: readonly string[]) => number,
+): Map<string, number> {
   const n = players.length;
-  if (n > MAX_EXACT_PLAYERS) throw new RangeError(`exact Shapley values take at most ${MAX_EXACT_PLAYERS} players, not ${n}`);
+  if (n > MAX_EXACT_PLAYERS)
+    throw new RangeError(
+      `exact Shapley values take at most ${MAX_EXACT_PLAYERS} players, not ${n}`,
+    );
   if (new Set(players).size !== n) throw new RangeError("players must be distinct");
   const v = new Float64Array(1 << n);
-  for (let mask = 0; mask < 1 << n; mask++) v[mask] = value(players.filter((_, i) => mask & (1 << i)));
+  for (let mask = 0; mask < 1 << n; mask++)
+    v[mask] = value(players.filter((_, i) => mask & (1 << i)));
   const f = factorials(n);
   const size = (mask: number): number => {
     let count = 0;

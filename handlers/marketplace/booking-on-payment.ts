@@ -29,13 +29,31 @@ export const bookingOnPayment = defineHandler({
   accepts: ["com.skillancer.payment.completed"],
   async handle(event, ctx) {
     const payment = event.data;
-    if (!payment.bookingId || !payment.paymentId) throw new PermanentError("invalid-payment", "payment.completed needs a booking id and a payment id");
+    if (!payment.bookingId || !payment.paymentId)
+      throw new PermanentError(
+        "invalid-payment",
+        "payment.completed needs a booking id and a payment id",
+      );
     const id = documentIdFor(payment.bookingId);
     const current = await bookings.get(ctx, id);
     if (current !== undefined) {
-      if (current.paymentId === payment.paymentId || current.extraPayments.includes(payment.paymentId)) return;
-      ctx.log.warn({ bookingId: payment.bookingId, paymentId: payment.paymentId, settledBy: current.paymentId }, "second payment for a paid booking; recorded for a refund");
-      await bookings.update(ctx, id, () => ({ ...current, extraPayments: [...current.extraPayments, payment.paymentId] }));
+      if (
+        current.paymentId === payment.paymentId ||
+        current.extraPayments.includes(payment.paymentId)
+      )
+        return;
+      ctx.log.warn(
+        {
+          bookingId: payment.bookingId,
+          paymentId: payment.paymentId,
+          settledBy: current.paymentId,
+        },
+        "second payment for a paid booking; recorded for a refund",
+      );
+      await bookings.update(ctx, id, () => ({
+        ...current,
+        extraPayments: [...current.extraPayments, payment.paymentId],
+      }));
       return;
     }
     await bookings.update(ctx, id, () => ({

@@ -10,8 +10,19 @@ import type { PayloadInput } from "../runtime/event-types";
 import { renderEmail, type EmailTemplateName } from "./email-templates";
 
 /** The command to send `template` to `to`. */
-export function emailCommand(template: EmailTemplateName, to: string, variables: Readonly<Record<string, string>>, causeId: string): PayloadInput<"com.skillancer.email.send"> {
-  return { to, template, subject: renderEmail(template, variables).subject, variables: { ...variables }, idempotencyKey: `${causeId}:${template}` };
+export function emailCommand(
+  template: EmailTemplateName,
+  to: string,
+  variables: Readonly<Record<string, string>>,
+  causeId: string,
+): PayloadInput<"com.skillancer.email.send"> {
+  return {
+    to,
+    template,
+    subject: renderEmail(template, variables).subject,
+    variables: { ...variables },
+    idempotencyKey: `${causeId}:${template}`,
+  };
 }
 
 /** An amount as the emails show it: two decimals. */

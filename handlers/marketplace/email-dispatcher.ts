@@ -48,7 +48,15 @@ export const dispatches = defineProjection<DispatchRecord>("email-dispatches");
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** Error codes (nodemailer's and the OS's) of failures that happen before a message is handed over. */
-const NOT_SENT_CODES = new Set(["ECONNECTION", "ECONNREFUSED", "EDNS", "ENOTFOUND", "EAUTH", "ETLS", "EENVELOPE"]);
+const NOT_SENT_CODES = new Set([
+  "ECONNECTION",
+  "ECONNREFUSED",
+  "EDNS",
+  "ENOTFOUND",
+  "EAUTH",
+  "ETLS",
+  "EENVELOPE",
+]);
 
 /** Whether a failed send surely sent nothing; false when it may have. */
 export function surelyNotSent(err: unknown): boolean {
@@ -76,23 +84,48 @@ export function createEmailDispatcher(options: EmailDispatcherOptions = {}) {
     outside: { [DISPATCH_SERVICE]: { retries: 0 } },
     async handle(event, ctx) {
       const command = event.data;
-      if (!EMAIL.test(command.to)) throw new PermanentError("invalid-recipient", `send.email to ${JSON.stringify(command.to)}: not an email address`);
+      if (!EMAIL.test(command.to))
+        throw new PermanentError(
+          "invalid-recipient",
+          `send.email to ${JSON.stringify(command.to)}: not an email address`,
+        );
       const rendered = renderEmail(command.template, command.variables);
       const key = command.idempotencyKey || ctx.idempotencyKey;
       const ref = dispatches.ref(ctx.firestore, documentIdFor(key));
-      const claim: DispatchRecord = { idempotencyKey: key, to: command.to, template: command.template, status: "sending", claimedBy: ctx.delivery.id, messageId: null, reason: null };
+      const claim: DispatchRecord = {
+        idempotencyKey: key,
+        to: command.to,
+        template: command.template,
+        status: "sending",
+        claimedBy: ctx.delivery.id,
+        messageId: null,
+        reason: null,
+      };
       const claimed = await ctx.firestore.runTransaction(async (tx) => {
         if ((await tx.get(ref)).exists) return false;
         tx.create(ref, claim);
         return true;
       });
       if (!claimed) {
-        ctx.log.info({ idempotencyKey: key }, "email already dispatched under this key; not sent again");
+        ctx.log.info(
+          { idempotencyKey: key },
+          "email already dispatched under this key; not sent again",
+        );
         return;
       }
       const adapter = email(ctx.firestore);
       try {
-        const sent = await ctx.breaker(DISPATCH_SERVICE).execute((signal) => adapter.send({ to: command.to, subject: command.subject || rendered.subject, text: rendered.text, idempotencyKey: key }, signal));
+        const sent = await ctx.breaker(DISPATCH_SERVICE).execute((signal) =>
+          adapter.send(
+            {
+              to: command.to,
+              subject: command.subject || rendered.subject,
+              text: rendered.text,
+              idempotencyKey: key,
+            },
+            signal,
+          ),
+        );
         await ref.update({ status: "sent", messageId: sent.messageId });
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
@@ -104,7 +137,10 @@ export function createEmailDispatcher(options: EmailDispatcherOptions = {}) {
           await ref.delete();
           throw err;
         }
-        ctx.log.error({ err, idempotencyKey: key }, "email may or may not have been sent; not retried (at most once)");
+        ctx.log.error(
+          { err, idempotencyKey: key },
+          "email may or may not have been sent; not retried (at most once)",
+        );
         await ref.update({ status: "unknown", reason });
       }
     },

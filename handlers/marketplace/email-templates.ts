@@ -19,8 +19,8 @@ export const EMAIL_TEMPLATES = {
     text: "Hi {{name}},\n\nWelcome to Skillancer. Your account is ready.\n",
   },
   "project-published": {
-    subject: "Your project \"{{title}}\" is live",
-    text: "Hi,\n\nYour project \"{{title}}\" ({{projectId}}) is now published and visible to freelancers.\n",
+    subject: 'Your project "{{title}}" is live',
+    text: 'Hi,\n\nYour project "{{title}}" ({{projectId}}) is now published and visible to freelancers.\n',
   },
   "booking-created-freelancer": {
     subject: "New booking {{bookingId}}",
@@ -47,7 +47,11 @@ export interface RenderedEmail {
 function fill(text: string, variables: Readonly<Record<string, string>>, template: string): string {
   return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = variables[name];
-    if (value === undefined) throw new PermanentError("missing-variable", `email template ${template} needs the variable ${name}`);
+    if (value === undefined)
+      throw new PermanentError(
+        "missing-variable",
+        `email template ${template} needs the variable ${name}`,
+      );
     return value;
   });
 }
@@ -57,8 +61,18 @@ function fill(text: string, variables: Readonly<Record<string, string>>, templat
  * @throws PermanentError("unknown-template") for a template not in {@link EMAIL_TEMPLATES},
  *   ("missing-variable") when a variable it uses is not given.
  */
-export function renderEmail(template: string, variables: Readonly<Record<string, string>>): RenderedEmail {
+export function renderEmail(
+  template: string,
+  variables: Readonly<Record<string, string>>,
+): RenderedEmail {
   const found = (EMAIL_TEMPLATES as Readonly<Record<string, Template>>)[template];
-  if (found === undefined) throw new PermanentError("unknown-template", `no email template named ${template} (known: ${Object.keys(EMAIL_TEMPLATES).join(", ")})`);
-  return { subject: fill(found.subject, variables, template), text: fill(found.text, variables, template) };
+  if (found === undefined)
+    throw new PermanentError(
+      "unknown-template",
+      `no email template named ${template} (known: ${Object.keys(EMAIL_TEMPLATES).join(", ")})`,
+    );
+  return {
+    subject: fill(found.subject, variables, template),
+    text: fill(found.text, variables, template),
+  };
 }

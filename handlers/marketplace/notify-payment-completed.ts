@@ -14,11 +14,29 @@ export const notifyPaymentCompleted = defineHandler({
   accepts: ["com.skillancer.payment.completed"],
   async handle(event, ctx) {
     const payment = event.data;
-    const opened = payment.payerEmail ? undefined : await payments.get(ctx, documentIdFor(payment.bookingId));
-    const to = await recipientEmail(ctx, payment.payerEmail || opened?.payerEmail || "", opened?.clientUserId ?? "", `payer of booking ${payment.bookingId}`);
+    const opened = payment.payerEmail
+      ? undefined
+      : await payments.get(ctx, documentIdFor(payment.bookingId));
+    const to = await recipientEmail(
+      ctx,
+      payment.payerEmail || opened?.payerEmail || "",
+      opened?.clientUserId ?? "",
+      `payer of booking ${payment.bookingId}`,
+    );
     ctx.publish(
       "com.skillancer.email.send",
-      emailCommand("payment-receipt", to, { paymentId: payment.paymentId, bookingId: payment.bookingId, amount: money(payment.amount), currency: payment.currency, providerReference: payment.providerReference }, ctx.idempotencyKey),
+      emailCommand(
+        "payment-receipt",
+        to,
+        {
+          paymentId: payment.paymentId,
+          bookingId: payment.bookingId,
+          amount: money(payment.amount),
+          currency: payment.currency,
+          providerReference: payment.providerReference,
+        },
+        ctx.idempotencyKey,
+      ),
     );
   },
 });

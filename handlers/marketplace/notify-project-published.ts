@@ -9,6 +9,14 @@ export const notifyProjectPublished = defineHandler({
   async handle(event, ctx) {
     const project = event.data;
     const to = await recipientEmail(ctx, project.clientEmail, project.clientUserId, "client");
-    ctx.publish("com.skillancer.email.send", emailCommand("project-published", to, { title: project.title, projectId: project.projectId }, ctx.idempotencyKey));
+    ctx.publish(
+      "com.skillancer.email.send",
+      emailCommand(
+        "project-published",
+        to,
+        { title: project.title, projectId: project.projectId },
+        ctx.idempotencyKey,
+      ),
+    );
   },
 });

@@ -29,8 +29,13 @@ export const paymentOnBooking = defineHandler({
   accepts: ["com.skillancer.booking.created"],
   async handle(event, ctx) {
     const booking = event.data;
-    if (!booking.bookingId) throw new PermanentError("missing-booking-id", "booking.created has no booking id");
-    if (!(booking.amount > 0) || !booking.currency) throw new PermanentError("invalid-amount", `booking ${booking.bookingId}: amount ${booking.amount} ${booking.currency} cannot be paid`);
+    if (!booking.bookingId)
+      throw new PermanentError("missing-booking-id", "booking.created has no booking id");
+    if (!(booking.amount > 0) || !booking.currency)
+      throw new PermanentError(
+        "invalid-amount",
+        `booking ${booking.bookingId}: amount ${booking.amount} ${booking.currency} cannot be paid`,
+      );
     const id = documentIdFor(booking.bookingId);
     if ((await payments.get(ctx, id)) !== undefined) return;
     await payments.update(ctx, id, () => ({

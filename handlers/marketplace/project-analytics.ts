@@ -31,15 +31,30 @@ export const projectAnalytics = defineHandler({
   accepts: ["com.skillancer.project.created"],
   async handle(event, ctx) {
     const project = event.data;
-    if (!project.projectId) throw new PermanentError("missing-project-id", "project.created has no project id");
+    if (!project.projectId)
+      throw new PermanentError("missing-project-id", "project.created has no project id");
     const counted = documentIdFor(project.projectId);
     if ((await countedProjects.get(ctx, counted)) !== undefined) return;
-    const skills = [...new Set(project.skills.map((s) => s.trim().toLowerCase()).filter(Boolean))].sort();
+    const skills = [
+      ...new Set(project.skills.map((s) => s.trim().toLowerCase()).filter(Boolean)),
+    ].sort();
     const currency = project.currency.trim().toUpperCase() || "UNKNOWN";
-    const counts: [ProjectCount["dimension"], string][] = [["all", "all"], ...skills.map((s): [ProjectCount["dimension"], string] => ["skill", s]), ["budget", `${currency}:${budgetBand(project.budget)}`]];
+    const counts: [ProjectCount["dimension"], string][] = [
+      ["all", "all"],
+      ...skills.map((s): [ProjectCount["dimension"], string] => ["skill", s]),
+      ["budget", `${currency}:${budgetBand(project.budget)}`],
+    ];
     for (const [dimension, key] of counts) {
-      projectCounts.increment(ctx, documentIdFor(`${dimension}:${key}`), { projects: 1 }, { dimension, key });
+      projectCounts.increment(
+        ctx,
+        documentIdFor(`${dimension}:${key}`),
+        { projects: 1 },
+        { dimension, key },
+      );
     }
-    await countedProjects.update(ctx, counted, () => ({ projectId: project.projectId, keys: counts.map(([d, k]) => `${d}:${k}`) }));
+    await countedProjects.update(ctx, counted, () => ({
+      projectId: project.projectId,
+      keys: counts.map(([d, k]) => `${d}:${k}`),
+    }));
   },
 });

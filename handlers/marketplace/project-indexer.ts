@@ -12,7 +12,8 @@ import { budgetBand } from "./budget-bands";
 import { projectSearch, type ProjectIndexEntry } from "./search-projects";
 import { searchKeywords } from "./search-keywords";
 
-const same = (a: ProjectIndexEntry | null, b: ProjectIndexEntry): boolean => a !== null && JSON.stringify(a) === JSON.stringify(b);
+const same = (a: ProjectIndexEntry | null, b: ProjectIndexEntry): boolean =>
+  a !== null && JSON.stringify(a) === JSON.stringify(b);
 
 export const projectIndexer = defineHandler({
   name: "project-indexer",
@@ -21,15 +22,20 @@ export const projectIndexer = defineHandler({
     const id = documentIdFor(event.data.projectId);
     const document = await projectSearch.get(ctx, id);
     // The command follows the document's commit, so a missing document is a replica or replay lag.
-    if (document === undefined) throw new RetryableError(`project ${event.data.projectId} has no search document yet`);
+    if (document === undefined)
+      throw new RetryableError(`project ${event.data.projectId} has no search document yet`);
     const entry: ProjectIndexEntry = {
       keywords: searchKeywords(document.title, document.description, document.skills),
-      skills: [...new Set(document.skills.map((s) => s.trim().toLowerCase()).filter(Boolean))].sort(),
+      skills: [
+        ...new Set(document.skills.map((s) => s.trim().toLowerCase()).filter(Boolean)),
+      ].sort(),
       budgetBand: budgetBand(document.budget),
       published: document.status === "published",
       sourceRevision: document.revision,
     };
     if (same(document.index, entry)) return;
-    await projectSearch.update(ctx, id, (current) => (current === undefined ? undefined : { ...current, index: entry }));
+    await projectSearch.update(ctx, id, (current) =>
+      current === undefined ? undefined : { ...current, index: entry },
+    );
   },
 });

@@ -15,10 +15,22 @@ import { userSearch } from "./search-users";
  * @param who what the recipient is to the event, for messages ("client", "freelancer").
  * @throws PermanentError when the event names neither an address nor a user; RetryableError when the user is not known yet.
  */
-export async function recipientEmail(ctx: ProjectionContext, carried: string, userId: string, who: string): Promise<string> {
+export async function recipientEmail(
+  ctx: ProjectionContext,
+  carried: string,
+  userId: string,
+  who: string,
+): Promise<string> {
   if (carried) return carried;
-  if (!userId) throw new PermanentError("no-recipient", `the event names no ${who}: neither an email nor a user id`);
+  if (!userId)
+    throw new PermanentError(
+      "no-recipient",
+      `the event names no ${who}: neither an email nor a user id`,
+    );
   const user = await userSearch.get(ctx, documentIdFor(userId));
-  if (!user?.email) throw new RetryableError(`no email known yet for ${who} ${userId} (user-search has not seen them)`);
+  if (!user?.email)
+    throw new RetryableError(
+      `no email known yet for ${who} ${userId} (user-search has not seen them)`,
+    );
   return user.email;
 }

@@ -22,7 +22,11 @@ export const NO_FIELDS: Readonly<RevisionedFields> = { values: {}, revisions: {}
  * Applies an event's fields at its revision.
  * @returns the new state and the fields it changed (empty when the event was entirely older or a repeat).
  */
-export function applyRevision(state: Readonly<RevisionedFields>, fields: Readonly<Record<string, unknown>>, revision: number): { state: RevisionedFields; applied: string[] } {
+export function applyRevision(
+  state: Readonly<RevisionedFields>,
+  fields: Readonly<Record<string, unknown>>,
+  revision: number,
+): { state: RevisionedFields; applied: string[] } {
   const values = { ...state.values };
   const revisions = { ...state.revisions };
   const applied: string[] = [];

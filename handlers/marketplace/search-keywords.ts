@@ -5,10 +5,13 @@
  */
 
 /** Distinct lowercase words (letters and digits, at least two characters) of some texts, sorted. */
-export function searchKeywords(...texts: readonly (string | readonly string[] | undefined)[]): string[] {
+export function searchKeywords(
+  ...texts: readonly (string | readonly string[] | undefined)[]
+): string[] {
   const found = new Set<string>();
   for (const text of texts.flat()) {
-    for (const word of (text ?? "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) if (word.length >= 2) found.add(word);
+    for (const word of (text ?? "").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+      if (word.length >= 2) found.add(word);
   }
   return [...found].sort();
 }

@@ -38,26 +38,56 @@ export interface ProjectSearchDocument {
 
 export const projectSearch = defineProjection<ProjectSearchDocument>("project-search");
 
-const FIELDS = ["clientUserId", "title", "description", "budget", "currency", "skills", "status"] as const;
+const FIELDS = [
+  "clientUserId",
+  "title",
+  "description",
+  "budget",
+  "currency",
+  "skills",
+  "status",
+] as const;
 
 export const searchProjects = defineHandler({
   name: "search-projects",
   accepts: ["com.skillancer.project.created", "com.skillancer.project.published"],
   async handle(event, ctx) {
     const project = event.data;
-    if (!project.projectId) throw new PermanentError("missing-project-id", `${event.type} has no project id`);
+    if (!project.projectId)
+      throw new PermanentError("missing-project-id", `${event.type} has no project id`);
     const revision = Number(project.revision);
-    if (!(revision > 0)) throw new PermanentError("missing-revision", `${event.type} for ${project.projectId} has no revision, so it cannot be ordered against other changes`);
+    if (!(revision > 0))
+      throw new PermanentError(
+        "missing-revision",
+        `${event.type} for ${project.projectId} has no revision, so it cannot be ordered against other changes`,
+      );
     const fields: Record<string, unknown> =
       event.type === "com.skillancer.project.created"
-        ? { clientUserId: event.data.clientUserId, title: event.data.title, description: event.data.description, budget: event.data.budget, currency: event.data.currency, skills: [...event.data.skills], status: "draft" }
+        ? {
+            clientUserId: event.data.clientUserId,
+            title: event.data.title,
+            description: event.data.description,
+            budget: event.data.budget,
+            currency: event.data.currency,
+            skills: [...event.data.skills],
+            status: "draft",
+          }
         : { clientUserId: event.data.clientUserId, title: event.data.title, status: "published" };
     const id = documentIdFor(project.projectId);
     const current = await projectSearch.get(ctx, id);
-    const values = Object.fromEntries(FIELDS.filter((f) => current?.fieldRevisions[f] !== undefined).map((f) => [f, current![f]]));
-    const { state, applied } = applyRevision({ values, revisions: current?.fieldRevisions ?? {}, revision: current?.revision ?? 0 }, fields, revision);
+    const values = Object.fromEntries(
+      FIELDS.filter((f) => current?.fieldRevisions[f] !== undefined).map((f) => [f, current![f]]),
+    );
+    const { state, applied } = applyRevision(
+      { values, revisions: current?.fieldRevisions ?? {}, revision: current?.revision ?? 0 },
+      fields,
+      revision,
+    );
     if (applied.length === 0) {
-      ctx.log.debug({ projectId: project.projectId, revision, current: current?.revision }, "older or repeated revision; search document unchanged");
+      ctx.log.debug(
+        { projectId: project.projectId, revision, current: current?.revision },
+        "older or repeated revision; search document unchanged",
+      );
       return;
     }
     const v = state.values as Partial<ProjectSearchDocument>;
@@ -74,6 +104,9 @@ export const searchProjects = defineHandler({
       fieldRevisions: state.revisions,
       index: current?.index ?? null,
     }));
-    ctx.publish("com.skillancer.search.index_project", { projectId: project.projectId, reason: event.type === "com.skillancer.project.created" ? "created" : "published" });
+    ctx.publish("com.skillancer.search.index_project", {
+      projectId: project.projectId,
+      reason: event.type === "com.skillancer.project.created" ? "created" : "published",
+    });
   },
 });

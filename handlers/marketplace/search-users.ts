@@ -38,16 +38,33 @@ export const searchUsers = defineHandler({
     const user = event.data;
     if (!user.userId) throw new PermanentError("missing-user-id", `${event.type} has no user id`);
     const revision = Number(user.revision);
-    if (!(revision > 0)) throw new PermanentError("missing-revision", `${event.type} for ${user.userId} has no revision, so it cannot be ordered against other changes`);
-    const fields: Record<string, unknown> = { email: user.email, role: marketplace.v1.UserRole[user.role] ?? "", displayName: user.displayName };
+    if (!(revision > 0))
+      throw new PermanentError(
+        "missing-revision",
+        `${event.type} for ${user.userId} has no revision, so it cannot be ordered against other changes`,
+      );
+    const fields: Record<string, unknown> = {
+      email: user.email,
+      role: marketplace.v1.UserRole[user.role] ?? "",
+      displayName: user.displayName,
+    };
     // user.updated carries the whole user; user.created has no skills yet.
     if (event.type === "com.skillancer.user.updated") fields["skills"] = [...event.data.skills];
     const id = documentIdFor(user.userId);
     const current = await userSearch.get(ctx, id);
-    const values = Object.fromEntries(FIELDS.filter((f) => current?.fieldRevisions[f] !== undefined).map((f) => [f, current![f]]));
-    const { state, applied } = applyRevision({ values, revisions: current?.fieldRevisions ?? {}, revision: current?.revision ?? 0 }, fields, revision);
+    const values = Object.fromEntries(
+      FIELDS.filter((f) => current?.fieldRevisions[f] !== undefined).map((f) => [f, current![f]]),
+    );
+    const { state, applied } = applyRevision(
+      { values, revisions: current?.fieldRevisions ?? {}, revision: current?.revision ?? 0 },
+      fields,
+      revision,
+    );
     if (applied.length === 0) {
-      ctx.log.debug({ userId: user.userId, revision, current: current?.revision }, "older or repeated revision; search document unchanged");
+      ctx.log.debug(
+        { userId: user.userId, revision, current: current?.revision },
+        "older or repeated revision; search document unchanged",
+      );
       return;
     }
     const v = state.values as Partial<UserSearchDocument>;

@@ -16,10 +16,18 @@ import { DecodeError, EncodeError } from "./errors";
 import { fromProto3Json, toProto3Json } from "./proto-json";
 
 /** Pub/Sub's limits on one message (quotas page); over them a publish fails. */
-export const PUBSUB_MESSAGE_LIMITS = { totalBytes: 10_000_000, attributes: 100, keyBytes: 256, valueBytes: 1024 } as const;
+export const PUBSUB_MESSAGE_LIMITS = {
+  totalBytes: 10_000_000,
+  attributes: 100,
+  keyBytes: 256,
+  valueBytes: 1024,
+} as const;
 
 /** The `content-type` attribute for each topic encoding. */
-export const CONTENT_TYPES = { protobuf: "application/protobuf", json: "application/json" } as const;
+export const CONTENT_TYPES = {
+  protobuf: "application/protobuf",
+  json: "application/json",
+} as const;
 
 export const CLOUDEVENTS_SPECVERSION = "1.0";
 
@@ -98,7 +106,9 @@ export function optionsOf(meta: EventMeta): EventOptions {
 }
 
 /** Correlation for an event caused by `cause`: same flow, caused by it, same trace. */
-export function causedBy(cause: EventMeta): Pick<EventOptions, "correlationId" | "causationId" | "traceparent"> {
+export function causedBy(
+  cause: EventMeta,
+): Pick<EventOptions, "correlationId" | "causationId" | "traceparent"> {
   return {
     correlationId: cause.correlationId,
     causationId: cause.id,
@@ -107,8 +117,25 @@ export function causedBy(cause: EventMeta): Pick<EventOptions, "correlationId" |
 }
 
 /** Context attributes with their own field in {@link EventMeta}; the rest are `extensions`. */
-const contextAttributes = new Set(["id", "type", "source", "specversion", "time", "subject", "correlationid", "causationid", "traceparent"]);
-const requiredAttributes = ["ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time", "content-type"] as const;
+const contextAttributes = new Set([
+  "id",
+  "type",
+  "source",
+  "specversion",
+  "time",
+  "subject",
+  "correlationid",
+  "causationid",
+  "traceparent",
+]);
+const requiredAttributes = [
+  "ce-id",
+  "ce-source",
+  "ce-type",
+  "ce-specversion",
+  "ce-time",
+  "content-type",
+] as const;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The message attributes of an event's context (binary mode). */
@@ -151,24 +178,33 @@ function cloudEventProblem(meta: EventMeta): string | undefined {
     return undefined;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    const details = (err.errors ?? []).map((e) => (typeof e === "string" ? e : `${e.instancePath || "/"} ${e.message ?? ""}`.trim()));
+    const details = (err.errors ?? []).map((e) =>
+      typeof e === "string" ? e : `${e.instancePath || "/"} ${e.message ?? ""}`.trim(),
+    );
     return [err.message.split("\n")[0]!.trim(), ...details].join(": ");
   }
 }
 
 /** The Pub/Sub limit a message breaks, or undefined. */
-function limitProblem(dataBytes: number, attributes: Readonly<Record<string, string>>): string | undefined {
+function limitProblem(
+  dataBytes: number,
+  attributes: Readonly<Record<string, string>>,
+): string | undefined {
   const entries = Object.entries(attributes);
-  if (entries.length > PUBSUB_MESSAGE_LIMITS.attributes) return `${entries.length} attributes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.attributes}`;
+  if (entries.length > PUBSUB_MESSAGE_LIMITS.attributes)
+    return `${entries.length} attributes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.attributes}`;
   let total = dataBytes;
   for (const [key, value] of entries) {
     const keyBytes = Buffer.byteLength(key);
     const valueBytes = Buffer.byteLength(value);
-    if (keyBytes > PUBSUB_MESSAGE_LIMITS.keyBytes) return `attribute key ${key.slice(0, 40)}… is ${keyBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.keyBytes}`;
-    if (valueBytes > PUBSUB_MESSAGE_LIMITS.valueBytes) return `attribute ${key} is ${valueBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.valueBytes}`;
+    if (keyBytes > PUBSUB_MESSAGE_LIMITS.keyBytes)
+      return `attribute key ${key.slice(0, 40)}… is ${keyBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.keyBytes}`;
+    if (valueBytes > PUBSUB_MESSAGE_LIMITS.valueBytes)
+      return `attribute ${key} is ${valueBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.valueBytes}`;
     total += keyBytes + valueBytes;
   }
-  if (total > PUBSUB_MESSAGE_LIMITS.totalBytes) return `message is ${total} bytes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.totalBytes}`;
+  if (total > PUBSUB_MESSAGE_LIMITS.totalBytes)
+    return `message is ${total} bytes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.totalBytes}`;
   return undefined;
 }
 
@@ -186,9 +222,14 @@ export class EventCodec {
    * The Pub/Sub message for an event.
    * @throws EncodeError when the type is unknown, the payload fails its schema, or the message is over Pub/Sub's limits.
    */
-  encode<E extends EventType>(type: E, data: PayloadInput<E>, options: EventOptions): OutgoingMessage {
+  encode<E extends EventType>(
+    type: E,
+    data: PayloadInput<E>,
+    options: EventOptions,
+  ): OutgoingMessage {
     const entry = this.eventTypes.find(type);
-    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not declared`);
+    if (entry === undefined)
+      throw new EncodeError("unknown-type", `event type ${type} is not declared`);
     const payload = this.toMessage(entry, data);
     const id = options.id ?? randomUUID();
     const extensions: Record<string, string> = { ...options.extensions };
@@ -202,7 +243,10 @@ export class EventCodec {
       type,
       source: options.source,
       specversion: CLOUDEVENTS_SPECVERSION,
-      time: options.time instanceof Date ? options.time.toISOString() : (options.time ?? new Date().toISOString()),
+      time:
+        options.time instanceof Date
+          ? options.time.toISOString()
+          : (options.time ?? new Date().toISOString()),
       ...(subject !== undefined && { subject }),
       correlationId: options.correlationId ?? id,
       ...(options.causationId !== undefined && { causationId: options.causationId }),
@@ -222,7 +266,12 @@ export class EventCodec {
     const overLimit = limitProblem(body.length, attributes);
     if (overLimit !== undefined) throw new EncodeError("oversize", `${type}: ${overLimit}`);
     const orderingKey = fieldValue(payload, entry.orderingKey);
-    return { topic: entry.topic, data: body, attributes, ...(orderingKey !== undefined && { orderingKey }) };
+    return {
+      topic: entry.topic,
+      data: body,
+      attributes,
+      ...(orderingKey !== undefined && { orderingKey }),
+    };
   }
 
   /**
@@ -235,26 +284,49 @@ export class EventCodec {
     const overLimit = limitProblem(message.data.length, attributes);
     if (overLimit !== undefined) throw new DecodeError("oversize", overLimit);
     for (const name of requiredAttributes) {
-      if (!attributes[name]) throw new DecodeError("missing-attribute", `the ${name} attribute is missing`);
+      if (!attributes[name])
+        throw new DecodeError("missing-attribute", `the ${name} attribute is missing`);
     }
     const meta = attributesToMeta(attributes);
-    if (meta.specversion !== CLOUDEVENTS_SPECVERSION) throw new DecodeError("malformed-attribute", `ce-specversion ${meta.specversion} is not supported (only ${CLOUDEVENTS_SPECVERSION})`);
+    if (meta.specversion !== CLOUDEVENTS_SPECVERSION)
+      throw new DecodeError(
+        "malformed-attribute",
+        `ce-specversion ${meta.specversion} is not supported (only ${CLOUDEVENTS_SPECVERSION})`,
+      );
     const problem = cloudEventProblem(meta);
     if (problem !== undefined) throw new DecodeError("malformed-attribute", problem);
 
     const entry = this.eventTypes.find(meta.type);
-    if (entry === undefined) throw new DecodeError("unknown-type", `event type ${meta.type} is not declared`);
-    if (fromTopic !== undefined && entry.topic !== fromTopic) throw new DecodeError("wrong-topic", `event type ${meta.type} belongs on topic ${entry.topic}, not ${fromTopic}`);
+    if (entry === undefined)
+      throw new DecodeError("unknown-type", `event type ${meta.type} is not declared`);
+    if (fromTopic !== undefined && entry.topic !== fromTopic)
+      throw new DecodeError(
+        "wrong-topic",
+        `event type ${meta.type} belongs on topic ${entry.topic}, not ${fromTopic}`,
+      );
     const mediaType = meta.datacontenttype.split(";")[0]!.trim().toLowerCase();
     if (mediaType !== CONTENT_TYPES[entry.encoding]) {
-      throw new DecodeError("unsupported-content-type", `content-type ${meta.datacontenttype} does not match topic ${entry.topic}'s ${entry.encoding} encoding (${CONTENT_TYPES[entry.encoding]})`);
+      throw new DecodeError(
+        "unsupported-content-type",
+        `content-type ${meta.datacontenttype} does not match topic ${entry.topic}'s ${entry.encoding} encoding (${CONTENT_TYPES[entry.encoding]})`,
+      );
     }
 
-    const wrapper = this.decodeBody(entry, message.data) as Record<string, unknown> & { event?: string };
+    const wrapper = this.decodeBody(entry, message.data) as Record<string, unknown> & {
+      event?: string;
+    };
     if (wrapper.event !== entry.oneofField) {
-      throw new DecodeError("type-mismatch", `ce-type says ${meta.type} but the body carries ${wrapper.event ?? "no event"}`);
+      throw new DecodeError(
+        "type-mismatch",
+        `ce-type says ${meta.type} but the body carries ${wrapper.event ?? "no event"}`,
+      );
     }
-    return { meta, type: meta.type as EventType, topic: entry.topic, data: wrapper[entry.oneofField] as Payload };
+    return {
+      meta,
+      type: meta.type as EventType,
+      topic: entry.topic,
+      data: wrapper[entry.oneofField] as Payload,
+    };
   }
 
   /**
@@ -264,18 +336,28 @@ export class EventCodec {
    */
   payloadFromJson<E extends EventType>(type: E, json: unknown): Payload<E> {
     const entry = this.eventTypes.find(type);
-    if (entry === undefined) throw new EncodeError("unknown-type", `event type ${type} is not declared`);
-    if (json === null || typeof json !== "object" || Array.isArray(json)) throw new EncodeError("invalid-payload", `the data of ${type} must be a JSON object`);
+    if (entry === undefined)
+      throw new EncodeError("unknown-type", `event type ${type} is not declared`);
+    if (json === null || typeof json !== "object" || Array.isArray(json))
+      throw new EncodeError("invalid-payload", `the data of ${type} must be a JSON object`);
     const known = Object.keys(reflectedType(entry.message).fields);
     const unknown = Object.keys(json).filter((key) => !known.includes(key));
-    if (unknown.length > 0) throw new EncodeError("invalid-payload", `${entry.messageName} has no field ${unknown.join(", ")} (fields: ${known.join(", ")})`);
-    return this.toMessage(entry, fromProto3Json(entry.message, json as Record<string, unknown>)) as Payload<E>;
+    if (unknown.length > 0)
+      throw new EncodeError(
+        "invalid-payload",
+        `${entry.messageName} has no field ${unknown.join(", ")} (fields: ${known.join(", ")})`,
+      );
+    return this.toMessage(
+      entry,
+      fromProto3Json(entry.message, json as Record<string, unknown>),
+    ) as Payload<E>;
   }
 
   private toMessage(entry: EventTypeEntry, data: object): object {
     if (data instanceof entry.message) return data;
     const problem = entry.message.verify(data as Record<string, unknown>);
-    if (problem !== null) throw new EncodeError("invalid-payload", `${entry.messageName}: ${problem}`);
+    if (problem !== null)
+      throw new EncodeError("invalid-payload", `${entry.messageName}: ${problem}`);
     return entry.message.fromObject(data as Record<string, unknown>);
   }
 
@@ -283,13 +365,17 @@ export class EventCodec {
     try {
       if (entry.encoding === "protobuf") return entry.schema.decode(data);
       const json: unknown = JSON.parse(utf8.decode(data));
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new Error("the body is not a JSON object");
+      if (json === null || typeof json !== "object" || Array.isArray(json))
+        throw new Error("the body is not a JSON object");
       const object = fromProto3Json(entry.schema, json as Record<string, unknown>);
       const problem = entry.schema.verify(object);
       if (problem !== null) throw new Error(problem);
       return entry.schema.fromObject(object);
     } catch (err) {
-      throw new DecodeError("undecodable-body", `the body is not a valid ${entry.encoding} ${entry.schema.getTypeUrl("").slice(1)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new DecodeError(
+        "undecodable-body",
+        `the body is not a valid ${entry.encoding} ${entry.schema.getTypeUrl("").slice(1)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 }

@@ -26,7 +26,12 @@
  * transactions for the rest of the process.
  */
 import DataLoader from "dataloader";
-import type { DocumentData, DocumentReference, DocumentSnapshot, Firestore } from "@google-cloud/firestore";
+import type {
+  DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
+  Firestore,
+} from "@google-cloud/firestore";
 import type { DeferredTransaction } from "./transaction";
 
 /** Groups of one kind (lookups, or commits) in flight at once, at most; the next waits for one to return. */
@@ -43,7 +48,12 @@ export const READ_FREE_RUNS_BEFORE_GROUPING = 20;
 
 /** gRPC codes of a commit refused for what one of its writes carries, not for the service's state. */
 const ALREADY_EXISTS = 6;
-const DATA_ERRORS = new Set([3 /* INVALID_ARGUMENT */, 5 /* NOT_FOUND */, ALREADY_EXISTS, 9 /* FAILED_PRECONDITION */]);
+const DATA_ERRORS = new Set([
+  3 /* INVALID_ARGUMENT */,
+  5 /* NOT_FOUND */,
+  ALREADY_EXISTS,
+  9 /* FAILED_PRECONDITION */,
+]);
 
 const codeOf = (err: unknown): number | undefined => (err as { code?: number } | undefined)?.code;
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
@@ -56,7 +66,8 @@ export interface PendingRun {
 }
 
 /** What became of a run: committed, or not committed because its record already existed (returned). */
-export type CommitResult = { status: "committed" } | { status: "duplicate"; existing: DocumentSnapshot };
+export type CommitResult =
+  { status: "committed" } | { status: "duplicate"; existing: DocumentSnapshot };
 
 /**
  * DataLoader scheduling that sends a group as soon as fewer than `limit` groups of its kind are
@@ -107,8 +118,14 @@ export class CommitGroups {
   ) {
     const lookups = new SendWhenIdle(GROUPS_IN_FLIGHT);
     const commits = new SendWhenIdle(GROUPS_IN_FLIGHT);
-    this.lookups = new DataLoader(lookups.track((refs) => this.getAll(refs)), { batchScheduleFn: lookups.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false });
-    this.commits = new DataLoader(commits.track((runs) => this.commitGroup(runs)), { batchScheduleFn: commits.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false });
+    this.lookups = new DataLoader(
+      lookups.track((refs) => this.getAll(refs)),
+      { batchScheduleFn: lookups.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false },
+    );
+    this.commits = new DataLoader(
+      commits.track((runs) => this.commitGroup(runs)),
+      { batchScheduleFn: commits.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false },
+    );
   }
 
   /** The current snapshot of a processed record, read together with those of other runs. */
@@ -123,13 +140,17 @@ export class CommitGroups {
 
   private async getAll(refs: readonly DocumentReference[]): Promise<DocumentSnapshot[]> {
     const unique = [...new Map(refs.map((ref) => [ref.path, ref])).values()];
-    const snapshots = new Map((await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]));
+    const snapshots = new Map(
+      (await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]),
+    );
     return refs.map((ref) => snapshots.get(ref.path)!);
   }
 
   private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
     const commits = packCommits(runs);
-    const settled = await Promise.all(commits.map((indexes) => this.commitTogether(indexes.map((i) => runs[i]!))));
+    const settled = await Promise.all(
+      commits.map((indexes) => this.commitTogether(indexes.map((i) => runs[i]!))),
+    );
     const results: Array<CommitResult | Error> = [];
     commits.forEach((indexes, c) => indexes.forEach((i, k) => (results[i] = settled[c]![k]!)));
     return results;
@@ -176,7 +197,11 @@ export function packCommits(runs: readonly Pick<PendingRun, "record" | "writes">
   const commits: Array<{ indexes: number[]; writes: number; records: Set<string> }> = [];
   runs.forEach((run, index) => {
     const writes = run.writes.writeCount + 1;
-    const fits = commits.find((c) => !c.records.has(run.record.path) && (c.writes + writes <= MAX_COMMIT_WRITES || c.indexes.length === 0));
+    const fits = commits.find(
+      (c) =>
+        !c.records.has(run.record.path) &&
+        (c.writes + writes <= MAX_COMMIT_WRITES || c.indexes.length === 0),
+    );
     const commit = fits ?? { indexes: [], writes: 0, records: new Set<string>() };
     if (fits === undefined) commits.push(commit);
     commit.indexes.push(index);
@@ -224,7 +249,8 @@ export class CommitPolicy {
 
   /** Waits for a run's turn and says how to commit it. */
   async begin(): Promise<CommitTurn> {
-    while (!this.decided && this.trials >= this.readFreeRuns - this.readFree) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    while (!this.decided && this.trials >= this.readFreeRuns - this.readFree)
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     const trial = !this.decided;
     if (trial) this.trials++;
     const grouped = this.grouped;

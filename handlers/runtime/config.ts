@@ -16,7 +16,15 @@ export type Mode = "push" | "pull" | "local";
 export type PullTransport = "streaming" | "unary";
 
 /** Token verification of push requests: on with its parameters, or off (local mode only). */
-export type PushVerification = { verify: false } | { verify: true; audience: string; serviceAccountEmail?: string; jwksUrl?: URL; issuer?: string };
+export type PushVerification =
+  | { verify: false }
+  | {
+      verify: true;
+      audience: string;
+      serviceAccountEmail?: string;
+      jwksUrl?: URL;
+      issuer?: string;
+    };
 
 export interface RuntimeConfig {
   consumer: string;
@@ -36,25 +44,38 @@ export const LOCAL_PROJECT_ID = "eventline-local";
 
 const modes: readonly Mode[] = ["push", "pull", "local"];
 const transports: readonly PullTransport[] = ["streaming", "unary"];
-const levels: readonly LevelWithSilent[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+const levels: readonly LevelWithSilent[] = [
+  "trace",
+  "debug",
+  "info",
+  "warn",
+  "error",
+  "fatal",
+  "silent",
+];
 
 /** PORT as a TCP port number. @throws ConfigError when it is not one. */
 export function portSetting(settings: Settings): number {
   const value = settings.withDefault("PORT", String(DEFAULT_PORT));
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`PORT is "${value}": use a TCP port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`PORT is "${value}": use a TCP port number`);
   return port;
 }
 
 /** LOG_LEVEL as pino's level. @throws ConfigError for an unknown level. */
 export function logLevelSetting(settings: Settings): LevelWithSilent {
   const level = settings.withDefault("LOG_LEVEL") as LevelWithSilent;
-  if (!levels.includes(level)) throw new ConfigError(`LOG_LEVEL is "${level}": use one of ${levels.join(", ")}`);
+  if (!levels.includes(level))
+    throw new ConfigError(`LOG_LEVEL is "${level}": use one of ${levels.join(", ")}`);
   return level;
 }
 
 /** A setting that must be a URL, when set. @throws ConfigError when it is not one. */
-export function urlSetting(settings: Settings, name: Parameters<Settings["get"]>[0]): URL | undefined {
+export function urlSetting(
+  settings: Settings,
+  name: Parameters<Settings["get"]>[0],
+): URL | undefined {
   const value = settings.get(name);
   if (value === undefined) return undefined;
   try {
@@ -71,9 +92,13 @@ export function urlSetting(settings: Settings, name: Parameters<Settings["get"]>
  */
 export function pushVerification(settings: Settings, mode: Mode): PushVerification {
   const off = settings.get("PUSH_VERIFY");
-  if (off !== undefined && off !== "off") throw new ConfigError(`PUSH_VERIFY is "${off}": the only value it takes is "off"`);
+  if (off !== undefined && off !== "off")
+    throw new ConfigError(`PUSH_VERIFY is "${off}": the only value it takes is "off"`);
   if (off === "off") {
-    if (mode !== "local") throw new ConfigError("PUSH_VERIFY=off is accepted only with MODE=local: in the cloud every push request must carry a verified token");
+    if (mode !== "local")
+      throw new ConfigError(
+        "PUSH_VERIFY=off is accepted only with MODE=local: in the cloud every push request must carry a verified token",
+      );
     return { verify: false };
   }
   const audience = settings.require(
@@ -85,7 +110,13 @@ export function pushVerification(settings: Settings, mode: Mode): PushVerificati
   const jwksUrl = urlSetting(settings, "PUSH_JWKS_URL");
   const issuer = settings.get("PUSH_ISSUER");
   const account = settings.get("PUSH_SERVICE_ACCOUNT");
-  return { verify: true, audience, ...(account !== undefined && { serviceAccountEmail: account }), ...(jwksUrl !== undefined && { jwksUrl }), ...(issuer !== undefined && { issuer }) };
+  return {
+    verify: true,
+    audience,
+    ...(account !== undefined && { serviceAccountEmail: account }),
+    ...(jwksUrl !== undefined && { jwksUrl }),
+    ...(issuer !== undefined && { issuer }),
+  };
 }
 
 /**
@@ -93,21 +124,47 @@ export function pushVerification(settings: Settings, mode: Mode): PushVerificati
  * @throws ConfigError for the first problem found.
  */
 export function readConfig(settings: Settings): RuntimeConfig {
-  const consumer = settings.require("HANDLER", "name the consumer to run, e.g. HANDLER=email-worker");
-  const modeValue = settings.require("MODE", "set MODE=push (Cloud Run), MODE=pull (GKE) or MODE=local (emulators); MODE=gateway and MODE=tracker run those services");
-  if (!modes.includes(modeValue as Mode)) throw new ConfigError(`MODE is "${modeValue}": use push, pull or local for a consumer, gateway or tracker for those services`);
+  const consumer = settings.require(
+    "HANDLER",
+    "name the consumer to run, e.g. HANDLER=email-worker",
+  );
+  const modeValue = settings.require(
+    "MODE",
+    "set MODE=push (Cloud Run), MODE=pull (GKE) or MODE=local (emulators); MODE=gateway and MODE=tracker run those services",
+  );
+  if (!modes.includes(modeValue as Mode))
+    throw new ConfigError(
+      `MODE is "${modeValue}": use push, pull or local for a consumer, gateway or tracker for those services`,
+    );
   const mode = modeValue as Mode;
-  const stack = mode === "local" ? settings.withDefault("STACK", "local") : settings.require("STACK", "name the stack whose overrides apply, e.g. STACK=prod");
+  const stack =
+    mode === "local"
+      ? settings.withDefault("STACK", "local")
+      : settings.require("STACK", "name the stack whose overrides apply, e.g. STACK=prod");
   const port = portSetting(settings);
   const logLevel = logLevelSetting(settings);
-  const emulators = { pubsub: settings.get("PUBSUB_EMULATOR_HOST"), firestore: settings.get("FIRESTORE_EMULATOR_HOST") };
+  const emulators = {
+    pubsub: settings.get("PUBSUB_EMULATOR_HOST"),
+    firestore: settings.get("FIRESTORE_EMULATOR_HOST"),
+  };
   if (mode === "local") {
-    if (!emulators.pubsub) throw new ConfigError("PUBSUB_EMULATOR_HOST is not set: MODE=local runs against the Pub/Sub emulator (npm start sets it)");
-    if (!emulators.firestore) throw new ConfigError("FIRESTORE_EMULATOR_HOST is not set: MODE=local runs against the Firestore emulator (npm start sets it)");
+    if (!emulators.pubsub)
+      throw new ConfigError(
+        "PUBSUB_EMULATOR_HOST is not set: MODE=local runs against the Pub/Sub emulator (npm start sets it)",
+      );
+    if (!emulators.firestore)
+      throw new ConfigError(
+        "FIRESTORE_EMULATOR_HOST is not set: MODE=local runs against the Firestore emulator (npm start sets it)",
+      );
   }
-  const projectId = mode === "local" ? settings.withDefault("GOOGLE_CLOUD_PROJECT", LOCAL_PROJECT_ID) : settings.get("GOOGLE_CLOUD_PROJECT");
+  const projectId =
+    mode === "local"
+      ? settings.withDefault("GOOGLE_CLOUD_PROJECT", LOCAL_PROJECT_ID)
+      : settings.get("GOOGLE_CLOUD_PROJECT");
   const database = settings.withDefault("FIRESTORE_DATABASE");
-  const pullTransport = (settings.get("PULL_TRANSPORT") ?? (emulators.pubsub ? "unary" : "streaming")) as PullTransport;
-  if (!transports.includes(pullTransport)) throw new ConfigError(`PULL_TRANSPORT is "${pullTransport}": use streaming or unary`);
+  const pullTransport = (settings.get("PULL_TRANSPORT") ??
+    (emulators.pubsub ? "unary" : "streaming")) as PullTransport;
+  if (!transports.includes(pullTransport))
+    throw new ConfigError(`PULL_TRANSPORT is "${pullTransport}": use streaming or unary`);
   return { consumer, mode, stack, projectId, database, port, logLevel, emulators, pullTransport };
 }

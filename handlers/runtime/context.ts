@@ -22,7 +22,12 @@ export function sourceOf(consumer: string): string {
 }
 
 /** The envelope of a decoded event as delivered to a consumer. */
-export function deliveryInfoOf(event: DecodedEvent, consumer: string, messageId: string, deliveryAttempt: number | undefined): DeliveryInfo {
+export function deliveryInfoOf(
+  event: DecodedEvent,
+  consumer: string,
+  messageId: string,
+  deliveryAttempt: number | undefined,
+): DeliveryInfo {
   const { meta } = event;
   return {
     id: meta.id,
@@ -54,13 +59,19 @@ export interface ContextParts {
 }
 
 /** A handler context, and the list its `publish` stages messages into. */
-export function createContext(event: DecodedEvent, parts: ContextParts): { ctx: HandlerContext; staged: OutgoingMessage[] } {
+export function createContext(
+  event: DecodedEvent,
+  parts: ContextParts,
+): { ctx: HandlerContext; staged: OutgoingMessage[] } {
   const staged: OutgoingMessage[] = [];
   const { consumer, codec } = parts;
   const emits = new Set<string>(consumer.contract.emits);
   const publish = (type: EventType, data: PayloadInput, options: PublishOptions = {}): string => {
     if (!emits.has(type)) {
-      throw new PermanentError("undeclared-emit", `handler ${consumer.handler} may not publish ${type}: its contract emits ${[...emits].join(", ") || "nothing"}`);
+      throw new PermanentError(
+        "undeclared-emit",
+        `handler ${consumer.handler} may not publish ${type}: its contract emits ${[...emits].join(", ") || "nothing"}`,
+      );
     }
     const message = codec.encode(type, data, {
       id: derivedEventId(consumer.name, event.meta.id, staged.length),

@@ -51,7 +51,13 @@ function truncateUtf8(text: string, bytes: number): string {
 }
 
 /** The dead letter for a delivery the consumer gives up on. */
-export function deadLetterMessage(consumer: ResolvedConsumer, delivery: ReceivedMessage, reason: string, error: string, now = new Date()): OutgoingMessage {
+export function deadLetterMessage(
+  consumer: ResolvedConsumer,
+  delivery: ReceivedMessage,
+  reason: string,
+  error: string,
+  now = new Date(),
+): OutgoingMessage {
   const a = DEAD_LETTER_ATTRIBUTES;
   const attributes: Record<string, string> = {
     ...delivery.attributes,
@@ -59,7 +65,8 @@ export function deadLetterMessage(consumer: ResolvedConsumer, delivery: Received
     [a.error]: truncateUtf8(error, PUBSUB_MESSAGE_LIMITS.valueBytes),
     [a.consumer]: consumer.name,
     [a.topic]: consumer.topic,
-    [a.attempt]: delivery.deliveryAttempt === undefined ? "unknown" : String(delivery.deliveryAttempt),
+    [a.attempt]:
+      delivery.deliveryAttempt === undefined ? "unknown" : String(delivery.deliveryAttempt),
     [a.messageId]: delivery.messageId,
     [a.at]: now.toISOString(),
   };

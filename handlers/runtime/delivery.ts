@@ -16,9 +16,20 @@ import { deadLetterMessage, REDRIVE_FOR_ATTRIBUTE } from "./dead-letter";
 import { DecodeError, RetryableError } from "./errors";
 import type { EventStore } from "./event-store";
 import { compileFilter } from "../../infra/model/filter";
-import { checkImplementation, type Handler, type HandlerEvent, type RegisteredHandler } from "./handler";
+import {
+  checkImplementation,
+  type Handler,
+  type HandlerEvent,
+  type RegisteredHandler,
+} from "./handler";
 import { CommitGroups, CommitPolicy, READ_FREE_RUNS_BEFORE_GROUPING } from "./commit-groups";
-import { applyOnce, applyOnceInGroup, markPublished, type ApplyOnceResult, type HandlerWork } from "./idempotency";
+import {
+  applyOnce,
+  applyOnceInGroup,
+  markPublished,
+  type ApplyOnceResult,
+  type HandlerWork,
+} from "./idempotency";
 import { eventLogger } from "./logger";
 import { handlerMetrics, UNKNOWN_TYPE, type RuntimeMetrics } from "./metrics";
 import { decideFailure, type Outcome } from "./outcome";
@@ -69,18 +80,27 @@ export class DeliveryProcessor {
 
   constructor(private readonly options: DeliveryProcessorOptions) {
     const { consumer, handler, eventTypes } = options;
-    if (handler.kind === "archiver" && options.eventStore === undefined) throw new Error(`consumer ${consumer.name}: the archiver needs an event store`);
+    if (handler.kind === "archiver" && options.eventStore === undefined)
+      throw new Error(`consumer ${consumer.name}: the archiver needs an event store`);
     checkImplementation(consumer, handler);
     this.consumer = consumer;
     this.codec = new EventCodec(eventTypes);
     this.filter = consumer.filter === undefined ? undefined : compileFilter(consumer.filter);
     const topic = eventTypes.topic(consumer.topic);
-    this.accepts = new Set(handler.kind === "handler" ? handler.accepts : (topic?.events.map((event) => event.type) ?? []));
-    this.retentionSeconds = (topic?.retentionSeconds ?? 7 * 86_400) + RECORD_RETENTION_MARGIN_SECONDS;
+    this.accepts = new Set(
+      handler.kind === "handler"
+        ? handler.accepts
+        : (topic?.events.map((event) => event.type) ?? []),
+    );
+    this.retentionSeconds =
+      (topic?.retentionSeconds ?? 7 * 86_400) + RECORD_RETENTION_MARGIN_SECONDS;
     this.timeoutMs = options.handlerTimeoutMs ?? consumer.ackDeadlineSeconds * 1000;
-    this.commitGroups = new CommitGroups(options.firestore, (events) => options.metrics.commitGroupEvents.observe({ consumer: consumer.name }, events));
+    this.commitGroups = new CommitGroups(options.firestore, (events) =>
+      options.metrics.commitGroupEvents.observe({ consumer: consumer.name }, events),
+    );
     const after = options.groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING;
-    this.commitPolicy = after === false ? undefined : new CommitPolicy(after, (mode) => this.modeChanged(mode));
+    this.commitPolicy =
+      after === false ? undefined : new CommitPolicy(after, (mode) => this.modeChanged(mode));
   }
 
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
@@ -96,16 +116,28 @@ export class DeliveryProcessor {
       outcome = await this.runPipeline(delivery);
     } catch (err) {
       // Only a runtime bug lands here; redelivery is the safe answer.
-      this.options.logger.error({ err, messageId: delivery.messageId }, "the runtime failed to process a message; nacked");
+      this.options.logger.error(
+        { err, messageId: delivery.messageId },
+        "the runtime failed to process a message; nacked",
+      );
       outcome = { action: "nack", result: "retry", error: err };
     } finally {
       metrics.inFlight.dec({ consumer });
     }
-    metrics.handlerSeconds.observe({ consumer, type, outcome: outcome.result }, (performance.now() - started) / 1000);
+    metrics.handlerSeconds.observe(
+      { consumer, type, outcome: outcome.result },
+      (performance.now() - started) / 1000,
+    );
     (outcome.action === "ack" ? metrics.acked : metrics.nacked).inc({ consumer, type });
     if (outcome.result === "duplicate") metrics.duplicates.inc({ consumer, type });
-    if (outcome.result === "filtered" || outcome.result === "not-accepted" || outcome.result === "redriven-for-another") metrics.skipped.inc({ consumer, type, reason: outcome.result });
-    if (outcome.result === "dead-lettered") metrics.deadLettered.inc({ consumer, type, reason: outcome.reason });
+    if (
+      outcome.result === "filtered" ||
+      outcome.result === "not-accepted" ||
+      outcome.result === "redriven-for-another"
+    )
+      metrics.skipped.inc({ consumer, type, reason: outcome.result });
+    if (outcome.result === "dead-lettered")
+      metrics.deadLettered.inc({ consumer, type, reason: outcome.reason });
     return outcome;
   }
 
@@ -113,36 +145,64 @@ export class DeliveryProcessor {
   private async runPipeline(delivery: ReceivedMessage): Promise<Outcome> {
     const { logger } = this.options;
     // Pub/Sub applies the filter in the cloud; the emulator does not, so this is the local filter and a cloud safety net.
-    if (this.filter !== undefined && !this.filter(delivery.attributes)) return { action: "ack", result: "filtered" };
+    if (this.filter !== undefined && !this.filter(delivery.attributes))
+      return { action: "ack", result: "filtered" };
     const redrivenFor = delivery.attributes[REDRIVE_FOR_ATTRIBUTE];
-    if (redrivenFor !== undefined && redrivenFor !== this.consumer.name) return { action: "ack", result: "redriven-for-another" };
+    if (redrivenFor !== undefined && redrivenFor !== this.consumer.name)
+      return { action: "ack", result: "redriven-for-another" };
     let event: DecodedEvent;
     try {
       event = this.codec.decode(delivery, this.consumer.topic);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      return this.deadLetter(delivery, err.decodeReason, `${err.name}: ${err.message}`, logger.child({ messageId: delivery.messageId }), err);
+      return this.deadLetter(
+        delivery,
+        err.decodeReason,
+        `${err.name}: ${err.message}`,
+        logger.child({ messageId: delivery.messageId }),
+        err,
+      );
     }
-    const log = eventLogger(logger, event.meta, this.options.projectId, { messageId: delivery.messageId, deliveryAttempt: delivery.deliveryAttempt ?? null });
+    const log = eventLogger(logger, event.meta, this.options.projectId, {
+      messageId: delivery.messageId,
+      deliveryAttempt: delivery.deliveryAttempt ?? null,
+    });
     if (!this.accepts.has(event.type)) {
       log.debug("event type not accepted by the handler; acked unhandled");
       return { action: "ack", result: "not-accepted" };
     }
     try {
       const result = await this.apply(event, delivery, log);
-      log.debug({ result }, result === "handled" ? "event handled" : "event already processed; acked without running the handler");
+      log.debug(
+        { result },
+        result === "handled"
+          ? "event handled"
+          : "event already processed; acked without running the handler",
+      );
       return { action: "ack", result };
     } catch (err) {
-      const decision = decideFailure(err, delivery.deliveryAttempt, this.consumer.maxDeliveryAttempts);
-      if (decision.action === "dead-letter") return this.deadLetter(delivery, decision.reason, decision.error, log, err);
+      const decision = decideFailure(
+        err,
+        delivery.deliveryAttempt,
+        this.consumer.maxDeliveryAttempts,
+      );
+      if (decision.action === "dead-letter")
+        return this.deadLetter(delivery, decision.reason, decision.error, log, err);
       log.warn({ err }, "handler failed; nacked for redelivery");
       return { action: "nack", result: "retry", error: err };
     }
   }
 
-  private async apply(event: DecodedEvent, delivery: ReceivedMessage, log: Logger): Promise<"handled" | "duplicate"> {
+  private async apply(
+    event: DecodedEvent,
+    delivery: ReceivedMessage,
+    log: Logger,
+  ): Promise<"handled" | "duplicate"> {
     const { handler } = this.options;
-    if (handler.kind === "archiver") return (await this.options.eventStore!.append(event)) === "appended" ? "handled" : "duplicate";
+    if (handler.kind === "archiver")
+      return (await this.options.eventStore!.append(event)) === "appended"
+        ? "handled"
+        : "duplicate";
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -152,7 +212,10 @@ export class DeliveryProcessor {
       }, this.timeoutMs);
     });
     try {
-      const result = await Promise.race([this.runOnce(handler, event, delivery, log, abort.signal), deadline]);
+      const result = await Promise.race([
+        this.runOnce(handler, event, delivery, log, abort.signal),
+        deadline,
+      ]);
       if (result.outbox.length > 0) {
         await this.options.publisher.publish(result.outbox);
         await markPublished(result.record);
@@ -164,14 +227,32 @@ export class DeliveryProcessor {
   }
 
   /** Applies the handler once: in a commit group when the policy says so, else (or when the run read) in a transaction. */
-  private async runOnce(handler: Handler, event: DecodedEvent, delivery: ReceivedMessage, log: Logger, signal: AbortSignal): Promise<ApplyOnceResult> {
+  private async runOnce(
+    handler: Handler,
+    event: DecodedEvent,
+    delivery: ReceivedMessage,
+    log: Logger,
+    signal: AbortSignal,
+  ): Promise<ApplyOnceResult> {
     const { firestore } = this.options;
-    const options = { consumer: this.consumer.name, eventId: event.meta.id, eventType: event.type, retentionSeconds: this.retentionSeconds };
+    const options = {
+      consumer: this.consumer.name,
+      eventId: event.meta.id,
+      eventType: event.type,
+      retentionSeconds: this.retentionSeconds,
+    };
     const turn = await this.commitPolicy?.begin();
     // A run past its time limit no longer holds up the policy's decision.
     signal.addEventListener("abort", () => turn?.end(undefined), { once: true });
     let reads: number | undefined;
-    const work = this.handlerWork(handler, event, delivery, log, signal, (count) => (reads = (reads ?? 0) + count));
+    const work = this.handlerWork(
+      handler,
+      event,
+      delivery,
+      log,
+      signal,
+      (count) => (reads = (reads ?? 0) + count),
+    );
     try {
       if (turn?.grouped === true) {
         const result = await applyOnceInGroup(firestore, this.commitGroups, options, work);
@@ -184,9 +265,21 @@ export class DeliveryProcessor {
     }
   }
 
-  private handlerWork(handler: Handler, event: DecodedEvent, delivery: ReceivedMessage, log: Logger, signal: AbortSignal, onReads: (count: number) => void): HandlerWork {
+  private handlerWork(
+    handler: Handler,
+    event: DecodedEvent,
+    delivery: ReceivedMessage,
+    log: Logger,
+    signal: AbortSignal,
+    onReads: (count: number) => void,
+  ): HandlerWork {
     const { firestore, metrics, outsideCalls, onWrites } = this.options;
-    const info = deliveryInfoOf(event, this.consumer.name, delivery.messageId, delivery.deliveryAttempt);
+    const info = deliveryInfoOf(
+      event,
+      this.consumer.name,
+      delivery.messageId,
+      delivery.deliveryAttempt,
+    );
     return async (transaction) => {
       const { ctx, staged } = createContext(event, {
         consumer: this.consumer,
@@ -212,23 +305,51 @@ export class DeliveryProcessor {
 
   private modeChanged(mode: "grouping" | "transactions"): void {
     const { logger } = this.options;
-    if (mode === "grouping") logger.info({ runs: this.commitPolicy?.readFreeRuns }, "the handler reads nothing through its transaction; committing its runs in groups");
-    else logger.info("the handler read through its transaction; each run has its own transaction from now on");
+    if (mode === "grouping")
+      logger.info(
+        { runs: this.commitPolicy?.readFreeRuns },
+        "the handler reads nothing through its transaction; committing its runs in groups",
+      );
+    else
+      logger.info(
+        "the handler read through its transaction; each run has its own transaction from now on",
+      );
   }
 
-  private async deadLetter(delivery: ReceivedMessage, reason: string, error: string, log: Logger, cause: unknown): Promise<Outcome> {
+  private async deadLetter(
+    delivery: ReceivedMessage,
+    reason: string,
+    error: string,
+    log: Logger,
+    cause: unknown,
+  ): Promise<Outcome> {
     try {
-      await this.options.publisher.publish([deadLetterMessage(this.consumer, delivery, reason, error)]);
+      await this.options.publisher.publish([
+        deadLetterMessage(this.consumer, delivery, reason, error),
+      ]);
     } catch (publishError) {
-      log.error({ err: publishError, reason }, `could not publish to dead-letter topic ${this.consumer.deadLetterTopic}; nacked`);
+      log.error(
+        { err: publishError, reason },
+        `could not publish to dead-letter topic ${this.consumer.deadLetterTopic}; nacked`,
+      );
       return { action: "nack", result: "retry", error: publishError };
     }
-    log.error({ err: cause, reason, deliveryAttempt: delivery.deliveryAttempt ?? null, deadLetterTopic: this.consumer.deadLetterTopic }, `dead-lettered: ${reason}`);
+    log.error(
+      {
+        err: cause,
+        reason,
+        deliveryAttempt: delivery.deliveryAttempt ?? null,
+        deadLetterTopic: this.consumer.deadLetterTopic,
+      },
+      `dead-lettered: ${reason}`,
+    );
     return { action: "ack", result: "dead-lettered", reason, error };
   }
 
   /** The type label of a message: its declared type, or "unknown" (never an arbitrary string, which would explode label cardinality). */
   private typeLabel(type: string | undefined): string {
-    return type !== undefined && this.options.eventTypes.find(type) !== undefined ? type : UNKNOWN_TYPE;
+    return type !== undefined && this.options.eventTypes.find(type) !== undefined
+      ? type
+      : UNKNOWN_TYPE;
   }
 }

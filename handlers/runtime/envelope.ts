@@ -15,7 +15,10 @@ const typeUrlPrefix = "type.googleapis.com/";
 const metaFields = new Set(["source", "specversion", "subject", "traceparent", "datacontenttype"]);
 
 /** The envelope that stores a decoded event. */
-export function toEnvelope(event: DecodedEvent, eventTypes: EventTypes): eventline.v1.EventEnvelope {
+export function toEnvelope(
+  event: DecodedEvent,
+  eventTypes: EventTypes,
+): eventline.v1.EventEnvelope {
   const entry = eventTypes.get(event.type);
   const { meta } = event;
   const metadata: Record<string, string> = {
@@ -33,7 +36,10 @@ export function toEnvelope(event: DecodedEvent, eventTypes: EventTypes): eventli
     correlationId: meta.correlationId,
     causationId: meta.causationId ?? "",
     metadata,
-    payload: { type_url: typeUrlPrefix + entry.messageName, value: entry.message.encode(event.data).finish() },
+    payload: {
+      type_url: typeUrlPrefix + entry.messageName,
+      value: entry.message.encode(event.data).finish(),
+    },
   });
 }
 
@@ -41,21 +47,33 @@ export function toEnvelope(event: DecodedEvent, eventTypes: EventTypes): eventli
  * The event an envelope stores.
  * @throws DecodeError when the type is unknown or the payload is not the type's message.
  */
-export function fromEnvelope(envelope: eventline.v1.IEventEnvelope, eventTypes: EventTypes): DecodedEvent {
+export function fromEnvelope(
+  envelope: eventline.v1.IEventEnvelope,
+  eventTypes: EventTypes,
+): DecodedEvent {
   const type = envelope.eventType ?? "";
   const entry = eventTypes.find(type);
-  if (entry === undefined) throw new DecodeError("unknown-type", `event type ${type} is not declared`);
+  if (entry === undefined)
+    throw new DecodeError("unknown-type", `event type ${type} is not declared`);
   const typeUrl = envelope.payload?.type_url ?? "";
-  if (typeUrl !== typeUrlPrefix + entry.messageName) throw new DecodeError("type-mismatch", `the payload is ${typeUrl || "missing"}, not ${typeUrlPrefix + entry.messageName}`);
+  if (typeUrl !== typeUrlPrefix + entry.messageName)
+    throw new DecodeError(
+      "type-mismatch",
+      `the payload is ${typeUrl || "missing"}, not ${typeUrlPrefix + entry.messageName}`,
+    );
   let data: object;
   try {
     data = entry.message.decode(envelope.payload?.value ?? new Uint8Array());
   } catch (err) {
-    throw new DecodeError("undecodable-body", `the payload is not a valid ${entry.messageName}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new DecodeError(
+      "undecodable-body",
+      `the payload is not a valid ${entry.messageName}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const extensions: Record<string, string> = {};
   const stored = envelope.metadata ?? {};
-  for (const [key, value] of Object.entries(stored)) if (!metaFields.has(key)) extensions[key] = value;
+  for (const [key, value] of Object.entries(stored))
+    if (!metaFields.has(key)) extensions[key] = value;
   const id = envelope.eventId ?? "";
   const meta: EventMeta = {
     id,

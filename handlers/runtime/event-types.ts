@@ -5,7 +5,13 @@
  * infra/system.ts, so handlers are typed by the declaration they run.
  */
 import type { EventTypeOf, PayloadOf } from "../../infra/model/define";
-import type { Encoding, MessageClass, ResolvedEvent, ResolvedSystem, ResolvedTopic } from "../../infra/model/types";
+import type {
+  Encoding,
+  MessageClass,
+  ResolvedEvent,
+  ResolvedSystem,
+  ResolvedTopic,
+} from "../../infra/model/types";
 import type { DeclaredSystem } from "../../infra/system";
 
 /** Every event type the system declares, e.g. `"com.eventline.share.requested"`. */

@@ -41,7 +41,11 @@ export type HandlerName = keyof Contracts & string;
 export type AcceptedBy<N extends HandlerName> = Extract<Contracts[N]["accepts"][number], EventType>;
 
 /** The event types handler `N`'s contract may publish (none when it declares no `emits`). */
-export type EmittedBy<N extends HandlerName> = Contracts[N] extends { readonly emits: readonly (infer E)[] } ? Extract<E, EventType> : never;
+export type EmittedBy<N extends HandlerName> = Contracts[N] extends {
+  readonly emits: readonly (infer E)[];
+}
+  ? Extract<E, EventType>
+  : never;
 
 /** A decoded event of one of the types `E`: `event.type` narrows `event.data`. */
 export type HandlerEvent<E extends EventType> = E extends EventType ? DecodedEvent<E> : never;
@@ -129,7 +133,10 @@ export type HandlerRegistry = Readonly<Record<string, RegisteredHandler>>;
  * Defines a handler for a declared contract; the compiler holds it to the contract. The runtime
  * checks the implementation against the declaration it is given ({@link checkImplementation}).
  */
-export function defineHandler<const N extends HandlerName, const A extends readonly [AcceptedBy<N>, ...AcceptedBy<N>[]]>(definition: {
+export function defineHandler<
+  const N extends HandlerName,
+  const A extends readonly [AcceptedBy<N>, ...AcceptedBy<N>[]],
+>(definition: {
   name: N;
   accepts: A;
   outside?: Readonly<Record<string, OutsideCallOptions>>;
@@ -145,9 +152,15 @@ export function defineHandler<const N extends HandlerName, const A extends reado
  */
 export function checkImplementation(consumer: ResolvedConsumer, handler: RegisteredHandler): void {
   if (handler.kind !== "handler") return;
-  if (handler.name !== consumer.handler) throw new Error(`consumer ${consumer.name} runs handler ${consumer.handler}, but was given ${handler.name}`);
+  if (handler.name !== consumer.handler)
+    throw new Error(
+      `consumer ${consumer.name} runs handler ${consumer.handler}, but was given ${handler.name}`,
+    );
   const outside = handler.accepts.filter((type) => !consumer.contract.accepts.includes(type));
-  if (outside.length > 0) throw new Error(`handler ${handler.name} accepts ${outside.join(", ")}, which its contract in the declaration does not`);
+  if (outside.length > 0)
+    throw new Error(
+      `handler ${handler.name} accepts ${outside.join(", ")}, which its contract in the declaration does not`,
+    );
 }
 
 /** Indexes implementations by name. */

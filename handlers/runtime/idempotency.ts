@@ -18,7 +18,13 @@
  * derived from the cause, so publishing twice publishes the same events.
  */
 import { createHash } from "node:crypto";
-import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from "@google-cloud/firestore";
+import {
+  FieldValue,
+  Timestamp,
+  type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+} from "@google-cloud/firestore";
 import type { OutgoingMessage } from "./codec";
 import type { CommitGroups } from "./commit-groups";
 import { PermanentError } from "./errors";
@@ -75,15 +81,34 @@ export function derivedEventId(consumer: string, causeId: string, index: number)
 }
 
 /** Where the processed record of `eventId` for `consumer` lives. */
-export function processedRef(firestore: Firestore, consumer: string, eventId: string): DocumentReference {
-  return firestore.collection("consumers").doc(consumer).collection(PROCESSED_COLLECTION_GROUP).doc(documentIdFor(eventId));
+export function processedRef(
+  firestore: Firestore,
+  consumer: string,
+  eventId: string,
+): DocumentReference {
+  return firestore
+    .collection("consumers")
+    .doc(consumer)
+    .collection(PROCESSED_COLLECTION_GROUP)
+    .doc(documentIdFor(eventId));
 }
 
 function toStored(messages: readonly OutgoingMessage[]): StoredMessage[] {
-  const stored = messages.map((m) => ({ topic: m.topic, data: m.data, attributes: m.attributes, orderingKey: m.orderingKey ?? null }));
-  const bytes = stored.reduce((sum, m) => sum + m.data.length + JSON.stringify(m.attributes).length + m.topic.length, 0);
+  const stored = messages.map((m) => ({
+    topic: m.topic,
+    data: m.data,
+    attributes: m.attributes,
+    orderingKey: m.orderingKey ?? null,
+  }));
+  const bytes = stored.reduce(
+    (sum, m) => sum + m.data.length + JSON.stringify(m.attributes).length + m.topic.length,
+    0,
+  );
   if (bytes > MAX_OUTBOX_BYTES) {
-    throw new PermanentError("outbox-too-large", `the ${messages.length} events published by one handler run take ${bytes} bytes, over the ${MAX_OUTBOX_BYTES} the processed record can hold`);
+    throw new PermanentError(
+      "outbox-too-large",
+      `the ${messages.length} events published by one handler run take ${bytes} bytes, over the ${MAX_OUTBOX_BYTES} the processed record can hold`,
+    );
   }
   return stored;
 }
@@ -116,7 +141,10 @@ export interface ApplyOnceResult {
 /** The handler's work for one event: it writes through `transaction` and returns the events it staged. */
 export type HandlerWork = (transaction: DeferredTransaction) => Promise<OutgoingMessage[]>;
 
-function recordData(options: ApplyOnceOptions, outbox: readonly OutgoingMessage[]): ProcessedRecord {
+function recordData(
+  options: ApplyOnceOptions,
+  outbox: readonly OutgoingMessage[],
+): ProcessedRecord {
   const now = Date.now();
   return {
     consumer: options.consumer,
@@ -129,7 +157,11 @@ function recordData(options: ApplyOnceOptions, outbox: readonly OutgoingMessage[
 }
 
 function duplicateOf(snapshot: DocumentSnapshot, record: DocumentReference): ApplyOnceResult {
-  return { status: "duplicate", outbox: fromStored((snapshot.data() as ProcessedRecord).outbox), record };
+  return {
+    status: "duplicate",
+    outbox: fromStored((snapshot.data() as ProcessedRecord).outbox),
+    record,
+  };
 }
 
 /**
@@ -137,7 +169,11 @@ function duplicateOf(snapshot: DocumentSnapshot, record: DocumentReference): App
  * consumer, and records it in the same transaction. Firestore may run `work` more than once
  * (contention); only one run commits.
  */
-export async function applyOnce(firestore: Firestore, options: ApplyOnceOptions, work: HandlerWork): Promise<ApplyOnceResult> {
+export async function applyOnce(
+  firestore: Firestore,
+  options: ApplyOnceOptions,
+  work: HandlerWork,
+): Promise<ApplyOnceResult> {
   const record = processedRef(firestore, options.consumer, options.eventId);
   return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
     const snapshot = await tx.get(record);
@@ -156,7 +192,12 @@ export async function applyOnce(firestore: Firestore, options: ApplyOnceOptions,
  * @returns undefined when the run read (or tried to): nothing of it was committed, and the
  *   event must be applied with {@link applyOnce} instead.
  */
-export async function applyOnceInGroup(firestore: Firestore, groups: CommitGroups, options: ApplyOnceOptions, work: HandlerWork): Promise<ApplyOnceResult | undefined> {
+export async function applyOnceInGroup(
+  firestore: Firestore,
+  groups: CommitGroups,
+  options: ApplyOnceOptions,
+  work: HandlerWork,
+): Promise<ApplyOnceResult | undefined> {
   const record = processedRef(firestore, options.consumer, options.eventId);
   const snapshot = await groups.lookup(record);
   if (snapshot.exists) return duplicateOf(snapshot, record);
@@ -170,8 +211,14 @@ export async function applyOnceInGroup(firestore: Firestore, groups: CommitGroup
   }
   // A handler may have caught the ReadNeedsTransaction its read threw.
   if (transaction.reads > 0) return undefined;
-  const result = await groups.commit({ record, recordData: recordData(options, outbox), writes: transaction });
-  return result.status === "committed" ? { status: "applied", outbox, record } : duplicateOf(result.existing, record);
+  const result = await groups.commit({
+    record,
+    recordData: recordData(options, outbox),
+    writes: transaction,
+  });
+  return result.status === "committed"
+    ? { status: "applied", outbox, record }
+    : duplicateOf(result.existing, record);
 }
 
 /** Clears a record's outbox once its events are published. */

@@ -66,12 +66,23 @@ export interface RunningRuntime {
 // environment, so a runtime launched in-process with its own env (tests) reaches its emulators.
 function createPubSub(config: RuntimeConfig): PubSub {
   const project = config.projectId !== undefined ? { projectId: config.projectId } : {};
-  return new PubSub(config.emulators.pubsub !== undefined ? { ...project, apiEndpoint: config.emulators.pubsub, emulatorMode: true } : project);
+  return new PubSub(
+    config.emulators.pubsub !== undefined
+      ? { ...project, apiEndpoint: config.emulators.pubsub, emulatorMode: true }
+      : project,
+  );
 }
 
 function createFirestore(config: RuntimeConfig): Firestore {
-  const target = { ...(config.projectId !== undefined && { projectId: config.projectId }), databaseId: config.database };
-  return new Firestore(config.emulators.firestore !== undefined ? { ...target, host: config.emulators.firestore, ssl: false } : target);
+  const target = {
+    ...(config.projectId !== undefined && { projectId: config.projectId }),
+    databaseId: config.database,
+  };
+  return new Firestore(
+    config.emulators.firestore !== undefined
+      ? { ...target, host: config.emulators.firestore, ssl: false }
+      : target,
+  );
 }
 
 /**
@@ -79,12 +90,18 @@ function createFirestore(config: RuntimeConfig): Firestore {
  * of all of them at once.
  * @throws ConfigError naming each missing or bad setting.
  */
-function checkCapabilities(consumer: ResolvedConsumer, settings: Settings, checks: LaunchOptions["capabilityChecks"] = {}): void {
+function checkCapabilities(
+  consumer: ResolvedConsumer,
+  settings: Settings,
+  checks: LaunchOptions["capabilityChecks"] = {},
+): void {
   const problems: string[] = [];
   for (const capability of consumer.contract.uses) {
     const check = checks[capability];
     if (check === undefined) {
-      problems.push(`consumer ${consumer.name} uses ${capability}, which this image has no settings check for (handlers/adapters/environment.ts)`);
+      problems.push(
+        `consumer ${consumer.name} uses ${capability}, which this image has no settings check for (handlers/adapters/environment.ts)`,
+      );
       continue;
     }
     try {
@@ -94,7 +111,10 @@ function checkCapabilities(consumer: ResolvedConsumer, settings: Settings, check
       problems.push(...err.message.split("\n"));
     }
   }
-  if (problems.length > 0) throw new ConfigError(`consumer ${consumer.name} cannot start; ${problems.length === 1 ? "a setting is" : "settings are"} missing or wrong:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0)
+    throw new ConfigError(
+      `consumer ${consumer.name} cannot start; ${problems.length === 1 ? "a setting is" : "settings are"} missing or wrong:\n  ${problems.join("\n  ")}`,
+    );
 }
 
 /** What the configuration step settles before anything starts. */
@@ -119,26 +139,42 @@ function configure(options: LaunchOptions): LaunchPlan {
   const { system } = eventTypes;
   const consumer = system.consumers.find((c) => c.name === config.consumer);
   if (consumer === undefined) {
-    throw new ConfigError(`HANDLER is "${config.consumer}", which is not a declared consumer (stack ${config.stack}); declared: ${system.consumers.map((c) => c.name).join(", ")}`);
+    throw new ConfigError(
+      `HANDLER is "${config.consumer}", which is not a declared consumer (stack ${config.stack}); declared: ${system.consumers.map((c) => c.name).join(", ")}`,
+    );
   }
   if (config.mode !== "local" && consumer.delivery !== config.mode) {
-    throw new ConfigError(`consumer ${consumer.name} is declared with delivery "${consumer.delivery}"; run it with MODE=${consumer.delivery}`);
+    throw new ConfigError(
+      `consumer ${consumer.name} is declared with delivery "${consumer.delivery}"; run it with MODE=${consumer.delivery}`,
+    );
   }
   const handler = options.registry[consumer.handler];
-  if (handler === undefined) throw new ConfigError(`handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`);
+  if (handler === undefined)
+    throw new ConfigError(
+      `handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`,
+    );
   const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
   checkCapabilities(consumer, settings, options.capabilityChecks);
   return { config, eventTypes, consumer, handler, push };
 }
 
 /** The host the consumer's delivery calls for, feeding `processor`. */
-function hostFor(plan: LaunchPlan, processor: DeliveryProcessor, pubsub: PubSub, logger: Logger, onFatal: () => void): PushHost | PullHost {
+function hostFor(
+  plan: LaunchPlan,
+  processor: DeliveryProcessor,
+  pubsub: PubSub,
+  logger: Logger,
+  onFatal: () => void,
+): PushHost | PullHost {
   const { push, config } = plan;
-  if (push === undefined) return new PullHost({ processor, pubsub, logger, transport: config.pullTransport, onFatal });
+  if (push === undefined)
+    return new PullHost({ processor, pubsub, logger, transport: config.pullTransport, onFatal });
   const verify = push.verify
     ? pushTokenVerifier({
         audience: push.audience,
-        ...(push.serviceAccountEmail !== undefined && { serviceAccountEmail: push.serviceAccountEmail }),
+        ...(push.serviceAccountEmail !== undefined && {
+          serviceAccountEmail: push.serviceAccountEmail,
+        }),
         ...(push.jwksUrl !== undefined && { jwks: push.jwksUrl }),
         ...(push.issuer !== undefined && { issuer: push.issuer }),
       })
@@ -147,7 +183,10 @@ function hostFor(plan: LaunchPlan, processor: DeliveryProcessor, pubsub: PubSub,
 }
 
 /** Runs every shutdown step, in order, even when one fails: the process must exit inside its grace period. */
-async function runSteps(logger: Logger, steps: readonly [string, () => Promise<unknown> | undefined][]): Promise<boolean> {
+async function runSteps(
+  logger: Logger,
+  steps: readonly [string, () => Promise<unknown> | undefined][],
+): Promise<boolean> {
   let clean = true;
   for (const [what, step] of steps) {
     try {
@@ -172,13 +211,24 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     process.env["METADATA_SERVER_DETECTION"] ??= "none";
   }
 
-  const logger = options.logger ?? createLogger({ level: config.logLevel, ...(config.projectId !== undefined && { projectId: config.projectId }), base: { consumer: consumer.name } });
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      ...(config.projectId !== undefined && { projectId: config.projectId }),
+      base: { consumer: consumer.name },
+    });
   const metrics = new RuntimeMetrics();
   metrics.collectProcessMetrics();
   const pubsub = createPubSub(config);
   const firestore = createFirestore(config);
   const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
-  const eventStore = handler.kind === "archiver" ? new EventStore(firestore, eventTypes, { throttling: config.emulators.firestore === undefined }) : undefined;
+  const eventStore =
+    handler.kind === "archiver"
+      ? new EventStore(firestore, eventTypes, {
+          throttling: config.emulators.firestore === undefined,
+        })
+      : undefined;
   const processor = new DeliveryProcessor({
     consumer,
     handler,
@@ -208,8 +258,12 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     ...(host instanceof PushHost && { handle: host.handle }),
   });
   if (host instanceof PullHost) host.start();
-  if (plan.push?.verify === false) logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
-  logger.info({ mode: config.mode, stack: config.stack, port: server.port, delivery: consumer.delivery }, `${consumer.name} started`);
+  if (plan.push?.verify === false)
+    logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
+  logger.info(
+    { mode: config.mode, stack: config.stack, port: server.port, delivery: consumer.delivery },
+    `${consumer.name} started`,
+  );
 
   async function shutdown(): Promise<void> {
     logger.info("shutting down");

@@ -5,7 +5,14 @@
  * so the Logs Explorer groups a flow's lines with its trace. Every line about an event
  * carries its id, correlation id and causation id.
  */
-import { destination, pino, stdTimeFunctions, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
+import {
+  destination,
+  pino,
+  stdTimeFunctions,
+  type DestinationStream,
+  type Logger,
+  type LevelWithSilent,
+} from "pino";
 import type { EventMeta } from "./codec";
 
 export type { Logger } from "pino";
@@ -54,7 +61,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The Cloud Logging trace fields for a traceparent, or none when it is absent or malformed. */
-export function traceFields(traceparent: string | undefined, projectId: string | undefined): Record<string, string | boolean> {
+export function traceFields(
+  traceparent: string | undefined,
+  projectId: string | undefined,
+): Record<string, string | boolean> {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
   if (match === null || projectId === undefined) return {};
   return {
@@ -65,7 +75,12 @@ export function traceFields(traceparent: string | undefined, projectId: string |
 }
 
 /** The logger for one event: every line carries the event's ids and trace. */
-export function eventLogger(logger: Logger, meta: EventMeta, projectId: string | undefined, fields: Record<string, unknown> = {}): Logger {
+export function eventLogger(
+  logger: Logger,
+  meta: EventMeta,
+  projectId: string | undefined,
+  fields: Record<string, unknown> = {},
+): Logger {
   return logger.child({
     eventId: meta.id,
     eventType: meta.type,

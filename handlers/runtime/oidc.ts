@@ -5,7 +5,14 @@
  * the subscription pushes as (`email` claim, with `email_verified`). Anything else is refused,
  * and the push host answers 401, which Pub/Sub treats as a nack.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from "jose";
 
 /** Where Google publishes the keys that sign its ID tokens. */
 export const GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
@@ -65,8 +72,12 @@ export function pushTokenVerifier(options: PushAuthOptions): PushTokenVerifier {
     }
     const email = typeof payload["email"] === "string" ? payload["email"] : undefined;
     if (options.serviceAccountEmail !== undefined) {
-      if (email !== options.serviceAccountEmail) throw new UnauthorizedError(`token is for ${email ?? "no email"}, not ${options.serviceAccountEmail}`);
-      if (payload["email_verified"] !== true) throw new UnauthorizedError(`the email ${email} in the token is not verified`);
+      if (email !== options.serviceAccountEmail)
+        throw new UnauthorizedError(
+          `token is for ${email ?? "no email"}, not ${options.serviceAccountEmail}`,
+        );
+      if (payload["email_verified"] !== true)
+        throw new UnauthorizedError(`the email ${email} in the token is not verified`);
     }
     return { email, subject: payload.sub };
   };

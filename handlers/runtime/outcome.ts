@@ -15,12 +15,16 @@ import { DecodeError, PermanentError } from "./errors";
 export const MAX_ATTEMPTS_REASON = "max-delivery-attempts";
 
 export type Outcome =
-  | { action: "ack"; result: "handled" | "duplicate" | "filtered" | "not-accepted" | "redriven-for-another" }
+  | {
+      action: "ack";
+      result: "handled" | "duplicate" | "filtered" | "not-accepted" | "redriven-for-another";
+    }
   | { action: "ack"; result: "dead-lettered"; reason: string; error: string }
   | { action: "nack"; result: "retry"; error: unknown };
 
 /** What to do with a message whose handling threw. */
-export type FailureDecision = { action: "dead-letter"; reason: string; error: string } | { action: "nack" };
+export type FailureDecision =
+  { action: "dead-letter"; reason: string; error: string } | { action: "nack" };
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -31,9 +35,16 @@ function describe(error: unknown): string {
  * @param attempt the delivery attempt (1 = first), or undefined when the transport does not count.
  * @param maxAttempts the subscription's maxDeliveryAttempts.
  */
-export function decideFailure(error: unknown, attempt: number | undefined, maxAttempts: number): FailureDecision {
-  if (error instanceof DecodeError) return { action: "dead-letter", reason: error.decodeReason, error: describe(error) };
-  if (error instanceof PermanentError) return { action: "dead-letter", reason: error.reason, error: describe(error) };
-  if (attempt !== undefined && attempt >= maxAttempts) return { action: "dead-letter", reason: MAX_ATTEMPTS_REASON, error: describe(error) };
+export function decideFailure(
+  error: unknown,
+  attempt: number | undefined,
+  maxAttempts: number,
+): FailureDecision {
+  if (error instanceof DecodeError)
+    return { action: "dead-letter", reason: error.decodeReason, error: describe(error) };
+  if (error instanceof PermanentError)
+    return { action: "dead-letter", reason: error.reason, error: describe(error) };
+  if (attempt !== undefined && attempt >= maxAttempts)
+    return { action: "dead-letter", reason: MAX_ATTEMPTS_REASON, error: describe(error) };
   return { action: "nack" };
 }

@@ -17,7 +17,12 @@
  *
  *   funnelByCard.increment(ctx, event.data.cardId, { sent: 1 }, { cardId: event.data.cardId });
  */
-import { FieldValue, type DocumentData, type DocumentReference, type Firestore } from "@google-cloud/firestore";
+import {
+  FieldValue,
+  type DocumentData,
+  type DocumentReference,
+  type Firestore,
+} from "@google-cloud/firestore";
 import type { HandlerTransaction } from "./transaction";
 
 /** The collection under which every projection keeps its items. */
@@ -58,7 +63,11 @@ export class Projection<T extends DocumentData> {
 
   /** The document of item `id`. */
   ref(firestore: Firestore, id: string): DocumentReference<T> {
-    return firestore.collection(PROJECTIONS_COLLECTION).doc(this.name).collection("items").doc(id) as DocumentReference<T>;
+    return firestore
+      .collection(PROJECTIONS_COLLECTION)
+      .doc(this.name)
+      .collection("items")
+      .doc(id) as DocumentReference<T>;
   }
 
   /** Item `id` as this handler run sees it (its own earlier updates included); undefined when absent. */
@@ -66,7 +75,9 @@ export class Projection<T extends DocumentData> {
     const ref = this.ref(ctx.firestore, id);
     const { pending, incremented } = runState(ctx.transaction);
     if (incremented.has(ref.path)) {
-      throw new Error(`projection ${this.name}: item ${id} was incremented in this handler run, so its value is known only after commit; read it before incrementing, or update it instead`);
+      throw new Error(
+        `projection ${this.name}: item ${id} was incremented in this handler run, so its value is known only after commit; read it before incrementing, or update it instead`,
+      );
     }
     if (pending.has(ref.path)) return pending.get(ref.path) as T | undefined;
     return (await ctx.transaction.get(ref)).data();
@@ -76,7 +87,11 @@ export class Projection<T extends DocumentData> {
    * Replaces item `id` with `change(current)`; a change that returns undefined deletes it.
    * @returns the new item.
    */
-  async update(ctx: ProjectionContext, id: string, change: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+  async update(
+    ctx: ProjectionContext,
+    id: string,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined> {
     const ref = this.ref(ctx.firestore, id);
     const next = change(await this.get(ctx, id));
     runState(ctx.transaction).pending.set(ref.path, next);
@@ -90,10 +105,20 @@ export class Projection<T extends DocumentData> {
    * (see the file comment); creates the item when absent, an absent field counting from 0.
    * The run cannot read the item afterwards: its value is known only after commit.
    */
-  increment(ctx: ProjectionContext, id: string, amounts: NumericFields<T>, fields: Partial<T> = {}): void {
+  increment(
+    ctx: ProjectionContext,
+    id: string,
+    amounts: NumericFields<T>,
+    fields: Partial<T> = {},
+  ): void {
     const ref = this.ref(ctx.firestore, id);
     runState(ctx.transaction).incremented.add(ref.path);
-    const increments = Object.fromEntries(Object.entries(amounts).map(([field, amount]) => [field, FieldValue.increment(amount as number)]));
+    const increments = Object.fromEntries(
+      Object.entries(amounts).map(([field, amount]) => [
+        field,
+        FieldValue.increment(amount as number),
+      ]),
+    );
     ctx.transaction.set(ref, { ...fields, ...increments } as DocumentData, { merge: true });
   }
 }

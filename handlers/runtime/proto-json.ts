@@ -12,7 +12,11 @@ import { rfc3339FromTimestamp, timestampFromRfc3339 } from "./timestamps";
 
 const int64Types = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
 const floatTypes = new Set(["double", "float"]);
-const specialFloats: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
+const specialFloats: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
 const TIMESTAMP = "google.protobuf.Timestamp";
 
 function fullName(type: protobuf.Type): string {
@@ -31,24 +35,34 @@ function scalarFromJson(field: protobuf.Field, value: unknown): unknown {
         return value;
       }
     }
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? objectFromJson(field.resolvedType, value as Record<string, unknown>) : value;
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? objectFromJson(field.resolvedType, value as Record<string, unknown>)
+      : value;
   }
-  if (int64Types.has(field.type) && typeof value === "string" && /^-?\d+$/.test(value)) return Number(value);
-  if (floatTypes.has(field.type) && typeof value === "string" && value in specialFloats) return specialFloats[value];
+  if (int64Types.has(field.type) && typeof value === "string" && /^-?\d+$/.test(value))
+    return Number(value);
+  if (floatTypes.has(field.type) && typeof value === "string" && value in specialFloats)
+    return specialFloats[value];
   return value;
 }
 
-function objectFromJson(type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> {
+function objectFromJson(
+  type: protobuf.Type,
+  json: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json)) {
-    const field = type.fields[key] ?? type.fieldsArray.find((f) => f.options?.["json_name"] === key);
+    const field =
+      type.fields[key] ?? type.fieldsArray.find((f) => f.options?.["json_name"] === key);
     if (field === undefined || value === null) {
       out[key] = value;
       continue;
     }
     field.resolve();
     if (field.map && value !== null && typeof value === "object") {
-      out[field.name] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scalarFromJson(field, v)]));
+      out[field.name] = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, scalarFromJson(field, v)]),
+      );
     } else if (field.repeated && Array.isArray(value)) {
       out[field.name] = value.map((v: unknown) => scalarFromJson(field, v));
     } else {
@@ -59,18 +73,34 @@ function objectFromJson(type: protobuf.Type, json: Record<string, unknown>): Rec
 }
 
 /** A proto3 JSON object as protobufjs's `verify` and `fromObject` expect it for `message`. */
-export function fromProto3Json(message: MessageClass, json: Record<string, unknown>): Record<string, unknown> {
+export function fromProto3Json(
+  message: MessageClass,
+  json: Record<string, unknown>,
+): Record<string, unknown> {
   return objectFromJson(reflectedType(message), json);
 }
 
-function timestampsToJson(type: protobuf.Type, object: Record<string, unknown>): Record<string, unknown> {
+function timestampsToJson(
+  type: protobuf.Type,
+  object: Record<string, unknown>,
+): Record<string, unknown> {
   for (const field of type.fieldsArray) {
     const value = object[field.name];
-    if (value === undefined || value === null || !(field.resolve().resolvedType instanceof protobuf.Type)) continue;
+    if (
+      value === undefined ||
+      value === null ||
+      !(field.resolve().resolvedType instanceof protobuf.Type)
+    )
+      continue;
     const nested = field.resolvedType as protobuf.Type;
     const convert = (v: unknown): unknown =>
-      fullName(nested) === TIMESTAMP ? rfc3339FromTimestamp(v as { seconds?: number; nanos?: number }) : timestampsToJson(nested, v as Record<string, unknown>);
-    if (field.map) object[field.name] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convert(v)]));
+      fullName(nested) === TIMESTAMP
+        ? rfc3339FromTimestamp(v as { seconds?: number; nanos?: number })
+        : timestampsToJson(nested, v as Record<string, unknown>);
+    if (field.map)
+      object[field.name] = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, convert(v)]),
+      );
     else object[field.name] = Array.isArray(value) ? value.map(convert) : convert(value);
   }
   return object;

@@ -30,7 +30,11 @@ import type { OutgoingMessage } from "./codec";
 import type { RuntimeMetrics } from "./metrics";
 
 /** The client's batching on ordered topics, and what the baseline uses everywhere (see the file comment). */
-export const PUBLISH_BATCHING = { maxMessages: 100, maxBytes: 1024 * 1024, maxMilliseconds: 1 } as const;
+export const PUBLISH_BATCHING = {
+  maxMessages: 100,
+  maxBytes: 1024 * 1024,
+  maxMilliseconds: 1,
+} as const;
 
 /** The client's batching on unordered topics: only the backstop behind sending when idle. */
 const UNORDERED_BACKSTOP = { ...PUBLISH_BATCHING, maxMilliseconds: 10 } as const;
@@ -77,7 +81,10 @@ export class PubSubPublisher implements MessagePublisher {
     let state = this.topics.get(name);
     if (state === undefined) {
       const ordered = this.eventTypes.topic(name)?.orderingKey !== undefined;
-      const topic = this.pubsub.topic(name, { batching: ordered ? PUBLISH_BATCHING : UNORDERED_BACKSTOP, messageOrdering: ordered });
+      const topic = this.pubsub.topic(name, {
+        batching: ordered ? PUBLISH_BATCHING : UNORDERED_BACKSTOP,
+        messageOrdering: ordered,
+      });
       state = { topic, ordered, flushing: false, again: false };
       this.topics.set(name, state);
     }
@@ -114,7 +121,8 @@ export class PubSubPublisher implements MessagePublisher {
       if (!state.ordered) this.sendWhenIdle(state);
       const id = await published;
       const type = message.attributes["ce-type"];
-      if (type !== undefined && this.eventTypes.find(type)?.topic === message.topic) this.metrics.published.inc({ type, topic: message.topic });
+      if (type !== undefined && this.eventTypes.find(type)?.topic === message.topic)
+        this.metrics.published.inc({ type, topic: message.topic });
       return id;
     } catch (err) {
       if (message.orderingKey !== undefined) topic.resumePublishing(message.orderingKey);

@@ -70,13 +70,20 @@ interface Subscriber {
   close(): Promise<void>;
 }
 
-const nackAfterFailure: Outcome = { action: "nack", result: "retry", error: new Error("an earlier message with the same ordering key was nacked") };
+const nackAfterFailure: Outcome = {
+  action: "nack",
+  result: "retry",
+  error: new Error("an earlier message with the same ordering key was nacked"),
+};
 
 export class PullHost {
   private subscription: Subscriber | undefined;
   private draining = false;
   private readonly work = new Set<Promise<void>>();
-  private readonly lanes = new Map<string, { tail: Promise<Outcome>; failed: boolean; pending: number }>();
+  private readonly lanes = new Map<
+    string,
+    { tail: Promise<Outcome>; failed: boolean; pending: number }
+  >();
 
   constructor(private readonly options: PullHostOptions) {}
 
@@ -89,7 +96,8 @@ export class PullHost {
   start(): void {
     const { processor, pubsub, logger } = this.options;
     const consumer = processor.consumer;
-    const maxMessages = this.options.maxMessages ?? (consumer.delivery === "pull" ? consumer.gke.maxMessages : 100);
+    const maxMessages =
+      this.options.maxMessages ?? (consumer.delivery === "pull" ? consumer.gke.maxMessages : 100);
     const maxExtensionSeconds = consumer.ackDeadlineSeconds + LEASE_MARGIN_SECONDS;
     const transport = this.options.transport ?? (pubsub.isEmulator ? "unary" : "streaming");
     if (transport === "unary") {
@@ -100,7 +108,8 @@ export class PullHost {
         leaseSeconds: LEASE_SECONDS,
         maxExtensionSeconds,
         onMessage: (message) => this.receive(message),
-        onError: (error) => logger.warn({ err: error, subscription: consumer.name }, "pull failed; retrying"),
+        onError: (error) =>
+          logger.warn({ err: error, subscription: consumer.name }, "pull failed; retrying"),
         onFatal: (error) => {
           logger.error({ err: error, subscription: consumer.name }, "pull failed for good");
           if (!this.draining) this.options.onFatal?.(error);
@@ -111,7 +120,10 @@ export class PullHost {
     } else {
       this.subscription = this.openStream(maxMessages, maxExtensionSeconds);
     }
-    logger.info({ subscription: consumer.name, maxMessages, transport }, `pulling ${consumer.name}`);
+    logger.info(
+      { subscription: consumer.name, maxMessages, transport },
+      `pulling ${consumer.name}`,
+    );
   }
 
   private openStream(maxMessages: number, maxExtensionSeconds: number): Subscriber {
@@ -122,7 +134,10 @@ export class PullHost {
       minAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxExtensionTime: Duration.from({ seconds: maxExtensionSeconds }),
-      closeOptions: { behavior: "NACK", timeout: Duration.from({ seconds: CLOSE_TIMEOUT_SECONDS }) },
+      closeOptions: {
+        behavior: "NACK",
+        timeout: Duration.from({ seconds: CLOSE_TIMEOUT_SECONDS }),
+      },
     });
     subscription.on("message", (message: Message) => this.receive(message));
     let lastError: Error | undefined;
@@ -132,7 +147,8 @@ export class PullHost {
     });
     // The client retries what can pass; when it closes by itself, the error was final.
     subscription.on("close", () => {
-      if (!this.draining) this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${consumer.name} closed`));
+      if (!this.draining)
+        this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${consumer.name} closed`));
     });
     return subscription;
   }
@@ -153,7 +169,10 @@ export class PullHost {
     clearTimeout(timer);
     const left = this.work.size;
     await this.subscription.close();
-    logger.info({ drained, nackedInFlight: drained ? 0 : left }, drained ? "drained; subscriber closed" : "drain bound reached; in-flight messages nacked");
+    logger.info(
+      { drained, nackedInFlight: drained ? 0 : left },
+      drained ? "drained; subscriber closed" : "drain bound reached; in-flight messages nacked",
+    );
   }
 
   private receive(message: PulledMessage): void {
@@ -171,7 +190,10 @@ export class PullHost {
       ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
     };
     const run = (): Promise<Outcome> => processor.process(delivery);
-    const outcome = processor.consumer.ordering && message.orderingKey ? this.inOrder(message.orderingKey, run) : run();
+    const outcome =
+      processor.consumer.ordering && message.orderingKey
+        ? this.inOrder(message.orderingKey, run)
+        : run();
     const done = outcome.then((o) => this.settle(message, o));
     this.work.add(done);
     void done.finally(() => this.work.delete(done));
@@ -180,7 +202,11 @@ export class PullHost {
   private inOrder(key: string, run: () => Promise<Outcome>): Promise<Outcome> {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
-      lane = { tail: Promise.resolve<Outcome>({ action: "ack", result: "handled" }), failed: false, pending: 0 };
+      lane = {
+        tail: Promise.resolve<Outcome>({ action: "ack", result: "handled" }),
+        failed: false,
+        pending: 0,
+      };
       this.lanes.set(key, lane);
     }
     const current = lane;
@@ -211,7 +237,10 @@ export class PullHost {
     try {
       await message.ackWithResponse();
     } catch (err) {
-      this.options.logger.warn({ err, messageId: message.id }, "ack not confirmed; the message will be redelivered");
+      this.options.logger.warn(
+        { err, messageId: message.id },
+        "ack not confirmed; the message will be redelivered",
+      );
     }
   }
 }

@@ -43,7 +43,13 @@ export interface PushHostOptions {
 
 /** The push request body. */
 interface PushBody {
-  message: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string; orderingKey?: string };
+  message: {
+    data?: string;
+    attributes?: Record<string, string>;
+    messageId?: string;
+    message_id?: string;
+    orderingKey?: string;
+  };
   subscription?: string;
   deliveryAttempt?: number;
 }
@@ -63,7 +69,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_PUSH_BODY_BYTES) throw new BadRequest(`the body is over ${MAX_PUSH_BODY_BYTES} bytes`);
+    if (size > MAX_PUSH_BODY_BYTES)
+      throw new BadRequest(`the body is over ${MAX_PUSH_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -77,10 +84,13 @@ function parseBody(raw: Buffer): PushBody {
     throw new BadRequest("the body is not JSON");
   }
   const message = (body as { message?: unknown } | null)?.message;
-  if (message === null || typeof message !== "object") throw new BadRequest("the body has no message object (is this a Pub/Sub push request?)");
+  if (message === null || typeof message !== "object")
+    throw new BadRequest("the body has no message object (is this a Pub/Sub push request?)");
   const m = message as PushBody["message"];
-  if (typeof (m.messageId ?? m.message_id) !== "string") throw new BadRequest("the message has no messageId");
-  if (m.data !== undefined && typeof m.data !== "string") throw new BadRequest("message.data is not a base64 string");
+  if (typeof (m.messageId ?? m.message_id) !== "string")
+    throw new BadRequest("the message has no messageId");
+  if (m.data !== undefined && typeof m.data !== "string")
+    throw new BadRequest("message.data is not a base64 string");
   return body as PushBody;
 }
 
@@ -114,7 +124,13 @@ export class PushHost {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight]),
-      new Promise((resolve) => (timer = setTimeout(resolve, this.options.drainTimeoutMs ?? PUSH_DRAIN_TIMEOUT_SECONDS * 1000))),
+      new Promise(
+        (resolve) =>
+          (timer = setTimeout(
+            resolve,
+            this.options.drainTimeoutMs ?? PUSH_DRAIN_TIMEOUT_SECONDS * 1000,
+          )),
+      ),
     ]);
     clearTimeout(timer);
   }
@@ -135,8 +151,13 @@ export class PushHost {
     let body: PushBody;
     try {
       body = parseBody(await readBody(req));
-      if (body.subscription !== undefined && !body.subscription.endsWith(`/subscriptions/${consumer}`)) {
-        throw new BadRequest(`the message is from ${body.subscription}, not this consumer's subscription ${consumer}`);
+      if (
+        body.subscription !== undefined &&
+        !body.subscription.endsWith(`/subscriptions/${consumer}`)
+      ) {
+        throw new BadRequest(
+          `the message is from ${body.subscription}, not this consumer's subscription ${consumer}`,
+        );
       }
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err;
@@ -150,14 +171,21 @@ export class PushHost {
       messageId,
       data: Buffer.from(message.data ?? "", "base64"),
       attributes: message.attributes ?? {},
-      deliveryAttempt: typeof body.deliveryAttempt === "number" ? body.deliveryAttempt : this.countAttempt(messageId),
+      deliveryAttempt:
+        typeof body.deliveryAttempt === "number"
+          ? body.deliveryAttempt
+          : this.countAttempt(messageId),
       ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
     });
     if (outcome.action === "ack") {
       this.attempts.delete(messageId);
       return reply(res, 204, "");
     }
-    reply(res, outcome.error instanceof RetryableError ? 503 : 500, "nacked; Pub/Sub will redeliver");
+    reply(
+      res,
+      outcome.error instanceof RetryableError ? 503 : 500,
+      "nacked; Pub/Sub will redeliver",
+    );
   }
 
   private countAttempt(messageId: string): number {
@@ -165,7 +193,8 @@ export class PushHost {
     this.attempts.delete(messageId);
     this.attempts.set(messageId, attempt);
     // Maps iterate in insertion order, so the first key is the message seen longest ago.
-    if (this.attempts.size > MAX_COUNTED_MESSAGES) this.attempts.delete(this.attempts.keys().next().value!);
+    if (this.attempts.size > MAX_COUNTED_MESSAGES)
+      this.attempts.delete(this.attempts.keys().next().value!);
     return attempt;
   }
 }

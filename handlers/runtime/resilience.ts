@@ -79,12 +79,28 @@ export class OutsideCall {
     logger?: Logger,
   ) {
     const o = { ...defaults, ...options };
-    const countsAgainstService = handleWhen((err) => !(err instanceof PermanentError) && !(err instanceof BrokenCircuitError));
-    this.breaker = circuitBreaker(countsAgainstService, { halfOpenAfter: o.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breakAfter) });
-    this.breaker.onStateChange((state) => logger?.warn({ outsideCall: name, breaker: stateNames[state] }, `circuit ${name} is ${stateNames[state]}`));
+    const countsAgainstService = handleWhen(
+      (err) => !(err instanceof PermanentError) && !(err instanceof BrokenCircuitError),
+    );
+    this.breaker = circuitBreaker(countsAgainstService, {
+      halfOpenAfter: o.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(o.breakAfter),
+    });
+    this.breaker.onStateChange((state) =>
+      logger?.warn(
+        { outsideCall: name, breaker: stateNames[state] },
+        `circuit ${name} is ${stateNames[state]}`,
+      ),
+    );
     this.policy = wrap(
       bulkhead(o.maxConcurrent, o.maxQueued),
-      retry(countsAgainstService, { maxAttempts: o.retries, backoff: new ExponentialBackoff({ initialDelay: o.initialBackoffMs, maxDelay: o.maxBackoffMs }) }),
+      retry(countsAgainstService, {
+        maxAttempts: o.retries,
+        backoff: new ExponentialBackoff({
+          initialDelay: o.initialBackoffMs,
+          maxDelay: o.maxBackoffMs,
+        }),
+      }),
       this.breaker,
       timeout(o.timeoutMs, TimeoutStrategy.Aggressive),
     );
@@ -105,9 +121,14 @@ export class OutsideCall {
     try {
       return await this.policy.execute(({ signal }) => call(signal));
     } catch (err) {
-      if (err instanceof BrokenCircuitError) throw new RetryableError(`${this.name}: the circuit is open after repeated failures`, { cause: err });
-      if (err instanceof BulkheadRejectedError) throw new RetryableError(`${this.name}: too many calls in flight`, { cause: err });
-      if (err instanceof TaskCancelledError) throw new RetryableError(`${this.name}: the call timed out`, { cause: err });
+      if (err instanceof BrokenCircuitError)
+        throw new RetryableError(`${this.name}: the circuit is open after repeated failures`, {
+          cause: err,
+        });
+      if (err instanceof BulkheadRejectedError)
+        throw new RetryableError(`${this.name}: too many calls in flight`, { cause: err });
+      if (err instanceof TaskCancelledError)
+        throw new RetryableError(`${this.name}: the call timed out`, { cause: err });
       throw err;
     }
   }

@@ -34,7 +34,12 @@ export interface RuntimeServer {
   close(): Promise<void>;
 }
 
-function reply(res: ServerResponse, status: number, body: string, contentType = "text/plain; charset=utf-8"): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType = "text/plain; charset=utf-8",
+): void {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
   res.end(body);
 }
@@ -43,7 +48,8 @@ export async function startServer(options: RuntimeServerOptions): Promise<Runtim
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return reply(res, 200, "ok\n");
-    if (req.method === "GET" && path === "/readyz") return options.ready() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
+    if (req.method === "GET" && path === "/readyz")
+      return options.ready() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
     if (req.method === "GET" && path === "/metrics") {
       options.registry.metrics().then(
         (text) => reply(res, 200, text, options.registry.contentType),

@@ -31,7 +31,10 @@ export interface SettingRead {
 
 export class Settings {
   private readonly reads = new Map<SettingName, SettingRead>();
-  private readonly values = new Map<SettingName, { value: string; from: "env" | "file" } | undefined>();
+  private readonly values = new Map<
+    SettingName,
+    { value: string; from: "env" | "file" } | undefined
+  >();
   private readonly reportFile: string | undefined;
 
   constructor(private readonly env: NodeJS.ProcessEnv) {
@@ -49,7 +52,10 @@ export class Settings {
   withDefault(name: SettingName, fallback?: string): string {
     const found = this.lookup(name);
     const value = found?.value ?? fallback ?? (catalog[name] as { default?: string }).default;
-    if (value === undefined) throw new Error(`settings: ${name} has no default in infra/model/settings.ts; read it with get() or require()`);
+    if (value === undefined)
+      throw new Error(
+        `settings: ${name} has no default in infra/model/settings.ts; read it with get() or require()`,
+      );
     this.record(name, false, found?.from ?? "default");
     return value;
   }
@@ -83,7 +89,9 @@ export class Settings {
         try {
           content = readFileSync(path, "utf8").trim();
         } catch (err) {
-          throw new ConfigError(`${name}${FILE_SUFFIX} names ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): mount the secret there or set ${name}`);
+          throw new ConfigError(
+            `${name}${FILE_SUFFIX} names ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): mount the secret there or set ${name}`,
+          );
         }
         if (content) found = { value: content, from: "file" };
       }

@@ -30,9 +30,17 @@ import type {
 /** Firestore's write methods, each returning `R`. */
 interface Writes<R> {
   create<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): R;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: PartialWithFieldValue<A>, options: SetOptions): R;
+  set<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    data: PartialWithFieldValue<A>,
+    options: SetOptions,
+  ): R;
   set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): R;
-  update<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: UpdateData<D>, precondition?: Precondition): R;
+  update<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    data: UpdateData<D>,
+    precondition?: Precondition,
+  ): R;
   delete<A, D extends DocumentData>(ref: DocumentReference<A, D>, precondition?: Precondition): R;
 }
 
@@ -61,7 +69,9 @@ export type RecordedWrite =
 export interface HandlerTransaction extends Writes<HandlerTransaction> {
   get<A, D extends DocumentData>(ref: DocumentReference<A, D>): Promise<DocumentSnapshot<A, D>>;
   get<A, D extends DocumentData>(query: Query<A, D>): Promise<QuerySnapshot<A, D>>;
-  getAll<A, D extends DocumentData>(...refs: DocumentReference<A, D>[]): Promise<DocumentSnapshot<A, D>[]>;
+  getAll<A, D extends DocumentData>(
+    ...refs: DocumentReference<A, D>[]
+  ): Promise<DocumentSnapshot<A, D>[]>;
 }
 
 /**
@@ -79,13 +89,17 @@ export class DeferredTransaction implements HandlerTransaction {
 
   get<A, D extends DocumentData>(ref: DocumentReference<A, D>): Promise<DocumentSnapshot<A, D>>;
   get<A, D extends DocumentData>(query: Query<A, D>): Promise<QuerySnapshot<A, D>>;
-  get<A, D extends DocumentData>(target: DocumentReference<A, D> | Query<A, D>): Promise<DocumentSnapshot<A, D> | QuerySnapshot<A, D>> {
+  get<A, D extends DocumentData>(
+    target: DocumentReference<A, D> | Query<A, D>,
+  ): Promise<DocumentSnapshot<A, D> | QuerySnapshot<A, D>> {
     this.reads++;
     if (this.tx === undefined) return Promise.reject(new ReadNeedsTransaction());
     return this.tx.get(target as Query<A, D>);
   }
 
-  getAll<A, D extends DocumentData>(...refs: DocumentReference<A, D>[]): Promise<DocumentSnapshot<A, D>[]> {
+  getAll<A, D extends DocumentData>(
+    ...refs: DocumentReference<A, D>[]
+  ): Promise<DocumentSnapshot<A, D>[]> {
     if (refs.length === 0) return Promise.resolve([]);
     this.reads++;
     if (this.tx === undefined) return Promise.reject(new ReadNeedsTransaction());
@@ -98,22 +112,59 @@ export class DeferredTransaction implements HandlerTransaction {
     return this;
   }
 
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: PartialWithFieldValue<A>, options: SetOptions): this;
+  set<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    data: PartialWithFieldValue<A>,
+    options: SetOptions,
+  ): this;
   set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A>): this;
-  set<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: WithFieldValue<A> | PartialWithFieldValue<A>, options?: SetOptions): this {
-    this.writes.push({ op: "set", path: ref.path, data: data as DocumentData, ...(options !== undefined && { options }) });
-    this.pending.push((target) => (options === undefined ? target.set(ref, data as WithFieldValue<A>) : target.set(ref, data, options)));
+  set<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    data: WithFieldValue<A> | PartialWithFieldValue<A>,
+    options?: SetOptions,
+  ): this {
+    this.writes.push({
+      op: "set",
+      path: ref.path,
+      data: data as DocumentData,
+      ...(options !== undefined && { options }),
+    });
+    this.pending.push((target) =>
+      options === undefined
+        ? target.set(ref, data as WithFieldValue<A>)
+        : target.set(ref, data, options),
+    );
     return this;
   }
 
-  update<A, D extends DocumentData>(ref: DocumentReference<A, D>, data: UpdateData<D>, precondition?: Precondition): this {
-    this.writes.push({ op: "update", path: ref.path, data: data as DocumentData, ...(precondition !== undefined && { precondition }) });
-    this.pending.push((target) => (precondition === undefined ? target.update(ref, data) : target.update(ref, data, precondition)));
+  update<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    data: UpdateData<D>,
+    precondition?: Precondition,
+  ): this {
+    this.writes.push({
+      op: "update",
+      path: ref.path,
+      data: data as DocumentData,
+      ...(precondition !== undefined && { precondition }),
+    });
+    this.pending.push((target) =>
+      precondition === undefined
+        ? target.update(ref, data)
+        : target.update(ref, data, precondition),
+    );
     return this;
   }
 
-  delete<A, D extends DocumentData>(ref: DocumentReference<A, D>, precondition?: Precondition): this {
-    this.writes.push({ op: "delete", path: ref.path, ...(precondition !== undefined && { precondition }) });
+  delete<A, D extends DocumentData>(
+    ref: DocumentReference<A, D>,
+    precondition?: Precondition,
+  ): this {
+    this.writes.push({
+      op: "delete",
+      path: ref.path,
+      ...(precondition !== undefined && { precondition }),
+    });
     this.pending.push((target) => target.delete(ref, precondition));
     return this;
   }

@@ -129,7 +129,10 @@ export class UnaryPullSource {
     while (this.pulling) {
       const free = this.options.maxMessages - this.held.size;
       // Ask for a worthwhile batch: wait until a quarter of the slots are free, or all of them.
-      if (free < Math.min(this.options.maxMessages, Math.max(1, Math.floor(this.options.maxMessages / 4)))) {
+      if (
+        free <
+        Math.min(this.options.maxMessages, Math.max(1, Math.floor(this.options.maxMessages / 4)))
+      ) {
         await new Promise<void>((resolve) => (this.wakePuller = resolve));
         this.wakePuller = undefined;
         continue;
@@ -206,18 +209,27 @@ export class UnaryPullSource {
     const acks = this.toAck.splice(0);
     const nacks = this.toNack.splice(0);
     const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < acks.length; i += MAX_IDS_PER_CALL) calls.push(this.call("acknowledge", { ackIds: acks.slice(i, i + MAX_IDS_PER_CALL) }));
-    for (let i = 0; i < nacks.length; i += MAX_IDS_PER_CALL) calls.push(this.modifyDeadline(nacks.slice(i, i + MAX_IDS_PER_CALL), 0));
-    const failed = (await Promise.allSettled(calls)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+    for (let i = 0; i < acks.length; i += MAX_IDS_PER_CALL)
+      calls.push(this.call("acknowledge", { ackIds: acks.slice(i, i + MAX_IDS_PER_CALL) }));
+    for (let i = 0; i < nacks.length; i += MAX_IDS_PER_CALL)
+      calls.push(this.modifyDeadline(nacks.slice(i, i + MAX_IDS_PER_CALL), 0));
+    const failed = (await Promise.allSettled(calls)).find(
+      (r): r is PromiseRejectedResult => r.status === "rejected",
+    );
     if (failed !== undefined) this.options.onError(failed.reason as Error);
   }
 
   /** Renews the lease of every held message that may still be extended; the others run out and come back. */
   private async renewLeases(): Promise<void> {
     const oldest = Date.now() - this.options.maxExtensionSeconds * 1000;
-    const ackIds = [...this.held.values()].filter((h) => h.receivedAt >= oldest).map((h) => h.ackId);
+    const ackIds = [...this.held.values()]
+      .filter((h) => h.receivedAt >= oldest)
+      .map((h) => h.ackId);
     for (let i = 0; i < ackIds.length; i += MAX_IDS_PER_CALL) {
-      await this.modifyDeadline(ackIds.slice(i, i + MAX_IDS_PER_CALL), this.options.leaseSeconds).catch((err: Error) => this.options.onError(err));
+      await this.modifyDeadline(
+        ackIds.slice(i, i + MAX_IDS_PER_CALL),
+        this.options.leaseSeconds,
+      ).catch((err: Error) => this.options.onError(err));
     }
   }
 
@@ -226,14 +238,30 @@ export class UnaryPullSource {
   }
 
   private async pull(maxMessages: number): Promise<ReceivedMessage[]> {
-    const response = (await this.call("pull", { maxMessages }, { timeout: PULL_WAIT_MS, retry: null })) as protos.google.pubsub.v1.IPullResponse | undefined;
+    const response = (await this.call(
+      "pull",
+      { maxMessages },
+      { timeout: PULL_WAIT_MS, retry: null },
+    )) as protos.google.pubsub.v1.IPullResponse | undefined;
     return response?.receivedMessages ?? [];
   }
 
   /** One call through the PubSub object's own subscriber client, which it closes with itself. */
-  private call(method: "pull" | "acknowledge" | "modifyAckDeadline", request: object, gaxOpts: object = {}): Promise<unknown> {
+  private call(
+    method: "pull" | "acknowledge" | "modifyAckDeadline",
+    request: object,
+    gaxOpts: object = {},
+  ): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.options.pubsub.request<unknown>({ client: "SubscriberClient", method, reqOpts: { subscription: this.path, ...request }, gaxOpts }, (err, response) => (err ? reject(err) : resolve(response))),
+      this.options.pubsub.request<unknown>(
+        {
+          client: "SubscriberClient",
+          method,
+          reqOpts: { subscription: this.path, ...request },
+          gaxOpts,
+        },
+        (err, response) => (err ? reject(err) : resolve(response)),
+      ),
     );
   }
 }

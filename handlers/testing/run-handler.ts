@@ -17,7 +17,13 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import { type EventType, type PayloadInput } from "../runtime/event-types";
 import { eventTypesFor } from "../declared";
-import { EventCodec, type EventOptions, type IncomingMessage, type OutgoingMessage, type DecodedEvent } from "../runtime/codec";
+import {
+  EventCodec,
+  type EventOptions,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type DecodedEvent,
+} from "../runtime/codec";
 import { DeliveryProcessor } from "../runtime/delivery";
 import { EventStore } from "../runtime/event-store";
 import type { RegisteredHandler } from "../runtime/handler";
@@ -74,9 +80,17 @@ export class CapturingPublisher implements MessagePublisher {
 
 function consumerFor(handler: RegisteredHandler, options: RunOptions): ResolvedConsumer {
   const { system } = eventTypesFor(options.stack ?? "local");
-  const consumer = system.consumers.find((c) => (options.consumer !== undefined ? c.name === options.consumer : c.handler === handler.name));
-  if (consumer === undefined) throw new Error(`runHandler: no consumer ${options.consumer !== undefined ? `named ${options.consumer}` : `runs handler ${handler.name}`}`);
-  if (consumer.handler !== handler.name) throw new Error(`runHandler: consumer ${consumer.name} runs handler ${consumer.handler}, not ${handler.name}`);
+  const consumer = system.consumers.find((c) =>
+    options.consumer !== undefined ? c.name === options.consumer : c.handler === handler.name,
+  );
+  if (consumer === undefined)
+    throw new Error(
+      `runHandler: no consumer ${options.consumer !== undefined ? `named ${options.consumer}` : `runs handler ${handler.name}`}`,
+    );
+  if (consumer.handler !== handler.name)
+    throw new Error(
+      `runHandler: consumer ${consumer.name} runs handler ${consumer.handler}, not ${handler.name}`,
+    );
   return consumer;
 }
 
@@ -85,7 +99,11 @@ function encode(codec: EventCodec, { type, data, ...options }: EventInput): Inco
 }
 
 /** Delivers one event (or raw message) to `handler` and reports what happened. */
-export async function runHandler(handler: RegisteredHandler, input: EventInput | { raw: IncomingMessage }, options: RunOptions): Promise<HandlerRun> {
+export async function runHandler(
+  handler: RegisteredHandler,
+  input: EventInput | { raw: IncomingMessage },
+  options: RunOptions,
+): Promise<HandlerRun> {
   const eventTypes = eventTypesFor(options.stack ?? "local");
   const consumer = consumerFor(handler, options);
   const message = "raw" in input ? input.raw : encode(new EventCodec(eventTypes), input);
@@ -93,13 +111,17 @@ export async function runHandler(handler: RegisteredHandler, input: EventInput |
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split("\n"))
+        if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const logger = createLogger({ level: "debug", destination, base: { consumer: consumer.name } });
   let writes: RecordedWrite[] = [];
-  const eventStore = handler.kind === "archiver" ? new EventStore(options.firestore, eventTypes, { throttling: false }) : undefined;
+  const eventStore =
+    handler.kind === "archiver"
+      ? new EventStore(options.firestore, eventTypes, { throttling: false })
+      : undefined;
   const processor = new DeliveryProcessor({
     consumer,
     handler,
@@ -113,10 +135,23 @@ export async function runHandler(handler: RegisteredHandler, input: EventInput |
     ...(options.handlerTimeoutMs !== undefined && { handlerTimeoutMs: options.handlerTimeoutMs }),
     onWrites: (recorded) => (writes = [...recorded]),
   });
-  const outcome = await processor.process({ messageId: options.messageId ?? randomUUID(), data: message.data, attributes: message.attributes, deliveryAttempt: options.deliveryAttempt ?? 1 });
+  const outcome = await processor.process({
+    messageId: options.messageId ?? randomUUID(),
+    data: message.data,
+    attributes: message.attributes,
+    deliveryAttempt: options.deliveryAttempt ?? 1,
+  });
   await eventStore?.close();
   const codec = new EventCodec(eventTypes);
   const deadLetters = publisher.messages.filter((m) => m.topic === consumer.deadLetterTopic);
-  const published = publisher.messages.filter((m) => m.topic !== consumer.deadLetterTopic).map((m) => codec.decode(m, m.topic));
-  return { outcome, published, deadLetters, writes: outcome.result === "handled" ? writes : [], logs };
+  const published = publisher.messages
+    .filter((m) => m.topic !== consumer.deadLetterTopic)
+    .map((m) => codec.decode(m, m.topic));
+  return {
+    outcome,
+    published,
+    deadLetters,
+    writes: outcome.result === "handled" ? writes : [],
+    logs,
+  };
 }

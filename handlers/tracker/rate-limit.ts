@@ -39,7 +39,11 @@ export class ClientRateLimit {
 export function clientAddress(request: IncomingMessage, behindProxy: boolean): string {
   if (behindProxy) {
     const forwarded = request.headers["x-forwarded-for"];
-    const last = (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? "")).split(",").map((hop) => hop.trim()).filter(Boolean).at(-1);
+    const last = (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? ""))
+      .split(",")
+      .map((hop) => hop.trim())
+      .filter(Boolean)
+      .at(-1);
     if (last !== undefined) return last;
   }
   return request.socket.remoteAddress ?? "unknown";

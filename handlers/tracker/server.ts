@@ -22,15 +22,22 @@ const OPEN = /^\/t\/open\/([^/]+)$/;
 const CLICK = /^\/t\/click\/([^/]+)$/;
 
 /** Serves the tracking links; resolves false for any other path. */
-export function trackerRoutes(options: TrackerRoutesOptions): (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> {
+export function trackerRoutes(
+  options: TrackerRoutesOptions,
+): (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> {
   return async (request, response, url) => {
     const open = OPEN.exec(url.pathname);
     const click = open === null ? CLICK.exec(url.pathname) : null;
     if (open === null && click === null) return false;
     allow(request, "GET", "HEAD");
     if (options.rateLimit !== undefined) {
-      const admission = await options.rateLimit.admit(clientAddress(request, options.behindProxy ?? false));
-      if (!admission.allowed) throw new HttpError(429, "too many requests from this client; wait and try again", { "retry-after": String(admission.retryAfterSeconds) });
+      const admission = await options.rateLimit.admit(
+        clientAddress(request, options.behindProxy ?? false),
+      );
+      if (!admission.allowed)
+        throw new HttpError(429, "too many requests from this client; wait and try again", {
+          "retry-after": String(admission.retryAfterSeconds),
+        });
     }
     if (open !== null) await trackOpen(options, request, response, open[1]!);
     else await trackClick(options, response, click![1]!, url.searchParams.get("to"));

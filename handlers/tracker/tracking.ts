@@ -15,9 +15,16 @@ import type { EventGateway } from "../gateway/gateway";
 import { HttpError } from "../gateway/http";
 
 /** The smallest transparent GIF: 1×1, one transparent color. */
-export const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+export const PIXEL_GIF = Buffer.from(
+  "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7",
+  "base64",
+);
 
-const noCache = { "cache-control": "no-store, no-cache, must-revalidate, max-age=0", pragma: "no-cache", expires: "0" };
+const noCache = {
+  "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
+  pragma: "no-cache",
+  expires: "0",
+};
 
 /** Invitation ids the gateway makes are UUIDs; anything printable and short is let through. */
 const INVITATION_ID = /^[A-Za-z0-9._:~-]{1,128}$/;
@@ -36,7 +43,8 @@ function invitationIdOf(raw: string): string {
   } catch {
     throw new HttpError(400, "the invitation id is not valid URL encoding");
   }
-  if (!INVITATION_ID.test(id)) throw new HttpError(400, "the invitation id must be 1–128 letters, digits or . _ : ~ -");
+  if (!INVITATION_ID.test(id))
+    throw new HttpError(400, "the invitation id must be 1–128 letters, digits or . _ : ~ -");
   return id;
 }
 
@@ -52,35 +60,68 @@ export function allowedTarget(to: string | null, redirectHosts: readonly string[
   } catch {
     throw new HttpError(400, "the ?to= target is not an absolute URL");
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new HttpError(400, `the ?to= target must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new HttpError(
+      400,
+      `the ?to= target must be http or https, not ${url.protocol.replace(/:$/, "")}`,
+    );
   const hosts = redirectHosts.map((host) => host.toLowerCase());
   if (!hosts.includes(url.host.toLowerCase()) && !hosts.includes(url.hostname.toLowerCase())) {
-    throw new HttpError(400, `the ?to= host ${url.host} is not an allowed redirect host (the card base URL's host, or EVENTLINE_REDIRECT_HOSTS)`);
+    throw new HttpError(
+      400,
+      `the ?to= host ${url.host} is not an allowed redirect host (the card base URL's host, or EVENTLINE_REDIRECT_HOSTS)`,
+    );
   }
   return url;
 }
 
-async function publishHit(options: TrackingOptions, type: (typeof TRACKER_EVENT_TYPES)[number], invitationId: string, extra: Record<string, string>): Promise<void> {
+async function publishHit(
+  options: TrackingOptions,
+  type: (typeof TRACKER_EVENT_TYPES)[number],
+  invitationId: string,
+  extra: Record<string, string>,
+): Promise<void> {
   try {
     await options.gateway.emit(type, { invitationId, ...extra }, { source: TRACKER_SOURCE });
   } catch (err) {
-    options.logger.error({ err, invitationId, type }, `tracking hit not published: ${(err as Error).message}`);
+    options.logger.error(
+      { err, invitationId, type },
+      `tracking hit not published: ${(err as Error).message}`,
+    );
   }
 }
 
 /** `GET /t/open/:invitationId`. */
-export async function trackOpen(options: TrackingOptions, request: IncomingMessage, response: ServerResponse, rawId: string): Promise<void> {
+export async function trackOpen(
+  options: TrackingOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  rawId: string,
+): Promise<void> {
   const invitationId = invitationIdOf(rawId);
-  await publishHit(options, "com.eventline.invitation.opened", invitationId, { userAgent: (request.headers["user-agent"] ?? "").slice(0, 512) });
-  response.writeHead(200, { "content-type": "image/gif", "content-length": PIXEL_GIF.length, ...noCache });
+  await publishHit(options, "com.eventline.invitation.opened", invitationId, {
+    userAgent: (request.headers["user-agent"] ?? "").slice(0, 512),
+  });
+  response.writeHead(200, {
+    "content-type": "image/gif",
+    "content-length": PIXEL_GIF.length,
+    ...noCache,
+  });
   response.end(PIXEL_GIF);
 }
 
 /** `GET /t/click/:invitationId?to=`. */
-export async function trackClick(options: TrackingOptions, response: ServerResponse, rawId: string, to: string | null): Promise<void> {
+export async function trackClick(
+  options: TrackingOptions,
+  response: ServerResponse,
+  rawId: string,
+  to: string | null,
+): Promise<void> {
   const invitationId = invitationIdOf(rawId);
   const target = allowedTarget(to, options.redirectHosts);
-  await publishHit(options, "com.eventline.invitation.clicked", invitationId, { targetUrl: target.href });
+  await publishHit(options, "com.eventline.invitation.clicked", invitationId, {
+    targetUrl: target.href,
+  });
   response.writeHead(302, { location: target.href, ...noCache });
   response.end();
 }

@@ -5,7 +5,11 @@
  */
 import type { Firestore } from "@google-cloud/firestore";
 import type { EmailAdapter } from "../adapters/email";
-import { processEmailAdapter, processLinkSettings, type LinkSettings } from "../adapters/environment";
+import {
+  processEmailAdapter,
+  processLinkSettings,
+  type LinkSettings,
+} from "../adapters/environment";
 import { defineHandler } from "../runtime/handler";
 import { invitationEmail } from "./invitation-message";
 import { deliverShare } from "./share-delivery";
@@ -38,8 +42,14 @@ export function createEmailSender(options: EmailSenderOptions = {}) {
         service: SMTP_SERVICE,
         ...(options.now !== undefined && { now: options.now }),
         send: (share, signal) => {
-          const message = invitationEmail(trackingLinks(trackerUrl, share.invitationId, share.cardId, cardBaseUrl), share.shareMetadata);
-          return adapter.send({ to: share.recipient, ...message, idempotencyKey: share.invitationId }, signal);
+          const message = invitationEmail(
+            trackingLinks(trackerUrl, share.invitationId, share.cardId, cardBaseUrl),
+            share.shareMetadata,
+          );
+          return adapter.send(
+            { to: share.recipient, ...message, idempotencyKey: share.invitationId },
+            signal,
+          );
         },
       });
     },

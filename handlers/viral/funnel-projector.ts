@@ -19,7 +19,14 @@ import { PermanentError, RetryableError } from "../runtime/errors";
 import { defineHandler } from "../runtime/handler";
 import { documentIdFor } from "../runtime/idempotency";
 import { defineProjection } from "../runtime/projections";
-import { addFailure, addSteps, EMPTY_FUNNEL, newSteps, type FunnelCounts, type FunnelStep } from "./funnel";
+import {
+  addFailure,
+  addSteps,
+  EMPTY_FUNNEL,
+  newSteps,
+  type FunnelCounts,
+  type FunnelStep,
+} from "./funnel";
 
 /** What the funnel knows of one invitation. */
 export interface InvitationRecord {
@@ -63,20 +70,46 @@ function amounts(change: (counts: FunnelCounts) => FunnelCounts): FunnelCounts {
 
 export const funnelProjector = defineHandler({
   name: "funnel-projector",
-  accepts: ["com.eventline.share.completed", "com.eventline.share.failed", "com.eventline.invitation.opened", "com.eventline.invitation.clicked", "com.eventline.invitation.converted"],
+  accepts: [
+    "com.eventline.share.completed",
+    "com.eventline.share.failed",
+    "com.eventline.invitation.opened",
+    "com.eventline.invitation.clicked",
+    "com.eventline.invitation.converted",
+  ],
   async handle(event, ctx) {
     const data = event.data;
-    if (!data.invitationId) throw new PermanentError("missing-invitation-id", `${event.type} has no invitation id`);
+    if (!data.invitationId)
+      throw new PermanentError("missing-invitation-id", `${event.type} has no invitation id`);
     const id = documentIdFor(data.invitationId);
     const known = await invitations.get(ctx, id);
     // The gateway's tracking events may lack the card and sender (its lookup has a deadline); share.completed has them.
     const cardId = data.cardId || known?.cardId || "";
     const senderUserId = data.senderUserId || known?.senderUserId || "";
     if (!cardId || !senderUserId) {
-      throw new RetryableError(`invitation ${data.invitationId}: card and sender are not known yet (share.completed has not been projected); retrying`);
+      throw new RetryableError(
+        `invitation ${data.invitationId}: card and sender are not known yet (share.completed has not been projected); retrying`,
+      );
     }
-    const record: InvitationRecord = known ?? { invitationId: data.invitationId, cardId, senderUserId, channel: data.channel, steps: [], stepTimes: {}, failed: false, failureReason: null, messageId: null };
-    const next: InvitationRecord = { ...record, cardId, senderUserId, channel: record.channel || data.channel, steps: [...record.steps], stepTimes: { ...record.stepTimes } };
+    const record: InvitationRecord = known ?? {
+      invitationId: data.invitationId,
+      cardId,
+      senderUserId,
+      channel: data.channel,
+      steps: [],
+      stepTimes: {},
+      failed: false,
+      failureReason: null,
+      messageId: null,
+    };
+    const next: InvitationRecord = {
+      ...record,
+      cardId,
+      senderUserId,
+      channel: record.channel || data.channel,
+      steps: [...record.steps],
+      stepTimes: { ...record.stepTimes },
+    };
 
     let change: (counts: FunnelCounts) => FunnelCounts;
     if (event.type === "com.eventline.share.failed") {
@@ -92,7 +125,8 @@ export const funnelProjector = defineHandler({
       // Steps are always reached in prefixes (newSteps adds the implied ones), so appending keeps funnel order.
       next.steps = [...record.steps, ...added];
       if (event.type === "com.eventline.share.completed") next.messageId = event.data.messageId;
-      const value = event.type === "com.eventline.invitation.converted" ? event.data.conversionValue : 0;
+      const value =
+        event.type === "com.eventline.invitation.converted" ? event.data.conversionValue : 0;
       change = (counts) => addSteps(counts, added, value);
     }
     await invitations.update(ctx, id, () => next);

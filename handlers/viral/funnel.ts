@@ -39,7 +39,14 @@ export interface FunnelRates {
   overallRate: number;
 }
 
-export const EMPTY_FUNNEL: Readonly<FunnelCounts> = { sent: 0, opened: 0, clicked: 0, converted: 0, failed: 0, conversionValue: 0 };
+export const EMPTY_FUNNEL: Readonly<FunnelCounts> = {
+  sent: 0,
+  opened: 0,
+  clicked: 0,
+  converted: 0,
+  failed: 0,
+  conversionValue: 0,
+};
 
 /**
  * The steps an invitation reaches by reporting `step`, that it had not reached before:
@@ -51,7 +58,11 @@ export function newSteps(reached: readonly FunnelStep[], step: FunnelStep): Funn
 }
 
 /** Counts with one more invitation at each of `steps`; a new "converted" adds its value. */
-export function addSteps(counts: Readonly<FunnelCounts>, steps: readonly FunnelStep[], conversionValue = 0): FunnelCounts {
+export function addSteps(
+  counts: Readonly<FunnelCounts>,
+  steps: readonly FunnelStep[],
+  conversionValue = 0,
+): FunnelCounts {
   const next = { ...counts };
   for (const step of steps) next[step] += 1;
   if (steps.includes("converted")) next.conversionValue += conversionValue;

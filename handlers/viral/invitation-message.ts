@@ -15,7 +15,13 @@ export interface InvitationEmail {
   html: string;
 }
 
-const htmlEscapes: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const htmlEscapes: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Text made safe for HTML element content and double-quoted attributes. */
 export function escapeHtml(text: string): string {
@@ -32,7 +38,10 @@ function senderPhrase(metadata: Readonly<Record<string, string>>): string {
  * The invitation email. The pixel is the last element of the body so that a client that
  * renders the message at all loads it; the click link wraps the call to action.
  */
-export function invitationEmail(links: TrackingLinks, metadata: Readonly<Record<string, string>>): InvitationEmail {
+export function invitationEmail(
+  links: TrackingLinks,
+  metadata: Readonly<Record<string, string>>,
+): InvitationEmail {
   const sender = senderPhrase(metadata);
   const subject = `${sender} shared a card with you`;
   const text = `${sender} shared a card with you.\n\nOpen it here: ${links.clickUrl}\n`;
@@ -46,6 +55,9 @@ export function invitationEmail(links: TrackingLinks, metadata: Readonly<Record<
 }
 
 /** The invitation as a text message (SMS or WhatsApp): one line and the click link. */
-export function invitationText(links: TrackingLinks, metadata: Readonly<Record<string, string>>): string {
+export function invitationText(
+  links: TrackingLinks,
+  metadata: Readonly<Record<string, string>>,
+): string {
   return `${senderPhrase(metadata)} shared a card with you: ${links.clickUrl}`;
 }

@@ -25,7 +25,10 @@ export type SenderName = "email-sender" | "sms-sender" | "whatsapp-sender";
 export type ShareChannel = "email" | "sms" | "whatsapp";
 
 /** The adapter call for one invitation: resolves to the provider's message id. */
-export type SendInvitation = (share: viral.v1.ViralShareRequested, signal: AbortSignal) => Promise<{ messageId: string }>;
+export type SendInvitation = (
+  share: viral.v1.ViralShareRequested,
+  signal: AbortSignal,
+) => Promise<{ messageId: string }>;
 
 /** What a recipient of a channel must look like; anything else fails without a provider call. */
 const RECIPIENT_PATTERNS: Readonly<Record<ShareChannel, { pattern: RegExp; what: string }>> = {
@@ -46,12 +49,30 @@ export interface DeliveryOptions {
 }
 
 /** Sends one invitation and reports it to the funnel. */
-export async function deliverShare(event: HandlerEvent<"com.eventline.share.requested">, ctx: HandlerContext<SenderName>, options: DeliveryOptions): Promise<void> {
+export async function deliverShare(
+  event: HandlerEvent<"com.eventline.share.requested">,
+  ctx: HandlerContext<SenderName>,
+  options: DeliveryOptions,
+): Promise<void> {
   const share = event.data;
-  if (!share.invitationId) throw new PermanentError("missing-invitation-id", "share.requested has no invitation id; nothing can report on it");
-  if (share.channel !== options.channel) throw new PermanentError("wrong-channel", `the ${options.channel} worker received a ${share.channel || "channel-less"} share (check the subscription filter)`);
+  if (!share.invitationId)
+    throw new PermanentError(
+      "missing-invitation-id",
+      "share.requested has no invitation id; nothing can report on it",
+    );
+  if (share.channel !== options.channel)
+    throw new PermanentError(
+      "wrong-channel",
+      `the ${options.channel} worker received a ${share.channel || "channel-less"} share (check the subscription filter)`,
+    );
   const now = options.now ?? Date.now;
-  const report = { invitationId: share.invitationId, channel: share.channel, cardId: share.cardId, senderUserId: share.senderUserId, retryCount: Math.max(0, (ctx.delivery.deliveryAttempt ?? 1) - 1) };
+  const report = {
+    invitationId: share.invitationId,
+    channel: share.channel,
+    cardId: share.cardId,
+    senderUserId: share.senderUserId,
+    retryCount: Math.max(0, (ctx.delivery.deliveryAttempt ?? 1) - 1),
+  };
   const elapsed = (): number => Math.max(0, Math.round(now() - Date.parse(ctx.delivery.time)));
   const fail = (reason: string): void => {
     ctx.log.info({ invitationId: share.invitationId, reason }, "invitation failed permanently");
@@ -59,13 +80,20 @@ export async function deliverShare(event: HandlerEvent<"com.eventline.share.requ
   };
 
   const { pattern, what } = RECIPIENT_PATTERNS[options.channel];
-  if (!pattern.test(share.recipient)) return fail(`recipient ${JSON.stringify(share.recipient)} is not ${what}`);
+  if (!pattern.test(share.recipient))
+    return fail(`recipient ${JSON.stringify(share.recipient)} is not ${what}`);
   let messageId: string;
   try {
-    ({ messageId } = await ctx.breaker(options.service).execute((signal) => options.send(share, signal)));
+    ({ messageId } = await ctx
+      .breaker(options.service)
+      .execute((signal) => options.send(share, signal)));
   } catch (err) {
     if (err instanceof PermanentError) return fail(err.message);
     throw err;
   }
-  ctx.publish("com.eventline.share.completed", { ...report, messageId, processingTimeMs: elapsed() });
+  ctx.publish("com.eventline.share.completed", {
+    ...report,
+    messageId,
+    processingTimeMs: elapsed(),
+  });
 }

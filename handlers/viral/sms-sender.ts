@@ -4,7 +4,11 @@ import { textSenderHandle, type TextSenderOptions } from "./text-sender";
 
 /** The SMS sender with its adapter and settings. */
 export function createSmsSender(options: TextSenderOptions = {}) {
-  return defineHandler({ name: "sms-sender", accepts: ["com.eventline.share.requested"], handle: textSenderHandle("sms", options) });
+  return defineHandler({
+    name: "sms-sender",
+    accepts: ["com.eventline.share.requested"],
+    handle: textSenderHandle("sms", options),
+  });
 }
 
 export const smsSender = createSmsSender();

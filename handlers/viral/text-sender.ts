@@ -4,7 +4,11 @@
  * breaker (an outage of one channel does not stop the other).
  */
 import type { Firestore } from "@google-cloud/firestore";
-import { processLinkSettings, processTextAdapter, type LinkSettings } from "../adapters/environment";
+import {
+  processLinkSettings,
+  processTextAdapter,
+  type LinkSettings,
+} from "../adapters/environment";
 import type { TextChannel, TextMessageAdapter } from "../adapters/text-messages";
 import type { HandlerContext, HandlerEvent } from "../runtime/handler";
 import { invitationText } from "./invitation-message";
@@ -24,7 +28,10 @@ export interface TextSenderOptions {
 export function textSenderHandle(channel: TextChannel, options: TextSenderOptions) {
   const messaging = options.messaging ?? processTextAdapter;
   const links = options.links ?? processLinkSettings;
-  return async (event: HandlerEvent<"com.eventline.share.requested">, ctx: HandlerContext<SenderName>): Promise<void> => {
+  return async (
+    event: HandlerEvent<"com.eventline.share.requested">,
+    ctx: HandlerContext<SenderName>,
+  ): Promise<void> => {
     const adapter = messaging(ctx.firestore);
     const { trackerUrl, cardBaseUrl } = links();
     await deliverShare(event, ctx, {
@@ -32,7 +39,18 @@ export function textSenderHandle(channel: TextChannel, options: TextSenderOption
       service: channel,
       ...(options.now !== undefined && { now: options.now }),
       send: (share, signal) =>
-        adapter.send({ channel, to: share.recipient, body: invitationText(trackingLinks(trackerUrl, share.invitationId, share.cardId, cardBaseUrl), share.shareMetadata), idempotencyKey: share.invitationId }, signal),
+        adapter.send(
+          {
+            channel,
+            to: share.recipient,
+            body: invitationText(
+              trackingLinks(trackerUrl, share.invitationId, share.cardId, cardBaseUrl),
+              share.shareMetadata,
+            ),
+            idempotencyKey: share.invitationId,
+          },
+          signal,
+        ),
     });
   };
 }

@@ -26,7 +26,12 @@ function trimBase(url: string): string {
  * @param cardBaseUrl where cards are shown; the card's URL is `<cardBaseUrl>/cards/<cardId>`.
  *   Default: the tracker's URL.
  */
-export function trackingLinks(trackerUrl: string, invitationId: string, cardId: string, cardBaseUrl: string = trackerUrl): TrackingLinks {
+export function trackingLinks(
+  trackerUrl: string,
+  invitationId: string,
+  cardId: string,
+  cardBaseUrl: string = trackerUrl,
+): TrackingLinks {
   const tracker = trimBase(trackerUrl);
   const cardUrl = `${trimBase(cardBaseUrl)}/cards/${encodeURIComponent(cardId)}`;
   const id = encodeURIComponent(invitationId);

@@ -38,27 +38,71 @@ export interface ConsumerSubscriptionArgs {
   push?: PushTarget;
 }
 
-function checkRange(name: string, field: string, value: number, limits: { min: number; max: number }, fix: string): void {
+function checkRange(
+  name: string,
+  field: string,
+  value: number,
+  limits: { min: number; max: number },
+  fix: string,
+): void {
   if (value < limits.min || value > limits.max) {
-    throw new Error(`ConsumerSubscription ${name}: ${field} ${value} is outside ${limits.min}..${limits.max}; ${fix}`);
+    throw new Error(
+      `ConsumerSubscription ${name}: ${field} ${value} is outside ${limits.min}..${limits.max}; ${fix}`,
+    );
   }
 }
 
 function checkArgs(name: string, { consumer, push }: ConsumerSubscriptionArgs): void {
   if (consumer.delivery === "push" && push === undefined) {
-    throw new Error(`ConsumerSubscription ${name}: push is required for a push consumer; pass the Cloud Run service's URL and the push service account`);
+    throw new Error(
+      `ConsumerSubscription ${name}: push is required for a push consumer; pass the Cloud Run service's URL and the push service account`,
+    );
   }
   if (consumer.delivery === "pull" && push !== undefined) {
-    throw new Error(`ConsumerSubscription ${name}: push was given for a pull consumer; drop it, or declare the consumer with delivery: "push"`);
+    throw new Error(
+      `ConsumerSubscription ${name}: push was given for a pull consumer; drop it, or declare the consumer with delivery: "push"`,
+    );
   }
   if (consumer.delivery === "push" && consumer.exactlyOnce) {
-    throw new Error(`ConsumerSubscription ${name}: consumer.exactlyOnce is not available to push subscriptions; declare the consumer with delivery: "pull"`);
+    throw new Error(
+      `ConsumerSubscription ${name}: consumer.exactlyOnce is not available to push subscriptions; declare the consumer with delivery: "pull"`,
+    );
   }
-  checkRange(name, "consumer.ackDeadlineSeconds", consumer.ackDeadlineSeconds, pubsubLimits.ackDeadlineSeconds, 'set ackDeadline between "10s" and "600s"');
-  checkRange(name, "consumer.retry.minBackoffSeconds", consumer.retry.minBackoffSeconds, pubsubLimits.backoffSeconds, 'set retry.minBackoff between "0s" and "600s"');
-  checkRange(name, "consumer.retry.maxBackoffSeconds", consumer.retry.maxBackoffSeconds, pubsubLimits.backoffSeconds, 'set retry.maxBackoff between "0s" and "600s"');
-  checkRange(name, "consumer.messageRetentionSeconds", consumer.messageRetentionSeconds, pubsubLimits.subscriptionRetentionSeconds, 'set retention between "10m" and "7d"');
-  checkRange(name, "consumer.maxDeliveryAttempts", consumer.maxDeliveryAttempts, pubsubLimits.maxDeliveryAttempts, "set maxDeliveryAttempts between 5 and 100");
+  checkRange(
+    name,
+    "consumer.ackDeadlineSeconds",
+    consumer.ackDeadlineSeconds,
+    pubsubLimits.ackDeadlineSeconds,
+    'set ackDeadline between "10s" and "600s"',
+  );
+  checkRange(
+    name,
+    "consumer.retry.minBackoffSeconds",
+    consumer.retry.minBackoffSeconds,
+    pubsubLimits.backoffSeconds,
+    'set retry.minBackoff between "0s" and "600s"',
+  );
+  checkRange(
+    name,
+    "consumer.retry.maxBackoffSeconds",
+    consumer.retry.maxBackoffSeconds,
+    pubsubLimits.backoffSeconds,
+    'set retry.maxBackoff between "0s" and "600s"',
+  );
+  checkRange(
+    name,
+    "consumer.messageRetentionSeconds",
+    consumer.messageRetentionSeconds,
+    pubsubLimits.subscriptionRetentionSeconds,
+    'set retention between "10m" and "7d"',
+  );
+  checkRange(
+    name,
+    "consumer.maxDeliveryAttempts",
+    consumer.maxDeliveryAttempts,
+    pubsubLimits.maxDeliveryAttempts,
+    "set maxDeliveryAttempts between 5 and 100",
+  );
 }
 
 /**
@@ -74,7 +118,11 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
   /** The subscription that keeps every dead letter until it is inspected or redriven. */
   readonly parkingSubscription: gcp.pubsub.Subscription;
 
-  constructor(name: string, args: ConsumerSubscriptionArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ConsumerSubscriptionArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("eventline:gcp:ConsumerSubscription", name, {}, opts);
     checkArgs(name, args);
     const { consumer, platform, push } = args;
@@ -103,7 +151,10 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
         // Redrive tooling pulls in batches and republishes before acking.
         ackDeadlineSeconds: pubsubLimits.ackDeadlineSeconds.max,
         // A redrive that nacks (its target is still failing) is retried gently.
-        retryPolicy: { minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds), maximumBackoff: toProtoDuration(pubsubLimits.backoffSeconds.max) },
+        retryPolicy: {
+          minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds),
+          maximumBackoff: toProtoDuration(pubsubLimits.backoffSeconds.max),
+        },
         expirationPolicy: { ttl: "" },
       },
       { parent: this },
@@ -124,7 +175,10 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
           minimumBackoff: toProtoDuration(consumer.retry.minBackoffSeconds),
           maximumBackoff: toProtoDuration(consumer.retry.maxBackoffSeconds),
         },
-        deadLetterPolicy: { deadLetterTopic: this.deadLetterTopic.id, maxDeliveryAttempts: consumer.maxDeliveryAttempts },
+        deadLetterPolicy: {
+          deadLetterTopic: this.deadLetterTopic.id,
+          maxDeliveryAttempts: consumer.maxDeliveryAttempts,
+        },
         enableExactlyOnceDelivery: consumer.exactlyOnce,
         enableMessageOrdering: consumer.ordering,
         expirationPolicy: { ttl: "" },
@@ -140,12 +194,22 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
 
     new gcp.pubsub.TopicIAMMember(
       `${name}-dlq-publisher`,
-      { project: platform.project, topic: this.deadLetterTopic.name, role: "roles/pubsub.publisher", member: agent },
+      {
+        project: platform.project,
+        topic: this.deadLetterTopic.name,
+        role: "roles/pubsub.publisher",
+        member: agent,
+      },
       { parent: this },
     );
     new gcp.pubsub.SubscriptionIAMMember(
       `${name}-dlq-subscriber`,
-      { project: platform.project, subscription: this.subscription.name, role: "roles/pubsub.subscriber", member: agent },
+      {
+        project: platform.project,
+        subscription: this.subscription.name,
+        role: "roles/pubsub.subscriber",
+        member: agent,
+      },
       { parent: this },
     );
 

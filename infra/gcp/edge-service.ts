@@ -53,10 +53,14 @@ export class EdgeService extends pulumi.ComponentResource {
     const invokers = args.invokers ?? [];
     const malformed = invokers.filter((member) => !memberPattern.test(member));
     if (malformed.length > 0) {
-      throw new Error(`EdgeService ${name}: invokers ${malformed.join(", ")} are not IAM members; write them as "user:ana@example.com", "group:…", "serviceAccount:…" or "domain:…"`);
+      throw new Error(
+        `EdgeService ${name}: invokers ${malformed.join(", ")} are not IAM members; write them as "user:ana@example.com", "group:…", "serviceAccount:…" or "domain:…"`,
+      );
     }
     if (invokers.includes("allUsers") || invokers.includes("allAuthenticatedUsers")) {
-      throw new Error(`EdgeService ${name}: invokers may not name allUsers or allAuthenticatedUsers; declare services.${service.name}.public with its reason in infra/system.ts`);
+      throw new Error(
+        `EdgeService ${name}: invokers may not name allUsers or allAuthenticatedUsers; declare services.${service.name}.public with its reason in infra/system.ts`,
+      );
     }
     const isPublic = service.publicReason !== undefined;
 
@@ -66,7 +70,12 @@ export class EdgeService extends pulumi.ComponentResource {
         serviceName: service.name,
         accountId: accountId("svc", service.name),
         image: args.image,
-        env: { MODE: service.name, GOOGLE_CLOUD_PROJECT: platform.project, STACK: platform.stack, ...args.env },
+        env: {
+          MODE: service.name,
+          GOOGLE_CLOUD_PROJECT: platform.project,
+          STACK: platform.stack,
+          ...args.env,
+        },
         placement: service.cloudRun,
         ingress: isPublic ? "all" : "internal",
         labels: { component: service.name, exposure: isPublic ? "public" : "internal" },
@@ -81,7 +90,12 @@ export class EdgeService extends pulumi.ComponentResource {
     for (const [declared, topic] of Object.entries(args.publishesTo)) {
       new gcp.pubsub.TopicIAMMember(
         `${name}-publishes-${declared}`,
-        { project: platform.project, topic, role: "roles/pubsub.publisher", member: handler.serviceAccount.member },
+        {
+          project: platform.project,
+          topic,
+          role: "roles/pubsub.publisher",
+          member: handler.serviceAccount.member,
+        },
         { parent: this },
       );
     }
@@ -90,7 +104,13 @@ export class EdgeService extends pulumi.ComponentResource {
     for (const member of isPublic ? ["allUsers"] : invokers) {
       new gcp.cloudrunv2.ServiceIamMember(
         `${name}-invoker-${member.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`,
-        { project: platform.project, location: platform.region, name: service.name, role: "roles/run.invoker", member },
+        {
+          project: platform.project,
+          location: platform.region,
+          name: service.name,
+          role: "roles/run.invoker",
+          member,
+        },
         { parent: this, dependsOn: [handler.service] },
       );
     }
@@ -98,7 +118,13 @@ export class EdgeService extends pulumi.ComponentResource {
     if (args.domain !== undefined) {
       new gcp.cloudrun.DomainMapping(
         `${name}-domain`,
-        { project: platform.project, location: platform.region, name: args.domain, metadata: { namespace: platform.project }, spec: { routeName: service.name } },
+        {
+          project: platform.project,
+          location: platform.region,
+          name: args.domain,
+          metadata: { namespace: platform.project },
+          spec: { routeName: service.name },
+        },
         { parent: this, dependsOn: [handler.service] },
       );
       this.publicUrl = pulumi.output(`https://${args.domain}`);

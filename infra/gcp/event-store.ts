@@ -46,7 +46,9 @@ export class EventStore extends pulumi.ComponentResource {
   constructor(name: string, args: EventStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("eventline:gcp:EventStore", name, {}, opts);
     if (!/^[a-z0-9-]+$/.test(args.locationId)) {
-      throw new Error(`EventStore ${name}: locationId "${args.locationId}" is not a Firestore location; use a region such as "europe-west1" or a multi-region such as "eur3"`);
+      throw new Error(
+        `EventStore ${name}: locationId "${args.locationId}" is not a Firestore location; use a region such as "europe-west1" or a multi-region such as "eur3"`,
+      );
     }
     const { platform } = args;
     const project = platform.project;
@@ -58,7 +60,9 @@ export class EventStore extends pulumi.ComponentResource {
         project,
         locationId: args.locationId,
         type: "FIRESTORE_NATIVE",
-        deleteProtectionState: platform.deleteProtection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED",
+        deleteProtectionState: platform.deleteProtection
+          ? "DELETE_PROTECTION_ENABLED"
+          : "DELETE_PROTECTION_DISABLED",
         // Unprotected stacks are disposable: `pulumi destroy` removes the data with them.
         deletionPolicy: platform.deleteProtection ? "ABANDON" : "DELETE",
       },

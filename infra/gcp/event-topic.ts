@@ -36,7 +36,9 @@ export class EventTopic extends pulumi.ComponentResource {
     const { topic, platform } = args;
     const retention = pubsubLimits.retentionSeconds;
     if (topic.retentionSeconds < retention.min || topic.retentionSeconds > retention.max) {
-      throw new Error(`EventTopic ${name}: topic.retentionSeconds ${topic.retentionSeconds} is outside ${retention.min}..${retention.max}; set the topic's retention in infra/system.ts between "10m" and "31d"`);
+      throw new Error(
+        `EventTopic ${name}: topic.retentionSeconds ${topic.retentionSeconds} is outside ${retention.min}..${retention.max}; set the topic's retention in infra/system.ts between "10m" and "31d"`,
+      );
     }
 
     // A changed definition commits a new schema revision; the topic keeps its name.

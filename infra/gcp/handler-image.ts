@@ -17,7 +17,15 @@ import type { Platform } from "./platform";
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 
 /** What the image is built from, relative to the repository root. */
-export const IMAGE_INPUTS = ["handlers", "proto", "infra/system.ts", "infra/model", "package.json", "package-lock.json", "tsconfig.json"] as const;
+export const IMAGE_INPUTS = [
+  "handlers",
+  "proto",
+  "infra/system.ts",
+  "infra/model",
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+] as const;
 
 function filesUnder(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
@@ -30,13 +38,25 @@ function filesUnder(path: string): string[] {
  * A SHA-256 over the paths and contents of `inputs` under `root`, in a stable order.
  * @throws when an input does not exist: the image would not build either.
  */
-export function contentHash(root: string = REPO_ROOT, inputs: readonly string[] = IMAGE_INPUTS): string {
+export function contentHash(
+  root: string = REPO_ROOT,
+  inputs: readonly string[] = IMAGE_INPUTS,
+): string {
   const missing = inputs.filter((input) => !existsSync(join(root, input)));
-  if (missing.length > 0) throw new Error(`HandlerImage: ${missing.join(", ")} not found under ${root}; the handler image is built from ${inputs.join(", ")}`);
+  if (missing.length > 0)
+    throw new Error(
+      `HandlerImage: ${missing.join(", ")} not found under ${root}; the handler image is built from ${inputs.join(", ")}`,
+    );
   const hash = createHash("sha256");
-  const files = inputs.flatMap((input) => filesUnder(join(root, input))).map((file) => relative(root, file).split("\\").join("/"));
+  const files = inputs
+    .flatMap((input) => filesUnder(join(root, input)))
+    .map((file) => relative(root, file).split("\\").join("/"));
   for (const file of [...new Set(files)].sort()) {
-    hash.update(file).update("\0").update(readFileSync(join(root, file))).update("\0");
+    hash
+      .update(file)
+      .update("\0")
+      .update(readFileSync(join(root, file)))
+      .update("\0");
   }
   return hash.digest("hex");
 }
@@ -63,7 +83,9 @@ export class HandlerImage extends pulumi.ComponentResource {
     super("eventline:gcp:HandlerImage", name, {}, opts);
     const repositoryId = args.repositoryId ?? "eventline";
     if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(repositoryId)) {
-      throw new Error(`HandlerImage ${name}: repositoryId "${repositoryId}" is not a repository id; use lowercase letters, digits and hyphens, e.g. "eventline"`);
+      throw new Error(
+        `HandlerImage ${name}: repositoryId "${repositoryId}" is not a repository id; use lowercase letters, digits and hyphens, e.g. "eventline"`,
+      );
     }
     const { platform } = args;
     const tag = (args.tag ?? contentHash()).slice(0, 16);
@@ -83,7 +105,13 @@ export class HandlerImage extends pulumi.ComponentResource {
     for (const [index, member] of (args.readers ?? []).entries()) {
       new gcp.artifactregistry.RepositoryIamMember(
         `${name}-reader-${index}`,
-        { project: platform.project, location: platform.region, repository: this.repository.name, role: "roles/artifactregistry.reader", member },
+        {
+          project: platform.project,
+          location: platform.region,
+          repository: this.repository.name,
+          role: "roles/artifactregistry.reader",
+          member,
+        },
         { parent: this },
       );
     }
@@ -98,7 +126,13 @@ export class HandlerImage extends pulumi.ComponentResource {
         platforms: [dockerBuild.Platform.Linux_amd64],
         tags: [pulumi.interpolate`${this.repository.registryUri}/handlers:${tag}`],
         push: true,
-        registries: [{ address: registry, username: "oauth2accesstoken", password: pulumi.secret(accessToken) }],
+        registries: [
+          {
+            address: registry,
+            username: "oauth2accesstoken",
+            password: pulumi.secret(accessToken),
+          },
+        ],
       },
       { parent: this },
     );

@@ -32,14 +32,22 @@ export class HandlerPermissions extends pulumi.ComponentResource {
     const project = platform.project;
 
     for (const [declared, topic] of Object.entries(args.emitsTo)) {
-      new gcp.pubsub.TopicIAMMember(`${name}-publishes-${declared}`, { project, topic, role: "roles/pubsub.publisher", member }, { parent: this });
+      new gcp.pubsub.TopicIAMMember(
+        `${name}-publishes-${declared}`,
+        { project, topic, role: "roles/pubsub.publisher", member },
+        { parent: this },
+      );
     }
     new gcp.pubsub.TopicIAMMember(
       `${name}-dead-letters`,
       { project, topic: args.deadLetterTopic, role: "roles/pubsub.publisher", member },
       { parent: this },
     );
-    new gcp.projects.IAMMember(`${name}-firestore`, { project, role: "roles/datastore.user", member }, { parent: this });
+    new gcp.projects.IAMMember(
+      `${name}-firestore`,
+      { project, role: "roles/datastore.user", member },
+      { parent: this },
+    );
     if (args.pullsFrom !== undefined) {
       new gcp.pubsub.SubscriptionIAMMember(
         `${name}-pulls`,

@@ -63,21 +63,39 @@ export interface HandlerServiceArgs {
 
 function checkArgs(name: string, args: HandlerServiceArgs): void {
   const { placement, serviceName } = args;
-  if (serviceName.length > 49) throw new Error(`HandlerService ${name}: serviceName "${serviceName}" is longer than Cloud Run's 49 characters; shorten the consumer's name`);
+  if (serviceName.length > 49)
+    throw new Error(
+      `HandlerService ${name}: serviceName "${serviceName}" is longer than Cloud Run's 49 characters; shorten the consumer's name`,
+    );
   const { concurrency, minInstances, maxInstances, cpu } = placement;
-  if (concurrency < cloudRunLimits.concurrency.min || concurrency > cloudRunLimits.concurrency.max) {
-    throw new Error(`HandlerService ${name}: placement.concurrency ${concurrency} is outside ${cloudRunLimits.concurrency.min}..${cloudRunLimits.concurrency.max}; set cloudRun.concurrency in infra/system.ts`);
+  if (
+    concurrency < cloudRunLimits.concurrency.min ||
+    concurrency > cloudRunLimits.concurrency.max
+  ) {
+    throw new Error(
+      `HandlerService ${name}: placement.concurrency ${concurrency} is outside ${cloudRunLimits.concurrency.min}..${cloudRunLimits.concurrency.max}; set cloudRun.concurrency in infra/system.ts`,
+    );
   }
   if (minInstances < 0 || maxInstances < 1 || minInstances > maxInstances) {
-    throw new Error(`HandlerService ${name}: placement.minInstances ${minInstances} and maxInstances ${maxInstances} need 0 ≤ min ≤ max and max ≥ 1; fix cloudRun.minInstances/maxInstances`);
+    throw new Error(
+      `HandlerService ${name}: placement.minInstances ${minInstances} and maxInstances ${maxInstances} need 0 ≤ min ≤ max and max ≥ 1; fix cloudRun.minInstances/maxInstances`,
+    );
   }
   const cores = parseQuantity(cpu);
-  if (cores === undefined) throw new Error(`HandlerService ${name}: placement.cpu "${cpu}" is not a CPU quantity; write e.g. "1", "2" or "500m"`);
+  if (cores === undefined)
+    throw new Error(
+      `HandlerService ${name}: placement.cpu "${cpu}" is not a CPU quantity; write e.g. "1", "2" or "500m"`,
+    );
   if (cores < 1 && concurrency > 1) {
-    throw new Error(`HandlerService ${name}: placement.cpu "${cpu}" is below one vCPU, which Cloud Run only allows with concurrency 1 (found ${concurrency}); raise cloudRun.cpu to "1" or set cloudRun.concurrency to 1`);
+    throw new Error(
+      `HandlerService ${name}: placement.cpu "${cpu}" is below one vCPU, which Cloud Run only allows with concurrency 1 (found ${concurrency}); raise cloudRun.cpu to "1" or set cloudRun.concurrency to 1`,
+    );
   }
   const timeout = args.timeoutSeconds ?? 300;
-  if (timeout < 1 || timeout > 3600) throw new Error(`HandlerService ${name}: timeoutSeconds ${timeout} is outside Cloud Run's 1..3600; set timeoutSeconds within it`);
+  if (timeout < 1 || timeout > 3600)
+    throw new Error(
+      `HandlerService ${name}: timeoutSeconds ${timeout} is outside Cloud Run's 1..3600; set timeoutSeconds within it`,
+    );
 }
 
 /** A Cloud Run service running the handler image as its own service account. */
@@ -96,12 +114,18 @@ export class HandlerService extends pulumi.ComponentResource {
 
     this.serviceAccount = new gcp.serviceaccount.Account(
       `${name}-sa`,
-      { accountId: args.accountId, project: platform.project, displayName: `Eventline ${args.serviceName} (${platform.stack})` },
+      {
+        accountId: args.accountId,
+        project: platform.project,
+        displayName: `Eventline ${args.serviceName} (${platform.stack})`,
+      },
       { parent: this },
     );
 
     // Cloud Run reads each secret as the service's account when a revision starts: grant first.
-    const secretGrants = (args.secrets ?? []).map((secret) => secret.grantAccess(name, this.serviceAccount.member, { parent: this }));
+    const secretGrants = (args.secrets ?? []).map((secret) =>
+      secret.grantAccess(name, this.serviceAccount.member, { parent: this }),
+    );
 
     this.service = new gcp.cloudrunv2.Service(
       name,
@@ -119,7 +143,10 @@ export class HandlerService extends pulumi.ComponentResource {
           serviceAccount: this.serviceAccount.email,
           timeout: `${args.timeoutSeconds ?? 300}s`,
           maxInstanceRequestConcurrency: placement.concurrency,
-          scaling: { minInstanceCount: placement.minInstances, maxInstanceCount: placement.maxInstances },
+          scaling: {
+            minInstanceCount: placement.minInstances,
+            maxInstanceCount: placement.maxInstances,
+          },
           labels: { ...platform.labels, ...args.labels },
           containers: [
             {
@@ -128,11 +155,26 @@ export class HandlerService extends pulumi.ComponentResource {
               ports: { containerPort: HANDLER_PORT },
               envs: [
                 ...Object.entries(args.env).map(([envName, value]) => ({ name: envName, value })),
-                ...(args.secrets ?? []).map((secret) => ({ name: secret.setting, valueSource: { secretKeyRef: { secret: secret.secret.secretId, version: secret.version.version } } })),
+                ...(args.secrets ?? []).map((secret) => ({
+                  name: secret.setting,
+                  valueSource: {
+                    secretKeyRef: {
+                      secret: secret.secret.secretId,
+                      version: secret.version.version,
+                    },
+                  },
+                })),
               ],
               resources: { limits: { cpu: placement.cpu, memory: placement.memory } },
-              startupProbe: { httpGet: { path: "/readyz", port: HANDLER_PORT }, periodSeconds: 2, failureThreshold: 30 },
-              livenessProbe: { httpGet: { path: "/healthz", port: HANDLER_PORT }, periodSeconds: 10 },
+              startupProbe: {
+                httpGet: { path: "/readyz", port: HANDLER_PORT },
+                periodSeconds: 2,
+                failureThreshold: 30,
+              },
+              livenessProbe: {
+                httpGet: { path: "/healthz", port: HANDLER_PORT },
+                periodSeconds: 10,
+              },
             },
           ],
         },

@@ -39,7 +39,9 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("eventline:gcp:Monitoring", name, {}, opts);
     if (!Number.isInteger(args.oldestUnackedAlertSeconds) || args.oldestUnackedAlertSeconds < 60) {
-      throw new Error(`Monitoring ${name}: oldestUnackedAlertSeconds ${args.oldestUnackedAlertSeconds} is below one minute; set eventline:oldestUnackedAlert to "1m" or more, e.g. "10m"`);
+      throw new Error(
+        `Monitoring ${name}: oldestUnackedAlertSeconds ${args.oldestUnackedAlertSeconds} is below one minute; set eventline:oldestUnackedAlert to "1m" or more, e.g. "10m"`,
+      );
     }
     const { platform } = args;
     const common = {
@@ -60,7 +62,10 @@ export class Monitoring extends pulumi.ComponentResource {
             {
               displayName: `${consumer.parkingSubscription} holds a message`,
               conditionThreshold: {
-                filter: subscriptionMetric("num_undelivered_messages", consumer.parkingSubscription),
+                filter: subscriptionMetric(
+                  "num_undelivered_messages",
+                  consumer.parkingSubscription,
+                ),
                 comparison: "COMPARISON_GT",
                 thresholdValue: 0,
                 duration: "0s",
@@ -106,7 +111,10 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const dashboard = new gcp.monitoring.Dashboard(
       `${name}-dashboard`,
-      { project: platform.project, dashboardJson: JSON.stringify(dashboardDefinition(platform.stack)) },
+      {
+        project: platform.project,
+        dashboardJson: JSON.stringify(dashboardDefinition(platform.stack)),
+      },
       { parent: this },
     );
     this.dashboardUrl = pulumi.interpolate`https://console.cloud.google.com/monitoring/dashboards/builder/${dashboard.id.apply((id) => id.split("/").pop())}?project=${platform.project}`;
@@ -116,8 +124,16 @@ export class Monitoring extends pulumi.ComponentResource {
 }
 
 /** One chart: a metric of the system's subscriptions, one line per subscription. */
-function chart(title: string, metric: string, aligner: string, subscriptions: "consumers" | "parking"): object {
-  const which = subscriptions === "parking" ? `resource.labels.subscription_id = ends_with("${parkingSuffix}")` : `NOT resource.labels.subscription_id = ends_with("${parkingSuffix}")`;
+function chart(
+  title: string,
+  metric: string,
+  aligner: string,
+  subscriptions: "consumers" | "parking",
+): object {
+  const which =
+    subscriptions === "parking"
+      ? `resource.labels.subscription_id = ends_with("${parkingSuffix}")`
+      : `NOT resource.labels.subscription_id = ends_with("${parkingSuffix}")`;
   return {
     title,
     xyChart: {
@@ -129,7 +145,12 @@ function chart(title: string, metric: string, aligner: string, subscriptions: "c
           timeSeriesQuery: {
             timeSeriesFilter: {
               filter: `metric.type = "pubsub.googleapis.com/subscription/${metric}" AND resource.type = "pubsub_subscription" AND ${which}`,
-              aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: "REDUCE_SUM", groupByFields: ["resource.label.subscription_id"] },
+              aggregation: {
+                alignmentPeriod: "60s",
+                perSeriesAligner: aligner,
+                crossSeriesReducer: "REDUCE_SUM",
+                groupByFields: ["resource.label.subscription_id"],
+              },
             },
           },
         },
@@ -141,10 +162,25 @@ function chart(title: string, metric: string, aligner: string, subscriptions: "c
 /** The dashboard: backlog, age, throughput and dead letters per consumer, two charts a row. */
 export function dashboardDefinition(stack: string): object {
   const charts = [
-    chart("Backlog per consumer (undelivered messages)", "num_undelivered_messages", "ALIGN_MEAN", "consumers"),
-    chart("Oldest unacked message age per consumer (s)", "oldest_unacked_message_age", "ALIGN_MAX", "consumers"),
+    chart(
+      "Backlog per consumer (undelivered messages)",
+      "num_undelivered_messages",
+      "ALIGN_MEAN",
+      "consumers",
+    ),
+    chart(
+      "Oldest unacked message age per consumer (s)",
+      "oldest_unacked_message_age",
+      "ALIGN_MAX",
+      "consumers",
+    ),
     chart("Throughput per consumer (acks/s)", "ack_message_count", "ALIGN_RATE", "consumers"),
-    chart("Dead-lettered by Pub/Sub per consumer (msgs/s)", "dead_letter_message_count", "ALIGN_RATE", "consumers"),
+    chart(
+      "Dead-lettered by Pub/Sub per consumer (msgs/s)",
+      "dead_letter_message_count",
+      "ALIGN_RATE",
+      "consumers",
+    ),
     chart("Dead letters parked per consumer", "num_undelivered_messages", "ALIGN_MAX", "parking"),
   ];
   const width = 24;
@@ -153,7 +189,13 @@ export function dashboardDefinition(stack: string): object {
     displayName: `Eventline (${stack})`,
     mosaicLayout: {
       columns: 48,
-      tiles: charts.map((widget, index) => ({ xPos: (index % 2) * width, yPos: Math.floor(index / 2) * height, width, height, widget })),
+      tiles: charts.map((widget, index) => ({
+        xPos: (index % 2) * width,
+        yPos: Math.floor(index / 2) * height,
+        width,
+        height,
+        widget,
+      })),
     },
   };
 }

@@ -26,7 +26,11 @@ export interface Platform {
 
 /** What every workload's environment says of where it runs. */
 export function platformEnv(platform: Platform): Record<string, string> {
-  return { GOOGLE_CLOUD_PROJECT: platform.project, STACK: platform.stack, FIRESTORE_DATABASE: platform.database };
+  return {
+    GOOGLE_CLOUD_PROJECT: platform.project,
+    STACK: platform.stack,
+    FIRESTORE_DATABASE: platform.database,
+  };
 }
 
 /** The labels that mark a resource as Eventline's, for cost reports and clean-up. */

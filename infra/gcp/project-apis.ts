@@ -25,7 +25,10 @@ export const REQUIRED_APIS = [
 ] as const;
 
 /** The APIs enabled before the first `pulumi up`, by hand (docs/deploy.md). */
-export const BOOTSTRAP_APIS = ["serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com"] as const;
+export const BOOTSTRAP_APIS = [
+  "serviceusage.googleapis.com",
+  "cloudresourcemanager.googleapis.com",
+] as const;
 
 export interface ProjectApisArgs {
   platform: Pick<Platform, "project">;
@@ -41,7 +44,12 @@ export class ProjectApis extends pulumi.ComponentResource {
       (api) =>
         new gcp.projects.Service(
           `${name}-${api.split(".")[0]}`,
-          { project: args.platform.project, service: api, disableOnDestroy: false, disableDependentServices: false },
+          {
+            project: args.platform.project,
+            service: api,
+            disableOnDestroy: false,
+            disableDependentServices: false,
+          },
           { parent: this },
         ),
     );
@@ -54,5 +62,8 @@ export class ProjectApis extends pulumi.ComponentResource {
  * children) wait for the APIs: give it to each top-level component's `transformations`.
  */
 export function afterApis(apis: ProjectApis): pulumi.ResourceTransformation {
-  return ({ props, opts }) => ({ props, opts: pulumi.mergeOptions(opts, { dependsOn: apis.services }) });
+  return ({ props, opts }) => ({
+    props,
+    opts: pulumi.mergeOptions(opts, { dependsOn: apis.services }),
+  });
 }

@@ -49,7 +49,12 @@ function reachableTypes(root: protobuf.Type): (protobuf.Type | protobuf.Enum)[] 
 function nestedNames(types: readonly (protobuf.Type | protobuf.Enum)[]): NestedNames {
   const count = new Map<string, number>();
   for (const type of types) count.set(type.name, (count.get(type.name) ?? 0) + 1);
-  return new Map(types.map((type) => [type.fullName, count.get(type.name) === 1 ? type.name : stripDot(type.fullName).replace(/\./g, "_")]));
+  return new Map(
+    types.map((type) => [
+      type.fullName,
+      count.get(type.name) === 1 ? type.name : stripDot(type.fullName).replace(/\./g, "_"),
+    ]),
+  );
 }
 
 function typeName(field: protobuf.Field, names: NestedNames): string {
@@ -57,11 +62,21 @@ function typeName(field: protobuf.Field, names: NestedNames): string {
   return target === null ? field.type : (names.get(target.fullName) ?? target.name);
 }
 
-function renderField(field: protobuf.Field, names: NestedNames, indent: string, inOneof: boolean): string {
+function renderField(
+  field: protobuf.Field,
+  names: NestedNames,
+  indent: string,
+  inOneof: boolean,
+): string {
   const valueType = typeName(field, names);
   const name = field.protoName;
-  if (field instanceof protobuf.MapField) return `${indent}map<${field.keyType}, ${valueType}> ${name} = ${field.id};`;
-  const label = field.repeated ? "repeated " : !inOneof && field.options?.["proto3_optional"] === true ? "optional " : "";
+  if (field instanceof protobuf.MapField)
+    return `${indent}map<${field.keyType}, ${valueType}> ${name} = ${field.id};`;
+  const label = field.repeated
+    ? "repeated "
+    : !inOneof && field.options?.["proto3_optional"] === true
+      ? "optional "
+      : "";
   return `${indent}${label}${valueType} ${name} = ${field.id};`;
 }
 
@@ -73,7 +88,9 @@ function isDeclaredOneof(oneof: protobuf.OneOf): boolean {
 function renderReserved(type: protobuf.Type, indent: string): string[] {
   const reserved = type.reserved ?? [];
   return reserved.map((entry) =>
-    typeof entry === "string" ? `${indent}reserved "${entry}";` : `${indent}reserved ${entry[0] === entry[1] ? entry[0] : `${entry[0]} to ${entry[1]}`};`,
+    typeof entry === "string"
+      ? `${indent}reserved "${entry}";`
+      : `${indent}reserved ${entry[0] === entry[1] ? entry[0] : `${entry[0]} to ${entry[1]}`};`,
   );
 }
 
@@ -86,7 +103,8 @@ function renderMessageBody(type: protobuf.Type, names: NestedNames, indent: stri
   }
   for (const oneof of oneofs) {
     lines.push(`${indent}oneof ${oneof.name} {`);
-    for (const field of oneof.fieldsArray) lines.push(renderField(field, names, `${indent}  `, true));
+    for (const field of oneof.fieldsArray)
+      lines.push(renderField(field, names, `${indent}  `, true));
     lines.push(`${indent}}`);
   }
   return [...lines, ...renderReserved(type, indent)];
@@ -101,7 +119,10 @@ function renderEnum(type: protobuf.Enum, name: string, indent: string): string[]
  * Enum values share the scope of their enclosing message (C++ scoping), so once every enum
  * sits inside the wrapper, two enums with the same value name would not compile.
  */
-function checkEnumValueScope(root: protobuf.Type, types: readonly (protobuf.Type | protobuf.Enum)[]): void {
+function checkEnumValueScope(
+  root: protobuf.Type,
+  types: readonly (protobuf.Type | protobuf.Enum)[],
+): void {
   const owner = new Map<string, string>();
   for (const type of types) {
     if (!(type instanceof protobuf.Enum)) continue;
@@ -137,7 +158,11 @@ export function renderPubsubSchema(root: protobuf.Type, encoding: Encoding): str
   const nested = types.flatMap((type) =>
     type instanceof protobuf.Enum
       ? renderEnum(type, names.get(type.fullName)!, "  ")
-      : [`  message ${names.get(type.fullName)!} {`, ...renderMessageBody(type, names, "    "), "  }"],
+      : [
+          `  message ${names.get(type.fullName)!} {`,
+          ...renderMessageBody(type, names, "    "),
+          "  }",
+        ],
   );
   return [
     'syntax = "proto3";',

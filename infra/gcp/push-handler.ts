@@ -46,12 +46,18 @@ export class PushHandler extends pulumi.ComponentResource {
     super("eventline:gcp:PushHandler", name, {}, opts);
     const { consumer, platform } = args;
     if (consumer.delivery !== "push") {
-      throw new Error(`PushHandler ${name}: consumer.delivery is "${String(consumer.delivery)}"; pull consumers run as a PullWorker on GKE`);
+      throw new Error(
+        `PushHandler ${name}: consumer.delivery is "${String(consumer.delivery)}"; pull consumers run as a PullWorker on GKE`,
+      );
     }
 
     const pusher = new gcp.serviceaccount.Account(
       `${name}-push-sa`,
-      { accountId: accountId("push", consumer.name), project: platform.project, displayName: `Pub/Sub push to ${consumer.name} (${platform.stack})` },
+      {
+        accountId: accountId("push", consumer.name),
+        project: platform.project,
+        displayName: `Pub/Sub push to ${consumer.name} (${platform.stack})`,
+      },
       { parent: this },
     );
     const audience = pushAudience(platform.stack, consumer.name);
@@ -77,7 +83,10 @@ export class PushHandler extends pulumi.ComponentResource {
         // A response after the ack deadline is wasted: Pub/Sub has already redelivered.
         timeoutSeconds: consumer.ackDeadlineSeconds,
         labels: { consumer: consumer.name },
-        description: consumer.description ?? consumer.contract.description ?? `Eventline push consumer ${consumer.name}`,
+        description:
+          consumer.description ??
+          consumer.contract.description ??
+          `Eventline push consumer ${consumer.name}`,
         platform,
       },
       { parent: this },
@@ -85,25 +94,45 @@ export class PushHandler extends pulumi.ComponentResource {
     this.url = handler.url;
     new gcp.cloudrunv2.ServiceIamMember(
       `${name}-invoker`,
-      { project: platform.project, location: platform.region, name: handler.service.name, role: "roles/run.invoker", member: pusher.member },
+      {
+        project: platform.project,
+        location: platform.region,
+        name: handler.service.name,
+        role: "roles/run.invoker",
+        member: pusher.member,
+      },
       { parent: this },
     );
     // Pub/Sub mints the push token as `pusher`; projects created before April 2021 need this grant.
     new gcp.serviceaccount.IAMMember(
       `${name}-push-token`,
-      { serviceAccountId: pusher.name, role: "roles/iam.serviceAccountTokenCreator", member: pubsubServiceAgent(platform) },
+      {
+        serviceAccountId: pusher.name,
+        role: "roles/iam.serviceAccountTokenCreator",
+        member: pubsubServiceAgent(platform),
+      },
       { parent: this },
     );
 
     this.subscription = new ConsumerSubscription(
       name,
-      { consumer, topic: args.topic, platform, push: { endpoint: this.url, serviceAccountEmail: pusher.email, audience } },
+      {
+        consumer,
+        topic: args.topic,
+        platform,
+        push: { endpoint: this.url, serviceAccountEmail: pusher.email, audience },
+      },
       { parent: this },
     );
 
     new HandlerPermissions(
       name,
-      { member: handler.serviceAccount.member, emitsTo: args.emitsTo, deadLetterTopic: this.subscription.deadLetterTopic.name, platform },
+      {
+        member: handler.serviceAccount.member,
+        emitsTo: args.emitsTo,
+        deadLetterTopic: this.subscription.deadLetterTopic.name,
+        platform,
+      },
       { parent: this },
     );
 

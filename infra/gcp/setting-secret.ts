@@ -23,7 +23,10 @@ export interface SettingSecretArgs {
 
 /** The secret id of a setting: `eventline-smtp-url` for EVENTLINE_SMTP_URL. */
 export function secretIdOf(setting: SettingName): string {
-  return `eventline-${setting.toLowerCase().replace(/^eventline_/, "").replace(/_/g, "-")}`;
+  return `eventline-${setting
+    .toLowerCase()
+    .replace(/^eventline_/, "")
+    .replace(/_/g, "-")}`;
 }
 
 /** The file name a mounted secret gets: the secret id. */
@@ -43,19 +46,37 @@ export class SettingSecret extends pulumi.ComponentResource {
     this.platform = args.platform;
     this.secret = new gcp.secretmanager.Secret(
       name,
-      { project: args.platform.project, secretId: secretIdOf(args.setting), replication: { auto: {} }, labels: { ...args.platform.labels } },
+      {
+        project: args.platform.project,
+        secretId: secretIdOf(args.setting),
+        replication: { auto: {} },
+        labels: { ...args.platform.labels },
+      },
       { parent: this },
     );
-    this.version = new gcp.secretmanager.SecretVersion(name, { secret: this.secret.id, secretData: pulumi.secret(args.value) }, { parent: this });
+    this.version = new gcp.secretmanager.SecretVersion(
+      name,
+      { secret: this.secret.id, secretData: pulumi.secret(args.value) },
+      { parent: this },
+    );
     this.versionName = this.version.name;
     this.registerOutputs({ secret: this.secret.secretId });
   }
 
   /** Lets `member` read this secret, and only this one. `who` names the grant. */
-  grantAccess(who: string, member: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): gcp.secretmanager.SecretIamMember {
+  grantAccess(
+    who: string,
+    member: pulumi.Input<string>,
+    opts?: pulumi.CustomResourceOptions,
+  ): gcp.secretmanager.SecretIamMember {
     return new gcp.secretmanager.SecretIamMember(
       `${who}-reads-${secretIdOf(this.setting)}`,
-      { project: this.platform.project, secretId: this.secret.secretId, role: "roles/secretmanager.secretAccessor", member },
+      {
+        project: this.platform.project,
+        secretId: this.secret.secretId,
+        role: "roles/secretmanager.secretAccessor",
+        member,
+      },
       opts,
     );
   }

@@ -14,7 +14,8 @@ import { CustomMetricsAdapter } from "./metrics-adapter";
 export const WORKER_NAMESPACE = "eventline";
 
 /** How the stack gets its cluster (`eventline:cluster`). */
-export type ClusterSource = { mode: "autopilot" } | { mode: "existing"; kubeconfig: pulumi.Input<string> };
+export type ClusterSource =
+  { mode: "autopilot" } | { mode: "existing"; kubeconfig: pulumi.Input<string> };
 
 export interface WorkerClusterArgs {
   /** Create an Autopilot cluster, or use an existing one by kubeconfig. */
@@ -28,28 +29,39 @@ export interface WorkerClusterArgs {
  * call, so no long-lived token is stored in state.
  */
 function kubeconfigFor(cluster: gcp.container.Cluster): pulumi.Output<string> {
-  return pulumi.all([cluster.name, cluster.endpoint, cluster.masterAuth]).apply(([name, endpoint, auth]) =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name, cluster: { server: `https://${endpoint}`, "certificate-authority-data": auth.clusterCaCertificate } }],
-      contexts: [{ name, context: { cluster: name, user: name } }],
-      "current-context": name,
-      users: [
-        {
-          name,
-          user: {
-            exec: {
-              apiVersion: "client.authentication.k8s.io/v1beta1",
-              command: "gke-gcloud-auth-plugin",
-              provideClusterInfo: true,
-              installHint: "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+  return pulumi
+    .all([cluster.name, cluster.endpoint, cluster.masterAuth])
+    .apply(([name, endpoint, auth]) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name,
+            cluster: {
+              server: `https://${endpoint}`,
+              "certificate-authority-data": auth.clusterCaCertificate,
             },
           },
-        },
-      ],
-    }),
-  );
+        ],
+        contexts: [{ name, context: { cluster: name, user: name } }],
+        "current-context": name,
+        users: [
+          {
+            name,
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1beta1",
+                command: "gke-gcloud-auth-plugin",
+                provideClusterInfo: true,
+                installHint:
+                  "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+              },
+            },
+          },
+        ],
+      }),
+    );
 }
 
 /** The cluster's Kubernetes provider and the workers' namespace. */
@@ -65,7 +77,9 @@ export class WorkerCluster extends pulumi.ComponentResource {
     super("eventline:k8s:WorkerCluster", name, {}, opts);
     const { source, platform } = args;
     if (source.mode !== "autopilot" && source.mode !== "existing") {
-      throw new Error(`WorkerCluster ${name}: source.mode "${String((source as { mode: unknown }).mode)}" is neither "autopilot" nor "existing"; set eventline:cluster`);
+      throw new Error(
+        `WorkerCluster ${name}: source.mode "${String((source as { mode: unknown }).mode)}" is neither "autopilot" nor "existing"; set eventline:cluster`,
+      );
     }
 
     let kubeconfig: pulumi.Input<string>;
@@ -108,7 +122,11 @@ export class WorkerCluster extends pulumi.ComponentResource {
     this.namespace = namespace.metadata.name;
 
     if (source.mode === "autopilot") {
-      new CustomMetricsAdapter(`${name}-metrics-adapter`, { provider: this.provider, platform }, { parent: this });
+      new CustomMetricsAdapter(
+        `${name}-metrics-adapter`,
+        { provider: this.provider, platform },
+        { parent: this },
+      );
     }
 
     this.registerOutputs({ namespace: this.namespace });

@@ -32,15 +32,31 @@ export interface CustomMetricsAdapterArgs {
 
 /** Installs the adapter and registers it for the custom and external metrics APIs. */
 export class CustomMetricsAdapter extends pulumi.ComponentResource {
-  constructor(name: string, args: CustomMetricsAdapterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: CustomMetricsAdapterArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("eventline:k8s:CustomMetricsAdapter", name, {}, opts);
     const { platform } = args;
     const k8sOpts = { parent: this, provider: args.provider };
-    const labels = { ...platform.labels, "k8s-app": ACCOUNT, "app.kubernetes.io/part-of": "eventline" };
+    const labels = {
+      ...platform.labels,
+      "k8s-app": ACCOUNT,
+      "app.kubernetes.io/part-of": "eventline",
+    };
 
-    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: NAMESPACE, labels } }, k8sOpts);
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: NAMESPACE, labels } },
+      k8sOpts,
+    );
     const nsOpts = { ...k8sOpts, dependsOn: [namespace] };
-    new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: ACCOUNT, namespace: NAMESPACE, labels } }, nsOpts);
+    new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: ACCOUNT, namespace: NAMESPACE, labels } },
+      nsOpts,
+    );
 
     // Reading metrics is all the adapter does in GCP; granted to its Kubernetes identity directly.
     new gcp.projects.IAMMember(
@@ -55,26 +71,55 @@ export class CustomMetricsAdapter extends pulumi.ComponentResource {
 
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-auth-delegator`,
-      { metadata: { name: "custom-metrics:system:auth-delegator", labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" }, subjects: [subject] },
+      {
+        metadata: { name: "custom-metrics:system:auth-delegator", labels },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: "system:auth-delegator",
+        },
+        subjects: [subject],
+      },
       k8sOpts,
     );
     new k8s.rbac.v1.RoleBinding(
       `${name}-auth-reader`,
       {
         metadata: { name: "custom-metrics-auth-reader", namespace: "kube-system", labels },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "extension-apiserver-authentication-reader" },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "Role",
+          name: "extension-apiserver-authentication-reader",
+        },
         subjects: [subject],
       },
       k8sOpts,
     );
     const resourceReader = new k8s.rbac.v1.ClusterRole(
       `${name}-resource-reader`,
-      { metadata: { name: "custom-metrics-resource-reader", labels }, rules: [{ apiGroups: [""], resources: ["pods", "nodes", "nodes/stats"], verbs: ["get", "list", "watch"] }] },
+      {
+        metadata: { name: "custom-metrics-resource-reader", labels },
+        rules: [
+          {
+            apiGroups: [""],
+            resources: ["pods", "nodes", "nodes/stats"],
+            verbs: ["get", "list", "watch"],
+          },
+        ],
+      },
       k8sOpts,
     );
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-resource-reader`,
-      { metadata: { name: "custom-metrics-resource-reader", labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: resourceReader.metadata.name }, subjects: [subject] },
+      {
+        metadata: { name: "custom-metrics-resource-reader", labels },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: resourceReader.metadata.name,
+        },
+        subjects: [subject],
+      },
       k8sOpts,
     );
 
@@ -87,10 +132,17 @@ export class CustomMetricsAdapter extends pulumi.ComponentResource {
           replicas: 1,
           selector: { matchLabels: selector },
           template: {
-            metadata: { labels: { ...labels, ...selector, "kubernetes.io/cluster-service": "true" } },
+            metadata: {
+              labels: { ...labels, ...selector, "kubernetes.io/cluster-service": "true" },
+            },
             spec: {
               serviceAccountName: ACCOUNT,
-              securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65534,
+                runAsGroup: 65534,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
               containers: [
                 {
                   name: "pod-custom-metrics-stackdriver-adapter",
@@ -103,11 +155,27 @@ export class CustomMetricsAdapter extends pulumi.ComponentResource {
                     "--cert-dir=/tmp/serving-cert",
                   ],
                   ports: [{ name: "https", containerPort: ADAPTER_PORT }],
-                  resources: { requests: { cpu: "250m", memory: "400Mi" }, limits: { cpu: "250m", memory: "400Mi" } },
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+                  resources: {
+                    requests: { cpu: "250m", memory: "400Mi" },
+                    limits: { cpu: "250m", memory: "400Mi" },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
                   // The API server library serves these unauthenticated, like metrics-server's.
-                  livenessProbe: { httpGet: { path: "/livez", port: ADAPTER_PORT, scheme: "HTTPS" }, periodSeconds: 10, failureThreshold: 3 },
-                  readinessProbe: { httpGet: { path: "/readyz", port: ADAPTER_PORT, scheme: "HTTPS" }, periodSeconds: 10, failureThreshold: 3 },
+                  livenessProbe: {
+                    httpGet: { path: "/livez", port: ADAPTER_PORT, scheme: "HTTPS" },
+                    periodSeconds: 10,
+                    failureThreshold: 3,
+                  },
+                  readinessProbe: {
+                    httpGet: { path: "/readyz", port: ADAPTER_PORT, scheme: "HTTPS" },
+                    periodSeconds: 10,
+                    failureThreshold: 3,
+                  },
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                 },
               ],
@@ -121,8 +189,21 @@ export class CustomMetricsAdapter extends pulumi.ComponentResource {
     const service = new k8s.core.v1.Service(
       `${name}-service`,
       {
-        metadata: { name: ACCOUNT, namespace: NAMESPACE, labels: { ...labels, ...selector, "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "Adapter" } },
-        spec: { type: "ClusterIP", selector, ports: [{ port: 443, protocol: "TCP", targetPort: ADAPTER_PORT }] },
+        metadata: {
+          name: ACCOUNT,
+          namespace: NAMESPACE,
+          labels: {
+            ...labels,
+            ...selector,
+            "kubernetes.io/cluster-service": "true",
+            "kubernetes.io/name": "Adapter",
+          },
+        },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ port: 443, protocol: "TCP", targetPort: ADAPTER_PORT }],
+        },
       },
       nsOpts,
     );
@@ -154,15 +235,30 @@ export class CustomMetricsAdapter extends pulumi.ComponentResource {
     // The HPA controller reads external metrics as this account.
     const externalReader = new k8s.rbac.v1.ClusterRole(
       `${name}-external-metrics-reader`,
-      { metadata: { name: "external-metrics-reader", labels }, rules: [{ apiGroups: ["external.metrics.k8s.io"], resources: ["*"], verbs: ["list", "get", "watch"] }] },
+      {
+        metadata: { name: "external-metrics-reader", labels },
+        rules: [
+          {
+            apiGroups: ["external.metrics.k8s.io"],
+            resources: ["*"],
+            verbs: ["list", "get", "watch"],
+          },
+        ],
+      },
       k8sOpts,
     );
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-external-metrics-reader`,
       {
         metadata: { name: "external-metrics-reader", labels },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: externalReader.metadata.name },
-        subjects: [{ kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" }],
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: externalReader.metadata.name,
+        },
+        subjects: [
+          { kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" },
+        ],
       },
       k8sOpts,
     );

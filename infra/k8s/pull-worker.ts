@@ -59,18 +59,39 @@ function checkArgs(name: string, { consumer, maxReplicasCap }: PullWorkerArgs): 
   const fail = (message: string): never => {
     throw new Error(`PullWorker ${name}: ${message}`);
   };
-  if (consumer.delivery !== "pull") fail(`consumer.delivery is "${String(consumer.delivery)}"; push consumers run as a PushHandler on Cloud Run`);
-  if (consumer.name.length > 63) fail(`consumer.name "${consumer.name}" is longer than a Kubernetes name's 63 characters; shorten it`);
+  if (consumer.delivery !== "pull")
+    fail(
+      `consumer.delivery is "${String(consumer.delivery)}"; push consumers run as a PushHandler on Cloud Run`,
+    );
+  if (consumer.name.length > 63)
+    fail(
+      `consumer.name "${consumer.name}" is longer than a Kubernetes name's 63 characters; shorten it`,
+    );
   const { min, max } = consumer.gke.replicas;
-  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || min > max) fail(`consumer.gke.replicas ${min}..${max} needs whole numbers with 1 ≤ min ≤ max; fix gke.replicas in infra/system.ts`);
-  if (max > maxReplicasCap) fail(`consumer.gke.replicas.max ${max} exceeds eventline:maxReplicasCap ${maxReplicasCap}; lower gke.replicas.max for this stack or raise the cap`);
-  if (!(consumer.gke.backlogTarget >= 1)) fail(`consumer.gke.backlogTarget ${consumer.gke.backlogTarget} must be at least 1 undelivered message per replica`);
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || min > max)
+    fail(
+      `consumer.gke.replicas ${min}..${max} needs whole numbers with 1 ≤ min ≤ max; fix gke.replicas in infra/system.ts`,
+    );
+  if (max > maxReplicasCap)
+    fail(
+      `consumer.gke.replicas.max ${max} exceeds eventline:maxReplicasCap ${maxReplicasCap}; lower gke.replicas.max for this stack or raise the cap`,
+    );
+  if (!(consumer.gke.backlogTarget >= 1))
+    fail(
+      `consumer.gke.backlogTarget ${consumer.gke.backlogTarget} must be at least 1 undelivered message per replica`,
+    );
   const { requests, limits } = consumer.gke.resources;
   for (const resource of ["cpu", "memory"] as const) {
     const request = parseQuantity(requests[resource]);
     const limit = parseQuantity(limits[resource]);
-    if (request === undefined || limit === undefined) fail(`consumer.gke.resources.${resource} "${requests[resource]}"/"${limits[resource]}" are not Kubernetes quantities; write e.g. "250m" or "256Mi"`);
-    if (request! > limit!) fail(`consumer.gke.resources.requests.${resource} ${requests[resource]} exceeds limits.${resource} ${limits[resource]}; raise the limit or lower the request`);
+    if (request === undefined || limit === undefined)
+      fail(
+        `consumer.gke.resources.${resource} "${requests[resource]}"/"${limits[resource]}" are not Kubernetes quantities; write e.g. "250m" or "256Mi"`,
+      );
+    if (request! > limit!)
+      fail(
+        `consumer.gke.resources.requests.${resource} ${requests[resource]} exceeds limits.${resource} ${limits[resource]}; raise the limit or lower the request`,
+      );
   }
 }
 
@@ -87,14 +108,29 @@ export class PullWorker extends pulumi.ComponentResource {
     const { consumer, platform, cluster } = args;
     const k8sOpts = { parent: this, provider: cluster.provider };
     const namespace = cluster.namespace;
-    const selector = { "app.kubernetes.io/name": consumer.name, "app.kubernetes.io/part-of": "eventline" };
-    const labels = { ...platform.labels, ...selector, "app.kubernetes.io/component": consumer.builtIn ? "archiver" : "pull-worker" };
+    const selector = {
+      "app.kubernetes.io/name": consumer.name,
+      "app.kubernetes.io/part-of": "eventline",
+    };
+    const labels = {
+      ...platform.labels,
+      ...selector,
+      "app.kubernetes.io/component": consumer.builtIn ? "archiver" : "pull-worker",
+    };
 
-    this.subscription = new ConsumerSubscription(name, { consumer, topic: args.topic, platform }, { parent: this });
+    this.subscription = new ConsumerSubscription(
+      name,
+      { consumer, topic: args.topic, platform },
+      { parent: this },
+    );
 
     this.serviceAccount = new gcp.serviceaccount.Account(
       `${name}-sa`,
-      { accountId: accountId("wrk", consumer.name), project: platform.project, displayName: `Eventline worker ${consumer.name} (${platform.stack})` },
+      {
+        accountId: accountId("wrk", consumer.name),
+        project: platform.project,
+        displayName: `Eventline worker ${consumer.name} (${platform.stack})`,
+      },
       { parent: this },
     );
     new HandlerPermissions(
@@ -119,7 +155,14 @@ export class PullWorker extends pulumi.ComponentResource {
     );
     const kubernetesAccount = new k8s.core.v1.ServiceAccount(
       name,
-      { metadata: { name: consumer.name, namespace, labels, annotations: { "iam.gke.io/gcp-service-account": this.serviceAccount.email } } },
+      {
+        metadata: {
+          name: consumer.name,
+          namespace,
+          labels,
+          annotations: { "iam.gke.io/gcp-service-account": this.serviceAccount.email },
+        },
+      },
       k8sOpts,
     );
 
@@ -144,13 +187,25 @@ export class PullWorker extends pulumi.ComponentResource {
                 parameters: {
                   secrets: pulumi
                     .all(secrets.map((secret) => secret.versionName))
-                    .apply((versions) => versions.map((version, i) => `- resourceName: "${version}"\n  path: "${secretFileOf(secrets[i]!.setting)}"`).join("\n")),
+                    .apply((versions) =>
+                      versions
+                        .map(
+                          (version, i) =>
+                            `- resourceName: "${version}"\n  path: "${secretFileOf(secrets[i]!.setting)}"`,
+                        )
+                        .join("\n"),
+                    ),
                 },
               },
             },
             k8sOpts,
           );
-    const secretFiles = Object.fromEntries(secrets.map((secret) => [`${secret.setting}${FILE_SUFFIX}`, `${SECRETS_MOUNT_PATH}/${secretFileOf(secret.setting)}`]));
+    const secretFiles = Object.fromEntries(
+      secrets.map((secret) => [
+        `${secret.setting}${FILE_SUFFIX}`,
+        `${SECRETS_MOUNT_PATH}/${secretFileOf(secret.setting)}`,
+      ]),
+    );
 
     new k8s.apps.v1.Deployment(
       name,
@@ -166,7 +221,12 @@ export class PullWorker extends pulumi.ComponentResource {
             spec: {
               serviceAccountName: kubernetesAccount.metadata.name,
               terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SECONDS,
-              securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: RUN_AS_USER,
+                runAsGroup: RUN_AS_USER,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
               containers: [
                 {
                   name: "handler",
@@ -181,32 +241,71 @@ export class PullWorker extends pulumi.ComponentResource {
                     ...secretFiles,
                   }).map(([envName, value]) => ({ name: envName, value })),
                   ports: [{ name: "http", containerPort: HANDLER_PORT }],
-                  resources: { requests: { ...consumer.gke.resources.requests }, limits: { ...consumer.gke.resources.limits } },
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
-                  livenessProbe: { httpGet: { path: "/healthz", port: HANDLER_PORT }, periodSeconds: 10, failureThreshold: 3 },
-                  readinessProbe: { httpGet: { path: "/readyz", port: HANDLER_PORT }, periodSeconds: 5, failureThreshold: 2 },
+                  resources: {
+                    requests: { ...consumer.gke.resources.requests },
+                    limits: { ...consumer.gke.resources.limits },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                  livenessProbe: {
+                    httpGet: { path: "/healthz", port: HANDLER_PORT },
+                    periodSeconds: 10,
+                    failureThreshold: 3,
+                  },
+                  readinessProbe: {
+                    httpGet: { path: "/readyz", port: HANDLER_PORT },
+                    periodSeconds: 5,
+                    failureThreshold: 2,
+                  },
                   // The root filesystem is read-only; Node and the Google clients still need a scratch dir.
-                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(secretProviderClass === undefined ? [] : [{ name: "secrets", mountPath: SECRETS_MOUNT_PATH, readOnly: true }])],
+                  volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    ...(secretProviderClass === undefined
+                      ? []
+                      : [{ name: "secrets", mountPath: SECRETS_MOUNT_PATH, readOnly: true }]),
+                  ],
                 },
               ],
               volumes: [
                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
                 ...(secretProviderClass === undefined
                   ? []
-                  : [{ name: "secrets", csi: { driver: SECRET_MANAGER_CSI_DRIVER, readOnly: true, volumeAttributes: { secretProviderClass: `${consumer.name}-secrets` } } }]),
+                  : [
+                      {
+                        name: "secrets",
+                        csi: {
+                          driver: SECRET_MANAGER_CSI_DRIVER,
+                          readOnly: true,
+                          volumeAttributes: { secretProviderClass: `${consumer.name}-secrets` },
+                        },
+                      },
+                    ]),
               ],
             },
           },
         },
       },
-      { ...k8sOpts, dependsOn: [...secretGrants, ...(secretProviderClass === undefined ? [] : [secretProviderClass])] },
+      {
+        ...k8sOpts,
+        dependsOn: [
+          ...secretGrants,
+          ...(secretProviderClass === undefined ? [] : [secretProviderClass]),
+        ],
+      },
     );
 
     // Pull workers lose nothing when evicted (unacked messages are redelivered), so allow one
     // pod down at a time rather than block drains of single-replica workers.
     new k8s.policy.v1.PodDisruptionBudget(
       name,
-      { metadata: { name: consumer.name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+      {
+        metadata: { name: consumer.name, namespace, labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+      },
       k8sOpts,
     );
 
@@ -222,7 +321,10 @@ export class PullWorker extends pulumi.ComponentResource {
             {
               type: "External",
               external: {
-                metric: { name: BACKLOG_METRIC, selector: { matchLabels: { "resource.labels.subscription_id": consumer.name } } },
+                metric: {
+                  name: BACKLOG_METRIC,
+                  selector: { matchLabels: { "resource.labels.subscription_id": consumer.name } },
+                },
                 target: { type: "AverageValue", averageValue: String(consumer.gke.backlogTarget) },
               },
             },
@@ -232,6 +334,9 @@ export class PullWorker extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    this.registerOutputs({ subscription: this.subscription.subscription.name, serviceAccount: this.serviceAccount.email });
+    this.registerOutputs({
+      subscription: this.subscription.subscription.name,
+      serviceAccount: this.serviceAccount.email,
+    });
   }
 }

@@ -15,9 +15,18 @@ export const consumerDefaults = {
   ordering: false,
   exactlyOnce: false,
   retainAckedMessages: false,
-  cloudRun: { cpu: "1", memory: "512Mi", minInstances: 0, maxInstances: 10, concurrency: 80 } satisfies Required<CloudRunPlacement>,
+  cloudRun: {
+    cpu: "1",
+    memory: "512Mi",
+    minInstances: 0,
+    maxInstances: 10,
+    concurrency: 80,
+  } satisfies Required<CloudRunPlacement>,
   gke: {
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    resources: {
+      requests: { cpu: "100m", memory: "128Mi" },
+      limits: { cpu: "500m", memory: "256Mi" },
+    },
     replicas: { min: 1, max: 10 },
     backlogTarget: 100,
     // The smallest limit whose throughput is within 10% of the best: higher limits add
@@ -32,17 +41,28 @@ export const defaultTopicRetention = "7d";
 
 /** The placement of the built-in archivers: small pull workers on GKE. */
 export const archiverPlacement: Required<GkePlacement> = {
-  resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+  resources: {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "500m", memory: "256Mi" },
+  },
   replicas: { min: 1, max: 5 },
   backlogTarget: 500,
   maxMessages: 200,
 };
 
 /** What the gateway and the tracker get for what they leave out. */
-export const serviceDefaults: Readonly<Record<ServiceName, { rateLimit?: { requests: number; per: string }; cloudRun: Required<CloudRunPlacement> }>> = {
+export const serviceDefaults: Readonly<
+  Record<
+    ServiceName,
+    { rateLimit?: { requests: number; per: string }; cloudRun: Required<CloudRunPlacement> }
+  >
+> = {
   gateway: { cloudRun: consumerDefaults.cloudRun },
   // A recipient opens and clicks a handful of times; a client far past that is a scanner or a loop.
-  tracker: { rateLimit: { requests: 120, per: "1m" }, cloudRun: { ...consumerDefaults.cloudRun, memory: "256Mi" } },
+  tracker: {
+    rateLimit: { requests: 120, per: "1m" },
+    cloudRun: { ...consumerDefaults.cloudRun, memory: "256Mi" },
+  },
 };
 
 /** On SIGTERM a pull worker stops pulling and lets in-flight work finish for at most this long, in seconds. */

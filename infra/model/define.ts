@@ -4,7 +4,14 @@
  * topic cannot carry every type its handler accepts, a consumer naming an unknown
  * handler or topic. Everything it cannot see is checked at load by `resolveSystem`.
  */
-import type { ConsumerSpec, HandlerContract, MessageClass, StackOverrides, SystemSpec, TopicSpec } from "./types";
+import type {
+  ConsumerSpec,
+  HandlerContract,
+  MessageClass,
+  StackOverrides,
+  SystemSpec,
+  TopicSpec,
+} from "./types";
 
 /** Every event type declared on any topic of `T`. */
 export type EventTypeOf<T extends Readonly<Record<string, TopicSpec>>> = {
@@ -31,13 +38,19 @@ type CheckHandlers<T extends Readonly<Record<string, TopicSpec>>, H> = {
       ? H[K] extends { emits: readonly (infer E)[] }
         ? [Exclude<E, EventTypeOf<T>>] extends [never]
           ? H[K]
-          : H[K] & DeclarationTypeError<`handler ${K & string} emits ${Exclude<E, EventTypeOf<T>> & string}, which no topic declares`>
+          : H[K] &
+              DeclarationTypeError<`handler ${K & string} emits ${Exclude<E, EventTypeOf<T>> & string}, which no topic declares`>
         : H[K]
-      : H[K] & DeclarationTypeError<`handler ${K & string} accepts ${Exclude<A, EventTypeOf<T>> & string}, which no topic declares`>
+      : H[K] &
+          DeclarationTypeError<`handler ${K & string} accepts ${Exclude<A, EventTypeOf<T>> & string}, which no topic declares`>
     : H[K];
 };
 
-type CheckConsumers<T extends Readonly<Record<string, TopicSpec>>, H extends Readonly<Record<string, HandlerContract>>, C> = {
+type CheckConsumers<
+  T extends Readonly<Record<string, TopicSpec>>,
+  H extends Readonly<Record<string, HandlerContract>>,
+  C,
+> = {
   [K in keyof C]: C[K] extends { handler: infer HN; topic: infer TN }
     ? HN extends keyof H
       ? TN extends keyof T

@@ -16,7 +16,9 @@ const durationPattern = /^(\d+)(s|m|h|d)$/;
 export class DurationError extends Error {
   override readonly name = "DurationError";
   constructor(readonly value: string) {
-    super(`"${value}" is not a duration: write a whole number and a unit s, m, h or d, e.g. "10s", "10m", "7d"`);
+    super(
+      `"${value}" is not a duration: write a whole number and a unit s, m, h or d, e.g. "10s", "10m", "7d"`,
+    );
   }
 }
 

@@ -36,7 +36,11 @@ export class FilterSyntaxError extends Error {
    * @param filter the filter that failed to parse.
    * @param position 0-based character (UTF-16 code unit) offset of the problem in `filter`.
    */
-  constructor(message: string, readonly filter: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly filter: string,
+    readonly position: number,
+  ) {
     super(message);
   }
 }
@@ -46,9 +50,22 @@ const BARE_KEY_CHAR = /[A-Za-z0-9_-]/;
 // What may follow a bare key; anything else means the key needed quoting.
 const AFTER_BARE_KEY = /[ \t\r\n=!),]/;
 // CEL's one-character escapes; CEL's string syntax is the one Google's expression languages share.
-const SIMPLE_ESCAPES = new Map(Object.entries({
-  a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", '"': '"', "'": "'", "?": "?", "`": "`",
-}));
+const SIMPLE_ESCAPES = new Map(
+  Object.entries({
+    a: "\x07",
+    b: "\b",
+    f: "\f",
+    n: "\n",
+    r: "\r",
+    t: "\t",
+    v: "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "?": "?",
+    "`": "`",
+  }),
+);
 
 class Parser {
   private pos = 0;
@@ -59,7 +76,9 @@ class Parser {
     if (this.skipSpace() === this.src.length) return { kind: "matchAll" };
     const ast = this.expression();
     if (this.skipSpace() < this.src.length) {
-      this.fail(`${this.peek() === ")" ? 'unbalanced ")"; ' : ""}expected "AND", "OR" or end of filter`);
+      this.fail(
+        `${this.peek() === ")" ? 'unbalanced ")"; ' : ""}expected "AND", "OR" or end of filter`,
+      );
     }
     return ast;
   }
@@ -69,7 +88,8 @@ class Parser {
     let op: "AND" | "OR" | undefined;
     for (let word = this.word(); word === "AND" || word === "OR"; word = this.word()) {
       // The docs: "To combine the AND and OR operators, use parentheses and complete expressions."
-      if (op !== undefined && word !== op) this.fail(`cannot mix AND and OR without parentheses; expected "${op}"`);
+      if (op !== undefined && word !== op)
+        this.fail(`cannot mix AND and OR without parentheses; expected "${op}"`);
       op = word;
       this.pos += word.length;
       operands.push(this.term(`a condition after "${word}"`));
@@ -80,14 +100,20 @@ class Parser {
 
   private term(expected: string): FilterAst {
     // "The NOT operator has the highest precedence", so it binds to the next term only.
-    const negation = this.eat("-") ? "-" : this.word() === "NOT" && this.eat("NOT") ? "NOT" : undefined;
+    const negation = this.eat("-")
+      ? "-"
+      : this.word() === "NOT" && this.eat("NOT")
+        ? "NOT"
+        : undefined;
     const open = this.skipSpace();
     let operand: FilterAst;
     if (this.eat("(")) {
       operand = this.expression();
       this.expect(")", `for the "(" at position ${open}, or "AND"/"OR"`);
     } else {
-      operand = this.condition(negation === undefined ? expected : `a condition after "${negation}"`);
+      operand = this.condition(
+        negation === undefined ? expected : `a condition after "${negation}"`,
+      );
     }
     return negation === undefined ? operand : { kind: "not", operand };
   }
@@ -106,7 +132,8 @@ class Parser {
       this.pos++;
       const key = this.key();
       const op = this.eat("!=") ? "!=" : this.eat("=") ? "=" : undefined;
-      if (op === undefined) this.fail('expected "=" or "!=" after the key (attributes:KEY tests presence)');
+      if (op === undefined)
+        this.fail('expected "=" or "!=" after the key (attributes:KEY tests presence)');
       const value = this.string(`a string literal after "${op}"`);
       return op === "=" ? { kind: "equals", key, value } : { kind: "notEquals", key, value };
     }
@@ -121,9 +148,14 @@ class Parser {
     }
     const isCall = word !== "" && this.eat("(");
     this.pos = start;
-    if (isCall) this.fail(`unknown function "${word}"; hasPrefix is the only supported function`, this.skipSpace());
+    if (isCall)
+      this.fail(
+        `unknown function "${word}"; hasPrefix is the only supported function`,
+        this.skipSpace(),
+      );
     // The docs: "An expression with an equality operator must begin with a key", so `"com" = ...` lands here.
-    const forms = 'attributes:KEY, attributes.KEY = "V", attributes.KEY != "V" or hasPrefix(attributes.KEY, "P")';
+    const forms =
+      'attributes:KEY, attributes.KEY = "V", attributes.KEY != "V" or hasPrefix(attributes.KEY, "P")';
     this.fail(`expected ${expected} (${forms})`, this.skipSpace());
   }
 
@@ -131,18 +163,22 @@ class Parser {
     if (this.peek() === '"') return this.string("an attribute key");
     const start = this.pos;
     while (BARE_KEY_CHAR.test(this.peek())) this.pos++;
-    if (this.pos === start) this.fail("expected an attribute key (letters, digits, - and _, or a string literal)");
+    if (this.pos === start)
+      this.fail("expected an attribute key (letters, digits, - and _, or a string literal)");
     // The docs: "If a key contains characters other than hyphens, underscores, or alphanumeric characters, use
     // a string literal."
     if (this.pos < this.src.length && !AFTER_BARE_KEY.test(this.peek())) {
-      this.fail("unexpected character in attribute key; keys with other characters must be string literals");
+      this.fail(
+        "unexpected character in attribute key; keys with other characters must be string literals",
+      );
     }
     return this.src.slice(start, this.pos);
   }
 
   private string(expected: string): string {
     const open = this.skipSpace();
-    if (!this.eat('"')) this.fail(`expected ${expected}${this.peek() === "'" ? " (strings use double quotes)" : ""}`);
+    if (!this.eat('"'))
+      this.fail(`expected ${expected}${this.peek() === "'" ? " (strings use double quotes)" : ""}`);
     let out = "";
     while (this.peek() !== '"') out += this.char(open);
     this.pos++;
@@ -166,9 +202,11 @@ class Parser {
     const codePoint = (skip: number, count: number, digits: RegExp, radix: number): string => {
       const text = this.src.slice(at + skip, at + skip + count);
       const escape = this.src.slice(at, at + skip + count);
-      if (!digits.test(text) || text.length !== count) this.fail(`invalid escape sequence "${escape}"`, at);
+      if (!digits.test(text) || text.length !== count)
+        this.fail(`invalid escape sequence "${escape}"`, at);
       const code = parseInt(text, radix);
-      if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) this.fail("escape is not a Unicode scalar value", at);
+      if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+        this.fail("escape is not a Unicode scalar value", at);
       this.pos = at + skip + count;
       return String.fromCodePoint(code);
     };
@@ -207,8 +245,12 @@ class Parser {
     const word = /^[A-Za-z0-9_]+/.exec(this.src.slice(at))?.[0];
     const upper = word?.toUpperCase() ?? "";
     // A lowercase operator is the likely slip: "The operators must be in uppercase letters."
-    const hint = upper !== word && ["AND", "OR", "NOT"].includes(upper) ? ` (operators are uppercase: ${upper})` : "";
-    const found = at >= this.src.length ? "end of filter" : JSON.stringify(word ?? this.src[at]) + hint;
+    const hint =
+      upper !== word && ["AND", "OR", "NOT"].includes(upper)
+        ? ` (operators are uppercase: ${upper})`
+        : "";
+    const found =
+      at >= this.src.length ? "end of filter" : JSON.stringify(word ?? this.src[at]) + hint;
     throw new FilterSyntaxError(`${expected} at ${at}, found ${found}`, this.src, at);
   }
 }
@@ -233,21 +275,33 @@ export function parseFilter(filter: string): FilterAst {
 }
 
 /** Evaluates a parsed filter against a message's attributes, as the Pub/Sub service does. */
-export function matchesFilter(ast: FilterAst, attributes: Readonly<Record<string, string>>): boolean {
+export function matchesFilter(
+  ast: FilterAst,
+  attributes: Readonly<Record<string, string>>,
+): boolean {
   // Own properties only, so that a key such as "constructor" does not find Object.prototype.
-  const value = (key: string): string | undefined => (Object.hasOwn(attributes, key) ? attributes[key] : undefined);
+  const value = (key: string): string | undefined =>
+    Object.hasOwn(attributes, key) ? attributes[key] : undefined;
   switch (ast.kind) {
-    case "matchAll": return true;
-    case "hasKey": return Object.hasOwn(attributes, ast.key);
-    case "equals": return value(ast.key) === ast.value;
+    case "matchAll":
+      return true;
+    case "hasKey":
+      return Object.hasOwn(attributes, ast.key);
+    case "equals":
+      return value(ast.key) === ast.value;
     // The docs' table: `attributes.name != "com"` selects "Messages without the name attribute and the value of
     // com", i.e. the negation of `=`, so a message without the key matches. Google's own fake,
     // cloud.google.com/go/pubsub/pstest, implements `!=` the same way.
-    case "notEquals": return value(ast.key) !== ast.value;
-    case "hasPrefix": return value(ast.key)?.startsWith(ast.prefix) ?? false;
-    case "not": return !matchesFilter(ast.operand, attributes);
-    case "and": return ast.operands.every((operand) => matchesFilter(operand, attributes));
-    case "or": return ast.operands.some((operand) => matchesFilter(operand, attributes));
+    case "notEquals":
+      return value(ast.key) !== ast.value;
+    case "hasPrefix":
+      return value(ast.key)?.startsWith(ast.prefix) ?? false;
+    case "not":
+      return !matchesFilter(ast.operand, attributes);
+    case "and":
+      return ast.operands.every((operand) => matchesFilter(operand, attributes));
+    case "or":
+      return ast.operands.some((operand) => matchesFilter(operand, attributes));
   }
 }
 
@@ -256,7 +310,9 @@ export function matchesFilter(ast: FilterAst, attributes: Readonly<Record<string
  * message, as the API documents for Subscription.filter: "If empty, then no messages are filtered out."
  * @throws FilterSyntaxError when the filter is invalid.
  */
-export function compileFilter(filter: string): (attributes: Readonly<Record<string, string>>) => boolean {
+export function compileFilter(
+  filter: string,
+): (attributes: Readonly<Record<string, string>>) => boolean {
   const ast = parseFilter(filter);
   return (attributes) => matchesFilter(ast, attributes);
 }
@@ -266,7 +322,8 @@ function quote(text: string): string {
   // Matching control characters is the point: the docs require them escaped in literals.
   // eslint-disable-next-line no-control-regex
   const escaped = text.replace(/[\\"\x00-\x1f\x7f-\x9f]/g, (c) =>
-    c === "\\" || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    c === "\\" || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
   return `"${escaped}"`;
 }
 
@@ -280,7 +337,9 @@ function quote(text: string): string {
 export function filterForTypes(types: readonly string[], attribute = "ce-type"): string {
   if (types.length === 0) throw new RangeError("filterForTypes needs at least one type");
   const key = /^[A-Za-z0-9_-]+$/.test(attribute) ? attribute : quote(attribute);
-  const filter = [...new Set(types)].map((type) => `attributes.${key} = ${quote(type)}`).join(" OR ");
+  const filter = [...new Set(types)]
+    .map((type) => `attributes.${key} = ${quote(type)}`)
+    .join(" OR ");
   parseFilter(filter); // Fail at load time rather than when the subscription is created.
   return filter;
 }

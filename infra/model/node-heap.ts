@@ -13,6 +13,9 @@ const HEAP_SHARE_OF_LIMIT = 0.625;
 /** The heap cap in MB (for `--max-old-space-size`) for a Kubernetes memory limit such as "256Mi". */
 export function heapCapMb(memoryLimit: string): number {
   const bytes = parseQuantity(memoryLimit);
-  if (bytes === undefined) throw new Error(`memory limit "${memoryLimit}" is not a Kubernetes quantity; write e.g. "256Mi"`);
+  if (bytes === undefined)
+    throw new Error(
+      `memory limit "${memoryLimit}" is not a Kubernetes quantity; write e.g. "256Mi"`,
+    );
   return Math.floor((bytes / 2 ** 20) * HEAP_SHARE_OF_LIMIT);
 }

@@ -30,14 +30,18 @@ export function reflectedType(message: MessageClass): protobuf.Type {
 }
 
 /** The members of a topic wrapper's single oneof: field name (camelCase) → full message name. */
-export function oneofMembers(schema: MessageClass): { oneof: string | undefined; members: Map<string, string> } {
+export function oneofMembers(schema: MessageClass): {
+  oneof: string | undefined;
+  members: Map<string, string>;
+} {
   const type = reflectedType(schema);
   const oneofs = type.oneofsArray;
   const members = new Map<string, string>();
   if (oneofs.length !== 1) return { oneof: undefined, members };
   const [oneof] = oneofs;
   for (const field of oneof!.fieldsArray) {
-    if (field.resolvedType instanceof protobuf.Type) members.set(field.name, field.resolvedType.fullName.replace(/^\./, ""));
+    if (field.resolvedType instanceof protobuf.Type)
+      members.set(field.name, field.resolvedType.fullName.replace(/^\./, ""));
   }
   return { oneof: oneof!.name, members };
 }

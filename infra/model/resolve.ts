@@ -5,7 +5,12 @@
  * everything first and throws one {@link DeclarationError} that lists every problem.
  */
 import { filterForTypes } from "./filter";
-import { archiverPlacement, consumerDefaults, defaultTopicRetention, serviceDefaults } from "./defaults";
+import {
+  archiverPlacement,
+  consumerDefaults,
+  defaultTopicRetention,
+  serviceDefaults,
+} from "./defaults";
 import { toSeconds, type Duration } from "./duration";
 import { messageNameOf, oneofMembers } from "./proto";
 import type {
@@ -37,7 +42,10 @@ export function applyStackOverrides(spec: SystemSpec, stack: string): SystemSpec
   const overrides: StackOverrides | undefined = spec.stacks?.[stack];
   if (!overrides) return spec;
   const topics = Object.fromEntries(
-    Object.entries(spec.topics).map(([name, topic]) => [name, { ...topic, ...overrides.topics?.[name] }]),
+    Object.entries(spec.topics).map(([name, topic]) => [
+      name,
+      { ...topic, ...overrides.topics?.[name] },
+    ]),
   );
   const consumers = Object.fromEntries(
     Object.entries(spec.consumers).map(([name, consumer]): [string, ConsumerSpec] => {
@@ -45,7 +53,8 @@ export function applyStackOverrides(spec: SystemSpec, stack: string): SystemSpec
       if (!change) return [name, consumer];
       const { cloudRun, gke, retry, ...delivery } = change;
       const merged = { ...consumer, ...delivery, retry: { ...consumer.retry, ...retry } };
-      if (merged.delivery === "push") return [name, { ...merged, cloudRun: { ...merged.cloudRun, ...cloudRun } }];
+      if (merged.delivery === "push")
+        return [name, { ...merged, cloudRun: { ...merged.cloudRun, ...cloudRun } }];
       const base = merged.gke ?? {};
       return [
         name,
@@ -55,8 +64,16 @@ export function applyStackOverrides(spec: SystemSpec, stack: string): SystemSpec
             ...base,
             ...gke,
             resources: {
-              requests: { ...consumerDefaults.gke.resources.requests, ...base.resources?.requests, ...gke?.resources?.requests },
-              limits: { ...consumerDefaults.gke.resources.limits, ...base.resources?.limits, ...gke?.resources?.limits },
+              requests: {
+                ...consumerDefaults.gke.resources.requests,
+                ...base.resources?.requests,
+                ...gke?.resources?.requests,
+              },
+              limits: {
+                ...consumerDefaults.gke.resources.limits,
+                ...base.resources?.limits,
+                ...gke?.resources?.limits,
+              },
             },
             replicas: { ...consumerDefaults.gke.replicas, ...base.replicas, ...gke?.replicas },
           },
@@ -106,9 +123,24 @@ function contractOf(contract: HandlerContract): ResolvedSystem["handlers"][strin
   };
 }
 
-function resolveConsumer(name: string, spec: PullConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedPullConsumer;
-function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedConsumer;
-function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerContract, topic: ResolvedTopic): ResolvedConsumer {
+function resolveConsumer(
+  name: string,
+  spec: PullConsumerSpec,
+  contract: HandlerContract,
+  topic: ResolvedTopic,
+): ResolvedPullConsumer;
+function resolveConsumer(
+  name: string,
+  spec: ConsumerSpec,
+  contract: HandlerContract,
+  topic: ResolvedTopic,
+): ResolvedConsumer;
+function resolveConsumer(
+  name: string,
+  spec: ConsumerSpec,
+  contract: HandlerContract,
+  topic: ResolvedTopic,
+): ResolvedConsumer {
   const carried = topic.events.map((event) => event.type);
   const acceptsAll = carried.every((type) => contract.accepts.includes(type));
   const filter = spec.filter ?? (acceptsAll ? undefined : filterForTypes(contract.accepts));
@@ -118,7 +150,12 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
     contract: contractOf(contract),
     topic: spec.topic,
     ...(filter !== undefined && filter.trim() !== "" && { filter }),
-    filterOrigin: spec.filter !== undefined ? ("declared" as const) : filter !== undefined ? ("derived" as const) : ("none" as const),
+    filterOrigin:
+      spec.filter !== undefined
+        ? ("declared" as const)
+        : filter !== undefined
+          ? ("derived" as const)
+          : ("none" as const),
     ackDeadlineSeconds: toSeconds(spec.ackDeadline ?? consumerDefaults.ackDeadline),
     retry: {
       minBackoffSeconds: toSeconds(spec.retry?.minBackoff ?? consumerDefaults.retry.minBackoff),
@@ -134,7 +171,12 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
     builtIn: false,
     ...(spec.description !== undefined && { description: spec.description }),
   };
-  if (spec.delivery === "push") return { ...common, delivery: "push", cloudRun: { ...consumerDefaults.cloudRun, ...spec.cloudRun } };
+  if (spec.delivery === "push")
+    return {
+      ...common,
+      delivery: "push",
+      cloudRun: { ...consumerDefaults.cloudRun, ...spec.cloudRun },
+    };
   const gke = spec.gke ?? {};
   return {
     ...common,
@@ -150,7 +192,12 @@ function resolveConsumer(name: string, spec: ConsumerSpec, contract: HandlerCont
 
 function archiverFor(topic: ResolvedTopic): ResolvedPullConsumer {
   const accepts = topic.events.map((event) => event.type);
-  const spec: PullConsumerSpec = { delivery: "pull", handler: ARCHIVER_HANDLER, topic: topic.name, gke: archiverPlacement };
+  const spec: PullConsumerSpec = {
+    delivery: "pull",
+    handler: ARCHIVER_HANDLER,
+    topic: topic.name,
+    gke: archiverPlacement,
+  };
   return {
     ...resolveConsumer(archiverConsumerName(topic.name), spec, { accepts }, topic),
     builtIn: true,
@@ -165,7 +212,12 @@ function resolveServices(spec: SystemSpec): ResolvedSystem["services"] {
     return {
       name,
       ...(declared.public !== undefined && { publicReason: declared.public.reason.trim() }),
-      ...(rateLimit !== undefined && { rateLimit: { requests: rateLimit.requests, perSeconds: toSeconds(rateLimit.per as Duration) } }),
+      ...(rateLimit !== undefined && {
+        rateLimit: {
+          requests: rateLimit.requests,
+          perSeconds: toSeconds(rateLimit.per as Duration),
+        },
+      }),
       cloudRun: { ...serviceDefaults[name].cloudRun, ...declared.cloudRun },
     };
   };
@@ -185,11 +237,18 @@ export function resolveSystem(spec: SystemSpec, stack = "dev"): ResolvedSystem {
   const topicByName = new Map(topics.map((topic) => [topic.name, topic]));
   const consumers = [
     ...Object.entries(merged.consumers).map(([name, consumer]) =>
-      resolveConsumer(name, consumer, merged.handlers[consumer.handler]!, topicByName.get(consumer.topic)!),
+      resolveConsumer(
+        name,
+        consumer,
+        merged.handlers[consumer.handler]!,
+        topicByName.get(consumer.topic)!,
+      ),
     ),
     ...topics.map(archiverFor),
   ];
-  const handlers = Object.fromEntries(Object.entries(merged.handlers).map(([name, contract]) => [name, contractOf(contract)]));
+  const handlers = Object.fromEntries(
+    Object.entries(merged.handlers).map(([name, contract]) => [name, contractOf(contract)]),
+  );
   handlers[ARCHIVER_HANDLER] = {
     accepts: topics.flatMap((topic) => topic.events.map((event) => event.type)),
     emits: [],

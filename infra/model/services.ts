@@ -9,7 +9,10 @@ import type { ServiceName } from "./types";
 export const SERVICE_NAMES: readonly ServiceName[] = ["gateway", "tracker"];
 
 /** The event types the tracker publishes: its account may publish to their topics only. */
-export const TRACKER_EVENT_TYPES = ["com.eventline.invitation.opened", "com.eventline.invitation.clicked"] as const;
+export const TRACKER_EVENT_TYPES = [
+  "com.eventline.invitation.opened",
+  "com.eventline.invitation.clicked",
+] as const;
 
 /** The CloudEvents source of the tracker's events. */
 export const TRACKER_SOURCE = "//eventline/tracker";

@@ -48,54 +48,150 @@ export const FILE_SUFFIX = "_FILE";
 
 export const settings = {
   // ---- Every workload ----
-  MODE: { description: "What the process runs: push (Cloud Run consumer), pull (GKE consumer), local, gateway or tracker.", source: { kind: "program" } },
-  STACK: { description: "The stack whose declaration overrides apply (dev, prod, …). Required in the cloud.", source: { kind: "program" } },
-  GOOGLE_CLOUD_PROJECT: { description: "The project of the topics, the Firestore database and the log trace field.", source: { kind: "program" } },
-  FIRESTORE_DATABASE: { description: "The Firestore database the workload reads and writes.", source: { kind: "program" }, default: "(default)" },
-  PORT: { description: "The HTTP port (push requests, /healthz, /readyz, /metrics); Cloud Run sets it, the image defaults it.", source: { kind: "platform" }, default: "8080" },
-  LOG_LEVEL: { description: "trace, debug, info, warn, error, fatal or silent.", source: { kind: "program" }, default: "info" },
+  MODE: {
+    description:
+      "What the process runs: push (Cloud Run consumer), pull (GKE consumer), local, gateway or tracker.",
+    source: { kind: "program" },
+  },
+  STACK: {
+    description:
+      "The stack whose declaration overrides apply (dev, prod, …). Required in the cloud.",
+    source: { kind: "program" },
+  },
+  GOOGLE_CLOUD_PROJECT: {
+    description: "The project of the topics, the Firestore database and the log trace field.",
+    source: { kind: "program" },
+  },
+  FIRESTORE_DATABASE: {
+    description: "The Firestore database the workload reads and writes.",
+    source: { kind: "program" },
+    default: "(default)",
+  },
+  PORT: {
+    description:
+      "The HTTP port (push requests, /healthz, /readyz, /metrics); Cloud Run sets it, the image defaults it.",
+    source: { kind: "platform" },
+    default: "8080",
+  },
+  LOG_LEVEL: {
+    description: "trace, debug, info, warn, error, fatal or silent.",
+    source: { kind: "program" },
+    default: "info",
+  },
 
   // ---- Consumers ----
-  HANDLER: { description: "The consumer to run (a consumer name in infra/system.ts).", source: { kind: "program" } },
-  PUSH_AUDIENCE: { description: "The audience of the push subscription's OIDC token. Required for push consumers.", source: { kind: "program" } },
-  PUSH_SERVICE_ACCOUNT: { description: "The service account the subscription pushes as (the token's email).", source: { kind: "program" } },
-  PUSH_JWKS_URL: { description: "Where the push tokens' signing keys are.", source: { kind: "local" }, default: "https://www.googleapis.com/oauth2/v3/certs" },
-  PUSH_ISSUER: { description: "The issuer push tokens must carry.", source: { kind: "local" }, default: "https://accounts.google.com" },
-  PUSH_VERIFY: { description: "off: accept push requests without a token. Local mode only.", source: { kind: "local" } },
-  PULL_TRANSPORT: { description: "streaming or unary: how a pull consumer pulls. Default: unary against the emulator, streaming against Pub/Sub.", source: { kind: "local" } },
-  PUBSUB_EMULATOR_HOST: { description: "The Pub/Sub emulator (host:port). Required in local mode.", source: { kind: "local" } },
-  FIRESTORE_EMULATOR_HOST: { description: "The Firestore emulator (host:port). Required in local mode.", source: { kind: "local" } },
-  EVENTLINE_SETTINGS_REPORT: { description: "A file the runtime writes the names of the settings it read to (eventline verify sets it).", source: { kind: "local" } },
+  HANDLER: {
+    description: "The consumer to run (a consumer name in infra/system.ts).",
+    source: { kind: "program" },
+  },
+  PUSH_AUDIENCE: {
+    description: "The audience of the push subscription's OIDC token. Required for push consumers.",
+    source: { kind: "program" },
+  },
+  PUSH_SERVICE_ACCOUNT: {
+    description: "The service account the subscription pushes as (the token's email).",
+    source: { kind: "program" },
+  },
+  PUSH_JWKS_URL: {
+    description: "Where the push tokens' signing keys are.",
+    source: { kind: "local" },
+    default: "https://www.googleapis.com/oauth2/v3/certs",
+  },
+  PUSH_ISSUER: {
+    description: "The issuer push tokens must carry.",
+    source: { kind: "local" },
+    default: "https://accounts.google.com",
+  },
+  PUSH_VERIFY: {
+    description: "off: accept push requests without a token. Local mode only.",
+    source: { kind: "local" },
+  },
+  PULL_TRANSPORT: {
+    description:
+      "streaming or unary: how a pull consumer pulls. Default: unary against the emulator, streaming against Pub/Sub.",
+    source: { kind: "local" },
+  },
+  PUBSUB_EMULATOR_HOST: {
+    description: "The Pub/Sub emulator (host:port). Required in local mode.",
+    source: { kind: "local" },
+  },
+  FIRESTORE_EMULATOR_HOST: {
+    description: "The Firestore emulator (host:port). Required in local mode.",
+    source: { kind: "local" },
+  },
+  EVENTLINE_SETTINGS_REPORT: {
+    description:
+      "A file the runtime writes the names of the settings it read to (eventline verify sets it).",
+    source: { kind: "local" },
+  },
 
   // ---- Capability smtp ----
   EVENTLINE_EMAIL_TRANSPORT: {
-    description: "smtp sends through EVENTLINE_SMTP_URL; outbox records each email into Firestore outbound/ instead. Locally, outbox.",
+    description:
+      "smtp sends through EVENTLINE_SMTP_URL; outbox records each email into Firestore outbound/ instead. Locally, outbox.",
     source: { kind: "config", key: "eventline:emailTransport" },
     default: "smtp",
   },
-  EVENTLINE_SMTP_URL: { description: "smtp(s)://user:password@host:port, for the smtp transport.", source: { kind: "secret", key: "eventline:smtpUrl", example: "smtps://user:password@smtp.example.com:465" } },
-  EVENTLINE_MAIL_FROM: { description: "The From header of every email.", source: { kind: "config", key: "eventline:mailFrom" }, default: "Eventline <no-reply@eventline.local>" },
+  EVENTLINE_SMTP_URL: {
+    description: "smtp(s)://user:password@host:port, for the smtp transport.",
+    source: {
+      kind: "secret",
+      key: "eventline:smtpUrl",
+      example: "smtps://user:password@smtp.example.com:465",
+    },
+  },
+  EVENTLINE_MAIL_FROM: {
+    description: "The From header of every email.",
+    source: { kind: "config", key: "eventline:mailFrom" },
+    default: "Eventline <no-reply@eventline.local>",
+  },
 
   // ---- Capability messaging (SMS and WhatsApp) ----
   EVENTLINE_MESSAGING_TRANSPORT: {
-    description: "twilio sends through a Twilio-style REST API; outbox records each text into Firestore outbound/ instead. Locally, outbox.",
+    description:
+      "twilio sends through a Twilio-style REST API; outbox records each text into Firestore outbound/ instead. Locally, outbox.",
     source: { kind: "config", key: "eventline:messagingTransport" },
     default: "twilio",
   },
-  EVENTLINE_MESSAGING_URL: { description: "The messaging provider's base URL.", source: { kind: "config", key: "eventline:messagingUrl" }, default: "https://api.twilio.com" },
-  EVENTLINE_MESSAGING_ACCOUNT_SID: { description: "The messaging provider's account sid, for twilio.", source: { kind: "config", key: "eventline:messagingAccountSid" } },
-  EVENTLINE_MESSAGING_AUTH_TOKEN: { description: "The messaging provider's auth token, for twilio.", source: { kind: "secret", key: "eventline:messagingAuthToken", example: "0123456789abcdef0123456789abcdef" } },
-  EVENTLINE_SMS_FROM: { description: "The SMS sender number (E.164), for twilio.", source: { kind: "config", key: "eventline:smsFrom" } },
-  EVENTLINE_WHATSAPP_FROM: { description: "The WhatsApp sender number (E.164), for twilio.", source: { kind: "config", key: "eventline:whatsappFrom" } },
+  EVENTLINE_MESSAGING_URL: {
+    description: "The messaging provider's base URL.",
+    source: { kind: "config", key: "eventline:messagingUrl" },
+    default: "https://api.twilio.com",
+  },
+  EVENTLINE_MESSAGING_ACCOUNT_SID: {
+    description: "The messaging provider's account sid, for twilio.",
+    source: { kind: "config", key: "eventline:messagingAccountSid" },
+  },
+  EVENTLINE_MESSAGING_AUTH_TOKEN: {
+    description: "The messaging provider's auth token, for twilio.",
+    source: {
+      kind: "secret",
+      key: "eventline:messagingAuthToken",
+      example: "0123456789abcdef0123456789abcdef",
+    },
+  },
+  EVENTLINE_SMS_FROM: {
+    description: "The SMS sender number (E.164), for twilio.",
+    source: { kind: "config", key: "eventline:smsFrom" },
+  },
+  EVENTLINE_WHATSAPP_FROM: {
+    description: "The WhatsApp sender number (E.164), for twilio.",
+    source: { kind: "config", key: "eventline:whatsappFrom" },
+  },
 
   // ---- Capability tracking-links, and the tracker ----
   EVENTLINE_TRACKER_URL: {
-    description: "The tracker's public base URL: the open pixel and click links point there. The program sets the tracker's URL, or https://<eventline:trackerDomain>. Locally, the local server.",
+    description:
+      "The tracker's public base URL: the open pixel and click links point there. The program sets the tracker's URL, or https://<eventline:trackerDomain>. Locally, the local server.",
     source: { kind: "program" },
   },
-  EVENTLINE_CARD_BASE_URL: { description: "Where shared cards are shown: <url>/cards/<cardId> is a click's destination.", source: { kind: "config", key: "eventline:cardBaseUrl" } },
+  EVENTLINE_CARD_BASE_URL: {
+    description: "Where shared cards are shown: <url>/cards/<cardId> is a click's destination.",
+    source: { kind: "config", key: "eventline:cardBaseUrl" },
+  },
   EVENTLINE_REDIRECT_HOSTS: {
-    description: "Comma-separated hosts a tracking click may redirect to, besides the card base URL's host.",
+    description:
+      "Comma-separated hosts a tracking click may redirect to, besides the card base URL's host.",
     source: { kind: "config", key: "eventline:redirectHosts" },
     default: "",
   },
@@ -106,12 +202,22 @@ export type SettingName = keyof typeof settings;
 /** The settings each capability brings to the consumers whose handlers use it. */
 export const capabilitySettings: Readonly<Record<Capability, readonly SettingName[]>> = {
   smtp: ["EVENTLINE_EMAIL_TRANSPORT", "EVENTLINE_SMTP_URL", "EVENTLINE_MAIL_FROM"],
-  messaging: ["EVENTLINE_MESSAGING_TRANSPORT", "EVENTLINE_MESSAGING_URL", "EVENTLINE_MESSAGING_ACCOUNT_SID", "EVENTLINE_MESSAGING_AUTH_TOKEN", "EVENTLINE_SMS_FROM", "EVENTLINE_WHATSAPP_FROM"],
+  messaging: [
+    "EVENTLINE_MESSAGING_TRANSPORT",
+    "EVENTLINE_MESSAGING_URL",
+    "EVENTLINE_MESSAGING_ACCOUNT_SID",
+    "EVENTLINE_MESSAGING_AUTH_TOKEN",
+    "EVENTLINE_SMS_FROM",
+    "EVENTLINE_WHATSAPP_FROM",
+  ],
   "tracking-links": ["EVENTLINE_TRACKER_URL", "EVENTLINE_CARD_BASE_URL"],
 };
 
 /** The tracker's own settings besides those of every workload. */
-export const trackerSettings: readonly SettingName[] = ["EVENTLINE_CARD_BASE_URL", "EVENTLINE_REDIRECT_HOSTS"];
+export const trackerSettings: readonly SettingName[] = [
+  "EVENTLINE_CARD_BASE_URL",
+  "EVENTLINE_REDIRECT_HOSTS",
+];
 
 /** Whether `name` is a setting of the catalog. */
 export function isSettingName(name: string): name is SettingName {

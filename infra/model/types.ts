@@ -204,10 +204,18 @@ export interface StackOverrides {
   consumers?: Readonly<
     Record<
       string,
-      Partial<Pick<ConsumerCommon, "ackDeadline" | "retry" | "maxDeliveryAttempts" | "retainAckedMessages" | "retention">> & {
+      Partial<
+        Pick<
+          ConsumerCommon,
+          "ackDeadline" | "retry" | "maxDeliveryAttempts" | "retainAckedMessages" | "retention"
+        >
+      > & {
         cloudRun?: Partial<CloudRunPlacement>;
         gke?: Partial<Omit<GkePlacement, "resources" | "replicas">> & {
-          resources?: Partial<{ requests: Partial<ResourceQuantities>; limits: Partial<ResourceQuantities> }>;
+          resources?: Partial<{
+            requests: Partial<ResourceQuantities>;
+            limits: Partial<ResourceQuantities>;
+          }>;
           replicas?: Partial<{ min: number; max: number }>;
         };
       }
@@ -255,7 +263,9 @@ export interface ResolvedTopic {
 }
 
 /** A handler contract with its defaults applied. */
-export type ResolvedContract = Required<Pick<HandlerContract, "accepts" | "emits" | "uses">> & { description?: string };
+export type ResolvedContract = Required<Pick<HandlerContract, "accepts" | "emits" | "uses">> & {
+  description?: string;
+};
 
 interface ResolvedConsumerCommon {
   /** The consumer's name; also its subscription's name. */

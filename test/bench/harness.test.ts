@@ -38,10 +38,21 @@ describe("the benchmark statistics", () => {
 });
 
 describe("the benchmark tables", () => {
-  const table = { columns: ["consumer", "events/s"], rows: [["baseline", 2000], ["a|b", 1500]] };
+  const table = {
+    columns: ["consumer", "events/s"],
+    rows: [
+      ["baseline", 2000],
+      ["a|b", 1500],
+    ],
+  };
 
   it("aligns plain text: first column left, the others right", () => {
-    expect(plainTable(table).split("\n")).toEqual(["consumer  events/s", "--------  --------", "baseline      2000", "a|b           1500"]);
+    expect(plainTable(table).split("\n")).toEqual([
+      "consumer  events/s",
+      "--------  --------",
+      "baseline      2000",
+      "a|b           1500",
+    ]);
   });
 
   it("escapes pipes in Markdown cells", () => {
@@ -51,7 +62,19 @@ describe("the benchmark tables", () => {
 
 describe("the measured processes' progress lines", () => {
   it("are told apart from log lines", () => {
-    const progress = { t: 1, received: 2, handled: 1, duplicate: 0, retry: 1, deadLettered: 0, skipped: 0, inFlight: 0, rssMb: 100, firstReceivedAt: 1, lastHandledAt: 1 };
+    const progress = {
+      t: 1,
+      received: 2,
+      handled: 1,
+      duplicate: 0,
+      retry: 1,
+      deadLettered: 0,
+      skipped: 0,
+      inFlight: 0,
+      rssMb: 100,
+      firstReceivedAt: 1,
+      lastHandledAt: 1,
+    };
     expect(parseProgress(JSON.stringify({ [PROGRESS_TAG]: progress }))).toEqual(progress);
     expect(parseProgress('{"severity":"INFO","message":"started"}')).toBeUndefined();
   });
@@ -61,7 +84,10 @@ describe("the driver's options", () => {
   it("runs smoke runs once without waiting, and recorded runs three times after waiting for a quiet machine", () => {
     expect(readOptions(["--smoke"])).toMatchObject({ smoke: true, runs: 1, waitQuietMinutes: 0 });
     expect(readOptions([])).toMatchObject({ smoke: false, runs: 3, waitQuietMinutes: 30 });
-    expect(readOptions(["--only", "gateway, pipeline", "--runs", "5"])).toMatchObject({ only: ["gateway", "pipeline"], runs: 5 });
+    expect(readOptions(["--only", "gateway, pipeline", "--runs", "5"])).toMatchObject({
+      only: ["gateway", "pipeline"],
+      runs: 5,
+    });
   });
 
   it("refuses a run count that is not a whole number of at least 1", () => {
@@ -74,7 +100,10 @@ describe("the driver's options", () => {
   });
 
   it("hands a command its own options, and knows --help", () => {
-    expect(readOptions(["--scenarios", "bad-input", "--smoke"], ["scenarios"])).toMatchObject({ smoke: true, options: { scenarios: "bad-input" } });
+    expect(readOptions(["--scenarios", "bad-input", "--smoke"], ["scenarios"])).toMatchObject({
+      smoke: true,
+      options: { scenarios: "bad-input" },
+    });
     expect(readOptions([], ["scenarios"]).options).toEqual({ scenarios: undefined });
     expect(readOptions(["-h"])).toMatchObject({ help: true });
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { asyncApiDocument, AsyncApiError, validateAsyncApi, validatedAsyncApi } from "../../tools/catalog/asyncapi";
+import {
+  asyncApiDocument,
+  AsyncApiError,
+  validateAsyncApi,
+  validatedAsyncApi,
+} from "../../tools/catalog/asyncapi";
 import { catalogMarkdown, catalogRows } from "../../tools/catalog/event-catalog";
 import { resolveSystem } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
@@ -16,16 +21,38 @@ describe("the event catalog", () => {
 
   it.each([
     ["com.skillancer.user.created", ["user-service"], ["notify-user-created", "search-users"]],
-    ["com.skillancer.project.published", ["project-service"], ["notify-project-published", "search-projects"]],
-    ["com.skillancer.booking.created", ["booking-service"], ["notify-booking-created", "payment-on-booking"]],
-    ["com.skillancer.payment.completed", ["payment-service"], ["notify-payment-completed", "booking-on-payment"]],
-  ])("lists the marketplace's %s with producer %j and consumers %j", (type, producers, consumers) => {
-    expect(row(type)).toMatchObject({ producers, consumers });
-  });
+    [
+      "com.skillancer.project.published",
+      ["project-service"],
+      ["notify-project-published", "search-projects"],
+    ],
+    [
+      "com.skillancer.booking.created",
+      ["booking-service"],
+      ["notify-booking-created", "payment-on-booking"],
+    ],
+    [
+      "com.skillancer.payment.completed",
+      ["payment-service"],
+      ["notify-payment-completed", "booking-on-payment"],
+    ],
+  ])(
+    "lists the marketplace's %s with producer %j and consumers %j",
+    (type, producers, consumers) => {
+      expect(row(type)).toMatchObject({ producers, consumers });
+    },
+  );
 
   it("counts a consumer whose handler emits a type among that type's producers", () => {
-    expect(row("com.skillancer.email.send")?.producers).toEqual(["notify-user-created", "notify-project-published", "notify-booking-created", "notify-payment-completed"]);
-    expect(row("com.eventline.campaign.optimization_required")?.producers).toEqual(["campaign-processor"]);
+    expect(row("com.skillancer.email.send")?.producers).toEqual([
+      "notify-user-created",
+      "notify-project-published",
+      "notify-booking-created",
+      "notify-payment-completed",
+    ]);
+    expect(row("com.eventline.campaign.optimization_required")?.producers).toEqual([
+      "campaign-processor",
+    ]);
   });
 
   it("leaves a consumer out of the types its filter or handler does not take", () => {
@@ -36,36 +63,65 @@ describe("the event catalog", () => {
   it("renders a Markdown table with the schema of each event and mentions the archiver once", () => {
     const markdown = catalogMarkdown(resolved);
     expect(markdown).toContain("| Event | Topic | Producer | Consumers | Schema |");
-    expect(markdown).toContain("| `com.skillancer.user.created` | `users` | user-service | notify-user-created, search-users | `marketplace.v1.UserCreated` (protobuf) |");
+    expect(markdown).toContain(
+      "| `com.skillancer.user.created` | `users` | user-service | notify-user-created, search-users | `marketplace.v1.UserCreated` (protobuf) |",
+    );
     // Whoever the declaration has consume document.ingested, in declaration order.
-    const ingestedBy = resolved.consumers.filter((c) => !c.builtIn && c.contract.accepts.includes("com.dip.document.ingested")).map((c) => c.name);
-    expect(markdown).toContain(`\`com.dip.document.ingested\` | \`documents\` | gateway (/services/ingestion) | ${ingestedBy.join(", ")} | \`documents.v1.DocumentIngested\` (json)`);
+    const ingestedBy = resolved.consumers
+      .filter((c) => !c.builtIn && c.contract.accepts.includes("com.dip.document.ingested"))
+      .map((c) => c.name);
+    expect(markdown).toContain(
+      `\`com.dip.document.ingested\` | \`documents\` | gateway (/services/ingestion) | ${ingestedBy.join(", ")} | \`documents.v1.DocumentIngested\` (json)`,
+    );
     expect(markdown.match(/archiver/g)?.length).toBe(2);
   });
 });
 
 describe("the AsyncAPI document", () => {
   it("validates with @asyncapi/parser and has a channel per topic, a message per event and an operation per consumer", async () => {
-    const document = (await validatedAsyncApi(resolved)) as { asyncapi: string; channels: object; operations: Record<string, { action: string }>; components: { messages: object } };
+    const document = (await validatedAsyncApi(resolved)) as {
+      asyncapi: string;
+      channels: object;
+      operations: Record<string, { action: string }>;
+      components: { messages: object };
+    };
     expect(document.asyncapi).toMatch(/^3\./);
     expect(Object.keys(document.channels)).toHaveLength(resolved.topics.length);
     expect(Object.keys(document.components.messages)).toHaveLength(catalogRows(resolved).length);
-    expect(Object.values(document.operations).filter((op) => op.action === "receive")).toHaveLength(resolved.consumers.length);
+    expect(Object.values(document.operations).filter((op) => op.action === "receive")).toHaveLength(
+      resolved.consumers.length,
+    );
   });
 
   it("describes a payload's fields, enums, maps and timestamps as JSON Schema", () => {
-    const document = asyncApiDocument(resolved) as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } };
+    const document = asyncApiDocument(resolved) as {
+      components: {
+        schemas: Record<string, { properties: Record<string, Record<string, unknown>> }>;
+      };
+    };
     const share = document.components.schemas["viral.v1.ViralShareRequested"]!;
     expect(share.properties["invitationId"]).toEqual({ type: "string" });
-    expect(share.properties["shareMetadata"]).toEqual({ type: "object", additionalProperties: { type: "string" } });
+    expect(share.properties["shareMetadata"]).toEqual({
+      type: "object",
+      additionalProperties: { type: "string" },
+    });
     const campaign = document.components.schemas["marketing.v1.CampaignCreated"]!;
-    expect(campaign.properties["platform"]).toMatchObject({ type: "string", enum: expect.arrayContaining([expect.any(String)]) });
-    expect(campaign.properties["budget"]).toEqual({ $ref: "#/components/schemas/marketing.v1.BudgetConfig" });
+    expect(campaign.properties["platform"]).toMatchObject({
+      type: "string",
+      enum: expect.arrayContaining([expect.any(String)]),
+    });
+    expect(campaign.properties["budget"]).toEqual({
+      $ref: "#/components/schemas/marketing.v1.BudgetConfig",
+    });
   });
 
   it("fails loudly, naming the problem, when a document does not validate", async () => {
-    const broken = asyncApiDocument(resolved) as { channels: Record<string, { messages: Record<string, unknown> }> };
-    broken.channels["users"]!.messages["com.skillancer.user.created"] = { $ref: "#/components/messages/no-such-message" };
+    const broken = asyncApiDocument(resolved) as {
+      channels: Record<string, { messages: Record<string, unknown> }>;
+    };
+    broken.channels["users"]!.messages["com.skillancer.user.created"] = {
+      $ref: "#/components/messages/no-such-message",
+    };
     await expect(validateAsyncApi(broken)).rejects.toThrow(AsyncApiError);
   });
 });
@@ -80,7 +136,10 @@ describe("eventline catalog", () => {
   it("prints a parsable AsyncAPI 3 document with --format asyncapi", async () => {
     const result = await runCli(["catalog", "--format", "asyncapi"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ asyncapi: expect.stringMatching(/^3\./), info: { title: "Eventline" } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      asyncapi: expect.stringMatching(/^3\./),
+      info: { title: "Eventline" },
+    });
   });
 
   it("rejects an unknown format with one line and exit code 1", async () => {

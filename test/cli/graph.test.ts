@@ -10,20 +10,38 @@ const topology = topologyOf(resolved);
 
 describe("the topology", () => {
   it("has a node per topic and per business consumer, and leaves the archivers out unless asked", () => {
-    const kinds = (t: typeof topology, kind: string) => t.nodes.filter((node) => node.kind === kind).length;
+    const kinds = (t: typeof topology, kind: string) =>
+      t.nodes.filter((node) => node.kind === kind).length;
     expect(kinds(topology, "topic")).toBe(resolved.topics.length);
     expect(kinds(topology, "consumer")).toBe(resolved.consumers.filter((c) => !c.builtIn).length);
-    expect(kinds(topologyOf(resolved, { archivers: true }), "consumer")).toBe(resolved.consumers.length);
+    expect(kinds(topologyOf(resolved, { archivers: true }), "consumer")).toBe(
+      resolved.consumers.length,
+    );
   });
 
   it("links each topic to its consumers with their filter, and each consumer to what it emits", () => {
-    expect(topology.edges).toContainEqual({ from: nodeId.topic("viral-shares"), to: nodeId.consumer("email-worker"), kind: "subscribes", label: 'ce-channel = "email"' });
-    expect(topology.edges).toContainEqual({ from: nodeId.consumer("notify-user-created"), to: nodeId.event("com.skillancer.email.send"), kind: "emits" });
-    expect(topology.edges).toContainEqual({ from: nodeId.event("com.skillancer.email.send"), to: nodeId.topic("send-email"), kind: "carries" });
+    expect(topology.edges).toContainEqual({
+      from: nodeId.topic("viral-shares"),
+      to: nodeId.consumer("email-worker"),
+      kind: "subscribes",
+      label: 'ce-channel = "email"',
+    });
+    expect(topology.edges).toContainEqual({
+      from: nodeId.consumer("notify-user-created"),
+      to: nodeId.event("com.skillancer.email.send"),
+      kind: "emits",
+    });
+    expect(topology.edges).toContainEqual({
+      from: nodeId.event("com.skillancer.email.send"),
+      to: nodeId.topic("send-email"),
+      kind: "carries",
+    });
   });
 
   it("merges the gateway's declared producer variants into one producer node", () => {
-    const gateway = topology.nodes.filter((node) => node.kind === "producer" && node.label.startsWith("gateway"));
+    const gateway = topology.nodes.filter(
+      (node) => node.kind === "producer" && node.label.startsWith("gateway"),
+    );
     expect(gateway.map((node) => node.label)).toEqual(["gateway"]);
   });
 });
@@ -32,24 +50,37 @@ describe("the diagrams", () => {
   it("writes Mermaid with identifiers Mermaid accepts and every edge", () => {
     const mermaid = toMermaid(topology);
     expect(mermaid.startsWith("flowchart LR\n")).toBe(true);
-    expect(mermaid).toContain('topic_viral_shares -->|"ce-channel = #quot;email#quot;"| consumer_email_worker');
+    expect(mermaid).toContain(
+      'topic_viral_shares -->|"ce-channel = #quot;email#quot;"| consumer_email_worker',
+    );
     const edgeLines = mermaid.split("\n").filter((line) => /-->|-.->/.test(line));
     expect(edgeLines).toHaveLength(topology.edges.length);
-    for (const line of edgeLines) expect(line).toMatch(/^ {2}[A-Za-z0-9_]+ (-->|-\.->)(\|"[^"]*"\|)? [A-Za-z0-9_]+$/);
+    for (const line of edgeLines)
+      expect(line).toMatch(/^ {2}[A-Za-z0-9_]+ (-->|-\.->)(\|"[^"]*"\|)? [A-Za-z0-9_]+$/);
   });
 
   it("writes DOT with escaped labels and every edge", () => {
     const dot = toDot(topology);
     expect(dot).toMatch(/^digraph eventline \{/);
-    expect(dot).toContain('topic_viral_shares -> consumer_email_worker [label="ce-channel = \\"email\\""];');
-    expect(dot.split("\n").filter((line) => line.includes(" -> "))).toHaveLength(topology.edges.length);
+    expect(dot).toContain(
+      'topic_viral_shares -> consumer_email_worker [label="ce-channel = \\"email\\""];',
+    );
+    expect(dot.split("\n").filter((line) => line.includes(" -> "))).toHaveLength(
+      topology.edges.length,
+    );
   });
 });
 
 describe("eventline graph", () => {
   it("prints Mermaid by default and DOT with --format dot", async () => {
-    const [mermaid, dot] = await Promise.all([runCli(["graph"]), runCli(["graph", "--format", "dot", "--archivers"])]);
+    const [mermaid, dot] = await Promise.all([
+      runCli(["graph"]),
+      runCli(["graph", "--format", "dot", "--archivers"]),
+    ]);
     expect(mermaid).toMatchObject({ code: 0, stdout: expect.stringMatching(/^flowchart LR/) });
-    expect(dot).toMatchObject({ code: 0, stdout: expect.stringContaining("consumer_users_archiver") });
+    expect(dot).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("consumer_users_archiver"),
+    });
   });
 });

@@ -17,7 +17,9 @@ function commandPaths(): string[][] {
 
 describe("the eventline CLI", () => {
   it("answers --help on every command with its usage and exit code 0", async () => {
-    const results = await Promise.all([[], ...commandPaths()].map((path) => runCli([...path, "--help"])));
+    const results = await Promise.all(
+      [[], ...commandPaths()].map((path) => runCli([...path, "--help"])),
+    );
     for (const result of results) {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: eventline/);

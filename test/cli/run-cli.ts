@@ -10,7 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, METADATA_SERVER_DETECTION: "none", ...options.env },
@@ -22,7 +25,11 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`eventline ${args.join(" ")} did not finish in ${options.timeoutMs ?? 30_000} ms; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `eventline ${args.join(" ")} did not finish in ${options.timeoutMs ?? 30_000} ms; stderr: ${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     child.on("error", reject);
     child.on("close", (code) => {

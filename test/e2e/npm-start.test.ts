@@ -35,10 +35,20 @@ function json(type: EventType): Record<string, unknown> {
   return toProto3Json(message, message.fromObject(samplePayloads[type] as Record<string, unknown>));
 }
 
-async function postEvent(type: EventType, data: object, headers: Record<string, string> = {}): Promise<string> {
+async function postEvent(
+  type: EventType,
+  data: object,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const response = await fetch(`${base}/v1/events`, {
     method: "POST",
-    headers: { "content-type": "application/json", "ce-specversion": "1.0", "ce-type": type, "ce-source": "//e2e", ...headers },
+    headers: {
+      "content-type": "application/json",
+      "ce-specversion": "1.0",
+      "ce-type": type,
+      "ce-source": "//e2e",
+      ...headers,
+    },
     body: JSON.stringify(data),
   });
   expect(response.status, await response.clone().text()).toBe(202);
@@ -48,29 +58,53 @@ async function postEvent(type: EventType, data: object, headers: Record<string, 
 async function storedEvents(): Promise<{ id: string; type: string; correlationId: string }[]> {
   const result = await runCli(["events", "--json", "--limit", "500"], { env: cliEnv });
   expect(result.code, result.stderr).toBe(0);
-  return result.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
-async function deadLetters(consumer: string): Promise<{ eventId?: string; reason: string; redriveCount: number }[]> {
+async function deadLetters(
+  consumer: string,
+): Promise<{ eventId?: string; reason: string; redriveCount: number }[]> {
   const result = await runCli(["dlq", "list", consumer, "--json"], { env: cliEnv });
   expect(result.code, result.stderr).toBe(0);
-  return result.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 beforeAll(async () => {
   ports = { gateway: await freePort(), pubsub: await freePort(), firestore: await freePort() };
   base = `http://127.0.0.1:${ports.gateway}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(ports.gateway), EVENTLINE_PUBSUB_PORT: String(ports.pubsub), EVENTLINE_FIRESTORE_PORT: String(ports.firestore), GOOGLE_CLOUD_PROJECT: "e2e" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(ports.gateway),
+    EVENTLINE_PUBSUB_PORT: String(ports.pubsub),
+    EVENTLINE_FIRESTORE_PORT: String(ports.firestore),
+    GOOGLE_CLOUD_PROJECT: "e2e",
+  };
   delete env["PUBSUB_EMULATOR_HOST"];
   delete env["FIRESTORE_EMULATOR_HOST"];
-  cliEnv = { PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`, FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`, GOOGLE_CLOUD_PROJECT: "e2e" };
+  cliEnv = {
+    PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
+    FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`,
+    GOOGLE_CLOUD_PROJECT: "e2e",
+  };
   // Its own process group, as a terminal gives it, so Ctrl-C can be sent to the whole group.
-  child = spawn("npm", ["start", "--silent"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  child = spawn("npm", ["start", "--silent"], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = Date.now() + 90_000;
   while (!stdout.includes("eventline ready")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get ready:\n${stderr}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm start did not get ready:\n${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }, 120_000);
@@ -88,11 +122,20 @@ afterAll(async () => {
 
 describe("npm start", () => {
   it("says eventline ready with the dashboard and gateway URLs, and which consumers it does not host", () => {
-    expect(stdout).toMatch(new RegExp(`eventline ready\\n  dashboard  ${base}/\\n  gateway    ${base}/v1/events`));
+    expect(stdout).toMatch(
+      new RegExp(`eventline ready\\n  dashboard  ${base}/\\n  gateway    ${base}/v1/events`),
+    );
     expect(stderr).toMatch(/created 14 topics, 37 dead-letter topics and 74 subscriptions/);
-    const unimplemented = eventTypes.system.consumers.filter((c) => registry[c.handler] === undefined).map((c) => c.name);
-    expect(stderr).toContain(`hosting ${eventTypes.system.consumers.length - unimplemented.length} consumers`);
-    if (unimplemented.length > 0) expect(stderr).toContain(`not hosted, no implementation yet (handlers/registry.ts): ${unimplemented.join(", ")}`);
+    const unimplemented = eventTypes.system.consumers
+      .filter((c) => registry[c.handler] === undefined)
+      .map((c) => c.name);
+    expect(stderr).toContain(
+      `hosting ${eventTypes.system.consumers.length - unimplemented.length} consumers`,
+    );
+    if (unimplemented.length > 0)
+      expect(stderr).toContain(
+        `not hosted, no implementation yet (handlers/registry.ts): ${unimplemented.join(", ")}`,
+      );
     else expect(stderr).not.toContain("not hosted");
   });
 
@@ -100,7 +143,11 @@ describe("npm start", () => {
     const share = await fetch(`${base}/v1/shares`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ senderUserId: "user-1", cardId: "card-1", recipients: [{ channel: "email", recipient: "ana@example.com" }] }),
+      body: JSON.stringify({
+        senderUserId: "user-1",
+        cardId: "card-1",
+        recipients: [{ channel: "email", recipient: "ana@example.com" }],
+      }),
     });
     expect(share.status).toBe(202);
     const shared = (await share.json()) as { invitations: { eventId: string }[] };
@@ -112,112 +159,248 @@ describe("npm start", () => {
     const structured = await fetch(`${base}/v1/events`, {
       method: "POST",
       headers: { "content-type": "application/cloudevents+json" },
-      body: JSON.stringify({ specversion: "1.0", type: "com.dip.document.ingested", source: "/services/ingestion", data: json("com.dip.document.ingested") }),
+      body: JSON.stringify({
+        specversion: "1.0",
+        type: "com.dip.document.ingested",
+        source: "/services/ingestion",
+        data: json("com.dip.document.ingested"),
+      }),
     });
     expect(structured.status).toBe(202);
     ids.push(((await structured.json()) as { id: string }).id);
-    await expect.poll(async () => (await storedEvents()).map((e) => e.id), { timeout: 30_000, interval: 500 }).toEqual(expect.arrayContaining(ids));
+    await expect
+      .poll(async () => (await storedEvents()).map((e) => e.id), { timeout: 30_000, interval: 500 })
+      .toEqual(expect.arrayContaining(ids));
   });
 
-  it.skipIf(registry["email-sender"] === undefined || registry["funnel-projector"] === undefined)("counts a share through the funnel: sent by the email worker, opened and clicked through the tracking links", async () => {
-    const share = await fetch(`${base}/v1/shares`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ senderUserId: "user-funnel", cardId: "card-funnel", recipients: [{ channel: "email", recipient: "funnel@example.com" }] }),
-    });
-    const { invitations } = (await share.json()) as { invitations: { invitationId: string }[] };
-    const invitation = invitations[0]!.invitationId;
-    const card = async () => ((await (await fetch(`${base}/api/funnel`)).json()) as { cards: { id: string; sent: number; opened: number; clicked: number }[] }).cards.find((c) => c.id === "card-funnel");
-    // The recipient opens the email once it has been sent, as in life.
-    await expect.poll(card, { timeout: 20_000, interval: 300 }).toMatchObject({ sent: 1, opened: 0 });
-    const pixel = await fetch(`${base}/t/open/${invitation}`);
-    expect(pixel.headers.get("content-type")).toBe("image/gif");
-    const click = await fetch(`${base}/t/click/${invitation}?to=${encodeURIComponent(`${base}/cards/card-funnel`)}`, { redirect: "manual" });
-    expect(click.status).toBe(302);
-    // The stored counts carry no rates (the projector increments them blind); /api/funnel derives them.
-    await expect.poll(card, { timeout: 20_000, interval: 300 }).toMatchObject({ sent: 1, opened: 1, clicked: 1, openRate: 1, clickRate: 1, conversionRate: 0, overallRate: 0 });
-  }, 60_000);
+  it.skipIf(registry["email-sender"] === undefined || registry["funnel-projector"] === undefined)(
+    "counts a share through the funnel: sent by the email worker, opened and clicked through the tracking links",
+    async () => {
+      const share = await fetch(`${base}/v1/shares`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          senderUserId: "user-funnel",
+          cardId: "card-funnel",
+          recipients: [{ channel: "email", recipient: "funnel@example.com" }],
+        }),
+      });
+      const { invitations } = (await share.json()) as { invitations: { invitationId: string }[] };
+      const invitation = invitations[0]!.invitationId;
+      const card = async () =>
+        (
+          (await (await fetch(`${base}/api/funnel`)).json()) as {
+            cards: { id: string; sent: number; opened: number; clicked: number }[];
+          }
+        ).cards.find((c) => c.id === "card-funnel");
+      // The recipient opens the email once it has been sent, as in life.
+      await expect
+        .poll(card, { timeout: 20_000, interval: 300 })
+        .toMatchObject({ sent: 1, opened: 0 });
+      const pixel = await fetch(`${base}/t/open/${invitation}`);
+      expect(pixel.headers.get("content-type")).toBe("image/gif");
+      const click = await fetch(
+        `${base}/t/click/${invitation}?to=${encodeURIComponent(`${base}/cards/card-funnel`)}`,
+        { redirect: "manual" },
+      );
+      expect(click.status).toBe(302);
+      // The stored counts carry no rates (the projector increments them blind); /api/funnel derives them.
+      await expect.poll(card, { timeout: 20_000, interval: 300 }).toMatchObject({
+        sent: 1,
+        opened: 1,
+        clicked: 1,
+        openRate: 1,
+        clickRate: 1,
+        conversionRate: 0,
+        overallRate: 0,
+      });
+    },
+    60_000,
+  );
 
   it("dead-letters an undecodable message published straight to a topic, lists it with its reason, and redrive brings it back", async () => {
-    const pubsub = new PubSub({ projectId: "e2e", apiEndpoint: `127.0.0.1:${ports.pubsub}`, emulatorMode: true });
+    const pubsub = new PubSub({
+      projectId: "e2e",
+      apiEndpoint: `127.0.0.1:${ports.pubsub}`,
+      emulatorMode: true,
+    });
     try {
       await pubsub.topic("users").publishMessage({
         data: Buffer.from("not protobuf"),
-        attributes: { "ce-id": "poison-e2e", "ce-type": "com.skillancer.user.created", "ce-source": "//e2e", "ce-specversion": "1.0", "ce-time": new Date().toISOString(), "content-type": "application/protobuf" },
+        attributes: {
+          "ce-id": "poison-e2e",
+          "ce-type": "com.skillancer.user.created",
+          "ce-source": "//e2e",
+          "ce-specversion": "1.0",
+          "ce-time": new Date().toISOString(),
+          "content-type": "application/protobuf",
+        },
       });
     } finally {
       await pubsub.close();
     }
-    await expect.poll(async () => (await deadLetters("users-archiver")).map((l) => [l.eventId, l.reason]), { timeout: 30_000, interval: 500 }).toContainEqual(["poison-e2e", "undecodable-body"]);
-    const redrive = await runCli(["dlq", "redrive", "users-archiver", "--id", "poison-e2e"], { env: cliEnv });
+    await expect
+      .poll(async () => (await deadLetters("users-archiver")).map((l) => [l.eventId, l.reason]), {
+        timeout: 30_000,
+        interval: 500,
+      })
+      .toContainEqual(["poison-e2e", "undecodable-body"]);
+    const redrive = await runCli(["dlq", "redrive", "users-archiver", "--id", "poison-e2e"], {
+      env: cliEnv,
+    });
     expect(redrive.code, redrive.stderr).toBe(0);
     expect(redrive.stdout).toContain("1 redriven from users-archiver-dlq-parking");
     // Back on its topic, still undecodable, so parked again: once more, with its redrive counted.
-    await expect.poll(async () => (await deadLetters("users-archiver")).map((l) => [l.eventId, l.redriveCount]), { timeout: 30_000, interval: 500 }).toEqual([["poison-e2e", 1]]);
+    await expect
+      .poll(
+        async () => (await deadLetters("users-archiver")).map((l) => [l.eventId, l.redriveCount]),
+        { timeout: 30_000, interval: 500 },
+      )
+      .toEqual([["poison-e2e", 1]]);
   });
 
   it("publishes with the CLI and follows the event store with tail", async () => {
-    const tail = spawn(process.execPath, [join(ROOT, "tools", "cli", "eventline.cjs"), "tail", "--type", "com.skillancer.user.updated", "-n", "0"], { env: { ...process.env, ...cliEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const tail = spawn(
+      process.execPath,
+      [
+        join(ROOT, "tools", "cli", "eventline.cjs"),
+        "tail",
+        "--type",
+        "com.skillancer.user.updated",
+        "-n",
+        "0",
+      ],
+      { env: { ...process.env, ...cliEnv }, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let tailed = "";
     let tailErr = "";
     tail.stdout.on("data", (chunk: Buffer) => (tailed += chunk.toString()));
     tail.stderr.on("data", (chunk: Buffer) => (tailErr += chunk.toString()));
     try {
       await expect.poll(() => tailErr, { timeout: 20_000 }).toContain("following the event store");
-      const published = await runCli(["publish", "com.skillancer.user.updated", '{"userId":"u-tail","revision":3}', "--correlation", "flow-tail"], { env: cliEnv });
+      const published = await runCli(
+        [
+          "publish",
+          "com.skillancer.user.updated",
+          '{"userId":"u-tail","revision":3}',
+          "--correlation",
+          "flow-tail",
+        ],
+        { env: cliEnv },
+      );
       expect(published.code, published.stderr).toBe(0);
-      const id = /published com\.skillancer\.user\.updated (\S+) to users/.exec(published.stdout)?.[1];
+      const id = /published com\.skillancer\.user\.updated (\S+) to users/.exec(
+        published.stdout,
+      )?.[1];
       expect(id).toBeDefined();
-      await expect.poll(() => tailed, { timeout: 20_000 }).toContain(`com.skillancer.user.updated  ${id}  correlation=flow-tail  subject=u-tail`);
+      await expect
+        .poll(() => tailed, { timeout: 20_000 })
+        .toContain(`com.skillancer.user.updated  ${id}  correlation=flow-tail  subject=u-tail`);
     } finally {
       tail.kill("SIGINT");
     }
-    const code = await new Promise<number | null>((resolve) => tail.once("exit", (exitCode) => resolve(exitCode)));
+    const code = await new Promise<number | null>((resolve) =>
+      tail.once("exit", (exitCode) => resolve(exitCode)),
+    );
     expect(code).toBe(0);
   });
 
-  describe.skipIf(!existsSync(CHROMIUM))(existsSync(CHROMIUM) ? "the dashboard" : `the dashboard (skipped: ${CHROMIUM} is absent; apt-get install chromium)`, () => {
-    it("loads, draws the topology, shows an event once it is posted, and lists the dead letters", async () => {
-      const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "eventline-chromium-")), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        viewport: { width: 1400, height: 1000 },
+  describe.skipIf(!existsSync(CHROMIUM))(
+    existsSync(CHROMIUM)
+      ? "the dashboard"
+      : `the dashboard (skipped: ${CHROMIUM} is absent; apt-get install chromium)`,
+    () => {
+      it("loads, draws the topology, shows an event once it is posted, and lists the dead letters", async () => {
+        const context = await chromium.launchPersistentContext(
+          mkdtempSync(join(tmpdir(), "eventline-chromium-")),
+          {
+            executablePath: CHROMIUM,
+            headless: true,
+            args: [
+              "--headless",
+              "--no-sandbox",
+              "--disable-gpu",
+              "--disable-quic",
+              "--no-first-run",
+              "--disable-background-networking",
+              "--disable-component-update",
+              "--disable-sync",
+            ],
+            viewport: { width: 1400, height: 1000 },
+          },
+        );
+        try {
+          const page = await context.newPage();
+          const requests: string[] = [];
+          page.on("request", (request) => requests.push(request.url()));
+          await page.goto(`${base}/`);
+          await page.locator('#topology svg g[data-id="topic:viral-shares"]').waitFor();
+          expect(await page.locator("#topology svg g.node.consumer").count()).toBe(
+            eventTypes.system.consumers.filter((c) => !c.builtIn).length,
+          );
+          await page.locator("#status.online").waitFor();
+          const id = await postEvent(
+            "com.skillancer.project.created",
+            json("com.skillancer.project.created"),
+            { "ce-id": "evt-dashboard-1" },
+          );
+          // By type as well as id: the events it causes (search.index_project) show its id too, as their correlation id.
+          await page
+            .locator('#events li[data-type="com.skillancer.project.created"]', { hasText: id })
+            .waitFor({ timeout: 20_000 });
+          const parked = page.locator('#dead-letters .dlq[data-consumer="users-archiver"]');
+          await parked.filter({ hasText: "undecodable-body" }).waitFor({ timeout: 20_000 });
+          await page.screenshot({
+            path: join(tmpdir(), "eventline-dashboard.png"),
+            fullPage: true,
+          });
+          // The redrive button puts it back on its topic; still undecodable, it is parked again, redriven twice now.
+          await parked.locator("button.redrive").first().click();
+          await page
+            .locator("#redrive-outcome", { hasText: "users-archiver: 1 redriven" })
+            .waitFor({ timeout: 10_000 });
+          await expect
+            .poll(async () => (await deadLetters("users-archiver")).map((l) => l.redriveCount), {
+              timeout: 20_000,
+            })
+            .toEqual([2]);
+          await parked
+            .locator("tr", { hasText: "poison-e2e" })
+            .locator("td.n")
+            .nth(1)
+            .filter({ hasText: "2" })
+            .waitFor({ timeout: 20_000 });
+          // Nothing outside loopback: no CDN, no fonts, no analytics.
+          expect(requests.filter((url) => !url.startsWith(base))).toEqual([]);
+        } finally {
+          await context.close();
+        }
       });
-      try {
-        const page = await context.newPage();
-        const requests: string[] = [];
-        page.on("request", (request) => requests.push(request.url()));
-        await page.goto(`${base}/`);
-        await page.locator('#topology svg g[data-id="topic:viral-shares"]').waitFor();
-        expect(await page.locator("#topology svg g.node.consumer").count()).toBe(eventTypes.system.consumers.filter((c) => !c.builtIn).length);
-        await page.locator("#status.online").waitFor();
-        const id = await postEvent("com.skillancer.project.created", json("com.skillancer.project.created"), { "ce-id": "evt-dashboard-1" });
-        // By type as well as id: the events it causes (search.index_project) show its id too, as their correlation id.
-        await page.locator('#events li[data-type="com.skillancer.project.created"]', { hasText: id }).waitFor({ timeout: 20_000 });
-        const parked = page.locator('#dead-letters .dlq[data-consumer="users-archiver"]');
-        await parked.filter({ hasText: "undecodable-body" }).waitFor({ timeout: 20_000 });
-        await page.screenshot({ path: join(tmpdir(), "eventline-dashboard.png"), fullPage: true });
-        // The redrive button puts it back on its topic; still undecodable, it is parked again, redriven twice now.
-        await parked.locator("button.redrive").first().click();
-        await page.locator("#redrive-outcome", { hasText: "users-archiver: 1 redriven" }).waitFor({ timeout: 10_000 });
-        await expect.poll(async () => (await deadLetters("users-archiver")).map((l) => l.redriveCount), { timeout: 20_000 }).toEqual([2]);
-        await parked.locator("tr", { hasText: "poison-e2e" }).locator("td.n").nth(1).filter({ hasText: "2" }).waitFor({ timeout: 20_000 });
-        // Nothing outside loopback: no CDN, no fonts, no analytics.
-        expect(requests.filter((url) => !url.startsWith(base))).toEqual([]);
-      } finally {
-        await context.close();
-      }
-    });
-  });
+    },
+  );
 
   it("stops everything it started, emulators included, on Ctrl-C", async () => {
-    const exited = new Promise<[number | null, string | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      child.once("exit", (code, signal) => resolve([code, signal])),
+    );
     process.kill(-child.pid!, "SIGINT");
     // npm itself ends by the signal, as in a terminal; the environment under it stops cleanly.
     expect(await exited).toSatisfy(([code, signal]) => code === 0 || signal === "SIGINT");
-    await expect.poll(() => stderr, { timeout: 20_000, message: `npm start did not say it stopped; its last output:\n${stdout.slice(-2000)}` }).toContain("eventline: stopped");
-    await expect.poll(async () => (await Promise.all([ports.gateway, ports.pubsub, ports.firestore].map(portIsFree))).every(Boolean), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => stderr, {
+        timeout: 20_000,
+        message: `npm start did not say it stopped; its last output:\n${stdout.slice(-2000)}`,
+      })
+      .toContain("eventline: stopped");
+    await expect
+      .poll(
+        async () =>
+          (await Promise.all([ports.gateway, ports.pubsub, ports.firestore].map(portIsFree))).every(
+            Boolean,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
     // The group (npm, tsx, node, the emulators' launchers and JVMs) is gone.
     expect(() => process.kill(-child.pid!, 0)).toThrow();
   });

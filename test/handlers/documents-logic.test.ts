@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { classify, NUMBER_TOKEN, tokenize, trainNaiveBayes } from "../../handlers/documents/naive-bayes";
+import {
+  classify,
+  NUMBER_TOKEN,
+  tokenize,
+  trainNaiveBayes,
+} from "../../handlers/documents/naive-bayes";
 import { renderResponse } from "../../handlers/documents/response-templates";
 import { decideRoute } from "../../handlers/documents/routing-rules";
 import { loadTrainingSet, MODEL_PATH, modelFileText } from "../../handlers/documents/training-set";
@@ -36,17 +41,29 @@ describe("multinomial naive Bayes", () => {
   });
 
   it("tokenizes to lowercase words and one token per number", () => {
-    expect(tokenize("Invoice 42: amount DUE, 1,250.00 a")).toEqual(["invoice", NUMBER_TOKEN, "amount", "due", NUMBER_TOKEN, NUMBER_TOKEN, NUMBER_TOKEN]);
+    expect(tokenize("Invoice 42: amount DUE, 1,250.00 a")).toEqual([
+      "invoice",
+      NUMBER_TOKEN,
+      "amount",
+      "due",
+      NUMBER_TOKEN,
+      NUMBER_TOKEN,
+      NUMBER_TOKEN,
+    ]);
   });
 });
 
 describe("the shipped model", () => {
   it("is exactly what training on the shipped sample writes (npm run train)", () => {
-    expect(readFileSync(MODEL_PATH, "utf8")).toBe(modelFileText(trainNaiveBayes(loadTrainingSet())));
+    expect(readFileSync(MODEL_PATH, "utf8")).toBe(
+      modelFileText(trainNaiveBayes(loadTrainingSet())),
+    );
   });
 
   it("has ~10–20 documents for each of the five categories", () => {
-    expect(Object.fromEntries(Object.entries(model.classes).map(([c, counts]) => [c, counts.documents]))).toEqual({ complaint: 14, contract: 14, inquiry: 14, invoice: 14, resume: 14 });
+    expect(
+      Object.fromEntries(Object.entries(model.classes).map(([c, counts]) => [c, counts.documents])),
+    ).toEqual({ complaint: 14, contract: 14, inquiry: 14, invoice: 14, resume: 14 });
   });
 
   it("gives a sample invoice text the posterior a direct count of the sample gives", () => {
@@ -58,7 +75,11 @@ describe("the shipped model", () => {
     const joint = categories.map((c) => {
       const tokens = docs.filter((d) => d.category === c).flatMap((d) => tokenize(d.text));
       const prior = docs.filter((d) => d.category === c).length / docs.length;
-      return text.reduce((p, t) => (p * (tokens.filter((x) => x === t).length + 1)) / (tokens.length + vocabulary.size), prior);
+      return text.reduce(
+        (p, t) =>
+          (p * (tokens.filter((x) => x === t).length + 1)) / (tokens.length + vocabulary.size),
+        prior,
+      );
     });
     const total = joint.reduce((a, b) => a + b, 0);
     const result = classify(trainNaiveBayes(docs), "Invoice 42: amount due");
@@ -69,10 +90,34 @@ describe("the shipped model", () => {
 
 describe("routing", () => {
   it.each([
-    ["an invoice over its floor goes to accounts payable", "invoice", 0.93, "accounts-payable", "category invoice with confidence 0.93 (floor 0.60)"],
-    ["a contract under its 0.7 floor goes to manual review", "contract", 0.65, "manual-review", "confidence 0.65 is below the contract floor 0.70"],
-    ["a complaint at 0.5 reaches customer care", "complaint", 0.5, "customer-care", "category complaint with confidence 0.50 (floor 0.50)"],
-    ["an unknown category goes to manual review", "poem", 0.99, "manual-review", "no routing rule for category poem"],
+    [
+      "an invoice over its floor goes to accounts payable",
+      "invoice",
+      0.93,
+      "accounts-payable",
+      "category invoice with confidence 0.93 (floor 0.60)",
+    ],
+    [
+      "a contract under its 0.7 floor goes to manual review",
+      "contract",
+      0.65,
+      "manual-review",
+      "confidence 0.65 is below the contract floor 0.70",
+    ],
+    [
+      "a complaint at 0.5 reaches customer care",
+      "complaint",
+      0.5,
+      "customer-care",
+      "category complaint with confidence 0.50 (floor 0.50)",
+    ],
+    [
+      "an unknown category goes to manual review",
+      "poem",
+      0.99,
+      "manual-review",
+      "no routing rule for category poem",
+    ],
   ])("%s", (_, category, confidence, route, reason) => {
     expect(decideRoute(category, confidence)).toEqual({ route, reason });
   });

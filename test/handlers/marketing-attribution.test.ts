@@ -1,10 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { counterfactualLift, lastClickCredit, linearCredit, shapleyCredit } from "../../handlers/marketing/attribution-models";
-import { channelSetKey, coalitionValue, nonEmptySubsets, type ChannelSetStats } from "../../handlers/marketing/channel-sets";
-import { addTouchpoint, channelsOf, convertAt, EMPTY_JOURNEY, type Journey, type JourneyTouchpoint } from "../../handlers/marketing/journey";
+import {
+  counterfactualLift,
+  lastClickCredit,
+  linearCredit,
+  shapleyCredit,
+} from "../../handlers/marketing/attribution-models";
+import {
+  channelSetKey,
+  coalitionValue,
+  nonEmptySubsets,
+  type ChannelSetStats,
+} from "../../handlers/marketing/channel-sets";
+import {
+  addTouchpoint,
+  channelsOf,
+  convertAt,
+  EMPTY_JOURNEY,
+  type Journey,
+  type JourneyTouchpoint,
+} from "../../handlers/marketing/journey";
 import { shapleyValues } from "../../handlers/marketing/shapley";
 
-const tp = (channel: string, at: number): JourneyTouchpoint => ({ channel, campaign: "cmp-1", creative: "cr-1", at });
+const tp = (channel: string, at: number): JourneyTouchpoint => ({
+  channel,
+  campaign: "cmp-1",
+  creative: "cr-1",
+  at,
+});
 
 /** Two channels: search alone 1/10, social alone 2/10, both 3/5 (journeys counted under their exact set). */
 const twoChannels: ChannelSetStats[] = [
@@ -54,19 +76,42 @@ describe("Shapley credit", () => {
     ];
     const v = (s: readonly string[]): number => coalitionValue(stats, s);
     // The permutation definition, independent of the subset-weight formula.
-    const orders = [["a", "b", "c"], ["a", "c", "b"], ["b", "a", "c"], ["b", "c", "a"], ["c", "a", "b"], ["c", "b", "a"]];
+    const orders = [
+      ["a", "b", "c"],
+      ["a", "c", "b"],
+      ["b", "a", "c"],
+      ["b", "c", "a"],
+      ["c", "a", "b"],
+      ["c", "b", "a"],
+    ];
     const byOrders: Record<string, number> = { a: 0, b: 0, c: 0 };
-    for (const order of orders) order.forEach((player, i) => (byOrders[player]! += (v(order.slice(0, i + 1)) - v(order.slice(0, i))) / orders.length));
+    for (const order of orders)
+      order.forEach(
+        (player, i) =>
+          (byOrders[player]! += (v(order.slice(0, i + 1)) - v(order.slice(0, i))) / orders.length),
+      );
     const phi = shapleyValues(["a", "b", "c"], v);
-    for (const player of ["a", "b", "c"]) expect(phi.get(player)).toBeCloseTo(byOrders[player]!, 15);
+    for (const player of ["a", "b", "c"])
+      expect(phi.get(player)).toBeCloseTo(byOrders[player]!, 15);
     // And by hand for a: ⅓·v(a) + ⅙·(v(ab) − v(b)) + ⅙·(v(ac) − v(c)) + ⅓·(v(abc) − v(bc)),
     // with v(a) = 0.1, v(b) = 0.1, v(c) = 0, v(ab) = 5/35, v(ac) = 1/20, v(bc) = 2/30, v(abc) = 8/50.
-    expect(phi.get("a")).toBeCloseTo((1 / 3) * 0.1 + (1 / 6) * (5 / 35 - 0.1) + (1 / 6) * (1 / 20 - 0) + (1 / 3) * (8 / 50 - 2 / 30), 15);
+    expect(phi.get("a")).toBeCloseTo(
+      (1 / 3) * 0.1 +
+        (1 / 6) * (5 / 35 - 0.1) +
+        (1 / 6) * (1 / 20 - 0) +
+        (1 / 3) * (8 / 50 - 2 / 30),
+      15,
+    );
     expect([...phi.values()].reduce((s, x) => s + x, 0)).toBeCloseTo(8 / 50, 15);
   });
 
   it("refuses more players than an exact computation takes", () => {
-    expect(() => shapleyValues(Array.from({ length: 17 }, (_, i) => `c${i}`), () => 0)).toThrow(RangeError);
+    expect(() =>
+      shapleyValues(
+        Array.from({ length: 17 }, (_, i) => `c${i}`),
+        () => 0,
+      ),
+    ).toThrow(RangeError);
   });
 });
 
@@ -103,12 +148,19 @@ describe("journeys", () => {
       expect(result.added).toBe(added);
       journey = result.journey;
     }
-    expect(journey.touchpoints.map((t) => `${t.channel}@${t.at}`)).toEqual(["search@200", "social@300", "email@300"]);
+    expect(journey.touchpoints.map((t) => `${t.channel}@${t.at}`)).toEqual([
+      "search@200",
+      "social@300",
+      "email@300",
+    ]);
     expect(channelsOf(journey.touchpoints)).toEqual(["email", "search", "social"]);
   });
 
   it("split at a conversion: earlier touchpoints are its path, later ones open the next journey", () => {
-    const journey: Journey = { touchpoints: [tp("search", 200), tp("social", 300), tp("email", 400)], closedAt: 0 };
+    const journey: Journey = {
+      touchpoints: [tp("search", 200), tp("social", 300), tp("email", 400)],
+      closedAt: 0,
+    };
     const { path, next } = convertAt(journey, 300);
     expect(path.map((t) => t.channel)).toEqual(["search", "social"]);
     expect(next).toEqual({ touchpoints: [tp("email", 400)], closedAt: 300 });

@@ -36,14 +36,16 @@ describe("feature hashing", () => {
 
 describe("the genome's tokens", () => {
   it("are element-prefixed words, the format, and the duration band", () => {
-    expect(genomeTokens({ hook: "Why wait?", promise: "", frame: "", cta: "Try-free", format: "video", durationSeconds: 15 })).toEqual([
-      "hook=why",
-      "hook=wait",
-      "cta=try",
-      "cta=free",
-      "format=video",
-      "duration=6-15",
-    ]);
+    expect(
+      genomeTokens({
+        hook: "Why wait?",
+        promise: "",
+        frame: "",
+        cta: "Try-free",
+        format: "video",
+        durationSeconds: 15,
+      }),
+    ).toEqual(["hook=why", "hook=wait", "cta=try", "cta=free", "format=video", "duration=6-15"]);
   });
 
   it.each([
@@ -61,7 +63,12 @@ describe("the genome's tokens", () => {
 describe("attention scores", () => {
   it.each([
     ["a question hook gains the question cue", "hook", "question", 0.7],
-    ["a long hook with a question, a number and 'you' loses 0.05 per word past five", "hook", "How 3 tips save you hours every single week", 0.5 + 0.2 + 0.15 + 0.1 - 4 * 0.05],
+    [
+      "a long hook with a question, a number and 'you' loses 0.05 per word past five",
+      "hook",
+      "How 3 tips save you hours every single week",
+      0.5 + 0.2 + 0.15 + 0.1 - 4 * 0.05,
+    ],
     ["a benefit promise", "promise", "save time", 0.65],
     ["social proof in the frame", "frame", "testimonial", 0.7],
     ["an action CTA", "cta", "Shop now", 0.7],
@@ -71,7 +78,14 @@ describe("attention scores", () => {
   });
 
   it("weigh the elements 0.4 / 0.25 / 0.15 / 0.2 for a sample creative", () => {
-    const scores = attentionScores({ hook: "question", promise: "save time", frame: "testimonial", cta: "try free", format: "video", durationSeconds: 15 });
+    const scores = attentionScores({
+      hook: "question",
+      promise: "save time",
+      frame: "testimonial",
+      cta: "try free",
+      format: "video",
+      durationSeconds: 15,
+    });
     expect(scores.byElement).toEqual({ hook: 0.7, promise: 0.65, frame: 0.7, cta: 0.7 });
     expect(scores.overall).toBeCloseTo(0.4 * 0.7 + 0.25 * 0.65 + 0.15 * 0.7 + 0.2 * 0.7, 12);
   });
@@ -114,8 +128,18 @@ describe("exponential decay fit", () => {
   });
 
   it("leaves out days with no clicks and needs two distinct days", () => {
-    expect(fitExponentialDecay([{ day: 0, ctr: 0.02 }, { day: 1, ctr: 0 }])).toBeUndefined();
-    expect(fitExponentialDecay([{ day: 2, ctr: 0.02 }, { day: 2, ctr: 0.03 }])).toBeUndefined();
+    expect(
+      fitExponentialDecay([
+        { day: 0, ctr: 0.02 },
+        { day: 1, ctr: 0 },
+      ]),
+    ).toBeUndefined();
+    expect(
+      fitExponentialDecay([
+        { day: 2, ctr: 0.02 },
+        { day: 2, ctr: 0.03 },
+      ]),
+    ).toBeUndefined();
   });
 });
 
@@ -133,17 +157,28 @@ describe("fatigue", () => {
   });
 
   it("does not flag a creative losing 2% a day, and says it has 34.66 − 4 days left", () => {
-    const verdict = assessFatigue([0, 2, 4].map((day) => ({ day, ctr: 0.03 * Math.exp(-0.02 * day) })))!;
+    const verdict = assessFatigue(
+      [0, 2, 4].map((day) => ({ day, ctr: 0.03 * Math.exp(-0.02 * day) })),
+    )!;
     expect(verdict.fatigued).toBe(false);
     expect(verdict.daysRemaining).toBeCloseTo(Math.log(2) / 0.02 - 4, 9);
   });
 
   it("waits for three days of data", () => {
-    expect(assessFatigue([{ day: 0, ctr: 0.05 }, { day: 1, ctr: 0.01 }])).toBeUndefined();
+    expect(
+      assessFatigue([
+        { day: 0, ctr: 0.05 },
+        { day: 1, ctr: 0.01 },
+      ]),
+    ).toBeUndefined();
   });
 
   it("scores a rising CTR 0 with no end in sight", () => {
     const verdict = assessFatigue([0, 1, 2].map((day) => ({ day, ctr: 0.01 * (day + 1) })))!;
-    expect(verdict).toMatchObject({ fatigued: false, score: 0, daysRemaining: Number.POSITIVE_INFINITY });
+    expect(verdict).toMatchObject({
+      fatigued: false,
+      score: 0,
+      daysRemaining: Number.POSITIVE_INFINITY,
+    });
   });
 });

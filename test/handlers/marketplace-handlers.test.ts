@@ -19,23 +19,71 @@ import { startSmtpCatcher, type SmtpCatcher } from "../../tools/verify/stand-ins
 
 const env = useEmulators();
 const read = async (ref: FirebaseFirestore.DocumentReference) => (await ref.get()).data();
-const run = (handler: Handler, event: EventInput) => runHandler(handler, event, { firestore: env.firestore });
+const run = (handler: Handler, event: EventInput) =>
+  runHandler(handler, event, { firestore: env.firestore });
 const plain = (data: object) => JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
 
-const userCreated: EventInput = { id: "u-1", type: "com.skillancer.user.created", data: { userId: "usr_123", email: "user@example.com", role: 1, displayName: "Ana", revision: 1 } };
-const userUpdated: EventInput = { id: "u-2", type: "com.skillancer.user.updated", data: { userId: "usr_123", email: "ana@example.com", role: 1, displayName: "Ana B.", skills: ["TypeScript", "GCP"], revision: 2 } };
+const userCreated: EventInput = {
+  id: "u-1",
+  type: "com.skillancer.user.created",
+  data: { userId: "usr_123", email: "user@example.com", role: 1, displayName: "Ana", revision: 1 },
+};
+const userUpdated: EventInput = {
+  id: "u-2",
+  type: "com.skillancer.user.updated",
+  data: {
+    userId: "usr_123",
+    email: "ana@example.com",
+    role: 1,
+    displayName: "Ana B.",
+    skills: ["TypeScript", "GCP"],
+    revision: 2,
+  },
+};
 const projectCreated: EventInput = {
   id: "p-1",
   type: "com.skillancer.project.created",
-  data: { projectId: "prj-1", clientUserId: "usr_9", title: "Event pipeline", description: "Pub/Sub work", budget: 5000, currency: "USD", skills: ["gcp", "Pub/Sub"], revision: 1 },
+  data: {
+    projectId: "prj-1",
+    clientUserId: "usr_9",
+    title: "Event pipeline",
+    description: "Pub/Sub work",
+    budget: 5000,
+    currency: "USD",
+    skills: ["gcp", "Pub/Sub"],
+    revision: 1,
+  },
 };
-const projectPublished: EventInput = { id: "p-2", type: "com.skillancer.project.published", data: { projectId: "prj-1", clientUserId: "usr_9", title: "Event pipeline (final)", revision: 2, clientEmail: "client@example.com" } };
+const projectPublished: EventInput = {
+  id: "p-2",
+  type: "com.skillancer.project.published",
+  data: {
+    projectId: "prj-1",
+    clientUserId: "usr_9",
+    title: "Event pipeline (final)",
+    revision: 2,
+    clientEmail: "client@example.com",
+  },
+};
 const booking = (id: string, emails: boolean): EventInput => ({
   id,
   type: "com.skillancer.booking.created",
-  data: { bookingId: "bk-1", projectId: "prj-1", freelancerUserId: "usr_123", clientUserId: "usr_9", amount: 5000, currency: "USD", startDate: "2026-12-01", ...(emails && { freelancerEmail: "free@example.com", clientEmail: "client@example.com" }) },
+  data: {
+    bookingId: "bk-1",
+    projectId: "prj-1",
+    freelancerUserId: "usr_123",
+    clientUserId: "usr_9",
+    amount: 5000,
+    currency: "USD",
+    startDate: "2026-12-01",
+    ...(emails && { freelancerEmail: "free@example.com", clientEmail: "client@example.com" }),
+  },
 });
-const paymentCompleted = (id: string, paymentId: string): EventInput => ({ id, type: "com.skillancer.payment.completed", data: { paymentId, bookingId: "bk-1", amount: 5000, currency: "USD", providerReference: "ch_1" } });
+const paymentCompleted = (id: string, paymentId: string): EventInput => ({
+  id,
+  type: "com.skillancer.payment.completed",
+  data: { paymentId, bookingId: "bk-1", amount: 5000, currency: "USD", providerReference: "ch_1" },
+});
 
 describe("search-users", () => {
   it("keeps the newest revision when the update arrives before the creation", async () => {
@@ -54,7 +102,11 @@ describe("search-users", () => {
   });
 
   it("dead-letters a user event without a revision", async () => {
-    const r = await run(searchUsers, { id: "u-x", type: "com.skillancer.user.created", data: { userId: "usr_x", email: "x@example.com" } });
+    const r = await run(searchUsers, {
+      id: "u-x",
+      type: "com.skillancer.user.created",
+      data: { userId: "usr_x", email: "x@example.com" },
+    });
     expect(r.outcome).toMatchObject({ result: "dead-lettered", reason: "missing-revision" });
   });
 });
@@ -63,9 +115,22 @@ describe("notify-user-created", () => {
   it("commands the welcome email, keyed by its cause", async () => {
     const r = await run(notifyUserCreated, userCreated);
     expect(r.published.map((e) => [e.type, plain(e.data)])).toEqual([
-      ["com.skillancer.email.send", { to: "user@example.com", template: "welcome", subject: "Welcome to Skillancer, Ana", variables: { name: "Ana" }, idempotencyKey: "u-1:welcome" }],
+      [
+        "com.skillancer.email.send",
+        {
+          to: "user@example.com",
+          template: "welcome",
+          subject: "Welcome to Skillancer, Ana",
+          variables: { name: "Ana" },
+          idempotencyKey: "u-1:welcome",
+        },
+      ],
     ]);
-    expect(r.published[0]!.meta).toMatchObject({ causationId: "u-1", correlationId: "u-1", subject: "user@example.com" });
+    expect(r.published[0]!.meta).toMatchObject({
+      causationId: "u-1",
+      correlationId: "u-1",
+      subject: "user@example.com",
+    });
   });
 });
 
@@ -87,7 +152,15 @@ describe("search-projects and project-indexer", () => {
       skills: ["gcp", "Pub/Sub"],
       status: "published",
       revision: 2,
-      fieldRevisions: { clientUserId: 2, title: 2, status: 2, description: 1, budget: 1, currency: 1, skills: 1 },
+      fieldRevisions: {
+        clientUserId: 2,
+        title: 2,
+        status: 2,
+        description: 1,
+        budget: 1,
+        currency: 1,
+        skills: 1,
+      },
       index: null,
     });
   });
@@ -99,7 +172,11 @@ describe("search-projects and project-indexer", () => {
   });
 
   it("rebuilds the searchable part from the document's current fields", async () => {
-    const r = await run(projectIndexer, { id: "ix-1", type: "com.skillancer.search.index_project", data: { projectId: "prj-1", reason: "created" } });
+    const r = await run(projectIndexer, {
+      id: "ix-1",
+      type: "com.skillancer.search.index_project",
+      data: { projectId: "prj-1", reason: "created" },
+    });
     expect(r.outcome.result).toBe("handled");
     expect((await read(projectSearch.ref(env.firestore, "prj-1")))!["index"]).toEqual({
       keywords: ["event", "final", "gcp", "pipeline", "pub", "sub", "work"],
@@ -115,19 +192,37 @@ describe("project-analytics", () => {
   it("counts a project once by skill and budget band, whatever events report it", async () => {
     await run(projectAnalytics, projectCreated);
     await run(projectAnalytics, { ...projectCreated, id: "p-1-again" });
-    const counts = await Promise.all(["all:all", "skill:gcp", "budget:USD:5k-20k"].map((key) => read(projectCounts.ref(env.firestore, key))));
+    const counts = await Promise.all(
+      ["all:all", "skill:gcp", "budget:USD:5k-20k"].map((key) =>
+        read(projectCounts.ref(env.firestore, key)),
+      ),
+    );
     expect(counts.map((c) => c?.["projects"])).toEqual([1, 1, 1]);
     // A key with "/" is stored under a hashed document id.
-    expect(await read(projectCounts.ref(env.firestore, documentIdFor("skill:pub/sub")))).toEqual({ dimension: "skill", key: "pub/sub", projects: 1 });
+    expect(await read(projectCounts.ref(env.firestore, documentIdFor("skill:pub/sub")))).toEqual({
+      dimension: "skill",
+      key: "pub/sub",
+      projects: 1,
+    });
   });
 
   it("counts a burst of projects created at once, each once, though every one moves the same counters", async () => {
     const before = (await read(projectCounts.ref(env.firestore, "all:all")))?.["projects"] ?? 0;
-    const burst = Array.from({ length: 60 }, (_, i): EventInput => ({ id: `burst-${i}`, type: "com.skillancer.project.created", data: { ...projectCreated.data, projectId: `prj-burst-${i}`, skills: ["burst-skill"] } }));
+    const burst = Array.from({ length: 60 }, (_, i): EventInput => ({
+      id: `burst-${i}`,
+      type: "com.skillancer.project.created",
+      data: { ...projectCreated.data, projectId: `prj-burst-${i}`, skills: ["burst-skill"] },
+    }));
     const runs = await Promise.all(burst.map((event) => run(projectAnalytics, event)));
     expect(runs.map((r) => r.outcome.result)).toEqual(burst.map(() => "handled"));
-    expect((await read(projectCounts.ref(env.firestore, "all:all")))?.["projects"]).toBe(before + 60);
-    expect(await read(projectCounts.ref(env.firestore, "skill:burst-skill"))).toEqual({ dimension: "skill", key: "burst-skill", projects: 60 });
+    expect((await read(projectCounts.ref(env.firestore, "all:all")))?.["projects"]).toBe(
+      before + 60,
+    );
+    expect(await read(projectCounts.ref(env.firestore, "skill:burst-skill"))).toEqual({
+      dimension: "skill",
+      key: "burst-skill",
+      projects: 60,
+    });
   });
 });
 
@@ -149,19 +244,50 @@ describe("bookings, payments and their notifications", () => {
 
   it("notifies both parties of a booking at the addresses it carries", async () => {
     const r = await run(notifyBookingCreated, booking("b-1", true));
-    const variables = { bookingId: "bk-1", projectId: "prj-1", startDate: "2026-12-01", amount: "5000.00", currency: "USD" };
+    const variables = {
+      bookingId: "bk-1",
+      projectId: "prj-1",
+      startDate: "2026-12-01",
+      amount: "5000.00",
+      currency: "USD",
+    };
     expect(r.published.map((e) => plain(e.data))).toEqual([
-      { to: "free@example.com", template: "booking-created-freelancer", subject: "New booking bk-1", variables, idempotencyKey: "b-1:booking-created-freelancer" },
-      { to: "client@example.com", template: "booking-created-client", subject: "Booking bk-1 confirmed", variables, idempotencyKey: "b-1:booking-created-client" },
+      {
+        to: "free@example.com",
+        template: "booking-created-freelancer",
+        subject: "New booking bk-1",
+        variables,
+        idempotencyKey: "b-1:booking-created-freelancer",
+      },
+      {
+        to: "client@example.com",
+        template: "booking-created-client",
+        subject: "Booking bk-1 confirmed",
+        variables,
+        idempotencyKey: "b-1:booking-created-client",
+      },
     ]);
   });
 
   it("looks addresses up in the users' search documents, and retries while a user is not there yet", async () => {
     const waiting = await run(notifyBookingCreated, booking("b-2", false));
     expect(waiting.outcome).toMatchObject({ action: "nack", result: "retry" });
-    await run(searchUsers, { id: "u-9", type: "com.skillancer.user.created", data: { userId: "usr_9", email: "nine@example.com", role: 2, displayName: "Nine", revision: 1 } });
+    await run(searchUsers, {
+      id: "u-9",
+      type: "com.skillancer.user.created",
+      data: {
+        userId: "usr_9",
+        email: "nine@example.com",
+        role: 2,
+        displayName: "Nine",
+        revision: 1,
+      },
+    });
     const r = await run(notifyBookingCreated, booking("b-2", false));
-    expect(r.published.map((e) => (e.data as { to: string }).to)).toEqual(["ana@example.com", "nine@example.com"]);
+    expect(r.published.map((e) => (e.data as { to: string }).to)).toEqual([
+      "ana@example.com",
+      "nine@example.com",
+    ]);
   });
 
   it("sends the receipt to the payer the pending payment knows", async () => {
@@ -171,7 +297,13 @@ describe("bookings, payments and their notifications", () => {
         to: "client@example.com",
         template: "payment-receipt",
         subject: "Receipt for booking bk-1",
-        variables: { paymentId: "pay-1", bookingId: "bk-1", amount: "5000.00", currency: "USD", providerReference: "ch_1" },
+        variables: {
+          paymentId: "pay-1",
+          bookingId: "bk-1",
+          amount: "5000.00",
+          currency: "USD",
+          providerReference: "ch_1",
+        },
         idempotencyKey: "pay-e1:payment-receipt",
       },
     ]);
@@ -179,17 +311,35 @@ describe("bookings, payments and their notifications", () => {
 
   it("tells the client the project is live", async () => {
     const r = await run(notifyProjectPublished, projectPublished);
-    expect(plain(r.published[0]!.data)).toMatchObject({ to: "client@example.com", subject: 'Your project "Event pipeline (final)" is live' });
+    expect(plain(r.published[0]!.data)).toMatchObject({
+      to: "client@example.com",
+      subject: 'Your project "Event pipeline (final)" is live',
+    });
   });
 
   it("marks the booking paid by its first payment and keeps a second one apart", async () => {
     await run(bookingOnPayment, paymentCompleted("pay-e1", "pay-1"));
     await run(bookingOnPayment, paymentCompleted("pay-e2", "pay-2"));
-    expect(await read(bookings.ref(env.firestore, "bk-1"))).toMatchObject({ status: "paid", paymentId: "pay-1", paidAmount: 5000, providerReference: "ch_1", extraPayments: ["pay-2"] });
+    expect(await read(bookings.ref(env.firestore, "bk-1"))).toMatchObject({
+      status: "paid",
+      paymentId: "pay-1",
+      paidAmount: 5000,
+      providerReference: "ch_1",
+      extraPayments: ["pay-2"],
+    });
   });
 
   it("changes no projection when every event is delivered once more", async () => {
-    const snapshot = async () => Promise.all([userSearch.ref(env.firestore, "usr_123"), projectSearch.ref(env.firestore, "prj-1"), payments.ref(env.firestore, "bk-1"), bookings.ref(env.firestore, "bk-1"), projectCounts.ref(env.firestore, "skill:gcp")].map(read));
+    const snapshot = async () =>
+      Promise.all(
+        [
+          userSearch.ref(env.firestore, "usr_123"),
+          projectSearch.ref(env.firestore, "prj-1"),
+          payments.ref(env.firestore, "bk-1"),
+          bookings.ref(env.firestore, "bk-1"),
+          projectCounts.ref(env.firestore, "skill:gcp"),
+        ].map(read),
+      );
     const before = await snapshot();
     const again: [Handler, EventInput][] = [
       [searchUsers, userUpdated],
@@ -205,7 +355,10 @@ describe("bookings, payments and their notifications", () => {
     ];
     for (const [handler, event] of again) {
       const r = await run(handler, event);
-      expect(r.outcome, `${handler.name} ${event.id}`).toEqual({ action: "ack", result: "duplicate" });
+      expect(r.outcome, `${handler.name} ${event.id}`).toEqual({
+        action: "ack",
+        result: "duplicate",
+      });
       expect(r.published).toEqual([]);
     }
     expect(await snapshot()).toEqual(before);
@@ -217,7 +370,11 @@ describe("email-dispatcher", () => {
   let adapter: SmtpEmailAdapter;
   beforeAll(async () => {
     smtp = await startSmtpCatcher({ "busy@example.com": 451, "gone@example.com": 550 });
-    adapter = new SmtpEmailAdapter({ url: smtp.url, from: "Skillancer <no-reply@skillancer.test>", timeoutMs: 2000 });
+    adapter = new SmtpEmailAdapter({
+      url: smtp.url,
+      from: "Skillancer <no-reply@skillancer.test>",
+      timeoutMs: 2000,
+    });
   });
   afterAll(async () => {
     adapter.close();
@@ -237,7 +394,11 @@ describe("email-dispatcher", () => {
     expect(mails).toHaveLength(1);
     expect(mails[0]!.decoded).toContain("Subject: Welcome to Skillancer, Ana");
     expect(mails[0]!.decoded).toContain("Welcome to Skillancer. Your account is ready.");
-    expect(await read(dispatches.ref(env.firestore, "u-1:welcome"))).toMatchObject({ status: "sent", claimedBy: "s-1", to: "ana@example.com" });
+    expect(await read(dispatches.ref(env.firestore, "u-1:welcome"))).toMatchObject({
+      status: "sent",
+      claimedBy: "s-1",
+      to: "ana@example.com",
+    });
   });
 
   it("sends at most once per idempotency key, whichever command carries it", async () => {

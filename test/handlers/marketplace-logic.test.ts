@@ -7,9 +7,17 @@ import { PermanentError } from "../../handlers/runtime/errors";
 
 describe("revisioned fields", () => {
   it("let a newer revision overwrite and an older one only fill fields never set", () => {
-    const published = applyRevision(NO_FIELDS, { title: "Event pipeline v2", status: "published" }, 2);
+    const published = applyRevision(
+      NO_FIELDS,
+      { title: "Event pipeline v2", status: "published" },
+      2,
+    );
     expect(published.applied).toEqual(["title", "status"]);
-    const created = applyRevision(published.state, { title: "Event pipeline", status: "draft", budget: 5000 }, 1);
+    const created = applyRevision(
+      published.state,
+      { title: "Event pipeline", status: "draft", budget: 5000 },
+      1,
+    );
     expect(created.applied).toEqual(["budget"]);
     expect(created.state).toEqual({
       values: { title: "Event pipeline v2", status: "published", budget: 5000 },
@@ -26,7 +34,9 @@ describe("revisioned fields", () => {
 
 describe("search keywords", () => {
   it("are the distinct lowercase words of two or more characters, sorted", () => {
-    expect(searchKeywords("Event pipeline", "Pub/Sub work", ["GCP", "typescript"], undefined, "a")).toEqual(["event", "gcp", "pipeline", "pub", "sub", "typescript", "work"]);
+    expect(
+      searchKeywords("Event pipeline", "Pub/Sub work", ["GCP", "typescript"], undefined, "a"),
+    ).toEqual(["event", "gcp", "pipeline", "pub", "sub", "typescript", "work"]);
   });
 });
 
@@ -46,7 +56,10 @@ describe("budget bands", () => {
 
 describe("email templates", () => {
   it("render the welcome email with the user's name", () => {
-    expect(renderEmail("welcome", { name: "Ana" })).toEqual({ subject: "Welcome to Skillancer, Ana", text: "Hi Ana,\n\nWelcome to Skillancer. Your account is ready.\n" });
+    expect(renderEmail("welcome", { name: "Ana" })).toEqual({
+      subject: "Welcome to Skillancer, Ana",
+      text: "Hi Ana,\n\nWelcome to Skillancer. Your account is ready.\n",
+    });
   });
 
   it.each([

@@ -11,7 +11,9 @@ describe("the handler registry", () => {
   it("registers each implementation under its own contract, accepting what the contract accepts", () => {
     for (const [name, contract] of Object.entries(system.handlers)) {
       const handler = registry[name]!;
-      expect(handler.kind === "handler" && [...handler.accepts].sort(), name).toEqual([...contract.accepts].sort());
+      expect(handler.kind === "handler" && [...handler.accepts].sort(), name).toEqual(
+        [...contract.accepts].sort(),
+      );
     }
   });
 });

@@ -58,17 +58,29 @@ describe("the handler image's content tag", () => {
 });
 
 describe("components reject impossible arguments before creating anything in the cloud", () => {
-  const withConsumers = (consumers: SystemSpec["consumers"]): SystemSpec => ({ ...system, consumers: { ...system.consumers, ...consumers } });
+  const withConsumers = (consumers: SystemSpec["consumers"]): SystemSpec => ({
+    ...system,
+    consumers: { ...system.consumers, ...consumers },
+  });
 
   it("refuses a Cloud Run handler below one vCPU that serves concurrent requests, naming the field and the fix", async () => {
-    const spec = withConsumers({ "sms-worker": { ...system.consumers["sms-worker"], cloudRun: { cpu: "500m", concurrency: 80 } } });
+    const spec = withConsumers({
+      "sms-worker": {
+        ...system.consumers["sms-worker"],
+        cloudRun: { cpu: "500m", concurrency: 80 },
+      },
+    });
     await expect(evaluateProgram({ stack: "dev", system: spec })).rejects.toThrow(
       /HandlerService sms-worker: placement\.cpu "500m" is below one vCPU.*raise cloudRun\.cpu to "1" or set cloudRun\.concurrency to 1/,
     );
   });
 
   it("refuses a consumer that would take the gateway's service name", async () => {
-    const spec = withConsumers({ gateway: { handler: "router", topic: "documents", delivery: "push" } });
-    await expect(evaluateProgram({ stack: "dev", system: spec })).rejects.toThrow(/consumers\.gateway: "gateway" is the name of a platform service.*rename the consumer/);
+    const spec = withConsumers({
+      gateway: { handler: "router", topic: "documents", delivery: "push" },
+    });
+    await expect(evaluateProgram({ stack: "dev", system: spec })).rejects.toThrow(
+      /consumers\.gateway: "gateway" is the name of a platform service.*rename the consumer/,
+    );
   });
 });

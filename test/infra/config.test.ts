@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, configDefaults, eventlineConfigKeys, loadStackConfig } from "../../infra/config";
+import {
+  ConfigError,
+  configDefaults,
+  eventlineConfigKeys,
+  loadStackConfig,
+} from "../../infra/config";
 import { evaluateProgram, stackConfig } from "../../infra/evaluate";
 
 const repoRoot = join(__dirname, "..", "..");
@@ -10,62 +15,191 @@ const repoRoot = join(__dirname, "..", "..");
 describe("the stack configuration", () => {
   const badValues: [string, Record<string, string | undefined>, string, RegExp][] = [
     ["no project", { "gcp:project": undefined }, "gcp:project", /is not set/],
-    ["a project id with capitals", { "gcp:project": "Eventline_Dev" }, "gcp:project", /is not a GCP project id/],
+    [
+      "a project id with capitals",
+      { "gcp:project": "Eventline_Dev" },
+      "gcp:project",
+      /is not a GCP project id/,
+    ],
     ["no region", { "gcp:region": undefined }, "gcp:region", /is not set/],
-    ["a region that is a zone", { "gcp:region": "europe-west1-b" }, "gcp:region", /is not a GCP region/],
+    [
+      "a region that is a zone",
+      { "gcp:region": "europe-west1-b" },
+      "gcp:region",
+      /is not a GCP region/,
+    ],
     ["no owner", { "eventline:owner": undefined }, "eventline:owner", /is not set/],
-    ["an owner that is not a label value", { "eventline:owner": "Platform Team" }, "eventline:owner", /is not a label value/],
-    ["an unknown cluster mode", { "eventline:cluster": "gke" }, "eventline:cluster", /is not autopilot or existing/],
-    ["an existing cluster without kubeconfig", { "eventline:cluster": "existing" }, "eventline:kubeconfig", /is not set, and eventline:cluster is existing/],
-    ["delete protection that is not a boolean", { "eventline:deleteProtection": "yes" }, "eventline:deleteProtection", /is not true or false/],
-    ["an alert age that is not a duration", { "eventline:oldestUnackedAlert": "10 minutes" }, "eventline:oldestUnackedAlert", /is not a duration/],
-    ["an alert age under a minute", { "eventline:oldestUnackedAlert": "30s" }, "eventline:oldestUnackedAlert", /is shorter than 60s/],
-    ["a gateway switch the program no longer reads (publicness is declared)", { "eventline:gatewayPublic": "true" }, "eventline:gatewayPublic", /is not a setting of this program/],
-    ["a misspelt email transport", { "eventline:emailTransport": "smpt" }, "eventline:emailTransport", /"smpt" is not smtp or outbox/],
-    ["an SMTP server that is not an SMTP URL", { "eventline:emailTransport": "smtp", "eventline:smtpUrl": "mail.example.com" }, "eventline:smtpUrl", /is not an smtp:\/\/ or smtps:\/\/ URL \(value hidden: it is a secret\)/],
-    ["texts over twilio without a sender number", { "eventline:messagingTransport": "twilio", "eventline:messagingAccountSid": "AC1", "eventline:smsFrom": "15550001111" }, "eventline:smsFrom", /"15550001111" is not an E\.164 number/],
-    ["no card base URL, which every invitation links to", { "eventline:cardBaseUrl": undefined }, "eventline:cardBaseUrl", /is not set/],
-    ["a Firestore database id with capitals", { "eventline:firestoreDatabase": "Events" }, "eventline:firestoreDatabase", /is not a Firestore database id/],
-    ["a replica cap of zero", { "eventline:maxReplicasCap": "0" }, "eventline:maxReplicasCap", /is not a whole number ≥ 1/],
-    ["notification channels that are not a list", { "eventline:alertNotificationChannels": "ops" }, "eventline:alertNotificationChannels", /is not a list/],
-    ["a notification channel by display name", { "eventline:alertNotificationChannels": '["on-call"]' }, "eventline:alertNotificationChannels", /"on-call" is not notification channel names/],
-    ["a gateway invoker without its kind", { "eventline:gatewayInvokers": '["ana@example.com"]' }, "eventline:gatewayInvokers", /"ana@example\.com" is not IAM members/],
-    ["a Firestore location with spaces", { "eventline:firestoreLocation": "Europe West" }, "eventline:firestoreLocation", /is not a Firestore location/],
-    ["a misspelt key", { "eventline:gatewayPublik": "true" }, "eventline:gatewayPublik", /is not a setting of this program/],
+    [
+      "an owner that is not a label value",
+      { "eventline:owner": "Platform Team" },
+      "eventline:owner",
+      /is not a label value/,
+    ],
+    [
+      "an unknown cluster mode",
+      { "eventline:cluster": "gke" },
+      "eventline:cluster",
+      /is not autopilot or existing/,
+    ],
+    [
+      "an existing cluster without kubeconfig",
+      { "eventline:cluster": "existing" },
+      "eventline:kubeconfig",
+      /is not set, and eventline:cluster is existing/,
+    ],
+    [
+      "delete protection that is not a boolean",
+      { "eventline:deleteProtection": "yes" },
+      "eventline:deleteProtection",
+      /is not true or false/,
+    ],
+    [
+      "an alert age that is not a duration",
+      { "eventline:oldestUnackedAlert": "10 minutes" },
+      "eventline:oldestUnackedAlert",
+      /is not a duration/,
+    ],
+    [
+      "an alert age under a minute",
+      { "eventline:oldestUnackedAlert": "30s" },
+      "eventline:oldestUnackedAlert",
+      /is shorter than 60s/,
+    ],
+    [
+      "a gateway switch the program no longer reads (publicness is declared)",
+      { "eventline:gatewayPublic": "true" },
+      "eventline:gatewayPublic",
+      /is not a setting of this program/,
+    ],
+    [
+      "a misspelt email transport",
+      { "eventline:emailTransport": "smpt" },
+      "eventline:emailTransport",
+      /"smpt" is not smtp or outbox/,
+    ],
+    [
+      "an SMTP server that is not an SMTP URL",
+      { "eventline:emailTransport": "smtp", "eventline:smtpUrl": "mail.example.com" },
+      "eventline:smtpUrl",
+      /is not an smtp:\/\/ or smtps:\/\/ URL \(value hidden: it is a secret\)/,
+    ],
+    [
+      "texts over twilio without a sender number",
+      {
+        "eventline:messagingTransport": "twilio",
+        "eventline:messagingAccountSid": "AC1",
+        "eventline:smsFrom": "15550001111",
+      },
+      "eventline:smsFrom",
+      /"15550001111" is not an E\.164 number/,
+    ],
+    [
+      "no card base URL, which every invitation links to",
+      { "eventline:cardBaseUrl": undefined },
+      "eventline:cardBaseUrl",
+      /is not set/,
+    ],
+    [
+      "a Firestore database id with capitals",
+      { "eventline:firestoreDatabase": "Events" },
+      "eventline:firestoreDatabase",
+      /is not a Firestore database id/,
+    ],
+    [
+      "a replica cap of zero",
+      { "eventline:maxReplicasCap": "0" },
+      "eventline:maxReplicasCap",
+      /is not a whole number ≥ 1/,
+    ],
+    [
+      "notification channels that are not a list",
+      { "eventline:alertNotificationChannels": "ops" },
+      "eventline:alertNotificationChannels",
+      /is not a list/,
+    ],
+    [
+      "a notification channel by display name",
+      { "eventline:alertNotificationChannels": '["on-call"]' },
+      "eventline:alertNotificationChannels",
+      /"on-call" is not notification channel names/,
+    ],
+    [
+      "a gateway invoker without its kind",
+      { "eventline:gatewayInvokers": '["ana@example.com"]' },
+      "eventline:gatewayInvokers",
+      /"ana@example\.com" is not IAM members/,
+    ],
+    [
+      "a Firestore location with spaces",
+      { "eventline:firestoreLocation": "Europe West" },
+      "eventline:firestoreLocation",
+      /is not a Firestore location/,
+    ],
+    [
+      "a misspelt key",
+      { "eventline:gatewayPublik": "true" },
+      "eventline:gatewayPublik",
+      /is not a setting of this program/,
+    ],
   ];
 
-  it.each(badValues)("fails on %s, naming the key and an example", async (_case, config, key, problem) => {
-    const evaluation = evaluateProgram({ stack: "dev", config });
-    await expect(evaluation).rejects.toBeInstanceOf(ConfigError);
-    const error = (await evaluation.catch((err: unknown) => err)) as ConfigError;
-    const issue = error.issues.find((found) => found.key === key);
-    expect(issue, error.message).toBeDefined();
-    expect(issue!.problem).toMatch(problem);
-    expect(issue!.example).toMatch(/^pulumi config (set|rm)/);
-    expect(error.message).toContain(`${key}: `);
-    expect(error.message).toContain(`Example: ${issue!.example}`);
-  });
+  it.each(badValues)(
+    "fails on %s, naming the key and an example",
+    async (_case, config, key, problem) => {
+      const evaluation = evaluateProgram({ stack: "dev", config });
+      await expect(evaluation).rejects.toBeInstanceOf(ConfigError);
+      const error = (await evaluation.catch((err: unknown) => err)) as ConfigError;
+      const issue = error.issues.find((found) => found.key === key);
+      expect(issue, error.message).toBeDefined();
+      expect(issue!.problem).toMatch(problem);
+      expect(issue!.example).toMatch(/^pulumi config (set|rm)/);
+      expect(error.message).toContain(`${key}: `);
+      expect(error.message).toContain(`Example: ${issue!.example}`);
+    },
+  );
 
   it("reports every problem at once", () => {
-    const values = { ...stackConfig("dev").values, "gcp:project": "X", "eventline:owner": "", "eventline:maxReplicasCap": "many" };
+    const values = {
+      ...stackConfig("dev").values,
+      "gcp:project": "X",
+      "eventline:owner": "",
+      "eventline:maxReplicasCap": "many",
+    };
     expect(() => loadStackConfig(values)).toThrow(ConfigError);
     try {
       loadStackConfig(values);
     } catch (err) {
-      expect((err as ConfigError).issues.map((issue) => issue.key)).toEqual(["gcp:project", "eventline:owner", "eventline:maxReplicasCap"]);
+      expect((err as ConfigError).issues.map((issue) => issue.key)).toEqual([
+        "gcp:project",
+        "eventline:owner",
+        "eventline:maxReplicasCap",
+      ]);
     }
   });
 
   it("fails a stack whose worker declares more replicas than the cap, naming the worker's field and the config key", async () => {
-    await expect(evaluateProgram({ stack: "dev", config: { "eventline:maxReplicasCap": "3" } })).rejects.toThrow(
+    await expect(
+      evaluateProgram({ stack: "dev", config: { "eventline:maxReplicasCap": "3" } }),
+    ).rejects.toThrow(
       /PullWorker email-worker: consumer\.gke\.replicas\.max 5 exceeds eventline:maxReplicasCap 3/,
     );
   });
 
   it.each(["dev", "prod"])("loads the %s stack file with every default filled in", (stack) => {
-    const values = { ...stackConfig(stack).values, "eventline:smtpUrl": "smtps://u:p@smtp.example.com:465", "eventline:messagingAuthToken": "t" };
+    const values = {
+      ...stackConfig(stack).values,
+      "eventline:smtpUrl": "smtps://u:p@smtp.example.com:465",
+      "eventline:messagingAuthToken": "t",
+    };
     const config = loadStackConfig(values);
-    expect(config).toMatchObject({ project: `eventline-${stack}`, region: "europe-west1", owner: "platform-team", cluster: { mode: "autopilot" }, firestoreDatabase: "eventline", redirectHosts: [] });
+    expect(config).toMatchObject({
+      project: `eventline-${stack}`,
+      region: "europe-west1",
+      owner: "platform-team",
+      cluster: { mode: "autopilot" },
+      firestoreDatabase: "eventline",
+      redirectHosts: [],
+    });
     expect(config.deleteProtection).toBe(stack === "prod");
     expect(config.email.transport).toBe(stack === "prod" ? "smtp" : "outbox");
     expect(config.messaging.transport).toBe(stack === "prod" ? "twilio" : "outbox");
@@ -76,22 +210,41 @@ describe("the stack configuration", () => {
     const error = (await evaluation.catch((err: unknown) => err)) as ConfigError;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.issues.map((issue) => [issue.key, issue.example])).toEqual([
-      ["eventline:smtpUrl", "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465"],
-      ["eventline:messagingAuthToken", "pulumi config set --secret eventline:messagingAuthToken <token>"],
+      [
+        "eventline:smtpUrl",
+        "pulumi config set --secret eventline:smtpUrl smtps://user:password@smtp.example.com:465",
+      ],
+      [
+        "eventline:messagingAuthToken",
+        "pulumi config set --secret eventline:messagingAuthToken <token>",
+      ],
     ]);
-    await expect(evaluateProgram({ stack: "dev", missingSecrets: "fail" })).resolves.toMatchObject({ placeholderSecrets: [] });
+    await expect(evaluateProgram({ stack: "dev", missingSecrets: "fail" })).resolves.toMatchObject({
+      placeholderSecrets: [],
+    });
   });
 
   it("gives offline checks a placeholder for each secret the stack file cannot hold yet, and says which", async () => {
     const evaluation = await evaluateProgram({ stack: "prod" });
-    expect(evaluation.placeholderSecrets.sort()).toEqual(["eventline:messagingAuthToken", "eventline:smtpUrl"]);
+    expect(evaluation.placeholderSecrets.sort()).toEqual([
+      "eventline:messagingAuthToken",
+      "eventline:smtpUrl",
+    ]);
   });
 
   it("documents every key in Pulumi.yaml with the same defaults config.ts applies", () => {
     const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
-    const project = yaml.load(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as { config: Record<string, { description?: string; default?: unknown; type?: string }> };
-    expect(Object.keys(project.config).filter((key) => key.startsWith("eventline:")).sort()).toEqual([...eventlineConfigKeys].sort());
-    for (const [key, fallback] of Object.entries(configDefaults)) expect(project.config[key]?.default, key).toEqual(fallback);
-    for (const [key, spec] of Object.entries(project.config)) expect(spec.description, key).toBeTruthy();
+    const project = yaml.load(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as {
+      config: Record<string, { description?: string; default?: unknown; type?: string }>;
+    };
+    expect(
+      Object.keys(project.config)
+        .filter((key) => key.startsWith("eventline:"))
+        .sort(),
+    ).toEqual([...eventlineConfigKeys].sort());
+    for (const [key, fallback] of Object.entries(configDefaults))
+      expect(project.config[key]?.default, key).toEqual(fallback);
+    for (const [key, spec] of Object.entries(project.config))
+      expect(spec.description, key).toBeTruthy();
   });
 });

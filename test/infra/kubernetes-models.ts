@@ -40,12 +40,25 @@ const secretProviderClass = new Ajv({ allErrors: true }).compile({
   properties: {
     apiVersion: { const: "secrets-store.csi.x-k8s.io/v1" },
     kind: { const: "SecretProviderClass" },
-    metadata: { type: "object", required: ["name", "namespace"], properties: { name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 253 } } },
+    metadata: {
+      type: "object",
+      required: ["name", "namespace"],
+      properties: {
+        name: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 253 },
+      },
+    },
     spec: {
       type: "object",
       required: ["provider", "parameters"],
       additionalProperties: false,
-      properties: { provider: { const: "gke" }, parameters: { type: "object", required: ["secrets"], additionalProperties: { type: "string" } } },
+      properties: {
+        provider: { const: "gke" },
+        parameters: {
+          type: "object",
+          required: ["secrets"],
+          additionalProperties: { type: "string" },
+        },
+      },
     },
   },
 });
@@ -56,15 +69,24 @@ const providerSecrets = new Ajv({ allErrors: true }).compile({
     type: "object",
     required: ["resourceName", "path"],
     additionalProperties: false,
-    properties: { resourceName: { type: "string", pattern: "^projects/[^/]+/secrets/[^/]+/versions/[^/]+$" }, path: { type: "string", pattern: "^[a-z0-9][a-z0-9.-]*$" } },
+    properties: {
+      resourceName: { type: "string", pattern: "^projects/[^/]+/secrets/[^/]+/versions/[^/]+$" },
+      path: { type: "string", pattern: "^[a-z0-9][a-z0-9.-]*$" },
+    },
   },
 });
 const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
 
 function validateSecretProviderClass(inputs: Record<string, unknown>): void {
-  if (!secretProviderClass(inputs)) throw new Error(`SecretProviderClass: ${JSON.stringify(secretProviderClass.errors)}`);
-  const secrets = yaml.load(((inputs["spec"] as { parameters: { secrets: string } }).parameters.secrets));
-  if (!providerSecrets(secrets)) throw new Error(`SecretProviderClass spec.parameters.secrets: ${JSON.stringify(providerSecrets.errors)}`);
+  if (!secretProviderClass(inputs))
+    throw new Error(`SecretProviderClass: ${JSON.stringify(secretProviderClass.errors)}`);
+  const secrets = yaml.load(
+    (inputs["spec"] as { parameters: { secrets: string } }).parameters.secrets,
+  );
+  if (!providerSecrets(secrets))
+    throw new Error(
+      `SecretProviderClass spec.parameters.secrets: ${JSON.stringify(providerSecrets.errors)}`,
+    );
 }
 
 /**
@@ -72,8 +94,12 @@ function validateSecretProviderClass(inputs: Record<string, unknown>): void {
  * its kind, or when the kind has no model here yet (so a new kind cannot skip validation).
  */
 export function validateKubernetesObject(type: string, inputs: Record<string, unknown>): void {
-  if (type === "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass") return validateSecretProviderClass(inputs);
+  if (type === "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    return validateSecretProviderClass(inputs);
   const Model = models[type];
-  if (Model === undefined) throw new Error(`no kubernetes-models class for ${type}: add it to test/infra/kubernetes-models.ts`);
+  if (Model === undefined)
+    throw new Error(
+      `no kubernetes-models class for ${type}: add it to test/infra/kubernetes-models.ts`,
+    );
   new Model(structuredClone(inputs) as never).validate();
 }

@@ -11,33 +11,55 @@ const topics = resolveSystem(system, "dev").topics;
 /** The top-level types of a parsed file: what sits directly in its package (or root). */
 function topLevelTypes(parsed: protobuf.IParserResult): protobuf.ReflectionObject[] {
   const scope = parsed.package ? parsed.root.lookup(parsed.package) : parsed.root;
-  return (scope as protobuf.Namespace).nestedArray.filter((item) => item instanceof protobuf.Type || item instanceof protobuf.Enum);
+  return (scope as protobuf.Namespace).nestedArray.filter(
+    (item) => item instanceof protobuf.Type || item instanceof protobuf.Enum,
+  );
 }
 
 describe("Pub/Sub schema definitions rendered from the proto sources", () => {
-  it.each(topics.map((topic) => [topic.name, topic] as const))("%s: one self-contained proto file with exactly one top-level message, its wrapper", (_name, topic) => {
-    const definition = renderPubsubSchema(reflectedType(topic.schema), topic.encoding);
-    expect(definition).not.toMatch(/^\s*import\s/m);
-    const parsed = protobuf.parse(definition);
-    const types = topLevelTypes(parsed);
-    expect(types.map((type) => type.fullName)).toEqual([`.${topic.schemaName}`]);
-    // Every reference resolves inside the file itself: nothing is left for an import to supply.
-    expect(() => parsed.root.resolveAll()).not.toThrow();
-    const wrapper = types[0] as protobuf.Type;
-    expect(wrapper.oneofsArray.map((oneof) => oneof.name)).toEqual(["event"]);
-    expect(wrapper.oneofsArray[0]!.fieldsArray.map((field) => [field.name, field.id])).toEqual(
-      reflectedType(topic.schema).oneofsArray[0]!.fieldsArray.map((field) => [field.name, field.id]),
-    );
-  });
+  it.each(topics.map((topic) => [topic.name, topic] as const))(
+    "%s: one self-contained proto file with exactly one top-level message, its wrapper",
+    (_name, topic) => {
+      const definition = renderPubsubSchema(reflectedType(topic.schema), topic.encoding);
+      expect(definition).not.toMatch(/^\s*import\s/m);
+      const parsed = protobuf.parse(definition);
+      const types = topLevelTypes(parsed);
+      expect(types.map((type) => type.fullName)).toEqual([`.${topic.schemaName}`]);
+      // Every reference resolves inside the file itself: nothing is left for an import to supply.
+      expect(() => parsed.root.resolveAll()).not.toThrow();
+      const wrapper = types[0] as protobuf.Type;
+      expect(wrapper.oneofsArray.map((oneof) => oneof.name)).toEqual(["event"]);
+      expect(wrapper.oneofsArray[0]!.fieldsArray.map((field) => [field.name, field.id])).toEqual(
+        reflectedType(topic.schema).oneofsArray[0]!.fieldsArray.map((field) => [
+          field.name,
+          field.id,
+        ]),
+      );
+    },
+  );
 
-  const events = topics.flatMap((topic) => topic.events.map((event) => [event.type, topic, event] as const));
-  it.each(events)("%s: bytes from the generated code decode to the same event with the rendered schema", (type, topic, event) => {
-    const payload = samplePayloads[type as keyof typeof samplePayloads] as Record<string, unknown>;
-    const bytes = topic.schema.encode(topic.schema.fromObject({ [event.oneofField]: payload })).finish();
-    const rendered = protobuf.parse(renderPubsubSchema(reflectedType(topic.schema), topic.encoding)).root.lookupType(topic.schemaName);
-    const options = { longs: Number, enums: Number, defaults: false };
-    expect(rendered.toObject(rendered.decode(bytes), options)).toEqual(topic.schema.toObject(topic.schema.decode(bytes), options));
-  });
+  const events = topics.flatMap((topic) =>
+    topic.events.map((event) => [event.type, topic, event] as const),
+  );
+  it.each(events)(
+    "%s: bytes from the generated code decode to the same event with the rendered schema",
+    (type, topic, event) => {
+      const payload = samplePayloads[type as keyof typeof samplePayloads] as Record<
+        string,
+        unknown
+      >;
+      const bytes = topic.schema
+        .encode(topic.schema.fromObject({ [event.oneofField]: payload }))
+        .finish();
+      const rendered = protobuf
+        .parse(renderPubsubSchema(reflectedType(topic.schema), topic.encoding))
+        .root.lookupType(topic.schemaName);
+      const options = { longs: Number, enums: Number, defaults: false };
+      expect(rendered.toObject(rendered.decode(bytes), options)).toEqual(
+        topic.schema.toObject(topic.schema.decode(bytes), options),
+      );
+    },
+  );
 
   it("inlines google.protobuf.Timestamp as a nested message with the same field numbers", () => {
     const attribution = topics.find((topic) => topic.name === "attribution")!;
@@ -48,8 +70,12 @@ describe("Pub/Sub schema definitions rendered from the proto sources", () => {
 
   it("refuses a JSON topic whose messages reach google.protobuf types, naming the message and the fix", () => {
     const attribution = topics.find((topic) => topic.name === "attribution")!;
-    expect(() => renderPubsubSchema(reflectedType(attribution.schema), "json")).toThrow(SchemaRenderError);
-    expect(() => renderPubsubSchema(reflectedType(attribution.schema), "json")).toThrow(/marketing\.v1\.AttributionTopic reaches google\.protobuf\.Timestamp.*encode the topic as protobuf/);
+    expect(() => renderPubsubSchema(reflectedType(attribution.schema), "json")).toThrow(
+      SchemaRenderError,
+    );
+    expect(() => renderPubsubSchema(reflectedType(attribution.schema), "json")).toThrow(
+      /marketing\.v1\.AttributionTopic reaches google\.protobuf\.Timestamp.*encode the topic as protobuf/,
+    );
   });
 
   it("gives types that two packages both declare distinct names inside the wrapper", () => {
@@ -75,6 +101,8 @@ describe("Pub/Sub schema definitions rendered from the proto sources", () => {
       message Wrapper { oneof event { Color color = 1; Size size = 2; } }
     `).root;
     root.resolveAll();
-    expect(() => renderPubsubSchema(root.lookupType("c.v1.Wrapper"), "protobuf")).toThrow(/UNSPECIFIED is declared by both c\.v1\.Color and c\.v1\.Size/);
+    expect(() => renderPubsubSchema(root.lookupType("c.v1.Wrapper"), "protobuf")).toThrow(
+      /UNSPECIFIED is declared by both c\.v1\.Color and c\.v1\.Size/,
+    );
   });
 });

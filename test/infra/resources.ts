@@ -57,36 +57,68 @@ export function all(evaluation: Evaluation): Recorded[] {
 /** The one resource of `type` whose input `key` is `value` (default key: `name`). */
 export function one(evaluation: Evaluation, type: string, value: string, key = "name"): Inputs {
   const found = ofType(evaluation, type).filter((resource) => resource.inputs[key] === value);
-  if (found.length !== 1) throw new Error(`expected one ${type} with ${key} = ${value}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} with ${key} = ${value}, found ${found.length}`);
   return found[0]!.inputs;
 }
 
 /** Kubernetes objects of `type` by metadata.name. */
 export function k8sObject(evaluation: Evaluation, type: string, name: string): Inputs {
-  const found = ofType(evaluation, type).filter((resource) => (resource.inputs["metadata"] as Inputs | undefined)?.["name"] === name);
-  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+  const found = ofType(evaluation, type).filter(
+    (resource) => (resource.inputs["metadata"] as Inputs | undefined)?.["name"] === name,
+  );
+  if (found.length !== 1)
+    throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
   return found[0]!.inputs;
 }
 
 /** Every IAM grant (member, role, on what) the stack makes, across grant resource types. */
-export function grants(evaluation: Evaluation, member: string): { type: string; role: string; on: string }[] {
+export function grants(
+  evaluation: Evaluation,
+  member: string,
+): { type: string; role: string; on: string }[] {
   const on = (resource: RecordedResource): string => {
     const inputs = resource.inputs as Inputs;
-    return String(inputs["topic"] ?? inputs["subscription"] ?? inputs["secretId"] ?? inputs["name"] ?? inputs["serviceAccountId"] ?? inputs["repository"] ?? inputs["project"]);
+    return String(
+      inputs["topic"] ??
+        inputs["subscription"] ??
+        inputs["secretId"] ??
+        inputs["name"] ??
+        inputs["serviceAccountId"] ??
+        inputs["repository"] ??
+        inputs["project"],
+    );
   };
   return evaluation.resources
-    .filter((resource) => resource.inputs["member"] === member && resource.inputs["role"] !== undefined)
-    .map((resource) => ({ type: resource.type, role: String(resource.inputs["role"]), on: on(resource) }));
+    .filter(
+      (resource) => resource.inputs["member"] === member && resource.inputs["role"] !== undefined,
+    )
+    .map((resource) => ({
+      type: resource.type,
+      role: String(resource.inputs["role"]),
+      on: on(resource),
+    }));
 }
 
 /** The plain env of a container list (Kubernetes `env` or Cloud Run `envs`) as a map; values from secrets are left out. */
 export function envOf(container: Inputs): Record<string, string> {
   const list = (container["env"] ?? container["envs"] ?? []) as { name: string; value?: string }[];
-  return Object.fromEntries(list.filter(({ value }) => value !== undefined).map(({ name, value }) => [name, value!]));
+  return Object.fromEntries(
+    list.filter(({ value }) => value !== undefined).map(({ name, value }) => [name, value!]),
+  );
 }
 
 /** The env of a Cloud Run container read from Secret Manager: name → { secret, version }. */
-export function secretEnvOf(container: Inputs): Record<string, { secret: string; version: string }> {
-  const list = (container["envs"] ?? []) as { name: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }[];
-  return Object.fromEntries(list.flatMap(({ name, valueSource }) => (valueSource === undefined ? [] : [[name, valueSource.secretKeyRef]])));
+export function secretEnvOf(
+  container: Inputs,
+): Record<string, { secret: string; version: string }> {
+  const list = (container["envs"] ?? []) as {
+    name: string;
+    valueSource?: { secretKeyRef: { secret: string; version: string } };
+  }[];
+  return Object.fromEntries(
+    list.flatMap(({ name, valueSource }) =>
+      valueSource === undefined ? [] : [[name, valueSource.secretKeyRef]],
+    ),
+  );
 }

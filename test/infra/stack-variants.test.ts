@@ -5,11 +5,15 @@ import { ofType, one, types } from "./resources";
 
 const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
 const channels = ["projects/eventline-prod/notificationChannels/42"];
-const invokers = ["group:frontend@example.com", "serviceAccount:edge@eventline-dev.iam.gserviceaccount.com"];
+const invokers = [
+  "group:frontend@example.com",
+  "serviceAccount:edge@eventline-dev.iam.gserviceaccount.com",
+];
 
 describe("a prod stack on an existing cluster, with a gateway declared public and alert channels", () => {
   let evaluation: Evaluation;
-  const reason = "Partners post events from their own clouds, with no network path into the project.";
+  const reason =
+    "Partners post events from their own clouds, with no network path into the project.";
   beforeAll(async () => {
     evaluation = await evaluateProgram({
       stack: "prod",
@@ -23,20 +27,37 @@ describe("a prod stack on an existing cluster, with a gateway declared public an
   });
 
   it("opens the declared public services, and only those, to the internet, each with its reason", () => {
-    expect(one(evaluation, types.service, "gateway")).toMatchObject({ ingress: "INGRESS_TRAFFIC_ALL", annotations: { "eventline.dev/public-reason": reason } });
-    const publicGrants = ofType(evaluation, types.serviceIam).filter((grant) => grant.inputs["member"] === "allUsers");
-    expect(publicGrants.map((grant) => [grant.inputs["name"], grant.inputs["role"]]).sort()).toEqual([
+    expect(one(evaluation, types.service, "gateway")).toMatchObject({
+      ingress: "INGRESS_TRAFFIC_ALL",
+      annotations: { "eventline.dev/public-reason": reason },
+    });
+    const publicGrants = ofType(evaluation, types.serviceIam).filter(
+      (grant) => grant.inputs["member"] === "allUsers",
+    );
+    expect(
+      publicGrants.map((grant) => [grant.inputs["name"], grant.inputs["role"]]).sort(),
+    ).toEqual([
       ["gateway", "roles/run.invoker"],
       ["tracker", "roles/run.invoker"],
     ]);
-    const others = ofType(evaluation, types.service).filter((service) => !["gateway", "tracker"].includes(service.inputs["name"]));
-    expect(new Set(others.map((service) => service.inputs["ingress"]))).toEqual(new Set(["INGRESS_TRAFFIC_INTERNAL_ONLY"]));
+    const others = ofType(evaluation, types.service).filter(
+      (service) => !["gateway", "tracker"].includes(service.inputs["name"]),
+    );
+    expect(new Set(others.map((service) => service.inputs["ingress"]))).toEqual(
+      new Set(["INGRESS_TRAFFIC_INTERNAL_ONLY"]),
+    );
   });
 
   it("deploys into the existing cluster by its kubeconfig, creating no cluster and no metrics adapter", () => {
     expect(ofType(evaluation, types.cluster)).toEqual([]);
-    expect(evaluation.resources.filter((resource) => resource.type === "eventline:k8s:CustomMetricsAdapter")).toEqual([]);
-    expect(ofType(evaluation, types.k8sProvider).map((provider) => provider.inputs["kubeconfig"])).toEqual([kubeconfig]);
+    expect(
+      evaluation.resources.filter(
+        (resource) => resource.type === "eventline:k8s:CustomMetricsAdapter",
+      ),
+    ).toEqual([]);
+    expect(
+      ofType(evaluation, types.k8sProvider).map((provider) => provider.inputs["kubeconfig"]),
+    ).toEqual([kubeconfig]);
     expect(ofType(evaluation, types.hpa).length).toBeGreaterThan(0);
   });
 
@@ -49,22 +70,45 @@ describe("a prod stack on an existing cluster, with a gateway declared public an
 
 describe("a dev stack with gateway invokers", () => {
   it("lets the configured members, and no one else, invoke the internal gateway", async () => {
-    const evaluation = await evaluateProgram({ stack: "dev", config: { "eventline:gatewayInvokers": JSON.stringify(invokers) } });
-    const grants = ofType(evaluation, types.serviceIam).filter((grant) => grant.inputs["name"] === "gateway");
+    const evaluation = await evaluateProgram({
+      stack: "dev",
+      config: { "eventline:gatewayInvokers": JSON.stringify(invokers) },
+    });
+    const grants = ofType(evaluation, types.serviceIam).filter(
+      (grant) => grant.inputs["name"] === "gateway",
+    );
     expect(grants.map((grant) => grant.inputs["member"]).sort()).toEqual([...invokers].sort());
-    expect(one(evaluation, types.service, "gateway")["ingress"]).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+    expect(one(evaluation, types.service, "gateway")["ingress"]).toBe(
+      "INGRESS_TRAFFIC_INTERNAL_ONLY",
+    );
   });
 });
 
 describe("a stack with a custom domain for the tracker", () => {
   it("maps the domain to the tracker and links invitations to it", async () => {
-    const evaluation = await evaluateProgram({ stack: "dev", config: { "eventline:trackerDomain": "go.example.com" } });
-    expect(ofType(evaluation, "gcp:cloudrun/domainMapping:DomainMapping").map((mapping) => mapping.inputs)).toEqual([
-      expect.objectContaining({ name: "go.example.com", location: "europe-west1", spec: { routeName: "tracker" } }),
+    const evaluation = await evaluateProgram({
+      stack: "dev",
+      config: { "eventline:trackerDomain": "go.example.com" },
+    });
+    expect(
+      ofType(evaluation, "gcp:cloudrun/domainMapping:DomainMapping").map(
+        (mapping) => mapping.inputs,
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        name: "go.example.com",
+        location: "europe-west1",
+        spec: { routeName: "tracker" },
+      }),
     ]);
     expect(evaluation.outputs["trackerUrl"]).toBe("https://go.example.com");
-    const worker = ofType(evaluation, types.deployment).find((deployment) => deployment.inputs["metadata"]["name"] === "email-worker")!;
-    const env = worker.inputs["spec"]["template"]["spec"]["containers"][0]["env"] as { name: string; value: string }[];
+    const worker = ofType(evaluation, types.deployment).find(
+      (deployment) => deployment.inputs["metadata"]["name"] === "email-worker",
+    )!;
+    const env = worker.inputs["spec"]["template"]["spec"]["containers"][0]["env"] as {
+      name: string;
+      value: string;
+    }[];
     expect(env).toContainEqual({ name: "EVENTLINE_TRACKER_URL", value: "https://go.example.com" });
   });
 });

@@ -24,8 +24,22 @@ let probe: Probe;
 
 /** Parks one dead letter the way the runtime does, for the event `id`. */
 async function park(id: string, reason: string): Promise<void> {
-  const original = codec.encode("com.skillancer.user.created", samplePayloads["com.skillancer.user.created"], { id, source: "//user-service", correlationId: `corr-${id}` });
-  const letter = deadLetterMessage(consumer, { messageId: `m-${id}`, data: original.data, attributes: original.attributes, deliveryAttempt: 1 }, reason, `PermanentError: ${reason} happened`);
+  const original = codec.encode(
+    "com.skillancer.user.created",
+    samplePayloads["com.skillancer.user.created"],
+    { id, source: "//user-service", correlationId: `corr-${id}` },
+  );
+  const letter = deadLetterMessage(
+    consumer,
+    {
+      messageId: `m-${id}`,
+      data: original.data,
+      attributes: original.attributes,
+      deliveryAttempt: 1,
+    },
+    reason,
+    `PermanentError: ${reason} happened`,
+  );
   await publisher.publish([letter]);
 }
 
@@ -62,15 +76,29 @@ describe("a consumer's dead letters", () => {
     const result = await box.redrive(consumer, publisher, ["evt-a"]);
     expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-a"]);
     const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-a");
-    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-correlationid": "corr-evt-a", [REDRIVE_COUNT_ATTRIBUTE]: "1", [REDRIVE_FOR_ATTRIBUTE]: consumer.name });
+    expect(message.attributes).toMatchObject({
+      "ce-type": "com.skillancer.user.created",
+      "ce-correlationid": "corr-evt-a",
+      [REDRIVE_COUNT_ATTRIBUTE]: "1",
+      [REDRIVE_FOR_ATTRIBUTE]: consumer.name,
+    });
     // The dead-letter bookkeeping does not travel back: only the redrive's own two attributes.
-    expect(Object.keys(message.attributes).filter((key) => key.startsWith("eventline-")).sort()).toEqual([REDRIVE_COUNT_ATTRIBUTE, REDRIVE_FOR_ATTRIBUTE].sort());
-    expect(codec.decode({ data: message.data, attributes: message.attributes }, "users").meta.id).toBe("evt-a");
+    expect(
+      Object.keys(message.attributes)
+        .filter((key) => key.startsWith("eventline-"))
+        .sort(),
+    ).toEqual([REDRIVE_COUNT_ATTRIBUTE, REDRIVE_FOR_ATTRIBUTE].sort());
+    expect(
+      codec.decode({ data: message.data, attributes: message.attributes }, "users").meta.id,
+    ).toBe("evt-a");
     expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
   });
 
   it("stay parked when the republish fails, and the failure is reported", async () => {
-    const failing: MessagePublisher = { publish: async () => Promise.reject(new Error("topic unavailable")), flush: async () => {} };
+    const failing: MessagePublisher = {
+      publish: async () => Promise.reject(new Error("topic unavailable")),
+      flush: async () => {},
+    };
     const result = await box.redrive(consumer, failing, undefined);
     expect(result.failed).toEqual([{ messageId: expect.any(String), error: "topic unavailable" }]);
     expect((await box.list(consumer)).map((l) => l.eventId)).toEqual(["evt-b"]);
@@ -79,17 +107,27 @@ describe("a consumer's dead letters", () => {
   it("are redriven by id while another reader holds them for a moment, as a dashboard refresh does", async () => {
     await park("evt-held", "rejected-recipient");
     // Another reader (another process's box) pulls everything and keeps it leased for a second.
-    const other = new v1.SubscriberClient((pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] }).options);
+    const other = new v1.SubscriberClient(
+      (pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] })
+        .options,
+    );
     const subscription = pubsub.subscription(consumer.parkingSubscription).name;
     try {
       const held: string[] = [];
       for (let tries = 0; tries < 20 && held.length < 2; tries++) {
-        const [response] = await other.pull({ subscription, maxMessages: 10, returnImmediately: true });
+        const [response] = await other.pull({
+          subscription,
+          maxMessages: 10,
+          returnImmediately: true,
+        });
         held.push(...(response.receivedMessages ?? []).map((r) => r.ackId!));
       }
       expect(held).toHaveLength(2);
       await other.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 60 });
-      const release = setTimeout(() => void other.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 0 }), 1_000);
+      const release = setTimeout(
+        () => void other.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 0 }),
+        1_000,
+      );
       const result = await box.redrive(consumer, publisher, ["evt-held"]);
       clearTimeout(release);
       expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-held"]);
@@ -101,7 +139,10 @@ describe("a consumer's dead letters", () => {
 
   it("take turns within one box: a list running beside a redrive does not hide the letter from it", async () => {
     await park("evt-turns", "rejected-recipient");
-    const [listed, result] = await Promise.all([box.list(consumer), box.redrive(consumer, publisher, ["evt-turns"])]);
+    const [listed, result] = await Promise.all([
+      box.list(consumer),
+      box.redrive(consumer, publisher, ["evt-turns"]),
+    ]);
     expect(listed.map((l) => l.eventId)).toEqual(["evt-b", "evt-turns"]);
     expect(result.redriven.map((r) => r.eventId)).toEqual(["evt-turns"]);
   });

@@ -22,10 +22,15 @@ const registry = registryOf(
     accepts: ["com.skillancer.user.created"],
     handle(event) {
       seen["notify-user-created"]!.push(event.meta.id);
-      if (event.data.email?.startsWith("poison")) throw new PermanentError("test-poison", `will never send to ${event.data.email}`);
+      if (event.data.email?.startsWith("poison"))
+        throw new PermanentError("test-poison", `will never send to ${event.data.email}`);
     },
   }),
-  defineHandler({ name: "classifier", accepts: ["com.dip.document.ingested"], handle: (event) => void seen["classifier"]!.push(event.meta.id) }),
+  defineHandler({
+    name: "classifier",
+    accepts: ["com.dip.document.ingested"],
+    handle: (event) => void seen["classifier"]!.push(event.meta.id),
+  }),
 );
 
 let emulators: RunningEmulator[];
@@ -36,8 +41,19 @@ const said: string[] = [];
 beforeAll(async () => {
   emulators = await Promise.all([startEmulator("pubsub"), startEmulator("firestore")]);
   // Emulators named in the environment are reused and left running, so a restart sees the same state.
-  settings = localSettings({ PUBSUB_EMULATOR_HOST: emulators[0]!.host, FIRESTORE_EMULATOR_HOST: emulators[1]!.host, GOOGLE_CLOUD_PROJECT: "environment-test", PORT: "0" });
-  environment = await startLocalEnvironment({ settings, logger: pino({ level: "silent" }), registry, say: (line) => said.push(line), stateFile: false });
+  settings = localSettings({
+    PUBSUB_EMULATOR_HOST: emulators[0]!.host,
+    FIRESTORE_EMULATOR_HOST: emulators[1]!.host,
+    GOOGLE_CLOUD_PROJECT: "environment-test",
+    PORT: "0",
+  });
+  environment = await startLocalEnvironment({
+    settings,
+    logger: pino({ level: "silent" }),
+    registry,
+    say: (line) => said.push(line),
+    stateFile: false,
+  });
 });
 
 afterAll(async () => {
@@ -48,7 +64,12 @@ afterAll(async () => {
 async function post(type: string, data: object): Promise<string> {
   const response = await fetch(`${environment.baseUrl}/v1/events`, {
     method: "POST",
-    headers: { "content-type": "application/json", "ce-specversion": "1.0", "ce-type": type, "ce-source": "//test" },
+    headers: {
+      "content-type": "application/json",
+      "ce-specversion": "1.0",
+      "ce-type": type,
+      "ce-source": "//test",
+    },
     body: JSON.stringify(data),
   });
   expect(response.status).toBe(202);
@@ -57,7 +78,9 @@ async function post(type: string, data: object): Promise<string> {
 
 describe("the local environment", () => {
   it("hosts implemented consumers and names the others once", () => {
-    expect(environment.hosted.map((c) => c.name)).toEqual(expect.arrayContaining(["notify-user-created", "classifier", "users-archiver"]));
+    expect(environment.hosted.map((c) => c.name)).toEqual(
+      expect.arrayContaining(["notify-user-created", "classifier", "users-archiver"]),
+    );
     const notHosted = said.filter((line) => line.startsWith("not hosted"));
     expect(notHosted).toHaveLength(1);
     expect(notHosted[0]).toContain("email-worker");
@@ -68,7 +91,9 @@ describe("the local environment", () => {
     const pubsub = pubsubClient(environment.settings);
     try {
       const [metadata] = await pubsub.subscription("notify-user-created").getMetadata();
-      expect(metadata.pushConfig?.pushEndpoint).toBe(`${environment.baseUrl}/push/notify-user-created`);
+      expect(metadata.pushConfig?.pushEndpoint).toBe(
+        `${environment.baseUrl}/push/notify-user-created`,
+      );
       const [pull] = await pubsub.subscription("classifier").getMetadata();
       expect(pull.pushConfig?.pushEndpoint).toBe("");
     } finally {
@@ -77,38 +102,70 @@ describe("the local environment", () => {
   });
 
   it("delivers an event to a push consumer, a pull consumer and the event store", async () => {
-    const user = await post("com.skillancer.user.created", { userId: "u1", email: "ana@example.com" });
+    const user = await post("com.skillancer.user.created", {
+      userId: "u1",
+      email: "ana@example.com",
+    });
     const doc = await post("com.dip.document.ingested", { documentId: "d1", text: "Invoice 42" });
     await expect.poll(() => seen["notify-user-created"], { timeout: 15_000 }).toContain(user);
     await expect.poll(() => seen["classifier"], { timeout: 15_000 }).toContain(doc);
     const firestore = firestoreClient(environment.settings);
     try {
-      await expect.poll(async () => (await queryEvents(firestore, {})).map((e) => e.id), { timeout: 15_000 }).toEqual(expect.arrayContaining([user, doc]));
+      await expect
+        .poll(async () => (await queryEvents(firestore, {})).map((e) => e.id), { timeout: 15_000 })
+        .toEqual(expect.arrayContaining([user, doc]));
     } finally {
       await firestore.terminate();
     }
   });
 
   it("dead-letters an event its handler refuses for good, with the reason, and counts it", async () => {
-    const poison = await post("com.skillancer.user.created", { userId: "u2", email: "poison@example.com" });
+    const poison = await post("com.skillancer.user.created", {
+      userId: "u2",
+      email: "poison@example.com",
+    });
     const pubsub = pubsubClient(environment.settings);
     const box = new DeadLetterBox(pubsub);
-    const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === "notify-user-created")!;
+    const consumer = eventTypesFor("local").system.consumers.find(
+      (c) => c.name === "notify-user-created",
+    )!;
     try {
-      await expect.poll(async () => (await box.list(consumer)).map((l) => [l.eventId, l.reason]), { timeout: 15_000 }).toContainEqual([poison, "test-poison"]);
+      await expect
+        .poll(async () => (await box.list(consumer)).map((l) => [l.eventId, l.reason]), {
+          timeout: 15_000,
+        })
+        .toContainEqual([poison, "test-poison"]);
     } finally {
       await box.close();
       await pubsub.close();
     }
-    const counters = (await (await fetch(`${environment.baseUrl}/api/consumers`)).json()) as { consumer: string; received: number; deadLettered: number }[];
-    expect(counters.find((c) => c.consumer === "notify-user-created")).toMatchObject({ received: 2, deadLettered: 1 });
+    const counters = (await (await fetch(`${environment.baseUrl}/api/consumers`)).json()) as {
+      consumer: string;
+      received: number;
+      deadLettered: number;
+    }[];
+    expect(counters.find((c) => c.consumer === "notify-user-created")).toMatchObject({
+      received: 2,
+      deadLettered: 1,
+    });
   });
 
   it("changes nothing in the emulator when started again with the same declaration", async () => {
     await environment.stop();
     said.length = 0;
-    environment = await startLocalEnvironment({ settings: { ...settings, port: environment.settings.port }, logger: pino({ level: "silent" }), registry, say: (line) => said.push(line), stateFile: false });
-    expect(environment.provisioned).toEqual({ created: [], updated: [], recreated: [], undeclared: [] });
+    environment = await startLocalEnvironment({
+      settings: { ...settings, port: environment.settings.port },
+      logger: pino({ level: "silent" }),
+      registry,
+      say: (line) => said.push(line),
+      stateFile: false,
+    });
+    expect(environment.provisioned).toEqual({
+      created: [],
+      updated: [],
+      recreated: [],
+      undeclared: [],
+    });
     expect(said).toContain("the emulator already matches the declaration; nothing changed");
   });
 });

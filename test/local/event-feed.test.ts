@@ -16,8 +16,18 @@ let firestore: Firestore;
 let store: EventStore;
 
 /** Archives an event the way the archiver does. */
-async function archive(type: EventType, id: string, time: string, correlationId = id): Promise<void> {
-  const message = codec.encode(type, samplePayloads[type], { id, time, correlationId, source: "//test" });
+async function archive(
+  type: EventType,
+  id: string,
+  time: string,
+  correlationId = id,
+): Promise<void> {
+  const message = codec.encode(type, samplePayloads[type], {
+    id,
+    time,
+    correlationId,
+    source: "//test",
+  });
   await store.append(codec.decode(message));
 }
 
@@ -41,7 +51,11 @@ describe("the event store query", () => {
     ["every event, oldest first", {}, ["e1", "e2", "e3"]],
     ["one type", { type: "com.skillancer.user.created" }, ["e1", "e3"]],
     ["one flow", { correlationId: "flow-1" }, ["e1", "e2"]],
-    ["a time range, from inclusive and to exclusive", { from: new Date("2026-11-23T11:00:00Z"), to: new Date("2026-11-23T12:00:00Z") }, ["e2"]],
+    [
+      "a time range, from inclusive and to exclusive",
+      { from: new Date("2026-11-23T11:00:00Z"), to: new Date("2026-11-23T12:00:00Z") },
+      ["e2"],
+    ],
   ])("finds %s", async (_case, filter, ids) => {
     expect((await queryEvents(firestore, filter)).map((e) => e.id)).toEqual(ids);
   });
@@ -51,8 +65,17 @@ describe("the event store query", () => {
   });
 
   it("returns what people read: the time in RFC 3339 and the payload as proto3 JSON", async () => {
-    const [event] = await queryEvents(firestore, { correlationId: "flow-1", type: "com.skillancer.user.created" });
-    expect(event).toMatchObject({ id: "e1", time: "2026-11-23T10:00:00.000Z", topic: "users", subject: "usr_123", payload: { userId: "usr_123", role: "USER_ROLE_FREELANCER" } });
+    const [event] = await queryEvents(firestore, {
+      correlationId: "flow-1",
+      type: "com.skillancer.user.created",
+    });
+    expect(event).toMatchObject({
+      id: "e1",
+      time: "2026-11-23T10:00:00.000Z",
+      topic: "users",
+      subject: "usr_123",
+      payload: { userId: "usr_123", role: "USER_ROLE_FREELANCER" },
+    });
   });
 });
 
@@ -60,7 +83,11 @@ describe("the live feed", () => {
   it("first hands over what is stored, then each matching event as it is stored", async () => {
     const backlog: FeedEvent[][] = [];
     const live: FeedEvent[] = [];
-    const stop = watchEvents(firestore, { type: "com.skillancer.user.created" }, { onBacklog: (events) => backlog.push(events), onEvent: (event) => live.push(event) });
+    const stop = watchEvents(
+      firestore,
+      { type: "com.skillancer.user.created" },
+      { onBacklog: (events) => backlog.push(events), onEvent: (event) => live.push(event) },
+    );
     try {
       await expect.poll(() => backlog.length).toBe(1);
       expect(backlog[0]!.map((e) => e.id)).toEqual(["e1", "e3"]);

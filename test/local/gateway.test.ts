@@ -36,11 +36,23 @@ let tracker: string;
 
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
-  pubsub = new PubSub({ projectId: "gateway-test", apiEndpoint: emulator.host, emulatorMode: true });
+  pubsub = new PubSub({
+    projectId: "gateway-test",
+    apiEndpoint: emulator.host,
+    emulatorMode: true,
+  });
   for (const topic of eventTypes.system.topics) await pubsub.createTopic(topic.name);
   probe = await probeTopics(pubsub, ["users", "documents", "viral-shares", "viral-funnel"]);
-  const gateway = new EventGateway(codec, new PubSubPublisher(pubsub, eventTypes, new RuntimeMetrics()));
-  server = await startGatewayServer({ gateway, logger: pino({ level: "silent" }), port: 0, shareChannels: shareChannels(eventTypes.system) });
+  const gateway = new EventGateway(
+    codec,
+    new PubSubPublisher(pubsub, eventTypes, new RuntimeMetrics()),
+  );
+  server = await startGatewayServer({
+    gateway,
+    logger: pino({ level: "silent" }),
+    port: 0,
+    shareChannels: shareChannels(eventTypes.system),
+  });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const route = trackerRoute({
     gateway,
@@ -71,7 +83,11 @@ const binaryHeaders = (type: string, extra: Record<string, string> = {}) => ({
 
 /** Posts a marker event and waits for it: every message published before it has arrived by then. */
 async function drained(): Promise<void> {
-  const response = await fetch(`${base}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.updated"), body: JSON.stringify({ userId: "marker" }) });
+  const response = await fetch(`${base}/v1/events`, {
+    method: "POST",
+    headers: binaryHeaders("com.skillancer.user.updated"),
+    body: JSON.stringify({ userId: "marker" }),
+  });
   const { id } = (await response.json()) as { id: string };
   await probe.waitFor((m) => m.attributes["ce-id"] === id);
 }
@@ -80,13 +96,25 @@ describe("POST /v1/events", () => {
   it("publishes a binary-mode CloudEvent to its topic with the CloudEvents attributes and answers 202 with its id", async () => {
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
-      headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-user-1", "ce-correlationid": "req_xyz789" }),
-      body: JSON.stringify({ userId: "usr_123", email: "user@example.com", role: "USER_ROLE_FREELANCER" }),
+      headers: binaryHeaders("com.skillancer.user.created", {
+        "ce-id": "evt-user-1",
+        "ce-correlationid": "req_xyz789",
+      }),
+      body: JSON.stringify({
+        userId: "usr_123",
+        email: "user@example.com",
+        role: "USER_ROLE_FREELANCER",
+      }),
     });
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ id: "evt-user-1", correlationId: "req_xyz789" });
     const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-user-1");
-    expect(message.attributes).toMatchObject({ "ce-type": "com.skillancer.user.created", "ce-source": "//user-service", "ce-subject": "usr_123", "content-type": "application/protobuf" });
+    expect(message.attributes).toMatchObject({
+      "ce-type": "com.skillancer.user.created",
+      "ce-source": "//user-service",
+      "ce-subject": "usr_123",
+      "content-type": "application/protobuf",
+    });
     const decoded = codec.decode({ data: message.data, attributes: message.attributes }, "users");
     expect(decoded.data).toMatchObject({ userId: "usr_123", email: "user@example.com" });
   });
@@ -95,34 +123,104 @@ describe("POST /v1/events", () => {
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
       headers: { "content-type": "application/cloudevents+json" },
-      body: JSON.stringify({ specversion: "1.0", type: "com.dip.document.ingested", source: "/services/ingestion", data: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" } }),
+      body: JSON.stringify({
+        specversion: "1.0",
+        type: "com.dip.document.ingested",
+        source: "/services/ingestion",
+        data: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" },
+      }),
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const message = await probe.waitFor((m) => m.attributes["ce-id"] === id);
     expect(message.attributes["content-type"]).toBe("application/json");
-    expect(JSON.parse(message.data.toString())).toEqual({ documentIngested: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" } });
+    expect(JSON.parse(message.data.toString())).toEqual({
+      documentIngested: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" },
+    });
   });
 
   it.each([
-    ["an unknown type", binaryHeaders("com.skillancer.user.deleted"), { userId: "u" }, 400, "is not declared"],
-    ["a field the message does not have", binaryHeaders("com.skillancer.user.created"), { userId: "u", nickname: "x" }, 400, "has no field nickname"],
-    ["a value of the wrong type", binaryHeaders("com.skillancer.user.created"), { userId: 42 }, 400, "userId: string expected"],
-    ["a type the system derives itself", binaryHeaders("com.eventline.share.completed"), { invitationId: "i" }, 400, "derived inside the system"],
-    ["no source", { ...binaryHeaders("com.skillancer.user.created"), "ce-source": "" }, { userId: "u" }, 400, "source is missing"],
-    ["a bad time", binaryHeaders("com.skillancer.user.created", { "ce-time": "yesterday" }), { userId: "u" }, 400, "time"],
-    ["a body that is not JSON", binaryHeaders("com.skillancer.user.created"), "{nope", 400, "not JSON"],
-    ["no CloudEvent at all", { "content-type": "application/json" }, { userId: "u" }, 415, "send a CloudEvent"],
-    ["a body that is not UTF-8", binaryHeaders("com.skillancer.user.created"), Buffer.from([0x7b, 0x22, 0x75, 0x73, 0x65, 0x72, 0x49, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 400, "not valid UTF-8"],
-  ])("refuses %s with the reason and publishes nothing", async (_case, headers, body, status, reason) => {
-    const before = probe.messages.length;
-    const response = await fetch(`${base}/v1/events`, { method: "POST", headers, body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
-    expect(response.status).toBe(status);
-    expect(((await response.json()) as { error: string }).error).toContain(reason);
-    await drained();
-    expect(probe.messages.length).toBe(before + 1);
-  });
+    [
+      "an unknown type",
+      binaryHeaders("com.skillancer.user.deleted"),
+      { userId: "u" },
+      400,
+      "is not declared",
+    ],
+    [
+      "a field the message does not have",
+      binaryHeaders("com.skillancer.user.created"),
+      { userId: "u", nickname: "x" },
+      400,
+      "has no field nickname",
+    ],
+    [
+      "a value of the wrong type",
+      binaryHeaders("com.skillancer.user.created"),
+      { userId: 42 },
+      400,
+      "userId: string expected",
+    ],
+    [
+      "a type the system derives itself",
+      binaryHeaders("com.eventline.share.completed"),
+      { invitationId: "i" },
+      400,
+      "derived inside the system",
+    ],
+    [
+      "no source",
+      { ...binaryHeaders("com.skillancer.user.created"), "ce-source": "" },
+      { userId: "u" },
+      400,
+      "source is missing",
+    ],
+    [
+      "a bad time",
+      binaryHeaders("com.skillancer.user.created", { "ce-time": "yesterday" }),
+      { userId: "u" },
+      400,
+      "time",
+    ],
+    [
+      "a body that is not JSON",
+      binaryHeaders("com.skillancer.user.created"),
+      "{nope",
+      400,
+      "not JSON",
+    ],
+    [
+      "no CloudEvent at all",
+      { "content-type": "application/json" },
+      { userId: "u" },
+      415,
+      "send a CloudEvent",
+    ],
+    [
+      "a body that is not UTF-8",
+      binaryHeaders("com.skillancer.user.created"),
+      Buffer.from([
+        0x7b, 0x22, 0x75, 0x73, 0x65, 0x72, 0x49, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d,
+      ]),
+      400,
+      "not valid UTF-8",
+    ],
+  ])(
+    "refuses %s with the reason and publishes nothing",
+    async (_case, headers, body, status, reason) => {
+      const before = probe.messages.length;
+      const response = await fetch(`${base}/v1/events`, {
+        method: "POST",
+        headers,
+        body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      });
+      expect(response.status).toBe(status);
+      expect(((await response.json()) as { error: string }).error).toContain(reason);
+      await drained();
+      expect(probe.messages.length).toBe(before + 1);
+    },
+  );
 
   it("answers 413 to a body over Pub/Sub's 10 MB message limit while the client is still sending it", async () => {
     const before = probe.messages.length;
@@ -130,16 +228,32 @@ describe("POST /v1/events", () => {
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const body = Buffer.alloc(11_000_000, 0x20);
       const target = new URL(`${base}/v1/events`);
-      const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { ...binaryHeaders("com.skillancer.user.created"), "content-length": String(body.length) } }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: "POST",
+          headers: {
+            ...binaryHeaders("com.skillancer.user.created"),
+            "content-length": String(body.length),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });
     expect(answer.status).toBe(413);
-    expect((JSON.parse(answer.body) as { error: string }).error).toContain("over the 10000000-byte limit");
+    expect((JSON.parse(answer.body) as { error: string }).error).toContain(
+      "over the 10000000-byte limit",
+    );
     await drained();
     expect(probe.messages.length).toBe(before + 1);
   });
@@ -157,13 +271,24 @@ describe("POST /v1/shares", () => {
   };
 
   it("publishes one share.requested per recipient under one correlation id, routed by channel", async () => {
-    const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
+    const response = await fetch(`${base}/v1/shares`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(share),
+    });
     expect(response.status).toBe(202);
-    const accepted = (await response.json()) as { correlationId: string; invitations: { invitationId: string; eventId: string; channel: string }[] };
+    const accepted = (await response.json()) as {
+      correlationId: string;
+      invitations: { invitationId: string; eventId: string; channel: string }[];
+    };
     expect(accepted.invitations.map((i) => i.channel)).toEqual(["email", "sms", "whatsapp"]);
     for (const invitation of accepted.invitations) {
       const message = await probe.waitFor((m) => m.attributes["ce-id"] === invitation.eventId);
-      expect(message.attributes).toMatchObject({ "ce-correlationid": accepted.correlationId, "ce-channel": invitation.channel, "ce-subject": invitation.invitationId });
+      expect(message.attributes).toMatchObject({
+        "ce-correlationid": accepted.correlationId,
+        "ce-channel": invitation.channel,
+        "ce-subject": invitation.invitationId,
+      });
     }
   });
 
@@ -171,7 +296,11 @@ describe("POST /v1/shares", () => {
     const timings: number[] = [];
     for (let i = 0; i < 7; i++) {
       const start = performance.now();
-      const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
+      const response = await fetch(`${base}/v1/shares`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(share),
+      });
       await response.arrayBuffer();
       timings.push(performance.now() - start);
     }
@@ -180,11 +309,21 @@ describe("POST /v1/shares", () => {
   });
 
   it.each([
-    [{ ...share, recipients: [] }, "recipients must be a non-empty array of { channel, recipient }"],
-    [{ ...share, recipients: [{ channel: "pigeon", recipient: "x" }] }, "recipients[0].channel pigeon has no worker; use one of email, sms, whatsapp"],
+    [
+      { ...share, recipients: [] },
+      "recipients must be a non-empty array of { channel, recipient }",
+    ],
+    [
+      { ...share, recipients: [{ channel: "pigeon", recipient: "x" }] },
+      "recipients[0].channel pigeon has no worker; use one of email, sms, whatsapp",
+    ],
     [{ ...share, cardId: "" }, "cardId must be a non-empty string"],
   ])("refuses a bad share request with the field at fault (%#)", async (body, reason) => {
-    const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const response = await fetch(`${base}/v1/shares`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: reason });
   });
@@ -192,23 +331,39 @@ describe("POST /v1/shares", () => {
 
 describe("the tracker", () => {
   it("answers an open with a transparent 1×1 GIF that is never cached and publishes invitation.opened as its own", async () => {
-    const response = await fetch(`${tracker}/t/open/inv-known`, { headers: { "user-agent": "Mail/1.0" } });
+    const response = await fetch(`${tracker}/t/open/inv-known`, {
+      headers: { "user-agent": "Mail/1.0" },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("image/gif");
     expect(response.headers.get("cache-control")).toContain("no-store");
     expect(Buffer.from(await response.arrayBuffer())).toEqual(PIXEL_GIF);
-    const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.opened" && m.attributes["ce-subject"] === "inv-known");
+    const message = await probe.waitFor(
+      (m) =>
+        m.attributes["ce-type"] === "com.eventline.invitation.opened" &&
+        m.attributes["ce-subject"] === "inv-known",
+    );
     expect(message.attributes["ce-source"]).toBe(TRACKER_SOURCE);
-    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-known", cardId: "", userAgent: "Mail/1.0" });
+    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject(
+      { invitationId: "inv-known", cardId: "", userAgent: "Mail/1.0" },
+    );
   });
 
   it("redirects a click to an allowed host and publishes invitation.clicked with the invitation id", async () => {
     const to = "https://cards.example.com/cards/card-7";
-    const response = await fetch(`${tracker}/t/click/inv-unknown?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    const response = await fetch(`${tracker}/t/click/inv-unknown?to=${encodeURIComponent(to)}`, {
+      redirect: "manual",
+    });
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe(to);
-    const message = await probe.waitFor((m) => m.attributes["ce-type"] === "com.eventline.invitation.clicked" && m.attributes["ce-subject"] === "inv-unknown");
-    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject({ invitationId: "inv-unknown", targetUrl: to, cardId: "" });
+    const message = await probe.waitFor(
+      (m) =>
+        m.attributes["ce-type"] === "com.eventline.invitation.clicked" &&
+        m.attributes["ce-subject"] === "inv-unknown",
+    );
+    expect(codec.decode({ data: message.data, attributes: message.attributes }).data).toMatchObject(
+      { invitationId: "inv-unknown", targetUrl: to, cardId: "" },
+    );
   });
 
   it.each([
@@ -217,7 +372,9 @@ describe("the tracker", () => {
     ["/relative", "not an absolute URL"],
   ])("refuses to redirect a click to %s and publishes nothing", async (to, reason) => {
     const before = probe.messages.length;
-    const response = await fetch(`${tracker}/t/click/inv-1?to=${encodeURIComponent(to)}`, { redirect: "manual" });
+    const response = await fetch(`${tracker}/t/click/inv-1?to=${encodeURIComponent(to)}`, {
+      redirect: "manual",
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain(reason);
     await drained();
@@ -225,14 +382,23 @@ describe("the tracker", () => {
   });
 
   it("serves nothing but the tracking links and its probes", async () => {
-    expect((await fetch(`${tracker}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.created"), body: "{}" })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${tracker}/v1/events`, {
+          method: "POST",
+          headers: binaryHeaders("com.skillancer.user.created"),
+          body: "{}",
+        })
+      ).status,
+    ).toBe(404);
     expect((await fetch(`${tracker}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/t/open/inv-1`)).status).toBe(404);
   });
 
   it("answers a client past its limit with 429 and Retry-After, and publishes nothing for it", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < TRACKER_LIMIT + 2; i++) statuses.push((await fetch(`${tracker}/t/open/inv-flood-${i}`)).status);
+    for (let i = 0; i < TRACKER_LIMIT + 2; i++)
+      statuses.push((await fetch(`${tracker}/t/open/inv-flood-${i}`)).status);
     const refused = await fetch(`${tracker}/t/open/inv-flood-last`);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -257,33 +423,80 @@ describe("the gateway server", () => {
 
   it("says which port is in use instead of failing with a stack trace", async () => {
     const port = (server.address() as AddressInfo).port;
-    await expect(startGatewayServer({ gateway: new EventGateway(codec, { publish: async () => [], flush: async () => {} }), logger: pino({ level: "silent" }), port })).rejects.toThrow(
-      `port ${port} is in use; stop what runs there or set PORT to another port`,
-    );
+    await expect(
+      startGatewayServer({
+        gateway: new EventGateway(codec, { publish: async () => [], flush: async () => {} }),
+        logger: pino({ level: "silent" }),
+        port,
+      }),
+    ).rejects.toThrow(`port ${port} is in use; stop what runs there or set PORT to another port`);
   });
 });
 
 describe("the gateway in the handler image", () => {
   it("reads its settings, and the tracker allows redirects to where cards live", () => {
-    expect(serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p", STACK: "dev" }), "gateway")).toEqual({ port: 8080, host: "0.0.0.0", projectId: "p", stack: "dev", pubsubEmulator: undefined });
-    expect(() => serviceConfig(new Settings({ STACK: "dev" }), "gateway")).toThrow("GOOGLE_CLOUD_PROJECT is not set");
-    expect(() => serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p" }), "tracker")).toThrow("STACK is not set");
-    expect(redirectHosts(new Settings({ EVENTLINE_CARD_BASE_URL: "https://cards.example.com/app", EVENTLINE_REDIRECT_HOSTS: "shop.example.com, cards.example.com" }))).toEqual(["cards.example.com", "shop.example.com"]);
+    expect(
+      serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p", STACK: "dev" }), "gateway"),
+    ).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      projectId: "p",
+      stack: "dev",
+      pubsubEmulator: undefined,
+    });
+    expect(() => serviceConfig(new Settings({ STACK: "dev" }), "gateway")).toThrow(
+      "GOOGLE_CLOUD_PROJECT is not set",
+    );
+    expect(() => serviceConfig(new Settings({ GOOGLE_CLOUD_PROJECT: "p" }), "tracker")).toThrow(
+      "STACK is not set",
+    );
+    expect(
+      redirectHosts(
+        new Settings({
+          EVENTLINE_CARD_BASE_URL: "https://cards.example.com/app",
+          EVENTLINE_REDIRECT_HOSTS: "shop.example.com, cards.example.com",
+        }),
+      ),
+    ).toEqual(["cards.example.com", "shop.example.com"]);
     expect(() => redirectHosts(new Settings({}))).toThrow("EVENTLINE_CARD_BASE_URL is not set");
   });
 
   it("runs with MODE=gateway from the image's entrypoint, becomes ready, takes an event, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
-      env: { ...process.env, MODE: "gateway", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")],
+      {
+        env: {
+          ...process.env,
+          MODE: "gateway",
+          PORT: String(port),
+          GOOGLE_CLOUD_PROJECT: "gateway-test",
+          STACK: "local",
+          PUBSUB_EMULATOR_HOST: emulator.host,
+          LOG_LEVEL: "warn",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
     try {
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
-      const response = await fetch(`http://127.0.0.1:${port}/v1/events`, { method: "POST", headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-1" }), body: JSON.stringify({ userId: "u-image" }) });
+      await expect
+        .poll(
+          async () =>
+            (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status,
+          { timeout: 20_000 },
+        )
+        .toBe(200);
+      const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: "POST",
+        headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-1" }),
+        body: JSON.stringify({ userId: "u-image" }),
+      });
       expect(response.status).toBe(202);
       await probe.waitFor((m) => m.attributes["ce-id"] === "evt-image-1");
     } finally {
@@ -296,17 +509,43 @@ describe("the gateway in the handler image", () => {
 describe("the tracker in the handler image", () => {
   it("runs with MODE=tracker from the image's entrypoint, becomes ready, publishes an open, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
-      env: { PATH: process.env["PATH"] ?? "", METADATA_SERVER_DETECTION: "none", MODE: "tracker", PORT: String(port), GOOGLE_CLOUD_PROJECT: "gateway-test", STACK: "local", PUBSUB_EMULATOR_HOST: emulator.host, EVENTLINE_CARD_BASE_URL: "https://cards.example.com", LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")],
+      {
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          METADATA_SERVER_DETECTION: "none",
+          MODE: "tracker",
+          PORT: String(port),
+          GOOGLE_CLOUD_PROJECT: "gateway-test",
+          STACK: "local",
+          PUBSUB_EMULATOR_HOST: emulator.host,
+          EVENTLINE_CARD_BASE_URL: "https://cards.example.com",
+          LOG_LEVEL: "warn",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
     try {
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+      await expect
+        .poll(
+          async () =>
+            (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status,
+          { timeout: 20_000 },
+        )
+        .toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/t/open/inv-image-1`)).status).toBe(200);
-      await probe.waitFor((m) => m.attributes["ce-subject"] === "inv-image-1" && m.attributes["ce-type"] === "com.eventline.invitation.opened");
+      await probe.waitFor(
+        (m) =>
+          m.attributes["ce-subject"] === "inv-image-1" &&
+          m.attributes["ce-type"] === "com.eventline.invitation.opened",
+      );
     } finally {
       child.kill("SIGTERM");
     }
@@ -314,12 +553,24 @@ describe("the tracker in the handler image", () => {
   });
 
   it("exits 2 naming the card base URL when it is not set, before it serves", () => {
-    const result = spawnSync(process.execPath, ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")], {
-      env: { PATH: process.env["PATH"] ?? "", METADATA_SERVER_DETECTION: "none", MODE: "tracker", GOOGLE_CLOUD_PROJECT: "p", STACK: "dev" },
-      encoding: "utf8",
-      timeout: 20_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")],
+      {
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          METADATA_SERVER_DETECTION: "none",
+          MODE: "tracker",
+          GOOGLE_CLOUD_PROJECT: "p",
+          STACK: "dev",
+        },
+        encoding: "utf8",
+        timeout: 20_000,
+      },
+    );
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^eventline: EVENTLINE_CARD_BASE_URL is not set: clicks redirect to cards there/);
+    expect(result.stderr).toMatch(
+      /^eventline: EVENTLINE_CARD_BASE_URL is not set: clicks redirect to cards there/,
+    );
   });
 });

@@ -11,14 +11,28 @@ describe("subscriptionMetadata", () => {
   it("carries the consumer's declared retry and dead-letter policy", () => {
     const metadata = subscriptionMetadata(pubsub, consumer);
     expect(metadata.ackDeadlineSeconds).toBe(consumer.ackDeadlineSeconds);
-    expect(metadata.deadLetterPolicy).toEqual({ deadLetterTopic: `projects/provision-test/topics/${consumer.deadLetterTopic}`, maxDeliveryAttempts: consumer.maxDeliveryAttempts });
-    expect(metadata.retryPolicy?.minimumBackoff).toEqual({ seconds: consumer.retry.minBackoffSeconds, nanos: 0 });
+    expect(metadata.deadLetterPolicy).toEqual({
+      deadLetterTopic: `projects/provision-test/topics/${consumer.deadLetterTopic}`,
+      maxDeliveryAttempts: consumer.maxDeliveryAttempts,
+    });
+    expect(metadata.retryPolicy?.minimumBackoff).toEqual({
+      seconds: consumer.retry.minBackoffSeconds,
+      nanos: 0,
+    });
   });
 
   it("lets the caller override the backoff, and nothing else", () => {
     const declared = subscriptionMetadata(pubsub, consumer);
-    const metadata = subscriptionMetadata(pubsub, consumer, { retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
-    expect(metadata.retryPolicy).toEqual({ minimumBackoff: { seconds: 0, nanos: 100_000_000 }, maximumBackoff: { seconds: 0, nanos: 500_000_000 } });
-    expect({ ...metadata, retryPolicy: undefined }).toEqual({ ...declared, retryPolicy: undefined });
+    const metadata = subscriptionMetadata(pubsub, consumer, {
+      retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+    });
+    expect(metadata.retryPolicy).toEqual({
+      minimumBackoff: { seconds: 0, nanos: 100_000_000 },
+      maximumBackoff: { seconds: 0, nanos: 500_000_000 },
+    });
+    expect({ ...metadata, retryPolicy: undefined }).toEqual({
+      ...declared,
+      retryPolicy: undefined,
+    });
   });
 });

@@ -15,7 +15,10 @@ export async function probeTopics(pubsub: PubSub, topics: readonly string[]): Pr
   const waiters = new Set<() => void>();
   const subscriptions: Subscription[] = [];
   for (const topic of topics) {
-    const [subscription] = await pubsub.createSubscription(topic, `probe-${topic}-${randomUUID().slice(0, 8)}`);
+    const [subscription] = await pubsub.createSubscription(
+      topic,
+      `probe-${topic}-${randomUUID().slice(0, 8)}`,
+    );
     subscription.on("message", (message: Message) => {
       message.ack();
       messages.push(message);
@@ -38,15 +41,19 @@ export async function probeTopics(pubsub: PubSub, topics: readonly string[]): Pr
         const wake = (): void => void check();
         const timer = setTimeout(() => {
           waiters.delete(wake);
-          reject(new Error(`no matching message within ${timeoutMs} ms (${messages.length} received)`));
+          reject(
+            new Error(`no matching message within ${timeoutMs} ms (${messages.length} received)`),
+          );
         }, timeoutMs);
         if (!check()) waiters.add(wake);
       }),
     close: async () => {
-      await Promise.all(subscriptions.map(async (subscription) => {
-        await subscription.close();
-        await subscription.delete();
-      }));
+      await Promise.all(
+        subscriptions.map(async (subscription) => {
+          await subscription.close();
+          await subscription.delete();
+        }),
+      );
     },
   };
 }

@@ -8,10 +8,15 @@ import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
 const declared = eventTypesFor("local").system;
 
 /** The declaration with some consumers changed, as an edit of infra/system.ts would. */
-function edited(change: Record<string, Partial<ResolvedConsumer>>, without: readonly string[] = []): ResolvedSystem {
+function edited(
+  change: Record<string, Partial<ResolvedConsumer>>,
+  without: readonly string[] = [],
+): ResolvedSystem {
   return {
     ...declared,
-    consumers: declared.consumers.filter((c) => !without.includes(c.name)).map((c) => (change[c.name] ? ({ ...c, ...change[c.name] } as ResolvedConsumer) : c)),
+    consumers: declared.consumers
+      .filter((c) => !without.includes(c.name))
+      .map((c) => (change[c.name] ? ({ ...c, ...change[c.name] } as ResolvedConsumer) : c)),
   };
 }
 
@@ -20,7 +25,11 @@ let pubsub: PubSub;
 
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
-  pubsub = new PubSub({ projectId: "reconcile-test", apiEndpoint: emulator.host, emulatorMode: true });
+  pubsub = new PubSub({
+    projectId: "reconcile-test",
+    apiEndpoint: emulator.host,
+    emulatorMode: true,
+  });
 });
 
 afterAll(async () => {
@@ -31,12 +40,17 @@ afterAll(async () => {
 describe("provisioning on every start", () => {
   it("creates every topic, dead-letter topic, consumer subscription and parking subscription the first time", async () => {
     const report = await reconcile(pubsub, declared);
-    expect(describeReconcile(report)).toEqual(["created 14 topics, 37 dead-letter topics and 74 subscriptions"]);
+    expect(describeReconcile(report)).toEqual([
+      "created 14 topics, 37 dead-letter topics and 74 subscriptions",
+    ]);
     const [metadata] = await pubsub.subscription("email-worker").getMetadata();
     expect(metadata).toMatchObject({
       ackDeadlineSeconds: 600,
       filter: 'attributes.ce-channel = "email"',
-      deadLetterPolicy: { deadLetterTopic: "projects/reconcile-test/topics/email-worker-dlq", maxDeliveryAttempts: 5 },
+      deadLetterPolicy: {
+        deadLetterTopic: "projects/reconcile-test/topics/email-worker-dlq",
+        maxDeliveryAttempts: 5,
+      },
     });
   });
 
@@ -47,39 +61,93 @@ describe("provisioning on every start", () => {
   });
 
   it("updates an ack deadline and a retry policy in place, and says what changed", async () => {
-    const report = await reconcile(pubsub, edited({ "email-worker": { ackDeadlineSeconds: 300, retry: { minBackoffSeconds: 1, maxBackoffSeconds: 60 } } }));
-    expect(report.updated).toEqual([{ subscription: "email-worker", changes: ["ack deadline 600s → 300s", "retry backoff 10s..600s → 1s..60s"] }]);
+    const report = await reconcile(
+      pubsub,
+      edited({
+        "email-worker": {
+          ackDeadlineSeconds: 300,
+          retry: { minBackoffSeconds: 1, maxBackoffSeconds: 60 },
+        },
+      }),
+    );
+    expect(report.updated).toEqual([
+      {
+        subscription: "email-worker",
+        changes: ["ack deadline 600s → 300s", "retry backoff 10s..600s → 1s..60s"],
+      },
+    ]);
     expect(report.recreated).toEqual([]);
-    expect((await pubsub.subscription("email-worker").getMetadata())[0].ackDeadlineSeconds).toBe(300);
+    expect((await pubsub.subscription("email-worker").getMetadata())[0].ackDeadlineSeconds).toBe(
+      300,
+    );
   });
 
   it("keeps acknowledged messages where the declaration says so, as in the cloud, and turns it off in place when it stops saying so", async () => {
-    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({ retainAckedMessages: true, messageRetentionDuration: { seconds: "604800" } });
-    expect((await pubsub.subscription("email-worker").getMetadata())[0].retainAckedMessages).toBe(false);
-    const report = await reconcile(pubsub, edited({ "campaign-processor": { retainAckedMessages: false, messageRetentionSeconds: 86_400 } }));
+    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({
+      retainAckedMessages: true,
+      messageRetentionDuration: { seconds: "604800" },
+    });
+    expect((await pubsub.subscription("email-worker").getMetadata())[0].retainAckedMessages).toBe(
+      false,
+    );
+    const report = await reconcile(
+      pubsub,
+      edited({
+        "campaign-processor": { retainAckedMessages: false, messageRetentionSeconds: 86_400 },
+      }),
+    );
     // (The earlier test's edit of email-worker is reverted by this reconcile too.)
-    expect(report.updated).toContainEqual({ subscription: "campaign-processor", changes: ["retain acked messages off", "message retention 604800s → 86400s"] });
-    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({ retainAckedMessages: false, messageRetentionDuration: { seconds: "86400" } });
+    expect(report.updated).toContainEqual({
+      subscription: "campaign-processor",
+      changes: ["retain acked messages off", "message retention 604800s → 86400s"],
+    });
+    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({
+      retainAckedMessages: false,
+      messageRetentionDuration: { seconds: "86400" },
+    });
   });
 
   it("recreates a subscription whose filter changed, since filters are immutable, and says its backlog is gone", async () => {
     const filter = 'attributes.ce-type = "com.eventline.campaign.created"';
     const report = await reconcile(pubsub, edited({ "campaign-analytics": { filter } }));
-    expect(report.recreated).toEqual([{ subscription: "campaign-analytics", changes: ['filter attributes.ce-type = "com.eventline.campaign.performance_reported" → ' + filter] }]);
+    expect(report.recreated).toEqual([
+      {
+        subscription: "campaign-analytics",
+        changes: [
+          'filter attributes.ce-type = "com.eventline.campaign.performance_reported" → ' + filter,
+        ],
+      },
+    ]);
     expect(report.created).toEqual([]);
-    expect(describeReconcile(report).join("\n")).toContain("recreated campaign-analytics (its backlog is gone)");
+    expect(describeReconcile(report).join("\n")).toContain(
+      "recreated campaign-analytics (its backlog is gone)",
+    );
     expect((await pubsub.subscription("campaign-analytics").getMetadata())[0].filter).toBe(filter);
   });
 
   it("turns a pull subscription into a push subscription when the consumer gets a local endpoint", async () => {
-    const report = await reconcile(pubsub, declared, { pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" } });
-    expect(report.updated).toContainEqual({ subscription: "sms-worker", changes: ["push endpoint none (pull) → http://127.0.0.1:8080/push/sms-worker"] });
-    expect((await pubsub.subscription("sms-worker").getMetadata())[0].pushConfig?.pushEndpoint).toBe("http://127.0.0.1:8080/push/sms-worker");
+    const report = await reconcile(pubsub, declared, {
+      pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" },
+    });
+    expect(report.updated).toContainEqual({
+      subscription: "sms-worker",
+      changes: ["push endpoint none (pull) → http://127.0.0.1:8080/push/sms-worker"],
+    });
+    expect(
+      (await pubsub.subscription("sms-worker").getMetadata())[0].pushConfig?.pushEndpoint,
+    ).toBe("http://127.0.0.1:8080/push/sms-worker");
   });
 
   it("reports subscriptions the declaration no longer has and leaves them alone", async () => {
-    const report = await reconcile(pubsub, edited({}, ["router"]), { pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" } });
-    expect(report.undeclared).toEqual(["projects/reconcile-test/subscriptions/router", "projects/reconcile-test/subscriptions/router-dlq-parking"]);
-    expect(describeReconcile(report)).toContain("not in the declaration any more, left in the emulator: router, router-dlq-parking");
+    const report = await reconcile(pubsub, edited({}, ["router"]), {
+      pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" },
+    });
+    expect(report.undeclared).toEqual([
+      "projects/reconcile-test/subscriptions/router",
+      "projects/reconcile-test/subscriptions/router-dlq-parking",
+    ]);
+    expect(describeReconcile(report)).toContain(
+      "not in the declaration any more, left in the emulator: router, router-dlq-parking",
+    );
   });
 });

@@ -26,7 +26,12 @@ const TAG = "iana.org/language_tag";
 
 // Every filter on https://cloud.google.com/pubsub/docs/subscription-message-filter that the page calls valid,
 // with messages the page's explanation says the filter selects (matches) or does not (misses).
-const documentedExamples: { filter: string; selects: string; matches: Attributes[]; misses: Attributes[] }[] = [
+const documentedExamples: {
+  filter: string;
+  selects: string;
+  matches: Attributes[];
+  misses: Attributes[];
+}[] = [
   {
     filter: "attributes:name",
     selects: "messages with the name attribute",
@@ -43,11 +48,19 @@ const documentedExamples: { filter: string; selects: string; matches: Attributes
     filter: 'attributes.name = "com"',
     selects: "messages with the name attribute and the value of com, case-sensitively",
     matches: [{ name: "com" }, { name: "com", other: "x" }],
-    misses: [{}, { name: "net" }, { name: "Com" }, { name: "com " }, { Name: "com" }, { name: "comet" }],
+    misses: [
+      {},
+      { name: "net" },
+      { name: "Com" },
+      { name: "com " },
+      { Name: "com" },
+      { name: "comet" },
+    ],
   },
   {
     filter: 'attributes.name != "com"',
-    selects: "messages without the name attribute and the value of com, including messages without name",
+    selects:
+      "messages without the name attribute and the value of com, including messages without name",
     matches: [{ name: "net" }, {}, { other: "com" }, { name: "" }],
     misses: [{ name: "com" }],
   },
@@ -89,14 +102,18 @@ const documentedExamples: { filter: string; selects: string; matches: Attributes
   },
   {
     filter: `attributes:"${TAG}" AND NOT attributes.name = "com"`,
-    selects: "messages with the iana.org/language_tag attribute, but without the name attribute and the com value",
+    selects:
+      "messages with the iana.org/language_tag attribute, but without the name attribute and the com value",
     matches: [{ [TAG]: "en" }, { [TAG]: "en", name: "net" }],
     misses: [{ [TAG]: "en", name: "com" }, { name: "net" }, {}],
   },
   {
     filter: `attributes:"${TAG}" AND (attributes.name = "net" OR attributes.name = "org")`,
     selects: "messages with the language tag whose name is net or org",
-    matches: [{ [TAG]: "en", name: "net" }, { [TAG]: "", name: "org" }],
+    matches: [
+      { [TAG]: "en", name: "net" },
+      { [TAG]: "", name: "org" },
+    ],
     misses: [{ [TAG]: "en", name: "com" }, { [TAG]: "en" }, { name: "net" }],
   },
   {
@@ -126,22 +143,35 @@ const documentedExamples: { filter: string; selects: string; matches: Attributes
 ];
 
 describe("Google's documented filter examples", () => {
-  it.each(documentedExamples)("$filter parses and selects $selects", ({ filter, matches, misses }) => {
-    const ast = parseFilter(filter);
-    for (const attributes of matches) expect(matchesFilter(ast, attributes), JSON.stringify(attributes)).toBe(true);
-    for (const attributes of misses) expect(matchesFilter(ast, attributes), JSON.stringify(attributes)).toBe(false);
-  });
+  it.each(documentedExamples)(
+    "$filter parses and selects $selects",
+    ({ filter, matches, misses }) => {
+      const ast = parseFilter(filter);
+      for (const attributes of matches)
+        expect(matchesFilter(ast, attributes), JSON.stringify(attributes)).toBe(true);
+      for (const attributes of misses)
+        expect(matchesFilter(ast, attributes), JSON.stringify(attributes)).toBe(false);
+    },
+  );
 
   it.each([
     { filter: '"com" = attributes.name', why: "the left-hand side is a value", position: 0 },
     { filter: "attributes.name = attributes.website", why: "it compares two keys", position: 18 },
-    { filter: String.raw`attributes:\u307F\u3093\u306A`, why: "it escapes outside a string literal", position: 11 },
+    {
+      filter: String.raw`attributes:\u307F\u3093\u306A`,
+      why: "it escapes outside a string literal",
+      position: 11,
+    },
     {
       filter: `attributes:"${TAG}" AND attributes.name = "net" OR attributes.name = "org"`,
       why: "it mixes AND and OR without parentheses",
       position: 63,
     },
-    { filter: 'attributes.name = "com" AND ("net" OR "org")', why: "it combines incomplete expressions", position: 29 },
+    {
+      filter: 'attributes.name = "com" AND ("net" OR "org")',
+      why: "it combines incomplete expressions",
+      position: 29,
+    },
   ])("rejects $filter because $why, at $position", ({ filter, position }) => {
     expect(rejection(filter).position).toBe(position);
   });
@@ -149,52 +179,257 @@ describe("Google's documented filter examples", () => {
 
 describe("malformed filters", () => {
   it.each([
-    { problem: "an unclosed parenthesis", filter: "(attributes:a", position: 13, message: 'expected ")"' },
-    { problem: "an unclosed nested parenthesis", filter: "((attributes:a)", position: 15, message: 'expected ")"' },
-    { problem: "an unopened parenthesis", filter: "attributes:a)", position: 12, message: 'unbalanced ")"' },
+    {
+      problem: "an unclosed parenthesis",
+      filter: "(attributes:a",
+      position: 13,
+      message: 'expected ")"',
+    },
+    {
+      problem: "an unclosed nested parenthesis",
+      filter: "((attributes:a)",
+      position: 15,
+      message: 'expected ")"',
+    },
+    {
+      problem: "an unopened parenthesis",
+      filter: "attributes:a)",
+      position: 12,
+      message: 'unbalanced ")"',
+    },
     { problem: "empty parentheses", filter: "()", position: 1, message: "expected a condition" },
-    { problem: "a missing value", filter: "attributes.name =", position: 17, message: 'expected a string literal after "=" at 17' },
-    { problem: "a missing value after !=", filter: "attributes.name != ", position: 19, message: 'after "!="' },
-    { problem: "an unquoted value", filter: "attributes.name = com", position: 18, message: 'found "com"' },
-    { problem: "a single-quoted value", filter: "attributes.name = 'com'", position: 18, message: "double quotes" },
-    { problem: "a single-quoted key", filter: "attributes:'name'", position: 11, message: "attribute key" },
-    { problem: "an unterminated string", filter: 'attributes.name = "com', position: 18, message: "unterminated" },
+    {
+      problem: "a missing value",
+      filter: "attributes.name =",
+      position: 17,
+      message: 'expected a string literal after "=" at 17',
+    },
+    {
+      problem: "a missing value after !=",
+      filter: "attributes.name != ",
+      position: 19,
+      message: 'after "!="',
+    },
+    {
+      problem: "an unquoted value",
+      filter: "attributes.name = com",
+      position: 18,
+      message: 'found "com"',
+    },
+    {
+      problem: "a single-quoted value",
+      filter: "attributes.name = 'com'",
+      position: 18,
+      message: "double quotes",
+    },
+    {
+      problem: "a single-quoted key",
+      filter: "attributes:'name'",
+      position: 11,
+      message: "attribute key",
+    },
+    {
+      problem: "an unterminated string",
+      filter: 'attributes.name = "com',
+      position: 18,
+      message: "unterminated",
+    },
     { problem: "= with no key", filter: '= "com"', position: 0, message: "expected a condition" },
-    { problem: "= with an empty key", filter: 'attributes.= "com"', position: 11, message: "attribute key" },
-    { problem: "= on attributes itself", filter: 'attributes = "com"', position: 11, message: 'expected ":"' },
-    { problem: "a missing operator", filter: "attributes.name", position: 15, message: '"=" or "!="' },
-    { problem: "== instead of =", filter: 'attributes.name == "com"', position: 17, message: "string literal" },
-    { problem: "an ordering comparison", filter: 'attributes.n < "5"', position: 13, message: '"=" or "!="' },
-    { problem: "a bare key with a dot", filter: 'attributes.iana.org = "x"', position: 15, message: "string literals" },
-    { problem: "a space before the dot", filter: 'attributes .name = "x"', position: 11, message: "no space" },
-    { problem: "an unknown function", filter: 'hasSuffix(attributes.name, "om")', position: 0, message: 'unknown function "hasSuffix"' },
-    { problem: "a lowercase hasPrefix", filter: 'hasprefix(attributes.name, "co")', position: 0, message: "unknown function" },
-    { problem: "hasPrefix with one argument", filter: "hasPrefix(attributes.name)", position: 25, message: 'expected ","' },
-    { problem: "hasPrefix with swapped arguments", filter: 'hasPrefix("co", attributes.name)', position: 10, message: "attributes.KEY" },
-    { problem: "hasPrefix without its closing parenthesis", filter: 'hasPrefix(attributes.a, "x"', position: 27, message: 'expected ")"' },
-    { problem: "AND then OR without parentheses", filter: "attributes:a AND attributes:b OR attributes:c", position: 30, message: "cannot mix AND and OR" },
-    { problem: "OR then AND without parentheses", filter: "attributes:a OR attributes:b AND attributes:c", position: 29, message: "cannot mix AND and OR" },
+    {
+      problem: "= with an empty key",
+      filter: 'attributes.= "com"',
+      position: 11,
+      message: "attribute key",
+    },
+    {
+      problem: "= on attributes itself",
+      filter: 'attributes = "com"',
+      position: 11,
+      message: 'expected ":"',
+    },
+    {
+      problem: "a missing operator",
+      filter: "attributes.name",
+      position: 15,
+      message: '"=" or "!="',
+    },
+    {
+      problem: "== instead of =",
+      filter: 'attributes.name == "com"',
+      position: 17,
+      message: "string literal",
+    },
+    {
+      problem: "an ordering comparison",
+      filter: 'attributes.n < "5"',
+      position: 13,
+      message: '"=" or "!="',
+    },
+    {
+      problem: "a bare key with a dot",
+      filter: 'attributes.iana.org = "x"',
+      position: 15,
+      message: "string literals",
+    },
+    {
+      problem: "a space before the dot",
+      filter: 'attributes .name = "x"',
+      position: 11,
+      message: "no space",
+    },
+    {
+      problem: "an unknown function",
+      filter: 'hasSuffix(attributes.name, "om")',
+      position: 0,
+      message: 'unknown function "hasSuffix"',
+    },
+    {
+      problem: "a lowercase hasPrefix",
+      filter: 'hasprefix(attributes.name, "co")',
+      position: 0,
+      message: "unknown function",
+    },
+    {
+      problem: "hasPrefix with one argument",
+      filter: "hasPrefix(attributes.name)",
+      position: 25,
+      message: 'expected ","',
+    },
+    {
+      problem: "hasPrefix with swapped arguments",
+      filter: 'hasPrefix("co", attributes.name)',
+      position: 10,
+      message: "attributes.KEY",
+    },
+    {
+      problem: "hasPrefix without its closing parenthesis",
+      filter: 'hasPrefix(attributes.a, "x"',
+      position: 27,
+      message: 'expected ")"',
+    },
+    {
+      problem: "AND then OR without parentheses",
+      filter: "attributes:a AND attributes:b OR attributes:c",
+      position: 30,
+      message: "cannot mix AND and OR",
+    },
+    {
+      problem: "OR then AND without parentheses",
+      filter: "attributes:a OR attributes:b AND attributes:c",
+      position: 29,
+      message: "cannot mix AND and OR",
+    },
     { problem: "a trailing AND", filter: "attributes:a AND", position: 16, message: 'after "AND"' },
-    { problem: "a trailing OR with spaces", filter: "attributes:a OR  ", position: 17, message: "found end of filter" },
+    {
+      problem: "a trailing OR with spaces",
+      filter: "attributes:a OR  ",
+      position: 17,
+      message: "found end of filter",
+    },
     { problem: "a lone NOT", filter: "NOT", position: 3, message: 'after "NOT"' },
     { problem: "a lone minus", filter: "-", position: 1, message: 'after "-"' },
-    { problem: "a leading AND", filter: "AND attributes:a", position: 0, message: "expected a condition" },
-    { problem: "a double NOT", filter: "NOT NOT attributes:a", position: 4, message: 'after "NOT"' },
-    { problem: "conditions without an operator", filter: "attributes:a attributes:b", position: 13, message: '"AND", "OR"' },
-    { problem: "two values", filter: 'attributes.a = "x" "y"', position: 19, message: '"AND", "OR"' },
-    { problem: "a lowercase and", filter: "attributes:a and attributes:b", position: 13, message: "uppercase: AND" },
-    { problem: "a lowercase or", filter: "attributes:a or attributes:b", position: 13, message: "uppercase: OR" },
-    { problem: "a lowercase not", filter: "not attributes:a", position: 0, message: "uppercase: NOT" },
-    { problem: "a keyword glued to a word", filter: "NOTattributes:a", position: 0, message: "expected a condition" },
-    { problem: "an invalid escape", filter: String.raw`attributes.a = "\q"`, position: 16, message: String.raw`"\q"` },
-    { problem: "a short hex escape", filter: String.raw`attributes.a = "\x4"`, position: 16, message: "invalid escape" },
-    { problem: "a short unicode escape", filter: String.raw`attributes.a = "\u30"`, position: 16, message: "invalid escape" },
-    { problem: "an octal escape above \\377", filter: String.raw`attributes.a = "\400"`, position: 16, message: "invalid escape" },
-    { problem: "a two-digit octal escape", filter: String.raw`attributes.a = "\18"`, position: 16, message: "invalid escape" },
-    { problem: "a surrogate unicode escape", filter: String.raw`attributes.a = "\uD800"`, position: 16, message: "Unicode scalar" },
-    { problem: "an escape beyond U+10FFFF", filter: String.raw`attributes.a = "\U00110000"`, position: 16, message: "Unicode scalar" },
-    { problem: "a trailing backslash", filter: 'attributes.a = "\\', position: 16, message: "invalid escape" },
-    { problem: "a raw newline in a string", filter: 'attributes.a = "x\ny"', position: 17, message: "control character" },
+    {
+      problem: "a leading AND",
+      filter: "AND attributes:a",
+      position: 0,
+      message: "expected a condition",
+    },
+    {
+      problem: "a double NOT",
+      filter: "NOT NOT attributes:a",
+      position: 4,
+      message: 'after "NOT"',
+    },
+    {
+      problem: "conditions without an operator",
+      filter: "attributes:a attributes:b",
+      position: 13,
+      message: '"AND", "OR"',
+    },
+    {
+      problem: "two values",
+      filter: 'attributes.a = "x" "y"',
+      position: 19,
+      message: '"AND", "OR"',
+    },
+    {
+      problem: "a lowercase and",
+      filter: "attributes:a and attributes:b",
+      position: 13,
+      message: "uppercase: AND",
+    },
+    {
+      problem: "a lowercase or",
+      filter: "attributes:a or attributes:b",
+      position: 13,
+      message: "uppercase: OR",
+    },
+    {
+      problem: "a lowercase not",
+      filter: "not attributes:a",
+      position: 0,
+      message: "uppercase: NOT",
+    },
+    {
+      problem: "a keyword glued to a word",
+      filter: "NOTattributes:a",
+      position: 0,
+      message: "expected a condition",
+    },
+    {
+      problem: "an invalid escape",
+      filter: String.raw`attributes.a = "\q"`,
+      position: 16,
+      message: String.raw`"\q"`,
+    },
+    {
+      problem: "a short hex escape",
+      filter: String.raw`attributes.a = "\x4"`,
+      position: 16,
+      message: "invalid escape",
+    },
+    {
+      problem: "a short unicode escape",
+      filter: String.raw`attributes.a = "\u30"`,
+      position: 16,
+      message: "invalid escape",
+    },
+    {
+      problem: "an octal escape above \\377",
+      filter: String.raw`attributes.a = "\400"`,
+      position: 16,
+      message: "invalid escape",
+    },
+    {
+      problem: "a two-digit octal escape",
+      filter: String.raw`attributes.a = "\18"`,
+      position: 16,
+      message: "invalid escape",
+    },
+    {
+      problem: "a surrogate unicode escape",
+      filter: String.raw`attributes.a = "\uD800"`,
+      position: 16,
+      message: "Unicode scalar",
+    },
+    {
+      problem: "an escape beyond U+10FFFF",
+      filter: String.raw`attributes.a = "\U00110000"`,
+      position: 16,
+      message: "Unicode scalar",
+    },
+    {
+      problem: "a trailing backslash",
+      filter: 'attributes.a = "\\',
+      position: 16,
+      message: "invalid escape",
+    },
+    {
+      problem: "a raw newline in a string",
+      filter: 'attributes.a = "x\ny"',
+      position: 17,
+      message: "control character",
+    },
   ])("rejects $problem at position $position", ({ filter, position, message }) => {
     const error = rejection(filter);
     expect(error.position).toBe(position);
@@ -293,14 +528,21 @@ describe("attribute keys", () => {
   });
 
   it("reads a hyphenated key after a minus NOT without confusing the two", () => {
-    expect(parseFilter("-attributes:ce-type")).toEqual({ kind: "not", operand: { kind: "hasKey", key: "ce-type" } });
+    expect(parseFilter("-attributes:ce-type")).toEqual({
+      kind: "not",
+      operand: { kind: "hasKey", key: "ce-type" },
+    });
   });
 
   it.each([
     { filter: "attributes:constructor", attributes: {}, expected: false },
     { filter: 'attributes.toString != "x"', attributes: {}, expected: true },
     { filter: 'hasPrefix(attributes.__proto__, "")', attributes: {}, expected: false },
-    { filter: "attributes:k", attributes: Object.assign(Object.create(null) as Attributes, { k: "v" }), expected: true },
+    {
+      filter: "attributes:k",
+      attributes: Object.assign(Object.create(null) as Attributes, { k: "v" }),
+      expected: true,
+    },
   ])("only sees the message's own attributes for $filter", ({ filter, attributes, expected }) => {
     expect(compileFilter(filter)(attributes)).toBe(expected);
   });
@@ -312,8 +554,14 @@ describe("boolean structure", () => {
   const c = { kind: "hasKey", key: "c" } as const;
 
   it.each<{ filter: string; ast: FilterAst }>([
-    { filter: "NOT attributes:a AND attributes:b", ast: { kind: "and", operands: [{ kind: "not", operand: a }, b] } },
-    { filter: "attributes:a OR attributes:b OR attributes:c", ast: { kind: "or", operands: [a, b, c] } },
+    {
+      filter: "NOT attributes:a AND attributes:b",
+      ast: { kind: "and", operands: [{ kind: "not", operand: a }, b] },
+    },
+    {
+      filter: "attributes:a OR attributes:b OR attributes:c",
+      ast: { kind: "or", operands: [a, b, c] },
+    },
     {
       filter: "(attributes:a AND attributes:b) OR attributes:c",
       ast: { kind: "or", operands: [{ kind: "and", operands: [a, b] }, c] },
@@ -322,9 +570,15 @@ describe("boolean structure", () => {
       filter: "NOT (attributes:a OR attributes:b)",
       ast: { kind: "not", operand: { kind: "or", operands: [a, b] } },
     },
-    { filter: "NOT (NOT attributes:a)", ast: { kind: "not", operand: { kind: "not", operand: a } } },
+    {
+      filter: "NOT (NOT attributes:a)",
+      ast: { kind: "not", operand: { kind: "not", operand: a } },
+    },
     { filter: "((attributes:a))", ast: a },
-    { filter: "\tattributes:a\nAND\r\n- attributes:b ", ast: { kind: "and", operands: [a, { kind: "not", operand: b }] } },
+    {
+      filter: "\tattributes:a\nAND\r\n- attributes:b ",
+      ast: { kind: "and", operands: [a, { kind: "not", operand: b }] },
+    },
     {
       filter: 'hasPrefix( attributes.a ,"x" )AND(attributes:b)',
       ast: { kind: "and", operands: [{ kind: "hasPrefix", key: "a", prefix: "x" }, b] },
@@ -348,13 +602,33 @@ describe("boolean structure", () => {
 describe("filterForTypes", () => {
   it.each([
     { types: ["a"], attribute: undefined, filter: 'attributes.ce-type = "a"' },
-    { types: ["a", "b"], attribute: undefined, filter: 'attributes.ce-type = "a" OR attributes.ce-type = "b"' },
-    { types: ["a", "b", "a"], attribute: undefined, filter: 'attributes.ce-type = "a" OR attributes.ce-type = "b"' },
+    {
+      types: ["a", "b"],
+      attribute: undefined,
+      filter: 'attributes.ce-type = "a" OR attributes.ce-type = "b"',
+    },
+    {
+      types: ["a", "b", "a"],
+      attribute: undefined,
+      filter: 'attributes.ce-type = "a" OR attributes.ce-type = "b"',
+    },
     { types: ["a"], attribute: "type", filter: 'attributes.type = "a"' },
     { types: ["a"], attribute: "event type", filter: 'attributes."event type" = "a"' },
-    { types: ['say "hi"'], attribute: undefined, filter: String.raw`attributes.ce-type = "say \"hi\""` },
-    { types: ["C:\\dir\\"], attribute: undefined, filter: String.raw`attributes.ce-type = "C:\\dir\\"` },
-    { types: ["tab\there"], attribute: undefined, filter: String.raw`attributes.ce-type = "tab\u0009here"` },
+    {
+      types: ['say "hi"'],
+      attribute: undefined,
+      filter: String.raw`attributes.ce-type = "say \"hi\""`,
+    },
+    {
+      types: ["C:\\dir\\"],
+      attribute: undefined,
+      filter: String.raw`attributes.ce-type = "C:\\dir\\"`,
+    },
+    {
+      types: ["tab\there"],
+      attribute: undefined,
+      filter: String.raw`attributes.ce-type = "tab\u0009here"`,
+    },
   ])("writes $filter for the types $types", ({ types, attribute, filter }) => {
     expect(filterForTypes(types, attribute)).toBe(filter);
   });
@@ -367,8 +641,13 @@ describe("filterForTypes", () => {
   ])("round-trips $types through compileFilter, matching exactly those types", ({ types }) => {
     const matches = compileFilter(filterForTypes(types));
     for (const type of types) expect(matches({ "ce-type": type }), JSON.stringify(type)).toBe(true);
-    for (const other of ["other", ...types.map((type) => `${type}x`), ...types.map((type) => `x${type}`)]) {
-      if (!types.includes(other)) expect(matches({ "ce-type": other }), JSON.stringify(other)).toBe(false);
+    for (const other of [
+      "other",
+      ...types.map((type) => `${type}x`),
+      ...types.map((type) => `x${type}`),
+    ]) {
+      if (!types.includes(other))
+        expect(matches({ "ce-type": other }), JSON.stringify(other)).toBe(false);
     }
     expect(matches({})).toBe(false);
     expect(matches({ type: types[0] ?? "" })).toBe(false);
@@ -385,6 +664,8 @@ describe("filterForTypes", () => {
   });
 
   it("refuses to build a filter over the byte limit", () => {
-    expect(() => filterForTypes(["a".repeat(100), "b".repeat(100), "c".repeat(100)])).toThrow(FilterSyntaxError);
+    expect(() => filterForTypes(["a".repeat(100), "b".repeat(100), "c".repeat(100)])).toThrow(
+      FilterSyntaxError,
+    );
   });
 });

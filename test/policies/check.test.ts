@@ -18,7 +18,10 @@ interface Run {
 
 async function check(...args: string[]): Promise<Run> {
   const run = { code: -1, stdout: "", stderr: "" };
-  run.code = await runCli(args, { stdout: (text) => (run.stdout += text), stderr: (text) => (run.stderr += text) });
+  run.code = await runCli(args, {
+    stdout: (text) => (run.stdout += text),
+    stderr: (text) => (run.stderr += text),
+  });
   return run;
 }
 
@@ -33,7 +36,10 @@ interface JsonViolation {
 
 const summary = (run: Run): string[] =>
   (JSON.parse(run.stdout) as { violations: JsonViolation[] }).violations
-    .map((v) => `[${v.level}] ${v.policy} on ${v.resource === null ? "the stack" : `${v.resource.type} ${v.resource.name}`}: ${v.detail}`)
+    .map(
+      (v) =>
+        `[${v.level}] ${v.policy} on ${v.resource === null ? "the stack" : `${v.resource.type} ${v.resource.name}`}: ${v.detail}`,
+    )
     .sort();
 
 describe("npm run policy (the offline check)", () => {
@@ -49,13 +55,21 @@ describe("npm run policy (the offline check)", () => {
   }, 30_000);
 
   it("exits 0 when a config leaves no mandatory violation, and prints them by resource with their level", async () => {
-    const run = await check(...badProgram, "--config", "test/fixtures/policy-violations-waived.json");
+    const run = await check(
+      ...badProgram,
+      "--config",
+      "test/fixtures/policy-violations-waived.json",
+    );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Policies: eventline@v0\.1\.0, stack dev, 8 resources\n/);
-    expect(run.stdout).toContain("gcp:cloudrunv2/serviceIamMember:ServiceIamMember  orders-api-public\n");
+    expect(run.stdout).toContain(
+      "gcp:cloudrunv2/serviceIamMember:ServiceIamMember  orders-api-public\n",
+    );
     expect(run.stdout).toContain("    - [advisory]  cloudrun-no-public-invoker\n");
-    expect(run.stdout).toContain("      roles/run.invoker is granted to allUsers on orders-api, which the declaration does not make public.\n");
+    expect(run.stdout).toContain(
+      "      roles/run.invoker is granted to allUsers on orders-api, which the declaration does not make public.\n",
+    );
     expect(run.stdout).toContain("    - [advisory]  pubsub-subscription-dead-letter\n");
     expect(run.stdout).not.toContain("k8s-container-resources");
     expect(run.stdout).toMatch(/\n2 violations: 0 mandatory, 2 advisory\.\n$/);
@@ -70,10 +84,22 @@ describe("npm run policy (the offline check)", () => {
 
   it.each([
     // Node's own wording of an unknown option, which varies between Node versions.
-    ["a bad flag", ["--stack", "dev", "--verbose"], /^policy: Unknown option '--verbose'.* \(see --help\)\n$/],
-    ["an unknown stack", ["--stack", "staging"], /^policy: unknown stack "staging": policies\/config\/ has dev, prod\n$/],
+    [
+      "a bad flag",
+      ["--stack", "dev", "--verbose"],
+      /^policy: Unknown option '--verbose'.* \(see --help\)\n$/,
+    ],
+    [
+      "an unknown stack",
+      ["--stack", "staging"],
+      /^policy: unknown stack "staging": policies\/config\/ has dev, prod\n$/,
+    ],
     ["no stack", [], /^policy: --stack is required: one of dev, prod\n$/],
-    ["a config that does not fit the pack", ["--stack", "dev", "--config", "package.json"], /^policy: policy config: "name" is not a policy of this pack\n$/],
+    [
+      "a config that does not fit the pack",
+      ["--stack", "dev", "--config", "package.json"],
+      /^policy: policy config: "name" is not a policy of this pack\n$/,
+    ],
   ] as const)("rejects %s with one error line and exit code 2", async (_case, args, line) => {
     const run = await check(...args);
     expect(run.stderr).toMatch(line);
@@ -83,9 +109,14 @@ describe("npm run policy (the offline check)", () => {
 
   it("sets the process's exit code when run as CI runs it", async () => {
     const code = await new Promise<number>((resolve) => {
-      execFile(join(root, "node_modules", ".bin", "tsx"), ["policies/check.ts", ...badProgram], { cwd: root, timeout: 50_000 }, (err) => {
-        resolve(err === null ? 0 : typeof err.code === "number" ? err.code : -1);
-      });
+      execFile(
+        join(root, "node_modules", ".bin", "tsx"),
+        ["policies/check.ts", ...badProgram],
+        { cwd: root, timeout: 50_000 },
+        (err) => {
+          resolve(err === null ? 0 : typeof err.code === "number" ? err.code : -1);
+        },
+      );
     });
     expect(code).toBe(1);
   }, 60_000);

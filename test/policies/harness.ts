@@ -4,7 +4,12 @@
  * the rule reports. Settings come from the policy's configSchema defaults, overridden like a stack's config file
  * would.
  */
-import type { Policies, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  Policies,
+  ReportViolation,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { resolveSettings } from "../../policies/config";
 import { resourceArgs, stackArgs, type DeclaredResource } from "../../policies/engine";
 
@@ -17,20 +22,38 @@ export interface TestResource {
 
 export function declared(resource: TestResource, i = 0): DeclaredResource {
   const name = resource.name ?? `r${i}`;
-  return { type: resource.type, name, inputs: resource.inputs, urn: `urn:pulumi:test::eventline::${resource.type}::${name}` };
+  return {
+    type: resource.type,
+    name,
+    inputs: resource.inputs,
+    urn: `urn:pulumi:test::eventline::${resource.type}::${name}`,
+  };
 }
 
-function getConfigFor(policy: Policies[number], settings: Record<string, unknown> | undefined): <T extends object>() => T {
-  const resolved = resolveSettings([policy], settings === undefined ? {} : { [policy.name]: settings }, "advisory");
+function getConfigFor(
+  policy: Policies[number],
+  settings: Record<string, unknown> | undefined,
+): <T extends object>() => T {
+  const resolved = resolveSettings(
+    [policy],
+    settings === undefined ? {} : { [policy.name]: settings },
+    "advisory",
+  );
   return <T extends object>() => ({ ...resolved.get(policy.name)?.properties }) as T;
 }
 
 /** What `policy` reports for one resource. */
-export function resourceViolations(policy: ResourceValidationPolicy, resource: TestResource, settings?: Record<string, unknown>): string[] {
+export function resourceViolations(
+  policy: ResourceValidationPolicy,
+  resource: TestResource,
+  settings?: Record<string, unknown>,
+): string[] {
   const found: string[] = [];
   const report: ReportViolation = (message) => found.push(message);
   const args = resourceArgs(declared(resource), getConfigFor(policy, settings));
-  const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+  const validations = Array.isArray(policy.validateResource)
+    ? policy.validateResource
+    : [policy.validateResource];
   for (const validate of validations) void validate?.(args, report);
   return found;
 }
@@ -42,18 +65,25 @@ export function resourceViolations(policy: ResourceValidationPolicy, resource: T
 export type PropertyDependencies = Record<string, Record<string, string[]>>;
 
 /** What `policy` reports for a stack of resources: each message with the name of the resource it is about. */
-export function stackViolations(policy: StackValidationPolicy, resources: TestResource[], options: { settings?: Record<string, unknown>; dependencies?: PropertyDependencies } = {}): string[] {
+export function stackViolations(
+  policy: StackValidationPolicy,
+  resources: TestResource[],
+  options: { settings?: Record<string, unknown>; dependencies?: PropertyDependencies } = {},
+): string[] {
   const all = resources.map(declared);
   const names = new Map(all.map((resource) => [resource.urn, resource.name]));
   const found: string[] = [];
-  const report: ReportViolation = (message, urn) => found.push(`${urn === undefined ? "(stack)" : names.get(urn)}: ${message}`);
+  const report: ReportViolation = (message, urn) =>
+    found.push(`${urn === undefined ? "(stack)" : names.get(urn)}: ${message}`);
   const args = stackArgs(all, getConfigFor(policy, options.settings));
   const byName = new Map(args.resources.map((resource) => [resource.name, resource]));
   for (const [name, properties] of Object.entries(options.dependencies ?? {})) {
     const resource = byName.get(name);
     if (resource === undefined) throw new Error(`no resource named ${name}`);
     for (const [property, on] of Object.entries(properties)) {
-      resource.propertyDependencies[property] = on.map((dependency) => byName.get(dependency)).filter((r) => r !== undefined);
+      resource.propertyDependencies[property] = on
+        .map((dependency) => byName.get(dependency))
+        .filter((r) => r !== undefined);
     }
   }
   void policy.validateStack(args, report);
@@ -61,11 +91,20 @@ export function stackViolations(policy: StackValidationPolicy, resources: TestRe
 }
 
 /** A deep copy of `base` with `patch` merged in; `undefined` in the patch deletes a key. */
-export function patched<T extends Record<string, unknown>>(base: T, patch: Record<string, unknown>): Record<string, unknown> {
+export function patched<T extends Record<string, unknown>>(
+  base: T,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(base);
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) delete out[key];
-    else if (typeof value === "object" && value !== null && !Array.isArray(value) && typeof out[key] === "object" && out[key] !== null) {
+    else if (
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof out[key] === "object" &&
+      out[key] !== null
+    ) {
       out[key] = patched(out[key] as Record<string, unknown>, value as Record<string, unknown>);
     } else out[key] = value;
   }

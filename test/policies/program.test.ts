@@ -16,7 +16,12 @@ import * as proto from "@pulumi/pulumi/proto/analyzer_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateProgram } from "../../infra/evaluate";
-import { readPackConfig, resolveSettings, stackConfigFile, type PolicySettings } from "../../policies/config";
+import {
+  readPackConfig,
+  resolveSettings,
+  stackConfigFile,
+  type PolicySettings,
+} from "../../policies/config";
 import { analyze, type DeclaredResource, type Violation } from "../../policies/engine";
 import { declaredResources, packIdentity } from "../../policies/offline";
 import { packEnforcementLevel, policies } from "../../policies/pack";
@@ -27,12 +32,47 @@ const root = join(__dirname, "..", "..");
 const unknownString = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const edgeCases: DeclaredResource[] = [
-  declared({ type: "gcp:pubsub/subscription:Subscription", name: "orders-worker", inputs: { ...pushSubscription, deadLetterPolicy: undefined, labels: { system: "eventline" } } }),
-  declared({ type: "gcp:pubsub/subscription:Subscription", name: "unknown-policy", inputs: { ...pushSubscription, deadLetterPolicy: unknownString } }, 1),
-  declared({ type: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", name: "public", inputs: { name: "orders-api", role: "roles/run.invoker", member: "allUsers" } }, 2),
-  declared({ type: "kubernetes:apps/v1:Deployment", name: "orders-worker", inputs: { ...deployment, metadata: { ...deployment.metadata, namespace: "default" } } }, 3),
-  declared({ type: "gcp:firestore/database:Database", name: "event-store", inputs: { name: "(default)", locationId: "eur3", type: "FIRESTORE_NATIVE" } }, 4),
-].map((resource) => ({ ...resource, inputs: JSON.parse(JSON.stringify(resource.inputs)) as Record<string, unknown> }));
+  declared({
+    type: "gcp:pubsub/subscription:Subscription",
+    name: "orders-worker",
+    inputs: { ...pushSubscription, deadLetterPolicy: undefined, labels: { system: "eventline" } },
+  }),
+  declared(
+    {
+      type: "gcp:pubsub/subscription:Subscription",
+      name: "unknown-policy",
+      inputs: { ...pushSubscription, deadLetterPolicy: unknownString },
+    },
+    1,
+  ),
+  declared(
+    {
+      type: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+      name: "public",
+      inputs: { name: "orders-api", role: "roles/run.invoker", member: "allUsers" },
+    },
+    2,
+  ),
+  declared(
+    {
+      type: "kubernetes:apps/v1:Deployment",
+      name: "orders-worker",
+      inputs: { ...deployment, metadata: { ...deployment.metadata, namespace: "default" } },
+    },
+    3,
+  ),
+  declared(
+    {
+      type: "gcp:firestore/database:Database",
+      name: "event-store",
+      inputs: { name: "(default)", locationId: "eur3", type: "FIRESTORE_NATIVE" },
+    },
+    4,
+  ),
+].map((resource) => ({
+  ...resource,
+  inputs: JSON.parse(JSON.stringify(resource.inputs)) as Record<string, unknown>,
+}));
 
 const levels: Record<string, proto.EnforcementLevel> = {
   advisory: proto.EnforcementLevel.ADVISORY,
@@ -46,7 +86,10 @@ let client: AnalyzerClient;
 
 /** Starts the pack as the CLI does, in its directory, and connects to the port it prints. */
 beforeAll(async () => {
-  server = spawn(join(root, "node_modules", ".bin", "tsx"), ["index.ts"], { cwd: join(root, "policies"), stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn(join(root, "node_modules", ".bin", "tsx"), ["index.ts"], {
+    cwd: join(root, "policies"),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<string>((resolve, reject) => {
     server.stdout?.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
     server.once("exit", (code) => reject(new Error(`the policy pack exited with ${code}`)));
@@ -59,8 +102,13 @@ afterAll(() => {
   server?.kill();
 });
 
-const call = <Req, Res>(method: (req: Req, callback: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> =>
-  new Promise((resolve, reject) => method.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
+const call = <Req, Res>(
+  method: (req: Req, callback: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> =>
+  new Promise((resolve, reject) =>
+    method.call(client, req, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 
 async function configure(settings: Map<string, PolicySettings>): Promise<void> {
   const req = new proto.ConfigureAnalyzerRequest();
@@ -78,8 +126,11 @@ async function serverDiagnostics(resources: DeclaredResource[]): Promise<string[
   const lines: string[] = [];
   const collect = (response: proto.AnalyzeResponse, subject?: string): void => {
     for (const d of response.getDiagnosticsList()) {
-      const level = d.getEnforcementlevel() === proto.EnforcementLevel.ADVISORY ? "advisory" : "mandatory";
-      lines.push(`${level} ${d.getPolicyname()} ${d.getUrn() || subject || "(stack)"}: ${d.getMessage()}`);
+      const level =
+        d.getEnforcementlevel() === proto.EnforcementLevel.ADVISORY ? "advisory" : "mandatory";
+      lines.push(
+        `${level} ${d.getPolicyname()} ${d.getUrn() || subject || "(stack)"}: ${d.getMessage()}`,
+      );
     }
   };
   const options = (resource: DeclaredResource): proto.AnalyzerResourceOptions => {
@@ -115,7 +166,9 @@ async function serverDiagnostics(resources: DeclaredResource[]): Promise<string[
 }
 
 const offlineLines = (violations: Violation[]): string[] =>
-  violations.map((v) => `${v.enforcementLevel} ${v.policyName} ${v.urn ?? "(stack)"}: ${v.message}`).sort();
+  violations
+    .map((v) => `${v.enforcementLevel} ${v.policyName} ${v.urn ?? "(stack)"}: ${v.message}`)
+    .sort();
 
 interface Checked {
   resources: DeclaredResource[];
@@ -130,8 +183,16 @@ function programOf(stack: string): Promise<Checked> {
   if (found === undefined) {
     found = (async () => {
       const resources = declaredResources(await evaluateProgram({ stack }));
-      const settings = resolveSettings(policies, readPackConfig(stackConfigFile(stack)), packEnforcementLevel);
-      return { resources, settings, violations: await analyze(packIdentity(), policies, settings, resources) };
+      const settings = resolveSettings(
+        policies,
+        readPackConfig(stackConfigFile(stack)),
+        packEnforcementLevel,
+      );
+      return {
+        resources,
+        settings,
+        violations: await analyze(packIdentity(), policies, settings, resources),
+      };
     })();
     checked.set(stack, found);
   }
@@ -139,21 +200,38 @@ function programOf(stack: string): Promise<Checked> {
 }
 
 describe("the real program", () => {
-  it.each(["dev", "prod"])("passes every mandatory rule for %s", async (stack) => {
-    const { resources, violations } = await programOf(stack);
-    const names = new Map(resources.map((resource) => [resource.urn, `${resource.type} ${resource.name}`]));
-    const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} on ${names.get(v.urn ?? "") ?? "the stack"}: ${v.detail}`);
-    expect(resources.length).toBeGreaterThan(100);
-    expect(mandatory).toEqual([]);
-  }, 60_000);
+  it.each(["dev", "prod"])(
+    "passes every mandatory rule for %s",
+    async (stack) => {
+      const { resources, violations } = await programOf(stack);
+      const names = new Map(
+        resources.map((resource) => [resource.urn, `${resource.type} ${resource.name}`]),
+      );
+      const mandatory = violations
+        .filter((v) => v.enforcementLevel === "mandatory")
+        .map((v) => `${v.policyName} on ${names.get(v.urn ?? "") ?? "the stack"}: ${v.detail}`);
+      expect(resources.length).toBeGreaterThan(100);
+      expect(mandatory).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe("the offline engine reports what the pack's policy server reports to the Pulumi CLI", () => {
   it.each(["dev", "prod"])("for the edge cases under the %s config", async (stack) => {
-    const settings = resolveSettings(policies, readPackConfig(stackConfigFile(stack)), packEnforcementLevel);
+    const settings = resolveSettings(
+      policies,
+      readPackConfig(stackConfigFile(stack)),
+      packEnforcementLevel,
+    );
     const offline = offlineLines(await analyze(packIdentity(), policies, settings, edgeCases));
     await configure(settings);
-    expect(offline.some((line) => line.startsWith("advisory pubsub-subscription-dead-letter") && line.includes("can't run"))).toBe(true);
+    expect(
+      offline.some(
+        (line) =>
+          line.startsWith("advisory pubsub-subscription-dead-letter") && line.includes("can't run"),
+      ),
+    ).toBe(true);
     expect(offline.some((line) => line.startsWith("advisory labels-required"))).toBe(true);
     expect(await serverDiagnostics(edgeCases)).toEqual(offline);
   });

@@ -5,9 +5,18 @@ import { declared } from "./harness";
 
 const pack = { name: "eventline", version: "0.1.0" };
 const topic = declared({ type: "gcp:pubsub/topic:Topic", name: "orders", inputs: {} });
-const subscription = declared({ type: "gcp:pubsub/subscription:Subscription", name: "orders-worker", inputs: {} });
+const subscription = declared({
+  type: "gcp:pubsub/subscription:Subscription",
+  name: "orders-worker",
+  inputs: {},
+});
 
-const violation = (policyName: string, level: "mandatory" | "advisory", detail: string, urn?: string): Violation => ({
+const violation = (
+  policyName: string,
+  level: "mandatory" | "advisory",
+  detail: string,
+  urn?: string,
+): Violation => ({
   policyName,
   enforcementLevel: level,
   message: `Why and how to fix.\n${detail}`,
@@ -17,12 +26,31 @@ const violation = (policyName: string, level: "mandatory" | "advisory", detail: 
 
 describe("the offline check's report", () => {
   it("groups violations by resource in declaration order, stack-wide ones last, with their level", () => {
-    const report = formatReport("dev", pack, [
-      violation("labels-required", "advisory", "missing label owner.", subscription.urn),
-      violation("firestore-replay-indexes", "mandatory", "no composite index on events over (type, time)."),
-      violation("pubsub-topic-retention", "mandatory", "messageRetentionDuration is not set.", topic.urn),
-      violation("pubsub-subscription-dead-letter", "mandatory", "deadLetterPolicy is not set.", subscription.urn),
-    ], [topic, subscription]);
+    const report = formatReport(
+      "dev",
+      pack,
+      [
+        violation("labels-required", "advisory", "missing label owner.", subscription.urn),
+        violation(
+          "firestore-replay-indexes",
+          "mandatory",
+          "no composite index on events over (type, time).",
+        ),
+        violation(
+          "pubsub-topic-retention",
+          "mandatory",
+          "messageRetentionDuration is not set.",
+          topic.urn,
+        ),
+        violation(
+          "pubsub-subscription-dead-letter",
+          "mandatory",
+          "deadLetterPolicy is not set.",
+          subscription.urn,
+        ),
+      ],
+      [topic, subscription],
+    );
     expect(report).toBe(
       [
         "Policies: eventline@v0.1.0, stack dev, 2 resources",
@@ -54,6 +82,8 @@ describe("the offline check's report", () => {
   });
 
   it("says so when there is nothing to report", () => {
-    expect(formatReport("prod", pack, [], [topic])).toBe("Policies: eventline@v0.1.0, stack prod, 1 resource\nNo policy violations.\n");
+    expect(formatReport("prod", pack, [], [topic])).toBe(
+      "Policies: eventline@v0.1.0, stack prod, 1 resource\nNo policy violations.\n",
+    );
   });
 });

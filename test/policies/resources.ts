@@ -21,7 +21,10 @@ export const pushSubscription = {
   expirationPolicy: { ttl: "" },
   pushConfig: {
     pushEndpoint: "https://sms-worker-abc-ew.a.run.app",
-    oidcToken: { serviceAccountEmail: "push-sms-worker@p.iam.gserviceaccount.com", audience: "https://sms-worker-abc-ew.a.run.app" },
+    oidcToken: {
+      serviceAccountEmail: "push-sms-worker@p.iam.gserviceaccount.com",
+      audience: "https://sms-worker-abc-ew.a.run.app",
+    },
   },
 };
 
@@ -53,14 +56,26 @@ export const cloudRunService = {
 const container = {
   name: "worker",
   image: "europe-docker.pkg.dev/p/eventline/handlers@sha256:" + "b".repeat(64),
-  resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-  securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+  resources: {
+    requests: { cpu: "200m", memory: "256Mi" },
+    limits: { cpu: "500m", memory: "512Mi" },
+  },
+  securityContext: {
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+  },
   livenessProbe: { httpGet: { path: "/healthz", port: 8080 } },
   readinessProbe: { httpGet: { path: "/readyz", port: 8080 } },
 };
 
 export const deployment = {
-  metadata: { name: "email-worker", namespace: "eventline", labels: { ...labels, "app.kubernetes.io/component": "pull-worker" } },
+  metadata: {
+    name: "email-worker",
+    namespace: "eventline",
+    labels: { ...labels, "app.kubernetes.io/component": "pull-worker" },
+  },
   spec: {
     selector: { matchLabels: { app: "email-worker" } },
     template: {
@@ -72,5 +87,9 @@ export const deployment = {
 
 export const hpa = {
   metadata: { name: "email-worker", namespace: "eventline", labels },
-  spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "email-worker" }, minReplicas: 1, maxReplicas: 10 },
+  spec: {
+    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "email-worker" },
+    minReplicas: 1,
+    maxReplicas: 10,
+  },
 };

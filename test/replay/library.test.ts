@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { registry } from "../../handlers/registry";
-import { checkDatabaseId, checkSnapshotId, checkSnapshotName, comparisonCsv, replayConsumers, replayEventId, replayMessage, strategyFrom, CURRENT_STRATEGY } from "../../tools/replay";
+import {
+  checkDatabaseId,
+  checkSnapshotId,
+  checkSnapshotName,
+  comparisonCsv,
+  replayConsumers,
+  replayEventId,
+  replayMessage,
+  strategyFrom,
+  CURRENT_STRATEGY,
+} from "../../tools/replay";
 
 const eventTypes = eventTypesFor("local");
 const codec = new EventCodec(eventTypes);
@@ -18,25 +28,54 @@ describe("republished ids", () => {
 
   it("copy the original's context and payload, and name it in ce-replayof", () => {
     const original = codec.decode(
-      codec.encode("com.eventline.campaign.optimization_required", { campaignId: "cmp-1", reason: "CPA 11.00 exceeds target 10.00", priority: 2 }, { id: "e-1", source: "//eventline/campaign-processor", time: "2026-11-16T01:05:00.000Z", correlationId: "flow-1", causationId: "e-0" }),
+      codec.encode(
+        "com.eventline.campaign.optimization_required",
+        { campaignId: "cmp-1", reason: "CPA 11.00 exceeds target 10.00", priority: 2 },
+        {
+          id: "e-1",
+          source: "//eventline/campaign-processor",
+          time: "2026-11-16T01:05:00.000Z",
+          correlationId: "flow-1",
+          causationId: "e-0",
+        },
+      ),
     );
     const copy = codec.decode(replayMessage(codec, original));
-    expect(copy.meta).toEqual({ ...original.meta, id: replayEventId("e-1"), extensions: { ...original.meta.extensions, replayof: "e-1" } });
+    expect(copy.meta).toEqual({
+      ...original.meta,
+      id: replayEventId("e-1"),
+      extensions: { ...original.meta.extensions, replayof: "e-1" },
+    });
     expect(copy.data).toEqual(original.data);
   });
 });
 
 describe("strategies", () => {
   it("take the fields a config sets and the current strategy's for the rest", () => {
-    expect(strategyFrom({ cpaTolerance: 0.15, attributionModel: "last-click" })).toEqual({ optimization: { cpaTolerance: 0.15, targetMultiplier: 1, pacingTolerance: 0.2 }, attributionModel: "last-click" });
+    expect(strategyFrom({ cpaTolerance: 0.15, attributionModel: "last-click" })).toEqual({
+      optimization: { cpaTolerance: 0.15, targetMultiplier: 1, pacingTolerance: 0.2 },
+      attributionModel: "last-click",
+    });
     expect(strategyFrom({})).toEqual(CURRENT_STRATEGY);
   });
 
   it.each([
-    [{ cpaTolerence: 0.1 }, "--strategy has no field cpaTolerence; the fields are cpaTolerance, targetMultiplier, pacingTolerance, attributionModel"],
-    [{ pacingTolerance: 1.5 }, "--strategy: pacingTolerance 1.5 is not a share of the expected spend between 0 and 1 (0.2 = ±20%)"],
-    [{ targetMultiplier: "2" }, '--strategy: targetMultiplier "2" is not a factor above 0 (1.2 = targets 20% higher)'],
-    [{ attributionModel: "causal" }, '--strategy: attributionModel "causal" is not one of last-click, linear, shapley'],
+    [
+      { cpaTolerence: 0.1 },
+      "--strategy has no field cpaTolerence; the fields are cpaTolerance, targetMultiplier, pacingTolerance, attributionModel",
+    ],
+    [
+      { pacingTolerance: 1.5 },
+      "--strategy: pacingTolerance 1.5 is not a share of the expected spend between 0 and 1 (0.2 = ±20%)",
+    ],
+    [
+      { targetMultiplier: "2" },
+      '--strategy: targetMultiplier "2" is not a factor above 0 (1.2 = targets 20% higher)',
+    ],
+    [
+      { attributionModel: "causal" },
+      '--strategy: attributionModel "causal" is not one of last-click, linear, shapley',
+    ],
     [[0.1], '--strategy must be a JSON object such as {"cpaTolerance": 0.15}'],
   ])("refuse %j with one line naming the field and the rule", (config, message) => {
     expect(() => strategyFrom(config, CURRENT_STRATEGY, "--strategy")).toThrow(message);
@@ -45,24 +84,41 @@ describe("strategies", () => {
 
 describe("what a replay runs", () => {
   it("chains creative-analyzer to fatigue-detector, the one consumer of what it emits", () => {
-    expect(replayConsumers(eventTypes, registry, ["creative-analyzer"], true).map((c) => c.consumer.name)).toEqual(["creative-analyzer", "fatigue-detector"]);
-    expect(replayConsumers(eventTypes, registry, ["creative-analyzer"], false).map((c) => c.consumer.name)).toEqual(["creative-analyzer"]);
+    expect(
+      replayConsumers(eventTypes, registry, ["creative-analyzer"], true).map(
+        (c) => c.consumer.name,
+      ),
+    ).toEqual(["creative-analyzer", "fatigue-detector"]);
+    expect(
+      replayConsumers(eventTypes, registry, ["creative-analyzer"], false).map(
+        (c) => c.consumer.name,
+      ),
+    ).toEqual(["creative-analyzer"]);
   });
 
   it("refuses a name that is neither a consumer nor a replayable handler, listing the handlers", () => {
-    expect(() => replayConsumers(eventTypes, registry, ["users-archiver"], false)).toThrow(/^no consumer or handler named users-archiver can be replayed; the handlers are email-sender, /);
+    expect(() => replayConsumers(eventTypes, registry, ["users-archiver"], false)).toThrow(
+      /^no consumer or handler named users-archiver can be replayed; the handlers are email-sender, /,
+    );
   });
 
   it.each([
-    ["(default)", "database (default) is the live database; a replay writes into a database of its own, e.g. replay"],
+    [
+      "(default)",
+      "database (default) is the live database; a replay writes into a database of its own, e.g. replay",
+    ],
     ["Replay_1", 'database "Replay_1" is not a Firestore database id'],
   ])("refuses database %s", (id, message) => {
     expect(() => checkDatabaseId(id)).toThrow(message);
   });
 
   it("refuses snapshot names Pub/Sub and Firestore would refuse", () => {
-    expect(() => checkSnapshotName("1st")).toThrow('snapshot name "1st" is not one Pub/Sub accepts');
-    expect(() => checkSnapshotName("goog-x")).toThrow('snapshot name "goog-x" is not one Pub/Sub accepts');
+    expect(() => checkSnapshotName("1st")).toThrow(
+      'snapshot name "1st" is not one Pub/Sub accepts',
+    );
+    expect(() => checkSnapshotName("goog-x")).toThrow(
+      'snapshot name "goog-x" is not one Pub/Sub accepts',
+    );
     expect(() => checkSnapshotId("a/b")).toThrow('snapshot id "a/b" is not usable');
   });
 });
@@ -71,8 +127,16 @@ describe("the comparison as CSV", () => {
   it("has a header and one row per metric and key, quoting what needs it", () => {
     const csv = comparisonCsv([
       { metric: "optimizations_requested", key: "", current: 44, alternative: 5, change: -39 },
-      { metric: "credited_value", key: 'paid, "brand"', current: 12.5, alternative: 0, change: -12.5 },
+      {
+        metric: "credited_value",
+        key: 'paid, "brand"',
+        current: 12.5,
+        alternative: 0,
+        change: -12.5,
+      },
     ]);
-    expect(csv).toBe('metric,key,current,alternative,change\noptimizations_requested,,44,5,-39\ncredited_value,"paid, ""brand""",12.5,0,-12.5\n');
+    expect(csv).toBe(
+      'metric,key,current,alternative,change\noptimizations_requested,,44,5,-39\ncredited_value,"paid, ""brand""",12.5,0,-12.5\n',
+    );
   });
 });

@@ -17,7 +17,10 @@ const analytics = declaredConsumer("campaign-analytics");
 beforeAll(async () => {
   emulator = await startEmulator("pubsub");
   pubsub = new PubSub({ projectId: "seek-test", apiEndpoint: emulator.host, emulatorMode: true });
-  subscriber = new v1.SubscriberClient((pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] }).options);
+  subscriber = new v1.SubscriberClient(
+    (pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] })
+      .options,
+  );
   await pubsub.createTopic(consumer.topic);
 }, 60_000);
 
@@ -28,8 +31,15 @@ afterAll(async () => {
 });
 
 /** Creates the consumer's subscription as the Pulumi program does, retention included. */
-async function subscribe(c: ResolvedConsumer, retain: { retainAckedMessages: boolean; seconds: number }): Promise<void> {
-  await pubsub.createSubscription(c.topic, c.name, { retainAckedMessages: retain.retainAckedMessages, messageRetentionDuration: { seconds: retain.seconds }, ackDeadlineSeconds: c.ackDeadlineSeconds });
+async function subscribe(
+  c: ResolvedConsumer,
+  retain: { retainAckedMessages: boolean; seconds: number },
+): Promise<void> {
+  await pubsub.createSubscription(c.topic, c.name, {
+    retainAckedMessages: retain.retainAckedMessages,
+    messageRetentionDuration: { seconds: retain.seconds },
+    ackDeadlineSeconds: c.ackDeadlineSeconds,
+  });
 }
 
 async function publish(text: string): Promise<void> {
@@ -42,7 +52,11 @@ async function receive(c: ResolvedConsumer, count: number): Promise<string[]> {
   const texts: string[] = [];
   let quietSince = Date.now();
   while (texts.length < count && Date.now() - quietSince < 1000) {
-    const [response] = await subscriber.pull({ subscription, maxMessages: 10, returnImmediately: true });
+    const [response] = await subscriber.pull({
+      subscription,
+      maxMessages: 10,
+      returnImmediately: true,
+    });
     const received = response.receivedMessages ?? [];
     if (received.length === 0) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -57,7 +71,10 @@ async function receive(c: ResolvedConsumer, count: number): Promise<string[]> {
 
 describe("seek", () => {
   it("redelivers what was acknowledged after the snapshot, and not what was acknowledged before it", async () => {
-    await subscribe(consumer, { retainAckedMessages: true, seconds: consumer.messageRetentionSeconds });
+    await subscribe(consumer, {
+      retainAckedMessages: true,
+      seconds: consumer.messageRetentionSeconds,
+    });
     await publish("A");
     expect(await receive(consumer, 1)).toEqual(["A"]);
     const snapshot = await createSnapshot(pubsub, consumer, "before-b");
@@ -70,8 +87,14 @@ describe("seek", () => {
   });
 
   it("refuses a second snapshot of the same name and a seek to a snapshot that does not exist, saying what to do", async () => {
-    await expect(createSnapshot(pubsub, consumer, "before-b")).rejects.toThrow("snapshot before-b exists; seek to it with --to snapshot:before-b, or pick another name");
-    await expect(seekSubscription(pubsub, consumer, { snapshot: "no-such-snapshot" })).rejects.toThrow("no snapshot named no-such-snapshot; create one with eventline seek campaign-processor --snapshot no-such-snapshot");
+    await expect(createSnapshot(pubsub, consumer, "before-b")).rejects.toThrow(
+      "snapshot before-b exists; seek to it with --to snapshot:before-b, or pick another name",
+    );
+    await expect(
+      seekSubscription(pubsub, consumer, { snapshot: "no-such-snapshot" }),
+    ).rejects.toThrow(
+      "no snapshot named no-such-snapshot; create one with eventline seek campaign-processor --snapshot no-such-snapshot",
+    );
   });
 
   it("refuses to seek a subscription that does not retain acknowledged messages to an earlier time, and says that retainAckedMessages is what it needs", async () => {
@@ -85,15 +108,21 @@ describe("seek", () => {
     const emailWorker = declaredConsumer("email-worker");
     await pubsub.createTopic(emailWorker.topic);
     await subscribe(emailWorker, { retainAckedMessages: false, seconds: 604_800 });
-    await expect(seekSubscription(pubsub, emailWorker, { time: hourAgo })).rejects.toThrow("declare retainAckedMessages: true for consumer email-worker in infra/system.ts and deploy, or seek to a snapshot taken beforehand (snapshot:<name>)");
+    await expect(seekSubscription(pubsub, emailWorker, { time: hourAgo })).rejects.toThrow(
+      "declare retainAckedMessages: true for consumer email-worker in infra/system.ts and deploy, or seek to a snapshot taken beforehand (snapshot:<name>)",
+    );
   });
 
   it("refuses a time older than what the subscription keeps, and seeks to one it keeps", async () => {
     const now = new Date();
-    await expect(seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 8 * 86_400_000) }, now)).rejects.toThrow(
+    await expect(
+      seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 8 * 86_400_000) }, now),
+    ).rejects.toThrow(
       `subscription campaign-processor keeps messages for 7d, so nothing from before ${new Date(now.getTime() - 7 * 86_400_000).toISOString()} can come back`,
     );
-    await expect(seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 60_000) }, now)).resolves.toBeUndefined();
+    await expect(
+      seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 60_000) }, now),
+    ).resolves.toBeUndefined();
   });
 
   it("takes a snapshot and seeks back to it from the command line, and says why it will not seek a subscription without retention to a time", async () => {
@@ -102,21 +131,36 @@ describe("seek", () => {
     expect(await receive(consumer, 2)).toEqual(["A", "B"]);
     await publish("C");
     expect(await receive(consumer, 1)).toEqual(["C"]);
-    const snapshotted = await runCli(["seek", "campaign-processor", "--snapshot", "cli-point"], { env: cliEnv });
+    const snapshotted = await runCli(["seek", "campaign-processor", "--snapshot", "cli-point"], {
+      env: cliEnv,
+    });
     expect(snapshotted).toMatchObject({ code: 0, stderr: "" });
-    expect(snapshotted.stdout).toMatch(/^snapshot cli-point of campaign-processor taken in the emulators/);
+    expect(snapshotted.stdout).toMatch(
+      /^snapshot cli-point of campaign-processor taken in the emulators/,
+    );
     await publish("D");
     expect(await receive(consumer, 1)).toEqual(["D"]);
-    const sought = await runCli(["seek", "campaign-processor", "--to", "snapshot:cli-point"], { env: cliEnv });
-    expect(sought).toEqual({ code: 0, stderr: "", stdout: "campaign-processor rewound to snapshot cli-point in the emulators: what it acknowledged since is delivered again\n" });
+    const sought = await runCli(["seek", "campaign-processor", "--to", "snapshot:cli-point"], {
+      env: cliEnv,
+    });
+    expect(sought).toEqual({
+      code: 0,
+      stderr: "",
+      stdout:
+        "campaign-processor rewound to snapshot cli-point in the emulators: what it acknowledged since is delivered again\n",
+    });
     expect(await receive(consumer, 2)).toEqual(["D"]);
 
     const refused = await runCli(["seek", "campaign-analytics", "--to", "2h"], { env: cliEnv });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^eventline: subscription campaign-analytics does not retain acknowledged messages, so seeking it to \S+ would bring none of them back .*\n$/);
+    expect(refused.stderr).toMatch(
+      /^eventline: subscription campaign-analytics does not retain acknowledged messages, so seeking it to \S+ would bring none of them back .*\n$/,
+    );
   });
 
   it("says when the consumer's subscription does not exist", async () => {
-    await expect(seekSubscription(pubsub, declaredConsumer("creative-analyzer"), { snapshot: "before-b" })).rejects.toThrow("subscription creative-analyzer does not exist");
+    await expect(
+      seekSubscription(pubsub, declaredConsumer("creative-analyzer"), { snapshot: "before-b" }),
+    ).rejects.toThrow("subscription creative-analyzer does not exist");
   });
 });

@@ -3,7 +3,14 @@ import { FieldValue } from "@google-cloud/firestore";
 import pino from "pino";
 import { describe, expect, it, vi } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
-import { CommitGroups, CommitPolicy, GROUPS_IN_FLIGHT, MAX_COMMIT_WRITES, packCommits, type CommitResult } from "../../handlers/runtime/commit-groups";
+import {
+  CommitGroups,
+  CommitPolicy,
+  GROUPS_IN_FLIGHT,
+  MAX_COMMIT_WRITES,
+  packCommits,
+  type CommitResult,
+} from "../../handlers/runtime/commit-groups";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { defineHandler } from "../../handlers/runtime/handler";
 import { processedRef, type ProcessedRecord } from "../../handlers/runtime/idempotency";
@@ -32,10 +39,24 @@ const blindSender = defineHandler({
   async handle(event, ctx) {
     runs.set(event.meta.id, (runs.get(event.meta.id) ?? 0) + 1);
     const metadata = event.data.shareMetadata ?? {};
-    if (metadata["read"] !== undefined) await ctx.transaction.get(ctx.firestore.collection("blind").doc("read-me"));
-    if (metadata["create"] !== undefined) ctx.transaction.create(ctx.firestore.collection("unique").doc(metadata["create"]), { by: event.meta.id });
-    ctx.transaction.set(ctx.firestore.collection("blind").doc(event.meta.id), { count: FieldValue.increment(1) }, { merge: true });
-    ctx.publish("com.eventline.share.completed", { invitationId: event.data.invitationId, messageId: "m", channel: "email", cardId: event.data.cardId, senderUserId: event.data.senderUserId });
+    if (metadata["read"] !== undefined)
+      await ctx.transaction.get(ctx.firestore.collection("blind").doc("read-me"));
+    if (metadata["create"] !== undefined)
+      ctx.transaction.create(ctx.firestore.collection("unique").doc(metadata["create"]), {
+        by: event.meta.id,
+      });
+    ctx.transaction.set(
+      ctx.firestore.collection("blind").doc(event.meta.id),
+      { count: FieldValue.increment(1) },
+      { merge: true },
+    );
+    ctx.publish("com.eventline.share.completed", {
+      invitationId: event.data.invitationId,
+      messageId: "m",
+      channel: "email",
+      cardId: event.data.cardId,
+      senderUserId: event.data.senderUserId,
+    });
   },
 });
 
@@ -43,12 +64,24 @@ function setUp(groupCommitsAfter: number | false) {
   const metrics = new RuntimeMetrics();
   const publisher = new CapturingPublisher();
   const logger = pino({ level: "silent" });
-  const processor = new DeliveryProcessor({ consumer, handler: blindSender, eventTypes, firestore: emulators.firestore, publisher, metrics, logger, outsideCalls: new OutsideCalls(logger), groupCommitsAfter });
+  const processor = new DeliveryProcessor({
+    consumer,
+    handler: blindSender,
+    eventTypes,
+    firestore: emulators.firestore,
+    publisher,
+    metrics,
+    logger,
+    outsideCalls: new OutsideCalls(logger),
+    groupCommitsAfter,
+  });
   /** Commits sent by commit groups, and the events they carried. */
   const commits = async () => {
     const values = (await metrics.commitGroupEvents.get()).values;
-    const sum = values.find((v) => v.metricName === "eventline_commit_group_events_sum")?.value ?? 0;
-    const count = values.find((v) => v.metricName === "eventline_commit_group_events_count")?.value ?? 0;
+    const sum =
+      values.find((v) => v.metricName === "eventline_commit_group_events_sum")?.value ?? 0;
+    const count =
+      values.find((v) => v.metricName === "eventline_commit_group_events_count")?.value ?? 0;
     return { commits: count, events: sum };
   };
   return { processor, publisher, commits };
@@ -56,16 +89,24 @@ function setUp(groupCommitsAfter: number | false) {
 
 function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
   const message = shareRequested(metadata, { id });
-  return { messageId: randomUUID(), data: message.data, attributes: message.attributes, deliveryAttempt: 1 };
+  return {
+    messageId: randomUUID(),
+    data: message.data,
+    attributes: message.attributes,
+    deliveryAttempt: 1,
+  };
 }
 
-const countOf = async (id: string) => (await emulators.firestore.collection("blind").doc(id).get()).get("count") as number | undefined;
-const recorded = async (id: string) => (await processedRef(emulators.firestore, consumer.name, id).get()).exists;
+const countOf = async (id: string) =>
+  (await emulators.firestore.collection("blind").doc(id).get()).get("count") as number | undefined;
+const recorded = async (id: string) =>
+  (await processedRef(emulators.firestore, consumer.name, id).get()).exists;
 
 describe("commit groups", () => {
   it("commit a handler that reads nothing in groups once it has gone the set number of runs without reading", async () => {
     const { processor, publisher, commits } = setUp(3);
-    for (let i = 0; i < 3; i++) expect((await processor.process(delivery())).result).toBe("handled");
+    for (let i = 0; i < 3; i++)
+      expect((await processor.process(delivery())).result).toBe("handled");
     expect(await commits()).toEqual({ commits: 0, events: 0 });
 
     const batch = Array.from({ length: 60 }, () => delivery());
@@ -77,11 +118,15 @@ describe("commit groups", () => {
     for (const d of batch) {
       const id = d.attributes["ce-id"]!;
       expect(await countOf(id)).toBe(1);
-      const record = (await processedRef(emulators.firestore, consumer.name, id).get()).data() as ProcessedRecord;
+      const record = (
+        await processedRef(emulators.firestore, consumer.name, id).get()
+      ).data() as ProcessedRecord;
       // Published after the commit, then cleared from the record.
       expect(record.outbox).toBeUndefined();
     }
-    expect(publisher.messages.filter((m) => m.attributes["ce-type"] === "com.eventline.share.completed")).toHaveLength(63);
+    expect(
+      publisher.messages.filter((m) => m.attributes["ce-type"] === "com.eventline.share.completed"),
+    ).toHaveLength(63);
   });
 
   it("apply an event once when it comes again, later or in the same group", async () => {
@@ -91,7 +136,11 @@ describe("commit groups", () => {
     expect((await processor.process(first)).result).toBe("duplicate");
 
     const twice = delivery();
-    const outcomes = await Promise.all([processor.process(twice), processor.process({ ...twice, messageId: randomUUID() }), processor.process(delivery())]);
+    const outcomes = await Promise.all([
+      processor.process(twice),
+      processor.process({ ...twice, messageId: randomUUID() }),
+      processor.process(delivery()),
+    ]);
     expect(outcomes.map((o) => o.result).sort()).toEqual(["duplicate", "handled", "handled"]);
     expect(await countOf(first.attributes["ce-id"]!)).toBe(1);
     expect(await countOf(twice.attributes["ce-id"]!)).toBe(1);
@@ -119,7 +168,9 @@ describe("commit groups", () => {
     await emulators.firestore.collection("unique").doc("taken").set({ by: "someone" });
     const { processor, commits } = setUp(0);
     const refused = delivery({ create: "taken" });
-    const others = Array.from({ length: 9 }, (_, i) => delivery({ create: `free-${randomUUID()}-${i}` }));
+    const others = Array.from({ length: 9 }, (_, i) =>
+      delivery({ create: `free-${randomUUID()}-${i}` }),
+    );
     const outcomes = await Promise.all([refused, ...others].map((d) => processor.process(d)));
     expect(outcomes[0]).toMatchObject({ action: "nack", result: "retry" });
     expect(outcomes.slice(1).every((o) => o.result === "handled")).toBe(true);
@@ -140,11 +191,27 @@ describe("CommitGroups", () => {
   it("settles runs of one event in one group as one commit and duplicates, whichever commit lands first", async () => {
     const groups = new CommitGroups(emulators.firestore);
     const record = emulators.firestore.collection("records").doc(randomUUID());
-    const run = (n: number) => ({ record, recordData: { n }, writes: new DeferredTransaction(undefined).set(emulators.firestore.collection("blind").doc(`${record.id}-${n}`), { n }) });
-    const results = await Promise.all([groups.commit(run(1)), groups.commit(run(2)), groups.commit(run(3))]);
+    const run = (n: number) => ({
+      record,
+      recordData: { n },
+      writes: new DeferredTransaction(undefined).set(
+        emulators.firestore.collection("blind").doc(`${record.id}-${n}`),
+        { n },
+      ),
+    });
+    const results = await Promise.all([
+      groups.commit(run(1)),
+      groups.commit(run(2)),
+      groups.commit(run(3)),
+    ]);
     expect(results.map((r) => r.status).sort()).toEqual(["committed", "duplicate", "duplicate"]);
     // Only the committed run's write was applied.
-    const written = await Promise.all([1, 2, 3].map(async (n) => (await emulators.firestore.collection("blind").doc(`${record.id}-${n}`).get()).exists));
+    const written = await Promise.all(
+      [1, 2, 3].map(
+        async (n) =>
+          (await emulators.firestore.collection("blind").doc(`${record.id}-${n}`).get()).exists,
+      ),
+    );
     expect(written.filter(Boolean)).toHaveLength(1);
     expect(written[((await record.get()).get("n") as number) - 1]).toBe(true);
   });
@@ -161,7 +228,11 @@ describe("CommitGroups", () => {
       expect(getAll).toHaveBeenCalledTimes(1);
       expect((await looked).exists).toBe(false);
 
-      const committed = groups.commit({ record, recordData: { n: 1 }, writes: new DeferredTransaction(undefined) });
+      const committed = groups.commit({
+        record,
+        recordData: { n: 1 },
+        writes: new DeferredTransaction(undefined),
+      });
       await new Promise((resolve) => setImmediate(resolve));
       expect(batch).toHaveBeenCalledTimes(1);
       expect((await committed).status).toBe("committed");
@@ -195,7 +266,9 @@ describe("CommitGroups", () => {
       const results: Promise<CommitResult>[] = [];
       for (let i = 0; i < 300; i++) {
         const record = emulators.firestore.collection("records").doc(randomUUID());
-        results.push(groups.commit({ record, recordData: { i }, writes: new DeferredTransaction(undefined) }));
+        results.push(
+          groups.commit({ record, recordData: { i }, writes: new DeferredTransaction(undefined) }),
+        );
         await new Promise((resolve) => setImmediate(resolve));
       }
       expect((await Promise.all(results)).every((r) => r.status === "committed")).toBe(true);
@@ -218,7 +291,13 @@ describe("packCommits", () => {
   };
 
   it("puts two runs of one event in different commits", () => {
-    expect(packCommits([{ record: ref("a"), writes: withWrites(1) }, { record: ref("b"), writes: withWrites(1) }, { record: ref("a"), writes: withWrites(1) }])).toEqual([[0, 1], [2]]);
+    expect(
+      packCommits([
+        { record: ref("a"), writes: withWrites(1) },
+        { record: ref("b"), writes: withWrites(1) },
+        { record: ref("a"), writes: withWrites(1) },
+      ]),
+    ).toEqual([[0, 1], [2]]);
   });
 
   it(`keeps each commit within ${MAX_COMMIT_WRITES} writes, a run's writes never split`, () => {

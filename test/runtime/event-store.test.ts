@@ -16,7 +16,9 @@ const eventTypes = eventTypesFor("local");
 let runtime: RunningRuntime;
 
 async function storedCount(ids: readonly string[]): Promise<number> {
-  const snapshots = await emulators.firestore.getAll(...ids.map((id) => emulators.firestore.collection(EVENTS_COLLECTION).doc(id)));
+  const snapshots = await emulators.firestore.getAll(
+    ...ids.map((id) => emulators.firestore.collection(EVENTS_COLLECTION).doc(id)),
+  );
   return snapshots.filter((s) => s.exists).length;
 }
 
@@ -26,9 +28,12 @@ async function duplicates(): Promise<number> {
 }
 
 beforeAll(async () => {
-  await provision(emulators.pubsub, eventTypes.system, { consumers: ["viral-shares-archiver"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
+  await provision(emulators.pubsub, eventTypes.system, {
+    consumers: ["viral-shares-archiver"],
+    retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+  });
   runtime = await launch({
-        system,
+    system,
     registry: { archiver: { kind: "archiver", name: "archiver" } },
     env: emulators.runtimeEnv({ HANDLER: "viral-shares-archiver", MODE: "local", PORT: "0" }),
     handleSignals: false,
@@ -42,25 +47,46 @@ afterAll(async () => {
 
 describe("the archiver", { timeout: 60_000 }, () => {
   it("appends every event once to events/, whatever the channel, and a redelivery is a no-op", async () => {
-    const messages = Array.from({ length: 50 }, (_, i) => shareRequested({}, { channel: ["email", "sms", "whatsapp"][i % 3]! }));
+    const messages = Array.from({ length: 50 }, (_, i) =>
+      shareRequested({}, { channel: ["email", "sms", "whatsapp"][i % 3]! }),
+    );
     const ids = messages.map((m) => m.attributes["ce-id"]!);
     await publishRaw(emulators.pubsub, messages);
-    await waitFor(async () => (await storedCount(ids)) === ids.length, "all 50 events to be stored");
+    await waitFor(
+      async () => (await storedCount(ids)) === ids.length,
+      "all 50 events to be stored",
+    );
     const first = await emulators.firestore.collection(EVENTS_COLLECTION).doc(ids[0]!).get();
 
     await publishRaw(emulators.pubsub, messages.slice(0, 5));
     await waitFor(async () => (await duplicates()) >= 5, "five duplicates to be skipped");
     const again = await emulators.firestore.collection(EVENTS_COLLECTION).doc(ids[0]!).get();
     expect(again.updateTime?.isEqual(first.updateTime!)).toBe(true);
-    const all = await emulators.firestore.collection(EVENTS_COLLECTION).where("topic", "==", "viral-shares").get();
+    const all = await emulators.firestore
+      .collection(EVENTS_COLLECTION)
+      .where("topic", "==", "viral-shares")
+      .get();
     expect(all.size).toBe(50);
   });
 
   it("stores the event's context, its payload as a map and its envelope bytes, from which replay rebuilds it exactly", async () => {
     const message = codec.encode(
       "com.eventline.share.requested",
-      { invitationId: "inv-42", senderUserId: "user-7", cardId: "card-9", channel: "email", recipient: "a@example.com", shareMetadata: { campaign: "spring" } },
-      { source: "//eventline/gateway", time: "2026-03-01T12:34:56.789Z", correlationId: "flow-1", causationId: "cause-1", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+      {
+        invitationId: "inv-42",
+        senderUserId: "user-7",
+        cardId: "card-9",
+        channel: "email",
+        recipient: "a@example.com",
+        shareMetadata: { campaign: "spring" },
+      },
+      {
+        source: "//eventline/gateway",
+        time: "2026-03-01T12:34:56.789Z",
+        correlationId: "flow-1",
+        causationId: "cause-1",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
     );
     const id = message.attributes["ce-id"]!;
     await publishRaw(emulators.pubsub, [message]);
@@ -77,24 +103,42 @@ describe("the archiver", { timeout: 60_000 }, () => {
       correlationId: "flow-1",
       causationId: "cause-1",
       topic: "viral-shares",
-      payload: { invitationId: "inv-42", senderUserId: "user-7", cardId: "card-9", channel: "email", recipient: "a@example.com", shareMetadata: { campaign: "spring" } },
+      payload: {
+        invitationId: "inv-42",
+        senderUserId: "user-7",
+        cardId: "card-9",
+        channel: "email",
+        recipient: "a@example.com",
+        shareMetadata: { campaign: "spring" },
+      },
     });
     expect(stored["time"]).toBeInstanceOf(Timestamp);
-    expect((stored["time"] as Timestamp).isEqual(new Timestamp(Date.parse("2026-03-01T12:34:56Z") / 1000, 789_000_000))).toBe(true);
+    expect(
+      (stored["time"] as Timestamp).isEqual(
+        new Timestamp(Date.parse("2026-03-01T12:34:56Z") / 1000, 789_000_000),
+      ),
+    ).toBe(true);
 
-    const replayed = fromEnvelope(eventline.v1.EventEnvelope.decode(stored["raw"] as Buffer), eventTypes);
+    const replayed = fromEnvelope(
+      eventline.v1.EventEnvelope.decode(stored["raw"] as Buffer),
+      eventTypes,
+    );
     const original = codec.decode(message, "viral-shares");
     expect(replayed.meta).toEqual(original.meta);
     expect(replayed.data.toJSON()).toEqual(original.data.toJSON());
   });
 
   it("dead-letters a message that does not decode instead of storing it", async () => {
-    const [messageId] = await publishRaw(emulators.pubsub, [{ topic: "viral-shares", data: Buffer.from([0xff, 0x01]), attributes: { "ce-id": "junk" } }]);
+    const [messageId] = await publishRaw(emulators.pubsub, [
+      { topic: "viral-shares", data: Buffer.from([0xff, 0x01]), attributes: { "ce-id": "junk" } },
+    ]);
     await waitFor(async () => {
       const { values } = await runtime.metrics.deadLettered.get();
       return values.some((v) => v.labels["consumer"] === "viral-shares-archiver" && v.value >= 1);
     }, "the junk message to be dead-lettered");
     expect(messageId).toBeDefined();
-    expect((await emulators.firestore.collection(EVENTS_COLLECTION).doc("junk").get()).exists).toBe(false);
+    expect((await emulators.firestore.collection(EVENTS_COLLECTION).doc("junk").get()).exists).toBe(
+      false,
+    );
   });
 });

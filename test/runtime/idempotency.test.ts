@@ -24,7 +24,12 @@ describe("derivedEventId", () => {
   });
 
   it("differs by consumer, cause and index", () => {
-    const ids = new Set([derivedEventId("a", "c", 0), derivedEventId("b", "c", 0), derivedEventId("a", "d", 0), derivedEventId("a", "c", 1)]);
+    const ids = new Set([
+      derivedEventId("a", "c", 0),
+      derivedEventId("b", "c", 0),
+      derivedEventId("a", "d", 0),
+      derivedEventId("a", "c", 1),
+    ]);
     expect(ids.size).toBe(4);
   });
 });

@@ -7,7 +7,8 @@ function capture(): { lines: Record<string, unknown>[]; destination: Writable } 
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split("\n"))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -34,17 +35,25 @@ describe("the logger", () => {
     ["warn", "WARNING"],
     ["error", "ERROR"],
     ["fatal", "CRITICAL"],
-  ] as const)("writes %s lines with Cloud Logging severity %s and the text in message", (level, severity) => {
-    const { lines, destination } = capture();
-    createLogger({ level: "debug", destination })[level]("hello");
-    expect(lines[0]).toMatchObject({ severity, message: "hello" });
-    expect(lines[0]).not.toHaveProperty("level");
-    expect(Date.parse(String(lines[0]!["time"]))).not.toBeNaN();
-  });
+  ] as const)(
+    "writes %s lines with Cloud Logging severity %s and the text in message",
+    (level, severity) => {
+      const { lines, destination } = capture();
+      createLogger({ level: "debug", destination })[level]("hello");
+      expect(lines[0]).toMatchObject({ severity, message: "hello" });
+      expect(lines[0]).not.toHaveProperty("level");
+      expect(Date.parse(String(lines[0]!["time"]))).not.toBeNaN();
+    },
+  );
 
   it("puts the event's ids and its trace, in Cloud Logging's form, on every line about the event", () => {
     const { lines, destination } = capture();
-    const log = eventLogger(createLogger({ destination, projectId: "my-project" }), meta, "my-project", { consumer: "email-worker" });
+    const log = eventLogger(
+      createLogger({ destination, projectId: "my-project" }),
+      meta,
+      "my-project",
+      { consumer: "email-worker" },
+    );
     log.info("one");
     log.child({ step: 2 }).warn("two");
     for (const line of lines) {
@@ -53,7 +62,8 @@ describe("the logger", () => {
         correlationId: "flow-1",
         causationId: "evt-0",
         consumer: "email-worker",
-        "logging.googleapis.com/trace": "projects/my-project/traces/0af7651916cd43dd8448eb211c80319c",
+        "logging.googleapis.com/trace":
+          "projects/my-project/traces/0af7651916cd43dd8448eb211c80319c",
         "logging.googleapis.com/spanId": "b7ad6b7169203331",
         "logging.googleapis.com/trace_sampled": true,
       });

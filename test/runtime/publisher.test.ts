@@ -14,7 +14,11 @@ afterAll(async () => {
 });
 
 function clientFor(suffix: string): PubSub {
-  const client = new PubSub({ projectId: `${emulators.projectId}-${suffix}`, apiEndpoint: emulators.pubsubHost, emulatorMode: true });
+  const client = new PubSub({
+    projectId: `${emulators.projectId}-${suffix}`,
+    apiEndpoint: emulators.pubsubHost,
+    emulatorMode: true,
+  });
   clients.push(client);
   return client;
 }
@@ -34,15 +38,21 @@ function recordRequests(client: PubSub): PublishRequest[] {
   vi.spyOn(client, "topic").mockImplementation((name, options) => {
     const created: Topic = topic(name, options);
     const send = created.request.bind(created);
-    created.request = ((config: { method: string; reqOpts?: { messages?: unknown[] } }, callback: (...args: unknown[]) => void) => {
+    created.request = ((
+      config: { method: string; reqOpts?: { messages?: unknown[] } },
+      callback: (...args: unknown[]) => void,
+    ) => {
       if (config.method !== "publish") return send(config as never, callback as never);
       const alongside = inFlight.get(name) ?? 0;
       requests.push({ topic: name, messages: config.reqOpts?.messages?.length ?? 0, alongside });
       inFlight.set(name, alongside + 1);
-      return send(config as never, ((...args: unknown[]) => {
-        inFlight.set(name, inFlight.get(name)! - 1);
-        callback(...args);
-      }) as never);
+      return send(
+        config as never,
+        ((...args: unknown[]) => {
+          inFlight.set(name, inFlight.get(name)! - 1);
+          callback(...args);
+        }) as never,
+      );
     }) as typeof created.request;
     return created;
   });
@@ -57,7 +67,12 @@ describe("the publisher", { timeout: 30_000 }, () => {
     const client = clientFor("ordered-failure");
     const metrics = new RuntimeMetrics();
     const publisher = new PubSubPublisher(client, eventTypesFor("local"), metrics);
-    const event = () => codec.encode("com.eventline.share.completed", { invitationId: "inv-ordered", cardId: "c", senderUserId: "s" }, { source: "//eventline/test" });
+    const event = () =>
+      codec.encode(
+        "com.eventline.share.completed",
+        { invitationId: "inv-ordered", cardId: "c", senderUserId: "s" },
+        { source: "//eventline/test" },
+      );
     const first = event();
     expect(first.orderingKey).toBe("inv-ordered");
 
@@ -68,7 +83,12 @@ describe("the publisher", { timeout: 30_000 }, () => {
     await publisher.flush();
 
     const { values } = await metrics.published.get();
-    expect(values).toEqual([expect.objectContaining({ value: 1, labels: { type: "com.eventline.share.completed", topic: "viral-funnel" } })]);
+    expect(values).toEqual([
+      expect.objectContaining({
+        value: 1,
+        labels: { type: "com.eventline.share.completed", topic: "viral-funnel" },
+      }),
+    ]);
   });
 
   it("sends a lone publish on a topic without ordering at once, without waiting for a batch timer", async () => {
@@ -110,10 +130,18 @@ describe("the publisher", { timeout: 30_000 }, () => {
   it("never puts two requests of an ordered topic in flight at once, and publishes a key's events in order", async () => {
     const client = clientFor("ordered");
     const [topic] = await client.createTopic("viral-funnel");
-    const [subscription] = await topic.createSubscription("in-order", { enableMessageOrdering: true });
+    const [subscription] = await topic.createSubscription("in-order", {
+      enableMessageOrdering: true,
+    });
     const requests = recordRequests(client);
     const publisher = new PubSubPublisher(client, eventTypesFor("local"), new RuntimeMetrics());
-    const events = Array.from({ length: 100 }, (_, i) => codec.encode("com.eventline.share.completed", { invitationId: "inv-1", cardId: "c", senderUserId: `s-${i}` }, { source: "//eventline/test" }));
+    const events = Array.from({ length: 100 }, (_, i) =>
+      codec.encode(
+        "com.eventline.share.completed",
+        { invitationId: "inv-1", cardId: "c", senderUserId: `s-${i}` },
+        { source: "//eventline/test" },
+      ),
+    );
     const published: Promise<string[]>[] = [];
     for (const event of events) {
       published.push(publisher.publish([event]));
@@ -123,6 +151,8 @@ describe("the publisher", { timeout: 30_000 }, () => {
     expect(requests.reduce((sum, r) => sum + r.messages, 0)).toBe(100);
     expect(requests.every((r) => r.alongside === 0)).toBe(true);
     const received = await collect(client, subscription.name, 100);
-    expect(received.map((m) => m.attributes["ce-id"])).toEqual(events.map((e) => e.attributes["ce-id"]));
+    expect(received.map((m) => m.attributes["ce-id"])).toEqual(
+      events.map((e) => e.attributes["ce-id"]),
+    );
   });
 });

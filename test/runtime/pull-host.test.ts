@@ -24,9 +24,16 @@ async function appliedCount(eventId: string): Promise<number> {
   return snapshot.data()?.count ?? 0;
 }
 
-async function metricValue(metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, labels: Record<string, string>): Promise<number> {
+async function metricValue(
+  metric: {
+    get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }>;
+  },
+  labels: Record<string, string>,
+): Promise<number> {
   const { values } = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 function isDeadLetterOf(messageId: string) {
@@ -34,7 +41,10 @@ function isDeadLetterOf(messageId: string) {
 }
 
 beforeAll(async () => {
-  await provision(emulators.pubsub, system, { consumers: ["email-worker", "funnel-projector"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
+  await provision(emulators.pubsub, system, {
+    consumers: ["email-worker", "funnel-projector"],
+    retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+  });
   await emulators.pubsub.topic("viral-funnel").createSubscription(FUNNEL_TAP);
 }, 60_000);
 
@@ -46,7 +56,9 @@ describe("provisioning a pull consumer", () => {
     expect(again.created).toEqual([]);
     const [metadata] = await emulators.pubsub.subscription("email-worker").getMetadata();
     expect(metadata.filter).toBe('attributes.ce-channel = "email"');
-    expect(metadata.deadLetterPolicy?.deadLetterTopic).toBe(`projects/${emulators.projectId}/topics/email-worker-dlq`);
+    expect(metadata.deadLetterPolicy?.deadLetterTopic).toBe(
+      `projects/${emulators.projectId}/topics/email-worker-dlq`,
+    );
     expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
     expect(metadata.ackDeadlineSeconds).toBe(600);
   });
@@ -55,143 +67,230 @@ describe("provisioning a pull consumer", () => {
     await provision(emulators.pubsub, system);
     const [subscriptions] = await emulators.pubsub.getSubscriptions();
     const names = subscriptions.map((sub) => sub.name.split("/").pop());
-    for (const consumer of system.consumers) expect(names).toEqual(expect.arrayContaining([consumer.name, consumer.parkingSubscription]));
+    for (const consumer of system.consumers)
+      expect(names).toEqual(expect.arrayContaining([consumer.name, consumer.parkingSubscription]));
   });
 });
 
 // Unary pulls are what runs against the emulator; the stream is what runs against Pub/Sub.
-describe.each(["unary", "streaming"])("the pull host (%s pull)", { timeout: 60_000 }, (transport) => {
-  beforeAll(async () => {
-    const start = (consumer: string): Promise<RunningRuntime> =>
-      launch({
-        system: declaration,
-        capabilityChecks,
-        registry: testRegistry,
-        env: emulators.runtimeEnv({ HANDLER: consumer, MODE: "local", STACK: "local", PORT: "0", PULL_TRANSPORT: transport }),
-        handleSignals: false,
-        logger: createLogger({ level: "silent" }),
+describe.each(["unary", "streaming"])(
+  "the pull host (%s pull)",
+  { timeout: 60_000 },
+  (transport) => {
+    beforeAll(async () => {
+      const start = (consumer: string): Promise<RunningRuntime> =>
+        launch({
+          system: declaration,
+          capabilityChecks,
+          registry: testRegistry,
+          env: emulators.runtimeEnv({
+            HANDLER: consumer,
+            MODE: "local",
+            STACK: "local",
+            PORT: "0",
+            PULL_TRANSPORT: transport,
+          }),
+          handleSignals: false,
+          logger: createLogger({ level: "silent" }),
+        });
+      [runtime, ordered] = await Promise.all([start("email-worker"), start("funnel-projector")]);
+    }, 60_000);
+
+    afterAll(async () => {
+      await Promise.all([runtime?.stop(), ordered?.stop()]);
+    }, 30_000);
+
+    it("handles an event, records it once and publishes its derived event with correlation and causation", async () => {
+      const message = shareRequested();
+      const id = message.attributes["ce-id"]!;
+      const tapped = collect(
+        emulators.pubsub,
+        FUNNEL_TAP,
+        1,
+        (m) => m.attributes["ce-causationid"] === id,
+      );
+      await publishRaw(emulators.pubsub, [message]);
+      await waitFor(async () => (await appliedCount(id)) === 1, "the event to be applied");
+      const [completed] = await tapped;
+      const record = (await applied.ref(emulators.firestore, id).get()).data()!;
+      expect(completed!.attributes).toMatchObject({
+        "ce-type": "com.eventline.share.completed",
+        "ce-id": record.completedEventId,
+        "ce-correlationid": message.attributes["ce-correlationid"],
+        "ce-causationid": id,
+        "ce-source": "//eventline/email-worker",
       });
-    [runtime, ordered] = await Promise.all([start("email-worker"), start("funnel-projector")]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([runtime?.stop(), ordered?.stop()]);
-  }, 30_000);
-
-  it("handles an event, records it once and publishes its derived event with correlation and causation", async () => {
-    const message = shareRequested();
-    const id = message.attributes["ce-id"]!;
-    const tapped = collect(emulators.pubsub, FUNNEL_TAP, 1, (m) => m.attributes["ce-causationid"] === id);
-    await publishRaw(emulators.pubsub, [message]);
-    await waitFor(async () => (await appliedCount(id)) === 1, "the event to be applied");
-    const [completed] = await tapped;
-    const record = (await applied.ref(emulators.firestore, id).get()).data()!;
-    expect(completed!.attributes).toMatchObject({
-      "ce-type": "com.eventline.share.completed",
-      "ce-id": record.completedEventId,
-      "ce-correlationid": message.attributes["ce-correlationid"],
-      "ce-causationid": id,
-      "ce-source": "//eventline/email-worker",
+      expect(
+        codec.decode({ data: completed!.data, attributes: completed!.attributes }).data,
+      ).toMatchObject({ messageId: `smtp-${id}` });
+      const processed = await emulators.firestore
+        .doc(`consumers/email-worker/processed/${id}`)
+        .get();
+      expect(processed.data()).toMatchObject({
+        consumer: "email-worker",
+        eventId: id,
+        type: "com.eventline.share.requested",
+      });
+      expect(processed.data()?.["outbox"]).toBeUndefined();
+      expect(processed.data()?.["expireAt"].toMillis()).toBeGreaterThan(
+        Date.now() + 7 * 86_400_000,
+      );
     });
-    expect(codec.decode({ data: completed!.data, attributes: completed!.attributes }).data).toMatchObject({ messageId: `smtp-${id}` });
-    const processed = await emulators.firestore.doc(`consumers/email-worker/processed/${id}`).get();
-    expect(processed.data()).toMatchObject({ consumer: "email-worker", eventId: id, type: "com.eventline.share.requested" });
-    expect(processed.data()?.["outbox"]).toBeUndefined();
-    expect(processed.data()?.["expireAt"].toMillis()).toBeGreaterThan(Date.now() + 7 * 86_400_000);
-  });
 
-  it("applies a redelivered event once and counts the duplicate", async () => {
-    const message = shareRequested();
-    const id = message.attributes["ce-id"]!;
-    await publishRaw(emulators.pubsub, [message]);
-    await waitFor(async () => (await appliedCount(id)) === 1, "the first delivery to be applied");
-    const before = await metricValue(runtime.metrics.duplicates, { consumer: "email-worker" });
-    await publishRaw(emulators.pubsub, [message, message]);
-    await waitFor(async () => (await metricValue(runtime.metrics.duplicates, { consumer: "email-worker" })) >= before + 2, "two duplicates to be skipped");
-    expect(await appliedCount(id)).toBe(1);
-  });
-
-  it("acks a handler that throws twice and then succeeds, on delivery attempt 3", async () => {
-    const message = shareRequested({ behaviour: "fail-before-attempt-3" });
-    const id = message.attributes["ce-id"]!;
-    await publishRaw(emulators.pubsub, [message]);
-    await waitFor(async () => (await appliedCount(id)) === 1, "the third attempt to succeed");
-    const record = (await applied.ref(emulators.firestore, id).get()).data()!;
-    expect(record.attempt).toBe(3);
-    expect(await metricValue(runtime.metrics.nacked, { consumer: "email-worker" })).toBeGreaterThanOrEqual(2);
-  });
-
-  it("dead-letters a poison message to the parking subscription with its reason after the maximum attempts", async () => {
-    const message = shareRequested({ behaviour: "always-fail" });
-    const [messageId] = await publishRaw(emulators.pubsub, [message]);
-    const [dead] = await collect(emulators.pubsub, "email-worker-dlq-parking", 1, isDeadLetterOf(messageId!), 45_000);
-    expect(dead!.attributes).toMatchObject({
-      ...message.attributes,
-      [DL.reason]: "max-delivery-attempts",
-      [DL.attempt]: "5",
-      [DL.consumer]: "email-worker",
-      [DL.topic]: "viral-shares",
+    it("applies a redelivered event once and counts the duplicate", async () => {
+      const message = shareRequested();
+      const id = message.attributes["ce-id"]!;
+      await publishRaw(emulators.pubsub, [message]);
+      await waitFor(async () => (await appliedCount(id)) === 1, "the first delivery to be applied");
+      const before = await metricValue(runtime.metrics.duplicates, { consumer: "email-worker" });
+      await publishRaw(emulators.pubsub, [message, message]);
+      await waitFor(
+        async () =>
+          (await metricValue(runtime.metrics.duplicates, { consumer: "email-worker" })) >=
+          before + 2,
+        "two duplicates to be skipped",
+      );
+      expect(await appliedCount(id)).toBe(1);
     });
-    expect(dead!.attributes[DL.error]).toContain("the provider adapter crashed");
-    expect(Buffer.compare(dead!.data, message.data)).toBe(0);
-    expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
-  });
 
-  it("dead-letters a message that does not decode at once, on its first attempt", async () => {
-    const garbage = { topic: "viral-shares", data: Buffer.from("not protobuf"), attributes: { "ce-channel": "email", "ce-id": "broken-1" } };
-    const [messageId] = await publishRaw(emulators.pubsub, [garbage]);
-    const [dead] = await collect(emulators.pubsub, "email-worker-dlq-parking", 1, isDeadLetterOf(messageId!));
-    expect(dead!.attributes).toMatchObject({ ...garbage.attributes, [DL.reason]: "missing-attribute", [DL.attempt]: "1" });
-    expect(dead!.data.toString()).toBe("not protobuf");
-  });
+    it("acks a handler that throws twice and then succeeds, on delivery attempt 3", async () => {
+      const message = shareRequested({ behaviour: "fail-before-attempt-3" });
+      const id = message.attributes["ce-id"]!;
+      await publishRaw(emulators.pubsub, [message]);
+      await waitFor(async () => (await appliedCount(id)) === 1, "the third attempt to succeed");
+      const record = (await applied.ref(emulators.firestore, id).get()).data()!;
+      expect(record.attempt).toBe(3);
+      expect(
+        await metricValue(runtime.metrics.nacked, { consumer: "email-worker" }),
+      ).toBeGreaterThanOrEqual(2);
+    });
 
-  it("dead-letters a PermanentError at once with the handler's reason", async () => {
-    const message = shareRequested({ behaviour: "permanent" });
-    const [messageId] = await publishRaw(emulators.pubsub, [message]);
-    const [dead] = await collect(emulators.pubsub, "email-worker-dlq-parking", 1, isDeadLetterOf(messageId!));
-    expect(dead!.attributes).toMatchObject({ [DL.reason]: "recipient-rejected", [DL.attempt]: "1" });
-  });
+    it("dead-letters a poison message to the parking subscription with its reason after the maximum attempts", async () => {
+      const message = shareRequested({ behaviour: "always-fail" });
+      const [messageId] = await publishRaw(emulators.pubsub, [message]);
+      const [dead] = await collect(
+        emulators.pubsub,
+        "email-worker-dlq-parking",
+        1,
+        isDeadLetterOf(messageId!),
+        45_000,
+      );
+      expect(dead!.attributes).toMatchObject({
+        ...message.attributes,
+        [DL.reason]: "max-delivery-attempts",
+        [DL.attempt]: "5",
+        [DL.consumer]: "email-worker",
+        [DL.topic]: "viral-shares",
+      });
+      expect(dead!.attributes[DL.error]).toContain("the provider adapter crashed");
+      expect(Buffer.compare(dead!.data, message.data)).toBe(0);
+      expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
+    });
 
-  it("acks a message outside the consumer's filter without handling it", async () => {
-    const before = await metricValue(runtime.metrics.skipped, { consumer: "email-worker", reason: "filtered" });
-    const message = shareRequested({}, { channel: "sms" });
-    await publishRaw(emulators.pubsub, [message]);
-    await waitFor(async () => (await metricValue(runtime.metrics.skipped, { consumer: "email-worker", reason: "filtered" })) === before + 1, "the message to be filtered");
-    expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
-  });
+    it("dead-letters a message that does not decode at once, on its first attempt", async () => {
+      const garbage = {
+        topic: "viral-shares",
+        data: Buffer.from("not protobuf"),
+        attributes: { "ce-channel": "email", "ce-id": "broken-1" },
+      };
+      const [messageId] = await publishRaw(emulators.pubsub, [garbage]);
+      const [dead] = await collect(
+        emulators.pubsub,
+        "email-worker-dlq-parking",
+        1,
+        isDeadLetterOf(messageId!),
+      );
+      expect(dead!.attributes).toMatchObject({
+        ...garbage.attributes,
+        [DL.reason]: "missing-attribute",
+        [DL.attempt]: "1",
+      });
+      expect(dead!.data.toString()).toBe("not protobuf");
+    });
 
-  it("keeps no more messages in flight than the consumer's maxMessages", async () => {
-    const messages = Array.from({ length: 40 }, () => shareRequested({ delayMs: "100" }));
-    await publishRaw(emulators.pubsub, messages);
-    await waitFor(async () => {
-      const counts = await Promise.all(messages.map((m) => appliedCount(m.attributes["ce-id"]!)));
-      return counts.every((count) => count === 1);
-    }, "all 40 events to be applied");
-    expect(concurrency.max).toBeGreaterThan(0);
-    expect(concurrency.max).toBeLessThanOrEqual(10);
-  });
+    it("dead-letters a PermanentError at once with the handler's reason", async () => {
+      const message = shareRequested({ behaviour: "permanent" });
+      const [messageId] = await publishRaw(emulators.pubsub, [message]);
+      const [dead] = await collect(
+        emulators.pubsub,
+        "email-worker-dlq-parking",
+        1,
+        isDeadLetterOf(messageId!),
+      );
+      expect(dead!.attributes).toMatchObject({
+        [DL.reason]: "recipient-rejected",
+        [DL.attempt]: "1",
+      });
+    });
 
-  it("applies an ordered consumer's events of one key one at a time, in order", async () => {
-    const invitationId = `inv-${Date.now()}`;
-    const messages = [300, 200, 100, 0].map((delay) =>
-      codec.encode("com.eventline.invitation.opened", { invitationId, cardId: "c", senderUserId: "s", channel: "email", userAgent: `delay:${delay}` }, { source: "//eventline/gateway" }),
-    );
-    expect(messages[0]!.orderingKey).toBe(invitationId);
-    await publishRaw(emulators.pubsub, messages);
-    const sequence = await waitFor(async () => {
-      const current = (await applicationOrder.ref(emulators.firestore, invitationId).get()).data();
-      return current !== undefined && current.eventIds.length === messages.length ? current : undefined;
-    }, "the four events to be applied");
-    expect(sequence.eventIds).toEqual(messages.map((m) => m.attributes["ce-id"]));
-  });
+    it("acks a message outside the consumer's filter without handling it", async () => {
+      const before = await metricValue(runtime.metrics.skipped, {
+        consumer: "email-worker",
+        reason: "filtered",
+      });
+      const message = shareRequested({}, { channel: "sms" });
+      await publishRaw(emulators.pubsub, [message]);
+      await waitFor(
+        async () =>
+          (await metricValue(runtime.metrics.skipped, {
+            consumer: "email-worker",
+            reason: "filtered",
+          })) ===
+          before + 1,
+        "the message to be filtered",
+      );
+      expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
+    });
 
-  it("serves /healthz, /readyz and /metrics", async () => {
-    const base = `http://127.0.0.1:${runtime.port}`;
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('eventline_messages_received_total{consumer="email-worker",type="com.eventline.share.requested"}');
-    expect(metrics).toContain("events_published_total");
-    expect(metrics).toContain("eventline_handler_duration_seconds_bucket");
-  });
-});
+    it("keeps no more messages in flight than the consumer's maxMessages", async () => {
+      const messages = Array.from({ length: 40 }, () => shareRequested({ delayMs: "100" }));
+      await publishRaw(emulators.pubsub, messages);
+      await waitFor(async () => {
+        const counts = await Promise.all(messages.map((m) => appliedCount(m.attributes["ce-id"]!)));
+        return counts.every((count) => count === 1);
+      }, "all 40 events to be applied");
+      expect(concurrency.max).toBeGreaterThan(0);
+      expect(concurrency.max).toBeLessThanOrEqual(10);
+    });
+
+    it("applies an ordered consumer's events of one key one at a time, in order", async () => {
+      const invitationId = `inv-${Date.now()}`;
+      const messages = [300, 200, 100, 0].map((delay) =>
+        codec.encode(
+          "com.eventline.invitation.opened",
+          {
+            invitationId,
+            cardId: "c",
+            senderUserId: "s",
+            channel: "email",
+            userAgent: `delay:${delay}`,
+          },
+          { source: "//eventline/gateway" },
+        ),
+      );
+      expect(messages[0]!.orderingKey).toBe(invitationId);
+      await publishRaw(emulators.pubsub, messages);
+      const sequence = await waitFor(async () => {
+        const current = (
+          await applicationOrder.ref(emulators.firestore, invitationId).get()
+        ).data();
+        return current !== undefined && current.eventIds.length === messages.length
+          ? current
+          : undefined;
+      }, "the four events to be applied");
+      expect(sequence.eventIds).toEqual(messages.map((m) => m.attributes["ce-id"]));
+    });
+
+    it("serves /healthz, /readyz and /metrics", async () => {
+      const base = `http://127.0.0.1:${runtime.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain(
+        'eventline_messages_received_total{consumer="email-worker",type="com.eventline.share.requested"}',
+      );
+      expect(metrics).toContain("events_published_total");
+      expect(metrics).toContain("eventline_handler_duration_seconds_bucket");
+    });
+  },
+);

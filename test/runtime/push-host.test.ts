@@ -49,7 +49,12 @@ async function token(claims: Claims = {}, key: CryptoKey = privateKey): Promise<
 
 function pushBody(message: OutgoingMessage, messageId: string, deliveryAttempt?: number): string {
   return JSON.stringify({
-    message: { data: message.data.toString("base64"), attributes: message.attributes, messageId, publishTime: new Date().toISOString() },
+    message: {
+      data: message.data.toString("base64"),
+      attributes: message.attributes,
+      messageId,
+      publishTime: new Date().toISOString(),
+    },
     subscription: `projects/${emulators.projectId}/subscriptions/sms-worker`,
     ...(deliveryAttempt !== undefined && { deliveryAttempt }),
   });
@@ -58,7 +63,10 @@ function pushBody(message: OutgoingMessage, messageId: string, deliveryAttempt?:
 async function push(body: string, authorization?: string): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${verified.port}/`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(authorization !== undefined && { authorization }) },
+    headers: {
+      "content-type": "application/json",
+      ...(authorization !== undefined && { authorization }),
+    },
     body,
   });
   await response.arrayBuffer();
@@ -74,21 +82,29 @@ beforeAll(async () => {
   privateKey = pair.privateKey;
   otherKey = (await generateKeyPair("RS256")).privateKey;
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
-  jwksServer = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+  jwksServer = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+  );
   jwksServer.listen(0, "127.0.0.1");
   await once(jwksServer, "listening");
   const jwksPort = (jwksServer.address() as { port: number }).port;
   const common = { HANDLER: "sms-worker", PORT: "0" };
   verified = await launch({
-        system,
+    system,
     capabilityChecks,
     registry: testRegistry,
-    env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_AUDIENCE: AUDIENCE, PUSH_SERVICE_ACCOUNT: PUSHER, PUSH_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs` }),
+    env: emulators.runtimeEnv({
+      ...common,
+      MODE: "local",
+      PUSH_AUDIENCE: AUDIENCE,
+      PUSH_SERVICE_ACCOUNT: PUSHER,
+      PUSH_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs`,
+    }),
     handleSignals: false,
     logger: createLogger({ level: "silent" }),
   });
   unverified = await launch({
-        system,
+    system,
     capabilityChecks,
     registry: testRegistry,
     env: emulators.runtimeEnv({ ...common, MODE: "local", PUSH_VERIFY: "off" }),
@@ -112,18 +128,40 @@ describe("the push host", { timeout: 60_000 }, () => {
   const refusals: { name: string; authorization: () => Promise<string | undefined> }[] = [
     { name: "a missing token", authorization: async () => undefined },
     { name: "a malformed header", authorization: async () => "Basic dXNlcjpwYXNz" },
-    { name: "an expired token", authorization: async () => `Bearer ${await token({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })}` },
-    { name: "a token for another audience", authorization: async () => `Bearer ${await token({ aud: "https://someone-else.run.app" })}` },
-    { name: "a token from another issuer", authorization: async () => `Bearer ${await token({ iss: "https://evil.example.com" })}` },
-    { name: "a token for another service account", authorization: async () => `Bearer ${await token({ email: "intruder@example.iam.gserviceaccount.com" })}` },
-    { name: "a token signed by an unknown key", authorization: async () => `Bearer ${await token({}, otherKey)}` },
+    {
+      name: "an expired token",
+      authorization: async () =>
+        `Bearer ${await token({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })}`,
+    },
+    {
+      name: "a token for another audience",
+      authorization: async () => `Bearer ${await token({ aud: "https://someone-else.run.app" })}`,
+    },
+    {
+      name: "a token from another issuer",
+      authorization: async () => `Bearer ${await token({ iss: "https://evil.example.com" })}`,
+    },
+    {
+      name: "a token for another service account",
+      authorization: async () =>
+        `Bearer ${await token({ email: "intruder@example.iam.gserviceaccount.com" })}`,
+    },
+    {
+      name: "a token signed by an unknown key",
+      authorization: async () => `Bearer ${await token({}, otherKey)}`,
+    },
   ];
 
-  it.each(refusals)("rejects $name with 401 and does not handle the message", async ({ authorization }) => {
-    const message = shareRequested({}, { channel: "sms" });
-    expect(await push(pushBody(message, `m-${message.attributes["ce-id"]}`), await authorization())).toBe(401);
-    expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
-  });
+  it.each(refusals)(
+    "rejects $name with 401 and does not handle the message",
+    async ({ authorization }) => {
+      const message = shareRequested({}, { channel: "sms" });
+      expect(
+        await push(pushBody(message, `m-${message.attributes["ce-id"]}`), await authorization()),
+      ).toBe(401);
+      expect(await appliedCount(message.attributes["ce-id"]!)).toBe(0);
+    },
+  );
 
   it("accepts a valid token, handles the event and acks with 204", async () => {
     const message = shareRequested({}, { channel: "sms" });
@@ -137,19 +175,30 @@ describe("the push host", { timeout: 60_000 }, () => {
     expect(await push(pushBody(message, "m-retry", 1), auth)).toBe(503);
     expect(await push(pushBody(message, "m-retry", 2), auth)).toBe(503);
     expect(await push(pushBody(message, "m-retry", 3), auth)).toBe(204);
-    expect((await applied.ref(emulators.firestore, message.attributes["ce-id"]!).get()).data()?.attempt).toBe(3);
+    expect(
+      (await applied.ref(emulators.firestore, message.attributes["ce-id"]!).get()).data()?.attempt,
+    ).toBe(3);
   });
 
   it("dead-letters a failure on the subscription's last attempt and acks it", async () => {
     const message = shareRequested({ behaviour: "always-fail" }, { channel: "sms" });
-    const parked = collect(emulators.pubsub, "sms-worker-dlq-parking", 1, (m) => m.attributes[DL.messageId] === "m-last");
+    const parked = collect(
+      emulators.pubsub,
+      "sms-worker-dlq-parking",
+      1,
+      (m) => m.attributes[DL.messageId] === "m-last",
+    );
     expect(await push(pushBody(message, "m-last", 5), `Bearer ${await token()}`)).toBe(204);
     const [dead] = await parked;
-    expect(dead!.attributes).toMatchObject({ [DL.reason]: "max-delivery-attempts", [DL.attempt]: "5", [DL.consumer]: "sms-worker" });
+    expect(dead!.attributes).toMatchObject({
+      [DL.reason]: "max-delivery-attempts",
+      [DL.attempt]: "5",
+      [DL.consumer]: "sms-worker",
+    });
   });
 
   it("answers 400 to a body that is not a Pub/Sub push request", async () => {
-    expect(await push("{\"hello\":1}", `Bearer ${await token()}`)).toBe(400);
+    expect(await push('{"hello":1}', `Bearer ${await token()}`)).toBe(400);
     expect(await push("not json", `Bearer ${await token()}`)).toBe(400);
   });
 
@@ -157,8 +206,17 @@ describe("the push host", { timeout: 60_000 }, () => {
     const ok = shareRequested({}, { channel: "sms" });
     const flaky = shareRequested({ behaviour: "fail-before-attempt-3" }, { channel: "sms" });
     await publishRaw(emulators.pubsub, [ok, flaky]);
-    await waitFor(async () => (await appliedCount(ok.attributes["ce-id"]!)) === 1, "the pushed event to be applied");
-    await waitFor(async () => (await appliedCount(flaky.attributes["ce-id"]!)) === 1, "the flaky event to succeed on its third push", 45_000);
-    expect((await applied.ref(emulators.firestore, flaky.attributes["ce-id"]!).get()).data()?.attempt).toBe(3);
+    await waitFor(
+      async () => (await appliedCount(ok.attributes["ce-id"]!)) === 1,
+      "the pushed event to be applied",
+    );
+    await waitFor(
+      async () => (await appliedCount(flaky.attributes["ce-id"]!)) === 1,
+      "the flaky event to succeed on its third push",
+      45_000,
+    );
+    expect(
+      (await applied.ref(emulators.firestore, flaky.attributes["ce-id"]!).get()).data()?.attempt,
+    ).toBe(3);
   });
 });

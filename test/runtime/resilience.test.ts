@@ -34,7 +34,8 @@ describe("an outside call", () => {
     const failing = async (): Promise<string> => {
       throw new Error("connection reset");
     };
-    for (let i = 0; i < 3; i++) await expect(call.execute(failing)).rejects.toThrow("connection reset");
+    for (let i = 0; i < 3; i++)
+      await expect(call.execute(failing)).rejects.toThrow("connection reset");
     expect(call.state).toBe("open");
     let called = false;
     const open = call.execute(async () => {

@@ -20,7 +20,15 @@ interface Worker {
 /** Runs the pull host in a child process (tsx), as the container would. */
 function startWorker(): Worker {
   const child = spawn(process.execPath, ["--import", "tsx", "test/support/pull-worker.ts"], {
-    env: { ...process.env, ...emulators.runtimeEnv({ HANDLER: "email-worker", MODE: "local", PORT: "0", LOG_LEVEL: "info" }) },
+    env: {
+      ...process.env,
+      ...emulators.runtimeEnv({
+        HANDLER: "email-worker",
+        MODE: "local",
+        PORT: "0",
+        LOG_LEVEL: "info",
+      }),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];
@@ -37,12 +45,17 @@ function startWorker(): Worker {
 }
 
 async function appliedCounts(ids: readonly string[]): Promise<number[]> {
-  const snapshots = await emulators.firestore.getAll(...ids.map((id) => applied.ref(emulators.firestore, id)));
+  const snapshots = await emulators.firestore.getAll(
+    ...ids.map((id) => applied.ref(emulators.firestore, id)),
+  );
   return snapshots.map((s) => s.data()?.count ?? 0);
 }
 
 beforeAll(async () => {
-  await provision(emulators.pubsub, eventTypesFor("local").system, { consumers: ["email-worker"], retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 } });
+  await provision(emulators.pubsub, eventTypesFor("local").system, {
+    consumers: ["email-worker"],
+    retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
+  });
 }, 60_000);
 
 describe("SIGTERM", { timeout: 90_000 }, () => {
@@ -50,9 +63,15 @@ describe("SIGTERM", { timeout: 90_000 }, () => {
     const messages = Array.from({ length: 60 }, () => shareRequested({ delayMs: "150" }));
     const ids = messages.map((m) => m.attributes["ce-id"]!);
     const first = startWorker();
-    await waitFor(() => first.lines.some((l) => String(l["message"]).endsWith("started")), "the worker to start");
+    await waitFor(
+      () => first.lines.some((l) => String(l["message"]).endsWith("started")),
+      "the worker to start",
+    );
     await publishRaw(emulators.pubsub, messages);
-    await waitFor(async () => (await appliedCounts(ids)).filter((c) => c > 0).length >= 10, "a first part of the batch to be applied");
+    await waitFor(
+      async () => (await appliedCounts(ids)).filter((c) => c > 0).length >= 10,
+      "a first part of the batch to be applied",
+    );
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
     const afterFirst = (await appliedCounts(ids)).filter((c) => c > 0).length;
@@ -60,7 +79,11 @@ describe("SIGTERM", { timeout: 90_000 }, () => {
     expect(first.lines.some((l) => l["message"] === "stopped")).toBe(true);
 
     const second = startWorker();
-    await waitFor(async () => (await appliedCounts(ids)).every((c) => c > 0), "every event to be applied after the restart", 60_000);
+    await waitFor(
+      async () => (await appliedCounts(ids)).every((c) => c > 0),
+      "every event to be applied after the restart",
+      60_000,
+    );
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
     expect(await appliedCounts(ids)).toEqual(ids.map(() => 1));

@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { UnaryPullSource, type PulledMessage, type UnaryPullOptions } from "../../handlers/runtime/unary-pull";
+import {
+  UnaryPullSource,
+  type PulledMessage,
+  type UnaryPullOptions,
+} from "../../handlers/runtime/unary-pull";
 import { useEmulators } from "../support/emulators";
 import { waitFor } from "../support/pubsub";
 
@@ -11,8 +15,12 @@ async function backlog(count: number, ackDeadlineSeconds = 10): Promise<string> 
   const name = `unary-${randomBytes(4).toString("hex")}`;
   const [topic] = await emulators.pubsub.createTopic(name);
   await topic.createSubscription(name, { ackDeadlineSeconds });
-  const batched = emulators.pubsub.topic(name, { batching: { maxMessages: 500, maxMilliseconds: 5 } });
-  await Promise.all(Array.from({ length: count }, (_, i) => batched.publishMessage({ data: Buffer.from(`m${i}`) })));
+  const batched = emulators.pubsub.topic(name, {
+    batching: { maxMessages: 500, maxMilliseconds: 5 },
+  });
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => batched.publishMessage({ data: Buffer.from(`m${i}`) })),
+  );
   await batched.flush();
   return name;
 }

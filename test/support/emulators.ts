@@ -40,7 +40,8 @@ export function useEmulators(options: { pubsub?: boolean } = {}): EmulatorFixtur
       options.pubsub === false ? undefined : emulatorFromEnvOrStart("pubsub"),
       emulatorFromEnvOrStart("firestore"),
     ]);
-    if (pubsubEmulator !== undefined) pubsub = new PubSub({ projectId, apiEndpoint: pubsubEmulator.host, emulatorMode: true });
+    if (pubsubEmulator !== undefined)
+      pubsub = new PubSub({ projectId, apiEndpoint: pubsubEmulator.host, emulatorMode: true });
     firestore = new Firestore({ projectId, host: firestoreEmulator.host, ssl: false });
   }, 60_000);
 
@@ -51,7 +52,8 @@ export function useEmulators(options: { pubsub?: boolean } = {}): EmulatorFixtur
   }, 30_000);
 
   const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the emulator fixture's ${what} is used before beforeAll ran`);
+    if (value === undefined)
+      throw new Error(`the emulator fixture's ${what} is used before beforeAll ran`);
     return value;
   };
   return {

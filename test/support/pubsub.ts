@@ -10,41 +10,66 @@ import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 export const codec = new EventCodec(eventTypesFor("local"));
 
 /** A share.requested event for the email channel, as the gateway would publish it. */
-export function shareRequested(metadata: Record<string, string> = {}, overrides: { id?: string; channel?: string } = {}): OutgoingMessage {
+export function shareRequested(
+  metadata: Record<string, string> = {},
+  overrides: { id?: string; channel?: string } = {},
+): OutgoingMessage {
   const invitationId = randomUUID();
   return codec.encode(
     "com.eventline.share.requested",
-    { invitationId, senderUserId: "user-1", cardId: "card-1", channel: overrides.channel ?? "email", recipient: "friend@example.com", shareMetadata: metadata },
+    {
+      invitationId,
+      senderUserId: "user-1",
+      cardId: "card-1",
+      channel: overrides.channel ?? "email",
+      recipient: "friend@example.com",
+      shareMetadata: metadata,
+    },
     { source: "//eventline/gateway", ...(overrides.id !== undefined && { id: overrides.id }) },
   );
 }
 
 /** Publishes messages as they are, with their ordering keys; resolves with their message ids. */
-export async function publishRaw(pubsub: PubSub, messages: readonly OutgoingMessage[]): Promise<string[]> {
+export async function publishRaw(
+  pubsub: PubSub,
+  messages: readonly OutgoingMessage[],
+): Promise<string[]> {
   const topics = new Map<string, ReturnType<PubSub["topic"]>>();
   const topicFor = (name: string, ordered: boolean): ReturnType<PubSub["topic"]> => {
     const key = `${name}/${ordered}`;
     let topic = topics.get(key);
     if (topic === undefined) {
-      topic = pubsub.topic(name, { batching: { maxMessages: 100, maxMilliseconds: 1 }, messageOrdering: ordered });
+      topic = pubsub.topic(name, {
+        batching: { maxMessages: 100, maxMilliseconds: 1 },
+        messageOrdering: ordered,
+      });
       topics.set(key, topic);
     }
     return topic;
   };
   return Promise.all(
     messages.map((m) =>
-      topicFor(m.topic, m.orderingKey !== undefined).publishMessage({ data: m.data, attributes: m.attributes, ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }) }),
+      topicFor(m.topic, m.orderingKey !== undefined).publishMessage({
+        data: m.data,
+        attributes: m.attributes,
+        ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }),
+      }),
     ),
   );
 }
 
 /** Polls `probe` until it returns something other than undefined or false. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -53,7 +78,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
  * Reads messages from a subscription until `matches` has accepted `count` of them, acking
  * everything it reads.
  */
-export async function collect(pubsub: PubSub, subscription: string, count: number, matches: (m: Message) => boolean = () => true, timeoutMs = 30_000): Promise<Message[]> {
+export async function collect(
+  pubsub: PubSub,
+  subscription: string,
+  count: number,
+  matches: (m: Message) => boolean = () => true,
+  timeoutMs = 30_000,
+): Promise<Message[]> {
   const sub = pubsub.subscription(subscription);
   const found: Message[] = [];
   sub.on("message", (m: Message) => {
@@ -61,7 +92,11 @@ export async function collect(pubsub: PubSub, subscription: string, count: numbe
     if (matches(m)) found.push(m);
   });
   try {
-    await waitFor(() => found.length >= count, `${count} matching messages on ${subscription}`, timeoutMs);
+    await waitFor(
+      () => found.length >= count,
+      `${count} matching messages on ${subscription}`,
+      timeoutMs,
+    );
   } finally {
     await sub.close();
   }

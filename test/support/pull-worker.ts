@@ -11,7 +11,9 @@ import { testRegistry } from "./test-handlers";
 launch({ system, registry: testRegistry, capabilityChecks }).then(
   async (runtime) => process.exit(await runtime.stopped),
   (err: unknown) => {
-    process.stderr.write(`test worker: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `test worker: ${err instanceof ConfigError ? err.message : String(err)}\n`,
+    );
     process.exit(2);
   },
 );

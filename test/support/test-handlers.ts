@@ -35,7 +35,10 @@ export const concurrency = {
   },
 };
 
-async function sendInvitation(event: DecodedEvent<"com.eventline.share.requested">, ctx: HandlerContext<"email-sender">): Promise<void> {
+async function sendInvitation(
+  event: DecodedEvent<"com.eventline.share.requested">,
+  ctx: HandlerContext<"email-sender">,
+): Promise<void> {
   const behaviour = event.data.shareMetadata?.["behaviour"] ?? "ok";
   const delayMs = Number(event.data.shareMetadata?.["delayMs"] ?? 0);
   concurrency.current++;
@@ -43,9 +46,14 @@ async function sendInvitation(event: DecodedEvent<"com.eventline.share.requested
   try {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const attempt = ctx.delivery.deliveryAttempt;
-    if (behaviour === "fail-before-attempt-3" && (attempt ?? 1) < 3) throw new RetryableError(`provider unavailable (attempt ${attempt})`);
+    if (behaviour === "fail-before-attempt-3" && (attempt ?? 1) < 3)
+      throw new RetryableError(`provider unavailable (attempt ${attempt})`);
     if (behaviour === "always-fail") throw new Error("the provider adapter crashed");
-    if (behaviour === "permanent") throw new PermanentError("recipient-rejected", `the provider rejected ${event.data.recipient}`);
+    if (behaviour === "permanent")
+      throw new PermanentError(
+        "recipient-rejected",
+        `the provider rejected ${event.data.recipient}`,
+      );
     const completedEventId = ctx.publish("com.eventline.share.completed", {
       invitationId: event.data.invitationId,
       messageId: `smtp-${ctx.idempotencyKey}`,
@@ -65,8 +73,16 @@ async function sendInvitation(event: DecodedEvent<"com.eventline.share.requested
   }
 }
 
-export const testEmailSender = defineHandler({ name: "email-sender", accepts: ["com.eventline.share.requested"], handle: sendInvitation });
-export const testSmsSender = defineHandler({ name: "sms-sender", accepts: ["com.eventline.share.requested"], handle: sendInvitation });
+export const testEmailSender = defineHandler({
+  name: "email-sender",
+  accepts: ["com.eventline.share.requested"],
+  handle: sendInvitation,
+});
+export const testSmsSender = defineHandler({
+  name: "sms-sender",
+  accepts: ["com.eventline.share.requested"],
+  handle: sendInvitation,
+});
 
 export interface Sequence {
   eventIds: string[];
@@ -86,8 +102,15 @@ export const testFunnelProjector = defineHandler({
   async handle(event, ctx) {
     const delayMs = Number(/^delay:(\d+)$/.exec(event.data.userAgent)?.[1] ?? 0);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await applicationOrder.update(ctx, event.data.invitationId, (sequence) => ({ eventIds: [...(sequence?.eventIds ?? []), event.meta.id] }));
+    await applicationOrder.update(ctx, event.data.invitationId, (sequence) => ({
+      eventIds: [...(sequence?.eventIds ?? []), event.meta.id],
+    }));
   },
 });
 
-export const testRegistry = registryOf(testEmailSender, testSmsSender, testFunnelProjector, archiver);
+export const testRegistry = registryOf(
+  testEmailSender,
+  testSmsSender,
+  testFunnelProjector,
+  archiver,
+);

@@ -27,51 +27,110 @@ async function context(files: Record<string, string>): Promise<{ root: string; w
 describe("planDockerfile", () => {
   it("reads every ENV form, later values winning, with variables from earlier lines", () => {
     const plan = planDockerfile(
-      ['FROM node:20-slim', 'ENV A=1 B="two words" \\', "    C=three\\ words", "ENV LEGACY value with spaces", "ENV A=$B D=${A}x E=${MISSING:-fallback}", 'CMD ["node", "main.js"]'].join("\n"),
+      [
+        "FROM node:20-slim",
+        'ENV A=1 B="two words" \\',
+        "    C=three\\ words",
+        "ENV LEGACY value with spaces",
+        "ENV A=$B D=${A}x E=${MISSING:-fallback}",
+        'CMD ["node", "main.js"]',
+      ].join("\n"),
       "Dockerfile",
     );
-    expect(plan.stages[0]!.env).toEqual({ A: "two words", B: "two words", C: "three words", LEGACY: "value with spaces", D: "1x", E: "fallback" });
+    expect(plan.stages[0]!.env).toEqual({
+      A: "two words",
+      B: "two words",
+      C: "three words",
+      LEGACY: "value with spaces",
+      D: "1x",
+      E: "fallback",
+    });
   });
 
   it("carries a stage's settings into a stage built FROM it, and builds only the stages the image needs", () => {
-    const plan = planDockerfile(["FROM node:20 AS unused", "FROM node:20 AS base", "ENV X=1", "WORKDIR /srv", "FROM base", 'CMD ["node", "a.js"]'].join("\n"), "Dockerfile");
-    expect(plan.stages[2]).toMatchObject({ env: { X: "1" }, workdir: "/srv", command: ["node", "a.js"], base: { stage: 1 } });
+    const plan = planDockerfile(
+      [
+        "FROM node:20 AS unused",
+        "FROM node:20 AS base",
+        "ENV X=1",
+        "WORKDIR /srv",
+        "FROM base",
+        'CMD ["node", "a.js"]',
+      ].join("\n"),
+      "Dockerfile",
+    );
+    expect(plan.stages[2]).toMatchObject({
+      env: { X: "1" },
+      workdir: "/srv",
+      command: ["node", "a.js"],
+      base: { stage: 1 },
+    });
     expect(plan.needed).toEqual([1, 2]);
   });
 
   it("refuses a CMD in shell form, naming its line and the exec form to use", () => {
-    expect(() => planDockerfile("FROM node:20\n\nCMD node main.js\n", "Dockerfile")).toThrow(/^Dockerfile:3: `CMD node main.js`: CMD is in shell form.*Fix: write it in exec form/);
+    expect(() => planDockerfile("FROM node:20\n\nCMD node main.js\n", "Dockerfile")).toThrow(
+      /^Dockerfile:3: `CMD node main.js`: CMD is in shell form.*Fix: write it in exec form/,
+    );
   });
 
   it("refuses a variable the base image would set, rather than expanding it to nothing", () => {
-    expect(() => planDockerfile('FROM node:20\nENV PATH=/app/bin:$PATH\nCMD ["node"]\n', "Dockerfile")).toThrow(/Dockerfile:2: .*\$PATH is not set by an earlier ENV of this stage/);
+    expect(() =>
+      planDockerfile('FROM node:20\nENV PATH=/app/bin:$PATH\nCMD ["node"]\n', "Dockerfile"),
+    ).toThrow(/Dockerfile:2: .*\$PATH is not set by an earlier ENV of this stage/);
   });
 
   it("refuses COPY --from an image, which it cannot pull", () => {
-    expect(() => planDockerfile('FROM node:20\nCOPY --from=busybox /bin/sh /sh\nCMD ["node"]\n', "Dockerfile")).toThrow(/Dockerfile:2: .*names an image, not an earlier stage/);
+    expect(() =>
+      planDockerfile('FROM node:20\nCOPY --from=busybox /bin/sh /sh\nCMD ["node"]\n', "Dockerfile"),
+    ).toThrow(/Dockerfile:2: .*names an image, not an earlier stage/);
   });
 });
 
 describe("buildImage on a scratch context", () => {
   it("fails on a RUN it cannot interpret, naming the instruction and its line", async () => {
     const { root, workDir } = await context({
-      Dockerfile: ["FROM node:20-slim", "WORKDIR /app", "RUN apt-get update && apt-get install -y curl", 'CMD ["node", "main.js"]'].join("\n"),
+      Dockerfile: [
+        "FROM node:20-slim",
+        "WORKDIR /app",
+        "RUN apt-get update && apt-get install -y curl",
+        'CMD ["node", "main.js"]',
+      ].join("\n"),
     });
     const build = buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir });
     await expect(build).rejects.toThrow(UninterpretableDockerfileError);
-    await expect(build).rejects.toThrow(/^Dockerfile:3: `RUN apt-get update && apt-get install -y curl`: RUN apt-get update is a command verify cannot interpret/);
+    await expect(build).rejects.toThrow(
+      /^Dockerfile:3: `RUN apt-get update && apt-get install -y curl`: RUN apt-get update is a command verify cannot interpret/,
+    );
     expect(await readdir(workDir)).toEqual([]);
   });
 
   it("fails on an instruction it does not interpret at all, naming it", async () => {
-    const { root, workDir } = await context({ Dockerfile: 'FROM node:20-slim\nHEALTHCHECK CMD curl -f http://localhost/\nCMD ["node", "main.js"]\n' });
-    await expect(buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir })).rejects.toThrow(/^Dockerfile:2: .*HEALTHCHECK is an instruction verify cannot interpret/);
+    const { root, workDir } = await context({
+      Dockerfile:
+        'FROM node:20-slim\nHEALTHCHECK CMD curl -f http://localhost/\nCMD ["node", "main.js"]\n',
+    });
+    await expect(
+      buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir }),
+    ).rejects.toThrow(/^Dockerfile:2: .*HEALTHCHECK is an instruction verify cannot interpret/);
   });
 
   it("copies from the context what the Dockerfile's own ignore file keeps, with Docker's pattern rules", async () => {
     const { root, workDir } = await context({
-      Dockerfile: ["FROM node:20-slim", "WORKDIR /app", "COPY src ./src", "COPY package.json ./", 'CMD ["node", "src/main.js"]'].join("\n"),
-      "Dockerfile.dockerignore": ["*", "!src", "!package.json", "src/fixtures", "**/*.test.js"].join("\n"),
+      Dockerfile: [
+        "FROM node:20-slim",
+        "WORKDIR /app",
+        "COPY src ./src",
+        "COPY package.json ./",
+        'CMD ["node", "src/main.js"]',
+      ].join("\n"),
+      "Dockerfile.dockerignore": [
+        "*",
+        "!src",
+        "!package.json",
+        "src/fixtures",
+        "**/*.test.js",
+      ].join("\n"),
       "package.json": "{}",
       "src/main.js": "console.log('main')",
       "src/lib/util.js": "module.exports = 1",
@@ -79,9 +138,16 @@ describe("buildImage on a scratch context", () => {
       "src/fixtures/big.json": "[]",
       "README.md": "not copied",
     });
-    const image = await buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir });
+    const image = await buildImage({
+      dockerfile: join(root, "Dockerfile"),
+      context: root,
+      workDir,
+    });
     const files = async (dir: string): Promise<string[]> =>
-      (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1)).sort();
+      (await readdir(dir, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+        .sort();
     expect(await files(image.appDir)).toEqual(["package.json", "src/lib/util.js", "src/main.js"]);
   });
 
@@ -110,6 +176,10 @@ describe("buildImage on a scratch context", () => {
       ".dockerignore": "secret.txt\n",
       "secret.txt": "s",
     });
-    await expect(buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir })).rejects.toThrow(/^Dockerfile:3: secret\.txt is not in the build context .* or is excluded by .*\.dockerignore/);
+    await expect(
+      buildImage({ dockerfile: join(root, "Dockerfile"), context: root, workDir }),
+    ).rejects.toThrow(
+      /^Dockerfile:3: secret\.txt is not in the build context .* or is excluded by .*\.dockerignore/,
+    );
   });
 });

@@ -21,7 +21,12 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "eventline-verify-image-"));
   const started = Date.now();
   [image, pubsub, firestore] = await Promise.all([
-    buildImage({ dockerfile: join(REPO, "handlers", "Dockerfile"), context: REPO, workDir, say: (line) => progress.push(line) }).then((built) => {
+    buildImage({
+      dockerfile: join(REPO, "handlers", "Dockerfile"),
+      context: REPO,
+      workDir,
+      say: (line) => progress.push(line),
+    }).then((built) => {
       coldSeconds = (Date.now() - started) / 1000;
       return built;
     }),
@@ -38,7 +43,11 @@ afterAll(async () => {
 describe("buildImage on handlers/Dockerfile", () => {
   it("reads the final stage's CMD, ENV, USER and EXPOSE", () => {
     expect(image.command).toEqual(["node", "dist/handlers/main.js"]);
-    expect(image.env).toEqual({ NODE_ENV: "production", NODE_OPTIONS: "--enable-source-maps", PORT: "8080" });
+    expect(image.env).toEqual({
+      NODE_ENV: "production",
+      NODE_OPTIONS: "--enable-source-maps",
+      PORT: "8080",
+    });
     expect(image.user).toBe("1000:1000");
     expect(image.exposed).toEqual([8080]);
     expect(image.baseImage).toBe("node:20-slim");
@@ -47,11 +56,15 @@ describe("buildImage on handlers/Dockerfile", () => {
 
   it("puts dist, the production node_modules and package.json in the app directory, and nothing else", async () => {
     expect(existsSync(join(image.appDir, "dist", "handlers", "main.js"))).toBe(true);
-    expect(existsSync(join(image.appDir, "node_modules", "@google-cloud", "pubsub", "package.json"))).toBe(true);
+    expect(
+      existsSync(join(image.appDir, "node_modules", "@google-cloud", "pubsub", "package.json")),
+    ).toBe(true);
     expect(existsSync(join(image.appDir, "node_modules", "vitest"))).toBe(false);
     expect(existsSync(join(image.appDir, "node_modules", "typescript"))).toBe(false);
     expect(existsSync(join(image.appDir, "handlers"))).toBe(false);
-    expect(await readFile(join(image.appDir, "package.json"), "utf8")).toBe(await readFile(join(REPO, "package.json"), "utf8"));
+    expect(await readFile(join(image.appDir, "package.json"), "utf8")).toBe(
+      await readFile(join(REPO, "package.json"), "utf8"),
+    );
   });
 
   it("leaves out of the build what the Dockerfile's ignore file excludes", () => {
@@ -66,10 +79,19 @@ describe("buildImage on handlers/Dockerfile", () => {
       name: "gateway",
       image,
       env: { MODE: "gateway", GOOGLE_CLOUD_PROJECT: "verify-image-test", STACK: "dev" },
-      overrides: { PORT: String(port), PUBSUB_EMULATOR_HOST: pubsub!.host, FIRESTORE_EMULATOR_HOST: firestore!.host, METADATA_SERVER_DETECTION: "none" },
+      overrides: {
+        PORT: String(port),
+        PUBSUB_EMULATOR_HOST: pubsub!.host,
+        FIRESTORE_EMULATOR_HOST: firestore!.host,
+        METADATA_SERVER_DETECTION: "none",
+      },
     });
     try {
-      const probe = await waitForProbe({ kind: "startup", path: "/healthz", port: 8080, periodSeconds: 2, failureThreshold: 15 }, port, container);
+      const probe = await waitForProbe(
+        { kind: "startup", path: "/healthz", port: 8080, periodSeconds: 2, failureThreshold: 15 },
+        port,
+        container,
+      );
       expect(probe.passed, probe.detail).toBe(true);
       const response = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(response.status).toBe(200);
@@ -81,7 +103,11 @@ describe("buildImage on handlers/Dockerfile", () => {
 
   it("reuses the finished build when nothing it is made from changed", async () => {
     const started = Date.now();
-    const again = await buildImage({ dockerfile: join(REPO, "handlers", "Dockerfile"), context: REPO, workDir });
+    const again = await buildImage({
+      dockerfile: join(REPO, "handlers", "Dockerfile"),
+      context: REPO,
+      workDir,
+    });
     const warmSeconds = (Date.now() - started) / 1000;
     expect(again).toEqual({ ...image, cached: true });
     expect(warmSeconds).toBeLessThan(coldSeconds);

@@ -2,7 +2,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pushTokenVerifier, UnauthorizedError, type PushIdentity } from "../../handlers/runtime/oidc";
+import {
+  pushTokenVerifier,
+  UnauthorizedError,
+  type PushIdentity,
+} from "../../handlers/runtime/oidc";
 import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { startPushRelay, type PushRelay } from "../../tools/verify/push-relay";
 
@@ -12,7 +16,12 @@ const serviceAccountEmail = "push-search-users@verify-test.iam.gserviceaccount.c
 /** A push endpoint that verifies tokens as the runtime's push host does: 204 when they verify, 401 when not. */
 interface Endpoint {
   url: string;
-  received: { identity?: PushIdentity; refusal?: string; contentType: string | undefined; body: string }[];
+  received: {
+    identity?: PushIdentity;
+    refusal?: string;
+    contentType: string | undefined;
+    body: string;
+  }[];
   server: Server;
 }
 
@@ -22,13 +31,21 @@ let emulator: RunningEmulator | undefined;
 
 beforeAll(async () => {
   relay = await startPushRelay();
-  const verify = pushTokenVerifier({ audience, serviceAccountEmail, jwks: new URL(relay.jwksUrl), issuer: relay.issuer });
+  const verify = pushTokenVerifier({
+    audience,
+    serviceAccountEmail,
+    jwks: new URL(relay.jwksUrl),
+    issuer: relay.issuer,
+  });
   const received: Endpoint["received"] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      const entry = { contentType: request.headers["content-type"], body: Buffer.concat(chunks).toString("utf8") };
+      const entry = {
+        contentType: request.headers["content-type"],
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       verify(request.headers.authorization).then(
         (identity) => {
           received.push({ ...entry, identity });
@@ -42,7 +59,11 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  endpoint = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, received, server };
+  endpoint = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    server,
+  };
   emulator = await startEmulator("pubsub");
 }, 60_000);
 
@@ -57,17 +78,42 @@ describe("the push relay", () => {
   it("mints tokens the runtime's pushTokenVerifier accepts, and forwards the body and content type", async () => {
     const url = relay.route("search-users", { url: endpoint.url, audience, serviceAccountEmail });
     expect(url).toBe(`${relay.issuer}/push/search-users`);
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"message":{"data":"e30="}}' });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"message":{"data":"e30="}}',
+    });
     expect(response.status).toBe(204);
-    expect(endpoint.received.at(-1)).toEqual({ identity: { email: serviceAccountEmail, subject: expect.stringMatching(/^\d{21}$/) }, contentType: "application/json", body: '{"message":{"data":"e30="}}' });
+    expect(endpoint.received.at(-1)).toEqual({
+      identity: { email: serviceAccountEmail, subject: expect.stringMatching(/^\d{21}$/) },
+      contentType: "application/json",
+      body: '{"message":{"data":"e30="}}',
+    });
     expect(relay.relayed).toContainEqual({ consumer: "search-users", status: 204 });
   });
 
   it("refuses, through the verifier, a token for another audience or another service account", async () => {
-    const verify = pushTokenVerifier({ audience, serviceAccountEmail, jwks: new URL(relay.jwksUrl), issuer: relay.issuer });
-    await expect(verify(`Bearer ${await relay.token({ audience: "https://eventline.test/push/other", serviceAccountEmail })}`)).rejects.toThrow(UnauthorizedError);
-    await expect(verify(`Bearer ${await relay.token({ audience, serviceAccountEmail: "someone@verify-test.iam.gserviceaccount.com" })}`)).rejects.toThrow(/token is for someone@/);
-    const url = relay.route("misrouted", { url: endpoint.url, audience: "https://eventline.test/push/other", serviceAccountEmail });
+    const verify = pushTokenVerifier({
+      audience,
+      serviceAccountEmail,
+      jwks: new URL(relay.jwksUrl),
+      issuer: relay.issuer,
+    });
+    await expect(
+      verify(
+        `Bearer ${await relay.token({ audience: "https://eventline.test/push/other", serviceAccountEmail })}`,
+      ),
+    ).rejects.toThrow(UnauthorizedError);
+    await expect(
+      verify(
+        `Bearer ${await relay.token({ audience, serviceAccountEmail: "someone@verify-test.iam.gserviceaccount.com" })}`,
+      ),
+    ).rejects.toThrow(/token is for someone@/);
+    const url = relay.route("misrouted", {
+      url: endpoint.url,
+      audience: "https://eventline.test/push/other",
+      serviceAccountEmail,
+    });
     expect((await fetch(url, { method: "POST", body: "{}" })).status).toBe(401);
     expect(relay.relayed).toContainEqual({ consumer: "misrouted", status: 401 });
   });
@@ -81,17 +127,36 @@ describe("the push relay", () => {
   });
 
   it("carries a message from the Pub/Sub emulator's push subscription to the workload, signed", async () => {
-    const pubsub = new PubSub({ projectId: "verify-relay-test", apiEndpoint: emulator!.host, emulatorMode: true });
+    const pubsub = new PubSub({
+      projectId: "verify-relay-test",
+      apiEndpoint: emulator!.host,
+      emulatorMode: true,
+    });
     try {
       const [topic] = await pubsub.createTopic("users");
-      await topic.createSubscription("search-users", { pushConfig: { pushEndpoint: relay.route("search-users", { url: endpoint.url, audience, serviceAccountEmail }) } });
+      await topic.createSubscription("search-users", {
+        pushConfig: {
+          pushEndpoint: relay.route("search-users", {
+            url: endpoint.url,
+            audience,
+            serviceAccountEmail,
+          }),
+        },
+      });
       const before = endpoint.received.length;
-      await topic.publishMessage({ data: Buffer.from("hello"), attributes: { "ce-type": "com.skillancer.user.created" } });
+      await topic.publishMessage({
+        data: Buffer.from("hello"),
+        attributes: { "ce-type": "com.skillancer.user.created" },
+      });
       const deadline = Date.now() + 20_000;
-      while (endpoint.received.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (endpoint.received.length === before && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       const pushed = endpoint.received.at(-1)!;
       expect(pushed.identity?.email).toBe(serviceAccountEmail);
-      const envelope = JSON.parse(pushed.body) as { message: { data: string; attributes: Record<string, string> }; subscription: string };
+      const envelope = JSON.parse(pushed.body) as {
+        message: { data: string; attributes: Record<string, string> };
+        subscription: string;
+      };
       expect(Buffer.from(envelope.message.data, "base64").toString()).toBe("hello");
       expect(envelope.message.attributes["ce-type"]).toBe("com.skillancer.user.created");
     } finally {

@@ -39,19 +39,33 @@ function headersOf(topic: ResolvedTopic, event: ResolvedEvent): JsonSchema {
     "ce-specversion": { type: "string", const: "1.0" },
     "ce-time": { type: "string", format: "date-time" },
     "content-type": { type: "string", const: contentTypes[topic.encoding] },
-    "ce-correlationid": { ...text, description: "Shared by every event of one flow; a root event's is its own id." },
+    "ce-correlationid": {
+      ...text,
+      description: "Shared by every event of one flow; a root event's is its own id.",
+    },
     "ce-causationid": { ...text, description: "The id of the event that caused this one." },
     "ce-traceparent": { ...text, description: "W3C trace context." },
   };
-  if (event.subject !== undefined) properties["ce-subject"] = { ...text, description: `The payload's ${event.subject}.` };
+  if (event.subject !== undefined)
+    properties["ce-subject"] = { ...text, description: `The payload's ${event.subject}.` };
   for (const [attribute, field] of Object.entries(event.routingAttributes)) {
-    properties[`ce-${attribute}`] = { ...text, description: `The payload's ${field}, for subscription filters.` };
+    properties[`ce-${attribute}`] = {
+      ...text,
+      description: `The payload's ${field}, for subscription filters.`,
+    };
   }
-  return { type: "object", properties, required: ["ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time", "content-type"] };
+  return {
+    type: "object",
+    properties,
+    required: ["ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time", "content-type"],
+  };
 }
 
 /** The AsyncAPI 3 document of a resolved system (not yet validated: see {@link validatedAsyncApi}). */
-export function asyncApiDocument(system: ResolvedSystem, options: AsyncApiOptions = {}): Record<string, unknown> {
+export function asyncApiDocument(
+  system: ResolvedSystem,
+  options: AsyncApiOptions = {},
+): Record<string, unknown> {
   const project = options.project ?? "{project}";
   const schemas = new JsonSchemaBuilder("#/components/schemas/");
   const rows = new Map(catalogRows(system).map((row) => [row.type, row]));
@@ -74,7 +88,9 @@ export function asyncApiDocument(system: ResolvedSystem, options: AsyncApiOption
           googlepubsub: {
             bindingVersion: "0.2.0",
             schema: { name: `projects/${project}/schemas/${topic.name}` },
-            ...(topic.orderingKey !== undefined && { orderingKey: `the payload's ${topic.orderingKey}` }),
+            ...(topic.orderingKey !== undefined && {
+              orderingKey: `the payload's ${topic.orderingKey}`,
+            }),
           },
         },
       };
@@ -89,27 +105,41 @@ export function asyncApiDocument(system: ResolvedSystem, options: AsyncApiOption
         googlepubsub: {
           bindingVersion: "0.2.0",
           messageRetentionDuration: `${topic.retentionSeconds}s`,
-          schemaSettings: { encoding: schemaEncodings[topic.encoding], name: `projects/${project}/schemas/${topic.name}` },
+          schemaSettings: {
+            encoding: schemaEncodings[topic.encoding],
+            name: `projects/${project}/schemas/${topic.name}`,
+          },
         },
       },
     };
-    const producers = [...new Set(topic.events.flatMap((event) => rows.get(event.type)?.producers ?? []))];
+    const producers = [
+      ...new Set(topic.events.flatMap((event) => rows.get(event.type)?.producers ?? [])),
+    ];
     operations[`publish-${topic.name}`] = {
       action: "send",
       channel: { $ref: `#/channels/${topic.name}` },
       summary: `Publish to ${topic.name}${producers.length > 0 ? `; producers: ${producers.join(", ")}` : ""}.`,
-      messages: topic.events.map((event) => ({ $ref: `#/channels/${topic.name}/messages/${event.type}` })),
+      messages: topic.events.map((event) => ({
+        $ref: `#/channels/${topic.name}/messages/${event.type}`,
+      })),
     };
   }
 
   for (const consumer of system.consumers) {
-    const accepted = system.topics.find((topic) => topic.name === consumer.topic)!.events.filter((event) => consumer.contract.accepts.includes(event.type));
+    const accepted = system.topics
+      .find((topic) => topic.name === consumer.topic)!
+      .events.filter((event) => consumer.contract.accepts.includes(event.type));
     operations[consumer.name] = {
       action: "receive",
       channel: { $ref: `#/channels/${consumer.topic}` },
-      summary: consumer.description ?? consumer.contract.description ?? `Runs handler ${consumer.handler}.`,
+      summary:
+        consumer.description ??
+        consumer.contract.description ??
+        `Runs handler ${consumer.handler}.`,
       description: `Subscription ${consumer.name} (${consumer.delivery}${consumer.filter !== undefined ? `, filter ${consumer.filter}` : ""}); dead letters to ${consumer.deadLetterTopic} after ${consumer.maxDeliveryAttempts} attempts.`,
-      messages: accepted.map((event) => ({ $ref: `#/channels/${consumer.topic}/messages/${event.type}` })),
+      messages: accepted.map((event) => ({
+        $ref: `#/channels/${consumer.topic}/messages/${event.type}`,
+      })),
     };
   }
 
@@ -118,12 +148,21 @@ export function asyncApiDocument(system: ResolvedSystem, options: AsyncApiOption
     info: {
       title: "Eventline",
       version: options.version ?? "0.0.0",
-      description: "The event system declared in infra/system.ts: CloudEvents 1.0 over Google Cloud Pub/Sub (binary mode).",
+      description:
+        "The event system declared in infra/system.ts: CloudEvents 1.0 over Google Cloud Pub/Sub (binary mode).",
     },
     defaultContentType: contentTypes.protobuf,
     servers: {
-      local: { host: "127.0.0.1:8085", protocol: "googlepubsub", description: "The Pub/Sub emulator `npm start` runs." },
-      cloud: { host: "pubsub.googleapis.com", protocol: "googlepubsub", description: "Google Cloud Pub/Sub." },
+      local: {
+        host: "127.0.0.1:8085",
+        protocol: "googlepubsub",
+        description: "The Pub/Sub emulator `npm start` runs.",
+      },
+      cloud: {
+        host: "pubsub.googleapis.com",
+        protocol: "googlepubsub",
+        description: "Google Cloud Pub/Sub.",
+      },
     },
     channels,
     operations,
@@ -151,7 +190,10 @@ export async function validateAsyncApi(document: Record<string, unknown>): Promi
  * The system's document, validated.
  * @throws AsyncApiError when @asyncapi/parser rejects it.
  */
-export async function validatedAsyncApi(system: ResolvedSystem, options: AsyncApiOptions = {}): Promise<Record<string, unknown>> {
+export async function validatedAsyncApi(
+  system: ResolvedSystem,
+  options: AsyncApiOptions = {},
+): Promise<Record<string, unknown>> {
   const document = asyncApiDocument(system, options);
   await validateAsyncApi(document);
   return document;

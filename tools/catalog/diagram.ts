@@ -36,13 +36,18 @@ function nodeText(node: TopologyNode): string {
 /** Mermaid `flowchart LR` source. */
 export function toMermaid(topology: Topology): string {
   const lines = ["flowchart LR"];
-  for (const node of topology.nodes) lines.push(`  ${mermaidShape[node.kind](safeId(node.id), mermaidText(nodeText(node)))}`);
+  for (const node of topology.nodes)
+    lines.push(`  ${mermaidShape[node.kind](safeId(node.id), mermaidText(nodeText(node)))}`);
   for (const edge of topology.edges) {
     const arrow = edge.kind === "carries" ? "-.->" : "-->";
     const label = edge.label === undefined ? "" : `|"${mermaidText(edge.label)}"|`;
     lines.push(`  ${safeId(edge.from)} ${arrow}${label} ${safeId(edge.to)}`);
   }
-  lines.push("  classDef topic fill:#e8f0fe,stroke:#1a73e8", "  classDef consumer fill:#e6f4ea,stroke:#188038", "  classDef event fill:#fef7e0,stroke:#b06000");
+  lines.push(
+    "  classDef topic fill:#e8f0fe,stroke:#1a73e8",
+    "  classDef consumer fill:#e6f4ea,stroke:#188038",
+    "  classDef event fill:#fef7e0,stroke:#b06000",
+  );
   for (const kind of ["topic", "consumer", "event"] as const) {
     const ids = topology.nodes.filter((node) => node.kind === kind).map((node) => safeId(node.id));
     if (ids.length > 0) lines.push(`  class ${ids.join(",")} ${kind}`);
@@ -59,14 +64,27 @@ const dotShape: Record<NodeKind, string> = {
 
 /** Graphviz DOT source. */
 export function toDot(topology: Topology): string {
-  const lines = ["digraph eventline {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];'];
+  const lines = [
+    "digraph eventline {",
+    "  rankdir=LR;",
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+  ];
   for (const node of topology.nodes) {
-    const label = node.kind === "consumer" ? `${dotText(node.label)}\\n${dotText(node.detail)}` : dotText(node.kind === "event" ? shortType(node.label) : node.label);
+    const label =
+      node.kind === "consumer"
+        ? `${dotText(node.label)}\\n${dotText(node.detail)}`
+        : dotText(node.kind === "event" ? shortType(node.label) : node.label);
     lines.push(`  ${safeId(node.id)} [label="${label}", ${dotShape[node.kind]}];`);
   }
   for (const edge of topology.edges) {
-    const attributes = [edge.label === undefined ? "" : `label="${dotText(edge.label)}"`, edge.kind === "carries" ? "style=dashed" : ""].filter(Boolean);
-    lines.push(`  ${safeId(edge.from)} -> ${safeId(edge.to)}${attributes.length > 0 ? ` [${attributes.join(", ")}]` : ""};`);
+    const attributes = [
+      edge.label === undefined ? "" : `label="${dotText(edge.label)}"`,
+      edge.kind === "carries" ? "style=dashed" : "",
+    ].filter(Boolean);
+    lines.push(
+      `  ${safeId(edge.from)} -> ${safeId(edge.to)}${attributes.length > 0 ? ` [${attributes.join(", ")}]` : ""};`,
+    );
   }
   lines.push("}");
   return lines.join("\n") + "\n";

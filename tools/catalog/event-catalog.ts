@@ -26,8 +26,18 @@ export function catalogRows(system: ResolvedSystem): CatalogRow[] {
     topic.events.map((event) => ({
       type: event.type,
       topic: topic.name,
-      producers: [...event.producers, ...business.filter((consumer) => consumer.contract.emits.includes(event.type)).map((consumer) => consumer.name)],
-      consumers: business.filter((consumer) => consumer.topic === topic.name && consumer.contract.accepts.includes(event.type)).map((consumer) => consumer.name),
+      producers: [
+        ...event.producers,
+        ...business
+          .filter((consumer) => consumer.contract.emits.includes(event.type))
+          .map((consumer) => consumer.name),
+      ],
+      consumers: business
+        .filter(
+          (consumer) =>
+            consumer.topic === topic.name && consumer.contract.accepts.includes(event.type),
+        )
+        .map((consumer) => consumer.name),
       message: event.messageName,
       encoding: topic.encoding,
       ...(event.description !== undefined && { description: event.description }),
@@ -50,15 +60,17 @@ export function catalogMarkdown(system: ResolvedSystem): string {
     "",
     "| Event | Topic | Producer | Consumers | Schema |",
     "| --- | --- | --- | --- | --- |",
-    ...rows.map((row) =>
-      [
-        `\`${row.type}\``,
-        `\`${row.topic}\``,
-        row.producers.length > 0 ? row.producers.map(cell).join(", ") : "—",
-        row.consumers.length > 0 ? row.consumers.map(cell).join(", ") : "—",
-        `\`${row.message}\` (${row.encoding})`,
-      ].join(" | "),
-    ).map((line) => `| ${line} |`),
+    ...rows
+      .map((row) =>
+        [
+          `\`${row.type}\``,
+          `\`${row.topic}\``,
+          row.producers.length > 0 ? row.producers.map(cell).join(", ") : "—",
+          row.consumers.length > 0 ? row.consumers.map(cell).join(", ") : "—",
+          `\`${row.message}\` (${row.encoding})`,
+        ].join(" | "),
+      )
+      .map((line) => `| ${line} |`),
     "",
     `Every event is also appended to the event store (\`events/{id}\`) by its topic's built-in archiver (\`<topic>-archiver\`).`,
     "",

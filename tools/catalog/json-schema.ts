@@ -19,7 +19,11 @@ function fullName(type: protobuf.ReflectionObject): string {
 const wellKnown: Record<string, JsonSchema> = {
   "google.protobuf.Timestamp": { type: "string", format: "date-time" },
   "google.protobuf.Duration": { type: "string", pattern: "^-?\\d+(\\.\\d+)?s$" },
-  "google.protobuf.Any": { type: "object", properties: { "@type": { type: "string" } }, required: ["@type"] },
+  "google.protobuf.Any": {
+    type: "object",
+    properties: { "@type": { type: "string" } },
+    required: ["@type"],
+  },
 };
 
 /** Collects the schemas of messages reachable from the ones asked for. */
@@ -47,7 +51,11 @@ export class JsonSchemaBuilder {
     for (const field of type.fieldsArray) {
       field.resolve();
       const value = this.value(field);
-      const schema = field.map ? { type: "object", additionalProperties: value } : field.repeated ? { type: "array", items: value } : value;
+      const schema = field.map
+        ? { type: "object", additionalProperties: value }
+        : field.repeated
+          ? { type: "array", items: value }
+          : value;
       properties[field.name] = field.comment ? { ...schema, description: field.comment } : schema;
     }
     return {
@@ -61,7 +69,8 @@ export class JsonSchemaBuilder {
 
   private value(field: protobuf.Field): JsonSchema {
     const resolved = field.resolvedType;
-    if (resolved instanceof protobuf.Enum) return { type: "string", enum: Object.keys(resolved.values) };
+    if (resolved instanceof protobuf.Enum)
+      return { type: "string", enum: Object.keys(resolved.values) };
     if (resolved instanceof protobuf.Type) return this.ref(fullName(resolved));
     if (field.type === "string") return { type: "string" };
     if (field.type === "bool") return { type: "boolean" };

@@ -57,7 +57,8 @@ function producerName(declared: string): string {
 }
 
 function consumerDetail(consumer: ResolvedConsumer): string {
-  const filter = consumer.filter === undefined ? "every event" : consumer.filter.replace(/attributes\./g, "");
+  const filter =
+    consumer.filter === undefined ? "every event" : consumer.filter.replace(/attributes\./g, "");
   return `${consumer.delivery} · ${filter}`;
 }
 
@@ -65,11 +66,21 @@ function consumerDetail(consumer: ResolvedConsumer): string {
 export function topologyOf(system: ResolvedSystem, options: TopologyOptions = {}): Topology {
   const nodes: TopologyNode[] = [];
   const edges: TopologyEdge[] = [];
-  const topicOfType = new Map(system.topics.flatMap((topic) => topic.events.map((event) => [event.type, topic.name] as const)));
+  const topicOfType = new Map(
+    system.topics.flatMap((topic) =>
+      topic.events.map((event) => [event.type, topic.name] as const),
+    ),
+  );
 
   const published = new Map<string, Map<string, string[]>>();
   for (const topic of system.topics) {
-    nodes.push({ id: nodeId.topic(topic.name), kind: "topic", label: topic.name, detail: `${topic.events.length} event type${topic.events.length === 1 ? "" : "s"} · ${topic.encoding}${topic.command ? " · command" : ""}`, topic: topic.name });
+    nodes.push({
+      id: nodeId.topic(topic.name),
+      kind: "topic",
+      label: topic.name,
+      detail: `${topic.events.length} event type${topic.events.length === 1 ? "" : "s"} · ${topic.encoding}${topic.command ? " · command" : ""}`,
+      topic: topic.name,
+    });
     for (const event of topic.events) {
       for (const producer of event.producers) {
         const byTopic = published.get(producerName(producer)) ?? new Map<string, string[]>();
@@ -79,15 +90,39 @@ export function topologyOf(system: ResolvedSystem, options: TopologyOptions = {}
     }
   }
   for (const [producer, byTopic] of published) {
-    nodes.push({ id: nodeId.producer(producer), kind: "producer", label: producer, detail: `publishes to ${[...byTopic.keys()].join(", ")}` });
-    for (const [topic, types] of byTopic) edges.push({ from: nodeId.producer(producer), to: nodeId.topic(topic), kind: "publishes", label: types.map(shortType).join(", ") });
+    nodes.push({
+      id: nodeId.producer(producer),
+      kind: "producer",
+      label: producer,
+      detail: `publishes to ${[...byTopic.keys()].join(", ")}`,
+    });
+    for (const [topic, types] of byTopic)
+      edges.push({
+        from: nodeId.producer(producer),
+        to: nodeId.topic(topic),
+        kind: "publishes",
+        label: types.map(shortType).join(", "),
+      });
   }
 
   const emitted = new Set<string>();
   for (const consumer of system.consumers) {
     if (consumer.builtIn && !options.archivers) continue;
-    nodes.push({ id: nodeId.consumer(consumer.name), kind: "consumer", label: consumer.name, detail: consumerDetail(consumer), topic: consumer.topic, delivery: consumer.delivery, builtIn: consumer.builtIn });
-    edges.push({ from: nodeId.topic(consumer.topic), to: nodeId.consumer(consumer.name), kind: "subscribes", ...(consumer.filter !== undefined && { label: consumer.filter.replace(/attributes\./g, "") }) });
+    nodes.push({
+      id: nodeId.consumer(consumer.name),
+      kind: "consumer",
+      label: consumer.name,
+      detail: consumerDetail(consumer),
+      topic: consumer.topic,
+      delivery: consumer.delivery,
+      builtIn: consumer.builtIn,
+    });
+    edges.push({
+      from: nodeId.topic(consumer.topic),
+      to: nodeId.consumer(consumer.name),
+      kind: "subscribes",
+      ...(consumer.filter !== undefined && { label: consumer.filter.replace(/attributes\./g, "") }),
+    });
     for (const type of consumer.contract.emits) {
       edges.push({ from: nodeId.consumer(consumer.name), to: nodeId.event(type), kind: "emits" });
       emitted.add(type);
@@ -95,7 +130,13 @@ export function topologyOf(system: ResolvedSystem, options: TopologyOptions = {}
   }
   for (const type of emitted) {
     const topic = topicOfType.get(type)!;
-    nodes.push({ id: nodeId.event(type), kind: "event", label: type, detail: `on ${topic}`, topic });
+    nodes.push({
+      id: nodeId.event(type),
+      kind: "event",
+      label: type,
+      detail: `on ${topic}`,
+      topic,
+    });
     edges.push({ from: nodeId.event(type), to: nodeId.topic(topic), kind: "carries" });
   }
   return { nodes, edges };

@@ -13,7 +13,11 @@ import { packageVersion } from "./version";
 export function catalogCommand(): Command {
   return new Command("catalog")
     .description("print the event catalog: each event's producer, consumers and schema")
-    .addOption(new Option("-f, --format <format>", "markdown table, or an AsyncAPI 3 document (JSON)").choices(["markdown", "asyncapi"]).default("markdown"))
+    .addOption(
+      new Option("-f, --format <format>", "markdown table, or an AsyncAPI 3 document (JSON)")
+        .choices(["markdown", "asyncapi"])
+        .default("markdown"),
+    )
     .option("-s, --stack <stack>", "stack whose overrides apply", LOCAL_STACK)
     .action(async (options: { format: "markdown" | "asyncapi"; stack: string }) => {
       const resolved = resolveSystem(system, options.stack);

@@ -18,23 +18,52 @@ interface DevOptions {
 
 export function devCommand(): Command {
   return new Command("dev")
-    .description("run the whole system on the Pub/Sub and Firestore emulators, with the gateway and the dashboard (Ctrl-C stops it all)")
-    .option("-p, --port <port>", "port of the gateway and dashboard (env PORT)", process.env["PORT"])
-    .option("--pubsub-port <port>", "port to start the Pub/Sub emulator on (env EVENTLINE_PUBSUB_PORT; PUBSUB_EMULATOR_HOST reuses a running one)")
-    .option("--firestore-port <port>", "port to start the Firestore emulator on (env EVENTLINE_FIRESTORE_PORT; FIRESTORE_EMULATOR_HOST reuses a running one)")
-    .addOption(new Option("--log-format <format>", "log lines for people or for tools").choices(["pretty", "json"]).default("pretty"))
-    .addOption(new Option("--log-level <level>", "least severe level logged").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(process.env["LOG_LEVEL"] ?? "info"))
-    .addHelpText("after", "\nEnvironment: GOOGLE_CLOUD_PROJECT (default eventline-local), EVENTLINE_REDIRECT_HOSTS (hosts tracking clicks may redirect to).")
+    .description(
+      "run the whole system on the Pub/Sub and Firestore emulators, with the gateway and the dashboard (Ctrl-C stops it all)",
+    )
+    .option(
+      "-p, --port <port>",
+      "port of the gateway and dashboard (env PORT)",
+      process.env["PORT"],
+    )
+    .option(
+      "--pubsub-port <port>",
+      "port to start the Pub/Sub emulator on (env EVENTLINE_PUBSUB_PORT; PUBSUB_EMULATOR_HOST reuses a running one)",
+    )
+    .option(
+      "--firestore-port <port>",
+      "port to start the Firestore emulator on (env EVENTLINE_FIRESTORE_PORT; FIRESTORE_EMULATOR_HOST reuses a running one)",
+    )
+    .addOption(
+      new Option("--log-format <format>", "log lines for people or for tools")
+        .choices(["pretty", "json"])
+        .default("pretty"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "least severe level logged")
+        .choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+        .default(process.env["LOG_LEVEL"] ?? "info"),
+    )
+    .addHelpText(
+      "after",
+      "\nEnvironment: GOOGLE_CLOUD_PROJECT (default eventline-local), EVENTLINE_REDIRECT_HOSTS (hosts tracking clicks may redirect to).",
+    )
     .action(async (options: DevOptions) => {
       const settings = localSettings({
         ...process.env,
         ...(options.port !== undefined && { PORT: options.port }),
         ...(options.pubsubPort !== undefined && { EVENTLINE_PUBSUB_PORT: options.pubsubPort }),
-        ...(options.firestorePort !== undefined && { EVENTLINE_FIRESTORE_PORT: options.firestorePort }),
+        ...(options.firestorePort !== undefined && {
+          EVENTLINE_FIRESTORE_PORT: options.firestorePort,
+        }),
       });
       const { localLogger } = load.logging();
       const { startLocalEnvironment } = load.start();
-      const logger = localLogger({ format: options.logFormat, level: options.logLevel, projectId: settings.projectId });
+      const logger = localLogger({
+        format: options.logFormat,
+        level: options.logLevel,
+        projectId: settings.projectId,
+      });
       const say = (line: string): void => void process.stderr.write(`eventline: ${line}\n`);
       const environment = await startLocalEnvironment({ settings, logger, say });
       const { baseUrl } = environment;

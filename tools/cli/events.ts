@@ -22,7 +22,10 @@ interface EventsOptions {
 export function parseTime(value: string, option: string, now = new Date()): Date {
   if (/^\d+[smhd]$/.test(value)) return new Date(now.getTime() - toSeconds(value) * 1000);
   const millis = Date.parse(value);
-  if (Number.isNaN(millis)) throw new UserError(`${option} ${value} is neither a time (2026-11-23T10:00:00Z) nor a duration ago (15m, 2h, 7d)`);
+  if (Number.isNaN(millis))
+    throw new UserError(
+      `${option} ${value} is neither a time (2026-11-23T10:00:00Z) nor a duration ago (15m, 2h, 7d)`,
+    );
   return new Date(millis);
 }
 
@@ -30,7 +33,14 @@ export function parseTime(value: string, option: string, now = new Date()): Date
 export function eventLines(events: readonly FeedEvent[]): string {
   return table(
     ["TIME", "TYPE", "ID", "CORRELATION", "SUBJECT", "SOURCE"],
-    events.map((event) => [event.time, event.type, event.id, event.correlationId, event.subject ?? "", clip(event.source, 40)]),
+    events.map((event) => [
+      event.time,
+      event.type,
+      event.id,
+      event.correlationId,
+      event.subject ?? "",
+      clip(event.source, 40),
+    ]),
   );
 }
 
@@ -38,14 +48,18 @@ export function eventsCommand(): Command {
   return new Command("events")
     .description("query the event store (events/) by type, time and correlation id")
     .option("--type <type>", "only this event type")
-    .option("--from <time>", "events at or after this time: RFC 3339, or a duration ago such as 15m")
+    .option(
+      "--from <time>",
+      "events at or after this time: RFC 3339, or a duration ago such as 15m",
+    )
     .option("--to <time>", "events before this time: RFC 3339, or a duration ago")
     .option("--correlation <id>", "only this flow")
     .option("--limit <n>", "at most this many, the newest", "100")
     .option("--json", "one JSON object per line, payload included", false)
     .action(async (options: EventsOptions) => {
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit ${options.limit} is not a positive whole number`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit ${options.limit} is not a positive whole number`);
       const filter = {
         ...(options.type !== undefined && { type: options.type }),
         ...(options.correlation !== undefined && { correlationId: options.correlation }),

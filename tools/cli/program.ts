@@ -19,17 +19,34 @@ import { packageVersion } from "./version";
 
 /** Commander's own errors (unknown option, bad choice) in the CLI's one-line form, on every command. */
 function sayErrorsOurWay(command: Command): void {
-  command.configureOutput({ outputError: (text, write) => write(`eventline: ${text.replace(/^error: /, "")}`) });
+  command.configureOutput({
+    outputError: (text, write) => write(`eventline: ${text.replace(/^error: /, "")}`),
+  });
   for (const sub of command.commands) sayErrorsOurWay(sub);
 }
 
 export function buildProgram(): Command {
   const program = new Command("eventline")
-    .description("Eventline's local environment and tools: run the system on the emulators, publish, inspect and redrive events, print the catalog, verify what a stack deploys.")
+    .description(
+      "Eventline's local environment and tools: run the system on the emulators, publish, inspect and redrive events, print the catalog, verify what a stack deploys.",
+    )
     .version(packageVersion())
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
-  for (const command of [devCommand(), publishCommand(), tailCommand(), eventsCommand(), dlqCommand(), replayCommand(), backtestCommand(), seekCommand(), catalogCommand(), graphCommand(), verifyCommand()]) program.addCommand(command);
+  for (const command of [
+    devCommand(),
+    publishCommand(),
+    tailCommand(),
+    eventsCommand(),
+    dlqCommand(),
+    replayCommand(),
+    backtestCommand(),
+    seekCommand(),
+    catalogCommand(),
+    graphCommand(),
+    verifyCommand(),
+  ])
+    program.addCommand(command);
   sayErrorsOurWay(program);
   return program;
 }

@@ -12,7 +12,15 @@ export interface Progress {
 
 export function progressBar(label: string): Progress {
   if (process.stderr.isTTY !== true) return { update: () => {}, stop: () => {} };
-  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total}`,
+      stream: process.stderr,
+      clearOnComplete: true,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     update(done, total) {

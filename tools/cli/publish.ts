@@ -27,21 +27,31 @@ export function readPayload(argument: string): unknown {
     try {
       text = readFileSync(file === "-" ? 0 : file, "utf8");
     } catch (err) {
-      throw new UserError(`cannot read ${file === "-" ? "standard input" : file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+      throw new UserError(
+        `cannot read ${file === "-" ? "standard input" : file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+      );
     }
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new UserError(`the payload is not JSON (${(err as Error).message}); pass the event message's proto3 JSON, or @file`);
+    throw new UserError(
+      `the payload is not JSON (${(err as Error).message}); pass the event message's proto3 JSON, or @file`,
+    );
   }
 }
 
 export function publishCommand(): Command {
   return new Command("publish")
     .description("publish one event to its topic in the Pub/Sub emulator")
-    .argument("<type>", "event type, e.g. com.skillancer.user.created (eventline catalog lists them)")
-    .argument("<payload>", "the event message as proto3 JSON, @file to read it from a file, @- from standard input")
+    .argument(
+      "<type>",
+      "event type, e.g. com.skillancer.user.created (eventline catalog lists them)",
+    )
+    .argument(
+      "<payload>",
+      "the event message as proto3 JSON, @file to read it from a file, @- from standard input",
+    )
     .option("--source <uri>", "CloudEvents source", "//eventline/cli")
     .option("--id <id>", "event id (default: a new UUID)")
     .option("--time <rfc3339>", "event time (default: now)")
@@ -70,10 +80,15 @@ export function publishCommand(): Command {
         try {
           await publisher.publish([message]);
         } catch (err) {
-          if ((err as { code?: number }).code === 5) throw new UserError(`topic ${message.topic} does not exist in the emulator; \`npm start\` provisions it`);
+          if ((err as { code?: number }).code === 5)
+            throw new UserError(
+              `topic ${message.topic} does not exist in the emulator; \`npm start\` provisions it`,
+            );
           throw err;
         }
-        process.stdout.write(`published ${type} ${message.attributes["ce-id"]} to ${message.topic}\n`);
+        process.stdout.write(
+          `published ${type} ${message.attributes["ce-id"]} to ${message.topic}\n`,
+        );
       });
     });
 }

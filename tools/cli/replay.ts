@@ -30,7 +30,10 @@ export interface TargetOptions {
 /** Adds --project and --stack. */
 export function targetOptions(command: Command): Command {
   return command
-    .option("--project <id>", "work in this Google Cloud project (Application Default Credentials) instead of the local emulators")
+    .option(
+      "--project <id>",
+      "work in this Google Cloud project (Application Default Credentials) instead of the local emulators",
+    )
     .option("--stack <stack>", "the stack whose declaration applies (dev, prod, …)", "local");
 }
 
@@ -47,19 +50,27 @@ export interface SelectionOptions {
 /** Adds the options that select stored events. */
 export function selectionOptions(command: Command): Command {
   return command
-    .option("--from <time>", "events at or after this time: RFC 3339, or a duration ago such as 24h")
+    .option(
+      "--from <time>",
+      "events at or after this time: RFC 3339, or a duration ago such as 24h",
+    )
     .option("--to <time>", "events before this time: RFC 3339, or a duration ago")
     .option("--type <type...>", "only these event types")
     .option("--correlation <id>", "only this flow")
     .option("--source <uri>", "only events from this CloudEvents source, e.g. //eventline/gateway")
-    .option("--roots-only", "only events nothing else caused (their handlers derive the rest again)", false)
+    .option(
+      "--roots-only",
+      "only events nothing else caused (their handlers derive the rest again)",
+      false,
+    )
     .option("--include-replays", "also the copies earlier republishes made", false);
 }
 
 export function selectionFrom(options: SelectionOptions): Replay.EventSelection {
   const from = options.from === undefined ? undefined : parseTime(options.from, "--from");
   const to = options.to === undefined ? undefined : parseTime(options.to, "--to");
-  if (from !== undefined && to !== undefined && from >= to) throw new UserError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
+  if (from !== undefined && to !== undefined && from >= to)
+    throw new UserError(`--from ${from.toISOString()} is not before --to ${to.toISOString()}`);
   return {
     ...(from !== undefined && { from }),
     ...(to !== undefined && { to }),
@@ -83,11 +94,26 @@ interface ReplayOptions extends SelectionOptions, TargetOptions {
 }
 
 function checkCombination(options: ReplayOptions): void {
-  if ((options.handler === undefined) === !options.republish) throw new UserError("say how to replay: --handler <name...> to run handlers in-process, or --republish to publish to the topics again");
-  const inProcessOnly = { "--chain": options.chain, "--snapshot": options.snapshot !== undefined, "--from-snapshot": options.fromSnapshot !== undefined };
-  const misplaced = options.republish ? Object.entries(inProcessOnly).filter(([, given]) => given).map(([flag]) => flag) : [];
-  if (misplaced.length > 0) throw new UserError(`${misplaced.join(", ")} ${misplaced.length === 1 ? "applies" : "apply"} to in-process replays (--handler), not to --republish`);
-  if (!options.republish && options.run !== undefined) throw new UserError("--run names a republish; it applies with --republish only");
+  if ((options.handler === undefined) === !options.republish)
+    throw new UserError(
+      "say how to replay: --handler <name...> to run handlers in-process, or --republish to publish to the topics again",
+    );
+  const inProcessOnly = {
+    "--chain": options.chain,
+    "--snapshot": options.snapshot !== undefined,
+    "--from-snapshot": options.fromSnapshot !== undefined,
+  };
+  const misplaced = options.republish
+    ? Object.entries(inProcessOnly)
+        .filter(([, given]) => given)
+        .map(([flag]) => flag)
+    : [];
+  if (misplaced.length > 0)
+    throw new UserError(
+      `${misplaced.join(", ")} ${misplaced.length === 1 ? "applies" : "apply"} to in-process replays (--handler), not to --republish`,
+    );
+  if (!options.republish && options.run !== undefined)
+    throw new UserError("--run names a republish; it applies with --republish only");
 }
 
 /** How many of each, for a summary line: "3 handled, 1 duplicate". */
@@ -100,93 +126,202 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
   const replay = loadReplay();
   const databaseId = replay.checkDatabaseId(options.database, "--database");
   if (options.snapshot !== undefined) replay.checkSnapshotId(options.snapshot);
-  await replay.withReplayClients({ ...(options.project !== undefined && { project: options.project }), needs: ["firestore"] }, async (clients) => {
-    const target = clients.database(databaseId);
-    // A snapshot id in use would fail only after the whole replay.
-    if (options.snapshot !== undefined && (await replay.readSnapshot(clients.firestore, options.snapshot)).length > 0) {
-      throw new UserError(`snapshot ${options.snapshot} exists; snapshots never change, so pick another id`);
-    }
-    const bar = progressBar("replaying");
-    const common = { source: clients.firestore, target, handlers: options.handler!, selection, chain: options.chain, stack: options.stack, onProgress: (read: number, total: number) => bar.update(read, total) };
-    let result: Replay.InProcessReplayResult;
-    let restored: Replay.SnapshotInfo[] = [];
-    try {
-      if (options.fromSnapshot !== undefined) ({ restored, replay: result } = await replay.rebuildFromSnapshot({ ...common, snapshotId: options.fromSnapshot }));
-      else result = await replay.replayInProcess(common);
-    } finally {
-      bar.stop();
-    }
-    let snapshot: Replay.SnapshotInfo[] = [];
-    if (options.snapshot !== undefined) {
-      const covers = result.last ?? restored[0]?.covers;
-      if (covers === undefined) throw new UserError(`no event was replayed, so snapshot ${options.snapshot} would cover nothing; widen the selection`);
-      snapshot = await replay.takeSnapshot({ from: target, store: clients.firestore, snapshotId: options.snapshot, covers });
-    }
-    const published: Record<string, number> = {};
-    for (const event of result.published) published[event.type] = (published[event.type] ?? 0) + 1;
-    if (options.json) {
-      const { published: _events, ...rest } = result;
-      process.stdout.write(`${JSON.stringify({ database: databaseId, ...rest, published, restored, snapshot })}\n`);
-    } else {
-      if (restored.length > 0) process.stdout.write(`restored snapshot ${options.fromSnapshot} (${restored.map((s) => `${s.projection}: ${s.items}`).join(", ")}), covering events to ${restored[0]!.covers.time}\n`);
-      process.stdout.write(`replayed ${result.replayed} of ${result.read} stored events through ${options.handler!.join(", ")}${options.chain ? " and what is downstream" : ""} into database ${databaseId} (${clients.where})\n`);
-      if (result.reproduced > 0) process.stdout.write(`left ${result.reproduced} stored derived events to the handlers, which published them again\n`);
-      process.stdout.write(`deliveries: ${counts(result.outcomes)}\n`);
-      process.stdout.write(`published, captured and not sent: ${counts(published)}\n`);
-      for (const s of snapshot) process.stdout.write(`snapshot ${s.snapshotId} of ${s.projection}: ${s.items} items, covering events to ${s.covers.time}\n`);
-    }
-    const problems = [
-      ...result.failures.map((f) => `${f.consumer} gave up on ${f.type} ${f.eventId} (${f.reason}): ${f.error}`),
-      ...result.undecodable.map((u) => `stored event ${u.id} no longer decodes: ${u.problem}`),
-    ];
-    for (const problem of problems) process.stderr.write(`eventline: ${problem}\n`);
-    if (problems.length > 0) throw new UserError(`${problems.length} of the replayed events failed (listed above); in a live run they would have been dead-lettered`);
-  });
+  await replay.withReplayClients(
+    { ...(options.project !== undefined && { project: options.project }), needs: ["firestore"] },
+    async (clients) => {
+      const target = clients.database(databaseId);
+      // A snapshot id in use would fail only after the whole replay.
+      if (
+        options.snapshot !== undefined &&
+        (await replay.readSnapshot(clients.firestore, options.snapshot)).length > 0
+      ) {
+        throw new UserError(
+          `snapshot ${options.snapshot} exists; snapshots never change, so pick another id`,
+        );
+      }
+      const bar = progressBar("replaying");
+      const common = {
+        source: clients.firestore,
+        target,
+        handlers: options.handler!,
+        selection,
+        chain: options.chain,
+        stack: options.stack,
+        onProgress: (read: number, total: number) => bar.update(read, total),
+      };
+      let result: Replay.InProcessReplayResult;
+      let restored: Replay.SnapshotInfo[] = [];
+      try {
+        if (options.fromSnapshot !== undefined)
+          ({ restored, replay: result } = await replay.rebuildFromSnapshot({
+            ...common,
+            snapshotId: options.fromSnapshot,
+          }));
+        else result = await replay.replayInProcess(common);
+      } finally {
+        bar.stop();
+      }
+      let snapshot: Replay.SnapshotInfo[] = [];
+      if (options.snapshot !== undefined) {
+        const covers = result.last ?? restored[0]?.covers;
+        if (covers === undefined)
+          throw new UserError(
+            `no event was replayed, so snapshot ${options.snapshot} would cover nothing; widen the selection`,
+          );
+        snapshot = await replay.takeSnapshot({
+          from: target,
+          store: clients.firestore,
+          snapshotId: options.snapshot,
+          covers,
+        });
+      }
+      const published: Record<string, number> = {};
+      for (const event of result.published)
+        published[event.type] = (published[event.type] ?? 0) + 1;
+      if (options.json) {
+        const { published: _events, ...rest } = result;
+        process.stdout.write(
+          `${JSON.stringify({ database: databaseId, ...rest, published, restored, snapshot })}\n`,
+        );
+      } else {
+        if (restored.length > 0)
+          process.stdout.write(
+            `restored snapshot ${options.fromSnapshot} (${restored.map((s) => `${s.projection}: ${s.items}`).join(", ")}), covering events to ${restored[0]!.covers.time}\n`,
+          );
+        process.stdout.write(
+          `replayed ${result.replayed} of ${result.read} stored events through ${options.handler!.join(", ")}${options.chain ? " and what is downstream" : ""} into database ${databaseId} (${clients.where})\n`,
+        );
+        if (result.reproduced > 0)
+          process.stdout.write(
+            `left ${result.reproduced} stored derived events to the handlers, which published them again\n`,
+          );
+        process.stdout.write(`deliveries: ${counts(result.outcomes)}\n`);
+        process.stdout.write(`published, captured and not sent: ${counts(published)}\n`);
+        for (const s of snapshot)
+          process.stdout.write(
+            `snapshot ${s.snapshotId} of ${s.projection}: ${s.items} items, covering events to ${s.covers.time}\n`,
+          );
+      }
+      const problems = [
+        ...result.failures.map(
+          (f) => `${f.consumer} gave up on ${f.type} ${f.eventId} (${f.reason}): ${f.error}`,
+        ),
+        ...result.undecodable.map((u) => `stored event ${u.id} no longer decodes: ${u.problem}`),
+      ];
+      for (const problem of problems) process.stderr.write(`eventline: ${problem}\n`);
+      if (problems.length > 0)
+        throw new UserError(
+          `${problems.length} of the replayed events failed (listed above); in a live run they would have been dead-lettered`,
+        );
+    },
+  );
 }
 
-async function republishEvents(options: ReplayOptions, selection: Replay.EventSelection): Promise<void> {
+async function republishEvents(
+  options: ReplayOptions,
+  selection: Replay.EventSelection,
+): Promise<void> {
   const replay = loadReplay();
-  await replay.withReplayClients({ ...(options.project !== undefined && { project: options.project }), needs: ["firestore", "pubsub"] }, async (clients) => {
-    const publisher = replay.topicPublisher(clients.pubsub, options.stack);
-    const bar = progressBar("republishing");
-    let result: Replay.RepublishResult;
-    try {
-      result = await replay.republish({ source: clients.firestore, publisher, selection, stack: options.stack, ...(options.run !== undefined && { run: options.run }), onProgress: (read, total) => bar.update(read, total) });
-    } catch (err) {
-      if ((err as { code?: number }).code === 5) throw new UserError(`a topic does not exist in ${clients.where}: ${(err as Error).message.split("\n")[0]}`);
-      throw err;
-    } finally {
-      bar.stop();
-    }
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      const byTopic: Record<string, number> = {};
-      for (const r of result.republished) byTopic[r.topic] = (byTopic[r.topic] ?? 0) + 1;
-      if (result.republished.length > 0) process.stdout.write(table(["TOPIC", "REPUBLISHED"], Object.entries(byTopic).map(([topic, n]) => [topic, String(n)])));
-      process.stdout.write(`republished ${result.republished.length} of ${result.read} stored events in run ${options.run ?? replay.DEFAULT_REPUBLISH_RUN} (${clients.where}); the same run again changes nothing\n`);
-    }
-    for (const u of result.undecodable) process.stderr.write(`eventline: stored event ${u.id} no longer decodes, not republished: ${u.problem}\n`);
-    if (result.undecodable.length > 0) throw new UserError(`${result.undecodable.length} stored events could not be republished (listed above)`);
-  });
+  await replay.withReplayClients(
+    {
+      ...(options.project !== undefined && { project: options.project }),
+      needs: ["firestore", "pubsub"],
+    },
+    async (clients) => {
+      const publisher = replay.topicPublisher(clients.pubsub, options.stack);
+      const bar = progressBar("republishing");
+      let result: Replay.RepublishResult;
+      try {
+        result = await replay.republish({
+          source: clients.firestore,
+          publisher,
+          selection,
+          stack: options.stack,
+          ...(options.run !== undefined && { run: options.run }),
+          onProgress: (read, total) => bar.update(read, total),
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code === 5)
+          throw new UserError(
+            `a topic does not exist in ${clients.where}: ${(err as Error).message.split("\n")[0]}`,
+          );
+        throw err;
+      } finally {
+        bar.stop();
+      }
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+      } else {
+        const byTopic: Record<string, number> = {};
+        for (const r of result.republished) byTopic[r.topic] = (byTopic[r.topic] ?? 0) + 1;
+        if (result.republished.length > 0)
+          process.stdout.write(
+            table(
+              ["TOPIC", "REPUBLISHED"],
+              Object.entries(byTopic).map(([topic, n]) => [topic, String(n)]),
+            ),
+          );
+        process.stdout.write(
+          `republished ${result.republished.length} of ${result.read} stored events in run ${options.run ?? replay.DEFAULT_REPUBLISH_RUN} (${clients.where}); the same run again changes nothing\n`,
+        );
+      }
+      for (const u of result.undecodable)
+        process.stderr.write(
+          `eventline: stored event ${u.id} no longer decodes, not republished: ${u.problem}\n`,
+        );
+      if (result.undecodable.length > 0)
+        throw new UserError(
+          `${result.undecodable.length} stored events could not be republished (listed above)`,
+        );
+    },
+  );
 }
 
 export function replayCommand(): Command {
-  const command = new Command("replay").description("replay stored events: through handlers in-process into a database of their own, or onto their topics again");
+  const command = new Command("replay").description(
+    "replay stored events: through handlers in-process into a database of their own, or onto their topics again",
+  );
   selectionOptions(command)
-    .option("--handler <name...>", "run the events through these handlers (or consumers), in-process, sending nothing")
-    .option("--chain", "also run the consumers downstream on the events the handlers publish", false)
-    .option("--database <id>", "the Firestore database the handlers write into; emptied first", "replay")
-    .option("--snapshot <id>", "afterwards, snapshot the projections the replay built, covering the last event replayed")
-    .option("--from-snapshot <id>", "start from this projection snapshot and replay only the events after it")
-    .option("--republish", "publish the events to their topics again, each marked ce-replayof, under an id derived from the original", false)
-    .option("--run <name>", "the republish run the new ids derive from; a new name applies the events once more", undefined)
+    .option(
+      "--handler <name...>",
+      "run the events through these handlers (or consumers), in-process, sending nothing",
+    )
+    .option(
+      "--chain",
+      "also run the consumers downstream on the events the handlers publish",
+      false,
+    )
+    .option(
+      "--database <id>",
+      "the Firestore database the handlers write into; emptied first",
+      "replay",
+    )
+    .option(
+      "--snapshot <id>",
+      "afterwards, snapshot the projections the replay built, covering the last event replayed",
+    )
+    .option(
+      "--from-snapshot <id>",
+      "start from this projection snapshot and replay only the events after it",
+    )
+    .option(
+      "--republish",
+      "publish the events to their topics again, each marked ce-replayof, under an id derived from the original",
+      false,
+    )
+    .option(
+      "--run <name>",
+      "the republish run the new ids derive from; a new name applies the events once more",
+      undefined,
+    )
     .option("--json", "print the result as one JSON object", false);
   return targetOptions(command).action(async (options: ReplayOptions) => {
     checkCombination(options);
     const selection = selectionFrom(options);
     try {
-      await (options.republish ? republishEvents(options, selection) : inProcess(options, selection));
+      await (options.republish
+        ? republishEvents(options, selection)
+        : inProcess(options, selection));
     } catch (err) {
       throw asUserError(err);
     }

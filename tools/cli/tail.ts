@@ -30,21 +30,28 @@ export function tailCommand(): Command {
     .option("--json", "one JSON object per line, payload included", false)
     .action(async (options: TailOptions) => {
       const lines = Number(options.lines);
-      if (!Number.isInteger(lines) || lines < 0) throw new UserError(`--lines ${options.lines} is not a whole number`);
-      const filter = { ...(options.type !== undefined && { type: options.type }), ...(options.correlation !== undefined && { correlationId: options.correlation }) };
+      if (!Number.isInteger(lines) || lines < 0)
+        throw new UserError(`--lines ${options.lines} is not a whole number`);
+      const filter = {
+        ...(options.type !== undefined && { type: options.type }),
+        ...(options.correlation !== undefined && { correlationId: options.correlation }),
+      };
       const { withEmulators } = load.withEmulators();
       const { watchEvents } = load.eventFeed();
       await withEmulators(["firestore"], async ({ firestore }) => {
         await new Promise<void>((resolve, reject) => {
           const stop = watchEvents(firestore, filter, {
             onBacklog: (events) => {
-              for (const event of events.slice(Math.max(0, events.length - lines))) process.stdout.write(line(event, options.json));
+              for (const event of events.slice(Math.max(0, events.length - lines)))
+                process.stdout.write(line(event, options.json));
               process.stderr.write("eventline: following the event store; Ctrl-C stops\n");
             },
             onEvent: (event) => process.stdout.write(line(event, options.json)),
             onError: (err) => {
               stop();
-              reject(new UserError(`the event store stopped answering: ${err.message.split("\n")[0]}`));
+              reject(
+                new UserError(`the event store stopped answering: ${err.message.split("\n")[0]}`),
+              );
             },
           });
           const finish = (): void => {

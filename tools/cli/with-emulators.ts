@@ -23,7 +23,10 @@ export interface LocalClients {
  * Runs `work` with clients to the emulators named in `needs`, closing them after.
  * @throws LocalEnvironmentError when an emulator does not answer.
  */
-export async function withEmulators<T>(needs: readonly ("pubsub" | "firestore")[], work: (clients: LocalClients) => Promise<T>): Promise<T> {
+export async function withEmulators<T>(
+  needs: readonly ("pubsub" | "firestore")[],
+  work: (clients: LocalClients) => Promise<T>,
+): Promise<T> {
   const settings = clientSettings();
   await requireEmulators(settings, needs);
   const pubsub = pubsubClient(settings);
@@ -38,6 +41,9 @@ export async function withEmulators<T>(needs: readonly ("pubsub" | "firestore")[
 /** The declared consumer called `name`. @throws UserError listing the consumers. */
 export function consumerNamed(eventTypes: EventTypes, name: string): ResolvedConsumer {
   const consumer = eventTypes.system.consumers.find((c) => c.name === name);
-  if (consumer === undefined) throw new UserError(`no consumer named ${name}; the declaration has ${eventTypes.system.consumers.map((c) => c.name).join(", ")}`);
+  if (consumer === undefined)
+    throw new UserError(
+      `no consumer named ${name}; the declaration has ${eventTypes.system.consumers.map((c) => c.name).join(", ")}`,
+    );
   return consumer;
 }

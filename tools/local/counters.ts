@@ -29,9 +29,15 @@ async function byConsumer(counter: Counter<string>): Promise<Map<string, number>
   return totals;
 }
 
-export async function consumerCounters(system: ResolvedSystem, metrics: RuntimeMetrics, hosted: readonly string[]): Promise<ConsumerCounters[]> {
+export async function consumerCounters(
+  system: ResolvedSystem,
+  metrics: RuntimeMetrics,
+  hosted: readonly string[],
+): Promise<ConsumerCounters[]> {
   const [received, acked, retried, deadLettered] = await Promise.all(
-    [metrics.received, metrics.acked, metrics.nacked, metrics.deadLettered].map((counter) => byConsumer(counter as Counter<string>)),
+    [metrics.received, metrics.acked, metrics.nacked, metrics.deadLettered].map((counter) =>
+      byConsumer(counter as Counter<string>),
+    ),
   );
   return system.consumers.map((consumer) => ({
     consumer: consumer.name,

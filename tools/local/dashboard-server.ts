@@ -17,7 +17,12 @@ import type { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import type { MessagePublisher } from "../../handlers/runtime/publisher";
 import { HttpError, readJson, sendJson } from "../../handlers/gateway/http";
 import { PROJECTIONS_COLLECTION } from "../../handlers/runtime/projections";
-import { EMPTY_FUNNEL, funnelRates, type FunnelCounts, type FunnelRates } from "../../handlers/viral/funnel";
+import {
+  EMPTY_FUNNEL,
+  funnelRates,
+  type FunnelCounts,
+  type FunnelRates,
+} from "../../handlers/viral/funnel";
 import { cardFunnels, type FunnelTotals } from "../../handlers/viral/funnel-projector";
 import { topologyOf } from "../catalog/topology";
 import type { ResolvedSystem } from "../../infra/model/types";
@@ -28,7 +33,12 @@ import { watchEvents, type FeedEvent } from "./event-feed";
 /** The page's files, shipped as they are. */
 export const DASHBOARD_DIR = join(__dirname, "dashboard");
 
-const contentTypes: Readonly<Record<string, string>> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml" };
+const contentTypes: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
 const staticFiles = new Set(["index.html", "app.js", "graph.js", "style.css"]);
 
 /** Cards whose funnel the dashboard shows, the most sent first. */
@@ -55,11 +65,15 @@ export class Dashboard {
 
   /** Starts the one event-store watch every browser shares. */
   start(): void {
-    this.stopFeed = watchEvents(this.options.firestore, {}, {
-      onBacklog: (events) => this.recent.push(...events),
-      onEvent: (event) => this.broadcast(event),
-      onError: (err) => this.options.logger.error({ err }, "the dashboard's event feed stopped"),
-    });
+    this.stopFeed = watchEvents(
+      this.options.firestore,
+      {},
+      {
+        onBacklog: (events) => this.recent.push(...events),
+        onEvent: (event) => this.broadcast(event),
+        onError: (err) => this.options.logger.error({ err }, "the dashboard's event feed stopped"),
+      },
+    );
     // Proxies and browsers drop an idle stream; a comment line every 15 s keeps it open.
     this.heartbeat = setInterval(() => {
       for (const client of this.clients) client.write(": ping\n\n");
@@ -78,15 +92,32 @@ export class Dashboard {
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname;
     const get = request.method === "GET" || request.method === "HEAD";
-    if (get && (path === "/" || path.startsWith("/dashboard/"))) return this.serveFile(response, path === "/" ? "index.html" : path.slice("/dashboard/".length));
+    if (get && (path === "/" || path.startsWith("/dashboard/")))
+      return this.serveFile(
+        response,
+        path === "/" ? "index.html" : path.slice("/dashboard/".length),
+      );
     if (get && path === "/api/topology") {
-      const unimplemented = this.options.system.consumers.filter((c) => !this.options.hosted.includes(c.name)).map((c) => c.name);
-      const eventTypes = this.options.system.topics.flatMap((topic) => topic.events.map((event) => event.type));
-      sendJson(response, 200, { ...topologyOf(this.options.system), hosted: this.options.hosted, unimplemented, eventTypes });
+      const unimplemented = this.options.system.consumers
+        .filter((c) => !this.options.hosted.includes(c.name))
+        .map((c) => c.name);
+      const eventTypes = this.options.system.topics.flatMap((topic) =>
+        topic.events.map((event) => event.type),
+      );
+      sendJson(response, 200, {
+        ...topologyOf(this.options.system),
+        hosted: this.options.hosted,
+        unimplemented,
+        eventTypes,
+      });
       return true;
     }
     if (get && path === "/api/consumers") {
-      sendJson(response, 200, await consumerCounters(this.options.system, this.options.metrics, this.options.hosted));
+      sendJson(
+        response,
+        200,
+        await consumerCounters(this.options.system, this.options.metrics, this.options.hosted),
+      );
       return true;
     }
     if (get && path === "/api/stream") return this.stream(request, response);
@@ -96,13 +127,23 @@ export class Dashboard {
     }
     const redrive = /^\/api\/dead-letters\/([^/]+)\/redrive$/.exec(path);
     if (request.method === "POST" && redrive !== null) {
-      const consumer = this.options.system.consumers.find((c) => c.name === decodeURIComponent(redrive[1]!));
+      const consumer = this.options.system.consumers.find(
+        (c) => c.name === decodeURIComponent(redrive[1]!),
+      );
       if (consumer === undefined) throw new HttpError(404, `no consumer ${redrive[1]}`);
       const body = (await readJson(request)) as { ids?: unknown } | null;
       const ids = body?.ids;
-      if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== "string"))) throw new HttpError(400, "ids must be an array of strings");
-      const result = await this.options.deadLetters.redrive(consumer, this.options.publisher, ids as string[] | undefined);
-      this.options.logger.info({ consumer: consumer.name, redriven: result.redriven.length, failed: result.failed.length }, "dead letters redriven from the dashboard");
+      if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== "string")))
+        throw new HttpError(400, "ids must be an array of strings");
+      const result = await this.options.deadLetters.redrive(
+        consumer,
+        this.options.publisher,
+        ids as string[] | undefined,
+      );
+      this.options.logger.info(
+        { consumer: consumer.name, redriven: result.redriven.length, failed: result.failed.length },
+        "dead letters redriven from the dashboard",
+      );
       sendJson(response, 200, result);
       return true;
     }
@@ -116,13 +157,21 @@ export class Dashboard {
   private async serveFile(response: ServerResponse, name: string): Promise<boolean> {
     if (!staticFiles.has(name)) return false;
     const body = await readFile(join(DASHBOARD_DIR, name));
-    response.writeHead(200, { "content-type": contentTypes[extname(name)] ?? "application/octet-stream", "content-length": body.length, "cache-control": "no-cache" });
+    response.writeHead(200, {
+      "content-type": contentTypes[extname(name)] ?? "application/octet-stream",
+      "content-length": body.length,
+      "cache-control": "no-cache",
+    });
     response.end(body);
     return true;
   }
 
   private stream(request: IncomingMessage, response: ServerResponse): boolean {
-    response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+    response.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
     response.write("retry: 2000\n\n");
     for (const event of this.recent) response.write(`data: ${JSON.stringify(event)}\n\n`);
     this.clients.add(response);
@@ -139,18 +188,36 @@ export class Dashboard {
   }
 
   /** The viral-sharing funnel (docs/requirements.md, VS-11): every card's counts from the funnel-projector's projection with their rates, and the total. */
-  private async funnel(): Promise<{ total: (FunnelCounts & FunnelRates) | null; cards: (FunnelTotals & FunnelRates)[] }> {
-    const items = this.options.firestore.collection(PROJECTIONS_COLLECTION).doc(cardFunnels.name).collection("items");
-    const stored = (await items.orderBy("sent", "desc").limit(FUNNEL_CARDS).get()).docs.map((doc) => doc.data() as FunnelTotals);
+  private async funnel(): Promise<{
+    total: (FunnelCounts & FunnelRates) | null;
+    cards: (FunnelTotals & FunnelRates)[];
+  }> {
+    const items = this.options.firestore
+      .collection(PROJECTIONS_COLLECTION)
+      .doc(cardFunnels.name)
+      .collection("items");
+    const stored = (await items.orderBy("sent", "desc").limit(FUNNEL_CARDS).get()).docs.map(
+      (doc) => doc.data() as FunnelTotals,
+    );
     if (stored.length === 0) return { total: null, cards: [] };
     const counts = Object.keys(EMPTY_FUNNEL) as (keyof FunnelCounts)[];
-    const total = Object.fromEntries(counts.map((count) => [count, stored.reduce((sum, card) => sum + (Number(card[count]) || 0), 0)])) as unknown as FunnelCounts;
-    return { total: { ...total, ...funnelRates(total) }, cards: stored.map((card) => ({ ...card, ...funnelRates(card) })) };
+    const total = Object.fromEntries(
+      counts.map((count) => [
+        count,
+        stored.reduce((sum, card) => sum + (Number(card[count]) || 0), 0),
+      ]),
+    ) as unknown as FunnelCounts;
+    return {
+      total: { ...total, ...funnelRates(total) },
+      cards: stored.map((card) => ({ ...card, ...funnelRates(card) })),
+    };
   }
 
   private async deadLetters() {
     const consumers = this.options.system.consumers;
-    const lists = await Promise.all(consumers.map((consumer) => this.options.deadLetters.list(consumer)));
+    const lists = await Promise.all(
+      consumers.map((consumer) => this.options.deadLetters.list(consumer)),
+    );
     return consumers
       .map((consumer, i) => ({
         consumer: consumer.name,

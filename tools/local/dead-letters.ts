@@ -57,9 +57,15 @@ interface Leased {
   letter: DeadLetter;
 }
 
-const byParkingTime = (a: Leased, b: Leased) => a.letter.deadLetteredAt.localeCompare(b.letter.deadLetteredAt);
+const byParkingTime = (a: Leased, b: Leased) =>
+  a.letter.deadLetteredAt.localeCompare(b.letter.deadLetteredAt);
 
-function toDeadLetter(consumer: ResolvedConsumer, messageId: string, attributes: Record<string, string>, data: Uint8Array): DeadLetter {
+function toDeadLetter(
+  consumer: ResolvedConsumer,
+  messageId: string,
+  attributes: Record<string, string>,
+  data: Uint8Array,
+): DeadLetter {
   const a = DEAD_LETTER_ATTRIBUTES;
   return {
     messageId,
@@ -88,7 +94,10 @@ export class DeadLetterBox {
     private readonly waitForHeldMs = DEFAULT_WAIT_FOR_HELD_MS,
   ) {
     // pubsub.options carries the emulator's endpoint and insecure credentials once the client is built.
-    this.client = new v1.SubscriberClient((pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] }).options);
+    this.client = new v1.SubscriberClient(
+      (pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] })
+        .options,
+    );
   }
 
   /** The dead letters of `consumer`, oldest first, left in place. */
@@ -105,12 +114,27 @@ export class DeadLetterBox {
    * @param ids event ids (`ce-id`) or Pub/Sub message ids (parked or original); undefined = all.
    * @param onProgress called after each message, for a progress bar.
    */
-  redrive(consumer: ResolvedConsumer, publisher: MessagePublisher, ids: readonly string[] | undefined, onProgress?: (done: number, total: number) => void): Promise<RedriveResult> {
+  redrive(
+    consumer: ResolvedConsumer,
+    publisher: MessagePublisher,
+    ids: readonly string[] | undefined,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RedriveResult> {
     return this.inTurn(() => this.redriveNow(consumer, publisher, ids, onProgress));
   }
 
-  private async redriveNow(consumer: ResolvedConsumer, publisher: MessagePublisher, ids: readonly string[] | undefined, onProgress?: (done: number, total: number) => void): Promise<RedriveResult> {
-    const matches = (l: Leased, id: string) => [l.letter.messageId, l.letter.eventId, l.letter.attributes[DEAD_LETTER_ATTRIBUTES.messageId]].includes(id);
+  private async redriveNow(
+    consumer: ResolvedConsumer,
+    publisher: MessagePublisher,
+    ids: readonly string[] | undefined,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RedriveResult> {
+    const matches = (l: Leased, id: string) =>
+      [
+        l.letter.messageId,
+        l.letter.eventId,
+        l.letter.attributes[DEAD_LETTER_ATTRIBUTES.messageId],
+      ].includes(id);
     const leased = await this.pullAll(consumer);
     // An id not seen may be leased by another reader for a moment: keep what is held and look again.
     const deadline = Date.now() + this.waitForHeldMs;
@@ -120,17 +144,28 @@ export class DeadLetterBox {
       leased.push(...(await this.pullAll(consumer)));
     }
     leased.sort(byParkingTime);
-    const chosen = ids === undefined ? leased : leased.filter((l) => ids.some((id) => matches(l, id)));
+    const chosen =
+      ids === undefined ? leased : leased.filter((l) => ids.some((id) => matches(l, id)));
     const result: RedriveResult = { redriven: [], failed: [], notFound: missing() };
-    await this.release(consumer, leased.filter((l) => !chosen.includes(l)));
+    await this.release(
+      consumer,
+      leased.filter((l) => !chosen.includes(l)),
+    );
     let done = 0;
     for (const l of chosen) {
       try {
         const [newMessageId] = await publisher.publish([this.republished(l, consumer)]);
         await this.client.acknowledge({ subscription: this.path(consumer), ackIds: [l.ackId] });
-        result.redriven.push({ messageId: l.letter.messageId, ...(l.letter.eventId !== undefined && { eventId: l.letter.eventId }), newMessageId: newMessageId! });
+        result.redriven.push({
+          messageId: l.letter.messageId,
+          ...(l.letter.eventId !== undefined && { eventId: l.letter.eventId }),
+          newMessageId: newMessageId!,
+        });
       } catch (err) {
-        result.failed.push({ messageId: l.letter.messageId, error: (err as Error).message.split("\n")[0]! });
+        result.failed.push({
+          messageId: l.letter.messageId,
+          error: (err as Error).message.split("\n")[0]!,
+        });
         await this.release(consumer, [l]);
       }
       onProgress?.(++done, chosen.length);
@@ -157,12 +192,18 @@ export class DeadLetterBox {
   private republished(l: Leased, consumer: ResolvedConsumer) {
     const attributes: Record<string, string> = {};
     const ours = new Set<string>(Object.values(DEAD_LETTER_ATTRIBUTES));
-    for (const [key, value] of Object.entries(l.letter.attributes)) if (!ours.has(key)) attributes[key] = value;
+    for (const [key, value] of Object.entries(l.letter.attributes))
+      if (!ours.has(key)) attributes[key] = value;
     attributes[REDRIVE_COUNT_ATTRIBUTE] = String(l.letter.redriveCount + 1);
     // Only the consumer that gave up on it handles it again; the topic's other subscriptions ack it.
     attributes[REDRIVE_FOR_ATTRIBUTE] = consumer.name;
     const orderingKey = l.letter.attributes[DEAD_LETTER_ATTRIBUTES.orderingKey];
-    return { topic: l.letter.topic, data: l.letter.data, attributes, ...(orderingKey ? { orderingKey } : {}) };
+    return {
+      topic: l.letter.topic,
+      data: l.letter.data,
+      attributes,
+      ...(orderingKey ? { orderingKey } : {}),
+    };
   }
 
   /** Pulls until the subscription has nothing more to give, keeping every message leased. */
@@ -170,13 +211,26 @@ export class DeadLetterBox {
     const subscription = this.path(consumer);
     const leased = new Map<string, Leased>();
     for (;;) {
-      const [response] = await this.client.pull({ subscription, maxMessages: 500, returnImmediately: true });
+      const [response] = await this.client.pull({
+        subscription,
+        maxMessages: 500,
+        returnImmediately: true,
+      });
       const received = response.receivedMessages ?? [];
       if (received.length === 0) break;
-      await this.client.modifyAckDeadline({ subscription, ackIds: received.map((r) => r.ackId!), ackDeadlineSeconds: LEASE_SECONDS });
+      await this.client.modifyAckDeadline({
+        subscription,
+        ackIds: received.map((r) => r.ackId!),
+        ackDeadlineSeconds: LEASE_SECONDS,
+      });
       for (const r of received) {
         const message = r.message!;
-        const letter = toDeadLetter(consumer, message.messageId!, { ...(message.attributes ?? {}) }, (message.data as Uint8Array | undefined) ?? new Uint8Array());
+        const letter = toDeadLetter(
+          consumer,
+          message.messageId!,
+          { ...(message.attributes ?? {}) },
+          (message.data as Uint8Array | undefined) ?? new Uint8Array(),
+        );
         leased.set(letter.messageId, { ackId: r.ackId!, letter });
       }
     }
@@ -186,6 +240,10 @@ export class DeadLetterBox {
   /** Gives leased messages back at once, for the next reader. */
   private async release(consumer: ResolvedConsumer, leased: readonly Leased[]): Promise<void> {
     if (leased.length === 0) return;
-    await this.client.modifyAckDeadline({ subscription: this.path(consumer), ackIds: leased.map((l) => l.ackId), ackDeadlineSeconds: 0 });
+    await this.client.modifyAckDeadline({
+      subscription: this.path(consumer),
+      ackIds: leased.map((l) => l.ackId),
+      ackDeadlineSeconds: 0,
+    });
   }
 }

@@ -8,7 +8,10 @@ import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { LocalEnvironmentError, type LocalSettings } from "./settings";
 
-const names = { pubsub: ["the Pub/Sub emulator", "PUBSUB_EMULATOR_HOST"], firestore: ["the Firestore emulator", "FIRESTORE_EMULATOR_HOST"] } as const;
+const names = {
+  pubsub: ["the Pub/Sub emulator", "PUBSUB_EMULATOR_HOST"],
+  firestore: ["the Firestore emulator", "FIRESTORE_EMULATOR_HOST"],
+} as const;
 
 /**
  * Stops the clients probing the cloud metadata server (a DNS lookup and a request off the
@@ -20,10 +23,16 @@ export function stayOnLoopback(): void {
 
 export function pubsubClient(settings: Pick<LocalSettings, "projectId" | "pubsubHost">): PubSub {
   stayOnLoopback();
-  return new PubSub({ projectId: settings.projectId, apiEndpoint: settings.pubsubHost, emulatorMode: true });
+  return new PubSub({
+    projectId: settings.projectId,
+    apiEndpoint: settings.pubsubHost,
+    emulatorMode: true,
+  });
 }
 
-export function firestoreClient(settings: Pick<LocalSettings, "projectId" | "firestoreHost">): Firestore {
+export function firestoreClient(
+  settings: Pick<LocalSettings, "projectId" | "firestoreHost">,
+): Firestore {
   stayOnLoopback();
   return new Firestore({ projectId: settings.projectId, host: settings.firestoreHost, ssl: false });
 }
@@ -40,11 +49,16 @@ export async function answers(host: string, timeoutMs = 1000): Promise<boolean> 
 }
 
 /** @throws LocalEnvironmentError naming the emulator, its address and what to do, when it does not answer. */
-export async function requireEmulators(settings: LocalSettings, which: readonly (keyof typeof names)[]): Promise<void> {
+export async function requireEmulators(
+  settings: LocalSettings,
+  which: readonly (keyof typeof names)[],
+): Promise<void> {
   for (const kind of which) {
     const host = kind === "pubsub" ? settings.pubsubHost : settings.firestoreHost;
     if (await answers(host)) continue;
     const [name, variable] = names[kind];
-    throw new LocalEnvironmentError(`nothing answers on ${host}, where ${name} should be: start the local environment with \`npm start\`, or set ${variable} to where it runs`);
+    throw new LocalEnvironmentError(
+      `nothing answers on ${host}, where ${name} should be: start the local environment with \`npm start\`, or set ${variable} to where it runs`,
+    );
   }
 }

@@ -10,7 +10,10 @@ import { createServer } from "node:net";
 
 /** Where the Google Cloud SDK installs the emulators. */
 export const EMULATOR_COMMANDS = {
-  pubsub: { command: "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator", args: (port: number) => [`--host=127.0.0.1`, `--port=${port}`] },
+  pubsub: {
+    command: "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
+    args: (port: number) => [`--host=127.0.0.1`, `--port=${port}`],
+  },
   firestore: {
     command: "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator",
     args: (port: number) => ["start", `--host=127.0.0.1`, `--port=${port}`],
@@ -51,7 +54,8 @@ export async function freePort(): Promise<number> {
   const address = server.address();
   server.close();
   await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("could not read the port of a probe socket");
+  if (address === null || typeof address === "string")
+    throw new Error("could not read the port of a probe socket");
   return address.port;
 }
 
@@ -87,7 +91,10 @@ process.once("exit", () => {
  * Starts one emulator and waits until it answers.
  * @throws Error with the emulator's output when it exits early or does not answer in time.
  */
-export async function startEmulator(kind: EmulatorKind, options: EmulatorOptions = {}): Promise<RunningEmulator> {
+export async function startEmulator(
+  kind: EmulatorKind,
+  options: EmulatorOptions = {},
+): Promise<RunningEmulator> {
   const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const { command, args } = EMULATOR_COMMANDS[kind];
@@ -123,10 +130,13 @@ export async function startEmulator(kind: EmulatorKind, options: EmulatorOptions
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   while (!(await answers(host))) {
-    if (hasExited) throw new Error(`the ${kind} emulator exited before answering on ${host}:\n${output}`);
+    if (hasExited)
+      throw new Error(`the ${kind} emulator exited before answering on ${host}:\n${output}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the ${kind} emulator did not answer on ${host} within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`);
+      throw new Error(
+        `the ${kind} emulator did not answer on ${host} within ${options.startTimeoutMs ?? 60_000} ms:\n${output}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
@@ -137,7 +147,10 @@ export async function startEmulator(kind: EmulatorKind, options: EmulatorOptions
  * The emulator of `kind` named by its environment variable when one is set (reused, and
  * never stopped by the caller), otherwise a new one.
  */
-export async function emulatorFromEnvOrStart(kind: EmulatorKind, options: EmulatorOptions = {}): Promise<RunningEmulator> {
+export async function emulatorFromEnvOrStart(
+  kind: EmulatorKind,
+  options: EmulatorOptions = {},
+): Promise<RunningEmulator> {
   const existing = process.env[EMULATOR_HOST_VARIABLES[kind]];
   if (existing) return { kind, host: existing, stop: async () => {} };
   return startEmulator(kind, options);
@@ -145,6 +158,12 @@ export async function emulatorFromEnvOrStart(kind: EmulatorKind, options: Emulat
 
 /** Deletes every document of a project in the Firestore emulator (its documented reset endpoint). */
 export async function clearFirestoreEmulator(host: string, projectId: string): Promise<void> {
-  const response = await fetch(`http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`, { method: "DELETE" });
-  if (!response.ok) throw new Error(`clearing the Firestore emulator failed: ${response.status} ${await response.text()}`);
+  const response = await fetch(
+    `http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`,
+    { method: "DELETE" },
+  );
+  if (!response.ok)
+    throw new Error(
+      `clearing the Firestore emulator failed: ${response.status} ${await response.text()}`,
+    );
 }

@@ -30,7 +30,8 @@ function toFeedEvent(stored: StoredEvent): FeedEvent {
   return {
     id: stored.id,
     type: stored.type,
-    time: stored.time instanceof Timestamp ? stored.time.toDate().toISOString() : String(stored.time),
+    time:
+      stored.time instanceof Timestamp ? stored.time.toDate().toISOString() : String(stored.time),
     source: stored.source,
     subject: stored.subject,
     correlationId: stored.correlationId,
@@ -53,7 +54,11 @@ function filtered(firestore: Firestore, filter: EventFilter): Query {
  * Matching events, oldest first.
  * @param limit at most this many: the newest ones when there are more. Default 100.
  */
-export async function queryEvents(firestore: Firestore, filter: EventFilter, limit = 100): Promise<FeedEvent[]> {
+export async function queryEvents(
+  firestore: Firestore,
+  filter: EventFilter,
+  limit = 100,
+): Promise<FeedEvent[]> {
   const snapshot = await filtered(firestore, filter).orderBy("time", "desc").limit(limit).get();
   return snapshot.docs.map((doc) => toFeedEvent(doc.data() as StoredEvent)).reverse();
 }
@@ -68,7 +73,11 @@ export interface FeedOptions {
 }
 
 /** Starts a live feed; returns the function that stops it. */
-export function watchEvents(firestore: Firestore, filter: EventFilter, options: FeedOptions): () => void {
+export function watchEvents(
+  firestore: Firestore,
+  filter: EventFilter,
+  options: FeedOptions,
+): () => void {
   let first = true;
   return filtered(firestore, filter)
     .orderBy("time", "desc")

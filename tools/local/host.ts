@@ -60,7 +60,9 @@ export class LocalHost {
   constructor(private readonly options: LocalHostOptions) {
     const consumers = options.eventTypes.system.consumers;
     this.hosted = consumers.filter((consumer) => options.registry[consumer.handler] !== undefined);
-    this.unimplemented = consumers.filter((consumer) => options.registry[consumer.handler] === undefined);
+    this.unimplemented = consumers.filter(
+      (consumer) => options.registry[consumer.handler] === undefined,
+    );
     // The emulator needs no ramp-up, and BulkWriter's throttle would cap the archivers at 500 writes/s.
     this.eventStore = new EventStore(options.firestore, options.eventTypes, { throttling: false });
     const outsideCalls = new OutsideCalls(options.logger);
@@ -79,14 +81,23 @@ export class LocalHost {
         eventStore: this.eventStore,
         projectId: options.projectId,
       });
-      if (consumer.delivery === "push") this.pushHosts.set(consumer.name, new PushHost({ processor, logger, verify: false, drainTimeoutMs }));
-      else this.pullHosts.push(new PullHost({ processor, pubsub: options.pubsub, logger, drainTimeoutMs }));
+      if (consumer.delivery === "push")
+        this.pushHosts.set(
+          consumer.name,
+          new PushHost({ processor, logger, verify: false, drainTimeoutMs }),
+        );
+      else
+        this.pullHosts.push(
+          new PullHost({ processor, pubsub: options.pubsub, logger, drainTimeoutMs }),
+        );
     }
   }
 
   /** Push endpoints of the hosted push consumers, for provisioning. */
   pushEndpoints(baseUrl: string): Record<string, string> {
-    return Object.fromEntries([...this.pushHosts.keys()].map((name) => [name, pushEndpoint(baseUrl, name)]));
+    return Object.fromEntries(
+      [...this.pushHosts.keys()].map((name) => [name, pushEndpoint(baseUrl, name)]),
+    );
   }
 
   /** Starts every pull consumer's pulling. Push consumers take requests as soon as the server runs. */
@@ -97,7 +108,9 @@ export class LocalHost {
   /** Serves a push delivery; false when the path is not a push endpoint. */
   handlePush(request: IncomingMessage, response: ServerResponse, url: URL): boolean {
     if (!url.pathname.startsWith(PUSH_PATH_PREFIX)) return false;
-    const host = this.pushHosts.get(decodeURIComponent(url.pathname.slice(PUSH_PATH_PREFIX.length)));
+    const host = this.pushHosts.get(
+      decodeURIComponent(url.pathname.slice(PUSH_PATH_PREFIX.length)),
+    );
     if (host === undefined) return false;
     host.handle(request, response);
     return true;

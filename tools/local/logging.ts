@@ -22,12 +22,18 @@ export interface LocalLoggerOptions {
 
 function oneLineError(value: unknown): string {
   const err = value as { type?: string; name?: string; message?: string } | null;
-  return err !== null && typeof err === "object" ? `${err.type ?? err.name ?? "Error"}: ${err.message ?? ""}` : String(value);
+  return err !== null && typeof err === "object"
+    ? `${err.type ?? err.name ?? "Error"}: ${err.message ?? ""}`
+    : String(value);
 }
 
 export function localLogger(options: LocalLoggerOptions = {}): Logger {
   const level = options.level ?? "info";
-  if (options.format === "json") return createLogger({ level, ...(options.projectId !== undefined && { projectId: options.projectId }) });
+  if (options.format === "json")
+    return createLogger({
+      level,
+      ...(options.projectId !== undefined && { projectId: options.projectId }),
+    });
   const stream = pretty({
     colorize: options.colorize ?? process.stdout.isTTY === true,
     sync: true,

@@ -15,15 +15,27 @@ export const EMULATOR_PACKAGES: Readonly<Record<EmulatorKind, string>> = {
   firestore: "google-cloud-cli-firestore-emulator",
 };
 
-const labels: Readonly<Record<EmulatorKind, string>> = { pubsub: "Pub/Sub", firestore: "Firestore" };
-const hostVariables: Readonly<Record<EmulatorKind, string>> = { pubsub: "PUBSUB_EMULATOR_HOST", firestore: "FIRESTORE_EMULATOR_HOST" };
-const portVariables: Readonly<Record<EmulatorKind, string>> = { pubsub: "EVENTLINE_PUBSUB_PORT", firestore: "EVENTLINE_FIRESTORE_PORT" };
+const labels: Readonly<Record<EmulatorKind, string>> = {
+  pubsub: "Pub/Sub",
+  firestore: "Firestore",
+};
+const hostVariables: Readonly<Record<EmulatorKind, string>> = {
+  pubsub: "PUBSUB_EMULATOR_HOST",
+  firestore: "FIRESTORE_EMULATOR_HOST",
+};
+const portVariables: Readonly<Record<EmulatorKind, string>> = {
+  pubsub: "EVENTLINE_PUBSUB_PORT",
+  firestore: "EVENTLINE_FIRESTORE_PORT",
+};
 
 /** The Java the emulators need. */
 export const MIN_JAVA = 17;
 
 /** @throws LocalEnvironmentError naming the package to install. */
-export function checkEmulatorInstalled(kind: EmulatorKind, command: string = EMULATOR_COMMANDS[kind].command): void {
+export function checkEmulatorInstalled(
+  kind: EmulatorKind,
+  command: string = EMULATOR_COMMANDS[kind].command,
+): void {
   if (!existsSync(command)) {
     throw new LocalEnvironmentError(
       `the ${labels[kind]} emulator is not installed (no ${command}): install the ${EMULATOR_PACKAGES[kind]} package (apt-get install ${EMULATOR_PACKAGES[kind]}; it needs Java ${MIN_JAVA}), or set ${hostVariables[kind]} to an emulator that runs elsewhere`,
@@ -44,8 +56,14 @@ export function javaMajorVersion(java = "java"): number | undefined {
 /** @throws LocalEnvironmentError when Java is missing or too old. */
 export function checkJava(java = "java"): void {
   const major = javaMajorVersion(java);
-  if (major === undefined) throw new LocalEnvironmentError(`Java is not installed: the emulators need Java ${MIN_JAVA} or later (apt-get install openjdk-${MIN_JAVA}-jre-headless)`);
-  if (major < MIN_JAVA) throw new LocalEnvironmentError(`Java ${major} is too old: the emulators need Java ${MIN_JAVA} or later (apt-get install openjdk-${MIN_JAVA}-jre-headless)`);
+  if (major === undefined)
+    throw new LocalEnvironmentError(
+      `Java is not installed: the emulators need Java ${MIN_JAVA} or later (apt-get install openjdk-${MIN_JAVA}-jre-headless)`,
+    );
+  if (major < MIN_JAVA)
+    throw new LocalEnvironmentError(
+      `Java ${major} is too old: the emulators need Java ${MIN_JAVA} or later (apt-get install openjdk-${MIN_JAVA}-jre-headless)`,
+    );
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */
@@ -60,7 +78,9 @@ export async function portIsFree(port: number): Promise<boolean> {
 /** @throws LocalEnvironmentError naming the gateway's port and the way out, when it is taken. */
 export async function checkGatewayPort(port: number): Promise<void> {
   if (port === 0 || (await portIsFree(port))) return;
-  throw new LocalEnvironmentError(`port ${port} for the gateway and dashboard is in use: stop what runs there, or pick another port with PORT=<port>`);
+  throw new LocalEnvironmentError(
+    `port ${port} for the gateway and dashboard is in use: stop what runs there, or pick another port with PORT=<port>`,
+  );
 }
 
 /** @throws LocalEnvironmentError naming the port, and the ways out, when it is taken. */

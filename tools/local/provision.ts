@@ -71,13 +71,24 @@ async function createSubscription(
 }
 
 /** The settings a consumer's subscription gets (also what tools/local/reconcile.ts compares an existing one with). */
-export function subscriptionMetadata(pubsub: PubSub, consumer: ResolvedConsumer, options: ProvisionOptions = {}): NonNullable<Parameters<PubSub["createSubscription"]>[2]> {
+export function subscriptionMetadata(
+  pubsub: PubSub,
+  consumer: ResolvedConsumer,
+  options: ProvisionOptions = {},
+): NonNullable<Parameters<PubSub["createSubscription"]>[2]> {
   const retry = options.retry ?? consumer.retry;
-  const endpoint = consumer.delivery === "push" ? options.pushEndpoints?.[consumer.name] : undefined;
+  const endpoint =
+    consumer.delivery === "push" ? options.pushEndpoints?.[consumer.name] : undefined;
   return {
     ackDeadlineSeconds: consumer.ackDeadlineSeconds,
-    deadLetterPolicy: { deadLetterTopic: pubsub.topic(consumer.deadLetterTopic).name, maxDeliveryAttempts: consumer.maxDeliveryAttempts },
-    retryPolicy: { minimumBackoff: duration(retry.minBackoffSeconds), maximumBackoff: duration(retry.maxBackoffSeconds) },
+    deadLetterPolicy: {
+      deadLetterTopic: pubsub.topic(consumer.deadLetterTopic).name,
+      maxDeliveryAttempts: consumer.maxDeliveryAttempts,
+    },
+    retryPolicy: {
+      minimumBackoff: duration(retry.minBackoffSeconds),
+      maximumBackoff: duration(retry.maxBackoffSeconds),
+    },
     ...(consumer.filter !== undefined && { filter: consumer.filter }),
     enableMessageOrdering: consumer.ordering,
     ...(consumer.exactlyOnce && { enableExactlyOnceDelivery: true }),
@@ -88,10 +99,27 @@ export function subscriptionMetadata(pubsub: PubSub, consumer: ResolvedConsumer,
   };
 }
 
-async function provisionConsumer(pubsub: PubSub, consumer: ResolvedConsumer, options: ProvisionOptions, report: ProvisionReport): Promise<void> {
+async function provisionConsumer(
+  pubsub: PubSub,
+  consumer: ResolvedConsumer,
+  options: ProvisionOptions,
+  report: ProvisionReport,
+): Promise<void> {
   await createTopic(pubsub, consumer.deadLetterTopic, report);
-  await createSubscription(pubsub, consumer.deadLetterTopic, consumer.parkingSubscription, {}, report);
-  await createSubscription(pubsub, consumer.topic, consumer.name, subscriptionMetadata(pubsub, consumer, options), report);
+  await createSubscription(
+    pubsub,
+    consumer.deadLetterTopic,
+    consumer.parkingSubscription,
+    {},
+    report,
+  );
+  await createSubscription(
+    pubsub,
+    consumer.topic,
+    consumer.name,
+    subscriptionMetadata(pubsub, consumer, options),
+    report,
+  );
 }
 
 /**
@@ -99,13 +127,22 @@ async function provisionConsumer(pubsub: PubSub, consumer: ResolvedConsumer, opt
  * client points at.
  * @throws Error naming consumers the declaration does not have.
  */
-export async function provision(pubsub: PubSub, system: ResolvedSystem, options: ProvisionOptions = {}): Promise<ProvisionReport> {
+export async function provision(
+  pubsub: PubSub,
+  system: ResolvedSystem,
+  options: ProvisionOptions = {},
+): Promise<ProvisionReport> {
   const selected = options.consumers ?? system.consumers.map((consumer) => consumer.name);
-  const unknown = selected.filter((name) => !system.consumers.some((consumer) => consumer.name === name));
-  if (unknown.length > 0) throw new Error(`provision: no consumer named ${unknown.join(", ")} in the declaration`);
+  const unknown = selected.filter(
+    (name) => !system.consumers.some((consumer) => consumer.name === name),
+  );
+  if (unknown.length > 0)
+    throw new Error(`provision: no consumer named ${unknown.join(", ")} in the declaration`);
   const report: ProvisionReport = { created: [] };
   await Promise.all(system.topics.map((topic) => createTopic(pubsub, topic.name, report)));
   const consumers = system.consumers.filter((consumer) => selected.includes(consumer.name));
-  await Promise.all(consumers.map((consumer) => provisionConsumer(pubsub, consumer, options, report)));
+  await Promise.all(
+    consumers.map((consumer) => provisionConsumer(pubsub, consumer, options, report)),
+  );
   return report;
 }

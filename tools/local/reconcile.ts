@@ -28,7 +28,12 @@ export interface ReconcileReport {
   undeclared: string[];
 }
 
-function seconds(duration: { seconds?: number | string | null | { toString(): string }; nanos?: number | null } | null | undefined): number {
+function seconds(
+  duration:
+    | { seconds?: number | string | null | { toString(): string }; nanos?: number | null }
+    | null
+    | undefined,
+): number {
   return Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
 }
 
@@ -38,39 +43,75 @@ function filterText(filter: string | null | undefined): string {
 }
 
 /** Differences between an existing subscription and the settings the declaration gives it. */
-function differences(existing: Metadata, wanted: ReturnType<typeof subscriptionMetadata>, topic: string): { replace: string[]; update: string[]; pushEndpoint?: string } {
+function differences(
+  existing: Metadata,
+  wanted: ReturnType<typeof subscriptionMetadata>,
+  topic: string,
+): { replace: string[]; update: string[]; pushEndpoint?: string } {
   const replace: string[] = [];
   const update: string[] = [];
   if (existing.topic !== topic) replace.push(`topic ${existing.topic} → ${topic}`);
-  if ((existing.filter ?? "") !== (wanted.filter ?? "")) replace.push(`filter ${filterText(existing.filter)} → ${filterText(wanted.filter)}`);
-  if (Boolean(existing.enableMessageOrdering) !== Boolean(wanted.enableMessageOrdering)) replace.push(`ordering ${existing.enableMessageOrdering ? "on" : "off"} → ${wanted.enableMessageOrdering ? "on" : "off"}`);
-  if (existing.ackDeadlineSeconds !== wanted.ackDeadlineSeconds) update.push(`ack deadline ${existing.ackDeadlineSeconds}s → ${wanted.ackDeadlineSeconds}s`);
-  const [minNow, maxNow] = [seconds(existing.retryPolicy?.minimumBackoff), seconds(existing.retryPolicy?.maximumBackoff)];
-  const [minWanted, maxWanted] = [seconds(wanted.retryPolicy?.minimumBackoff), seconds(wanted.retryPolicy?.maximumBackoff)];
-  if (minNow !== minWanted || maxNow !== maxWanted) update.push(`retry backoff ${minNow}s..${maxNow}s → ${minWanted}s..${maxWanted}s`);
+  if ((existing.filter ?? "") !== (wanted.filter ?? ""))
+    replace.push(`filter ${filterText(existing.filter)} → ${filterText(wanted.filter)}`);
+  if (Boolean(existing.enableMessageOrdering) !== Boolean(wanted.enableMessageOrdering))
+    replace.push(
+      `ordering ${existing.enableMessageOrdering ? "on" : "off"} → ${wanted.enableMessageOrdering ? "on" : "off"}`,
+    );
+  if (existing.ackDeadlineSeconds !== wanted.ackDeadlineSeconds)
+    update.push(`ack deadline ${existing.ackDeadlineSeconds}s → ${wanted.ackDeadlineSeconds}s`);
+  const [minNow, maxNow] = [
+    seconds(existing.retryPolicy?.minimumBackoff),
+    seconds(existing.retryPolicy?.maximumBackoff),
+  ];
+  const [minWanted, maxWanted] = [
+    seconds(wanted.retryPolicy?.minimumBackoff),
+    seconds(wanted.retryPolicy?.maximumBackoff),
+  ];
+  if (minNow !== minWanted || maxNow !== maxWanted)
+    update.push(`retry backoff ${minNow}s..${maxNow}s → ${minWanted}s..${maxWanted}s`);
   const dlqNow = existing.deadLetterPolicy;
   const dlqWanted = wanted.deadLetterPolicy!;
-  if (dlqNow?.deadLetterTopic !== dlqWanted.deadLetterTopic || dlqNow?.maxDeliveryAttempts !== dlqWanted.maxDeliveryAttempts) {
-    update.push(`dead letters ${dlqNow?.deadLetterTopic ?? "none"} after ${dlqNow?.maxDeliveryAttempts ?? "-"} → ${dlqWanted.deadLetterTopic} after ${dlqWanted.maxDeliveryAttempts}`);
+  if (
+    dlqNow?.deadLetterTopic !== dlqWanted.deadLetterTopic ||
+    dlqNow?.maxDeliveryAttempts !== dlqWanted.maxDeliveryAttempts
+  ) {
+    update.push(
+      `dead letters ${dlqNow?.deadLetterTopic ?? "none"} after ${dlqNow?.maxDeliveryAttempts ?? "-"} → ${dlqWanted.deadLetterTopic} after ${dlqWanted.maxDeliveryAttempts}`,
+    );
   }
-  if (Boolean(existing.enableExactlyOnceDelivery) !== Boolean(wanted.enableExactlyOnceDelivery)) update.push(`exactly-once ${wanted.enableExactlyOnceDelivery ? "on" : "off"}`);
-  if (Boolean(existing.retainAckedMessages) !== Boolean(wanted.retainAckedMessages)) update.push(`retain acked messages ${wanted.retainAckedMessages ? "on" : "off"}`);
+  if (Boolean(existing.enableExactlyOnceDelivery) !== Boolean(wanted.enableExactlyOnceDelivery))
+    update.push(`exactly-once ${wanted.enableExactlyOnceDelivery ? "on" : "off"}`);
+  if (Boolean(existing.retainAckedMessages) !== Boolean(wanted.retainAckedMessages))
+    update.push(`retain acked messages ${wanted.retainAckedMessages ? "on" : "off"}`);
   // Pub/Sub reports its 7-day default when a subscription was created without a retention.
   const wantedRetention = wanted.messageRetentionDuration;
-  const retentionWanted = typeof wantedRetention === "number" ? wantedRetention : seconds(wantedRetention);
+  const retentionWanted =
+    typeof wantedRetention === "number" ? wantedRetention : seconds(wantedRetention);
   const retentionNow = seconds(existing.messageRetentionDuration) || 604_800;
-  if (retentionNow !== retentionWanted) update.push(`message retention ${retentionNow}s → ${retentionWanted}s`);
+  if (retentionNow !== retentionWanted)
+    update.push(`message retention ${retentionNow}s → ${retentionWanted}s`);
   const endpointNow = existing.pushConfig?.pushEndpoint ?? "";
   const endpointWanted = wanted.pushConfig?.pushEndpoint ?? "";
-  const result: { replace: string[]; update: string[]; pushEndpoint?: string } = { replace, update };
+  const result: { replace: string[]; update: string[]; pushEndpoint?: string } = {
+    replace,
+    update,
+  };
   if (endpointNow !== endpointWanted) {
-    update.push(endpointWanted ? `push endpoint ${endpointNow || "none (pull)"} → ${endpointWanted}` : "push → pull");
+    update.push(
+      endpointWanted
+        ? `push endpoint ${endpointNow || "none (pull)"} → ${endpointWanted}`
+        : "push → pull",
+    );
     result.pushEndpoint = endpointWanted;
   }
   return result;
 }
 
-async function applyUpdate(subscription: Subscription, wanted: ReturnType<typeof subscriptionMetadata>, diff: ReturnType<typeof differences>): Promise<void> {
+async function applyUpdate(
+  subscription: Subscription,
+  wanted: ReturnType<typeof subscriptionMetadata>,
+  diff: ReturnType<typeof differences>,
+): Promise<void> {
   const settings = diff.update.filter((change) => !change.startsWith("push"));
   if (settings.length > 0) {
     await subscription.setMetadata({
@@ -82,14 +123,19 @@ async function applyUpdate(subscription: Subscription, wanted: ReturnType<typeof
       messageRetentionDuration: wanted.messageRetentionDuration,
     });
   }
-  if (diff.pushEndpoint !== undefined) await subscription.modifyPushConfig({ pushEndpoint: diff.pushEndpoint });
+  if (diff.pushEndpoint !== undefined)
+    await subscription.modifyPushConfig({ pushEndpoint: diff.pushEndpoint });
 }
 
 /**
  * Creates what is missing, updates what changed, recreates what cannot change.
  * @param options as for provision(); every consumer of `system` is reconciled.
  */
-export async function reconcile(pubsub: PubSub, system: ResolvedSystem, options: Omit<ProvisionOptions, "consumers"> = {}): Promise<ReconcileReport> {
+export async function reconcile(
+  pubsub: PubSub,
+  system: ResolvedSystem,
+  options: Omit<ProvisionOptions, "consumers"> = {},
+): Promise<ReconcileReport> {
   const [existing] = await pubsub.getSubscriptions();
   const byName = new Map(existing.map((subscription) => [subscription.name, subscription]));
   const report: ReconcileReport = { created: [], updated: [], recreated: [], undeclared: [] };
@@ -101,7 +147,10 @@ export async function reconcile(pubsub: PubSub, system: ResolvedSystem, options:
     const diff = differences(subscription.metadata, wanted, pubsub.topic(consumer.topic).name);
     if (diff.replace.length > 0) {
       await subscription.delete();
-      report.recreated.push({ subscription: consumer.name, changes: [...diff.replace, ...diff.update] });
+      report.recreated.push({
+        subscription: consumer.name,
+        changes: [...diff.replace, ...diff.update],
+      });
     } else if (diff.update.length > 0) {
       await applyUpdate(subscription, wanted, diff);
       report.updated.push({ subscription: consumer.name, changes: diff.update });
@@ -113,8 +162,14 @@ export async function reconcile(pubsub: PubSub, system: ResolvedSystem, options:
   const recreated = new Set(report.recreated.map((r) => pubsub.subscription(r.subscription).name));
   report.created = created.created.filter((name) => !recreated.has(name));
 
-  const declared = new Set(system.consumers.flatMap((consumer) => [consumer.name, consumer.parkingSubscription].map((name) => pubsub.subscription(name).name)));
-  report.undeclared = existing.map((subscription) => subscription.name).filter((name) => !declared.has(name));
+  const declared = new Set(
+    system.consumers.flatMap((consumer) =>
+      [consumer.name, consumer.parkingSubscription].map((name) => pubsub.subscription(name).name),
+    ),
+  );
+  report.undeclared = existing
+    .map((subscription) => subscription.name)
+    .filter((name) => !declared.has(name));
   return report;
 }
 
@@ -127,12 +182,20 @@ export function describeReconcile(report: ReconcileReport): string[] {
     const deadLetterTopics = topics.filter((name) => name.endsWith("-dlq")).length;
     const subscriptions = report.created.length - topics.length;
     const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    lines.push(`created ${plural(topics.length - deadLetterTopics, "topic")}, ${plural(deadLetterTopics, "dead-letter topic")} and ${plural(subscriptions, "subscription")}`);
+    lines.push(
+      `created ${plural(topics.length - deadLetterTopics, "topic")}, ${plural(deadLetterTopics, "dead-letter topic")} and ${plural(subscriptions, "subscription")}`,
+    );
   }
-  for (const { subscription, changes } of report.updated) lines.push(`updated ${subscription}: ${changes.join("; ")}`);
+  for (const { subscription, changes } of report.updated)
+    lines.push(`updated ${subscription}: ${changes.join("; ")}`);
   for (const { subscription, changes } of report.recreated) {
-    lines.push(`recreated ${subscription} (its backlog is gone): ${changes.join("; ")}; Pub/Sub cannot change a subscription's topic, filter or ordering in place, and in the cloud it is replaced the same way`);
+    lines.push(
+      `recreated ${subscription} (its backlog is gone): ${changes.join("; ")}; Pub/Sub cannot change a subscription's topic, filter or ordering in place, and in the cloud it is replaced the same way`,
+    );
   }
-  if (report.undeclared.length > 0) lines.push(`not in the declaration any more, left in the emulator: ${report.undeclared.map(short).join(", ")}`);
+  if (report.undeclared.length > 0)
+    lines.push(
+      `not in the declaration any more, left in the emulator: ${report.undeclared.map(short).join(", ")}`,
+    );
   return lines;
 }

@@ -47,13 +47,19 @@ export class LocalEnvironmentError extends Error {
 
 function portOf(value: string, variable: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LocalEnvironmentError(`${variable}=${value} is not a port; use a whole number 0..65535, e.g. ${variable}=8080`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new LocalEnvironmentError(
+      `${variable}=${value} is not a port; use a whole number 0..65535, e.g. ${variable}=8080`,
+    );
   return port;
 }
 
 function hostOf(value: string, variable: string): string {
   const match = /^([^:\s]+):(\d+)$/.exec(value);
-  if (match === null) throw new LocalEnvironmentError(`${variable}=${value} is not host:port; write it as e.g. ${variable}=127.0.0.1:8085`);
+  if (match === null)
+    throw new LocalEnvironmentError(
+      `${variable}=${value} is not host:port; write it as e.g. ${variable}=127.0.0.1:8085`,
+    );
   portOf(match[2]!, variable);
   return value;
 }
@@ -62,12 +68,18 @@ function hostOf(value: string, variable: string): string {
 export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
   const pubsub = env["PUBSUB_EMULATOR_HOST"];
   const firestore = env["FIRESTORE_EMULATOR_HOST"];
-  const pubsubPort = env["EVENTLINE_PUBSUB_PORT"] ? portOf(env["EVENTLINE_PUBSUB_PORT"], "EVENTLINE_PUBSUB_PORT") : localDefaults.pubsubPort;
-  const firestorePort = env["EVENTLINE_FIRESTORE_PORT"] ? portOf(env["EVENTLINE_FIRESTORE_PORT"], "EVENTLINE_FIRESTORE_PORT") : localDefaults.firestorePort;
+  const pubsubPort = env["EVENTLINE_PUBSUB_PORT"]
+    ? portOf(env["EVENTLINE_PUBSUB_PORT"], "EVENTLINE_PUBSUB_PORT")
+    : localDefaults.pubsubPort;
+  const firestorePort = env["EVENTLINE_FIRESTORE_PORT"]
+    ? portOf(env["EVENTLINE_FIRESTORE_PORT"], "EVENTLINE_FIRESTORE_PORT")
+    : localDefaults.firestorePort;
   return {
     projectId: env["GOOGLE_CLOUD_PROJECT"] || localDefaults.projectId,
     pubsubHost: pubsub ? hostOf(pubsub, "PUBSUB_EMULATOR_HOST") : `127.0.0.1:${pubsubPort}`,
-    firestoreHost: firestore ? hostOf(firestore, "FIRESTORE_EMULATOR_HOST") : `127.0.0.1:${firestorePort}`,
+    firestoreHost: firestore
+      ? hostOf(firestore, "FIRESTORE_EMULATOR_HOST")
+      : `127.0.0.1:${firestorePort}`,
     port: env["PORT"] ? portOf(env["PORT"], "PORT") : localDefaults.port,
     pubsubFromEnv: Boolean(pubsub),
     firestoreFromEnv: Boolean(firestore),
@@ -90,7 +102,13 @@ interface DevState {
 /** Records the running environment for other commands. */
 export function writeDevState(settings: LocalSettings, file = STATE_FILE): void {
   mkdirSync(join(file, ".."), { recursive: true });
-  const state: DevState = { pid: process.pid, projectId: settings.projectId, pubsubHost: settings.pubsubHost, firestoreHost: settings.firestoreHost, port: settings.port };
+  const state: DevState = {
+    pid: process.pid,
+    projectId: settings.projectId,
+    pubsubHost: settings.pubsubHost,
+    firestoreHost: settings.firestoreHost,
+    port: settings.port,
+  };
   writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
@@ -123,10 +141,22 @@ export function readDevState(file = STATE_FILE): DevState | undefined {
  * The settings a command that talks to the local environment uses: the environment's
  * variables where set, else what the running `npm start` recorded, else the defaults.
  */
-export function clientSettings(env: NodeJS.ProcessEnv = process.env, file = STATE_FILE): LocalSettings {
+export function clientSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  file = STATE_FILE,
+): LocalSettings {
   const state = readDevState(file);
   const fromState: NodeJS.ProcessEnv =
-    state === undefined ? {} : { GOOGLE_CLOUD_PROJECT: state.projectId, PUBSUB_EMULATOR_HOST: state.pubsubHost, FIRESTORE_EMULATOR_HOST: state.firestoreHost, PORT: String(state.port) };
-  const defined = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+    state === undefined
+      ? {}
+      : {
+          GOOGLE_CLOUD_PROJECT: state.projectId,
+          PUBSUB_EMULATOR_HOST: state.pubsubHost,
+          FIRESTORE_EMULATOR_HOST: state.firestoreHost,
+          PORT: String(state.port),
+        };
+  const defined = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
   return localSettings({ ...fromState, ...defined });
 }

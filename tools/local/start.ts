@@ -26,9 +26,21 @@ import { Dashboard } from "./dashboard-server";
 import { DeadLetterBox } from "./dead-letters";
 import { freePort, startEmulator, type EmulatorKind, type RunningEmulator } from "./emulators";
 import { LocalHost } from "./host";
-import { checkEmulatorInstalled, checkEmulatorPort, checkGatewayPort, checkJava } from "./preflight";
+import {
+  checkEmulatorInstalled,
+  checkEmulatorPort,
+  checkGatewayPort,
+  checkJava,
+} from "./preflight";
 import { describeReconcile, reconcile, type ReconcileReport } from "./reconcile";
-import { LOCAL_STACK, LocalEnvironmentError, STATE_FILE, clearDevState, writeDevState, type LocalSettings } from "./settings";
+import {
+  LOCAL_STACK,
+  LocalEnvironmentError,
+  STATE_FILE,
+  clearDevState,
+  writeDevState,
+  type LocalSettings,
+} from "./settings";
 
 export interface LocalEnvironmentOptions {
   settings: LocalSettings;
@@ -57,13 +69,19 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
-const labels: Readonly<Record<EmulatorKind, string>> = { pubsub: "Pub/Sub", firestore: "Firestore" };
+const labels: Readonly<Record<EmulatorKind, string>> = {
+  pubsub: "Pub/Sub",
+  firestore: "Firestore",
+};
 
 async function emulatorFor(kind: EmulatorKind, settings: LocalSettings): Promise<RunningEmulator> {
   const host = kind === "pubsub" ? settings.pubsubHost : settings.firestoreHost;
   if (kind === "pubsub" ? settings.pubsubFromEnv : settings.firestoreFromEnv) {
     const variable = kind === "pubsub" ? "PUBSUB_EMULATOR_HOST" : "FIRESTORE_EMULATOR_HOST";
-    if (!(await answers(host))) throw new LocalEnvironmentError(`${variable}=${host}, but no ${labels[kind]} emulator answers there: start it, or unset ${variable} and npm start starts one`);
+    if (!(await answers(host)))
+      throw new LocalEnvironmentError(
+        `${variable}=${host}, but no ${labels[kind]} emulator answers there: start it, or unset ${variable} and npm start starts one`,
+      );
     return { kind, host, stop: async () => {} };
   }
   const port = Number(host.slice(host.lastIndexOf(":") + 1));
@@ -72,8 +90,13 @@ async function emulatorFor(kind: EmulatorKind, settings: LocalSettings): Promise
   try {
     return await startEmulator(kind, { port });
   } catch (err) {
-    const output = (err as Error).message.split("\n").map((line) => line.trim()).filter(Boolean);
-    throw new LocalEnvironmentError(`the ${labels[kind]} emulator did not start on ${host}: ${output.at(-1) ?? output[0] ?? "no output"}`);
+    const output = (err as Error).message
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean);
+    throw new LocalEnvironmentError(
+      `the ${labels[kind]} emulator did not start on ${host}: ${output.at(-1) ?? output[0] ?? "no output"}`,
+    );
   }
 }
 
@@ -94,10 +117,18 @@ function targetEmulators(settings: LocalSettings): void {
 /** Starts both emulators at once; if one fails, the other is stopped again. */
 async function startEmulators(settings: LocalSettings): Promise<RunningEmulator[]> {
   if (!settings.pubsubFromEnv || !settings.firestoreFromEnv) checkJava();
-  const results = await Promise.allSettled([emulatorFor("pubsub", settings), emulatorFor("firestore", settings)]);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-  if (failed === undefined) return results.map((result) => (result as PromiseFulfilledResult<RunningEmulator>).value);
-  await Promise.all(results.map((result) => (result.status === "fulfilled" ? result.value.stop() : undefined)));
+  const results = await Promise.allSettled([
+    emulatorFor("pubsub", settings),
+    emulatorFor("firestore", settings),
+  ]);
+  const failed = results.find(
+    (result): result is PromiseRejectedResult => result.status === "rejected",
+  );
+  if (failed === undefined)
+    return results.map((result) => (result as PromiseFulfilledResult<RunningEmulator>).value);
+  await Promise.all(
+    results.map((result) => (result.status === "fulfilled" ? result.value.stop() : undefined)),
+  );
   throw failed.reason;
 }
 
@@ -105,14 +136,35 @@ async function startEmulators(settings: LocalSettings): Promise<RunningEmulator[
  * One shutdown step, bounded: a step that hangs (a client waiting on a stream) must not keep the
  * emulators running, so after its bound the next step goes on and the person is told.
  */
-async function boundedStep(say: (line: string) => void, logger: Logger, name: string, work: () => Promise<unknown>, boundMs = 10_000): Promise<void> {
+async function boundedStep(
+  say: (line: string) => void,
+  logger: Logger,
+  name: string,
+  work: () => Promise<unknown>,
+  boundMs = 10_000,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), boundMs)));
-  const outcome = await Promise.race([work().then(() => "done" as const, (err: unknown) => err), late]);
+  const late = new Promise<"late">(
+    (resolve) => (timer = setTimeout(() => resolve("late"), boundMs)),
+  );
+  const outcome = await Promise.race([
+    work().then(
+      () => "done" as const,
+      (err: unknown) => err,
+    ),
+    late,
+  ]);
   clearTimeout(timer);
-  if (outcome === "late") say(`stopping: ${name} did not finish within ${boundMs / 1000} s; going on`);
-  else if (outcome !== "done") say(`stopping: ${name} failed: ${(outcome as Error).message?.split("\n")[0] ?? String(outcome)}`);
-  logger.debug({ step: name, outcome: typeof outcome === "string" ? outcome : "failed" }, "shutdown step");
+  if (outcome === "late")
+    say(`stopping: ${name} did not finish within ${boundMs / 1000} s; going on`);
+  else if (outcome !== "done")
+    say(
+      `stopping: ${name} failed: ${(outcome as Error).message?.split("\n")[0] ?? String(outcome)}`,
+    );
+  logger.debug(
+    { step: name, outcome: typeof outcome === "string" ? outcome : "failed" },
+    "shutdown step",
+  );
 }
 
 interface LocalServerParts {
@@ -146,13 +198,18 @@ async function startLocalServer(parts: LocalServerParts): Promise<RunningGateway
       pubsub: parts.pubsub,
       logger,
       metrics: parts.metrics,
-      fallback: async (request, response, url) => (await tracker(request, response, url)) || host.handlePush(request, response, url) || dashboard.handle(request, response, url),
+      fallback: async (request, response, url) =>
+        (await tracker(request, response, url)) ||
+        host.handlePush(request, response, url) ||
+        dashboard.handle(request, response, url),
     },
   );
 }
 
 /** Starts the local environment. @throws LocalEnvironmentError for what the person can fix. */
-export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
+export async function startLocalEnvironment(
+  options: LocalEnvironmentOptions,
+): Promise<LocalEnvironment> {
   const say = options.say ?? (() => {});
   const { logger } = options;
   const started = performance.now();
@@ -162,7 +219,9 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   // Before the emulators start, so a busy port does not cost their start-up time.
   await checkGatewayPort(options.settings.port);
   targetEmulators(options.settings);
-  say(`starting the emulators (Pub/Sub ${options.settings.pubsubHost}${options.settings.pubsubFromEnv ? ", reused" : ""}, Firestore ${options.settings.firestoreHost}${options.settings.firestoreFromEnv ? ", reused" : ""})…`);
+  say(
+    `starting the emulators (Pub/Sub ${options.settings.pubsubHost}${options.settings.pubsubFromEnv ? ", reused" : ""}, Firestore ${options.settings.firestoreHost}${options.settings.firestoreFromEnv ? ", reused" : ""})…`,
+  );
   const emulators = await startEmulators(options.settings);
   const pubsub = pubsubClient(options.settings);
   const firestore = firestoreClient(options.settings);
@@ -171,12 +230,30 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   const deadLetters = new DeadLetterBox(pubsub);
   // The hosts log every start, drain and stop per consumer at info: noise at the default level.
   const hostLogger = logger.level === "info" ? logger.child({}, { level: "warn" }) : logger;
-  const host = new LocalHost({ eventTypes, registry: options.registry ?? imageRegistry, pubsub, firestore, publisher, metrics, logger: hostLogger, projectId: options.settings.projectId });
-  const dashboard = new Dashboard({ system: eventTypes.system, metrics, firestore, deadLetters, publisher, hosted: host.hosted.map((c) => c.name), logger });
+  const host = new LocalHost({
+    eventTypes,
+    registry: options.registry ?? imageRegistry,
+    pubsub,
+    firestore,
+    publisher,
+    metrics,
+    logger: hostLogger,
+    projectId: options.settings.projectId,
+  });
+  const dashboard = new Dashboard({
+    system: eventTypes.system,
+    metrics,
+    firestore,
+    deadLetters,
+    publisher,
+    hosted: host.hosted.map((c) => c.name),
+    logger,
+  });
 
   let server: RunningGateway | undefined;
   let stopping: Promise<void> | undefined;
-  const step = (name: string, work: () => Promise<unknown>, boundMs?: number): Promise<void> => boundedStep(say, logger, name, work, boundMs);
+  const step = (name: string, work: () => Promise<unknown>, boundMs?: number): Promise<void> =>
+    boundedStep(say, logger, name, work, boundMs);
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       dashboard.stop();
@@ -202,22 +279,56 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     const baseUrl = `http://127.0.0.1:${port}`;
     // Tracking links in invitations must lead back here (handlers/adapters/environment.ts reads it).
     process.env["EVENTLINE_TRACKER_URL"] ??= baseUrl;
-    const redirectHosts = options.redirectHosts ?? (process.env["EVENTLINE_REDIRECT_HOSTS"] ?? "").split(",").map((h) => h.trim()).filter(Boolean);
-    server = await startLocalServer({ port, projectId: settings.projectId, eventTypes, pubsub, publisher, metrics, logger, host, dashboard, redirectHosts });
+    const redirectHosts =
+      options.redirectHosts ??
+      (process.env["EVENTLINE_REDIRECT_HOSTS"] ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean);
+    server = await startLocalServer({
+      port,
+      projectId: settings.projectId,
+      eventTypes,
+      pubsub,
+      publisher,
+      metrics,
+      logger,
+      host,
+      dashboard,
+      redirectHosts,
+    });
 
-    say(`provisioning ${eventTypes.system.topics.length} topics and ${eventTypes.system.consumers.length} consumers into the emulator…`);
-    const provisioned = await reconcile(pubsub, eventTypes.system, { pushEndpoints: host.pushEndpoints(baseUrl) });
+    say(
+      `provisioning ${eventTypes.system.topics.length} topics and ${eventTypes.system.consumers.length} consumers into the emulator…`,
+    );
+    const provisioned = await reconcile(pubsub, eventTypes.system, {
+      pushEndpoints: host.pushEndpoints(baseUrl),
+    });
     const changes = describeReconcile(provisioned);
-    for (const line of changes.length > 0 ? changes : ["the emulator already matches the declaration; nothing changed"]) say(line);
+    for (const line of changes.length > 0
+      ? changes
+      : ["the emulator already matches the declaration; nothing changed"])
+      say(line);
 
     host.start();
     dashboard.start();
     if (host.unimplemented.length > 0) {
-      say(`not hosted, no implementation yet (handlers/registry.ts): ${host.unimplemented.map((c) => c.name).join(", ")}; their subscriptions are provisioned and keep what arrives`);
+      say(
+        `not hosted, no implementation yet (handlers/registry.ts): ${host.unimplemented.map((c) => c.name).join(", ")}; their subscriptions are provisioned and keep what arrives`,
+      );
     }
-    say(`hosting ${host.hosted.length} consumers (${host.hosted.filter((c) => c.delivery === "pull").length} pull, ${host.hosted.filter((c) => c.delivery === "push").length} push) after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    say(
+      `hosting ${host.hosted.length} consumers (${host.hosted.filter((c) => c.delivery === "pull").length} pull, ${host.hosted.filter((c) => c.delivery === "push").length} push) after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     if (stateFile !== false) writeDevState(settings, stateFile);
-    return { settings, baseUrl, hosted: host.hosted, unimplemented: host.unimplemented, provisioned, stop };
+    return {
+      settings,
+      baseUrl,
+      hosted: host.hosted,
+      unimplemented: host.unimplemented,
+      provisioned,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -40,15 +40,23 @@ export interface BacktestResult {
   outcomes: Record<StrategyRole, StrategyOutcome>;
   rows: ComparisonRow[];
   /** Stored events each replay delivered, and its failures (dead-lettered in a live run). */
-  replays: Record<StrategyRole, Pick<InProcessReplayResult, "read" | "replayed" | "failures" | "undecodable">>;
+  replays: Record<
+    StrategyRole,
+    Pick<InProcessReplayResult, "read" | "replayed" | "failures" | "undecodable">
+  >;
 }
 
 /** Runs both replays, one after the other, and compares them. */
 export async function backtest(options: BacktestOptions): Promise<BacktestResult> {
   if (options.targets.current.databaseId === options.targets.alternative.databaseId) {
-    throw new ReplayError(`both strategies would replay into database ${options.targets.current.databaseId}; give each a database of its own`);
+    throw new ReplayError(
+      `both strategies would replay into database ${options.targets.current.databaseId}; give each a database of its own`,
+    );
   }
-  const strategies: Record<StrategyRole, Strategy> = { current: { ...(options.current ?? CURRENT_STRATEGY) }, alternative: { ...options.alternative } };
+  const strategies: Record<StrategyRole, Strategy> = {
+    current: { ...(options.current ?? CURRENT_STRATEGY) },
+    alternative: { ...options.alternative },
+  };
   const run = async (role: StrategyRole) => {
     const replay = await replayInProcess({
       source: options.source,
@@ -57,10 +65,20 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
       selection: options.selection,
       registry: strategyRegistry(strategies[role]),
       ...(options.stack !== undefined && { stack: options.stack }),
-      ...(options.onProgress !== undefined && { onProgress: (read: number, total: number) => options.onProgress!(role, read, total) }),
+      ...(options.onProgress !== undefined && {
+        onProgress: (read: number, total: number) => options.onProgress!(role, read, total),
+      }),
     });
     const outcome = await measureOutcome(options.targets[role], replay, strategies[role]);
-    return { outcome, summary: { read: replay.read, replayed: replay.replayed, failures: replay.failures, undecodable: replay.undecodable } };
+    return {
+      outcome,
+      summary: {
+        read: replay.read,
+        replayed: replay.replayed,
+        failures: replay.failures,
+        undecodable: replay.undecodable,
+      },
+    };
   };
   const current = await run("current");
   const alternative = await run("alternative");

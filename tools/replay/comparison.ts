@@ -21,20 +21,67 @@ export interface ComparisonRow {
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 /** The rows comparing two outcomes, in a fixed order: optimizations, then attribution by channel. */
-export function compareOutcomes(current: StrategyOutcome, alternative: StrategyOutcome): ComparisonRow[] {
+export function compareOutcomes(
+  current: StrategyOutcome,
+  alternative: StrategyOutcome,
+): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
   const add = (metric: string, key: string, a: number, b: number): void => {
     rows.push({ metric, key, current: round(a), alternative: round(b), change: round(b - a) });
   };
-  add("optimizations_requested", "", current.optimizations.requested, alternative.optimizations.requested);
-  for (const priority of PRIORITIES) add("optimizations_by_priority", priority, current.optimizations.byPriority[priority], alternative.optimizations.byPriority[priority]);
-  add("campaigns_flagged", "", current.optimizations.campaigns, alternative.optimizations.campaigns);
-  add("predicted_impact", "", current.optimizations.predictedImpact, alternative.optimizations.predictedImpact);
-  add("attributed_conversions", "", current.attribution.conversions, alternative.attribution.conversions);
-  const channels = [...new Set([...Object.keys(current.attribution.byChannel), ...Object.keys(alternative.attribution.byChannel)])].sort();
-  const credit = (outcome: StrategyOutcome, channel: string) => outcome.attribution.byChannel[channel] ?? { conversions: 0, value: 0 };
-  for (const channel of channels) add("credited_conversions", channel, credit(current, channel).conversions, credit(alternative, channel).conversions);
-  for (const channel of channels) add("credited_value", channel, credit(current, channel).value, credit(alternative, channel).value);
+  add(
+    "optimizations_requested",
+    "",
+    current.optimizations.requested,
+    alternative.optimizations.requested,
+  );
+  for (const priority of PRIORITIES)
+    add(
+      "optimizations_by_priority",
+      priority,
+      current.optimizations.byPriority[priority],
+      alternative.optimizations.byPriority[priority],
+    );
+  add(
+    "campaigns_flagged",
+    "",
+    current.optimizations.campaigns,
+    alternative.optimizations.campaigns,
+  );
+  add(
+    "predicted_impact",
+    "",
+    current.optimizations.predictedImpact,
+    alternative.optimizations.predictedImpact,
+  );
+  add(
+    "attributed_conversions",
+    "",
+    current.attribution.conversions,
+    alternative.attribution.conversions,
+  );
+  const channels = [
+    ...new Set([
+      ...Object.keys(current.attribution.byChannel),
+      ...Object.keys(alternative.attribution.byChannel),
+    ]),
+  ].sort();
+  const credit = (outcome: StrategyOutcome, channel: string) =>
+    outcome.attribution.byChannel[channel] ?? { conversions: 0, value: 0 };
+  for (const channel of channels)
+    add(
+      "credited_conversions",
+      channel,
+      credit(current, channel).conversions,
+      credit(alternative, channel).conversions,
+    );
+  for (const channel of channels)
+    add(
+      "credited_value",
+      channel,
+      credit(current, channel).value,
+      credit(alternative, channel).value,
+    );
   return rows;
 }
 
@@ -46,7 +93,10 @@ function csvField(value: string | number): string {
 
 /** The rows as CSV with a header: metric,key,current,alternative,change. */
 export function comparisonCsv(rows: readonly ComparisonRow[]): string {
-  const lines = [["metric", "key", "current", "alternative", "change"], ...rows.map((r) => [r.metric, r.key, r.current, r.alternative, r.change])];
+  const lines = [
+    ["metric", "key", "current", "alternative", "change"],
+    ...rows.map((r) => [r.metric, r.key, r.current, r.alternative, r.change]),
+  ];
   return lines.map((line) => line.map(csvField).join(",")).join("\n") + "\n";
 }
 

@@ -28,24 +28,42 @@ function runnable(eventTypes: EventTypes, registry: HandlerRegistry): ReplayCons
  * `chain` is set.
  * @throws ReplayError naming what is neither a consumer nor a handler with an implementation.
  */
-export function replayConsumers(eventTypes: EventTypes, registry: HandlerRegistry, names: readonly string[], chain: boolean): ReplayConsumer[] {
-  if (names.length === 0) throw new ReplayError("name at least one handler to replay through, e.g. campaign-processor");
+export function replayConsumers(
+  eventTypes: EventTypes,
+  registry: HandlerRegistry,
+  names: readonly string[],
+  chain: boolean,
+): ReplayConsumer[] {
+  if (names.length === 0)
+    throw new ReplayError("name at least one handler to replay through, e.g. campaign-processor");
   const candidates = runnable(eventTypes, registry);
   const chosen = new Set<string>();
   for (const name of names) {
-    const matching = candidates.filter((c) => c.consumer.name === name || c.consumer.handler === name);
+    const matching = candidates.filter(
+      (c) => c.consumer.name === name || c.consumer.handler === name,
+    );
     if (matching.length === 0) {
       const known = [...new Set(candidates.map((c) => c.consumer.handler))].join(", ");
-      throw new ReplayError(`no consumer or handler named ${name} can be replayed; the handlers are ${known}`);
+      throw new ReplayError(
+        `no consumer or handler named ${name} can be replayed; the handlers are ${known}`,
+      );
     }
     for (const c of matching) chosen.add(c.consumer.name);
   }
-  for (let grown = chain; grown; ) {
+  for (let grown = chain; grown;) {
     grown = false;
-    const emitted = new Set(candidates.filter((c) => chosen.has(c.consumer.name)).flatMap((c) => c.consumer.contract.emits));
+    const emitted = new Set(
+      candidates
+        .filter((c) => chosen.has(c.consumer.name))
+        .flatMap((c) => c.consumer.contract.emits),
+    );
     for (const c of candidates) {
       if (chosen.has(c.consumer.name)) continue;
-      if (c.handler.accepts.some((type) => emitted.has(type) && eventTypes.find(type)?.topic === c.consumer.topic)) {
+      if (
+        c.handler.accepts.some(
+          (type) => emitted.has(type) && eventTypes.find(type)?.topic === c.consumer.topic,
+        )
+      ) {
         chosen.add(c.consumer.name);
         grown = true;
       }

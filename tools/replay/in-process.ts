@@ -19,7 +19,13 @@
 import { randomUUID } from "node:crypto";
 import type { Firestore, Timestamp } from "@google-cloud/firestore";
 import { eventTypesFor } from "../../handlers/declared";
-import { EventCodec, optionsOf, type DecodedEvent, type IncomingMessage, type OutgoingMessage } from "../../handlers/runtime/codec";
+import {
+  EventCodec,
+  optionsOf,
+  type DecodedEvent,
+  type IncomingMessage,
+  type OutgoingMessage,
+} from "../../handlers/runtime/codec";
 import { DEAD_LETTER_ATTRIBUTES } from "../../handlers/runtime/dead-letter";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { rfc3339FromTimestamp } from "../../handlers/runtime/timestamps";
@@ -113,7 +119,15 @@ class InProcessReplay {
   private readonly codec: EventCodec;
   private readonly publisher = new CapturingPublisher();
   private readonly processors = new Map<string, DeliveryProcessor>();
-  readonly result: InProcessReplayResult = { read: 0, replayed: 0, reproduced: 0, outcomes: {}, published: [], failures: [], undecodable: [] };
+  readonly result: InProcessReplayResult = {
+    read: 0,
+    replayed: 0,
+    reproduced: 0,
+    outcomes: {},
+    published: [],
+    failures: [],
+    undecodable: [],
+  };
 
   constructor(
     private readonly options: InProcessReplayOptions,
@@ -127,7 +141,20 @@ class InProcessReplay {
     const outsideCalls = new OutsideCalls(logger);
     // Replay delivers one event at a time, in order: a commit group would only wait for company.
     for (const { consumer, handler } of members) {
-      this.processors.set(consumer.name, new DeliveryProcessor({ consumer, handler, eventTypes, firestore: options.target, publisher: this.publisher, metrics, logger, outsideCalls, groupCommitsAfter: false }));
+      this.processors.set(
+        consumer.name,
+        new DeliveryProcessor({
+          consumer,
+          handler,
+          eventTypes,
+          firestore: options.target,
+          publisher: this.publisher,
+          metrics,
+          logger,
+          outsideCalls,
+          groupCommitsAfter: false,
+        }),
+      );
     }
   }
 
@@ -142,10 +169,18 @@ class InProcessReplay {
       const failures = captured.filter((m) => m.topic === consumer.deadLetterTopic);
       for (const letter of failures) {
         const a = letter.attributes;
-        this.result.failures.push({ consumer: consumer.name, eventId: event.meta.id, type: event.type, reason: a[DEAD_LETTER_ATTRIBUTES.reason] ?? "", error: a[DEAD_LETTER_ATTRIBUTES.error] ?? "" });
+        this.result.failures.push({
+          consumer: consumer.name,
+          eventId: event.meta.id,
+          type: event.type,
+          reason: a[DEAD_LETTER_ATTRIBUTES.reason] ?? "",
+          error: a[DEAD_LETTER_ATTRIBUTES.error] ?? "",
+        });
       }
       const derived = await this.withLiveTimes(
-        captured.filter((m) => m.topic !== consumer.deadLetterTopic).map((m) => this.codec.decode(m, m.topic)),
+        captured
+          .filter((m) => m.topic !== consumer.deadLetterTopic)
+          .map((m) => this.codec.decode(m, m.topic)),
         event.meta.time,
       );
       this.result.published.push(...derived);
@@ -154,10 +189,19 @@ class InProcessReplay {
   }
 
   /** One delivery, delivered again after a retryable failure as Pub/Sub would, up to the consumer's attempts. */
-  private async run(consumer: string, maxAttempts: number, message: IncomingMessage): Promise<Outcome> {
+  private async run(
+    consumer: string,
+    maxAttempts: number,
+    message: IncomingMessage,
+  ): Promise<Outcome> {
     const processor = this.processors.get(consumer)!;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await processor.process({ messageId: `replay-${message.attributes["ce-id"]}`, data: message.data, attributes: message.attributes, deliveryAttempt: attempt });
+      const outcome = await processor.process({
+        messageId: `replay-${message.attributes["ce-id"]}`,
+        data: message.data,
+        attributes: message.attributes,
+        deliveryAttempt: attempt,
+      });
       // On the last attempt the runtime dead-letters (into the capture), so only a failing capture could loop.
       if (outcome.action === "ack" || attempt >= maxAttempts) return outcome;
       await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
@@ -168,10 +212,16 @@ class InProcessReplay {
   private async withLiveTimes(events: DecodedEvent[], causeTime: string): Promise<DecodedEvent[]> {
     if (events.length === 0) return events;
     const { source } = this.options;
-    const stored = await source.getAll(...events.map((e) => source.collection(EVENTS_COLLECTION).doc(documentIdFor(e.meta.id))), { fieldMask: ["time"] });
+    const stored = await source.getAll(
+      ...events.map((e) => source.collection(EVENTS_COLLECTION).doc(documentIdFor(e.meta.id))),
+      { fieldMask: ["time"] },
+    );
     return events.map((event, i) => {
       const time = stored[i]?.get("time") as Timestamp | undefined;
-      const live = time === undefined ? causeTime : rfc3339FromTimestamp({ seconds: time.seconds, nanos: time.nanoseconds });
+      const live =
+        time === undefined
+          ? causeTime
+          : rfc3339FromTimestamp({ seconds: time.seconds, nanos: time.nanoseconds });
       return { ...event, meta: { ...event.meta, time: live } };
     });
   }
@@ -181,23 +231,36 @@ class InProcessReplay {
  * Replays the selected stored events through the named handlers into `target`.
  * @throws ReplayError for a target that is not isolated, or a name that is not a handler.
  */
-export async function replayInProcess(options: InProcessReplayOptions): Promise<InProcessReplayResult> {
+export async function replayInProcess(
+  options: InProcessReplayOptions,
+): Promise<InProcessReplayResult> {
   const stack = options.stack ?? "local";
   const eventTypes = eventTypesFor(stack);
-  const members = replayConsumers(eventTypes, options.registry ?? liveRegistry, options.handlers, options.chain === true);
+  const members = replayConsumers(
+    eventTypes,
+    options.registry ?? liveRegistry,
+    options.handlers,
+    options.chain === true,
+  );
   const reproduced = options.chain === true ? reproducedTypes(members) : new Set<string>();
   await prepareTarget(options.source, options.target, { clear: options.clearTarget ?? true });
   const replay = new InProcessReplay(options, members, stack);
   const { result } = replay;
   // Only what some member accepts is worth reading; each type is one query on the (type, time) index.
   const accepted = [...new Set(members.flatMap((m) => m.handler.accepts))];
-  const selection: EventSelection = { ...options.selection, types: options.selection?.types?.length ? options.selection.types : accepted };
+  const selection: EventSelection = {
+    ...options.selection,
+    types: options.selection?.types?.length ? options.selection.types : accepted,
+  };
   const total = options.onProgress === undefined ? 0 : await countEvents(options.source, selection);
   const onRead = (read: number): void => {
     result.read = read;
     options.onProgress?.(read, Math.max(total, read));
   };
-  for await (const read of readEvents(options.source, eventTypes, selection, { onRead, ...(options.pageSize !== undefined && { pageSize: options.pageSize }) })) {
+  for await (const read of readEvents(options.source, eventTypes, selection, {
+    onRead,
+    ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
+  })) {
     result.last = read.position;
     if ("problem" in read) {
       result.undecodable.push({ id: read.id, problem: read.problem });

@@ -9,18 +9,76 @@
  * - backtest.ts    two strategies (strategy.ts) over one period, compared (outcomes.ts, comparison.ts)
  * - seek.ts        rewinding a consumer's subscription to a time or a snapshot
  */
-export { backtest, BACKTEST_HANDLERS, type BacktestOptions, type BacktestResult, type StrategyRole } from "./backtest";
+export {
+  backtest,
+  BACKTEST_HANDLERS,
+  type BacktestOptions,
+  type BacktestResult,
+  type StrategyRole,
+} from "./backtest";
 export { withReplayClients, type ReplayClients, type ReplayClientOptions } from "./replay-clients";
 export { comparisonCsv, compareOutcomes, formatNumber, type ComparisonRow } from "./comparison";
 export { replayConsumers, type ReplayConsumer } from "./consumers";
 export { ReplayError } from "./errors";
-export { replayInProcess, type InProcessReplayOptions, type InProcessReplayResult, type ReplayFailure } from "./in-process";
-export { checkDatabaseId, DEFAULT_REPLAY_DATABASE, LIVE_DATABASE, prepareTarget } from "./isolation";
+export {
+  replayInProcess,
+  type InProcessReplayOptions,
+  type InProcessReplayResult,
+  type ReplayFailure,
+} from "./in-process";
+export {
+  checkDatabaseId,
+  DEFAULT_REPLAY_DATABASE,
+  LIVE_DATABASE,
+  prepareTarget,
+} from "./isolation";
 export { measureOutcome, PRIORITIES, type StrategyOutcome } from "./outcomes";
-export { projectionItems, projectionNames, readProjections, type ProjectionItems } from "./projection-store";
+export {
+  projectionItems,
+  projectionNames,
+  readProjections,
+  type ProjectionItems,
+} from "./projection-store";
 export { rebuildFromSnapshot, type RebuildOptions, type RebuildResult } from "./rebuild";
-export { DEFAULT_REPUBLISH_RUN, replayEventId, replayMessage, republish, topicPublisher, type RepublishOptions, type RepublishResult } from "./republish";
-export { checkSnapshotName, createSnapshot, declaredConsumer, seekSubscription, SNAPSHOT_PREFIX, type SeekTarget } from "./seek";
-export { countEvents, readEvents, REPLAY_OF_EXTENSION, type EventSelection, type ReadEvent, type StreamPosition } from "./selection";
-export { checkSnapshotId, readSnapshot, restoreSnapshot, SNAPSHOTS_COLLECTION, takeSnapshot, type SnapshotInfo } from "./snapshots";
-export { ATTRIBUTION_MODELS, CURRENT_STRATEGY, describeStrategy, strategyFrom, strategyRegistry, type AttributionModelName, type Strategy } from "./strategy";
+export {
+  DEFAULT_REPUBLISH_RUN,
+  replayEventId,
+  replayMessage,
+  republish,
+  topicPublisher,
+  type RepublishOptions,
+  type RepublishResult,
+} from "./republish";
+export {
+  checkSnapshotName,
+  createSnapshot,
+  declaredConsumer,
+  seekSubscription,
+  SNAPSHOT_PREFIX,
+  type SeekTarget,
+} from "./seek";
+export {
+  countEvents,
+  readEvents,
+  REPLAY_OF_EXTENSION,
+  type EventSelection,
+  type ReadEvent,
+  type StreamPosition,
+} from "./selection";
+export {
+  checkSnapshotId,
+  readSnapshot,
+  restoreSnapshot,
+  SNAPSHOTS_COLLECTION,
+  takeSnapshot,
+  type SnapshotInfo,
+} from "./snapshots";
+export {
+  ATTRIBUTION_MODELS,
+  CURRENT_STRATEGY,
+  describeStrategy,
+  strategyFrom,
+  strategyRegistry,
+  type AttributionModelName,
+  type Strategy,
+} from "./strategy";

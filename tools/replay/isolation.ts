@@ -28,8 +28,14 @@ const DATABASE_ID = /^[a-z][a-z0-9-]{2,61}[a-z0-9]$/;
 
 /** @throws ReplayError when `id` is not a database id Firestore accepts, or is the live database. */
 export function checkDatabaseId(id: string, option = "database"): string {
-  if (id === LIVE_DATABASE) throw new ReplayError(`${option} ${id} is the live database; a replay writes into a database of its own, e.g. ${DEFAULT_REPLAY_DATABASE}`);
-  if (!DATABASE_ID.test(id)) throw new ReplayError(`${option} "${id}" is not a Firestore database id: 4 to 63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen`);
+  if (id === LIVE_DATABASE)
+    throw new ReplayError(
+      `${option} ${id} is the live database; a replay writes into a database of its own, e.g. ${DEFAULT_REPLAY_DATABASE}`,
+    );
+  if (!DATABASE_ID.test(id))
+    throw new ReplayError(
+      `${option} "${id}" is not a Firestore database id: 4 to 63 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen`,
+    );
   return id;
 }
 
@@ -39,8 +45,15 @@ export function checkDatabaseId(id: string, option = "database"): string {
  * @returns how many documents were deleted.
  * @throws ReplayError when the target is the source or the live database, or does not exist.
  */
-export async function prepareTarget(source: Firestore, target: Firestore, options: { clear: boolean }): Promise<number> {
-  if (target.databaseId === source.databaseId) throw new ReplayError(`the replay would write into ${target.databaseId}, the database it reads the events from; give it a database of its own`);
+export async function prepareTarget(
+  source: Firestore,
+  target: Firestore,
+  options: { clear: boolean },
+): Promise<number> {
+  if (target.databaseId === source.databaseId)
+    throw new ReplayError(
+      `the replay would write into ${target.databaseId}, the database it reads the events from; give it a database of its own`,
+    );
   checkDatabaseId(target.databaseId);
   recordOnlyAdapters(target);
   if (!options.clear) return 0;
@@ -48,12 +61,15 @@ export async function prepareTarget(source: Firestore, target: Firestore, option
     let deleted = 0;
     const writer = target.bulkWriter();
     writer.onWriteResult(() => void deleted++);
-    for (const collection of await target.listCollections()) await target.recursiveDelete(collection, writer);
+    for (const collection of await target.listCollections())
+      await target.recursiveDelete(collection, writer);
     await writer.close();
     return deleted;
   } catch (err) {
     if ((err as { code?: number }).code === NOT_FOUND) {
-      throw new ReplayError(`Firestore database ${target.databaseId} does not exist; create it once with \`gcloud firestore databases create --database=${target.databaseId} --location=<the live database's location>\``);
+      throw new ReplayError(
+        `Firestore database ${target.databaseId} does not exist; create it once with \`gcloud firestore databases create --database=${target.databaseId} --location=<the live database's location>\``,
+      );
     }
     throw err;
   }

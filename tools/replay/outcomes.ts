@@ -36,31 +36,60 @@ export interface StrategyOutcome {
 }
 
 /** The field of the builder's projections that holds a model's credit. */
-const MODEL_FIELDS: Readonly<Record<AttributionModelName, "lastClick" | "linear" | "shapley">> = { "last-click": "lastClick", linear: "linear", shapley: "shapley" };
+const MODEL_FIELDS: Readonly<Record<AttributionModelName, "lastClick" | "linear" | "shapley">> = {
+  "last-click": "lastClick",
+  linear: "linear",
+  shapley: "shapley",
+};
 
 const OPTIMIZATION_REQUIRED = "com.eventline.campaign.optimization_required";
 
 /** The outcome of a replay into `target` under `strategy`. */
-export async function measureOutcome(target: Firestore, replay: InProcessReplayResult, strategy: Readonly<Strategy>): Promise<StrategyOutcome> {
-  const requests = replay.published.filter((event) => event.type === OPTIMIZATION_REQUIRED).map((event) => event.data as marketing.v1.IOptimizationRequired);
-  const byPriority = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as StrategyOutcome["optimizations"]["byPriority"];
+export async function measureOutcome(
+  target: Firestore,
+  replay: InProcessReplayResult,
+  strategy: Readonly<Strategy>,
+): Promise<StrategyOutcome> {
+  const requests = replay.published
+    .filter((event) => event.type === OPTIMIZATION_REQUIRED)
+    .map((event) => event.data as marketing.v1.IOptimizationRequired);
+  const byPriority = Object.fromEntries(
+    PRIORITIES.map((p) => [p, 0]),
+  ) as StrategyOutcome["optimizations"]["byPriority"];
   for (const request of requests) {
-    const name = (marketing.v1.Priority[request.priority ?? 0] ?? "").replace(/^PRIORITY_/, "") as (typeof PRIORITIES)[number];
+    const name = (marketing.v1.Priority[request.priority ?? 0] ?? "").replace(
+      /^PRIORITY_/,
+      "",
+    ) as (typeof PRIORITIES)[number];
     if (name in byPriority) byPriority[name]++;
   }
   const campaigns = Object.values(await projectionItems(target, "campaigns")) as CampaignView[];
-  const predictedImpact = campaigns.reduce((sum, campaign) => sum + (campaign.optimizations?.predictedImpact ?? 0), 0);
+  const predictedImpact = campaigns.reduce(
+    (sum, campaign) => sum + (campaign.optimizations?.predictedImpact ?? 0),
+    0,
+  );
 
   const field = MODEL_FIELDS[strategy.attributionModel];
   const byChannel: StrategyOutcome["attribution"]["byChannel"] = {};
-  for (const view of Object.values(await projectionItems(target, "attribution-channels")) as ChannelCreditView[]) {
+  for (const view of Object.values(
+    await projectionItems(target, "attribution-channels"),
+  ) as ChannelCreditView[]) {
     byChannel[view.channel] = { conversions: view.conversions[field], value: view.value[field] };
   }
-  const attributions = Object.values(await projectionItems(target, "attribution")) as { credit: Record<string, Record<string, number> | null> }[];
-  const conversions = attributions.filter((a) => Object.keys(a.credit[field] ?? {}).length > 0).length;
+  const attributions = Object.values(await projectionItems(target, "attribution")) as {
+    credit: Record<string, Record<string, number> | null>;
+  }[];
+  const conversions = attributions.filter(
+    (a) => Object.keys(a.credit[field] ?? {}).length > 0,
+  ).length;
 
   return {
-    optimizations: { requested: requests.length, byPriority, campaigns: new Set(requests.map((r) => r.campaignId)).size, predictedImpact },
+    optimizations: {
+      requested: requests.length,
+      byPriority,
+      campaigns: new Set(requests.map((r) => r.campaignId)).size,
+      predictedImpact,
+    },
     attribution: { model: strategy.attributionModel, conversions, byChannel },
   };
 }

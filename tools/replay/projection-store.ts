@@ -22,7 +22,10 @@ export async function projectionNames(firestore: Firestore): Promise<string[]> {
 }
 
 /** Every item of projection `name`, by id, in id order. */
-export async function projectionItems(firestore: Firestore, name: string): Promise<ProjectionItems> {
+export async function projectionItems(
+  firestore: Firestore,
+  name: string,
+): Promise<ProjectionItems> {
   const items: ProjectionItems = {};
   const collection = firestore.collection(PROJECTIONS_COLLECTION).doc(name).collection("items");
   let last: string | undefined;
@@ -37,8 +40,13 @@ export async function projectionItems(firestore: Firestore, name: string): Promi
 }
 
 /** Every projection `firestore` holds (or those named), with its items. */
-export async function readProjections(firestore: Firestore, names?: readonly string[]): Promise<Record<string, ProjectionItems>> {
+export async function readProjections(
+  firestore: Firestore,
+  names?: readonly string[],
+): Promise<Record<string, ProjectionItems>> {
   const chosen = names ?? (await projectionNames(firestore));
-  const entries = await Promise.all(chosen.map(async (name) => [name, await projectionItems(firestore, name)] as const));
+  const entries = await Promise.all(
+    chosen.map(async (name) => [name, await projectionItems(firestore, name)] as const),
+  );
   return Object.fromEntries(entries);
 }

@@ -3,7 +3,11 @@
  * database, then replay only the events after the one it covers. The result is what a replay
  * of the whole history gives, for the cost of the events since the snapshot.
  */
-import { replayInProcess, type InProcessReplayOptions, type InProcessReplayResult } from "./in-process";
+import {
+  replayInProcess,
+  type InProcessReplayOptions,
+  type InProcessReplayResult,
+} from "./in-process";
 import { prepareTarget } from "./isolation";
 import { restoreSnapshot, type SnapshotInfo } from "./snapshots";
 
@@ -28,6 +32,10 @@ export async function rebuildFromSnapshot(options: RebuildOptions): Promise<Rebu
   await prepareTarget(options.source, options.target, { clear: true });
   const restored = await restoreSnapshot(options.source, options.target, snapshotId);
   const after = restored[0]!.covers;
-  const result = await replayInProcess({ ...replay, clearTarget: false, selection: { ...options.selection, after } });
+  const result = await replayInProcess({
+    ...replay,
+    clearTarget: false,
+    selection: { ...options.selection, after },
+  });
   return { restored, replay: result };
 }

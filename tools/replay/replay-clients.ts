@@ -6,7 +6,12 @@
  */
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { firestoreClient, pubsubClient, requireEmulators, stayOnLoopback } from "../local/emulator-clients";
+import {
+  firestoreClient,
+  pubsubClient,
+  requireEmulators,
+  stayOnLoopback,
+} from "../local/emulator-clients";
 import { clientSettings } from "../local/settings";
 import { ReplayError } from "./errors";
 
@@ -33,20 +38,34 @@ export interface ReplayClientOptions {
  * Runs `work` with clients, and closes every client it made after.
  * @throws ReplayError when a project is given while an emulator variable is set.
  */
-export async function withReplayClients<T>(options: ReplayClientOptions, work: (clients: ReplayClients) => Promise<T>): Promise<T> {
+export async function withReplayClients<T>(
+  options: ReplayClientOptions,
+  work: (clients: ReplayClients) => Promise<T>,
+): Promise<T> {
   const made: Firestore[] = [];
   let clients: ReplayClients;
   if (options.project !== undefined) {
     // The Google clients read these themselves and would talk to an emulator under the project's name.
-    const emulators = ["FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"].filter((name) => process.env[name]);
-    if (emulators.length > 0) throw new ReplayError(`--project ${options.project} asks for the cloud, but ${emulators.join(" and ")} ${emulators.length === 1 ? "is" : "are"} set and the Google clients would use the emulator; unset ${emulators.length === 1 ? "it" : "them"}`);
+    const emulators = ["FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"].filter(
+      (name) => process.env[name],
+    );
+    if (emulators.length > 0)
+      throw new ReplayError(
+        `--project ${options.project} asks for the cloud, but ${emulators.join(" and ")} ${emulators.length === 1 ? "is" : "are"} set and the Google clients would use the emulator; unset ${emulators.length === 1 ? "it" : "them"}`,
+      );
     const projectId = options.project;
     const database = (databaseId?: string): Firestore => {
       const client = new Firestore({ projectId, ...(databaseId !== undefined && { databaseId }) });
       made.push(client);
       return client;
     };
-    clients = { projectId, where: `project ${projectId}`, pubsub: new PubSub({ projectId }), firestore: database(), database };
+    clients = {
+      projectId,
+      where: `project ${projectId}`,
+      pubsub: new PubSub({ projectId }),
+      firestore: database(),
+      database,
+    };
   } else {
     const settings = clientSettings();
     await requireEmulators(settings, options.needs);
@@ -54,11 +73,22 @@ export async function withReplayClients<T>(options: ReplayClientOptions, work: (
     made.push(live);
     const database = (databaseId: string): Firestore => {
       stayOnLoopback();
-      const client = new Firestore({ projectId: settings.projectId, host: settings.firestoreHost, ssl: false, databaseId });
+      const client = new Firestore({
+        projectId: settings.projectId,
+        host: settings.firestoreHost,
+        ssl: false,
+        databaseId,
+      });
       made.push(client);
       return client;
     };
-    clients = { projectId: settings.projectId, where: "the emulators", pubsub: pubsubClient(settings), firestore: live, database };
+    clients = {
+      projectId: settings.projectId,
+      where: "the emulators",
+      pubsub: pubsubClient(settings),
+      firestore: live,
+      database,
+    };
   }
   try {
     return await work(clients);

@@ -16,7 +16,12 @@ import { createHash } from "node:crypto";
 import type { Firestore } from "@google-cloud/firestore";
 import type { PubSub } from "@google-cloud/pubsub";
 import { eventTypesFor } from "../../handlers/declared";
-import { EventCodec, optionsOf, type DecodedEvent, type OutgoingMessage } from "../../handlers/runtime/codec";
+import {
+  EventCodec,
+  optionsOf,
+  type DecodedEvent,
+  type OutgoingMessage,
+} from "../../handlers/runtime/codec";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher, type MessagePublisher } from "../../handlers/runtime/publisher";
 import { ReplayError } from "./errors";
@@ -39,9 +44,17 @@ export function replayEventId(originalId: string, run = DEFAULT_REPUBLISH_RUN): 
 }
 
 /** The message that republishes `event` in run `run`. */
-export function replayMessage(codec: EventCodec, event: DecodedEvent, run = DEFAULT_REPUBLISH_RUN): OutgoingMessage {
+export function replayMessage(
+  codec: EventCodec,
+  event: DecodedEvent,
+  run = DEFAULT_REPUBLISH_RUN,
+): OutgoingMessage {
   const { meta } = event;
-  return codec.encode(event.type, event.data, { ...optionsOf(meta), id: replayEventId(meta.id, run), extensions: { ...meta.extensions, [REPLAY_OF_EXTENSION]: meta.id } });
+  return codec.encode(event.type, event.data, {
+    ...optionsOf(meta),
+    id: replayEventId(meta.id, run),
+    extensions: { ...meta.extensions, [REPLAY_OF_EXTENSION]: meta.id },
+  });
 }
 
 /** The runtime's publisher on `pubsub`: batching, and ordering keys kept in order. */
@@ -79,7 +92,10 @@ export interface RepublishResult {
  */
 export async function republish(options: RepublishOptions): Promise<RepublishResult> {
   const run = options.run ?? DEFAULT_REPUBLISH_RUN;
-  if (run.trim() === "") throw new ReplayError("the run name is empty; leave it out to use the default, or name the run");
+  if (run.trim() === "")
+    throw new ReplayError(
+      "the run name is empty; leave it out to use the default, or name the run",
+    );
   const eventTypes = eventTypesFor(options.stack ?? "local");
   const codec = new EventCodec(eventTypes);
   const selection = options.selection ?? {};
@@ -88,7 +104,12 @@ export async function republish(options: RepublishOptions): Promise<RepublishRes
   let batch: { originalId: string; message: OutgoingMessage }[] = [];
   const send = async (): Promise<void> => {
     await options.publisher.publish(batch.map((b) => b.message));
-    for (const { originalId, message } of batch) result.republished.push({ originalId, id: message.attributes["ce-id"]!, topic: message.topic });
+    for (const { originalId, message } of batch)
+      result.republished.push({
+        originalId,
+        id: message.attributes["ce-id"]!,
+        topic: message.topic,
+      });
     batch = [];
   };
   const onRead = (read: number): void => {

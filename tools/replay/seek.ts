@@ -34,29 +34,44 @@ const code = (err: unknown): number | undefined => (err as { code?: number } | n
 export function declaredConsumer(name: string, stack = "local"): ResolvedConsumer {
   const consumers = eventTypesFor(stack).system.consumers;
   const consumer = consumers.find((c) => c.name === name);
-  if (consumer === undefined) throw new ReplayError(`no consumer named ${name}; the declaration has ${consumers.map((c) => c.name).join(", ")}`);
+  if (consumer === undefined)
+    throw new ReplayError(
+      `no consumer named ${name}; the declaration has ${consumers.map((c) => c.name).join(", ")}`,
+    );
   return consumer;
 }
 
 /** @throws ReplayError when `name` is not a snapshot name Pub/Sub accepts. */
 export function checkSnapshotName(name: string): string {
   if (!SNAPSHOT_NAME.test(name) || name.toLowerCase().startsWith("goog")) {
-    throw new ReplayError(`snapshot name "${name}" is not one Pub/Sub accepts: 3 to 255 letters, digits and - _ . ~ + %, starting with a letter (and not with "goog")`);
+    throw new ReplayError(
+      `snapshot name "${name}" is not one Pub/Sub accepts: 3 to 255 letters, digits and - _ . ~ + %, starting with a letter (and not with "goog")`,
+    );
   }
   return name;
 }
 
 /** Seconds as the declaration writes durations: "7d", "12h", "90m", "45s". */
 function duration(seconds: number): string {
-  for (const [unit, size] of [["d", 86_400], ["h", 3600], ["m", 60]] as const) if (seconds % size === 0) return `${seconds / size}${unit}`;
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3600],
+    ["m", 60],
+  ] as const)
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
   return `${seconds}s`;
 }
 
 /** How long a subscription's messages are kept, and whether acknowledged ones are, as it is now. */
-async function retention(pubsub: PubSub, consumer: ResolvedConsumer): Promise<{ retainAcked: boolean; seconds: number }> {
+async function retention(
+  pubsub: PubSub,
+  consumer: ResolvedConsumer,
+): Promise<{ retainAcked: boolean; seconds: number }> {
   try {
     const [metadata] = await pubsub.subscription(consumer.name).getMetadata();
-    const seconds = Number(metadata.messageRetentionDuration?.seconds ?? consumer.messageRetentionSeconds);
+    const seconds = Number(
+      metadata.messageRetentionDuration?.seconds ?? consumer.messageRetentionSeconds,
+    );
     return { retainAcked: metadata.retainAckedMessages === true, seconds };
   } catch (err) {
     throw missing(err, consumer);
@@ -65,7 +80,9 @@ async function retention(pubsub: PubSub, consumer: ResolvedConsumer): Promise<{ 
 
 function missing(err: unknown, consumer: ResolvedConsumer): unknown {
   if (code(err) !== NOT_FOUND) return err;
-  return new ReplayError(`subscription ${consumer.name} does not exist; it is created with the system (\`npm start\` locally, \`pulumi up\` in the cloud)`);
+  return new ReplayError(
+    `subscription ${consumer.name} does not exist; it is created with the system (\`npm start\` locally, \`pulumi up\` in the cloud)`,
+  );
 }
 
 /**
@@ -73,15 +90,25 @@ function missing(err: unknown, consumer: ResolvedConsumer): unknown {
  * @returns the snapshot's full name and, when Pub/Sub says, when it expires (RFC 3339).
  * @throws ReplayError when the name is taken or the subscription does not exist.
  */
-export async function createSnapshot(pubsub: PubSub, consumer: ResolvedConsumer, name: string): Promise<{ snapshot: string; expires?: string }> {
+export async function createSnapshot(
+  pubsub: PubSub,
+  consumer: ResolvedConsumer,
+  name: string,
+): Promise<{ snapshot: string; expires?: string }> {
   checkSnapshotName(name);
   try {
     const [snapshot, response] = await pubsub.subscription(consumer.name).createSnapshot(name);
-    const expire = (response as { expireTime?: { seconds?: number | string | null } | null }).expireTime;
-    const expires = expire?.seconds ? new Date(Number(expire.seconds) * 1000).toISOString() : undefined;
+    const expire = (response as { expireTime?: { seconds?: number | string | null } | null })
+      .expireTime;
+    const expires = expire?.seconds
+      ? new Date(Number(expire.seconds) * 1000).toISOString()
+      : undefined;
     return { snapshot: snapshot.name, ...(expires !== undefined && { expires }) };
   } catch (err) {
-    if (code(err) === ALREADY_EXISTS) throw new ReplayError(`snapshot ${name} exists; seek to it with --to ${SNAPSHOT_PREFIX}${name}, or pick another name`);
+    if (code(err) === ALREADY_EXISTS)
+      throw new ReplayError(
+        `snapshot ${name} exists; seek to it with --to ${SNAPSHOT_PREFIX}${name}, or pick another name`,
+      );
     throw missing(err, consumer);
   }
 }
@@ -93,7 +120,12 @@ export async function createSnapshot(pubsub: PubSub, consumer: ResolvedConsumer,
  *   or older than the retention), the snapshot does not exist or is of another topic, or the
  *   subscription does not exist.
  */
-export async function seekSubscription(pubsub: PubSub, consumer: ResolvedConsumer, target: SeekTarget, now = new Date()): Promise<void> {
+export async function seekSubscription(
+  pubsub: PubSub,
+  consumer: ResolvedConsumer,
+  target: SeekTarget,
+  now = new Date(),
+): Promise<void> {
   const subscription = pubsub.subscription(consumer.name);
   if ("time" in target) {
     const { retainAcked, seconds } = await retention(pubsub, consumer);
@@ -108,7 +140,9 @@ export async function seekSubscription(pubsub: PubSub, consumer: ResolvedConsume
       }
       const oldest = new Date(now.getTime() - seconds * 1000);
       if (target.time < oldest) {
-        throw new ReplayError(`subscription ${consumer.name} keeps messages for ${duration(seconds)}, so nothing from before ${oldest.toISOString()} can come back; seek to ${oldest.toISOString()} or later`);
+        throw new ReplayError(
+          `subscription ${consumer.name} keeps messages for ${duration(seconds)}, so nothing from before ${oldest.toISOString()} can come back; seek to ${oldest.toISOString()} or later`,
+        );
       }
     }
     try {
@@ -122,8 +156,14 @@ export async function seekSubscription(pubsub: PubSub, consumer: ResolvedConsume
   try {
     await subscription.seek(target.snapshot);
   } catch (err) {
-    if (code(err) === NOT_FOUND && /snapshot/i.test((err as Error).message)) throw new ReplayError(`no snapshot named ${target.snapshot}; create one with eventline seek ${consumer.name} --snapshot ${target.snapshot}`);
-    if (code(err) === FAILED_PRECONDITION) throw new ReplayError(`snapshot ${target.snapshot} is not of ${consumer.name}'s topic ${consumer.topic}: ${(err as Error).message}`);
+    if (code(err) === NOT_FOUND && /snapshot/i.test((err as Error).message))
+      throw new ReplayError(
+        `no snapshot named ${target.snapshot}; create one with eventline seek ${consumer.name} --snapshot ${target.snapshot}`,
+      );
+    if (code(err) === FAILED_PRECONDITION)
+      throw new ReplayError(
+        `snapshot ${target.snapshot} is not of ${consumer.name}'s topic ${consumer.topic}: ${(err as Error).message}`,
+      );
     throw missing(err, consumer);
   }
 }

@@ -10,7 +10,13 @@
  * type and merges them; criteria beyond the one the query uses (types within a flow, say) are
  * applied to the decoded events, so no undeclared index is ever needed.
  */
-import { FieldPath, Timestamp, type Firestore, type Query, type QueryDocumentSnapshot } from "@google-cloud/firestore";
+import {
+  FieldPath,
+  Timestamp,
+  type Firestore,
+  type Query,
+  type QueryDocumentSnapshot,
+} from "@google-cloud/firestore";
 import { eventline } from "../../proto/gen";
 import type { EventTypes } from "../../handlers/runtime/event-types";
 import type { DecodedEvent } from "../../handlers/runtime/codec";
@@ -56,7 +62,9 @@ export interface EventSelection {
 }
 
 /** One stored event as read: decoded, or why it could not be. */
-export type ReadEvent = { position: StreamPosition; event: DecodedEvent } | { position: StreamPosition; id: string; problem: string };
+export type ReadEvent =
+  | { position: StreamPosition; event: DecodedEvent }
+  | { position: StreamPosition; id: string; problem: string };
 
 /** What the stored documents hold of use here. */
 interface StoredFields {
@@ -67,7 +75,8 @@ interface StoredFields {
 /** The queries a selection runs: one per type, or one on its most selective indexed field. */
 function queries(firestore: Firestore, selection: EventSelection): Query[] {
   let base: Query = firestore.collection(EVENTS_COLLECTION);
-  if (selection.from !== undefined) base = base.where("time", ">=", Timestamp.fromDate(selection.from));
+  if (selection.from !== undefined)
+    base = base.where("time", ">=", Timestamp.fromDate(selection.from));
   if (selection.to !== undefined) base = base.where("time", "<", Timestamp.fromDate(selection.to));
   const ordered = (query: Query): Query => {
     const sorted = query.orderBy("time").orderBy(FieldPath.documentId());
@@ -76,15 +85,23 @@ function queries(firestore: Firestore, selection: EventSelection): Query[] {
     return sorted.startAfter(new Timestamp(seconds, nanos), selection.after.id);
   };
   // A flow or a source is far narrower than a type: query by it and check types on the decoded events.
-  if (selection.correlationId !== undefined) return [ordered(base.where("correlationId", "==", selection.correlationId))];
-  if (selection.source !== undefined) return [ordered(base.where("source", "==", selection.source))];
-  if (selection.types !== undefined && selection.types.length > 0) return [...new Set(selection.types)].map((type) => ordered(base.where("type", "==", type)));
+  if (selection.correlationId !== undefined)
+    return [ordered(base.where("correlationId", "==", selection.correlationId))];
+  if (selection.source !== undefined)
+    return [ordered(base.where("source", "==", selection.source))];
+  if (selection.types !== undefined && selection.types.length > 0)
+    return [...new Set(selection.types)].map((type) => ordered(base.where("type", "==", type)));
   return [ordered(base)];
 }
 
 /** How many stored events the selection's queries go through (an upper bound on what it yields), for progress. */
-export async function countEvents(firestore: Firestore, selection: EventSelection): Promise<number> {
-  const counts = await Promise.all(queries(firestore, selection).map(async (query) => (await query.count().get()).data().count));
+export async function countEvents(
+  firestore: Firestore,
+  selection: EventSelection,
+): Promise<number> {
+  const counts = await Promise.all(
+    queries(firestore, selection).map(async (query) => (await query.count().get()).data().count),
+  );
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
@@ -92,7 +109,10 @@ export async function countEvents(firestore: Firestore, selection: EventSelectio
 async function* pages(query: Query, pageSize: number): AsyncGenerator<QueryDocumentSnapshot> {
   let cursor: QueryDocumentSnapshot | undefined;
   for (;;) {
-    const page = await (cursor === undefined ? query : query.startAfter(cursor)).select("time", "raw").limit(pageSize).get();
+    const page = await (cursor === undefined ? query : query.startAfter(cursor))
+      .select("time", "raw")
+      .limit(pageSize)
+      .get();
     yield* page.docs;
     if (page.size < pageSize) return;
     cursor = page.docs[page.size - 1];
@@ -109,8 +129,12 @@ function compare(a: QueryDocumentSnapshot, b: QueryDocumentSnapshot): number {
 }
 
 /** Several sorted streams as one sorted stream. */
-async function* merged(streams: AsyncGenerator<QueryDocumentSnapshot>[]): AsyncGenerator<QueryDocumentSnapshot> {
-  const heads = await Promise.all(streams.map(async (stream) => (await stream.next()).value as QueryDocumentSnapshot | undefined));
+async function* merged(
+  streams: AsyncGenerator<QueryDocumentSnapshot>[],
+): AsyncGenerator<QueryDocumentSnapshot> {
+  const heads = await Promise.all(
+    streams.map(async (stream) => (await stream.next()).value as QueryDocumentSnapshot | undefined),
+  );
   for (;;) {
     let first = -1;
     heads.forEach((head, i) => {
@@ -124,11 +148,18 @@ async function* merged(streams: AsyncGenerator<QueryDocumentSnapshot>[]): AsyncG
 
 function matches(event: DecodedEvent, selection: EventSelection): boolean {
   const { meta } = event;
-  if (selection.types !== undefined && selection.types.length > 0 && !selection.types.includes(event.type)) return false;
-  if (selection.correlationId !== undefined && meta.correlationId !== selection.correlationId) return false;
+  if (
+    selection.types !== undefined &&
+    selection.types.length > 0 &&
+    !selection.types.includes(event.type)
+  )
+    return false;
+  if (selection.correlationId !== undefined && meta.correlationId !== selection.correlationId)
+    return false;
   if (selection.source !== undefined && meta.source !== selection.source) return false;
   if (selection.rootsOnly === true && meta.causationId !== undefined) return false;
-  if (selection.includeReplays !== true && meta.extensions[REPLAY_OF_EXTENSION] !== undefined) return false;
+  if (selection.includeReplays !== true && meta.extensions[REPLAY_OF_EXTENSION] !== undefined)
+    return false;
   return true;
 }
 
@@ -143,13 +174,23 @@ export interface ReadOptions {
  * The selected events in the store's order. An event that no longer decodes (its type left the
  * catalog, say) is yielded with the problem rather than ending the read.
  */
-export async function* readEvents(firestore: Firestore, eventTypes: EventTypes, selection: EventSelection, options: ReadOptions = {}): AsyncGenerator<ReadEvent> {
+export async function* readEvents(
+  firestore: Firestore,
+  eventTypes: EventTypes,
+  selection: EventSelection,
+  options: ReadOptions = {},
+): AsyncGenerator<ReadEvent> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   let read = 0;
-  for await (const doc of merged(queries(firestore, selection).map((query) => pages(query, pageSize)))) {
+  for await (const doc of merged(
+    queries(firestore, selection).map((query) => pages(query, pageSize)),
+  )) {
     options.onRead?.(++read);
     const stored = doc.data() as StoredFields;
-    const position: StreamPosition = { time: rfc3339FromTimestamp({ seconds: stored.time.seconds, nanos: stored.time.nanoseconds }), id: doc.id };
+    const position: StreamPosition = {
+      time: rfc3339FromTimestamp({ seconds: stored.time.seconds, nanos: stored.time.nanoseconds }),
+      id: doc.id,
+    };
     let event: DecodedEvent;
     try {
       event = fromEnvelope(eventline.v1.EventEnvelope.decode(stored.raw), eventTypes);

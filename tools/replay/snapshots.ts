@@ -51,17 +51,33 @@ interface StoredSnapshot {
 
 /** @throws ReplayError when `id` cannot name a snapshot. */
 export function checkSnapshotId(id: string): string {
-  if (!SNAPSHOT_ID.test(id)) throw new ReplayError(`snapshot id "${id}" is not usable: use up to 100 letters, digits, ".", "_" and "-"`);
+  if (!SNAPSHOT_ID.test(id))
+    throw new ReplayError(
+      `snapshot id "${id}" is not usable: use up to 100 letters, digits, ".", "_" and "-"`,
+    );
   return id;
 }
 
 function versionRef(store: Firestore, projection: string, snapshotId: string) {
-  return store.collection(SNAPSHOTS_COLLECTION).doc(projection).collection("versions").doc(snapshotId);
+  return store
+    .collection(SNAPSHOTS_COLLECTION)
+    .doc(projection)
+    .collection("versions")
+    .doc(snapshotId);
 }
 
 function toInfo(stored: StoredSnapshot): SnapshotInfo {
-  const time = rfc3339FromTimestamp({ seconds: stored.covers.time.seconds, nanos: stored.covers.time.nanoseconds });
-  return { projection: stored.projection, snapshotId: stored.snapshotId, covers: { time, id: stored.covers.id }, items: stored.items, takenAt: stored.takenAt.toDate().toISOString() };
+  const time = rfc3339FromTimestamp({
+    seconds: stored.covers.time.seconds,
+    nanos: stored.covers.time.nanoseconds,
+  });
+  return {
+    projection: stored.projection,
+    snapshotId: stored.snapshotId,
+    covers: { time, id: stored.covers.id },
+    items: stored.items,
+    takenAt: stored.takenAt.toDate().toISOString(),
+  };
 }
 
 export interface TakeSnapshotOptions {
@@ -84,10 +100,14 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
   const { from, store } = options;
   const snapshotId = checkSnapshotId(options.snapshotId);
   const names = options.projections ?? (await projectionNames(from));
-  if (names.length === 0) throw new ReplayError(`database ${from.databaseId} holds no projections to snapshot`);
+  if (names.length === 0)
+    throw new ReplayError(`database ${from.databaseId} holds no projections to snapshot`);
   const existing = await store.getAll(...names.map((name) => versionRef(store, name, snapshotId)));
   const taken = existing.filter((doc) => doc.exists).map((doc) => doc.ref.parent.parent!.id);
-  if (taken.length > 0) throw new ReplayError(`snapshot ${snapshotId} exists for ${taken.join(", ")}; snapshots never change, so pick another id`);
+  if (taken.length > 0)
+    throw new ReplayError(
+      `snapshot ${snapshotId} exists for ${taken.join(", ")}; snapshots never change, so pick another id`,
+    );
 
   const { seconds, nanos } = timestampFromRfc3339(options.covers.time);
   const takenAt = Timestamp.now();
@@ -98,12 +118,23 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Snapsh
       const items = await projectionItems(from, projection);
       const version = versionRef(store, projection, snapshotId);
       // The version document after its items: a snapshot whose document exists is complete.
-      const writes = Object.entries(items).map(([id, item]) => writer.set(version.collection("items").doc(id), item));
+      const writes = Object.entries(items).map(([id, item]) =>
+        writer.set(version.collection("items").doc(id), item),
+      );
       await writer.flush();
       await Promise.all(writes);
-      const stored: StoredSnapshot = { projection, snapshotId, covers: { time: new Timestamp(seconds, nanos), id: options.covers.id }, items: Object.keys(items).length, takenAt };
+      const stored: StoredSnapshot = {
+        projection,
+        snapshotId,
+        covers: { time: new Timestamp(seconds, nanos), id: options.covers.id },
+        items: Object.keys(items).length,
+        takenAt,
+      };
       await version.create(stored);
-      await store.collection(SNAPSHOTS_COLLECTION).doc(projection).set({ projection, latest: snapshotId, updatedAt: takenAt });
+      await store
+        .collection(SNAPSHOTS_COLLECTION)
+        .doc(projection)
+        .set({ projection, latest: snapshotId, updatedAt: takenAt });
       infos.push(toInfo(stored));
     }
   } finally {
@@ -117,7 +148,9 @@ export async function readSnapshot(store: Firestore, snapshotId: string): Promis
   checkSnapshotId(snapshotId);
   const projections = await store.collection(SNAPSHOTS_COLLECTION).listDocuments();
   if (projections.length === 0) return [];
-  const versions = await store.getAll(...projections.map((ref) => versionRef(store, ref.id, snapshotId)));
+  const versions = await store.getAll(
+    ...projections.map((ref) => versionRef(store, ref.id, snapshotId)),
+  );
   return versions.filter((doc) => doc.exists).map((doc) => toInfo(doc.data() as StoredSnapshot));
 }
 
@@ -126,16 +159,29 @@ export async function readSnapshot(store: Firestore, snapshotId: string): Promis
  * @returns the snapshots restored; they all cover the same event.
  * @throws ReplayError when there is no such snapshot, or its projections cover different events.
  */
-export async function restoreSnapshot(store: Firestore, target: Firestore, snapshotId: string): Promise<SnapshotInfo[]> {
+export async function restoreSnapshot(
+  store: Firestore,
+  target: Firestore,
+  snapshotId: string,
+): Promise<SnapshotInfo[]> {
   const infos = await readSnapshot(store, snapshotId);
-  if (infos.length === 0) throw new ReplayError(`no snapshot ${snapshotId} in ${SNAPSHOTS_COLLECTION}/ of database ${store.databaseId}`);
+  if (infos.length === 0)
+    throw new ReplayError(
+      `no snapshot ${snapshotId} in ${SNAPSHOTS_COLLECTION}/ of database ${store.databaseId}`,
+    );
   const covers = new Set(infos.map((info) => `${info.covers.time} ${info.covers.id}`));
-  if (covers.size > 1) throw new ReplayError(`snapshot ${snapshotId}'s projections cover different events (${[...covers].join(", ")}); restore them one rebuild at a time`);
+  if (covers.size > 1)
+    throw new ReplayError(
+      `snapshot ${snapshotId}'s projections cover different events (${[...covers].join(", ")}); restore them one rebuild at a time`,
+    );
   const writer = target.bulkWriter();
   try {
     for (const info of infos) {
       const items = await versionRef(store, info.projection, snapshotId).collection("items").get();
-      const projection = target.collection(PROJECTIONS_COLLECTION).doc(info.projection).collection("items");
+      const projection = target
+        .collection(PROJECTIONS_COLLECTION)
+        .doc(info.projection)
+        .collection("items");
       const writes = items.docs.map((item) => writer.set(projection.doc(item.id), item.data()));
       await writer.flush();
       await Promise.all(writes);

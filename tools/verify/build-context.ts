@@ -78,8 +78,13 @@ async function typeOf(path: string): Promise<ContextEntry["type"] | undefined> {
  * @throws Error when the context directory does not exist.
  */
 export async function openBuildContext(root: string, dockerfile: string): Promise<BuildContext> {
-  if (!existsSync(root)) throw new Error(`the build context ${root} does not exist; pass the directory docker build would be given (the repository root)`);
-  const ignoreFile = [`${dockerfile}.dockerignore`, join(root, ".dockerignore")].find((candidate) => existsSync(candidate));
+  if (!existsSync(root))
+    throw new Error(
+      `the build context ${root} does not exist; pass the directory docker build would be given (the repository root)`,
+    );
+  const ignoreFile = [`${dockerfile}.dockerignore`, join(root, ".dockerignore")].find((candidate) =>
+    existsSync(candidate),
+  );
   const ignoreText = ignoreFile === undefined ? "" : await readFile(ignoreFile, "utf8");
   const matcher = dockerignore().add(ignoreText);
   const excluded = (path: string): boolean => path !== "" && matcher.ignores(path);
@@ -91,7 +96,9 @@ export async function openBuildContext(root: string, dockerfile: string): Promis
     .map((line) => posix.normalize(line.slice(1).trim()).replace(/^\/+/, ""))
     .map((pattern) => pattern.split(/[*?[\\]/)[0]!);
   const mayReinclude = (directory: string): boolean =>
-    exceptionPrefixes.some((prefix) => `${directory}/`.startsWith(prefix) || prefix.startsWith(`${directory}/`));
+    exceptionPrefixes.some(
+      (prefix) => `${directory}/`.startsWith(prefix) || prefix.startsWith(`${directory}/`),
+    );
 
   const walk = async (directory: string, into: ContextEntry[]): Promise<void> => {
     const names = (await readdir(join(root, directory))).sort();
@@ -110,7 +117,8 @@ export async function openBuildContext(root: string, dockerfile: string): Promis
 
   /** Context-relative paths matching a (possibly wildcard) source. */
   const expand = async (source: string): Promise<string[]> => {
-    if (!WILDCARD.test(source)) return (await typeOf(join(root, source))) === undefined ? [] : [source];
+    if (!WILDCARD.test(source))
+      return (await typeOf(join(root, source))) === undefined ? [] : [source];
     let candidates = [""];
     for (const segment of source.split("/")) {
       const next: string[] = [];
@@ -122,7 +130,8 @@ export async function openBuildContext(root: string, dockerfile: string): Promis
         }
         const pattern = segmentPattern(segment);
         if ((await typeOf(join(root, base))) !== "directory") continue;
-        for (const name of (await readdir(join(root, base))).sort()) if (pattern.test(name)) next.push(base === "" ? name : `${base}/${name}`);
+        for (const name of (await readdir(join(root, base))).sort())
+          if (pattern.test(name)) next.push(base === "" ? name : `${base}/${name}`);
       }
       candidates = next;
     }
@@ -132,7 +141,10 @@ export async function openBuildContext(root: string, dockerfile: string): Promis
   const resolve = async (source: string, where: string): Promise<ContextSource[]> => {
     const normalized = posix.normalize(source.replace(/^\/+/, "")).replace(/\/+$/, "");
     const path = normalized === "." ? "" : normalized;
-    if (path === ".." || path.startsWith("../")) throw new Error(`${where}: the source ${source} is outside the build context ${root}; copy only what is under the context`);
+    if (path === ".." || path.startsWith("../"))
+      throw new Error(
+        `${where}: the source ${source} is outside the build context ${root}; copy only what is under the context`,
+      );
     const sources: ContextSource[] = [];
     for (const match of await expand(path)) {
       const type = match === "" ? "directory" : (await typeOf(join(root, match)))!;

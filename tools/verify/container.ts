@@ -126,30 +126,54 @@ function installHooks(): void {
 
 /** Kubernetes' `$(VAR)` expansion: a defined variable is replaced, `$$(` is a literal `$(`, anything else stays. */
 export function expandReferences(word: string, env: Readonly<Record<string, string>>): string {
-  return word.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
-    if (match === "$$") return "$";
-    return name !== undefined && env[name] !== undefined ? env[name]! : match;
-  });
+  return word.replace(
+    /\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+    (match, name: string | undefined) => {
+      if (match === "$$") return "$";
+      return name !== undefined && env[name] !== undefined ? env[name]! : match;
+    },
+  );
 }
 
 /** The argv the platform would run: Kubernetes' command/args rules over the image's CMD (the image has no ENTRYPOINT). */
 function argvOf(spec: ContainerSpec, env: Readonly<Record<string, string>>): string[] {
-  const argv = spec.command !== undefined ? [...spec.command, ...(spec.args ?? [])] : spec.args !== undefined ? [...spec.args] : [...spec.image.command];
-  if (argv.length === 0) throw new Error(`${spec.name}: the command to run is empty; declare a command or args, or give the image a CMD`);
-  const expanded = spec.command !== undefined || spec.args !== undefined ? argv.map((word) => expandReferences(word, env)) : argv;
+  const argv =
+    spec.command !== undefined
+      ? [...spec.command, ...(spec.args ?? [])]
+      : spec.args !== undefined
+        ? [...spec.args]
+        : [...spec.image.command];
+  if (argv.length === 0)
+    throw new Error(
+      `${spec.name}: the command to run is empty; declare a command or args, or give the image a CMD`,
+    );
+  const expanded =
+    spec.command !== undefined || spec.args !== undefined
+      ? argv.map((word) => expandReferences(word, env))
+      : argv;
   if (expanded[0] === "node" || basename(expanded[0]!) === "node") expanded[0] = process.execPath;
   return expanded;
 }
 
 /** Writes the mounts' files under `root`; mountPath → local directory. */
-async function materialize(name: string, mounts: readonly VolumeMount[], root: string): Promise<Record<string, string>> {
+async function materialize(
+  name: string,
+  mounts: readonly VolumeMount[],
+  root: string,
+): Promise<Record<string, string>> {
   const local: Record<string, string> = {};
   for (const [index, mount] of mounts.entries()) {
-    if (!mount.mountPath.startsWith("/")) throw new Error(`${name}: the mountPath "${mount.mountPath}" is not absolute; mount paths start with /`);
+    if (!mount.mountPath.startsWith("/"))
+      throw new Error(
+        `${name}: the mountPath "${mount.mountPath}" is not absolute; mount paths start with /`,
+      );
     const directory = join(root, `${index}${mount.mountPath.replace(/[^A-Za-z0-9._-]+/g, "-")}`);
     await mkdir(directory, { recursive: true });
     for (const [file, content] of Object.entries(mount.files)) {
-      if (file === "" || file === "." || file === ".." || file.includes("/")) throw new Error(`${name}: the file "${file}" of the volume at ${mount.mountPath} is not a plain file name; name files without /`);
+      if (file === "" || file === "." || file === ".." || file.includes("/"))
+        throw new Error(
+          `${name}: the file "${file}" of the volume at ${mount.mountPath} is not a plain file name; name files without /`,
+        );
       await writeFile(join(directory, file), content);
     }
     local[mount.mountPath.replace(/\/+$/, "") || "/"] = directory;
@@ -158,11 +182,17 @@ async function materialize(name: string, mounts: readonly VolumeMount[], root: s
 }
 
 /** Rewrites values that are a mountPath or under one (the longest mountPath wins). */
-function rewriteMounted(env: Record<string, string>, mounts: Readonly<Record<string, string>>): { variable: string; from: string; to: string }[] {
+function rewriteMounted(
+  env: Record<string, string>,
+  mounts: Readonly<Record<string, string>>,
+): { variable: string; from: string; to: string }[] {
   const paths = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const rewrites: { variable: string; from: string; to: string }[] = [];
   for (const [variable, value] of Object.entries(env)) {
-    const path = paths.find((candidate) => value === candidate || value.startsWith(candidate === "/" ? "/" : `${candidate}/`));
+    const path = paths.find(
+      (candidate) =>
+        value === candidate || value.startsWith(candidate === "/" ? "/" : `${candidate}/`),
+    );
     if (path === undefined) continue;
     const to = mounts[path]! + value.slice(path === "/" ? 0 : path.length);
     env[variable] = to;
@@ -179,7 +209,12 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
   installHooks();
   const notes: string[] = [];
   const mounted = spec.mounts ?? [];
-  const scratch = mounted.length > 0 ? await mkdtemp(join(tmpdir(), `eventline-verify-${spec.name.replace(/[^A-Za-z0-9_-]+/g, "-")}-`)) : undefined;
+  const scratch =
+    mounted.length > 0
+      ? await mkdtemp(
+          join(tmpdir(), `eventline-verify-${spec.name.replace(/[^A-Za-z0-9_-]+/g, "-")}-`),
+        )
+      : undefined;
   const mounts = scratch !== undefined ? await materialize(spec.name, mounted, scratch) : {};
 
   const declared: Record<string, string> = { ...spec.image.env, ...spec.env };
@@ -191,19 +226,39 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
     ...spec.overrides,
   };
   for (const [variable, value] of Object.entries(env)) {
-    if (typeof value !== "string") throw new Error(`${spec.name}: the environment variable ${variable} is ${typeof value}, not a string; resolve it before starting the container`);
+    if (typeof value !== "string")
+      throw new Error(
+        `${spec.name}: the environment variable ${variable} is ${typeof value}, not a string; resolve it before starting the container`,
+      );
   }
-  for (const rewrite of rewrites) notes.push(`${rewrite.variable}=${rewrite.from} points into a mounted volume; it is ${rewrite.to} here`);
-  if (spec.image.user !== undefined) notes.push(`USER ${spec.image.user} is not applied: the process runs as uid ${process.getuid?.() ?? "?"}`);
+  for (const rewrite of rewrites)
+    notes.push(
+      `${rewrite.variable}=${rewrite.from} points into a mounted volume; it is ${rewrite.to} here`,
+    );
+  if (spec.image.user !== undefined)
+    notes.push(
+      `USER ${spec.image.user} is not applied: the process runs as uid ${process.getuid?.() ?? "?"}`,
+    );
 
   const argv = argvOf(spec, env);
-  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { cwd: spec.image.appDir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
+    cwd: spec.image.appDir,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   try {
-    await Promise.race([once(child, "spawn"), once(child, "error").then(([err]) => Promise.reject(err as Error))]);
+    await Promise.race([
+      once(child, "spawn"),
+      once(child, "error").then(([err]) => Promise.reject(err as Error)),
+    ]);
   } catch (err) {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${spec.name}: could not start ${argv[0]} in ${spec.image.appDir} (${code ?? String(err)}); check the command and that the image was built`, { cause: err });
+    throw new Error(
+      `${spec.name}: could not start ${argv[0]} in ${spec.image.appDir} (${code ?? String(err)}); check the command and that the image was built`,
+      { cause: err },
+    );
   }
   const pid = child.pid!;
   groups.add(pid);
@@ -211,7 +266,8 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
   const output: string[] = [];
   const collect = (stream: "stdout" | "stderr") => (line: string) => {
     output.push(line);
-    if (output.length > OUTPUT_LINES_KEPT * 1.1) output.splice(0, output.length - OUTPUT_LINES_KEPT);
+    if (output.length > OUTPUT_LINES_KEPT * 1.1)
+      output.splice(0, output.length - OUTPUT_LINES_KEPT);
     spec.onOutput?.(line, stream);
   };
   const streamsClosed = Promise.all(
@@ -227,9 +283,14 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningContai
       // The platform removes the whole container: nothing the workload started stays behind.
       signalGroup(pid, "SIGKILL");
       groups.delete(pid);
-      const drained = Promise.race([streamsClosed, new Promise((wait) => setTimeout(wait, OUTPUT_DRAIN_MS))]);
+      const drained = Promise.race([
+        streamsClosed,
+        new Promise((wait) => setTimeout(wait, OUTPUT_DRAIN_MS)),
+      ]);
       void drained
-        .then(() => (scratch !== undefined ? rm(scratch, { recursive: true, force: true }) : undefined))
+        .then(() =>
+          scratch !== undefined ? rm(scratch, { recursive: true, force: true }) : undefined,
+        )
         .finally(() => resolve({ code, signal }));
     });
   });

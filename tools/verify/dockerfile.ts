@@ -14,7 +14,15 @@
  * an error rather than a silent empty string.
  */
 import { posix } from "node:path";
-import { DockerfileParser, Env, From, type Instruction, JSONInstruction, ModifiableInstruction, type Flag } from "dockerfile-ast";
+import {
+  DockerfileParser,
+  Env,
+  From,
+  type Instruction,
+  JSONInstruction,
+  ModifiableInstruction,
+  type Flag,
+} from "dockerfile-ast";
 
 /** Where a step comes from: its 1-based line and its text (continuations joined), for progress and errors. */
 interface StepOrigin {
@@ -81,8 +89,14 @@ interface Located {
   text: string;
 }
 
-function fail(at: Located, problem: string, fix = `rewrite it in one of those forms, or teach tools/verify/dockerfile.ts what it does`): never {
-  throw new UninterpretableDockerfileError(`${at.file}:${at.line}: \`${at.text}\`: ${problem}. ${INTERPRETED}. Fix: ${fix}.`);
+function fail(
+  at: Located,
+  problem: string,
+  fix = `rewrite it in one of those forms, or teach tools/verify/dockerfile.ts what it does`,
+): never {
+  throw new UninterpretableDockerfileError(
+    `${at.file}:${at.line}: \`${at.text}\`: ${problem}. ${INTERPRETED}. Fix: ${fix}.`,
+  );
 }
 
 type Variables = ReadonlyMap<string, string>;
@@ -91,7 +105,13 @@ type Variables = ReadonlyMap<string, string>;
  * Docker's word processing of one argument as written: quotes removed, escapes applied,
  * variables expanded. `quotes: false` for JSON-form strings, whose quoting JSON already did.
  */
-export function processWord(raw: string, vars: Variables, escape: string, at: Located, quotes = true): string {
+export function processWord(
+  raw: string,
+  vars: Variables,
+  escape: string,
+  at: Located,
+  quotes = true,
+): string {
   let out = "";
   let i = 0;
   let inDouble = false;
@@ -113,13 +133,20 @@ export function processWord(raw: string, vars: Variables, escape: string, at: Lo
       i++;
       const body = readBraced();
       const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$/s.exec(body);
-      if (match === null) return fail(at, `"\${${body}}" is a variable form verify does not expand`, "use $NAME, ${NAME}, ${NAME:-word} or ${NAME:+word}");
+      if (match === null)
+        return fail(
+          at,
+          `"\${${body}}" is a variable form verify does not expand`,
+          "use $NAME, ${NAME}, ${NAME:-word} or ${NAME:+word}",
+        );
       const name = match[1]!;
       const operator = match[2];
       const word = match[3];
       const value = lookup(name);
       if (operator === undefined) return value ?? unknown(name);
-      const set = operator.startsWith(":") ? value !== undefined && value !== "" : value !== undefined;
+      const set = operator.startsWith(":")
+        ? value !== undefined && value !== ""
+        : value !== undefined;
       const alternative = processWord(word ?? "", vars, escape, at, quotes);
       return operator.endsWith("-") ? (set ? value! : alternative) : set ? alternative : "";
     }
@@ -163,7 +190,11 @@ export function processWord(raw: string, vars: Variables, escape: string, at: Lo
 }
 
 /** The text of a range of the document, with line continuations (escape + newline) removed. */
-function textOf(lines: readonly string[], range: { start: { line: number; character: number }; end: { line: number; character: number } }, escape: string): string {
+function textOf(
+  lines: readonly string[],
+  range: { start: { line: number; character: number }; end: { line: number; character: number } },
+  escape: string,
+): string {
   const parts: string[] = [];
   for (let line = range.start.line; line <= range.end.line; line++) {
     const text = lines[line] ?? "";
@@ -184,10 +215,18 @@ function execForm(instruction: Instruction, escape: string, at: Located): string
   try {
     parsed = JSON.parse(text);
   } catch {
-    return fail(at, "its argument list starts with [ but is not a JSON array", 'write it as a JSON array of strings, e.g. ["node", "dist/main.js"]');
+    return fail(
+      at,
+      "its argument list starts with [ but is not a JSON array",
+      'write it as a JSON array of strings, e.g. ["node", "dist/main.js"]',
+    );
   }
   if (!Array.isArray(parsed) || !parsed.every((item): item is string => typeof item === "string")) {
-    return fail(at, "its JSON form holds something other than strings", 'write it as a JSON array of strings, e.g. ["node", "dist/main.js"]');
+    return fail(
+      at,
+      "its JSON form holds something other than strings",
+      'write it as a JSON array of strings, e.g. ["node", "dist/main.js"]',
+    );
   }
   return parsed;
 }
@@ -206,7 +245,8 @@ function runStep(words: string[], workdir: string, at: Located): BuildStep[] {
   const commands: string[][] = [[]];
   for (const word of words) {
     if (word === "&&") commands.push([]);
-    else if (/[;|&<>`()]|\$\(/.test(word)) fail(at, `"${word}" is shell syntax verify does not run`);
+    else if (/[;|&<>`()]|\$\(/.test(word))
+      fail(at, `"${word}" is shell syntax verify does not run`);
     else commands[commands.length - 1]!.push(word);
   }
   const steps: BuildStep[] = [];
@@ -214,14 +254,37 @@ function runStep(words: string[], workdir: string, at: Located): BuildStep[] {
   for (const command of commands) {
     const [program, sub, ...rest] = command;
     if (program === "npm" && sub === "ci") {
-      const unknownOption = rest.find((option) => option !== "--ignore-scripts" && option !== "--omit=dev");
-      if (unknownOption !== undefined) fail(at, `npm ci ${unknownOption} is an option verify does not interpret`, "use npm ci with --ignore-scripts and/or --omit=dev only");
+      const unknownOption = rest.find(
+        (option) => option !== "--ignore-scripts" && option !== "--omit=dev",
+      );
+      if (unknownOption !== undefined)
+        fail(
+          at,
+          `npm ci ${unknownOption} is an option verify does not interpret`,
+          "use npm ci with --ignore-scripts and/or --omit=dev only",
+        );
       // Install scripts never run here: the context's node_modules was installed without them too (npm 11).
-      steps.push({ kind: "npm-ci", line: at.line, text: at.text, omitDev: rest.includes("--omit=dev"), workdir });
+      steps.push({
+        kind: "npm-ci",
+        line: at.line,
+        text: at.text,
+        omitDev: rest.includes("--omit=dev"),
+        workdir,
+      });
       installed = true;
-    } else if (program === "npm" && sub === "cache" && rest.join(" ") === "clean --force" && installed) {
+    } else if (
+      program === "npm" &&
+      sub === "cache" &&
+      rest.join(" ") === "clean --force" &&
+      installed
+    ) {
       // Nothing was downloaded, so there is no cache to clean.
-    } else if (program === "npx" && sub === "tsc" && rest.length === 2 && (rest[0] === "-p" || rest[0] === "--project")) {
+    } else if (
+      program === "npx" &&
+      sub === "tsc" &&
+      rest.length === 2 &&
+      (rest[0] === "-p" || rest[0] === "--project")
+    ) {
       steps.push({ kind: "tsc", line: at.line, text: at.text, project: rest[1]!, workdir });
     } else {
       fail(at, `RUN ${command.join(" ")} is a command verify cannot interpret`);
@@ -233,7 +296,12 @@ function runStep(words: string[], workdir: string, at: Located): BuildStep[] {
 function parsePort(word: string, at: Located): number {
   const match = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(word);
   const port = match === null ? NaN : Number(match[1]);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) fail(at, `EXPOSE ${word} is not a port (or is a range, which verify does not expand)`, "write one port per word, e.g. EXPOSE 8080");
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    fail(
+      at,
+      `EXPOSE ${word} is not a port (or is a range, which verify does not expand)`,
+      "write one port per word, e.g. EXPOSE 8080",
+    );
   return port;
 }
 
@@ -254,7 +322,12 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
     if (byName >= 0) return byName;
     if (/^\d+$/.test(reference)) {
       const index = Number(reference);
-      if (index >= stages.length) fail(at, `stage ${index} is not an earlier stage`, "refer to a stage defined above this line");
+      if (index >= stages.length)
+        fail(
+          at,
+          `stage ${index} is not an earlier stage`,
+          "refer to a stage defined above this line",
+        );
       return index;
     }
     return undefined;
@@ -263,17 +336,32 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
   for (const instruction of dockerfile.getInstructions()) {
     const line = instruction.getRange().start.line + 1;
     const keyword = instruction.getKeyword();
-    const at: Located = { file, line, text: textOf(lines, instruction.getRange(), escape).replace(/\s+/g, " ").trim() };
-    const words = (): string[] => instruction.getArguments().map((argument) => processWord(textOf(lines, argument.getRange(), escape), vars, escape, at));
+    const at: Located = {
+      file,
+      line,
+      text: textOf(lines, instruction.getRange(), escape).replace(/\s+/g, " ").trim(),
+    };
+    const words = (): string[] =>
+      instruction
+        .getArguments()
+        .map((argument) =>
+          processWord(textOf(lines, argument.getRange(), escape), vars, escape, at),
+        );
     const unexpectedFlags = (allowed: readonly string[]): void => {
       const flag = flagsOf(instruction).find((candidate) => !allowed.includes(candidate.getName()));
-      if (flag !== undefined) fail(at, `the flag --${flag.getName()} is not interpreted`, `drop --${flag.getName()}`);
+      if (flag !== undefined)
+        fail(at, `the flag --${flag.getName()} is not interpreted`, `drop --${flag.getName()}`);
     };
 
     if (keyword === "FROM" && instruction instanceof From) {
       unexpectedFlags(["platform"]);
       const [image, as, name, ...extra] = words();
-      if (image === undefined || (as !== undefined && (as.toLowerCase() !== "as" || name === undefined)) || extra.length > 0) fail(at, "FROM takes an image and an optional AS <name>", "write FROM <image> [AS <name>]");
+      if (
+        image === undefined ||
+        (as !== undefined && (as.toLowerCase() !== "as" || name === undefined)) ||
+        extra.length > 0
+      )
+        fail(at, "FROM takes an image and an optional AS <name>", "write FROM <image> [AS <name>]");
       const parent = stageIndex(image!, at);
       const base = parent !== undefined ? stages[parent]! : undefined;
       stage = {
@@ -292,14 +380,16 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
       vars = new Map(Object.entries(stage.env));
       continue;
     }
-    if (stage === undefined) fail(at, `${keyword} comes before the first FROM`, "start the Dockerfile with FROM");
+    if (stage === undefined)
+      fail(at, `${keyword} comes before the first FROM`, "start the Dockerfile with FROM");
     const current: BuildStage = stage!;
 
     switch (keyword) {
       case "WORKDIR": {
         unexpectedFlags([]);
         const [path, ...extra] = words();
-        if (path === undefined || extra.length > 0) fail(at, "WORKDIR takes one path", "write WORKDIR <path>");
+        if (path === undefined || extra.length > 0)
+          fail(at, "WORKDIR takes one path", "write WORKDIR <path>");
         current.workdir = absolute(path!, current.workdir);
         current.steps.push({ kind: "workdir", line, text: at.text, path: current.workdir });
         break;
@@ -312,7 +402,8 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
         const before: Variables = new Map(vars);
         for (const property of properties) {
           const range = property.getValueRange();
-          const value = range === null ? "" : processWord(textOf(lines, range, escape), before, escape, at);
+          const value =
+            range === null ? "" : processWord(textOf(lines, range, escape), before, escape, at);
           current.env[property.getName()] = value;
           vars.set(property.getName(), value);
         }
@@ -321,7 +412,8 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
       case "USER": {
         unexpectedFlags([]);
         const [user, ...extra] = words();
-        if (user === undefined || extra.length > 0) fail(at, "USER takes one user[:group]", "write USER 1000:1000");
+        if (user === undefined || extra.length > 0)
+          fail(at, "USER takes one user[:group]", "write USER 1000:1000");
         current.user = user;
         break;
       }
@@ -335,34 +427,74 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
       }
       case "CMD": {
         const argv = execForm(instruction, escape, at);
-        if (argv === undefined) fail(at, "CMD is in shell form, which runs /bin/sh -c", 'write it in exec form, e.g. CMD ["node", "dist/handlers/main.js"]');
-        if (argv!.length === 0) fail(at, "CMD is empty", 'name the program, e.g. CMD ["node", "dist/handlers/main.js"]');
+        if (argv === undefined)
+          fail(
+            at,
+            "CMD is in shell form, which runs /bin/sh -c",
+            'write it in exec form, e.g. CMD ["node", "dist/handlers/main.js"]',
+          );
+        if (argv!.length === 0)
+          fail(at, "CMD is empty", 'name the program, e.g. CMD ["node", "dist/handlers/main.js"]');
         current.command = argv;
         break;
       }
       case "COPY": {
         unexpectedFlags(["from", "chown", "link"]);
-        const fromFlag = flagsOf(instruction).find((flag) => flag.getName() === "from")?.getValue() ?? undefined;
-        const json = instruction instanceof JSONInstruction ? execForm(instruction, escape, at) : undefined;
-        const all = json !== undefined ? json.map((word) => processWord(word, vars, escape, at, false)) : words();
-        if (all.length < 2) fail(at, "COPY takes at least one source and a destination", "write COPY <source>... <destination>");
+        const fromFlag =
+          flagsOf(instruction)
+            .find((flag) => flag.getName() === "from")
+            ?.getValue() ?? undefined;
+        const json =
+          instruction instanceof JSONInstruction ? execForm(instruction, escape, at) : undefined;
+        const all =
+          json !== undefined
+            ? json.map((word) => processWord(word, vars, escape, at, false))
+            : words();
+        if (all.length < 2)
+          fail(
+            at,
+            "COPY takes at least one source and a destination",
+            "write COPY <source>... <destination>",
+          );
         const written = all[all.length - 1]!;
         const sources = all.slice(0, -1);
         let from: { context: true } | { stage: number } = { context: true };
         if (fromFlag !== undefined) {
           const index = stageIndex(fromFlag, at);
-          if (index === undefined) fail(at, `--from=${fromFlag} names an image, not an earlier stage, and verify pulls no images`, "copy from a stage of this Dockerfile");
-          if (index === current.index) fail(at, `--from=${fromFlag} is this stage itself`, "copy from an earlier stage");
+          if (index === undefined)
+            fail(
+              at,
+              `--from=${fromFlag} names an image, not an earlier stage, and verify pulls no images`,
+              "copy from a stage of this Dockerfile",
+            );
+          if (index === current.index)
+            fail(at, `--from=${fromFlag} is this stage itself`, "copy from an earlier stage");
           from = { stage: index! };
         }
-        const destIsDirectory = written.endsWith("/") || posix.basename(written) === "." || posix.basename(written) === "..";
-        current.steps.push({ kind: "copy", line, text: at.text, sources, from, dest: absolute(written, current.workdir), destIsDirectory });
+        const destIsDirectory =
+          written.endsWith("/") ||
+          posix.basename(written) === "." ||
+          posix.basename(written) === "..";
+        current.steps.push({
+          kind: "copy",
+          line,
+          text: at.text,
+          sources,
+          from,
+          dest: absolute(written, current.workdir),
+          destIsDirectory,
+        });
         break;
       }
       case "RUN": {
         unexpectedFlags(["mount"]);
         const mount = flagsOf(instruction).find((flag) => flag.getName() === "mount");
-        if (mount !== undefined && !/(^|,)type=cache(,|$)/.test(mount.getValue() ?? "")) fail(at, `--mount=${mount.getValue() ?? ""} is not a cache mount`, "use only --mount=type=cache, or drop the mount");
+        if (mount !== undefined && !/(^|,)type=cache(,|$)/.test(mount.getValue() ?? ""))
+          fail(
+            at,
+            `--mount=${mount.getValue() ?? ""} is not a cache mount`,
+            "use only --mount=type=cache, or drop the mount",
+          );
         const argv = execForm(instruction, escape, at) ?? words();
         current.steps.push(...runStep(argv, current.workdir, at));
         break;
@@ -371,7 +503,10 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
         fail(at, `${keyword} is an instruction verify cannot interpret`);
     }
   }
-  if (stages.length === 0) throw new UninterpretableDockerfileError(`${file}: no FROM: it is not a Dockerfile verify can build. Fix: start it with FROM <image>.`);
+  if (stages.length === 0)
+    throw new UninterpretableDockerfileError(
+      `${file}: no FROM: it is not a Dockerfile verify can build. Fix: start it with FROM <image>.`,
+    );
 
   const needed = new Set<number>();
   const visit = (index: number): void => {
@@ -379,7 +514,8 @@ export function planDockerfile(text: string, file: string): DockerfilePlan {
     needed.add(index);
     const { base, steps } = stages[index]!;
     if ("stage" in base) visit(base.stage);
-    for (const step of steps) if (step.kind === "copy" && "stage" in step.from) visit(step.from.stage);
+    for (const step of steps)
+      if (step.kind === "copy" && "stage" in step.from) visit(step.from.stage);
   };
   visit(stages.length - 1);
   return { stages, needed: [...needed].sort((a, b) => a - b) };

@@ -51,7 +51,10 @@ function wait(ms: number): Promise<void> {
 }
 
 /** Polls `check` every 200 ms until it returns a value, for at most `seconds`. */
-async function until<T>(seconds: number, check: () => Promise<T | undefined>): Promise<T | undefined> {
+async function until<T>(
+  seconds: number,
+  check: () => Promise<T | undefined>,
+): Promise<T | undefined> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const found = await check();
@@ -61,9 +64,15 @@ async function until<T>(seconds: number, check: () => Promise<T | undefined>): P
 }
 
 /** The payload of `type` a consumer's filter lets through, or undefined when none of the samples passes it. */
-function sampleFor(codec: EventCodec, consumer: ResolvedConsumer, type: EventType): object | undefined {
+function sampleFor(
+  codec: EventCodec,
+  consumer: ResolvedConsumer,
+  type: EventType,
+): object | undefined {
   const passes = consumer.filter === undefined ? () => true : compileFilter(consumer.filter);
-  return samplesOf(type).find((payload) => passes(codec.encode(type, payload, { source: VERIFY_SOURCE, id: "probe" }).attributes));
+  return samplesOf(type).find((payload) =>
+    passes(codec.encode(type, payload, { source: VERIFY_SOURCE, id: "probe" }).attributes),
+  );
 }
 
 /** What arrives on a subscription, acked and kept until matched. */
@@ -83,7 +92,10 @@ export class Collector {
   }
 
   /** The attributes of a message that `match`es, waiting for it up to `seconds`; undefined after. */
-  async waitFor(match: (attributes: Record<string, string>) => boolean, seconds: number): Promise<Record<string, string> | undefined> {
+  async waitFor(
+    match: (attributes: Record<string, string>) => boolean,
+    seconds: number,
+  ): Promise<Record<string, string> | undefined> {
     return until(seconds, async () => this.seen.find(match));
   }
 
@@ -96,15 +108,26 @@ export class Collector {
 
 /** A subscription of verify's own on `topic`, to see what a workload published there. */
 async function collectorOn(pubsub: PubSub, topic: string): Promise<Collector> {
-  const [subscription] = await pubsub.topic(topic).createSubscription(`verify-${topic}-${randomUUID().slice(0, 8)}`);
+  const [subscription] = await pubsub
+    .topic(topic)
+    .createSubscription(`verify-${topic}-${randomUUID().slice(0, 8)}`);
   return new Collector(subscription, true);
 }
 
 /** The nacks /metrics counts for `consumer` and `type`. */
 async function nacks(port: number, consumer: string, type: string): Promise<number> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    const line = text.split("\n").find((row) => row.startsWith("eventline_messages_nacked_total{") && row.includes(`consumer="${consumer}"`) && row.includes(`type="${type}"`));
+    const text = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })
+    ).text();
+    const line = text
+      .split("\n")
+      .find(
+        (row) =>
+          row.startsWith("eventline_messages_nacked_total{") &&
+          row.includes(`consumer="${consumer}"`) &&
+          row.includes(`type="${type}"`),
+      );
     return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
   } catch {
     return 0;
@@ -115,19 +138,32 @@ async function nacks(port: number, consumer: string, type: string): Promise<numb
  * Publishes one event of each type `consumer` accepts to its topic and waits for each outcome.
  * @param port the workload's local port (its /metrics).
  */
-export async function exerciseConsumer(consumer: ResolvedConsumer, eventTypes: EventTypes, clients: Clients, port: number, runId: string): Promise<ExerciseCheck[]> {
+export async function exerciseConsumer(
+  consumer: ResolvedConsumer,
+  eventTypes: EventTypes,
+  clients: Clients,
+  port: number,
+  runId: string,
+): Promise<ExerciseCheck[]> {
   const codec = new EventCodec(eventTypes);
   const checks: ExerciseCheck[] = [];
   const parking = new Collector(clients.pubsub.subscription(consumer.parkingSubscription), false);
   for (const [index, type] of (consumer.contract.accepts as EventType[]).entries()) {
     const payload = sampleFor(codec, consumer, type);
     if (payload === undefined) {
-      checks.push({ what: type, expected: "handled", outcome: `no sample passes the filter ${consumer.filter}: add a variant to tools/samples/events.ts`, passed: false });
+      checks.push({
+        what: type,
+        expected: "handled",
+        outcome: `no sample passes the filter ${consumer.filter}: add a variant to tools/samples/events.ts`,
+        passed: false,
+      });
       continue;
     }
     const id = `verify-${runId}-${consumer.name}-${index}`;
     const message = codec.encode(type, payload, { source: VERIFY_SOURCE, id });
-    await clients.pubsub.topic(consumer.topic, { messageOrdering: message.orderingKey !== undefined }).publishMessage(message);
+    await clients.pubsub
+      .topic(consumer.topic, { messageOrdering: message.orderingKey !== undefined })
+      .publishMessage(message);
     const outcome = await until(OUTCOME_TIMEOUT_SECONDS, async () => {
       const stored = consumer.builtIn
         ? await clients.firestore.collection(EVENTS_COLLECTION).doc(documentIdFor(id)).get()
@@ -135,17 +171,27 @@ export async function exerciseConsumer(consumer: ResolvedConsumer, eventTypes: E
       if (stored.exists) return "handled";
       if ((await nacks(port, consumer.name, type)) > 0) return "retried";
       const parked = await parking.waitFor((attributes) => attributes["ce-id"] === id, 0);
-      if (parked !== undefined) return `dead-lettered (${parked["eventline-reason"] ?? "no reason"}: ${parked["eventline-error"] ?? ""})`;
+      if (parked !== undefined)
+        return `dead-lettered (${parked["eventline-reason"] ?? "no reason"}: ${parked["eventline-error"] ?? ""})`;
       return undefined;
     });
-    checks.push({ what: type, expected: "handled", outcome: outcome ?? `no outcome within ${OUTCOME_TIMEOUT_SECONDS} s`, passed: outcome === "handled" });
+    checks.push({
+      what: type,
+      expected: "handled",
+      outcome: outcome ?? `no outcome within ${OUTCOME_TIMEOUT_SECONDS} s`,
+      passed: outcome === "handled",
+    });
   }
   await parking.close();
   return checks;
 }
 
 /** A sample payload as the gateway takes it: the proto3 JSON of its message. */
-function proto3JsonOf(eventTypes: EventTypes, type: EventType, payload: object): Record<string, unknown> {
+function proto3JsonOf(
+  eventTypes: EventTypes,
+  type: EventType,
+  payload: object,
+): Record<string, unknown> {
   const { message } = eventTypes.get(type);
   return toProto3Json(message, message.fromObject(payload as Record<string, unknown>));
 }
@@ -154,54 +200,132 @@ function proto3JsonOf(eventTypes: EventTypes, type: EventType, payload: object):
 function postedTypes(eventTypes: EventTypes): EventType[] {
   return eventTypes
     .all()
-    .filter((entry) => entry.producers.length > 0 && !(TRACKER_EVENT_TYPES as readonly string[]).includes(entry.type))
+    .filter(
+      (entry) =>
+        entry.producers.length > 0 &&
+        !(TRACKER_EVENT_TYPES as readonly string[]).includes(entry.type),
+    )
     .map((entry) => entry.type as EventType);
 }
 
 /** Posts one event of each type producers post, and one share, and checks each arrives on its topic. */
-export async function exerciseGateway(eventTypes: EventTypes, pubsub: PubSub, port: number, runId: string): Promise<ExerciseCheck[]> {
+export async function exerciseGateway(
+  eventTypes: EventTypes,
+  pubsub: PubSub,
+  port: number,
+  runId: string,
+): Promise<ExerciseCheck[]> {
   const types = postedTypes(eventTypes);
   const topics = [...new Set(types.map((type) => eventTypes.get(type).topic))];
-  const collectors = new Map(await Promise.all(topics.map(async (topic) => [topic, await collectorOn(pubsub, topic)] as const)));
+  const collectors = new Map(
+    await Promise.all(
+      topics.map(async (topic) => [topic, await collectorOn(pubsub, topic)] as const),
+    ),
+  );
   const base = `http://127.0.0.1:${port}`;
   const checks: ExerciseCheck[] = [];
   for (const [index, type] of types.entries()) {
     const id = `verify-${runId}-gateway-${index}`;
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
-      headers: { "content-type": "application/json", "ce-specversion": "1.0", "ce-type": type, "ce-source": VERIFY_SOURCE, "ce-id": id },
+      headers: {
+        "content-type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-type": type,
+        "ce-source": VERIFY_SOURCE,
+        "ce-id": id,
+      },
       body: JSON.stringify(proto3JsonOf(eventTypes, type, samplePayloads[type] as object)),
     });
-    const answer = `${response.status} ${response.status >= 400 ? ((await response.json()) as { error?: string }).error : ""}`.trim();
-    const arrived = response.status === 202 && (await collectors.get(eventTypes.get(type).topic)!.waitFor((attributes) => attributes["ce-id"] === id, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
-    checks.push({ what: `POST /v1/events ${type}`, expected: "202, arrived on its topic", outcome: arrived ? "202, arrived on its topic" : answer, passed: arrived });
+    const answer =
+      `${response.status} ${response.status >= 400 ? ((await response.json()) as { error?: string }).error : ""}`.trim();
+    const arrived =
+      response.status === 202 &&
+      (await collectors
+        .get(eventTypes.get(type).topic)!
+        .waitFor((attributes) => attributes["ce-id"] === id, OUTCOME_TIMEOUT_SECONDS)) !==
+        undefined;
+    checks.push({
+      what: `POST /v1/events ${type}`,
+      expected: "202, arrived on its topic",
+      outcome: arrived ? "202, arrived on its topic" : answer,
+      passed: arrived,
+    });
   }
-  const share = { senderUserId: "user-verify", cardId: "card-verify", recipients: [{ channel: "email", recipient: "ana@example.com" }] };
-  const response = await fetch(`${base}/v1/shares`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(share) });
-  const accepted = response.status === 202 ? ((await response.json()) as { invitations: { eventId: string }[] }) : undefined;
+  const share = {
+    senderUserId: "user-verify",
+    cardId: "card-verify",
+    recipients: [{ channel: "email", recipient: "ana@example.com" }],
+  };
+  const response = await fetch(`${base}/v1/shares`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(share),
+  });
+  const accepted =
+    response.status === 202
+      ? ((await response.json()) as { invitations: { eventId: string }[] })
+      : undefined;
   const shared = collectors.get(eventTypes.get(SHARE_REQUESTED as EventType).topic);
-  const arrived = accepted !== undefined && shared !== undefined && (await shared.waitFor((attributes) => attributes["ce-id"] === accepted.invitations[0]?.eventId, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
-  checks.push({ what: "POST /v1/shares", expected: "202, arrived on its topic", outcome: arrived ? "202, arrived on its topic" : `${response.status}`, passed: arrived });
+  const arrived =
+    accepted !== undefined &&
+    shared !== undefined &&
+    (await shared.waitFor(
+      (attributes) => attributes["ce-id"] === accepted.invitations[0]?.eventId,
+      OUTCOME_TIMEOUT_SECONDS,
+    )) !== undefined;
+  checks.push({
+    what: "POST /v1/shares",
+    expected: "202, arrived on its topic",
+    outcome: arrived ? "202, arrived on its topic" : `${response.status}`,
+    passed: arrived,
+  });
   await Promise.all([...collectors.values()].map((collector) => collector.close()));
   return checks;
 }
 
 /** Loads the pixel and follows the click of one invitation, and checks both hits arrive on the funnel's topic. */
-export async function exerciseTracker(eventTypes: EventTypes, pubsub: PubSub, port: number, env: Readonly<Record<string, string>>, runId: string): Promise<ExerciseCheck[]> {
+export async function exerciseTracker(
+  eventTypes: EventTypes,
+  pubsub: PubSub,
+  port: number,
+  env: Readonly<Record<string, string>>,
+  runId: string,
+): Promise<ExerciseCheck[]> {
   const collector = await collectorOn(pubsub, eventTypes.get(TRACKER_EVENT_TYPES[0]).topic);
   const base = `http://127.0.0.1:${port}`;
   const invitation = `inv-verify-${runId}`;
   const card = `${(env["EVENTLINE_CARD_BASE_URL"] ?? "").replace(/\/+$/, "")}/cards/card-verify`;
   const hits = [
-    { what: "GET /t/open/:id", url: `${base}/t/open/${invitation}`, status: 200, type: TRACKER_EVENT_TYPES[0] },
-    { what: "GET /t/click/:id", url: `${base}/t/click/${invitation}?to=${encodeURIComponent(card)}`, status: 302, type: TRACKER_EVENT_TYPES[1] },
+    {
+      what: "GET /t/open/:id",
+      url: `${base}/t/open/${invitation}`,
+      status: 200,
+      type: TRACKER_EVENT_TYPES[0],
+    },
+    {
+      what: "GET /t/click/:id",
+      url: `${base}/t/click/${invitation}?to=${encodeURIComponent(card)}`,
+      status: 302,
+      type: TRACKER_EVENT_TYPES[1],
+    },
   ];
   const checks: ExerciseCheck[] = [];
   for (const hit of hits) {
     const response = await fetch(hit.url, { redirect: "manual" });
     const arrived =
-      response.status === hit.status && (await collector.waitFor((attributes) => attributes["ce-type"] === hit.type && attributes["ce-subject"] === invitation, OUTCOME_TIMEOUT_SECONDS)) !== undefined;
-    checks.push({ what: hit.what, expected: `${hit.status}, ${hit.type} arrived on its topic`, outcome: arrived ? `${hit.status}, arrived on its topic` : `${response.status}`, passed: arrived });
+      response.status === hit.status &&
+      (await collector.waitFor(
+        (attributes) =>
+          attributes["ce-type"] === hit.type && attributes["ce-subject"] === invitation,
+        OUTCOME_TIMEOUT_SECONDS,
+      )) !== undefined;
+    checks.push({
+      what: hit.what,
+      expected: `${hit.status}, ${hit.type} arrived on its topic`,
+      outcome: arrived ? `${hit.status}, arrived on its topic` : `${response.status}`,
+      passed: arrived,
+    });
   }
   await collector.close();
   return checks;

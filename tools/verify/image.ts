@@ -14,7 +14,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import {
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { openBuildContext, type BuildContext, type ContextSource } from "./build-context";
@@ -89,13 +100,18 @@ function inStage(root: string, path: string): string {
 }
 
 /** The context's entries every COPY of the needed stages takes, resolved once for the key and the build. */
-async function resolveCopies(plan: DockerfilePlan, context: BuildContext, file: string): Promise<Map<BuildStep, ContextSource[]>> {
+async function resolveCopies(
+  plan: DockerfilePlan,
+  context: BuildContext,
+  file: string,
+): Promise<Map<BuildStep, ContextSource[]>> {
   const resolved = new Map<BuildStep, ContextSource[]>();
   for (const index of plan.needed) {
     for (const step of plan.stages[index]!.steps) {
       if (step.kind !== "copy" || !("context" in step.from)) continue;
       const sources: ContextSource[] = [];
-      for (const source of step.sources) sources.push(...(await context.resolve(source, `${file}:${step.line}`)));
+      for (const source of step.sources)
+        sources.push(...(await context.resolve(source, `${file}:${step.line}`)));
       resolved.set(step, sources);
     }
   }
@@ -103,7 +119,12 @@ async function resolveCopies(plan: DockerfilePlan, context: BuildContext, file: 
 }
 
 /** The cache key: everything the build's result depends on. */
-async function cacheKey(dockerfileText: string, plan: DockerfilePlan, context: BuildContext, copies: Map<BuildStep, ContextSource[]>): Promise<string> {
+async function cacheKey(
+  dockerfileText: string,
+  plan: DockerfilePlan,
+  context: BuildContext,
+  copies: Map<BuildStep, ContextSource[]>,
+): Promise<string> {
   const hash = createHash("sha256");
   const field = (value: string | Buffer): void => {
     hash.update(String(value.length)).update(":").update(value);
@@ -124,7 +145,9 @@ async function cacheKey(dockerfileText: string, plan: DockerfilePlan, context: B
     if (type === "file") field(await readFile(join(context.root, path)));
     if (type === "symlink") field(await readlink(join(context.root, path)));
   }
-  const installs = plan.needed.some((index) => plan.stages[index]!.steps.some((step) => step.kind === "npm-ci"));
+  const installs = plan.needed.some((index) =>
+    plan.stages[index]!.steps.some((step) => step.kind === "npm-ci"),
+  );
   const installed = join(context.root, "node_modules", ".package-lock.json");
   if (installs && existsSync(installed)) field(await readFile(installed));
   return hash.digest("hex");
@@ -144,20 +167,38 @@ async function readStored(buildDir: string): Promise<ImageBuild | undefined> {
 }
 
 /** Copies one COPY step's sources into the stage rooted at `root`. */
-async function copyStep(step: Extract<BuildStep, { kind: "copy" }>, root: string, stageRoots: ReadonlyMap<number, string>, context: BuildContext, sources: ContextSource[] | undefined, where: string): Promise<void> {
+async function copyStep(
+  step: Extract<BuildStep, { kind: "copy" }>,
+  root: string,
+  stageRoots: ReadonlyMap<number, string>,
+  context: BuildContext,
+  sources: ContextSource[] | undefined,
+  where: string,
+): Promise<void> {
   const dest = inStage(root, step.dest);
   const many = step.sources.length > 1 || (sources !== undefined && sources.length > 1);
-  if (many && !step.destIsDirectory) throw new Error(`${where}: COPY with more than one source needs a destination directory ending in /, and ${step.dest} does not; add the /`);
-  const intoDirectory = async (): Promise<boolean> => step.destIsDirectory || (await stat(dest).catch(() => undefined))?.isDirectory() === true;
+  if (many && !step.destIsDirectory)
+    throw new Error(
+      `${where}: COPY with more than one source needs a destination directory ending in /, and ${step.dest} does not; add the /`,
+    );
+  const intoDirectory = async (): Promise<boolean> =>
+    step.destIsDirectory || (await stat(dest).catch(() => undefined))?.isDirectory() === true;
 
   if ("stage" in step.from) {
     const fromRoot = stageRoots.get(step.from.stage)!;
     for (const source of step.sources) {
-      if (/[*?[]/.test(source)) throw new Error(`${where}: COPY --from with the wildcard ${source} is not interpreted by verify; name the path`);
+      if (/[*?[]/.test(source))
+        throw new Error(
+          `${where}: COPY --from with the wildcard ${source} is not interpreted by verify; name the path`,
+        );
       const path = inStage(fromRoot, resolve("/", source));
       const stats = await lstat(path).catch(() => undefined);
-      if (stats === undefined) throw new Error(`${where}: ${source} does not exist in stage ${step.from.stage} after its steps; check the path the earlier stage writes`);
-      const target = stats.isDirectory() || !(await intoDirectory()) ? dest : join(dest, basename(path));
+      if (stats === undefined)
+        throw new Error(
+          `${where}: ${source} does not exist in stage ${step.from.stage} after its steps; check the path the earlier stage writes`,
+        );
+      const target =
+        stats.isDirectory() || !(await intoDirectory()) ? dest : join(dest, basename(path));
       await linkTree(path, target);
     }
     return;
@@ -182,16 +223,28 @@ async function copyStep(step: Extract<BuildStep, { kind: "copy" }>, root: string
 }
 
 /** `npx tsc -p <project>` with the stage's own TypeScript, in the stage's working directory. */
-async function compile(step: Extract<BuildStep, { kind: "tsc" }>, root: string, where: string): Promise<void> {
+async function compile(
+  step: Extract<BuildStep, { kind: "tsc" }>,
+  root: string,
+  where: string,
+): Promise<void> {
   const workdir = inStage(root, step.workdir);
   const tsc = join(workdir, "node_modules", "typescript", "bin", "tsc");
-  if (!existsSync(tsc)) throw new Error(`${where}: npx tsc needs typescript in ${step.workdir}/node_modules, and the stage has none (npx would download another package); run npm ci with typescript in devDependencies before this RUN`);
+  if (!existsSync(tsc))
+    throw new Error(
+      `${where}: npx tsc needs typescript in ${step.workdir}/node_modules, and the stage has none (npx would download another package); run npm ci with typescript in devDependencies before this RUN`,
+    );
   try {
-    await run(process.execPath, [tsc, "-p", step.project], { cwd: workdir, maxBuffer: 64 * 1024 * 1024 });
+    await run(process.execPath, [tsc, "-p", step.project], {
+      cwd: workdir,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
     const failure = err as { stdout?: string; stderr?: string };
     const output = `${failure.stdout ?? ""}${failure.stderr ?? ""}`.split("\n").filter(Boolean);
-    throw new Error(`${where}: tsc -p ${step.project} failed, as it would in docker build:\n  ${output.slice(0, 40).join("\n  ")}${output.length > 40 ? `\n  … ${output.length - 40} more lines` : ""}\nFix: make the project compile (npm run typecheck)`);
+    throw new Error(
+      `${where}: tsc -p ${step.project} failed, as it would in docker build:\n  ${output.slice(0, 40).join("\n  ")}${output.length > 40 ? `\n  … ${output.length - 40} more lines` : ""}\nFix: make the project compile (npm run typecheck)`,
+    );
   }
 }
 
@@ -210,7 +263,8 @@ async function prune(workDir: string, keep: number, current: string): Promise<vo
     }
   }
   builds.sort((a, b) => b.mtime - a.mtime);
-  for (const build of builds.slice(Math.max(0, keep - 1))) await rm(build.path, { recursive: true, force: true });
+  for (const build of builds.slice(Math.max(0, keep - 1)))
+    await rm(build.path, { recursive: true, force: true });
 }
 
 function processRunning(pid: number): boolean {
@@ -253,7 +307,9 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageBuild
 
   const major = nodeMajorOf(baseImage);
   if (major !== undefined && major !== Number(process.versions.node.split(".")[0])) {
-    say(`warning: the image runs on ${baseImage}, and verify runs its CMD with this machine's Node.js ${process.version}`);
+    say(
+      `warning: the image runs on ${baseImage}, and verify runs its CMD with this machine's Node.js ${process.version}`,
+    );
   }
 
   const found = await readStored(buildDir);
@@ -266,7 +322,9 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageBuild
 
   await mkdir(workDir, { recursive: true });
   const scratch = join(workDir, `${key}.partial-${process.pid}-${randomBytes(4).toString("hex")}`);
-  say(`image ${key.slice(0, 12)}: building ${file} (stages ${plan.needed.map((index) => stageLabel(plan.stages[index]!, index === finalStage.index)).join(", ")}) in ${buildDir}`);
+  say(
+    `image ${key.slice(0, 12)}: building ${file} (stages ${plan.needed.map((index) => stageLabel(plan.stages[index]!, index === finalStage.index)).join(", ")}) in ${buildDir}`,
+  );
   try {
     const roots = new Map<number, string>();
     for (const index of plan.needed) {
@@ -288,7 +346,12 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageBuild
             await copyStep(step, root, roots, context, copies.get(step), where);
             break;
           case "npm-ci": {
-            const result = await npmCiFromContext({ context: context.root, workdir: inStage(root, step.workdir), omitDev: step.omitDev, where });
+            const result = await npmCiFromContext({
+              context: context.root,
+              workdir: inStage(root, step.workdir),
+              omitDev: step.omitDev,
+              where,
+            });
             note = `: ${result.packages} packages, ${result.linked} files linked${result.copied > 0 ? `, ${result.copied} copied` : ""}`;
             break;
           }
@@ -296,7 +359,8 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageBuild
             await compile(step, root, where);
             break;
         }
-        if (step.kind !== "workdir") say(`  ${label}: ${step.text}${note} (${seconds(stepStarted)})`);
+        if (step.kind !== "workdir")
+          say(`  ${label}: ${step.text}${note} (${seconds(stepStarted)})`);
       }
     }
     const finalRoot = roots.get(finalStage.index)!;
@@ -342,5 +406,7 @@ async function moveIntoPlace(scratch: string, buildDir: string): Promise<void> {
 }
 
 function missingCommand(file: string): never {
-  throw new Error(`${file}: the final stage has no CMD, and the base image's is not known to verify; add CMD ["node", "<entrypoint>.js"] to the final stage`);
+  throw new Error(
+    `${file}: the final stage has no CMD, and the base image's is not known to verify; add CMD ["node", "<entrypoint>.js"] to the final stage`,
+  );
 }

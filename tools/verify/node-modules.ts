@@ -45,7 +45,11 @@ async function sameFile(a: string, b: string): Promise<boolean> {
  * The package directories `npm ls` lists for the context (the root itself left out).
  * @throws Error when npm reports problems: the installed tree does not match the lock file.
  */
-async function installedPackages(context: string, omitDev: boolean, where: string): Promise<string[]> {
+async function installedPackages(
+  context: string,
+  omitDev: boolean,
+  where: string,
+): Promise<string[]> {
   const args = ["ls", "--all", "--parseable", ...(omitDev ? ["--omit=dev"] : [])];
   try {
     const { stdout } = await run("npm", args, { cwd: context, maxBuffer: 64 * 1024 * 1024 });
@@ -55,9 +59,18 @@ async function installedPackages(context: string, omitDev: boolean, where: strin
       .filter((line) => line !== "" && line !== context);
   } catch (err) {
     const failure = err as { code?: unknown; stderr?: string };
-    if (failure.code === "ENOENT") throw new Error(`${where}: npm ci needs npm to list the context's packages, and npm is not on PATH; install Node.js with npm`);
-    const detail = (failure.stderr ?? String(err)).split("\n").filter(Boolean).slice(0, 8).join("\n  ");
-    throw new Error(`${where}: the context's node_modules does not match its package-lock.json (npm ${args.join(" ")}):\n  ${detail}\nFix: run npm ci in ${context}`);
+    if (failure.code === "ENOENT")
+      throw new Error(
+        `${where}: npm ci needs npm to list the context's packages, and npm is not on PATH; install Node.js with npm`,
+      );
+    const detail = (failure.stderr ?? String(err))
+      .split("\n")
+      .filter(Boolean)
+      .slice(0, 8)
+      .join("\n  ");
+    throw new Error(
+      `${where}: the context's node_modules does not match its package-lock.json (npm ${args.join(" ")}):\n  ${detail}\nFix: run npm ci in ${context}`,
+    );
   }
 }
 
@@ -65,29 +78,48 @@ async function installedPackages(context: string, omitDev: boolean, where: strin
 export async function npmCiFromContext(options: NpmCiOptions): Promise<NpmCiResult> {
   const { context, workdir, omitDev, where } = options;
   for (const file of ["package.json", "package-lock.json"]) {
-    if (!existsSync(join(workdir, file))) throw new Error(`${where}: npm ci needs ${file} in the stage's working directory, and there is none; COPY it before this RUN`);
+    if (!existsSync(join(workdir, file)))
+      throw new Error(
+        `${where}: npm ci needs ${file} in the stage's working directory, and there is none; COPY it before this RUN`,
+      );
     if (!(await sameFile(join(workdir, file), join(context, file)))) {
-      throw new Error(`${where}: the stage's ${file} is not the context's, and verify makes node_modules from the context's installed tree; COPY the context's ${file}`);
+      throw new Error(
+        `${where}: the stage's ${file} is not the context's, and verify makes node_modules from the context's installed tree; COPY the context's ${file}`,
+      );
     }
   }
   const installed = join(context, "node_modules");
-  if (!existsSync(join(installed, ".package-lock.json"))) throw new Error(`${where}: ${installed} was not installed by npm (no .package-lock.json); run npm ci in ${context}`);
+  if (!existsSync(join(installed, ".package-lock.json")))
+    throw new Error(
+      `${where}: ${installed} was not installed by npm (no .package-lock.json); run npm ci in ${context}`,
+    );
 
   const packages = await installedPackages(context, omitDev, where);
   const target = join(workdir, "node_modules");
   await rm(target, { recursive: true, force: true });
   if (!omitDev) {
-    const count = await linkTree(installed, target, (path) => !path.includes("/") && path.startsWith(".") && !NPM_ENTRIES.has(path));
+    const count = await linkTree(
+      installed,
+      target,
+      (path) => !path.includes("/") && path.startsWith(".") && !NPM_ENTRIES.has(path),
+    );
     return { packages: packages.length, ...count };
   }
   const total: NpmCiResult = { packages: 0, linked: 0, copied: 0 };
   for (const directory of packages) {
     const path = relative(context, directory);
-    if (!path.startsWith(`node_modules${sep}`)) throw new Error(`${where}: npm lists ${directory}, which is outside ${installed} (a linked package); verify copies only installed packages`);
+    if (!path.startsWith(`node_modules${sep}`))
+      throw new Error(
+        `${where}: npm lists ${directory}, which is outside ${installed} (a linked package); verify copies only installed packages`,
+      );
     // Optional dependencies for other platforms are listed by the lock but not installed.
     if (!existsSync(directory)) continue;
     // A package's own node_modules holds nested packages, which npm lists (and this copies) on their own.
-    const count = await linkTree(directory, join(workdir, path), (inner) => inner === "node_modules");
+    const count = await linkTree(
+      directory,
+      join(workdir, path),
+      (inner) => inner === "node_modules",
+    );
     total.packages++;
     total.linked += count.linked;
     total.copied += count.copied;

@@ -88,7 +88,18 @@ export function checkProbe(probe: ProbeSpec, hostPort: number): Promise<ProbeAtt
   return new Promise((resolve) => {
     const req = request(
       // A new connection per attempt, as the kubelet makes; its User-Agent names it a probe.
-      { host: "127.0.0.1", port: hostPort, path, method: "GET", agent: false, headers: { "user-agent": "kube-probe/eventline-verify", accept: "*/*", connection: "close" } },
+      {
+        host: "127.0.0.1",
+        port: hostPort,
+        path,
+        method: "GET",
+        agent: false,
+        headers: {
+          "user-agent": "kube-probe/eventline-verify",
+          accept: "*/*",
+          connection: "close",
+        },
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         res.resume();
@@ -101,7 +112,10 @@ export function checkProbe(probe: ProbeSpec, hostPort: number): Promise<ProbeAtt
       resolve({ passed: false, detail: `${what}: no answer within ${timeoutSeconds} s` });
     });
     req.on("error", (err: NodeJS.ErrnoException) => {
-      resolve({ passed: false, detail: `${what}: ${err.code === "ECONNREFUSED" ? "connection refused" : (err.code ?? err.message)}` });
+      resolve({
+        passed: false,
+        detail: `${what}: ${err.code === "ECONNREFUSED" ? "connection refused" : (err.code ?? err.message)}`,
+      });
     });
     req.end();
   });
@@ -124,7 +138,11 @@ function sleep(seconds: number): Promise<void> {
  * Probes until the probe passes, its budget runs out, or the process exits.
  * @param hostPort the local port the declared `probe.port` maps to.
  */
-export async function waitForProbe(probe: ProbeSpec, hostPort: number, options: WaitOptions = {}): Promise<ProbeResult> {
+export async function waitForProbe(
+  probe: ProbeSpec,
+  hostPort: number,
+  options: WaitOptions = {},
+): Promise<ProbeResult> {
   const spec = settings(probe);
   const budgetSeconds = probeBudgetSeconds(probe);
   const startedAt = options.startedAt ?? Date.now();
@@ -142,12 +160,17 @@ export async function waitForProbe(probe: ProbeSpec, hostPort: number, options: 
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void options.exited?.then((status) => (exit = status));
   const exitedResult = (): ProbeResult => {
-    const how = exit!.signal !== null ? `was killed by ${exit!.signal}` : `exited with code ${exit!.code}`;
+    const how =
+      exit!.signal !== null ? `was killed by ${exit!.signal}` : `exited with code ${exit!.code}`;
     const last = (options.output ?? []).slice(-OUTPUT_LINES_SHOWN);
-    return result(false, `the process ${how} after ${elapsed().toFixed(1)} s, before ${spec.kind} probe GET ${spec.path} passed${last.length > 0 ? `; its last output:\n  ${last.join("\n  ")}` : ""}`);
+    return result(
+      false,
+      `the process ${how} after ${elapsed().toFixed(1)} s, before ${spec.kind} probe GET ${spec.path} passed${last.length > 0 ? `; its last output:\n  ${last.join("\n  ")}` : ""}`,
+    );
   };
   // Sleeps, but wakes when the process exits.
-  const pause = (seconds: number): Promise<unknown> => Promise.race([sleep(seconds), options.exited ?? new Promise(() => undefined)]);
+  const pause = (seconds: number): Promise<unknown> =>
+    Promise.race([sleep(seconds), options.exited ?? new Promise(() => undefined)]);
 
   await pause(spec.initialDelaySeconds - elapsed());
   let firstSuccess: number | undefined;
@@ -160,7 +183,11 @@ export async function waitForProbe(probe: ProbeSpec, hostPort: number, options: 
     if (last.passed) {
       firstSuccess ??= elapsed();
       if (++successes >= spec.successThreshold) {
-        return result(true, `${last.detail} after ${firstSuccess.toFixed(1)} s (budget ${budget})`, firstSuccess);
+        return result(
+          true,
+          `${last.detail} after ${firstSuccess.toFixed(1)} s (budget ${budget})`,
+          firstSuccess,
+        );
       }
       await pause(spec.periodSeconds);
     } else {
@@ -169,6 +196,13 @@ export async function waitForProbe(probe: ProbeSpec, hostPort: number, options: 
     }
   }
   if (exit !== undefined) return exitedResult();
-  const progress = firstSuccess !== undefined ? `; it passed first after ${firstSuccess.toFixed(1)} s but not ${spec.successThreshold} times in a row` : "";
-  return result(false, `${spec.kind} probe GET ${spec.path} did not pass within its budget of ${budget}; last attempt: ${last?.detail ?? "none"}${progress}`, firstSuccess);
+  const progress =
+    firstSuccess !== undefined
+      ? `; it passed first after ${firstSuccess.toFixed(1)} s but not ${spec.successThreshold} times in a row`
+      : "";
+  return result(
+    false,
+    `${spec.kind} probe GET ${spec.path} did not pass within its budget of ${budget}; last attempt: ${last?.detail ?? "none"}${progress}`,
+    firstSuccess,
+  );
 }

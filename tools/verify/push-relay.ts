@@ -57,8 +57,16 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function reply(response: ServerResponse, status: number, body: string | Uint8Array, contentType = "text/plain; charset=utf-8"): void {
-  response.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+function reply(
+  response: ServerResponse,
+  status: number,
+  body: string | Uint8Array,
+  contentType = "text/plain; charset=utf-8",
+): void {
+  response.writeHead(status, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+  });
   response.end(body);
 }
 
@@ -82,34 +90,56 @@ export async function startPushRelay(): Promise<PushRelay> {
       .setExpirationTime(`${TOKEN_LIFETIME_SECONDS}s`)
       .sign(privateKey);
 
-  const relay = async (consumer: string, target: PushTarget, request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const relay = async (
+    consumer: string,
+    target: PushTarget,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> => {
     const body = await readBody(request);
     let status: number;
     try {
       const answer = await fetch(target.url, {
         method: "POST",
         body,
-        headers: { "content-type": request.headers["content-type"] ?? "application/json", authorization: `Bearer ${await token(target)}` },
+        headers: {
+          "content-type": request.headers["content-type"] ?? "application/json",
+          authorization: `Bearer ${await token(target)}`,
+        },
         signal: AbortSignal.timeout((target.timeoutSeconds ?? 600) * 1000),
       });
       status = answer.status;
-      reply(response, status, new Uint8Array(await answer.arrayBuffer()), answer.headers.get("content-type") ?? "text/plain; charset=utf-8");
+      reply(
+        response,
+        status,
+        new Uint8Array(await answer.arrayBuffer()),
+        answer.headers.get("content-type") ?? "text/plain; charset=utf-8",
+      );
     } catch (err) {
       status = UNREACHABLE_STATUS;
-      reply(response, status, `the push relay could not reach ${consumer} at ${target.url}: ${err instanceof Error ? err.message : String(err)}\n`);
+      reply(
+        response,
+        status,
+        `the push relay could not reach ${consumer} at ${target.url}: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
     }
     relayed.push({ consumer, status });
   };
 
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0]!;
-    if (request.method === "GET" && path === "/jwks.json") return reply(response, 200, jwks, "application/json");
+    if (request.method === "GET" && path === "/jwks.json")
+      return reply(response, 200, jwks, "application/json");
     const route = /^\/push\/([^/]+)$/.exec(path);
     const consumer = route === null ? undefined : decodeURIComponent(route[1]!);
     const target = consumer === undefined ? undefined : routes.get(consumer);
     if (request.method !== "POST" || consumer === undefined || target === undefined) {
       request.resume();
-      return reply(response, 404, `no push route ${path}; routes: ${[...routes.keys()].map((name) => `/push/${name}`).join(", ") || "none"}\n`);
+      return reply(
+        response,
+        404,
+        `no push route ${path}; routes: ${[...routes.keys()].map((name) => `/push/${name}`).join(", ") || "none"}\n`,
+      );
     }
     relay(consumer, target, request, response).catch((err: unknown) => {
       if (!response.headersSent) reply(response, 500, `the push relay failed: ${String(err)}\n`);

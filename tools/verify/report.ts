@@ -7,13 +7,26 @@ import { clip, table } from "../cli/format";
 import type { VerifyReport, WorkloadReport } from "./verify";
 
 function probesCell(workload: WorkloadReport): string {
-  return workload.probes.map((probe) => `${probe.kind} ${probe.path} ${probe.passed ? `✓${probe.after !== undefined ? ` ${probe.after.toFixed(1)}s` : ""}` : "✗"}`).join(", ") || "none";
+  return (
+    workload.probes
+      .map(
+        (probe) =>
+          `${probe.kind} ${probe.path} ${probe.passed ? `✓${probe.after !== undefined ? ` ${probe.after.toFixed(1)}s` : ""}` : "✗"}`,
+      )
+      .join(", ") || "none"
+  );
 }
 
 function checksCell(workload: WorkloadReport): string {
   if (workload.checks.length === 0) return "-";
   const passed = workload.checks.filter((check) => check.passed).length;
-  const outcomes = [...new Set(workload.checks.filter((check) => check.passed).map((check) => check.outcome.replace(/^\d{3}, /, "").split(" (")[0]))];
+  const outcomes = [
+    ...new Set(
+      workload.checks
+        .filter((check) => check.passed)
+        .map((check) => check.outcome.replace(/^\d{3}, /, "").split(" (")[0]),
+    ),
+  ];
   return `${passed}/${workload.checks.length} ${outcomes.join(", ") || ""}`.trim();
 }
 
@@ -44,15 +57,32 @@ export function formatReport(report: VerifyReport): string {
     stopCell(workload),
     workload.skipped !== undefined ? "skipped" : workload.problems.length === 0 ? "ok" : "FAILED",
   ]);
-  const lines = [`eventline verify --stack ${report.stack}`, "", table(["workload", "runs on", "mode", "probes", "events", "settings", "stop", "result"], rows)];
+  const lines = [
+    `eventline verify --stack ${report.stack}`,
+    "",
+    table(["workload", "runs on", "mode", "probes", "events", "settings", "stop", "result"], rows),
+  ];
   const failed = report.workloads.filter((workload) => workload.problems.length > 0);
   if (failed.length > 0) {
-    lines.push(`${failed.length} workload${failed.length === 1 ? "" : "s"} would not work as declared:`);
-    for (const workload of failed) for (const { problem, fix } of workload.problems) lines.push(`  ${workload.name}: ${problem}\n    Fix: ${fix}`);
+    lines.push(
+      `${failed.length} workload${failed.length === 1 ? "" : "s"} would not work as declared:`,
+    );
+    for (const workload of failed)
+      for (const { problem, fix } of workload.problems)
+        lines.push(`  ${workload.name}: ${problem}\n    Fix: ${fix}`);
     lines.push("");
   }
   const ran = report.workloads.filter((workload) => workload.skipped === undefined).length;
-  lines.push(report.ok ? `All ${ran} workloads started as declared, answered their probes, handled their events and stopped cleanly.` : "verify failed.");
-  lines.push("", "Pointed at this machine (everything else is as declared):", ...report.overrides.map((line) => `  ${line}`), "");
+  lines.push(
+    report.ok
+      ? `All ${ran} workloads started as declared, answered their probes, handled their events and stopped cleanly.`
+      : "verify failed.",
+  );
+  lines.push(
+    "",
+    "Pointed at this machine (everything else is as declared):",
+    ...report.overrides.map((line) => `  ${line}`),
+    "",
+  );
   return lines.join("\n");
 }

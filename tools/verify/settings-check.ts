@@ -33,20 +33,34 @@ export function readReport(file: string): SettingRead[] | undefined {
 }
 
 /** Compares the reads with what the workload was given. */
-export function checkSettings(reads: readonly SettingRead[], declared: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string>>): SettingsFinding {
+export function checkSettings(
+  reads: readonly SettingRead[],
+  declared: Readonly<Record<string, string>>,
+  overrides: Readonly<Record<string, string>>,
+): SettingsFinding {
   const given = (name: string): boolean => name in declared || `${name}${FILE_SUFFIX}` in declared;
   return {
-    missing: reads.filter((read) => read.required && read.from === "absent").map((read) => read.name),
+    missing: reads
+      .filter((read) => read.required && read.from === "absent")
+      .map((read) => read.name),
     defaulted: reads.filter((read) => read.from === "default").map((read) => read.name),
-    unknown: Object.keys(declared).filter((name) => !READ_BY_NODE.has(name) && !isSettingName(name) && !(name.endsWith(FILE_SUFFIX) && isSettingName(name.slice(0, -FILE_SUFFIX.length)))),
-    overridden: reads.filter((read) => read.from !== "absent" && !given(read.name) && read.name in overrides).map((read) => read.name),
+    unknown: Object.keys(declared).filter(
+      (name) =>
+        !READ_BY_NODE.has(name) &&
+        !isSettingName(name) &&
+        !(name.endsWith(FILE_SUFFIX) && isSettingName(name.slice(0, -FILE_SUFFIX.length))),
+    ),
+    overridden: reads
+      .filter((read) => read.from !== "absent" && !given(read.name) && read.name in overrides)
+      .map((read) => read.name),
     read: reads.length,
   };
 }
 
 /** How to give a missing setting, from the catalog's source for it. */
 export function howToSet(name: string): string {
-  if (!isSettingName(name)) return `${name} is not in infra/model/settings.ts: add it there and to what the program gives the workload`;
+  if (!isSettingName(name))
+    return `${name} is not in infra/model/settings.ts: add it there and to what the program gives the workload`;
   const source = catalog[name].source;
   switch (source.kind) {
     case "config":

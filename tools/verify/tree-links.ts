@@ -57,7 +57,11 @@ async function linkOrCopy(source: string, dest: string, count: LinkCount): Promi
  * replacing files already at the destination, as COPY does.
  * @param skip relative paths (POSIX, from `source`) to leave out, with everything under them.
  */
-export async function linkTree(source: string, dest: string, skip: (relative: string) => boolean = () => false): Promise<LinkCount> {
+export async function linkTree(
+  source: string,
+  dest: string,
+  skip: (relative: string) => boolean = () => false,
+): Promise<LinkCount> {
   const count: LinkCount = { linked: 0, copied: 0 };
   // Directories are created as they are found; files queue for the link workers.
   const files: [string, string][] = [];
@@ -73,7 +77,8 @@ export async function linkTree(source: string, dest: string, skip: (relative: st
         for (const item of await readdir(from, { withFileTypes: true })) {
           const child = relative === "" ? item.name : `${relative}/${item.name}`;
           if (skip(child)) continue;
-          if (item.isDirectory() || item.isSymbolicLink()) directories.push([join(from, item.name), join(to, item.name), child]);
+          if (item.isDirectory() || item.isSymbolicLink())
+            directories.push([join(from, item.name), join(to, item.name), child]);
           else files.push([join(from, item.name), join(to, item.name)]);
         }
       } else {
@@ -83,7 +88,8 @@ export async function linkTree(source: string, dest: string, skip: (relative: st
     }
   };
   // Walk breadth-first with several walkers: one level's directories are listed concurrently.
-  while (directories.length > 0) await Promise.all(Array.from({ length: Math.min(PARALLEL, directories.length) }, pending));
+  while (directories.length > 0)
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, directories.length) }, pending));
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < files.length) {

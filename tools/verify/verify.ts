@@ -93,15 +93,27 @@ interface StandIns {
 }
 
 async function startStandIns(): Promise<StandIns> {
-  const [smtp, messaging, relay] = await Promise.all([startSmtpCatcher(), startMessagingProvider(), startPushRelay()]);
-  const local: Record<string, string> = { "eventline:smtpUrl": smtp.url, "eventline:messagingAuthToken": `verify-${randomBytes(8).toString("hex")}` };
+  const [smtp, messaging, relay] = await Promise.all([
+    startSmtpCatcher(),
+    startMessagingProvider(),
+    startPushRelay(),
+  ]);
+  const local: Record<string, string> = {
+    "eventline:smtpUrl": smtp.url,
+    "eventline:messagingAuthToken": `verify-${randomBytes(8).toString("hex")}`,
+  };
   const config: Record<string, string> = { "eventline:messagingUrl": messaging.baseUrl };
-  for (const key of secretConfigKeys.keys()) config[key] = local[key] ?? `verify-${randomBytes(8).toString("hex")}`;
+  for (const key of secretConfigKeys.keys())
+    config[key] = local[key] ?? `verify-${randomBytes(8).toString("hex")}`;
   return { smtp, messaging, relay, config };
 }
 
 /** Runs `work` over `items`, `concurrency` at a time, in order of start. */
-async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -128,8 +140,15 @@ interface RunContext {
 /** A line of a workload's output for a person: a JSON log line as its severity, message and error. */
 function logLine(line: string): string {
   try {
-    const entry = JSON.parse(line) as { severity?: string; message?: string; err?: { message?: string } };
-    if (typeof entry.message === "string") return `${entry.severity ?? ""} ${entry.message}${entry.err?.message ? `: ${entry.err.message}` : ""}`.trim().slice(0, 300);
+    const entry = JSON.parse(line) as {
+      severity?: string;
+      message?: string;
+      err?: { message?: string };
+    };
+    if (typeof entry.message === "string")
+      return `${entry.severity ?? ""} ${entry.message}${entry.err?.message ? `: ${entry.err.message}` : ""}`
+        .trim()
+        .slice(0, 300);
   } catch {
     // Not JSON: shown as it is.
   }
@@ -143,8 +162,17 @@ function mark(passed: boolean): string {
 /** Starts one workload as declared, checks it, and stops it. */
 async function runWorkload(workload: Workload, context: RunContext): Promise<WorkloadReport> {
   const started = Date.now();
-  const report: WorkloadReport = { name: workload.name, platform: workload.platform, mode: workload.mode, probes: [], checks: [], problems: [], seconds: 0 };
-  const problem = (text: string, fix: string): void => void report.problems.push({ problem: text, fix });
+  const report: WorkloadReport = {
+    name: workload.name,
+    platform: workload.platform,
+    mode: workload.mode,
+    probes: [],
+    checks: [],
+    problems: [],
+    seconds: 0,
+  };
+  const problem = (text: string, fix: string): void =>
+    void report.problems.push({ problem: text, fix });
   const port = await freePort();
   const settingsReport = join(context.reportDir, `${workload.name}.json`);
   const overrides: Record<string, string> = {
@@ -153,13 +181,17 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     FIRESTORE_EMULATOR_HOST: context.emulators.firestore,
     METADATA_SERVER_DETECTION: "none",
     [SETTINGS_REPORT_VARIABLE]: settingsReport,
-    ...(workload.push !== undefined && { PUSH_JWKS_URL: context.standIns.relay.jwksUrl, PUSH_ISSUER: context.standIns.relay.issuer }),
+    ...(workload.push !== undefined && {
+      PUSH_JWKS_URL: context.standIns.relay.jwksUrl,
+      PUSH_ISSUER: context.standIns.relay.issuer,
+    }),
   };
   const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
   const project = workload.env["GOOGLE_CLOUD_PROJECT"] ?? "";
   const pubsub = context.pubsubFor(project);
   // As in the cloud, where the program creates a pull worker's subscription before its Deployment.
-  if (consumer !== undefined && workload.push === undefined) await provision(pubsub, context.eventTypes.system, { consumers: [consumer.name] });
+  if (consumer !== undefined && workload.push === undefined)
+    await provision(pubsub, context.eventTypes.system, { consumers: [consumer.name] });
   const container = await startContainer({
     name: workload.name,
     image: context.image,
@@ -169,39 +201,77 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     overrides,
     mounts: workload.mounts,
   });
-  const firestore = new Firestore({ projectId: project, databaseId: workload.env["FIRESTORE_DATABASE"] || "(default)", host: context.emulators.firestore, ssl: false });
+  const firestore = new Firestore({
+    projectId: project,
+    databaseId: workload.env["FIRESTORE_DATABASE"] || "(default)",
+    host: context.emulators.firestore,
+    ssl: false,
+  });
   try {
     const startedAt = Date.now();
     for (const probe of workload.probes.filter((p) => p.kind !== "liveness")) {
-      const result = await waitForProbe({ ...probe }, port, { exited: container.exited, output: container.output, startedAt });
+      const result = await waitForProbe({ ...probe }, port, {
+        exited: container.exited,
+        output: container.output,
+        startedAt,
+      });
       report.probes.push(result);
-      if (!result.passed) problem(`its ${probe.kind} probe GET ${probe.path} did not pass within ${result.budgetSeconds} s: ${result.detail}`, `serve ${probe.path} on the container port, or fix the probe in the program`);
+      if (!result.passed)
+        problem(
+          `its ${probe.kind} probe GET ${probe.path} did not pass within ${result.budgetSeconds} s: ${result.detail}`,
+          `serve ${probe.path} on the container port, or fix the probe in the program`,
+        );
     }
     const liveness = workload.probes.find((p) => p.kind === "liveness");
     const ready = report.probes.every((probe) => probe.passed);
     if (ready) {
       if (liveness !== undefined) {
         const attempt = await checkProbe(liveness, port);
-        report.probes.push({ kind: "liveness", path: liveness.path, passed: attempt.passed, budgetSeconds: 0, detail: attempt.detail });
-        if (!attempt.passed) problem(`its liveness probe GET ${liveness.path} failed: ${attempt.detail}`, `serve ${liveness.path} on the container port`);
+        report.probes.push({
+          kind: "liveness",
+          path: liveness.path,
+          passed: attempt.passed,
+          budgetSeconds: 0,
+          detail: attempt.detail,
+        });
+        if (!attempt.passed)
+          problem(
+            `its liveness probe GET ${liveness.path} failed: ${attempt.detail}`,
+            `serve ${liveness.path} on the container port`,
+          );
       }
       report.checks = await exercise(workload, context, pubsub, firestore, port);
-      for (const check of report.checks.filter((c) => !c.passed)) problem(`${check.what}: expected ${check.expected}, got ${check.outcome}`, "see the workload's log (eventline verify --only <workload> --log)");
+      for (const check of report.checks.filter((c) => !c.passed))
+        problem(
+          `${check.what}: expected ${check.expected}, got ${check.outcome}`,
+          "see the workload's log (eventline verify --only <workload> --log)",
+        );
     }
     const reads = readReport(settingsReport);
     if (reads !== undefined) {
       report.settings = checkSettings(reads, workload.env, overrides);
-      for (const name of report.settings.missing) problem(`reads ${name}, which the declaration does not give it`, howToSet(name));
-      for (const name of report.settings.unknown) problem(`is given ${name}, which the image never reads`, `remove it, or add it to infra/model/settings.ts if the image should read it`);
+      for (const name of report.settings.missing)
+        problem(`reads ${name}, which the declaration does not give it`, howToSet(name));
+      for (const name of report.settings.unknown)
+        problem(
+          `is given ${name}, which the image never reads`,
+          `remove it, or add it to infra/model/settings.ts if the image should read it`,
+        );
     } else {
       problem("wrote no record of the settings it read: it did not start", "see its output above");
     }
     const stop = await container.stop(workload.graceSeconds);
-    report.stop = { code: stop.code, seconds: Math.round(stop.seconds * 10) / 10, killed: stop.killed };
+    report.stop = {
+      code: stop.code,
+      seconds: Math.round(stop.seconds * 10) / 10,
+      killed: stop.killed,
+    };
     if (stop.killed || stop.code !== 0) {
       const last = container.output.slice(-6).map(logLine).join("\n    ");
       problem(
-        stop.killed ? `did not stop within its ${workload.graceSeconds} s grace period after SIGTERM` : `exited with ${stop.code ?? stop.signal}${ready ? " on SIGTERM" : ""}:\n    ${last}`,
+        stop.killed
+          ? `did not stop within its ${workload.graceSeconds} s grace period after SIGTERM`
+          : `exited with ${stop.code ?? stop.signal}${ready ? " on SIGTERM" : ""}:\n    ${last}`,
         stop.killed ? "drain and close within the grace period" : "see the output above",
       );
     }
@@ -213,14 +283,34 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
   return report;
 }
 
-async function exercise(workload: Workload, context: RunContext, pubsub: PubSub, firestore: Firestore, port: number): Promise<ExerciseCheck[]> {
-  if (workload.mode === "gateway") return exerciseGateway(context.eventTypes, pubsub, port, context.runId);
-  if (workload.mode === "tracker") return exerciseTracker(context.eventTypes, pubsub, port, workload.env, context.runId);
+async function exercise(
+  workload: Workload,
+  context: RunContext,
+  pubsub: PubSub,
+  firestore: Firestore,
+  port: number,
+): Promise<ExerciseCheck[]> {
+  if (workload.mode === "gateway")
+    return exerciseGateway(context.eventTypes, pubsub, port, context.runId);
+  if (workload.mode === "tracker")
+    return exerciseTracker(context.eventTypes, pubsub, port, workload.env, context.runId);
   const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
-  if (consumer === undefined) return [{ what: "HANDLER", expected: "a declared consumer", outcome: `${workload.consumer ?? "none"}`, passed: false }];
+  if (consumer === undefined)
+    return [
+      {
+        what: "HANDLER",
+        expected: "a declared consumer",
+        outcome: `${workload.consumer ?? "none"}`,
+        passed: false,
+      },
+    ];
   const pushEndpoints: Record<string, string> = {};
   if (workload.push !== undefined) {
-    pushEndpoints[consumer.name] = context.standIns.relay.route(consumer.name, { url: `http://127.0.0.1:${port}/`, ...workload.push, timeoutSeconds: consumer.ackDeadlineSeconds });
+    pushEndpoints[consumer.name] = context.standIns.relay.route(consumer.name, {
+      url: `http://127.0.0.1:${port}/`,
+      ...workload.push,
+      timeoutSeconds: consumer.ackDeadlineSeconds,
+    });
   }
   await provision(pubsub, context.eventTypes.system, { consumers: [consumer.name], pushEndpoints });
   return exerciseConsumer(consumer, context.eventTypes, { pubsub, firestore }, port, context.runId);
@@ -239,13 +329,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     let workloads = workloadsOf(evaluation);
     if (options.mutate !== undefined) workloads = options.mutate(workloads);
     if (options.only !== undefined) {
-      const unknown = options.only.filter((name) => !workloads.some((workload) => workload.name === name));
-      if (unknown.length > 0) throw new Error(`no workload named ${unknown.join(", ")} in stack ${options.stack}; its workloads: ${workloads.map((w) => w.name).join(", ")}`);
+      const unknown = options.only.filter(
+        (name) => !workloads.some((workload) => workload.name === name),
+      );
+      if (unknown.length > 0)
+        throw new Error(
+          `no workload named ${unknown.join(", ")} in stack ${options.stack}; its workloads: ${workloads.map((w) => w.name).join(", ")}`,
+        );
       workloads = workloads.filter((workload) => options.only!.includes(workload.name));
     }
     say("building the image's app directory as handlers/Dockerfile does…");
     const workDir = options.workDir ?? join(REPO_ROOT, ".eventline", "verify");
-    const image = await buildImage({ dockerfile: join(REPO_ROOT, "handlers", "Dockerfile"), context: REPO_ROOT, workDir: join(workDir, "images"), say: (line) => say(`  ${line}`) });
+    const image = await buildImage({
+      dockerfile: join(REPO_ROOT, "handlers", "Dockerfile"),
+      context: REPO_ROOT,
+      workDir: join(workDir, "images"),
+      say: (line) => say(`  ${line}`),
+    });
     say("starting the Pub/Sub and Firestore emulators…");
     emulators.push(...(await Promise.all([startEmulator("pubsub"), startEmulator("firestore")])));
     const [pubsubEmulator, firestoreEmulator] = emulators as [RunningEmulator, RunningEmulator];
@@ -255,28 +355,62 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     const pubsubFor = (project: string): PubSub => {
       let client = clients.get(project);
       if (client === undefined) {
-        client = new PubSub({ projectId: project, apiEndpoint: pubsubEmulator.host, emulatorMode: true });
+        client = new PubSub({
+          projectId: project,
+          apiEndpoint: pubsubEmulator.host,
+          emulatorMode: true,
+        });
         clients.set(project, client);
       }
       return client;
     };
     const runnable = workloads.filter((workload) => workload.handlerImage);
     // The topics exist before any workload, as the program creates them first.
-    for (const project of new Set(runnable.map((workload) => workload.env["GOOGLE_CLOUD_PROJECT"]).filter((project): project is string => Boolean(project)))) {
-      await Promise.all(eventTypes.system.topics.map((topic) => pubsubFor(project).createTopic(topic.name).catch(() => undefined)));
+    for (const project of new Set(
+      runnable
+        .map((workload) => workload.env["GOOGLE_CLOUD_PROJECT"])
+        .filter((project): project is string => Boolean(project)),
+    )) {
+      await Promise.all(
+        eventTypes.system.topics.map((topic) =>
+          pubsubFor(project)
+            .createTopic(topic.name)
+            .catch(() => undefined),
+        ),
+      );
     }
-    const context: RunContext = { stack: options.stack, image, eventTypes, emulators: { pubsub: pubsubEmulator.host, firestore: firestoreEmulator.host }, standIns, reportDir, runId: randomBytes(3).toString("hex"), pubsubFor };
+    const context: RunContext = {
+      stack: options.stack,
+      image,
+      eventTypes,
+      emulators: { pubsub: pubsubEmulator.host, firestore: firestoreEmulator.host },
+      standIns,
+      reportDir,
+      runId: randomBytes(3).toString("hex"),
+      pubsubFor,
+    };
     say(`running ${runnable.length} workloads, ${options.concurrency ?? 4} at a time…`);
     let done = 0;
     const ran = await pool(runnable, options.concurrency ?? 4, async (workload) => {
       const report = await runWorkload(workload, context);
       done += 1;
-      say(`  [${done}/${runnable.length}] ${workload.name}: ${mark(report.problems.length === 0)} in ${report.seconds} s`);
+      say(
+        `  [${done}/${runnable.length}] ${workload.name}: ${mark(report.problems.length === 0)} in ${report.seconds} s`,
+      );
       return report;
     });
     const skipped = workloads
       .filter((workload) => !workload.handlerImage)
-      .map((workload): WorkloadReport => ({ name: workload.name, platform: workload.platform, mode: workload.mode, skipped: `runs ${workload.image.split("@")[0]}, not the handler image`, probes: [], checks: [], problems: [], seconds: 0 }));
+      .map((workload): WorkloadReport => ({
+        name: workload.name,
+        platform: workload.platform,
+        mode: workload.mode,
+        skipped: `runs ${workload.image.split("@")[0]}, not the handler image`,
+        probes: [],
+        checks: [],
+        problems: [],
+        seconds: 0,
+      }));
     const overrides = [
       `Pub/Sub and Firestore: the emulators (${pubsubEmulator.host}, ${firestoreEmulator.host})`,
       "PORT: a free port per workload (the declared container port is probed there)",
@@ -286,9 +420,16 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       `secrets: local values for ${[...secretConfigKeys.keys()].join(", ")}`,
       `${SETTINGS_REPORT_VARIABLE}: where each workload records the settings it read`,
     ];
-    overrides.push(`sent through them: ${standIns.smtp.mails.length} emails over SMTP, ${standIns.messaging.requests.length} texts to the provider's API`);
+    overrides.push(
+      `sent through them: ${standIns.smtp.mails.length} emails over SMTP, ${standIns.messaging.requests.length} texts to the provider's API`,
+    );
     const all = [...ran, ...skipped];
-    return { stack: options.stack, overrides, workloads: all, ok: all.every((workload) => workload.problems.length === 0) };
+    return {
+      stack: options.stack,
+      overrides,
+      workloads: all,
+      ok: all.every((workload) => workload.problems.length === 0),
+    };
   } finally {
     await Promise.all([...clients.values()].map((client) => client.close().catch(() => undefined)));
     await Promise.all(emulators.map((emulator) => emulator.stop()));

@@ -68,7 +68,9 @@ const SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretPr
 const BUILT_IMAGE = "docker-build:index:Image";
 
 function ofType(evaluation: Evaluation, type: string): (RecordedResource & { inputs: Inputs })[] {
-  return evaluation.resources.filter((resource) => resource.type === type) as (RecordedResource & { inputs: Inputs })[];
+  return evaluation.resources.filter((resource) => resource.type === type) as (RecordedResource & {
+    inputs: Inputs;
+  })[];
 }
 
 /** Secret data by secret id, from the stack's Secret Manager versions. */
@@ -81,30 +83,59 @@ function secretData(evaluation: Evaluation): Map<string, string> {
   return data;
 }
 
-function secretOf(data: Map<string, string>, workload: string, variable: string, secret: string): string {
+function secretOf(
+  data: Map<string, string>,
+  workload: string,
+  variable: string,
+  secret: string,
+): string {
   const id = secret.split("/").pop()!;
   const value = data.get(id);
-  if (value === undefined) throw new WorkloadShapeError(`${workload}: ${variable} comes from secret ${secret}, which the stack does not create`);
+  if (value === undefined)
+    throw new WorkloadShapeError(
+      `${workload}: ${variable} comes from secret ${secret}, which the stack does not create`,
+    );
   return value;
 }
 
-function httpProbe(kind: ProbeSpec["kind"], declared: Inputs | undefined, workload: string): ProbeSpec | undefined {
+function httpProbe(
+  kind: ProbeSpec["kind"],
+  declared: Inputs | undefined,
+  workload: string,
+): ProbeSpec | undefined {
   if (declared === undefined) return undefined;
   const get = declared["httpGet"] as Inputs | undefined;
-  if (get === undefined) throw new WorkloadShapeError(`${workload}: its ${kind} probe is not an HTTP GET; verify checks HTTP probes only`);
-  const field = (name: string): number | undefined => (typeof declared[name] === "number" ? (declared[name] as number) : undefined);
+  if (get === undefined)
+    throw new WorkloadShapeError(
+      `${workload}: its ${kind} probe is not an HTTP GET; verify checks HTTP probes only`,
+    );
+  const field = (name: string): number | undefined =>
+    typeof declared[name] === "number" ? (declared[name] as number) : undefined;
   const probe: ProbeSpec = { kind, path: String(get["path"] ?? "/"), port: Number(get["port"]) };
-  for (const name of ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold"] as const) {
+  for (const name of [
+    "initialDelaySeconds",
+    "periodSeconds",
+    "timeoutSeconds",
+    "failureThreshold",
+    "successThreshold",
+  ] as const) {
     const value = field(name);
     if (value !== undefined) probe[name] = value;
   }
   return probe;
 }
 
-function cloudRunWorkload(service: Inputs, data: Map<string, string>, pushes: Map<string, Workload["push"]>): Workload {
+function cloudRunWorkload(
+  service: Inputs,
+  data: Map<string, string>,
+  pushes: Map<string, Workload["push"]>,
+): Workload {
   const name = String(service["name"]);
   const containers = (service["template"]?.["containers"] ?? []) as Inputs[];
-  if (containers.length !== 1) throw new WorkloadShapeError(`${name}: ${containers.length} containers; verify runs services of one container`);
+  if (containers.length !== 1)
+    throw new WorkloadShapeError(
+      `${name}: ${containers.length} containers; verify runs services of one container`,
+    );
   const container = containers[0]!;
   const env: Record<string, string> = {};
   const secretVariables: string[] = [];
@@ -119,7 +150,10 @@ function cloudRunWorkload(service: Inputs, data: Map<string, string>, pushes: Ma
   }
   const ports = container["ports"] as Inputs | Inputs[] | undefined;
   const port = Number((Array.isArray(ports) ? ports[0] : ports)?.["containerPort"] ?? 8080);
-  const probes = [httpProbe("startup", container["startupProbe"], name), httpProbe("liveness", container["livenessProbe"], name)].filter((probe): probe is ProbeSpec => probe !== undefined);
+  const probes = [
+    httpProbe("startup", container["startupProbe"], name),
+    httpProbe("liveness", container["livenessProbe"], name),
+  ].filter((probe): probe is ProbeSpec => probe !== undefined);
   const push = pushes.get(String(service["uri"] ?? ""));
   return {
     name,
@@ -141,32 +175,72 @@ function cloudRunWorkload(service: Inputs, data: Map<string, string>, pushes: Ma
 }
 
 /** The files a SecretProviderClass of the Secret Manager add-on mounts: path → data. */
-function providerFiles(evaluation: Evaluation, data: Map<string, string>, name: string, workload: string): Record<string, string> {
-  const providerClass = ofType(evaluation, SECRET_PROVIDER_CLASS).find((resource) => resource.inputs["metadata"]?.["name"] === name);
-  if (providerClass === undefined) throw new WorkloadShapeError(`${workload}: its secrets volume names SecretProviderClass ${name}, which the stack does not create`);
-  const listed = yaml.load(String(providerClass.inputs["spec"]?.["parameters"]?.["secrets"] ?? "")) as { resourceName: string; path: string }[] | undefined;
-  return Object.fromEntries((listed ?? []).map(({ resourceName, path }) => [path, secretOf(data, workload, path, resourceName.replace(/\/versions\/[^/]+$/, ""))]));
+function providerFiles(
+  evaluation: Evaluation,
+  data: Map<string, string>,
+  name: string,
+  workload: string,
+): Record<string, string> {
+  const providerClass = ofType(evaluation, SECRET_PROVIDER_CLASS).find(
+    (resource) => resource.inputs["metadata"]?.["name"] === name,
+  );
+  if (providerClass === undefined)
+    throw new WorkloadShapeError(
+      `${workload}: its secrets volume names SecretProviderClass ${name}, which the stack does not create`,
+    );
+  const listed = yaml.load(
+    String(providerClass.inputs["spec"]?.["parameters"]?.["secrets"] ?? ""),
+  ) as { resourceName: string; path: string }[] | undefined;
+  return Object.fromEntries(
+    (listed ?? []).map(({ resourceName, path }) => [
+      path,
+      secretOf(data, workload, path, resourceName.replace(/\/versions\/[^/]+$/, "")),
+    ]),
+  );
 }
 
-function deploymentWorkload(evaluation: Evaluation, deployment: Inputs, data: Map<string, string>): Workload {
+function deploymentWorkload(
+  evaluation: Evaluation,
+  deployment: Inputs,
+  data: Map<string, string>,
+): Workload {
   const name = String(deployment["metadata"]?.["name"]);
   const pod = deployment["spec"]?.["template"]?.["spec"] as Inputs;
   const containers = (pod?.["containers"] ?? []) as Inputs[];
-  if (containers.length !== 1) throw new WorkloadShapeError(`${name}: ${containers.length} containers; verify runs pods of one container`);
+  if (containers.length !== 1)
+    throw new WorkloadShapeError(
+      `${name}: ${containers.length} containers; verify runs pods of one container`,
+    );
   const container = containers[0]!;
   const env: Record<string, string> = {};
   for (const entry of (container["env"] ?? []) as Inputs[]) {
-    if (entry["valueFrom"] !== undefined) throw new WorkloadShapeError(`${name}: ${entry["name"]} uses valueFrom, which verify does not resolve`);
+    if (entry["valueFrom"] !== undefined)
+      throw new WorkloadShapeError(
+        `${name}: ${entry["name"]} uses valueFrom, which verify does not resolve`,
+      );
     env[entry["name"]] = String(entry["value"] ?? "");
   }
-  const volumes = new Map(((pod["volumes"] ?? []) as Inputs[]).map((volume) => [String(volume["name"]), volume]));
+  const volumes = new Map(
+    ((pod["volumes"] ?? []) as Inputs[]).map((volume) => [String(volume["name"]), volume]),
+  );
   const mounts: VolumeMount[] = ((container["volumeMounts"] ?? []) as Inputs[]).map((mount) => {
     const volume = volumes.get(String(mount["name"]));
-    if (volume === undefined) throw new WorkloadShapeError(`${name}: mounts volume ${mount["name"]}, which the pod does not declare`);
-    if (volume["emptyDir"] !== undefined) return { mountPath: String(mount["mountPath"]), files: {} };
-    const providerClass = volume["csi"]?.["volumeAttributes"]?.["secretProviderClass"] as string | undefined;
-    if (providerClass === undefined) throw new WorkloadShapeError(`${name}: volume ${mount["name"]} is neither an emptyDir nor a Secret Manager add-on volume`);
-    return { mountPath: String(mount["mountPath"]), files: providerFiles(evaluation, data, providerClass, name) };
+    if (volume === undefined)
+      throw new WorkloadShapeError(
+        `${name}: mounts volume ${mount["name"]}, which the pod does not declare`,
+      );
+    if (volume["emptyDir"] !== undefined)
+      return { mountPath: String(mount["mountPath"]), files: {} };
+    const providerClass = volume["csi"]?.["volumeAttributes"]?.["secretProviderClass"] as
+      string | undefined;
+    if (providerClass === undefined)
+      throw new WorkloadShapeError(
+        `${name}: volume ${mount["name"]} is neither an emptyDir nor a Secret Manager add-on volume`,
+      );
+    return {
+      mountPath: String(mount["mountPath"]),
+      files: providerFiles(evaluation, data, providerClass, name),
+    };
   });
   const ports = (container["ports"] ?? []) as Inputs[];
   return {
@@ -182,9 +256,11 @@ function deploymentWorkload(evaluation: Evaluation, deployment: Inputs, data: Ma
     secretVariables: [],
     mounts,
     port: Number(ports[0]?.["containerPort"] ?? 8080),
-    probes: [httpProbe("startup", container["startupProbe"], name), httpProbe("readiness", container["readinessProbe"], name), httpProbe("liveness", container["livenessProbe"], name)].filter(
-      (probe): probe is ProbeSpec => probe !== undefined,
-    ),
+    probes: [
+      httpProbe("startup", container["startupProbe"], name),
+      httpProbe("readiness", container["readinessProbe"], name),
+      httpProbe("liveness", container["livenessProbe"], name),
+    ].filter((probe): probe is ProbeSpec => probe !== undefined),
     graceSeconds: Number(pod["terminationGracePeriodSeconds"] ?? 30),
   };
 }
@@ -196,13 +272,31 @@ export function workloadsOf(evaluation: Evaluation): Workload[] {
   for (const subscription of ofType(evaluation, SUBSCRIPTION)) {
     const config = subscription.inputs["pushConfig"] as Inputs | undefined;
     if (config?.["pushEndpoint"] === undefined) continue;
-    pushes.set(String(config["pushEndpoint"]), { audience: String(config["oidcToken"]?.["audience"] ?? ""), serviceAccountEmail: String(config["oidcToken"]?.["serviceAccountEmail"] ?? "") });
+    pushes.set(String(config["pushEndpoint"]), {
+      audience: String(config["oidcToken"]?.["audience"] ?? ""),
+      serviceAccountEmail: String(config["oidcToken"]?.["serviceAccountEmail"] ?? ""),
+    });
   }
   // The mocks answer every Cloud Run service with its run.app URL; the recorded inputs hold the uri only in the state.
-  const uris = new Map(Object.entries((evaluation.outputs["serviceUrls"] ?? {}) as Record<string, string>));
-  const built = ofType(evaluation, BUILT_IMAGE).flatMap((image) => ((image.inputs["tags"] ?? []) as string[]).map((tag) => `${tag}@`));
+  const uris = new Map(
+    Object.entries((evaluation.outputs["serviceUrls"] ?? {}) as Record<string, string>),
+  );
+  const built = ofType(evaluation, BUILT_IMAGE).flatMap((image) =>
+    ((image.inputs["tags"] ?? []) as string[]).map((tag) => `${tag}@`),
+  );
   return [
-    ...ofType(evaluation, CLOUD_RUN).map((service) => cloudRunWorkload({ ...service.inputs, uri: uris.get(String(service.inputs["name"])) }, data, pushes)),
-    ...ofType(evaluation, DEPLOYMENT).map((deployment) => deploymentWorkload(evaluation, deployment.inputs, data)),
-  ].map((workload) => ({ ...workload, handlerImage: built.some((prefix) => workload.image.startsWith(prefix)) }));
+    ...ofType(evaluation, CLOUD_RUN).map((service) =>
+      cloudRunWorkload(
+        { ...service.inputs, uri: uris.get(String(service.inputs["name"])) },
+        data,
+        pushes,
+      ),
+    ),
+    ...ofType(evaluation, DEPLOYMENT).map((deployment) =>
+      deploymentWorkload(evaluation, deployment.inputs, data),
+    ),
+  ].map((workload) => ({
+    ...workload,
+    handlerImage: built.some((prefix) => workload.image.startsWith(prefix)),
+  }));
 }

@@ -25,7 +25,8 @@ async function loadTopology() {
   const topology = await getJson("/api/topology");
   state.flash = window.drawTopology($("topology"), topology);
   const select = $("filter-type");
-  for (const type of topology.eventTypes) select.appendChild(element("option", "", type)).value = type;
+  for (const type of topology.eventTypes)
+    select.appendChild(element("option", "", type)).value = type;
 }
 
 // ---- live events ----
@@ -40,11 +41,33 @@ function eventItem(event) {
   item.dataset.type = event.type;
   item.appendChild(element("span", "meta", `${event.time.slice(11, 23)} `));
   item.appendChild(element("span", "type", event.type));
-  item.appendChild(element("span", "meta", `  ${event.id}  corr=${event.correlationId}${event.subject ? `  subject=${event.subject}` : ""}`));
+  item.appendChild(
+    element(
+      "span",
+      "meta",
+      `  ${event.id}  corr=${event.correlationId}${event.subject ? `  subject=${event.subject}` : ""}`,
+    ),
+  );
   item.addEventListener("click", () => {
     const open = item.querySelector("pre");
     if (open) open.remove();
-    else item.appendChild(element("pre", "", JSON.stringify({ topic: event.topic, source: event.source, causationId: event.causationId, payload: event.payload }, null, 2)));
+    else
+      item.appendChild(
+        element(
+          "pre",
+          "",
+          JSON.stringify(
+            {
+              topic: event.topic,
+              source: event.source,
+              causationId: event.causationId,
+              payload: event.payload,
+            },
+            null,
+            2,
+          ),
+        ),
+      );
   });
   return item;
 }
@@ -53,7 +76,10 @@ function renderEvents() {
   const list = $("events");
   list.textContent = "";
   // Newest first by the event's own time: the feed delivers in the order the archivers store.
-  const shown = state.events.filter(matches).sort((a, b) => b.time.localeCompare(a.time)).slice(0, MAX_EVENTS);
+  const shown = state.events
+    .filter(matches)
+    .sort((a, b) => b.time.localeCompare(a.time))
+    .slice(0, MAX_EVENTS);
   for (const event of shown) list.appendChild(eventItem(event));
   $("events-empty").hidden = shown.length > 0;
   $("event-count").textContent = `${shown.length} shown`;
@@ -93,7 +119,10 @@ async function refreshConsumers() {
     row.appendChild(element("td", "", c.topic));
     row.appendChild(element("td", "", c.delivery));
     if (!c.hosted) row.title = "declared, no implementation yet: provisioned, not hosted";
-    for (const key of ["received", "acked", "retried", "deadLettered"]) row.appendChild(element("td", key === "deadLettered" && c[key] > 0 ? "n bad" : "n", String(c[key])));
+    for (const key of ["received", "acked", "retried", "deadLettered"])
+      row.appendChild(
+        element("td", key === "deadLettered" && c[key] > 0 ? "n bad" : "n", String(c[key])),
+      );
     body.appendChild(row);
   }
   const total = consumers.reduce((sum, c) => sum + c.deadLettered, 0);
@@ -106,13 +135,21 @@ async function refreshConsumers() {
 // A dead letter reaches its parking subscription a moment after the counter moves (and a
 // redriven one comes back later still), so look now and twice more shortly after.
 function refreshDeadLettersSoon() {
-  for (const delay of [0, 1500, 4000]) setTimeout(() => void refreshDeadLetters().catch(() => {}), delay);
+  for (const delay of [0, 1500, 4000])
+    setTimeout(() => void refreshDeadLetters().catch(() => {}), delay);
 }
 
 // ---- dead letters ----
 async function redrive(consumer, ids) {
-  const result = await getJson(`/api/dead-letters/${encodeURIComponent(consumer)}/redrive`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ids ? { ids } : {}) });
-  const problems = [...result.notFound.map((id) => `no dead letter ${id}`), ...result.failed.map((f) => `${f.messageId} left in place: ${f.error}`)];
+  const result = await getJson(`/api/dead-letters/${encodeURIComponent(consumer)}/redrive`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(ids ? { ids } : {}),
+  });
+  const problems = [
+    ...result.notFound.map((id) => `no dead letter ${id}`),
+    ...result.failed.map((f) => `${f.messageId} left in place: ${f.error}`),
+  ];
   const outcome = $("redrive-outcome");
   outcome.textContent = [`${consumer}: ${result.redriven.length} redriven`, ...problems].join("; ");
   outcome.className = problems.length > 0 ? "bad" : "";
@@ -134,14 +171,21 @@ async function refreshDeadLetters() {
     section.appendChild(title);
     const table = element("table");
     const head = element("tr");
-    for (const h of ["event", "type", "reason", "error", "attempt", "redrives", ""]) head.appendChild(element("th", "", h));
+    for (const h of ["event", "type", "reason", "error", "attempt", "redrives", ""])
+      head.appendChild(element("th", "", h));
     table.appendChild(head);
     for (const letter of group.letters) {
       const row = element("tr");
       row.appendChild(element("td", "", letter.eventId || letter.messageId));
       row.appendChild(element("td", "", letter.type || "-"));
       row.appendChild(element("td", "reason", letter.reason));
-      row.appendChild(element("td", "error", letter.error.length > 120 ? `${letter.error.slice(0, 119)}…` : letter.error));
+      row.appendChild(
+        element(
+          "td",
+          "error",
+          letter.error.length > 120 ? `${letter.error.slice(0, 119)}…` : letter.error,
+        ),
+      );
       row.appendChild(element("td", "n", letter.attempt));
       row.appendChild(element("td", "n", String(letter.redriveCount)));
       const cell = element("td");
@@ -175,10 +219,24 @@ async function refreshFunnel() {
     const bar = element("div", "funnel-bar");
     bar.style.width = `${(100 * value) / top}%`;
     row.appendChild(bar);
-    row.appendChild(element("span", "n", i === 0 ? String(value) : `${value} (${previous ? Math.round((100 * value) / previous) : 0}%)`));
+    row.appendChild(
+      element(
+        "span",
+        "n",
+        i === 0
+          ? String(value)
+          : `${value} (${previous ? Math.round((100 * value) / previous) : 0}%)`,
+      ),
+    );
     box.appendChild(row);
   });
-  box.appendChild(element("p", "muted", `${counts.failed} failed to send · ${cards.length} card${cards.length === 1 ? "" : "s"}`));
+  box.appendChild(
+    element(
+      "p",
+      "muted",
+      `${counts.failed} failed to send · ${cards.length} card${cards.length === 1 ? "" : "s"}`,
+    ),
+  );
   const table = element("table");
   const head = element("tr");
   for (const h of ["card", ...STEPS, "failed"]) head.appendChild(element("th", "", h));
@@ -186,14 +244,18 @@ async function refreshFunnel() {
   for (const card of cards) {
     const row = element("tr");
     row.appendChild(element("td", "", card.id));
-    for (const step of [...STEPS, "failed"]) row.appendChild(element("td", "n", String(card[step] ?? 0)));
+    for (const step of [...STEPS, "failed"])
+      row.appendChild(element("td", "n", String(card[step] ?? 0)));
     table.appendChild(row);
   }
   box.appendChild(table);
 }
 
 function every(ms, task) {
-  const run = () => task().catch(() => {}).finally(() => setTimeout(run, ms));
+  const run = () =>
+    task()
+      .catch(() => {})
+      .finally(() => setTimeout(run, ms));
   run();
 }
 

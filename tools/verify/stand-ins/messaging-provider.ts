@@ -43,7 +43,10 @@ export async function startMessagingProvider(): Promise<MessagingProvider> {
   const provider: MessagingProvider = {
     baseUrl: "",
     requests: [],
-    reply: (_request, index) => ({ status: 201, body: { sid: `SM${String(index).padStart(32, "0")}`, status: "queued" } }),
+    reply: (_request, index) => ({
+      status: 201,
+      body: { sid: `SM${String(index).padStart(32, "0")}`, status: "queued" },
+    }),
     close: async () => undefined,
   };
   const server = createServer((request, response) => {
@@ -52,7 +55,9 @@ export async function startMessagingProvider(): Promise<MessagingProvider> {
       const recorded: ProviderRequest = {
         method: request.method ?? "",
         path: request.url ?? "",
-        credentials: authorization.startsWith("Basic ") ? Buffer.from(authorization.slice(6), "base64").toString("utf8") : "",
+        credentials: authorization.startsWith("Basic ")
+          ? Buffer.from(authorization.slice(6), "base64").toString("utf8")
+          : "",
         contentType: request.headers["content-type"] ?? "",
         idempotencyKey: String(request.headers["idempotency-key"] ?? ""),
         form: Object.fromEntries(new URLSearchParams(body)),

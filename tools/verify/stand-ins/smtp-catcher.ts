@@ -26,14 +26,18 @@ export interface SmtpCatcher {
 
 /** Undoes quoted-printable (RFC 2045 §6.7): soft line breaks and =XX escapes. */
 export function decodeQuotedPrintable(text: string): string {
-  return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return text
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /**
  * Starts a catcher on a free loopback port.
  * @param rejects recipients to refuse at RCPT TO, with the reply code to refuse them with.
  */
-export async function startSmtpCatcher(rejects: Readonly<Record<string, number>> = {}): Promise<SmtpCatcher> {
+export async function startSmtpCatcher(
+  rejects: Readonly<Record<string, number>> = {},
+): Promise<SmtpCatcher> {
   const mails: CaughtMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -42,7 +46,9 @@ export async function startSmtpCatcher(rejects: Readonly<Record<string, number>>
     onRcptTo(address, _session, callback) {
       const code = rejects[address.address];
       if (code === undefined) return callback();
-      callback(Object.assign(new Error(`mailbox ${address.address} unavailable`), { responseCode: code }));
+      callback(
+        Object.assign(new Error(`mailbox ${address.address} unavailable`), { responseCode: code }),
+      );
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -50,7 +56,12 @@ export async function startSmtpCatcher(rejects: Readonly<Record<string, number>>
       stream.on("end", () => {
         const raw = Buffer.concat(chunks).toString("utf8");
         const from = session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address;
-        mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw, decoded: decodeQuotedPrintable(raw) });
+        mails.push({
+          from,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          decoded: decodeQuotedPrintable(raw),
+        });
         callback();
       });
     },
