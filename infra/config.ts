@@ -41,8 +41,6 @@ export interface StackConfig {
   alertNotificationChannels: string[];
   /** `eventline:oldestUnackedAlert`, in seconds: a consumer alerts past this message age. */
   oldestUnackedAlertSeconds: number;
-  /** `eventline:gatewayInvokers`: IAM members allowed to invoke an internal gateway. */
-  gatewayInvokers: string[];
   /** `eventline:maxReplicasCap`: the most replicas any worker may declare. */
   maxReplicasCap: number;
   /** `eventline:firestoreLocation`: where the event store lives. */
@@ -71,7 +69,6 @@ export const configDefaults = {
   "eventline:deleteProtection": true,
   "eventline:alertNotificationChannels": [] as string[],
   "eventline:oldestUnackedAlert": "10m",
-  "eventline:gatewayInvokers": [] as string[],
   "eventline:maxReplicasCap": 100,
   "eventline:firestoreLocation": "",
   "eventline:firestoreDatabase": "eventline",
@@ -121,7 +118,6 @@ const projectPattern = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const regionPattern = /^[a-z]+(-[a-z]+)+\d+$/;
 const labelValuePattern = /^[a-z0-9_-]{1,63}$/;
 const channelPattern = /^projects\/[^/]+\/notificationChannels\/[^/]+$/;
-const memberPattern = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
 const firestoreLocationPattern = /^[a-z0-9-]+$/;
 const firestoreDatabasePattern = /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/;
 const smtpUrlPattern = /^smtps?:\/\/\S+$/;
@@ -137,7 +133,6 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:deleteProtection",
   "eventline:alertNotificationChannels",
   "eventline:oldestUnackedAlert",
-  "eventline:gatewayInvokers",
   "eventline:maxReplicasCap",
   "eventline:firestoreLocation",
   "eventline:firestoreDatabase",
@@ -417,12 +412,6 @@ export function loadStackConfig(
     60,
     set("eventline:oldestUnackedAlert", "10m"),
   );
-  const gatewayInvokers = read.list(
-    "eventline:gatewayInvokers",
-    memberPattern,
-    "IAM members (user:, group:, serviceAccount:, domain:)",
-    "pulumi config set --path 'eventline:gatewayInvokers[0]' group:frontend@example.com",
-  );
   const maxReplicasCap = read.integer(
     "eventline:maxReplicasCap",
     configDefaults["eventline:maxReplicasCap"],
@@ -482,7 +471,6 @@ export function loadStackConfig(
     deleteProtection: deleteProtection!,
     alertNotificationChannels: alertNotificationChannels!,
     oldestUnackedAlertSeconds: oldestUnackedAlertSeconds!,
-    gatewayInvokers: gatewayInvokers!,
     maxReplicasCap: maxReplicasCap!,
     firestoreLocation: firestoreLocation!,
     firestoreDatabase: firestoreDatabase!,

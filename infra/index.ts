@@ -10,12 +10,12 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
-import { EdgeService } from "./gcp/edge-service";
 import { EventStore } from "./gcp/event-store";
 import { EventTopic } from "./gcp/event-topic";
 import { HandlerImage } from "./gcp/handler-image";
 import { Monitoring } from "./gcp/monitoring";
-import { type Platform, platformLabels } from "./gcp/platform";
+import { accountId, type Platform, platformLabels } from "./gcp/platform";
+import { EdgeService, gatewayAudience } from "./gcp/edge-service";
 import { afterApis, ProjectApis } from "./gcp/project-apis";
 import { PushHandler } from "./gcp/push-handler";
 import { SettingSecret } from "./gcp/setting-secret";
@@ -113,6 +113,22 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     afterEnabled,
   );
 
+  const producerAccounts = new Map(
+    resolved.producers.map((producer) => [
+      producer.name,
+      new gcp.serviceaccount.Account(
+        `producer-${producer.name}`,
+        {
+          accountId: accountId("prd", producer.name),
+          project: platform.project,
+          displayName: `Eventline producer ${producer.name} (${stack})`,
+          description: producer.description ?? "",
+        },
+        afterEnabled,
+      ),
+    ]),
+  );
+
   const secrets = new Map(
     [...secretSettingsNeeded(config, uses)].map(([setting, value]) => [
       setting,
@@ -161,7 +177,19 @@ async function eventline(options: { system?: SystemSpec } = {}) {
       service: resolved.services.gateway,
       image: image.ref,
       publishesTo: topicNames(produced),
-      invokers: config.gatewayInvokers,
+      env: {
+        EVENTLINE_GATEWAY_AUDIENCE: gatewayAudience(stack),
+        EVENTLINE_PRODUCER_ACCOUNTS: pulumi.jsonStringify(
+          Object.fromEntries(
+            [...producerAccounts].map(([producer, account]) => [producer, account.email]),
+          ),
+        ),
+      },
+      customAudiences: [gatewayAudience(stack)],
+      // Only the declared producers may invoke it; the gateway then checks what each may post.
+      invokers: Object.fromEntries(
+        [...producerAccounts].map(([producer, account]) => [producer, account.member]),
+      ),
       description: "Eventline gateway: turns HTTP requests into CloudEvents on their topics.",
       platform,
     },
@@ -184,6 +212,9 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     serviceUrls,
     gatewayUrl: gateway.url,
     trackerUrl: tracker.publicUrl,
+    producerAccounts: Object.fromEntries(
+      [...producerAccounts].map(([producer, account]) => [producer, account.email]),
+    ),
     dashboardUrl: monitoring.dashboardUrl,
   };
 }

@@ -37,7 +37,6 @@ export const system = defineSystem({
           description: "A user shared a card with one recipient over one channel.",
           routingAttributes: { channel: "channel" },
           subject: "invitationId",
-          producers: ["gateway"],
         },
       },
     },
@@ -59,17 +58,14 @@ export const system = defineSystem({
         "com.eventline.invitation.opened": {
           message: viral.v1.InvitationOpened,
           subject: "invitationId",
-          producers: ["tracker /t/open"],
         },
         "com.eventline.invitation.clicked": {
           message: viral.v1.InvitationClicked,
           subject: "invitationId",
-          producers: ["tracker /t/click"],
         },
         "com.eventline.invitation.converted": {
           message: viral.v1.InvitationConverted,
           subject: "invitationId",
-          producers: ["gateway"],
         },
       },
     },
@@ -83,17 +79,14 @@ export const system = defineSystem({
         "com.eventline.campaign.created": {
           message: marketing.v1.CampaignCreated,
           subject: "campaignId",
-          producers: ["gateway"],
         },
         "com.eventline.campaign.performance_reported": {
           message: marketing.v1.CampaignPerformance,
           subject: "campaignId",
-          producers: ["gateway (ad platforms)"],
         },
         "com.eventline.campaign.optimized": {
           message: marketing.v1.CampaignOptimized,
           subject: "campaignId",
-          producers: ["gateway (agents)"],
         },
         "com.eventline.campaign.optimization_required": {
           message: marketing.v1.OptimizationRequired,
@@ -108,7 +101,6 @@ export const system = defineSystem({
         "com.eventline.creative.submitted": {
           message: marketing.v1.CreativeSubmitted,
           subject: "creativeId",
-          producers: ["gateway"],
         },
         "com.eventline.creative.analyzed": {
           message: marketing.v1.CreativeAnalyzed,
@@ -121,7 +113,6 @@ export const system = defineSystem({
         "com.eventline.creative.mutated": {
           message: marketing.v1.CreativeMutated,
           subject: "childId",
-          producers: ["gateway (agents)"],
         },
       },
     },
@@ -132,12 +123,10 @@ export const system = defineSystem({
         "com.eventline.attribution.touchpoint_recorded": {
           message: marketing.v1.TouchpointRecorded,
           subject: "userId",
-          producers: ["gateway (analytics)"],
         },
         "com.eventline.attribution.conversion_recorded": {
           message: marketing.v1.ConversionRecorded,
           subject: "userId",
-          producers: ["gateway (analytics)"],
         },
         "com.eventline.attribution.conversion_attributed": {
           message: marketing.v1.ConversionAttributed,
@@ -153,12 +142,10 @@ export const system = defineSystem({
         "com.skillancer.user.created": {
           message: marketplace.v1.UserCreated,
           subject: "userId",
-          producers: ["user-service"],
         },
         "com.skillancer.user.updated": {
           message: marketplace.v1.UserUpdated,
           subject: "userId",
-          producers: ["user-service"],
         },
       },
     },
@@ -168,12 +155,10 @@ export const system = defineSystem({
         "com.skillancer.project.created": {
           message: marketplace.v1.ProjectCreated,
           subject: "projectId",
-          producers: ["project-service"],
         },
         "com.skillancer.project.published": {
           message: marketplace.v1.ProjectPublished,
           subject: "projectId",
-          producers: ["project-service"],
         },
       },
     },
@@ -183,7 +168,6 @@ export const system = defineSystem({
         "com.skillancer.booking.created": {
           message: marketplace.v1.BookingCreated,
           subject: "bookingId",
-          producers: ["booking-service"],
         },
       },
     },
@@ -193,7 +177,6 @@ export const system = defineSystem({
         "com.skillancer.payment.completed": {
           message: marketplace.v1.PaymentCompleted,
           subject: "bookingId",
-          producers: ["payment-service"],
         },
       },
     },
@@ -224,7 +207,6 @@ export const system = defineSystem({
         "com.dip.document.ingested": {
           message: documents.v1.DocumentIngested,
           subject: "documentId",
-          producers: ["gateway (/services/ingestion)"],
         },
         "com.dip.document.classified": {
           message: documents.v1.DocumentClassified,
@@ -491,6 +473,61 @@ export const system = defineSystem({
     },
     router: { handler: "router", topic: "documents", delivery: "push" },
     responder: { handler: "responder", topic: "routing", delivery: "push" },
+  },
+
+  // Who may post events to the gateway, each a service account in the cloud and a named local
+  // identity under npm start (eventline token <producer>): the types it may post and the ce-source
+  // prefixes its events must carry. The gateway refuses anything else with 403 and the reason.
+  producers: {
+    "cards-app": {
+      description: "The app where users share cards and sign up from an invitation.",
+      shares: true,
+      publishes: ["com.eventline.invitation.converted"],
+      sources: ["//cards-app"],
+    },
+    "campaign-manager": {
+      description: "Where marketers create campaigns and submit creatives.",
+      publishes: ["com.eventline.campaign.created", "com.eventline.creative.submitted"],
+      sources: ["//campaign-manager"],
+    },
+    "ad-platform-sync": {
+      description: "Reports each campaign's performance from the ad platforms.",
+      publishes: ["com.eventline.campaign.performance_reported"],
+      sources: ["//ad-platforms/"],
+    },
+    "optimization-agents": {
+      description: "The agents that act on optimization_required and mutate creatives.",
+      publishes: ["com.eventline.campaign.optimized", "com.eventline.creative.mutated"],
+      sources: ["//agents/"],
+    },
+    analytics: {
+      description: "Web and app analytics: touchpoints and conversions.",
+      publishes: [
+        "com.eventline.attribution.touchpoint_recorded",
+        "com.eventline.attribution.conversion_recorded",
+      ],
+      sources: ["//analytics"],
+    },
+    "user-service": {
+      publishes: ["com.skillancer.user.created", "com.skillancer.user.updated"],
+      sources: ["//user-service"],
+    },
+    "project-service": {
+      publishes: ["com.skillancer.project.created", "com.skillancer.project.published"],
+      sources: ["//project-service"],
+    },
+    "booking-service": {
+      publishes: ["com.skillancer.booking.created"],
+      sources: ["//booking-service"],
+    },
+    "payment-service": {
+      publishes: ["com.skillancer.payment.completed"],
+      sources: ["//payment-service"],
+    },
+    "ingestion-service": {
+      publishes: ["com.dip.document.ingested"],
+      sources: ["/services/ingestion"],
+    },
   },
 
   services: {

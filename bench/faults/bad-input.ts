@@ -1,14 +1,18 @@
 /**
  * Bad input, at both doors. At the gateway: malformed JSON, wrong types, an unknown or a
- * derived event type, missing ce- headers, an oversize body, invalid UTF-8, 150 ce- headers,
- * an oversize header value: each must get a clear 4xx, and the gateway must still take a good
- * event afterwards. On the topic (published raw, past the gateway, with `ce-channel: email`
- * so the email-worker's filter lets it through): each must be dead-lettered with its reason
- * by the email-worker and by the topic's archiver, which sees everything, while neither
- * worker exits, and a good event published afterwards must still be applied. A message
- * Pub/Sub itself refuses at publish never reaches a worker; that is reported as such.
+ * derived event type, missing ce- headers (ce-id included), oversize bodies (over the 1 MB
+ * default, and over Pub/Sub's 10 MB), invalid UTF-8, too many ce- headers (150, and 85: under
+ * Pub/Sub's 100 but over what leaves its dead letter room), an oversize header value, a
+ * CloudEvents 0.3 ce-schemaurl, a nested __proto__, duplicate keys, a nested unknown field, a
+ * time offset of +25:00: each must get a 4xx with its reason code, and the gateway must still
+ * take a good event afterwards. On the topic (published raw, past the gateway, with
+ * `ce-channel: email` so the email-worker's filter lets it through): each must be dead-lettered
+ * with its reason by the email-worker and by the topic's archiver, which sees everything, at its
+ * first attempt, in a dead letter within Pub/Sub's 100 attributes, while neither worker exits,
+ * and a good event published afterwards must still be applied. A message Pub/Sub itself refuses
+ * at publish never reaches a worker; that is reported as such.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { request } from "node:http";
 import type { Message } from "@google-cloud/pubsub";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
@@ -32,24 +36,37 @@ interface HttpCase {
   name: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** The reason code the refusal must carry; any reason when the admission decides (403). */
+  reason?: string;
 }
 
+/** A share.requested in binary mode with an id of its own, and `extra` headers. */
 const binary = (extra: Record<string, string> = {}): Record<string, string> => ({
-  ...shareHeaders(),
+  ...shareHeaders(randomUUID()),
   ...extra,
 });
-const manyHeaders = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`ce-x${i}`, "v"]));
+const ceHeaders = (n: number): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`ce-x${i}`, "v"]));
+/** A share.requested in structured mode, with `data` as its data. */
+const structured = (data: string): Buffer =>
+  Buffer.from(
+    `{"specversion":"1.0","type":"com.eventline.share.requested","source":"//eventline/bench","id":"${randomUUID()}","data":${data}}`,
+  );
+const STRUCTURED = { "content-type": "application/cloudevents+json" };
+const share = JSON.parse(shareBody()) as Record<string, unknown>;
 
 const httpCases: HttpCase[] = [
   {
     name: "malformed JSON (structured)",
-    headers: { "content-type": "application/cloudevents+json" },
+    headers: STRUCTURED,
     body: Buffer.from('{"specversion": "1.0", "type": '),
+    reason: "malformed-json",
   },
   {
     name: "malformed JSON (binary)",
     headers: binary(),
     body: Buffer.from('{"invitationId": "x",'),
+    reason: "malformed-json",
   },
   {
     name: "wrong types in the data",
@@ -57,6 +74,7 @@ const httpCases: HttpCase[] = [
     body: Buffer.from(
       JSON.stringify({ invitationId: 42, channel: ["email"], shareMetadata: "none" }),
     ),
+    reason: "invalid-payload",
   },
   {
     name: "unknown event type",
@@ -72,13 +90,32 @@ const httpCases: HttpCase[] = [
     name: "no ce- headers",
     headers: { "content-type": "application/json" },
     body: Buffer.from(shareBody()),
+    reason: "unsupported-content-type",
   },
   {
     name: "no ce-source",
     headers: Object.fromEntries(Object.entries(binary()).filter(([k]) => k !== "ce-source")),
     body: Buffer.from(shareBody()),
+    reason: "missing-attribute",
   },
-  { name: "oversize body (11 MB)", headers: binary(), body: Buffer.alloc(11_000_000, 0x20) },
+  {
+    name: "no ce-id",
+    headers: Object.fromEntries(Object.entries(binary()).filter(([k]) => k !== "ce-id")),
+    body: Buffer.from(shareBody()),
+    reason: "missing-attribute",
+  },
+  {
+    name: "oversize body (1.5 MB, over the 1 MB default)",
+    headers: binary(),
+    body: Buffer.alloc(1_500_000, 0x20),
+    reason: "oversize",
+  },
+  {
+    name: "oversize body (11 MB)",
+    headers: binary(),
+    body: Buffer.alloc(11_000_000, 0x20),
+    reason: "oversize",
+  },
   {
     name: "invalid UTF-8 in the body",
     headers: binary(),
@@ -87,16 +124,68 @@ const httpCases: HttpCase[] = [
       Buffer.from([0xff, 0xfe, 0xc3]),
       Buffer.from('", "channel": "email", "recipient": "a@b.co"}'),
     ]),
+    reason: "malformed-json",
   },
-  { name: "150 ce- headers", headers: binary(manyHeaders), body: Buffer.from(shareBody()) },
+  {
+    name: "150 ce- headers",
+    headers: binary(ceHeaders(150)),
+    body: Buffer.from(shareBody()),
+    reason: "too-many-attributes",
+  },
+  {
+    name: "85 ce- headers (under Pub/Sub's 100, no room for its dead letter)",
+    headers: binary(ceHeaders(85)),
+    body: Buffer.from(shareBody()),
+    reason: "too-many-attributes",
+  },
   {
     name: "header value over 1 024 bytes",
     headers: binary({ "ce-x": "v".repeat(2000) }),
     body: Buffer.from(shareBody()),
+    reason: "oversize",
+  },
+  {
+    name: "ce-schemaurl (CloudEvents 0.3)",
+    headers: binary({ "ce-schemaurl": "https://schemas.example.com/share" }),
+    body: Buffer.from(shareBody()),
+    reason: "malformed-attribute",
+  },
+  {
+    name: "nested __proto__ in the data (structured)",
+    headers: STRUCTURED,
+    body: structured(`{"invitationId":"i","__proto__":{"polluted":true}}`),
+    reason: "unknown-field",
+  },
+  {
+    name: "__proto__ as a shareMetadata key",
+    headers: binary(),
+    body: Buffer.from(`{"invitationId":"i","shareMetadata":{"__proto__":"x"}}`),
+    reason: "invalid-payload",
+  },
+  {
+    name: "duplicate keys",
+    headers: binary(),
+    body: Buffer.from(`{"invitationId":"a","invitationId":"b"}`),
+    reason: "duplicate-key",
+  },
+  {
+    name: "nested unknown field (structured data.foo)",
+    headers: STRUCTURED,
+    body: structured(JSON.stringify({ ...share, foo: 1 })),
+    reason: "unknown-field",
+  },
+  {
+    name: "time offset +25:00",
+    headers: binary({ "ce-time": "2026-01-01T00:00:00+25:00" }),
+    body: Buffer.from(shareBody()),
+    reason: "malformed-attribute",
   },
 ];
 
-function post(url: string, c: HttpCase): Promise<{ status: number; error: string }> {
+function post(
+  url: string,
+  c: HttpCase,
+): Promise<{ status: number; error: string; reason: string | undefined }> {
   return new Promise((resolve) => {
     const target = new URL(`${url}/v1/events`);
     const r = request(
@@ -113,19 +202,24 @@ function post(url: string, c: HttpCase): Promise<{ status: number; error: string
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString();
           let error = text;
+          let reason: string | undefined;
           try {
-            error = (JSON.parse(text) as { error?: string }).error ?? text;
+            const answer = JSON.parse(text) as { error?: string; reason?: string };
+            error = answer.error ?? text;
+            reason = answer.reason;
           } catch {
             // Not JSON: the raw text is the answer to report.
             error = text.slice(0, 120);
           }
-          resolve({ status: response.statusCode ?? 0, error });
+          resolve({ status: response.statusCode ?? 0, error, reason });
         });
       },
     );
     // The gateway may answer (413) and close before the whole body is sent: the write then
     // fails, and the answer, when it comes, is what counts.
-    r.on("error", (err) => setTimeout(() => resolve({ status: 0, error: err.message }), 1000));
+    r.on("error", (err) =>
+      setTimeout(() => resolve({ status: 0, error: err.message, reason: undefined }), 1000),
+    );
     r.end(c.body);
   });
 }
@@ -211,13 +305,23 @@ const topicCases: TopicCase[] = [
   },
   {
     name: "120 attributes",
-    reason: "oversize",
-    make: tamper((m) =>
-      Object.assign(
-        m.attributes,
-        Object.fromEntries(Array.from({ length: 110 }, (_, i) => [`ce-x${i}`, "v"])),
-      ),
-    ),
+    reason: "too-many-attributes",
+    make: tamper((m) => Object.assign(m.attributes, ceHeaders(110))),
+  },
+  {
+    name: "95 attributes (under Pub/Sub's 100, over an event's 89)",
+    reason: "too-many-attributes",
+    make: tamper((m) => Object.assign(m.attributes, ceHeaders(85))),
+  },
+  {
+    name: "ce-schemaurl (CloudEvents 0.3)",
+    reason: "malformed-attribute",
+    make: tamper((m) => (m.attributes["ce-schemaurl"] = "https://schemas.example.com/share")),
+  },
+  {
+    name: "ce-time offset +25:00",
+    reason: "malformed-attribute",
+    make: tamper((m) => (m.attributes["ce-time"] = "2026-01-01T00:00:00+25:00")),
   },
 ];
 
@@ -240,11 +344,15 @@ export const badInput: Scenario = {
     try {
       await Promise.all([workers.current.ready, archiver.ready]);
       for (const c of httpCases) {
-        const { status, error } = await post(gateway.url, c);
+        const { status, error, reason } = await post(gateway.url, c);
         cases.push({
           name: `gateway: ${c.name}`,
-          outcome: `${status || "no answer"} ${error.slice(0, 110)}`,
-          ok: status >= 400 && status < 500,
+          outcome: `${status || "no answer"} ${reason ?? "(no reason)"}: ${error.slice(0, 100)}`,
+          ok:
+            status >= 400 &&
+            status < 500 &&
+            reason !== undefined &&
+            (c.reason === undefined || reason === c.reason),
         });
       }
       const good = await post(gateway.url, {
@@ -260,8 +368,11 @@ export const badInput: Scenario = {
 
       const topic = project.pubsub.topic(SHARES_TOPIC, { batching: { maxMessages: 1 } });
       const published: TopicCase[] = [];
+      // A dead letter keeps the event's own attributes first; the case is found by ce-id too.
+      const caseById = new Map<string, string>();
       for (const c of topicCases) {
         const m = c.make();
+        if (m.attributes["ce-id"] !== undefined) caseById.set(m.attributes["ce-id"], c.name);
         try {
           await topic.publishMessage({
             data: m.data,
@@ -282,7 +393,8 @@ export const badInput: Scenario = {
         timeoutMs: 60_000,
         say: ctx.say,
       });
-      const byCase = (m: Message): string => m.attributes[CASE] ?? "(none)";
+      const byCase = (m: Message): string =>
+        m.attributes[CASE] ?? caseById.get(m.attributes["ce-id"] ?? "") ?? "(none)";
       const [fromWorker, fromArchiver] = await Promise.all([
         readParked(project.pubsub, worker.parkingSubscription, published.length, 60_000, byCase),
         readParked(
@@ -296,10 +408,17 @@ export const badInput: Scenario = {
       for (const c of published) {
         const w = fromWorker.parked.get(c.name);
         const a = fromArchiver.parked.get(c.name);
-        const ok = w?.reason === c.reason && a?.reason === c.reason;
+        const fits = (p: typeof w): boolean => p !== undefined && p.attributes <= 100;
+        const ok =
+          w?.reason === c.reason &&
+          a?.reason === c.reason &&
+          w.attempt === "1" &&
+          a.attempt === "1" &&
+          fits(w) &&
+          fits(a);
         cases.push({
           name: `topic: ${c.name}`,
-          outcome: `worker: ${w?.reason ?? "not dead-lettered"}, archiver: ${a?.reason ?? "not dead-lettered"} (expected ${c.reason})`,
+          outcome: `worker: ${w?.reason ?? "not dead-lettered"} (attempt ${w?.attempt ?? "-"}, ${w?.attributes ?? "-"} attributes), archiver: ${a?.reason ?? "not dead-lettered"} (attempt ${a?.attempt ?? "-"}, ${a?.attributes ?? "-"} attributes) (expected ${c.reason})`,
           ok,
         });
       }

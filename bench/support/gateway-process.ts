@@ -8,9 +8,11 @@
 import type { AddressInfo } from "node:net";
 import { PubSub } from "@google-cloud/pubsub";
 import type { LevelWithSilent } from "pino";
+import { noAuthentication } from "../../handlers/gateway/admission";
 import { startGateway } from "../../handlers/gateway/run";
 import { createLogger } from "../../handlers/runtime/logger";
 import { announceReady } from "./children";
+import { BENCH_PRODUCER } from "./gateways";
 import { exitWithParent } from "./recorder";
 
 process.env["METADATA_SERVER_DETECTION"] = "none";
@@ -29,7 +31,14 @@ async function main(): Promise<void> {
   });
   const running = await startGateway(
     { port: 0, host: "127.0.0.1", projectId, stack: "local" },
-    { pubsub, logger },
+    // Without token checks or a rate limit, and with the benchmarks' own producer (gateways.ts).
+    {
+      pubsub,
+      logger,
+      authenticate: noAuthentication,
+      producers: [BENCH_PRODUCER],
+      rateLimit: null,
+    },
   );
   announceReady({ port: (running.server.address() as AddressInfo).port, pid: process.pid });
   await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));

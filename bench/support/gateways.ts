@@ -5,6 +5,7 @@
  * channel, which both publish to viral-shares.
  */
 import { startChild, type Child } from "./children";
+import type { ResolvedProducer } from "../../infra/model/types";
 import type { BenchProject } from "./emulators";
 
 export type GatewayKind = "eventline" | "baseline";
@@ -32,6 +33,19 @@ export async function startGatewayChild(
 }
 
 /** The ce-* headers of a share.requested in binary mode; `id` fixes its event id. */
+/**
+ * The benchmarks' own producer, admitted without a token: it posts share requests as events
+ * (share.requested straight to /v1/events), which drives the channel workers' path with one
+ * request per message and an id the benchmark chose (bench/README.md, gateway). No declared
+ * producer may do that; the gateways under benchmark admit it besides the declared ones.
+ */
+export const BENCH_PRODUCER: ResolvedProducer = {
+  name: "bench",
+  publishes: ["com.eventline.share.requested"],
+  sources: ["//eventline/bench"],
+  shares: true,
+};
+
 export function shareHeaders(id?: string): Record<string, string> {
   return {
     "content-type": "application/json",

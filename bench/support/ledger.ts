@@ -110,6 +110,8 @@ export interface Parked {
   reason: string;
   attempt: string;
   error: string;
+  /** How many attributes the dead letter carries (Pub/Sub takes at most 100). */
+  attributes: number;
 }
 
 /**
@@ -140,6 +142,7 @@ export async function readParked(
       reason: message.attributes[a.reason] ?? "(none)",
       attempt: message.attributes[a.attempt] ?? "(none)",
       error: message.attributes[a.error] ?? "",
+      attributes: Object.keys(message.attributes).length,
     });
   });
   const deadline = Date.now() + timeoutMs;

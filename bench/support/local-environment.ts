@@ -9,7 +9,9 @@ import type { LevelWithSilent } from "pino";
 import { createLogger } from "../../handlers/runtime/logger";
 import { localSettings } from "../../tools/local/settings";
 import { startLocalEnvironment } from "../../tools/local/start";
+import { eventTypesFor } from "../../handlers/declared";
 import { announceReady } from "./children";
+import { BENCH_PRODUCER } from "./gateways";
 import { exitWithParent } from "./recorder";
 
 process.env["METADATA_SERVER_DETECTION"] = "none";
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     settings: { ...localSettings(process.env), port: 0 },
     logger,
     stateFile: false,
+    authenticate: false,
+    producers: [...eventTypesFor("local").system.producers, BENCH_PRODUCER],
   });
   announceReady({
     url: environment.baseUrl,

@@ -6,12 +6,13 @@
  * An event that fails any check is refused with the reason and never published.
  */
 import { randomUUID } from "node:crypto";
-import type { EventType } from "../runtime/event-types";
+import type { IncomingHttpHeaders } from "node:http";
+import type { EventType, EventTypeEntry } from "../runtime/event-types";
 import type { EventCodec, EventOptions } from "../runtime/codec";
 import { EncodeError } from "../runtime/errors";
 import type { MessagePublisher } from "../runtime/publisher";
 import { HttpError } from "./http";
-import type { HttpEvent } from "./http-event";
+import { bodyLimitFor, type HttpEvent } from "./http-event";
 
 /** The CloudEvents source of events the gateway itself makes (shares, tracking hits). */
 export const GATEWAY_SOURCE = "//eventline/gateway";
@@ -32,29 +33,49 @@ export class EventGateway {
   ) {}
 
   /**
-   * Validates and publishes an event from outside.
-   * @throws HttpError 400 naming what is wrong; 503 when Pub/Sub did not take it.
+   * The declared type of an event from outside.
+   * @throws HttpError 400 when the type is not declared, or only derived inside the system.
    */
-  async accept(event: HttpEvent): Promise<Accepted> {
+  typeFromOutside(event: Pick<HttpEvent, "type">): EventTypeEntry {
     const entry = this.codec.eventTypes.find(event.type);
     if (entry === undefined)
       throw new HttpError(
         400,
         `event type ${event.type} is not declared (eventline catalog lists the types)`,
+        {},
+        "unknown-type",
       );
     if (entry.producers.length === 0) {
       throw new HttpError(
         400,
         `event type ${event.type} is derived inside the system, not accepted from outside (only types with declared producers are)`,
+        {},
+        "derived-type",
       );
     }
+    return entry;
+  }
+
+  /**
+   * Validates and publishes an event from outside.
+   * @throws HttpError 400 naming what is wrong; 503 when Pub/Sub did not take it.
+   */
+  async accept(event: HttpEvent): Promise<Accepted> {
+    const entry = this.typeFromOutside(event);
+    if (event.bodyBytes > entry.maxBodyBytes)
+      throw new HttpError(
+        413,
+        `the body is ${event.bodyBytes} bytes, over the ${entry.maxBodyBytes}-byte limit of ${event.type}`,
+        {},
+        "oversize",
+      );
     const data = this.refuseBad(() =>
       this.codec.payloadFromJson(event.type as EventType, event.data),
     );
     const options: EventOptions = {
       source: event.source,
       extensions: event.extensions,
-      ...(event.id !== undefined && { id: event.id }),
+      id: event.id,
       ...(event.time !== undefined && { time: event.time }),
       ...(event.subject !== undefined && { subject: event.subject }),
       ...(event.correlationId !== undefined && { correlationId: event.correlationId }),
@@ -119,16 +140,23 @@ export class EventGateway {
       throw new HttpError(
         503,
         `Pub/Sub did not accept the event: ${(err as Error).message.split("\n")[0]}`,
+        {},
+        "unavailable",
       );
     }
   }
 
-  /** Runs an encode step, turning the codec's refusal into a 400 with its reason. */
+  /** The body limit to read a request with (http-event.ts, bodyLimitFor). */
+  bodyLimit(headers: IncomingHttpHeaders): number {
+    return bodyLimitFor(headers, this.codec.eventTypes);
+  }
+
+  /** Runs an encode step, turning the codec's refusal into a 400 with its reason code. */
   private refuseBad<T>(step: () => T): T {
     try {
       return step();
     } catch (err) {
-      if (err instanceof EncodeError) throw new HttpError(400, err.message);
+      if (err instanceof EncodeError) throw new HttpError(400, err.message, {}, err.reason);
       throw err;
     }
   }

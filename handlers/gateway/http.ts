@@ -5,31 +5,64 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { PUBSUB_MESSAGE_LIMITS } from "../runtime/codec";
+import { eventDefaults } from "../../infra/model/defaults";
+import { applySecurityHeaders } from "../runtime/security-headers";
+import {
+  JsonError,
+  parseStrictJsonBytes,
+  type JsonValue,
+  type StrictJsonOptions,
+} from "../runtime/strict-json";
 
-/** A request the gateway refuses; `status` and `message` are what the caller gets back. */
+/** The reason a refusal carries when its thrower names none, by status. */
+const REASON_BY_STATUS: Readonly<Record<number, string>> = {
+  400: "bad-request",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not-found",
+  405: "method-not-allowed",
+  413: "oversize",
+  415: "unsupported-content-type",
+  429: "rate-limited",
+  503: "unavailable",
+};
+
+/** A request the gateway refuses; `status`, `message` and `reason` are what the caller gets back. */
 export class HttpError extends Error {
   override readonly name = "HttpError";
+  /**
+   * A short stable code for the refusal (e.g. "type-not-allowed", "missing-attribute"),
+   * answered beside the message; one by status when the thrower names none.
+   */
+  readonly reason: string;
   constructor(
     readonly status: number,
     message: string,
     /** Headers the refusal carries (Retry-After). */
     readonly headers: Record<string, string> = {},
+    reason?: string,
   ) {
     super(message);
+    this.reason = reason ?? REASON_BY_STATUS[status] ?? `http-${status}`;
   }
 }
 
-/** The body of a request, refused past Pub/Sub's message size (nothing larger could be published). */
+/**
+ * The body of a request, refused with 413 ("oversize") past `limitBytes`: at once when its
+ * Content-Length says so, else as soon as more than that has arrived, so no more than the limit
+ * is ever buffered. Default: an event type's default body limit (1 MB, infra/model/defaults.ts).
+ */
 export async function readBody(
   request: IncomingMessage,
-  limitBytes: number = PUBSUB_MESSAGE_LIMITS.totalBytes,
+  limitBytes: number = eventDefaults.maxBodyBytes,
 ): Promise<Buffer> {
   const declared = Number(request.headers["content-length"] ?? "0");
   if (declared > limitBytes)
     throw new HttpError(
       413,
-      `the body is ${declared} bytes, over the ${limitBytes}-byte limit of one Pub/Sub message`,
+      `the body is ${declared} bytes, over the ${limitBytes}-byte limit for it`,
+      {},
+      "oversize",
     );
   const chunks: Buffer[] = [];
   let size = 0;
@@ -38,32 +71,37 @@ export async function readBody(
     if (size > limitBytes)
       throw new HttpError(
         413,
-        `the body is over the ${limitBytes}-byte limit of one Pub/Sub message`,
+        `the body is over the ${limitBytes}-byte limit for it`,
+        {},
+        "oversize",
       );
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
 
-// Fatal: a body that is not UTF-8 is refused, not published with U+FFFD where its bytes were.
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
- * `body` parsed as JSON; `what` names it in the refusal.
- * @throws HttpError 400 when it is empty, not UTF-8 or not JSON.
+ * `body` parsed as JSON by the strict parser (handlers/runtime/strict-json.ts): a duplicate
+ * key is refused with its path, `__proto__` is an ordinary key; `what` names it in the refusal.
+ * @param options.onNumber see StrictJsonOptions.
+ * @throws HttpError 400, reason "malformed-json" when it is empty, not UTF-8 or not JSON,
+ *   "duplicate-key" when an object has a key twice.
  */
-export function parseJsonBody(body: Buffer, what = "the body"): unknown {
-  if (body.length === 0) throw new HttpError(400, `${what} is empty`);
-  let text: string;
+export function parseJsonBody(
+  body: Buffer,
+  what = "the body",
+  options: StrictJsonOptions = {},
+): JsonValue {
+  if (body.length === 0) throw new HttpError(400, `${what} is empty`, {}, "malformed-json");
   try {
-    text = utf8.decode(body);
-  } catch {
-    throw new HttpError(400, `${what} is not valid UTF-8`);
-  }
-  try {
-    return JSON.parse(text);
+    return parseStrictJsonBytes(body, options);
   } catch (err) {
-    throw new HttpError(400, `${what} is not JSON: ${(err as Error).message}`);
+    if (!(err instanceof JsonError)) throw err;
+    if (err.kind === "encoding")
+      throw new HttpError(400, `${what} is not valid UTF-8`, {}, "malformed-json");
+    if (err.kind === "duplicate-key")
+      throw new HttpError(400, `${what} has the key ${err.path} twice`, {}, "duplicate-key");
+    throw new HttpError(400, `${what} is not JSON: ${err.message}`, {}, "malformed-json");
   }
 }
 
@@ -111,12 +149,13 @@ function discardRest(request: IncomingMessage): void {
 }
 
 /**
- * `route` as a node:http listener: an HttpError becomes its status with `{ error }`, anything
+ * `route` as a node:http listener: every answer carries the security headers; an HttpError becomes its status with `{ error }`, anything
  * else a logged 500 that says only that the log has the details.
  */
 export function listenerFor(route: Route, logger: Logger): RequestListener {
   return (request, response) => {
     const url = new URL(request.url ?? "/", "http://service");
+    applySecurityHeaders(response);
     route(request, response, url).catch((err: unknown) => {
       if (response.headersSent) {
         logger.error({ err, path: url.pathname }, "request failed after the answer started");
@@ -128,7 +167,12 @@ export function listenerFor(route: Route, logger: Logger): RequestListener {
           logger.error({ path: url.pathname, status: err.status }, err.message);
         else logger.info({ path: url.pathname, status: err.status }, `refused: ${err.message}`);
         if (!request.complete) discardRest(request);
-        return sendJson(response, err.status, { error: err.message }, err.headers);
+        return sendJson(
+          response,
+          err.status,
+          { error: err.message, ...(err.reason !== undefined && { reason: err.reason }) },
+          err.headers,
+        );
       }
       logger.error({ err, path: url.pathname }, "request failed");
       sendJson(response, 500, {
@@ -141,7 +185,12 @@ export function listenerFor(route: Route, logger: Logger): RequestListener {
 /** Only `methods` may reach this route. @throws HttpError 405. */
 export function allow(request: IncomingMessage, ...methods: string[]): void {
   if (!methods.includes(request.method ?? ""))
-    throw new HttpError(405, `${request.method} is not allowed here; use ${methods.join(" or ")}`);
+    throw new HttpError(
+      405,
+      `${request.method} is not allowed here; use ${methods.join(" or ")}`,
+      {},
+      "method-not-allowed",
+    );
 }
 
 /**

@@ -11,12 +11,14 @@ import { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import { eventTypesFor } from "../declared";
 import { EventCodec } from "../runtime/codec";
-import { portSetting } from "../runtime/config";
+import { portSetting, urlSetting } from "../runtime/config";
+import { idTokenVerifier } from "../runtime/oidc";
 import { RuntimeMetrics } from "../runtime/metrics";
 import { PubSubPublisher } from "../runtime/publisher";
 import { ConfigError, type Settings } from "../runtime/settings";
 import { ClientRateLimit } from "../tracker/rate-limit";
 import { trackerRoute } from "../tracker/server";
+import { tokenAuthentication, type Authenticate } from "./admission";
 import { EventGateway } from "./gateway";
 import { startGatewayServer, startHttpServer, type GatewayServerOptions } from "./server";
 import { shareChannels } from "./shares";
@@ -85,11 +87,66 @@ export interface RunningGateway {
 export interface GatewayDependencies {
   pubsub: PubSub;
   logger: Logger;
+  /** Who a request is from (admission.ts). */
+  authenticate: Authenticate;
   metrics?: RuntimeMetrics;
   /** See {@link GatewayServerOptions.ready}. */
   ready?: GatewayServerOptions["ready"];
   /** See {@link GatewayServerOptions.fallback}. */
   fallback?: GatewayServerOptions["fallback"];
+  /** See {@link GatewayServerOptions.guard}. */
+  guard?: GatewayServerOptions["guard"];
+  /** Who may post what. Default: the declaration's producers. */
+  producers?: GatewayServerOptions["producers"];
+  /** Requests per producer; null for none (the benchmarks' load). Default: the declaration's. */
+  rateLimit?: { requests: number; perSeconds: number } | null;
+}
+
+/**
+ * How the gateway in the image authenticates producers: their Google-signed ID tokens for its
+ * audience, each email the account of a declared producer.
+ * @throws ConfigError naming a missing or bad setting.
+ */
+export function producerAuthentication(settings: Settings, stack: string): Authenticate {
+  const audience = settings.require(
+    "EVENTLINE_GATEWAY_AUDIENCE",
+    "producers' ID tokens are issued for it (the program sets the gateway's custom audience)",
+  );
+  const text = settings.require(
+    "EVENTLINE_PRODUCER_ACCOUNTS",
+    "the gateway maps each token's account to a declared producer (the program sets it)",
+  );
+  let accounts: unknown;
+  try {
+    accounts = JSON.parse(text);
+  } catch {
+    throw new ConfigError(
+      'EVENTLINE_PRODUCER_ACCOUNTS is not JSON: give {"<producer>": "<service account email>", …}',
+    );
+  }
+  if (
+    accounts === null ||
+    typeof accounts !== "object" ||
+    Array.isArray(accounts) ||
+    !Object.values(accounts).every((email) => typeof email === "string")
+  ) {
+    throw new ConfigError(
+      "EVENTLINE_PRODUCER_ACCOUNTS must map producer names to service account emails",
+    );
+  }
+  const jwks = urlSetting(settings, "TOKEN_JWKS_URL");
+  const issuer = settings.get("TOKEN_ISSUER");
+  const verify = idTokenVerifier({
+    audience,
+    requireVerifiedEmail: true,
+    ...(jwks !== undefined && { jwks }),
+    ...(issuer !== undefined && { issuer }),
+  });
+  return tokenAuthentication(
+    eventTypesFor(stack).system.producers,
+    accounts as Record<string, string>,
+    verify,
+  );
 }
 
 /** An EventGateway over its own publisher: what the gateway and the tracker publish through. */
@@ -119,12 +176,21 @@ export async function startGateway(
   deps: GatewayDependencies,
 ): Promise<RunningGateway> {
   const { gateway, publisher } = publishingGateway(config.stack, deps.pubsub, deps.metrics);
+  const eventTypes = eventTypesFor(config.stack);
+  const rateLimit =
+    deps.rateLimit === undefined ? eventTypes.system.services.gateway.rateLimit : deps.rateLimit;
   const server = await startGatewayServer({
     gateway,
     logger: deps.logger,
+    authenticate: deps.authenticate,
+    producers: deps.producers ?? eventTypes.system.producers,
+    eventTypes,
+    ...(rateLimit !== null &&
+      rateLimit !== undefined && { rateLimit: new ClientRateLimit(rateLimit) }),
+    ...(deps.guard && { guard: deps.guard }),
     port: config.port,
     host: config.host,
-    shareChannels: shareChannels(eventTypesFor(config.stack).system),
+    shareChannels: shareChannels(eventTypes.system),
     ...(deps.ready && { ready: deps.ready }),
     ...(deps.fallback && { fallback: deps.fallback }),
   });
@@ -157,8 +223,14 @@ function pubsubFor(config: ReturnType<typeof serviceConfig>): PubSub {
 export async function runGateway(settings: Settings, logger: Logger): Promise<void> {
   const config = serviceConfig(settings, "gateway");
   const pubsub = pubsubFor(config);
+  const authenticate = producerAuthentication(settings, config.stack);
   const stopping = { value: false };
-  const running = await startGateway(config, { pubsub, logger, ready: () => !stopping.value });
+  const running = await startGateway(config, {
+    pubsub,
+    logger,
+    authenticate,
+    ready: () => !stopping.value,
+  });
   logger.info({ port: config.port, stack: config.stack }, "gateway listening");
   await serveUntilSigterm(logger, stopping, running.close);
   await pubsub.close();

@@ -3,11 +3,25 @@
  *   POST /v1/events    a CloudEvent (binary or structured) → 202 { id, correlationId }
  *   POST /v1/shares    a share request → 202 { correlationId, invitations }
  *   GET  /healthz      liveness          GET /readyz   readiness (503 once it drains)
- * Refusals are JSON `{ error }` with a 4xx status and nothing published. The funnel's
+ * Every /v1 request carries a producer's ID token; what each producer may post, and the
+ * attributes the platform owns, are admission.ts's. Each producer has its own rate limit.
+ * Refusals are JSON `{ error, reason }` with a 4xx status and nothing published. The funnel's
  * tracking links are the tracker's (handlers/tracker/), a service of their own.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { ResolvedProducer } from "../../infra/model/types";
+import type { EventTypes } from "../runtime/event-types";
+import type { ClientRateLimit } from "../tracker/rate-limit";
+import {
+  admitEvent,
+  admitShare,
+  withPlatformAttributes,
+  PRODUCER_EXTENSION,
+  RECEIVED_TIME_EXTENSION,
+  type Authenticate,
+  type Caller,
+} from "./admission";
 import type { EventGateway } from "./gateway";
 import {
   allow,
@@ -25,6 +39,19 @@ import { acceptShare, parseShareRequest } from "./shares";
 export interface GatewayServerOptions {
   gateway: EventGateway;
   logger: Logger;
+  /** Who a request is from (admission.ts): tokenAuthentication in the cloud, the local issuer or noAuthentication locally. */
+  authenticate: Authenticate;
+  /** The declared producers and what each may post. */
+  producers: readonly ResolvedProducer[];
+  /** The declared event types, for the routing attributes the platform owns. */
+  eventTypes: EventTypes;
+  /** Requests per producer. Default: none. */
+  rateLimit?: ClientRateLimit;
+  /**
+   * Checked before any route (the local server refuses cross-origin requests and foreign Host
+   * headers). Default: none.
+   */
+  guard?: (request: IncomingMessage) => void;
   /** Channels a share may name. Default: any. */
   shareChannels?: readonly string[];
   /** Whether /readyz answers 200. Default: always. */
@@ -40,16 +67,43 @@ export interface GatewayServerOptions {
   ) => Promise<boolean> | boolean;
 }
 
+/** Counts one request of the producer; past its limit, 429 with Retry-After. */
+async function withinLimit(
+  options: GatewayServerOptions,
+  producer: ResolvedProducer,
+): Promise<void> {
+  if (options.rateLimit === undefined) return;
+  const admission = await options.rateLimit.admit(producer.name);
+  if (!admission.allowed) {
+    throw new HttpError(
+      429,
+      `producer ${producer.name} is over its rate limit; wait and try again`,
+      { "retry-after": String(admission.retryAfterSeconds) },
+      "rate-limited",
+    );
+  }
+}
+
 /** The gateway's routes. */
 export function gatewayRoute(options: GatewayServerOptions): Route {
   const ready = options.ready ?? (() => true);
   return async (request, response, url) => {
+    options.guard?.(request);
     const path = url.pathname;
     if (probeRoutes(request, response, url, ready)) return;
     if (path === "/v1/events") {
       allow(request, "POST");
+      const caller: Caller = await options.authenticate(request.headers);
+      const event = httpEvent(
+        request.headers,
+        await readBody(request, options.gateway.bodyLimit(request.headers)),
+      );
+      // An undeclared or derived type is a 400 that says so, before who may post it is asked.
+      options.gateway.typeFromOutside(event);
+      const producer = admitEvent(caller, options.producers, event);
+      await withinLimit(options, producer);
       const accepted = await options.gateway.accept(
-        httpEvent(request.headers, await readBody(request)),
+        withPlatformAttributes(event, producer, options.eventTypes),
       );
       options.logger.info(
         { eventId: accepted.id, correlationId: accepted.correlationId },
@@ -59,9 +113,15 @@ export function gatewayRoute(options: GatewayServerOptions): Route {
     }
     if (path === "/v1/shares") {
       allow(request, "POST");
+      const producer = admitShare(await options.authenticate(request.headers), options.producers);
+      await withinLimit(options, producer);
       const accepted = await acceptShare(
         options.gateway,
         parseShareRequest(await readJson(request), options.shareChannels ?? []),
+        {
+          [RECEIVED_TIME_EXTENSION]: new Date().toISOString(),
+          [PRODUCER_EXTENSION]: producer.name,
+        },
       );
       options.logger.info(
         { correlationId: accepted.correlationId, invitations: accepted.invitations.length },

@@ -66,33 +66,50 @@ export function shareChannels(system: ResolvedSystem): string[] {
 
 function text(value: unknown, field: string): string {
   if (typeof value !== "string" || value.trim() === "")
-    throw new HttpError(400, `${field} must be a non-empty string`);
+    throw new HttpError(400, `${field} must be a non-empty string`, {}, "invalid-payload");
   return value;
 }
 
-/** The request, checked field by field. @throws HttpError 400 naming the field. */
+/** Refuses the fields of `object` not in `known`, naming the first with its path. */
+function refuseUnknown(object: object, known: readonly string[], at: string): void {
+  const unknown = Object.keys(object).filter((key) => !known.includes(key));
+  if (unknown.length > 0)
+    throw new HttpError(
+      400,
+      `unknown field ${at}${unknown.join(`, ${at}`)}: the share request has no such field (fields here: ${known.join(", ")})`,
+      {},
+      "unknown-field",
+    );
+}
+
+/**
+ * The request, checked field by field; unknown fields are refused at every depth.
+ * @throws HttpError 400 naming the field, with a reason ("invalid-payload", "unknown-field").
+ */
 export function parseShareRequest(body: unknown, channels: readonly string[]): ShareRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body))
     throw new HttpError(
       400,
       "the share request must be a JSON object { senderUserId, cardId, recipients: [{ channel, recipient }] }",
+      {},
+      "invalid-payload",
     );
   const input = body as Record<string, unknown>;
-  const unknown = Object.keys(input).filter(
-    (key) => !["senderUserId", "cardId", "recipients", "shareMetadata"].includes(key),
-  );
-  if (unknown.length > 0)
-    throw new HttpError(
-      400,
-      `the share request has no field ${unknown.join(", ")} (fields: senderUserId, cardId, recipients, shareMetadata)`,
-    );
+  refuseUnknown(input, ["senderUserId", "cardId", "recipients", "shareMetadata"], "");
   const recipients = input["recipients"];
   if (!Array.isArray(recipients) || recipients.length === 0)
-    throw new HttpError(400, "recipients must be a non-empty array of { channel, recipient }");
+    throw new HttpError(
+      400,
+      "recipients must be a non-empty array of { channel, recipient }",
+      {},
+      "invalid-payload",
+    );
   if (recipients.length > MAX_RECIPIENTS)
     throw new HttpError(
       400,
       `recipients has ${recipients.length} entries, over the ${MAX_RECIPIENTS} one request takes; split the share`,
+      {},
+      "invalid-payload",
     );
   const metadata = input["shareMetadata"];
   if (
@@ -102,18 +119,31 @@ export function parseShareRequest(body: unknown, channels: readonly string[]): S
       Array.isArray(metadata) ||
       Object.values(metadata).some((v) => typeof v !== "string"))
   ) {
-    throw new HttpError(400, "shareMetadata must be an object of strings");
+    throw new HttpError(400, "shareMetadata must be an object of strings", {}, "invalid-payload");
   }
+  // A JS object cannot hold "__proto__" as a key: the map would lose it silently.
+  if (metadata !== undefined && Object.hasOwn(metadata, "__proto__"))
+    throw new HttpError(400, "shareMetadata cannot have the key __proto__", {}, "invalid-payload");
   return {
     senderUserId: text(input["senderUserId"], "senderUserId"),
     cardId: text(input["cardId"], "cardId"),
     recipients: recipients.map((entry: unknown, i) => {
-      const r = (entry ?? {}) as Record<string, unknown>;
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry))
+        throw new HttpError(
+          400,
+          `recipients[${i}] must be an object { channel, recipient }`,
+          {},
+          "invalid-payload",
+        );
+      const r = entry as Record<string, unknown>;
+      refuseUnknown(r, ["channel", "recipient"], `recipients[${i}].`);
       const channel = text(r["channel"], `recipients[${i}].channel`);
       if (channels.length > 0 && !channels.includes(channel))
         throw new HttpError(
           400,
           `recipients[${i}].channel ${channel} has no worker; use one of ${channels.join(", ")}`,
+          {},
+          "invalid-payload",
         );
       return { channel, recipient: text(r["recipient"], `recipients[${i}].recipient`) };
     }),
@@ -125,6 +155,8 @@ export function parseShareRequest(body: unknown, channels: readonly string[]): S
 export async function acceptShare(
   gateway: EventGateway,
   request: ShareRequest,
+  /** Extensions every share event carries (the producer and the time received). Default none. */
+  extensions: Readonly<Record<string, string>> = {},
 ): Promise<ShareAccepted> {
   const correlationId = randomUUID();
   const invitations = request.recipients.map((recipient) => ({
@@ -142,7 +174,7 @@ export async function acceptShare(
         recipient: invitation.recipient,
         shareMetadata: request.shareMetadata ?? {},
       },
-      options: { correlationId },
+      options: { correlationId, extensions },
     })),
   );
   return {

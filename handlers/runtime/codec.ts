@@ -5,23 +5,21 @@
  * (its Pub/Sub schema) holding the event's message in its `oneof event`: protobuf
  * binary, or proto3 JSON where the topic says `encoding: "json"`.
  *
- * Decoding never throws a bare Error: every way a message can be wrong is a
- * {@link DecodeError} with a {@link DecodeReason}, which the runtime dead-letters.
+ * Every context is checked attribute by attribute by our own CloudEvents 1.0 validator
+ * (cloudevents.ts), and JSON bodies by the strict parser (strict-json.ts) and proto3 JSON
+ * mapping (proto-json.ts), which refuse duplicate keys and unknown fields at every depth.
+ * Decoding never throws anything but a {@link DecodeError} with a {@link DecodeReason}, which
+ * the runtime dead-letters: an exception nobody foresaw becomes DecodeError("decode-failed").
  */
 import { randomUUID } from "node:crypto";
-import { CloudEvent, ValidationError } from "cloudevents";
 import type { EventTypeEntry, EventTypes, EventType, Payload, PayloadInput } from "./event-types";
-import { reflectedType } from "../../infra/model/proto";
-import { DecodeError, EncodeError } from "./errors";
-import { fromProto3Json, toProto3Json } from "./proto-json";
+import { contextProblem } from "./cloudevents";
+import { DecodeError, EncodeError, type DecodeReason } from "./errors";
+import { messageLimitProblem } from "./limits";
+import { fromProto3Json, ProtoJsonError, toProto3Json } from "./proto-json";
+import { isJsonObject, JsonError, parseStrictJsonBytes } from "./strict-json";
 
-/** Pub/Sub's limits on one message (quotas page); over them a publish fails. */
-export const PUBSUB_MESSAGE_LIMITS = {
-  totalBytes: 10_000_000,
-  attributes: 100,
-  keyBytes: 256,
-  valueBytes: 1024,
-} as const;
+export { MAX_EVENT_ATTRIBUTES, PUBSUB_MESSAGE_LIMITS } from "./limits";
 
 /** The `content-type` attribute for each topic encoding. */
 export const CONTENT_TYPES = {
@@ -48,7 +46,10 @@ export interface EventMeta {
   /** W3C trace context of the flow. */
   traceparent?: string;
   datacontenttype: string;
-  /** Other extension attributes (routing attributes such as `channel`), without the `ce-` prefix. */
+  /**
+   * Other context attributes, without the `ce-` prefix: extensions (routing attributes such as
+   * `channel`, anything a producer adds), and `dataschema` when given.
+   */
   extensions: Readonly<Record<string, string>>;
 }
 
@@ -128,15 +129,28 @@ const contextAttributes = new Set([
   "causationid",
   "traceparent",
 ]);
-const requiredAttributes = [
-  "ce-id",
-  "ce-source",
-  "ce-type",
-  "ce-specversion",
-  "ce-time",
-  "content-type",
-] as const;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** What the wire requires beyond the spec's four: every event has a time and a content type. */
+const requiredOnTheWire = ["time", "datacontenttype"] as const;
+
+/** The attribute that carries a context attribute in the Pub/Sub binding. */
+function wireName(name: string): string {
+  return name === "datacontenttype" ? "content-type" : `ce-${name}`;
+}
+
+/** The context of a message by CloudEvents attribute names; attributes that are not CloudEvents are left out. */
+function contextOf(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  // fromEntries defines keys: `ce-__proto__` stays an attribute (and is refused for its name).
+  return Object.fromEntries(
+    Object.entries(attributes).flatMap(([key, value]): [string, string][] => {
+      if (key === "content-type") return [["datacontenttype", value]];
+      return key.startsWith("ce-") ? [[key.slice(3), value]] : [];
+    }),
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
 
 /** The message attributes of an event's context (binary mode). */
 export function metaToAttributes(meta: EventMeta): Record<string, string> {
@@ -156,58 +170,6 @@ export function metaToAttributes(meta: EventMeta): Record<string, string> {
   return attributes;
 }
 
-/**
- * Checks the context with the cloudevents SDK's validator (required fields, RFC 3339
- * time, extension names) and returns the problem, or undefined when it is valid.
- */
-function cloudEventProblem(meta: EventMeta): string | undefined {
-  try {
-    new CloudEvent({
-      id: meta.id,
-      source: meta.source,
-      type: meta.type,
-      specversion: meta.specversion as "1.0",
-      time: meta.time,
-      datacontenttype: meta.datacontenttype,
-      ...(meta.subject !== undefined && { subject: meta.subject }),
-      correlationid: meta.correlationId,
-      ...(meta.causationId !== undefined && { causationid: meta.causationId }),
-      ...(meta.traceparent !== undefined && { traceparent: meta.traceparent }),
-      ...meta.extensions,
-    });
-    return undefined;
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    const details = (err.errors ?? []).map((e) =>
-      typeof e === "string" ? e : `${e.instancePath || "/"} ${e.message ?? ""}`.trim(),
-    );
-    return [err.message.split("\n")[0]!.trim(), ...details].join(": ");
-  }
-}
-
-/** The Pub/Sub limit a message breaks, or undefined. */
-function limitProblem(
-  dataBytes: number,
-  attributes: Readonly<Record<string, string>>,
-): string | undefined {
-  const entries = Object.entries(attributes);
-  if (entries.length > PUBSUB_MESSAGE_LIMITS.attributes)
-    return `${entries.length} attributes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.attributes}`;
-  let total = dataBytes;
-  for (const [key, value] of entries) {
-    const keyBytes = Buffer.byteLength(key);
-    const valueBytes = Buffer.byteLength(value);
-    if (keyBytes > PUBSUB_MESSAGE_LIMITS.keyBytes)
-      return `attribute key ${key.slice(0, 40)}… is ${keyBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.keyBytes}`;
-    if (valueBytes > PUBSUB_MESSAGE_LIMITS.valueBytes)
-      return `attribute ${key} is ${valueBytes} bytes, over ${PUBSUB_MESSAGE_LIMITS.valueBytes}`;
-    total += keyBytes + valueBytes;
-  }
-  if (total > PUBSUB_MESSAGE_LIMITS.totalBytes)
-    return `message is ${total} bytes, over Pub/Sub's ${PUBSUB_MESSAGE_LIMITS.totalBytes}`;
-  return undefined;
-}
-
 function fieldValue(data: object, field: string | undefined): string | undefined {
   if (field === undefined) return undefined;
   const value = (data as Record<string, unknown>)[field];
@@ -220,7 +182,9 @@ export class EventCodec {
 
   /**
    * The Pub/Sub message for an event.
-   * @throws EncodeError when the type is unknown, the payload fails its schema, or the message is over Pub/Sub's limits.
+   * @throws EncodeError when the type is unknown, the payload fails its schema, a context
+   *   attribute is invalid (cloudevents.ts), or the message is over the limits (limits.ts:
+   *   89 attributes, Pub/Sub's sizes).
    */
   encode<E extends EventType>(
     type: E,
@@ -232,7 +196,16 @@ export class EventCodec {
       throw new EncodeError("unknown-type", `event type ${type} is not declared`);
     const payload = this.toMessage(entry, data);
     const id = options.id ?? randomUUID();
-    const extensions: Record<string, string> = { ...options.extensions };
+    const extensions: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.extensions ?? {})) {
+      // An extension named like a context attribute would overwrite it on the wire.
+      if (contextAttributes.has(name) || name === "datacontenttype")
+        throw new EncodeError(
+          "malformed-attribute",
+          `${type}: the extension ${name} is a context attribute; set it as such`,
+        );
+      extensions[name] = value;
+    }
     for (const [attribute, field] of Object.entries(entry.routingAttributes)) {
       const value = fieldValue(payload, field);
       if (value !== undefined) extensions[attribute] = value;
@@ -254,17 +227,18 @@ export class EventCodec {
       datacontenttype: CONTENT_TYPES[entry.encoding],
       extensions,
     };
-    const problem = cloudEventProblem(meta);
-    if (problem !== undefined) throw new EncodeError("malformed-attribute", `${type}: ${problem}`);
+    const attributes = metaToAttributes(meta);
+    const problem = contextProblem(contextOf(attributes), requiredOnTheWire);
+    if (problem !== undefined) throw new EncodeError(problem.reason, `${type}: ${problem.message}`);
 
     const wrapper = entry.schema.fromObject({ [entry.oneofField]: payload });
     const body =
       entry.encoding === "json"
         ? Buffer.from(JSON.stringify(toProto3Json(entry.schema, wrapper)))
         : Buffer.from(entry.schema.encode(wrapper).finish());
-    const attributes = metaToAttributes(meta);
-    const overLimit = limitProblem(body.length, attributes);
-    if (overLimit !== undefined) throw new EncodeError("oversize", `${type}: ${overLimit}`);
+    const overLimit = messageLimitProblem(body.length, attributes);
+    if (overLimit !== undefined)
+      throw new EncodeError(overLimit.reason, `${type}: ${overLimit.message}`);
     const orderingKey = fieldValue(payload, entry.orderingKey);
     return {
       topic: entry.topic,
@@ -277,24 +251,43 @@ export class EventCodec {
   /**
    * The event a message carries.
    * @param fromTopic the topic the message was received from; a type of another topic is rejected.
-   * @throws DecodeError naming the problem; never anything else.
+   * @throws DecodeError naming the problem; never anything else (an exception nobody foresaw
+   *   is a DecodeError("decode-failed")).
    */
   decode(message: IncomingMessage, fromTopic?: string): DecodedEvent {
-    const { attributes } = message;
-    const overLimit = limitProblem(message.data.length, attributes);
-    if (overLimit !== undefined) throw new DecodeError("oversize", overLimit);
-    for (const name of requiredAttributes) {
-      if (!attributes[name])
-        throw new DecodeError("missing-attribute", `the ${name} attribute is missing`);
+    try {
+      return this.decodeChecked(message, fromTopic);
+    } catch (err) {
+      if (err instanceof DecodeError) throw err;
+      throw new DecodeError(
+        "decode-failed",
+        `the message could not be decoded (an unforeseen failure): ${describe(err)}`,
+      );
     }
-    const meta = attributesToMeta(attributes);
-    if (meta.specversion !== CLOUDEVENTS_SPECVERSION)
+  }
+
+  private decodeChecked(message: IncomingMessage, fromTopic: string | undefined): DecodedEvent {
+    const { attributes, data } = message;
+    if (!(data instanceof Uint8Array))
+      throw new DecodeError("undecodable-body", "the message data is not bytes");
+    if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes))
+      throw new DecodeError("malformed-attribute", "the message attributes are not a map");
+    for (const [key, value] of Object.entries(attributes))
+      if (typeof value !== "string")
+        throw new DecodeError(
+          "malformed-attribute",
+          `the attribute ${key.slice(0, 40)} is a ${typeof value}, not a string`,
+        );
+    const overLimit = messageLimitProblem(data.length, attributes);
+    if (overLimit !== undefined) throw new DecodeError(overLimit.reason, overLimit.message);
+    if (Object.hasOwn(attributes, "ce-datacontenttype"))
       throw new DecodeError(
         "malformed-attribute",
-        `ce-specversion ${meta.specversion} is not supported (only ${CLOUDEVENTS_SPECVERSION})`,
+        "ce-datacontenttype is not an attribute in the Pub/Sub binding; the content type travels as content-type",
       );
-    const problem = cloudEventProblem(meta);
-    if (problem !== undefined) throw new DecodeError("malformed-attribute", problem);
+    const problem = contextProblem(contextOf(attributes), requiredOnTheWire, wireName);
+    if (problem !== undefined) throw new DecodeError(problem.reason, problem.message);
+    const meta = attributesToMeta(attributes);
 
     const entry = this.eventTypes.find(meta.type);
     if (entry === undefined)
@@ -312,7 +305,7 @@ export class EventCodec {
       );
     }
 
-    const wrapper = this.decodeBody(entry, message.data) as Record<string, unknown> & {
+    const wrapper = this.decodeBody(entry, data) as Record<string, unknown> & {
       event?: string;
     };
     if (wrapper.event !== entry.oneofField) {
@@ -331,26 +324,23 @@ export class EventCodec {
 
   /**
    * A payload from its proto3 JSON form (the gateway's input): fields unknown to the
-   * message, and values of the wrong type, are rejected rather than dropped.
-   * @throws EncodeError("invalid-payload") naming the field.
+   * message, at any depth, and values of the wrong type, are refused rather than dropped.
+   * @throws EncodeError("unknown-field" | "duplicate-key" | "invalid-payload") naming the path.
    */
   payloadFromJson<E extends EventType>(type: E, json: unknown): Payload<E> {
     const entry = this.eventTypes.find(type);
     if (entry === undefined)
       throw new EncodeError("unknown-type", `event type ${type} is not declared`);
-    if (json === null || typeof json !== "object" || Array.isArray(json))
+    if (!isJsonObject(json))
       throw new EncodeError("invalid-payload", `the data of ${type} must be a JSON object`);
-    const known = Object.keys(reflectedType(entry.message).fields);
-    const unknown = Object.keys(json).filter((key) => !known.includes(key));
-    if (unknown.length > 0)
-      throw new EncodeError(
-        "invalid-payload",
-        `${entry.messageName} has no field ${unknown.join(", ")} (fields: ${known.join(", ")})`,
-      );
-    return this.toMessage(
-      entry,
-      fromProto3Json(entry.message, json as Record<string, unknown>),
-    ) as Payload<E>;
+    let object: Record<string, unknown>;
+    try {
+      object = fromProto3Json(entry.message, json);
+    } catch (err) {
+      if (!(err instanceof ProtoJsonError)) throw err;
+      throw new EncodeError(err.kind, `the data of ${type}: ${err.message}`);
+    }
+    return this.toMessage(entry, object) as Payload<E>;
   }
 
   private toMessage(entry: EventTypeEntry, data: object): object {
@@ -362,21 +352,40 @@ export class EventCodec {
   }
 
   private decodeBody(entry: EventTypeEntry, data: Uint8Array): object {
-    try {
-      if (entry.encoding === "protobuf") return entry.schema.decode(data);
-      const json: unknown = JSON.parse(utf8.decode(data));
-      if (json === null || typeof json !== "object" || Array.isArray(json))
-        throw new Error("the body is not a JSON object");
-      const object = fromProto3Json(entry.schema, json as Record<string, unknown>);
-      const problem = entry.schema.verify(object);
-      if (problem !== null) throw new Error(problem);
-      return entry.schema.fromObject(object);
-    } catch (err) {
+    const refuse = (reason: DecodeReason, problem: string): never => {
       throw new DecodeError(
-        "undecodable-body",
-        `the body is not a valid ${entry.encoding} ${entry.schema.getTypeUrl("").slice(1)}: ${err instanceof Error ? err.message : String(err)}`,
+        reason,
+        `the body is not a valid ${entry.encoding} ${entry.schema.getTypeUrl("").slice(1)}: ${problem}`,
+      );
+    };
+    if (entry.encoding === "protobuf") {
+      try {
+        return entry.schema.decode(data);
+      } catch (err) {
+        return refuse("undecodable-body", err instanceof Error ? err.message : String(err));
+      }
+    }
+    let json: unknown;
+    try {
+      json = parseStrictJsonBytes(data);
+    } catch (err) {
+      if (!(err instanceof JsonError)) throw err;
+      return refuse(
+        err.kind === "duplicate-key" ? "duplicate-key" : "undecodable-body",
+        err.message,
       );
     }
+    if (!isJsonObject(json)) return refuse("undecodable-body", "the body is not a JSON object");
+    let object: Record<string, unknown>;
+    try {
+      object = fromProto3Json(entry.schema, json);
+    } catch (err) {
+      if (!(err instanceof ProtoJsonError)) throw err;
+      return refuse(err.kind === "invalid-payload" ? "undecodable-body" : err.kind, err.message);
+    }
+    const problem = entry.schema.verify(object);
+    if (problem !== null) return refuse("undecodable-body", problem);
+    return entry.schema.fromObject(object);
   }
 }
 

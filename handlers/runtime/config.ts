@@ -107,8 +107,8 @@ export function pushVerification(settings: Settings, mode: Mode): PushVerificati
       ? "set it to verify push tokens, or set PUSH_VERIFY=off to accept the emulator's unauthenticated pushes"
       : "MODE=push verifies the OIDC token of every request and needs the audience the push subscription uses",
   );
-  const jwksUrl = urlSetting(settings, "PUSH_JWKS_URL");
-  const issuer = settings.get("PUSH_ISSUER");
+  const jwksUrl = urlSetting(settings, "TOKEN_JWKS_URL");
+  const issuer = settings.get("TOKEN_ISSUER");
   const account = settings.get("PUSH_SERVICE_ACCOUNT");
   return {
     verify: true,

@@ -74,7 +74,7 @@ export function createContext(
       );
     }
     const message = codec.encode(type, data, {
-      id: derivedEventId(consumer.name, event.meta.id, staged.length),
+      id: derivedEventId(consumer.name, event.meta, staged.length),
       source: sourceOf(consumer.name),
       ...causedBy(event.meta),
       ...(options.subject !== undefined && { subject: options.subject }),

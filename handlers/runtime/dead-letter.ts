@@ -3,11 +3,17 @@
  * attributes unchanged, so a redrive can republish it as it was, plus `eventline-*`
  * attributes saying why, from where and when. Every dead-letter topic has a parking
  * subscription (`<consumer>-dlq-parking`) that keeps these until someone looks.
+ *
+ * A dead letter is always a message Pub/Sub takes, whatever arrived: an event within its limits
+ * (limits.ts, 89 attributes) leaves room for these attributes, and anything else (a message
+ * published past the gateway, which the emulator lets through) is cut to fit, saying what was
+ * cut in `eventline-dropped`, rather than built so that the publish fails and the message is
+ * nacked forever.
  */
 import type { ReceivedMessage } from "./received-message";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import type { OutgoingMessage } from "./codec";
-import { PUBSUB_MESSAGE_LIMITS } from "./codec";
+import { PUBSUB_MESSAGE_LIMITS } from "./limits";
 
 /** The attributes a dead letter carries besides the original ones. */
 export const DEAD_LETTER_ATTRIBUTES = {
@@ -27,6 +33,8 @@ export const DEAD_LETTER_ATTRIBUTES = {
   orderingKey: "eventline-ordering-key",
   /** RFC 3339 time the runtime dead-lettered it. */
   at: "eventline-dead-lettered-at",
+  /** What was cut for the dead letter to fit Pub/Sub's limits: attributes dropped, data truncated. */
+  dropped: "eventline-dropped",
 } as const;
 
 /**
@@ -50,7 +58,20 @@ function truncateUtf8(text: string, bytes: number): string {
   return `${out}…`;
 }
 
-/** The dead letter for a delivery the consumer gives up on. */
+/** Attributes the original message keeps first when not all fit: the event's context. */
+function keepFirst(key: string): number {
+  if (key === "ce-id" || key === "ce-type" || key === "ce-source" || key === "ce-specversion")
+    return 0;
+  if (key.startsWith("ce-") || key === "content-type" || key.startsWith("eventline-redrive"))
+    return 1;
+  return 2;
+}
+
+/**
+ * The dead letter for a delivery the consumer gives up on, always within Pub/Sub's limits
+ * (see the file comment): the original attributes that fit (the event's context first), the
+ * `eventline-*` ones, and the data, cut only when the whole would pass 10 MB.
+ */
 export function deadLetterMessage(
   consumer: ResolvedConsumer,
   delivery: ReceivedMessage,
@@ -59,17 +80,63 @@ export function deadLetterMessage(
   now = new Date(),
 ): OutgoingMessage {
   const a = DEAD_LETTER_ATTRIBUTES;
-  const attributes: Record<string, string> = {
-    ...delivery.attributes,
-    [a.reason]: reason,
-    [a.error]: truncateUtf8(error, PUBSUB_MESSAGE_LIMITS.valueBytes),
+  const limits = PUBSUB_MESSAGE_LIMITS;
+  const ours: Record<string, string> = {
+    [a.reason]: truncateUtf8(reason, limits.valueBytes),
+    [a.error]: truncateUtf8(error, limits.valueBytes),
     [a.consumer]: consumer.name,
     [a.topic]: consumer.topic,
     [a.attempt]:
       delivery.deliveryAttempt === undefined ? "unknown" : String(delivery.deliveryAttempt),
-    [a.messageId]: delivery.messageId,
+    [a.messageId]: truncateUtf8(String(delivery.messageId), limits.valueBytes),
     [a.at]: now.toISOString(),
   };
-  if (delivery.orderingKey) attributes[a.orderingKey] = delivery.orderingKey;
-  return { topic: consumer.deadLetterTopic, data: Buffer.from(delivery.data), attributes };
+  if (delivery.orderingKey)
+    ours[a.orderingKey] = truncateUtf8(String(delivery.orderingKey), limits.valueBytes);
+
+  const dropped: string[] = [];
+  const candidates: [string, string][] = [];
+  const original =
+    delivery.attributes !== null && typeof delivery.attributes === "object"
+      ? Object.entries(delivery.attributes)
+      : [];
+  for (const [key, value] of original) {
+    if (key === a.dropped || Object.hasOwn(ours, key)) continue; // a former dead letter's
+    if (
+      typeof value !== "string" ||
+      key === "" ||
+      Buffer.byteLength(key) > limits.keyBytes ||
+      Buffer.byteLength(value) > limits.valueBytes
+    )
+      dropped.push(key);
+    else candidates.push([key, value]);
+  }
+  // One attribute is kept for the note of what was dropped.
+  const room = limits.attributes - Object.keys(ours).length - 1;
+  candidates.sort(([x], [y]) => keepFirst(x) - keepFirst(y));
+  const kept = candidates.slice(0, room);
+  dropped.push(...candidates.slice(room).map(([key]) => key));
+  // Original attributes first, as a redrive republishes them; ours after, and they win.
+  // (fromEntries defines keys, so even "__proto__" stays an ordinary attribute.)
+  const attributes: Record<string, string> = Object.fromEntries(kept);
+  Object.assign(attributes, ours);
+
+  let data = Buffer.from(delivery.data);
+  const notes: string[] = [];
+  if (dropped.length > 0)
+    notes.push(
+      `${dropped.length} attributes over Pub/Sub's limits: ${dropped.map((k) => k.slice(0, 64)).join(", ")}`,
+    );
+  const attributeBytes = (): number =>
+    Object.entries(attributes).reduce(
+      (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v),
+      Buffer.byteLength(a.dropped) + limits.valueBytes,
+    );
+  const roomForData = limits.totalBytes - attributeBytes();
+  if (data.length > roomForData) {
+    notes.push(`data cut from ${data.length} to ${roomForData} bytes`);
+    data = data.subarray(0, roomForData);
+  }
+  if (notes.length > 0) attributes[a.dropped] = truncateUtf8(notes.join("; "), limits.valueBytes);
+  return { topic: consumer.deadLetterTopic, data, attributes };
 }

@@ -33,6 +33,7 @@ import {
 import { eventLogger } from "./logger";
 import { handlerMetrics, UNKNOWN_TYPE, type RuntimeMetrics } from "./metrics";
 import { decideFailure, type Outcome } from "./outcome";
+import { OutboxRelay } from "./outbox-relay";
 import type { MessagePublisher } from "./publisher";
 import type { OutsideCalls } from "./resilience";
 import type { RecordedWrite } from "./transaction";
@@ -66,7 +67,16 @@ export interface DeliveryProcessorOptions {
    * Default {@link READ_FREE_RUNS_BEFORE_GROUPING}.
    */
   groupCommitsAfter?: number | false;
+  /**
+   * Whether this processor's deliveries also run the consumer's outbox relay (outbox-relay.ts):
+   * the processes that host a consumer do; a test or a replay that delivers a few events does
+   * not. Default false.
+   */
+  relayOutboxes?: boolean;
 }
+
+/** What the relay leaves a delivery to publish its own outbox, beyond the handler's time limit. */
+const OUTBOX_GRACE_MARGIN_MS = 60_000;
 
 export class DeliveryProcessor {
   readonly consumer: ResolvedConsumer;
@@ -77,6 +87,8 @@ export class DeliveryProcessor {
   private readonly timeoutMs: number;
   private readonly commitGroups: CommitGroups;
   private readonly commitPolicy: CommitPolicy | undefined;
+  /** The consumer's outbox relay, when this processor runs it. */
+  readonly outboxRelay: OutboxRelay | undefined;
 
   constructor(private readonly options: DeliveryProcessorOptions) {
     const { consumer, handler, eventTypes } = options;
@@ -101,13 +113,23 @@ export class DeliveryProcessor {
     const after = options.groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING;
     this.commitPolicy =
       after === false ? undefined : new CommitPolicy(after, (mode) => this.modeChanged(mode));
+    this.outboxRelay =
+      options.relayOutboxes === true && handler.kind === "handler"
+        ? new OutboxRelay({
+            firestore: options.firestore,
+            publisher: options.publisher,
+            consumer: consumer.name,
+            logger: options.logger,
+            graceMs: this.timeoutMs + OUTBOX_GRACE_MARGIN_MS,
+          })
+        : undefined;
   }
 
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
   async process(delivery: ReceivedMessage): Promise<Outcome> {
     const { metrics } = this.options;
     const consumer = this.consumer.name;
-    const type = this.typeLabel(delivery.attributes["ce-type"]);
+    const type = this.typeLabel(delivery.attributes?.["ce-type"]);
     const started = performance.now();
     metrics.received.inc({ consumer, type });
     metrics.inFlight.inc({ consumer });
@@ -115,12 +137,7 @@ export class DeliveryProcessor {
     try {
       outcome = await this.runPipeline(delivery);
     } catch (err) {
-      // Only a runtime bug lands here; redelivery is the safe answer.
-      this.options.logger.error(
-        { err, messageId: delivery.messageId },
-        "the runtime failed to process a message; nacked",
-      );
-      outcome = { action: "nack", result: "retry", error: err };
+      outcome = await this.runtimeFailed(delivery, err);
     } finally {
       metrics.inFlight.dec({ consumer });
     }
@@ -128,6 +145,8 @@ export class DeliveryProcessor {
       { consumer, type, outcome: outcome.result },
       (performance.now() - started) / 1000,
     );
+    // In the background: a delivery does not wait for other events' outboxes.
+    void this.outboxRelay?.sweepIfDue();
     (outcome.action === "ack" ? metrics.acked : metrics.nacked).inc({ consumer, type });
     if (outcome.result === "duplicate") metrics.duplicates.inc({ consumer, type });
     if (
@@ -154,11 +173,16 @@ export class DeliveryProcessor {
     try {
       event = this.codec.decode(delivery, this.consumer.topic);
     } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
+      // The codec throws only DecodeError; anything else is its bug, and the message is no
+      // more decodable on a redelivery: dead-lettered at once either way, never nacked.
+      const decodeError =
+        err instanceof DecodeError
+          ? err
+          : new DecodeError("decode-failed", `the codec failed unforeseen: ${String(err)}`);
       return this.deadLetter(
         delivery,
-        err.decodeReason,
-        `${err.name}: ${err.message}`,
+        decodeError.decodeReason,
+        `${decodeError.name}: ${decodeError.message}`,
         logger.child({ messageId: delivery.messageId }),
         err,
       );
@@ -205,25 +229,78 @@ export class DeliveryProcessor {
         : "duplicate";
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        timedOut = true;
         abort.abort();
         reject(new RetryableError(`the handler did not finish within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
     });
+    const run = this.runOnce(handler, event, delivery, log, abort.signal);
+    let result: ApplyOnceResult;
     try {
-      const result = await Promise.race([
-        this.runOnce(handler, event, delivery, log, abort.signal),
-        deadline,
-      ]);
-      if (result.outbox.length > 0) {
-        await this.options.publisher.publish(result.outbox);
-        await markPublished(result.record);
-      }
-      return result.status === "applied" ? "handled" : "duplicate";
+      result = await Promise.race([run, deadline]);
+    } catch (err) {
+      if (timedOut) this.publishIfCommittedLate(run, log);
+      throw err;
     } finally {
       clearTimeout(timer);
     }
+    await this.publishOutbox(result, delivery, log);
+    return result.status === "applied" ? "handled" : "duplicate";
+  }
+
+  /**
+   * Publishes the events a committed run staged, and clears them from its record. When that
+   * fails before the last attempt, the redelivery publishes them (it finds the record); on the
+   * last there is none, so the event counts as handled, its writes being committed, and the
+   * outbox relay publishes them.
+   */
+  private async publishOutbox(
+    result: ApplyOnceResult,
+    delivery: ReceivedMessage,
+    log: Logger,
+  ): Promise<void> {
+    if (result.outbox.length === 0) return;
+    try {
+      await this.options.publisher.publish(result.outbox);
+      await markPublished(result.record);
+    } catch (err) {
+      const last =
+        delivery.deliveryAttempt !== undefined &&
+        delivery.deliveryAttempt >= this.consumer.maxDeliveryAttempts;
+      if (!last) throw err;
+      log.warn(
+        { err, events: result.outbox.length },
+        "the event is applied but its derived events are not published yet; the outbox relay publishes them",
+      );
+    }
+  }
+
+  /**
+   * A run past its time limit may still commit: its writes then stand, and its derived events
+   * are published when it does, whatever became of the delivery.
+   */
+  private publishIfCommittedLate(run: Promise<ApplyOnceResult>, log: Logger): void {
+    run
+      .then(
+        async (late) => {
+          if (late.status !== "applied" || late.outbox.length === 0) return;
+          await this.options.publisher.publish(late.outbox);
+          await markPublished(late.record);
+          log.info(
+            { events: late.outbox.length },
+            "a run past its time limit committed; its derived events are published",
+          );
+        },
+        () => {
+          // The run failed after its time limit: nothing was committed, nothing to publish.
+        },
+      )
+      .catch((err: unknown) =>
+        log.warn({ err }, "publishing a late run's derived events failed; the outbox relay will"),
+      );
   }
 
   /** Applies the handler once: in a commit group when the policy says so, else (or when the run read) in a transaction. */
@@ -237,7 +314,7 @@ export class DeliveryProcessor {
     const { firestore } = this.options;
     const options = {
       consumer: this.consumer.name,
-      eventId: event.meta.id,
+      event: event.meta,
       eventType: event.type,
       retentionSeconds: this.retentionSeconds,
     };
@@ -344,6 +421,27 @@ export class DeliveryProcessor {
       `dead-lettered: ${reason}`,
     );
     return { action: "ack", result: "dead-lettered", reason, error };
+  }
+
+  /**
+   * The outcome when the pipeline itself threw (a runtime bug): nacked, since a redelivery may
+   * pass; on the subscription's last attempt dead-lettered instead, so nothing loops forever.
+   */
+  private async runtimeFailed(delivery: ReceivedMessage, err: unknown): Promise<Outcome> {
+    const log = this.options.logger.child({ messageId: delivery.messageId });
+    try {
+      const decision = decideFailure(
+        err,
+        delivery.deliveryAttempt,
+        this.consumer.maxDeliveryAttempts,
+      );
+      if (decision.action === "dead-letter")
+        return await this.deadLetter(delivery, decision.reason, decision.error, log, err);
+    } catch (deadLetterError) {
+      log.error({ err: deadLetterError }, "could not dead-letter after a runtime failure");
+    }
+    log.error({ err }, "the runtime failed to process a message; nacked");
+    return { action: "nack", result: "retry", error: err };
   }
 
   /** The type label of a message: its declared type, or "unknown" (never an arbitrary string, which would explode label cardinality). */

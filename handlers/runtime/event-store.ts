@@ -21,7 +21,7 @@ import type { EventTypes } from "./event-types";
 import type { DecodedEvent } from "./codec";
 import { toEnvelope } from "./envelope";
 import type { BuiltInHandler } from "./handler";
-import { documentIdFor } from "./idempotency";
+import { eventKey } from "./idempotency";
 import { toProto3Json } from "./proto-json";
 
 /** The event store's collection. */
@@ -102,7 +102,7 @@ export class EventStore {
    * @throws BulkWriterError for any other failure, after BulkWriter's own retries.
    */
   async append(event: DecodedEvent): Promise<"appended" | "duplicate"> {
-    const ref = this.firestore.collection(EVENTS_COLLECTION).doc(documentIdFor(event.meta.id));
+    const ref = this.firestore.collection(EVENTS_COLLECTION).doc(eventKey(event.meta));
     const write = this.writer.create(ref, toStoredEvent(event, this.eventTypes));
     this.scheduleFlush();
     try {

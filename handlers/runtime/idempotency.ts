@@ -1,6 +1,7 @@
 /**
- * Effectively-once effects over at-least-once delivery. The runtime records `(consumer, event
- * id)` at `consumers/{consumer}/processed/{event id}` in the same Firestore transaction as the
+ * Effectively-once effects over at-least-once delivery. The runtime records `(consumer, event)`
+ * at `consumers/{consumer}/processed/{eventKey(event)}` (the event's source and id: its
+ * identity, as CloudEvents defines it) in the same Firestore transaction as the
  * handler's writes, reading it first inside the transaction: a redelivered event finds its
  * record and the handler does not run again. Checking inside the transaction is the cheap
  * path: in the Node client a `create()` that fails ALREADY_EXISTS costs about three times a
@@ -14,8 +15,11 @@
  *
  * The record is also the outbox: the events a handler published are stored in it, published
  * after the commit, then cleared. A process that dies between commit and publish leaves them
- * there, and the redelivery publishes them instead of running the handler. Their ids are
- * derived from the cause, so publishing twice publishes the same events.
+ * there, and the redelivery publishes them instead of running the handler. When no redelivery
+ * comes (the delivery timed out or failed to publish on its last attempt, and was dead-lettered
+ * or acked), the outbox relay (outbox-relay.ts) finds the record by {@link OUTBOX_SINCE_FIELD}
+ * and publishes them. Their ids are derived from the cause, so publishing twice publishes the
+ * same events.
  */
 import { createHash } from "node:crypto";
 import {
@@ -36,6 +40,9 @@ export const PROCESSED_COLLECTION_GROUP = "processed";
 /** The TTL field of processed records. */
 export const EXPIRE_AT_FIELD = "expireAt";
 
+/** Set on a record while its outbox waits to be published: when it was committed. */
+export const OUTBOX_SINCE_FIELD = "outboxSince";
+
 /** Firestore's limit is 1 MiB per document; the outbox leaves room for the record's other fields. */
 export const MAX_OUTBOX_BYTES = 900_000;
 
@@ -51,11 +58,14 @@ interface StoredMessage {
 export interface ProcessedRecord {
   consumer: string;
   eventId: string;
+  eventSource: string;
   type: string;
   processedAt: Timestamp;
   expireAt: Timestamp;
   /** Events published by the handler and not yet confirmed published. */
   outbox?: StoredMessage[];
+  /** When the outbox was committed; cleared with it. */
+  outboxSince?: Timestamp;
 }
 
 const validDocumentId = /^(?!\.\.?$)(?!__.*__$)[^/]{1,1500}$/;
@@ -69,28 +79,46 @@ export function documentIdFor(eventId: string): string {
   return `sha256-${createHash("sha256").update(eventId).digest("hex")}`;
 }
 
+/** What identifies an event, as CloudEvents defines it: its source and its id together. */
+export interface EventIdentity {
+  source: string;
+  id: string;
+}
+
 /**
- * The id of the `index`-th event that `consumer` publishes while handling event `causeId`:
- * a UUID (version 8, name-based) so a retried transaction or a republished outbox produces
- * the same ids, which downstream consumers then deduplicate.
+ * The document id of an event's identity, for its stored event and its processed records:
+ * `<source>:<id>`, each part percent-encoded, so the same id from two sources is two keys and
+ * no two identities share one (every `:` inside a part is encoded); a hash when that is not a
+ * valid document id or is too long.
  */
-export function derivedEventId(consumer: string, causeId: string, index: number): string {
-  const hex = createHash("sha256").update(`${consumer}\n${causeId}\n${index}`).digest("hex");
+export function eventKey(event: EventIdentity): string {
+  return documentIdFor(`${encodeURIComponent(event.source)}:${encodeURIComponent(event.id)}`);
+}
+
+/**
+ * The id of the `index`-th event that `consumer` publishes while handling `cause`: a UUID
+ * (version 8, name-based) so a retried transaction or a republished outbox produces the same
+ * ids, which downstream consumers then deduplicate.
+ */
+export function derivedEventId(consumer: string, cause: EventIdentity, index: number): string {
+  const hex = createHash("sha256")
+    .update(`${consumer}\n${cause.source}\n${cause.id}\n${index}`)
+    .digest("hex");
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Where the processed record of `eventId` for `consumer` lives. */
+/** Where the processed record of `event` for `consumer` lives. */
 export function processedRef(
   firestore: Firestore,
   consumer: string,
-  eventId: string,
+  event: EventIdentity,
 ): DocumentReference {
   return firestore
     .collection("consumers")
     .doc(consumer)
     .collection(PROCESSED_COLLECTION_GROUP)
-    .doc(documentIdFor(eventId));
+    .doc(eventKey(event));
 }
 
 function toStored(messages: readonly OutgoingMessage[]): StoredMessage[] {
@@ -124,7 +152,7 @@ function fromStored(stored: readonly StoredMessage[] | undefined): OutgoingMessa
 
 export interface ApplyOnceOptions {
   consumer: string;
-  eventId: string;
+  event: EventIdentity;
   eventType: string;
   /** How long the record is kept, in seconds: longer than Pub/Sub can redeliver the event. */
   retentionSeconds: number;
@@ -146,13 +174,15 @@ function recordData(
   outbox: readonly OutgoingMessage[],
 ): ProcessedRecord {
   const now = Date.now();
+  const processedAt = Timestamp.fromMillis(now);
   return {
     consumer: options.consumer,
-    eventId: options.eventId,
+    eventId: options.event.id,
+    eventSource: options.event.source,
     type: options.eventType,
-    processedAt: Timestamp.fromMillis(now),
+    processedAt,
     expireAt: Timestamp.fromMillis(now + options.retentionSeconds * 1000),
-    ...(outbox.length > 0 && { outbox: toStored(outbox) }),
+    ...(outbox.length > 0 && { outbox: toStored(outbox), [OUTBOX_SINCE_FIELD]: processedAt }),
   };
 }
 
@@ -174,7 +204,7 @@ export async function applyOnce(
   options: ApplyOnceOptions,
   work: HandlerWork,
 ): Promise<ApplyOnceResult> {
-  const record = processedRef(firestore, options.consumer, options.eventId);
+  const record = processedRef(firestore, options.consumer, options.event);
   return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
     const snapshot = await tx.get(record);
     if (snapshot.exists) return duplicateOf(snapshot, record);
@@ -198,7 +228,7 @@ export async function applyOnceInGroup(
   options: ApplyOnceOptions,
   work: HandlerWork,
 ): Promise<ApplyOnceResult | undefined> {
-  const record = processedRef(firestore, options.consumer, options.eventId);
+  const record = processedRef(firestore, options.consumer, options.event);
   const snapshot = await groups.lookup(record);
   if (snapshot.exists) return duplicateOf(snapshot, record);
   const transaction = new DeferredTransaction(undefined);
@@ -223,5 +253,35 @@ export async function applyOnceInGroup(
 
 /** Clears a record's outbox once its events are published. */
 export async function markPublished(record: DocumentReference): Promise<void> {
-  await record.update({ outbox: FieldValue.delete() });
+  await record.update({ outbox: FieldValue.delete(), [OUTBOX_SINCE_FIELD]: FieldValue.delete() });
+}
+
+/** A processed record whose outbox still waits to be published. */
+export interface PendingOutbox {
+  record: DocumentReference;
+  outbox: OutgoingMessage[];
+}
+
+/**
+ * The records of `consumer` whose outbox was committed at or before `committedBy`, oldest first,
+ * at most `limit`.
+ */
+export async function pendingOutboxes(
+  firestore: Firestore,
+  consumer: string,
+  committedBy: Date,
+  limit: number,
+): Promise<PendingOutbox[]> {
+  const snapshot = await firestore
+    .collection("consumers")
+    .doc(consumer)
+    .collection(PROCESSED_COLLECTION_GROUP)
+    .where(OUTBOX_SINCE_FIELD, "<=", Timestamp.fromDate(committedBy))
+    .orderBy(OUTBOX_SINCE_FIELD)
+    .limit(limit)
+    .get();
+  return snapshot.docs.map((doc) => ({
+    record: doc.ref,
+    outbox: fromStored((doc.data() as ProcessedRecord).outbox),
+  }));
 }

@@ -22,7 +22,7 @@ import { EventTypes } from "./event-types";
 import type { HandlerRegistry, RegisteredHandler } from "./handler";
 import { createLogger } from "./logger";
 import { RuntimeMetrics } from "./metrics";
-import { pushTokenVerifier } from "./oidc";
+import { idTokenVerifier } from "./oidc";
 import { PubSubPublisher } from "./publisher";
 import { PullHost } from "./pull-host";
 import { PushHost } from "./push-host";
@@ -170,7 +170,7 @@ function hostFor(
   if (push === undefined)
     return new PullHost({ processor, pubsub, logger, transport: config.pullTransport, onFatal });
   const verify = push.verify
-    ? pushTokenVerifier({
+    ? idTokenVerifier({
         audience: push.audience,
         ...(push.serviceAccountEmail !== undefined && {
           serviceAccountEmail: push.serviceAccountEmail,
@@ -240,7 +240,9 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     outsideCalls: new OutsideCalls(logger),
     ...(eventStore !== undefined && { eventStore }),
     ...(config.projectId !== undefined && { projectId: config.projectId }),
+    relayOutboxes: true,
   });
+  processor.outboxRelay?.start();
 
   let resolveStopped: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -269,6 +271,7 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     logger.info("shutting down");
     const clean = await runSteps(logger, [
       ["drain the host", () => host.stop()],
+      ["stop the outbox relay", () => processor.outboxRelay?.stop()],
       ["flush the publishers", () => publisher.flush()],
       ["write the event store's pending appends", () => eventStore?.close()],
       ["close the HTTP server", () => server.close()],

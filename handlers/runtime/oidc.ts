@@ -1,9 +1,10 @@
 /**
- * Verifies the OIDC token Pub/Sub puts on every push request (`Authorization: Bearer <JWT>`):
- * signed by a key in Google's JWKS, issued by `https://accounts.google.com`, for the audience
- * the subscription's push config names, not expired, and on behalf of the service account
- * the subscription pushes as (`email` claim, with `email_verified`). Anything else is refused,
- * and the push host answers 401, which Pub/Sub treats as a nack.
+ * Verifies a Google-signed ID token (`Authorization: Bearer <JWT>`): signed by a key in
+ * Google's JWKS, issued by `https://accounts.google.com`, for the expected audience, not
+ * expired, and, when asked, on behalf of one service account (`email` claim, with
+ * `email_verified`). Pub/Sub puts one on every push request (the push host answers 401,
+ * which Pub/Sub treats as a nack); producers put one on every request to the gateway, which
+ * answers 401. Anything else is refused with the check that failed.
  */
 import {
   createLocalJWKSet,
@@ -20,7 +21,7 @@ export const GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
 /** The issuer of the tokens Pub/Sub push sends. */
 export const GOOGLE_ISSUER = "https://accounts.google.com";
 
-export interface PushAuthOptions {
+export interface IdTokenOptions {
   /** The `aud` the token must carry: the subscription's `oidcToken.audience` (PUSH_AUDIENCE). */
   audience: string;
   /**
@@ -32,25 +33,27 @@ export interface PushAuthOptions {
   jwks?: URL | JSONWebKeySet;
   /** The `iss` the token must carry. Default {@link GOOGLE_ISSUER}. */
   issuer?: string;
+  /** Refuse a token whose `email` is not verified, even with no account pinned. Default false. */
+  requireVerifiedEmail?: boolean;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Default 30. */
   clockToleranceSeconds?: number;
 }
 
-/** A push request whose token does not verify; the message says which check failed. */
+/** A request whose token does not verify; the message says which check failed. */
 export class UnauthorizedError extends Error {
   override readonly name = "UnauthorizedError";
 }
 
 /** The identity a verified token proves. */
-export interface PushIdentity {
+export interface TokenIdentity {
   email: string | undefined;
   subject: string | undefined;
 }
 
-export type PushTokenVerifier = (authorization: string | undefined) => Promise<PushIdentity>;
+export type IdTokenVerifier = (authorization: string | undefined) => Promise<TokenIdentity>;
 
-/** A verifier for the Authorization header of push requests. */
-export function pushTokenVerifier(options: PushAuthOptions): PushTokenVerifier {
+/** A verifier for the Authorization header of a request. */
+export function idTokenVerifier(options: IdTokenOptions): IdTokenVerifier {
   const source = options.jwks ?? new URL(GOOGLE_JWKS_URL);
   const keys = source instanceof URL ? createRemoteJWKSet(source) : createLocalJWKSet(source);
   const issuer = options.issuer ?? GOOGLE_ISSUER;
@@ -78,6 +81,16 @@ export function pushTokenVerifier(options: PushAuthOptions): PushTokenVerifier {
         );
       if (payload["email_verified"] !== true)
         throw new UnauthorizedError(`the email ${email} in the token is not verified`);
+    }
+    if (
+      options.requireVerifiedEmail === true &&
+      (email === undefined || payload["email_verified"] !== true)
+    ) {
+      throw new UnauthorizedError(
+        email === undefined
+          ? "the token carries no email"
+          : `the email ${email} in the token is not verified`,
+      );
     }
     return { email, subject: payload.sub };
   };

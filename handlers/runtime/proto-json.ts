@@ -4,10 +4,18 @@
  * rejects proto3 JSON's int64 strings, enum names and RFC 3339 timestamps, and its
  * `fromObject` coerces anything without complaint; so JSON is brought to protobufjs's
  * form here first, by reflection, leaving what does not fit for `verify` to report.
+ *
+ * Strict, at every depth: a key that is not a field of its message (`__proto__` and
+ * `constructor` included) is refused with its path, never dropped; so are a field given
+ * twice (by its name and its json_name), a timestamp that is not RFC 3339, an int64 beyond
+ * 2^53 (this system's int64 fields are JS numbers), and `__proto__` as a map key (a JS object
+ * cannot hold it). Map fields otherwise take any key.
  */
 import * as protobuf from "protobufjs";
 import { reflectedType } from "../../infra/model/proto";
 import type { MessageClass } from "../../infra/model/types";
+import { timestampProblem } from "./cloudevents";
+import { formatJsonPath, type JsonPath } from "./strict-json";
 import { rfc3339FromTimestamp, timestampFromRfc3339 } from "./timestamps";
 
 const int64Types = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
@@ -19,65 +27,122 @@ const specialFloats: Record<string, number> = {
 };
 const TIMESTAMP = "google.protobuf.Timestamp";
 
+/** proto3 JSON that does not fit its message, with the path of the value at fault. */
+export class ProtoJsonError extends Error {
+  override readonly name = "ProtoJsonError";
+  constructor(
+    readonly kind: "unknown-field" | "duplicate-key" | "invalid-payload",
+    message: string,
+    /** Where, as strict-json's formatJsonPath writes it. */
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
 function fullName(type: protobuf.Type): string {
   return type.fullName.replace(/^\./, "");
 }
 
-function scalarFromJson(field: protobuf.Field, value: unknown): unknown {
+function invalid(path: JsonPath, problem: string): never {
+  const where = formatJsonPath(path);
+  throw new ProtoJsonError("invalid-payload", `${where}: ${problem}`, where);
+}
+
+function scalarFromJson(field: protobuf.Field, value: unknown, path: JsonPath): unknown {
   if (field.resolvedType instanceof protobuf.Enum && typeof value === "string") {
-    return field.resolvedType.values[value] ?? value;
+    const values = field.resolvedType.values;
+    return Object.hasOwn(values, value) ? values[value] : value;
   }
   if (field.resolvedType instanceof protobuf.Type) {
     if (fullName(field.resolvedType) === TIMESTAMP && typeof value === "string") {
-      try {
-        return timestampFromRfc3339(value);
-      } catch {
-        return value;
-      }
+      const problem = timestampProblem(value);
+      if (problem !== undefined) invalid(path, `${JSON.stringify(value.slice(0, 40))} ${problem}`);
+      return timestampFromRfc3339(value);
     }
     return value !== null && typeof value === "object" && !Array.isArray(value)
-      ? objectFromJson(field.resolvedType, value as Record<string, unknown>)
+      ? objectFromJson(field.resolvedType, value as Record<string, unknown>, path)
       : value;
   }
-  if (int64Types.has(field.type) && typeof value === "string" && /^-?\d+$/.test(value))
-    return Number(value);
-  if (floatTypes.has(field.type) && typeof value === "string" && value in specialFloats)
+  if (int64Types.has(field.type)) {
+    const number = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+    if (typeof number === "number" && Number.isInteger(number) && !Number.isSafeInteger(number))
+      invalid(path, `${String(value)} is beyond ±2^53, more than this system's int64 fields hold`);
+    return number;
+  }
+  if (
+    floatTypes.has(field.type) &&
+    typeof value === "string" &&
+    Object.hasOwn(specialFloats, value)
+  )
     return specialFloats[value];
   return value;
+}
+
+/** The field a proto3 JSON key names: the field's name, or its json_name. */
+function fieldNamed(type: protobuf.Type, key: string): protobuf.Field | undefined {
+  if (Object.hasOwn(type.fields, key)) return type.fields[key];
+  return type.fieldsArray.find((f) => f.options?.["json_name"] === key);
 }
 
 function objectFromJson(
   type: protobuf.Type,
   json: Record<string, unknown>,
+  path: JsonPath,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json)) {
-    const field =
-      type.fields[key] ?? type.fieldsArray.find((f) => f.options?.["json_name"] === key);
-    if (field === undefined || value === null) {
-      out[key] = value;
+    const at = [...path, key];
+    const field = fieldNamed(type, key);
+    if (field === undefined) {
+      const where = formatJsonPath(at);
+      throw new ProtoJsonError(
+        "unknown-field",
+        `unknown field ${where}: ${fullName(type)} has no field ${formatJsonPath([key.slice(0, 64)])} (fields: ${type.fieldsArray.map((f) => f.name).join(", ")})`,
+        where,
+      );
+    }
+    if (Object.hasOwn(out, field.name)) {
+      const where = formatJsonPath(at);
+      throw new ProtoJsonError(
+        "duplicate-key",
+        `${where}: the field ${field.name} is given twice (by its name and its json_name)`,
+        where,
+      );
+    }
+    if (value === null) {
+      out[field.name] = null;
       continue;
     }
     field.resolve();
-    if (field.map && value !== null && typeof value === "object") {
+    if (field.map && typeof value === "object" && !Array.isArray(value)) {
       out[field.name] = Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, scalarFromJson(field, v)]),
+        Object.entries(value).map(([k, v]) => {
+          if (k === "__proto__") invalid([...at, k], "__proto__ cannot be a map key here");
+          return [k, scalarFromJson(field, v, [...at, k])];
+        }),
       );
     } else if (field.repeated && Array.isArray(value)) {
-      out[field.name] = value.map((v: unknown) => scalarFromJson(field, v));
+      out[field.name] = value.map((v: unknown, i) => scalarFromJson(field, v, [...at, i]));
     } else {
-      out[field.name] = scalarFromJson(field, value);
+      out[field.name] = scalarFromJson(field, value, at);
     }
   }
   return out;
 }
 
-/** A proto3 JSON object as protobufjs's `verify` and `fromObject` expect it for `message`. */
+/**
+ * A proto3 JSON object as protobufjs's `verify` and `fromObject` expect it for `message`.
+ * @param path where the object is in its document, for the refusals' paths. Default: the root.
+ * @throws ProtoJsonError for an unknown field, a field given twice, or a value that cannot be
+ *   converted; a value of the wrong type is left for `verify` to report.
+ */
 export function fromProto3Json(
   message: MessageClass,
   json: Record<string, unknown>,
+  path: JsonPath = [],
 ): Record<string, unknown> {
-  return objectFromJson(reflectedType(message), json);
+  return objectFromJson(reflectedType(message), json, path);
 }
 
 function timestampsToJson(

@@ -21,7 +21,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
 import { RetryableError } from "./errors";
-import { UnauthorizedError, type PushTokenVerifier } from "./oidc";
+import { isJsonObject, parseStrictJsonBytes } from "./strict-json";
+import { UnauthorizedError, type IdTokenVerifier } from "./oidc";
 
 /** Cloud Run sends SIGTERM 10 s before SIGKILL; this leaves time to flush and close after the drain. */
 export const PUSH_DRAIN_TIMEOUT_SECONDS = 7;
@@ -36,7 +37,7 @@ export interface PushHostOptions {
   processor: DeliveryProcessor;
   logger: Logger;
   /** Verifies the bearer token of each request; `false` accepts every request (local mode only). */
-  verify: PushTokenVerifier | false;
+  verify: IdTokenVerifier | false;
   /** How long {@link PushHost.stop} waits for requests in flight, in milliseconds. Default {@link PUSH_DRAIN_TIMEOUT_SECONDS} × 1000. */
   drainTimeoutMs?: number;
 }
@@ -76,22 +77,41 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The push body, checked as Pub/Sub writes it (strict JSON, strings where it sends strings);
+ * anything else is a BadRequest (400), never an exception that answers 500.
+ */
 function parseBody(raw: Buffer): PushBody {
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw new BadRequest("the body is not JSON");
+    body = parseStrictJsonBytes(raw);
+  } catch (err) {
+    throw new BadRequest(`the body is not JSON: ${(err as Error).message}`);
   }
-  const message = (body as { message?: unknown } | null)?.message;
-  if (message === null || typeof message !== "object")
+  if (!isJsonObject(body) || !isJsonObject(body["message"]))
     throw new BadRequest("the body has no message object (is this a Pub/Sub push request?)");
-  const m = message as PushBody["message"];
-  if (typeof (m.messageId ?? m.message_id) !== "string")
+  const m = body["message"];
+  const messageId = m["messageId"] ?? m["message_id"];
+  if (typeof messageId !== "string" || messageId === "")
     throw new BadRequest("the message has no messageId");
-  if (m.data !== undefined && typeof m.data !== "string")
+  if (m["data"] !== undefined && (typeof m["data"] !== "string" || !base64.test(m["data"])))
     throw new BadRequest("message.data is not a base64 string");
-  return body as PushBody;
+  const attributes = m["attributes"];
+  if (
+    attributes !== undefined &&
+    (!isJsonObject(attributes) || Object.values(attributes).some((v) => typeof v !== "string"))
+  )
+    throw new BadRequest("message.attributes is not an object of strings");
+  if (m["orderingKey"] !== undefined && typeof m["orderingKey"] !== "string")
+    throw new BadRequest("message.orderingKey is not a string");
+  if (body["subscription"] !== undefined && typeof body["subscription"] !== "string")
+    throw new BadRequest("subscription is not a string");
+  const attempt = body["deliveryAttempt"];
+  if (attempt !== undefined && !(Number.isSafeInteger(attempt) && (attempt as number) >= 1))
+    throw new BadRequest("deliveryAttempt is not a positive integer");
+  return body as unknown as PushBody;
 }
 
 export class PushHost {

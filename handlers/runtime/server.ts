@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import type { Registry } from "prom-client";
+import { applySecurityHeaders } from "./security-headers";
 
 /** Default PORT: Cloud Run's and the Deployment's container port. */
 export const DEFAULT_PORT = 8080;
@@ -46,6 +47,7 @@ function reply(
 
 export async function startServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
   const server = createServer((req, res) => {
+    applySecurityHeaders(res);
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return reply(res, 200, "ok\n");
     if (req.method === "GET" && path === "/readyz")

@@ -2,13 +2,21 @@
  * RFC 3339 times (CloudEvents' ce-time) to protobuf Timestamps and back, without losing
  * sub-millisecond digits: the stored envelope and the proto3 JSON mapping both convert.
  */
+import { timestampProblem } from "./cloudevents";
 import { DecodeError } from "./errors";
 
-/** RFC 3339 → protobuf Timestamp, keeping sub-millisecond digits. */
+/**
+ * RFC 3339 → protobuf Timestamp, keeping sub-millisecond digits.
+ * @throws DecodeError("malformed-attribute") when it is not a valid RFC 3339 date-time (cloudevents.ts).
+ */
 export function timestampFromRfc3339(time: string): { seconds: number; nanos: number } {
-  const millis = Date.parse(time);
+  const problem = timestampProblem(time);
+  const millis = problem === undefined ? Date.parse(time) : Number.NaN;
   if (Number.isNaN(millis))
-    throw new DecodeError("malformed-attribute", `ce-time ${time} is not an RFC 3339 timestamp`);
+    throw new DecodeError(
+      "malformed-attribute",
+      `ce-time ${time.slice(0, 40)} ${problem ?? "is not an RFC 3339 timestamp"}`,
+    );
   const fraction = /\.(\d+)/.exec(time)?.[1] ?? "";
   const nanos = Number((fraction + "000000000").slice(0, 9));
   return { seconds: Math.floor(millis / 1000), nanos };

@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { type TRACKER_EVENT_TYPES, TRACKER_SOURCE } from "../../infra/model/services";
 import type { EventGateway } from "../gateway/gateway";
 import { HttpError } from "../gateway/http";
+import { allowCrossOriginEmbedding } from "../runtime/security-headers";
 
 /** The smallest transparent GIF: 1×1, one transparent color. */
 export const PIXEL_GIF = Buffer.from(
@@ -102,6 +103,7 @@ export async function trackOpen(
   await publishHit(options, "com.eventline.invitation.opened", invitationId, {
     userAgent: (request.headers["user-agent"] ?? "").slice(0, 512),
   });
+  allowCrossOriginEmbedding(response);
   response.writeHead(200, {
     "content-type": "image/gif",
     "content-length": PIXEL_GIF.length,

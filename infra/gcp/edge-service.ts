@@ -15,8 +15,10 @@ import type { ResolvedService } from "../model/types";
 import { HandlerService } from "./handler-service";
 import { accountId, type Platform } from "./platform";
 
-/** IAM principals Cloud Run accepts as invokers. */
-const memberPattern = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
+/** The audience producers' ID tokens carry for the gateway: known before the service exists (its URL is not). */
+export function gatewayAudience(stack: string): string {
+  return `eventline://${stack}/gateway`;
+}
 
 /** The annotation that carries a public service's reason into the console. */
 export const PUBLIC_REASON_ANNOTATION = "eventline.dev/public-reason";
@@ -30,8 +32,13 @@ export interface EdgeServiceArgs {
   env?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Topics it publishes to: declared name → Pub/Sub topic name. */
   publishesTo: Readonly<Record<string, pulumi.Input<string>>>;
-  /** IAM members allowed to invoke it while internal, e.g. `group:frontend@example.com`. Default none. */
-  invokers?: readonly string[];
+  /**
+   * Who may invoke it while internal: IAM members (e.g. producers' service accounts) by a stable
+   * name, which names each grant. Default none.
+   */
+  invokers?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Token audiences Cloud Run accepts besides its URLs (see HandlerServiceArgs). Default none. */
+  customAudiences?: readonly string[];
   /** A custom domain mapped to the service (verified in Search Console first). Default none. */
   domain?: string;
   /** What it does, shown in the console. */
@@ -50,18 +57,6 @@ export class EdgeService extends pulumi.ComponentResource {
   constructor(name: string, args: EdgeServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("eventline:gcp:EdgeService", name, {}, opts);
     const { platform, service } = args;
-    const invokers = args.invokers ?? [];
-    const malformed = invokers.filter((member) => !memberPattern.test(member));
-    if (malformed.length > 0) {
-      throw new Error(
-        `EdgeService ${name}: invokers ${malformed.join(", ")} are not IAM members; write them as "user:ana@example.com", "group:…", "serviceAccount:…" or "domain:…"`,
-      );
-    }
-    if (invokers.includes("allUsers") || invokers.includes("allAuthenticatedUsers")) {
-      throw new Error(
-        `EdgeService ${name}: invokers may not name allUsers or allAuthenticatedUsers; declare services.${service.name}.public with its reason in infra/system.ts`,
-      );
-    }
     const isPublic = service.publicReason !== undefined;
 
     const handler = new HandlerService(
@@ -79,6 +74,7 @@ export class EdgeService extends pulumi.ComponentResource {
         placement: service.cloudRun,
         ingress: isPublic ? "all" : "internal",
         labels: { component: service.name, exposure: isPublic ? "public" : "internal" },
+        ...(args.customAudiences !== undefined && { customAudiences: args.customAudiences }),
         ...(isPublic && { annotations: { [PUBLIC_REASON_ANNOTATION]: service.publicReason! } }),
         description: args.description,
         platform,
@@ -99,11 +95,14 @@ export class EdgeService extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    // Named by member, not position, so reordering the config list changes no binding. The
-    // service's name is written out (not its output) so the policy pack sees whose grant it is.
-    for (const member of isPublic ? ["allUsers"] : invokers) {
+    // Named by who, not position, so reordering the invokers changes no binding. The service's
+    // name is written out (not its output) so the policy pack sees whose grant it is.
+    const invokers: [string, pulumi.Input<string>][] = isPublic
+      ? [["allusers", "allUsers"]]
+      : Object.entries(args.invokers ?? {});
+    for (const [who, member] of invokers) {
       new gcp.cloudrunv2.ServiceIamMember(
-        `${name}-invoker-${member.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`,
+        `${name}-invoker-${who}`,
         {
           project: platform.project,
           location: platform.region,

@@ -36,6 +36,15 @@ export const consumerDefaults = {
   } satisfies Required<GkePlacement>,
 } as const;
 
+/**
+ * What an event type gets for what it leaves out. The gateway's body limit: 1 MB, a tenth of
+ * Pub/Sub's message, so that a gateway instance (512Mi, 80 requests at once) cannot be made to
+ * buffer and parse more than some 80 MB of bodies at once; a type that needs more declares it.
+ */
+export const eventDefaults = {
+  maxBodyBytes: 1_000_000,
+} as const;
+
 /** Topic message retention when a topic leaves it out. */
 export const defaultTopicRetention = "7d";
 
@@ -57,7 +66,9 @@ export const serviceDefaults: Readonly<
     { rateLimit?: { requests: number; per: string }; cloudRun: Required<CloudRunPlacement> }
   >
 > = {
-  gateway: { cloudRun: consumerDefaults.cloudRun },
+  // Per producer and instance: 500/s, several times what one instance serves (bench/README.md,
+  // gateway), so only a producer in a loop meets it, and the others keep their share.
+  gateway: { rateLimit: { requests: 30_000, per: "1m" }, cloudRun: consumerDefaults.cloudRun },
   // A recipient opens and clicks a handful of times; a client far past that is a scanner or a loop.
   tracker: {
     rateLimit: { requests: 120, per: "1m" },

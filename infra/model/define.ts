@@ -86,6 +86,7 @@ export function defineSystem<
   topics: T;
   handlers: H & NoInfer<CheckHandlers<T, H>>;
   consumers: C & NoInfer<CheckConsumers<T, H, C>>;
+  producers?: SystemSpec["producers"];
   services?: SystemSpec["services"];
   stacks?: Readonly<Record<string, StackOverrides>>;
 }): System<T, H, C> {

@@ -9,9 +9,11 @@ import {
   archiverPlacement,
   consumerDefaults,
   defaultTopicRetention,
+  eventDefaults,
   serviceDefaults,
 } from "./defaults";
 import { toSeconds, type Duration } from "./duration";
+import { SHARE_REQUESTED, TRACKER_EVENT_TYPES } from "./services";
 import { messageNameOf, oneofMembers } from "./proto";
 import type {
   ConsumerSpec,
@@ -21,6 +23,7 @@ import type {
   ResolvedPullConsumer,
   ResolvedEvent,
   ResolvedSystem,
+  ResolvedProducer,
   ResolvedService,
   ResolvedTopic,
   ServiceName,
@@ -97,7 +100,8 @@ function resolveTopic(name: string, spec: SystemSpec["topics"][string]): Resolve
       oneofField: fieldByMessage.get(messageName) ?? "",
       routingAttributes: event.routingAttributes ?? {},
       ...(event.subject !== undefined && { subject: event.subject }),
-      producers: event.producers ?? [],
+      maxBodyBytes: event.maxBodyBytes ?? eventDefaults.maxBodyBytes,
+      producers: [],
       ...(event.description !== undefined && { description: event.description }),
     };
   });
@@ -205,6 +209,33 @@ function archiverFor(topic: ResolvedTopic): ResolvedPullConsumer {
   };
 }
 
+function resolveProducers(spec: SystemSpec): ResolvedProducer[] {
+  return Object.entries(spec.producers ?? {}).map(([name, producer]) => ({
+    name,
+    ...(producer.description !== undefined && { description: producer.description }),
+    publishes: producer.publishes ?? [],
+    sources: producer.sources,
+    shares: producer.shares ?? false,
+  }));
+}
+
+/** Each event's producers: the declared producers that post it, or the platform service that makes it. */
+function withProducers(
+  topics: ResolvedTopic[],
+  producers: readonly ResolvedProducer[],
+): ResolvedTopic[] {
+  const producersOf = (type: string): string[] => {
+    if (type === SHARE_REQUESTED)
+      return producers.filter((p) => p.shares).map((p) => `${p.name} (/v1/shares)`);
+    if ((TRACKER_EVENT_TYPES as readonly string[]).includes(type)) return ["tracker"];
+    return producers.filter((p) => p.publishes.includes(type)).map((p) => p.name);
+  };
+  return topics.map((topic) => ({
+    ...topic,
+    events: topic.events.map((event) => ({ ...event, producers: producersOf(event.type) })),
+  }));
+}
+
 function resolveServices(spec: SystemSpec): ResolvedSystem["services"] {
   const resolve = (name: ServiceName): ResolvedService => {
     const declared = spec.services?.[name] ?? {};
@@ -255,5 +286,13 @@ export function resolveSystem(spec: SystemSpec, stack = "dev"): ResolvedSystem {
     uses: [],
     description: "Built in: appends every event, immutable, to the Firestore event store.",
   };
-  return { stack, services: resolveServices(merged), topics, consumers, handlers };
+  const producers = resolveProducers(merged);
+  return {
+    stack,
+    producers,
+    services: resolveServices(merged),
+    topics: withProducers(topics, producers),
+    consumers,
+    handlers,
+  };
 }

@@ -14,5 +14,15 @@ export const TRACKER_EVENT_TYPES = [
   "com.eventline.invitation.clicked",
 ] as const;
 
+/** The event type the gateway makes from each recipient of a share request (`/v1/shares`). */
+export const SHARE_REQUESTED = "com.eventline.share.requested";
+
+/**
+ * Types only the platform's services publish from outside: no producer may post them to
+ * `/v1/events`, so a share passes the share request's checks and the funnel counts only what
+ * the tracker saw.
+ */
+export const PLATFORM_PRODUCED_TYPES: readonly string[] = [SHARE_REQUESTED, ...TRACKER_EVENT_TYPES];
+
 /** The CloudEvents source of the tracker's events. */
 export const TRACKER_SOURCE = "//eventline/tracker";

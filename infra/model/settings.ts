@@ -92,15 +92,26 @@ export const settings = {
     description: "The service account the subscription pushes as (the token's email).",
     source: { kind: "program" },
   },
-  PUSH_JWKS_URL: {
-    description: "Where the push tokens' signing keys are.",
+  TOKEN_JWKS_URL: {
+    description:
+      "Where the keys that sign inbound ID tokens (Pub/Sub's pushes, producers' requests) are.",
     source: { kind: "local" },
     default: "https://www.googleapis.com/oauth2/v3/certs",
   },
-  PUSH_ISSUER: {
-    description: "The issuer push tokens must carry.",
+  TOKEN_ISSUER: {
+    description: "The issuer inbound ID tokens must carry.",
     source: { kind: "local" },
     default: "https://accounts.google.com",
+  },
+
+  // ---- The gateway ----
+  EVENTLINE_GATEWAY_AUDIENCE: {
+    description: "The audience producers' ID tokens must carry (the gateway's custom audience).",
+    source: { kind: "program" },
+  },
+  EVENTLINE_PRODUCER_ACCOUNTS: {
+    description: "JSON: each declared producer's service account email, by producer name.",
+    source: { kind: "program" },
   },
   PUSH_VERIFY: {
     description: "off: accept push requests without a token. Local mode only.",

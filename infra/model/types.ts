@@ -36,8 +36,12 @@ export interface EventSpec<M extends MessageClass = MessageClass> {
   routingAttributes?: Readonly<Record<string, string>>;
   /** The payload field published as `ce-subject` (the entity the event is about). Default: none. */
   subject?: string;
-  /** Who publishes it (services, the gateway), for the catalog (docs/requirements.md, PL-23). Default: none listed. */
-  producers?: readonly string[];
+  /**
+   * The largest HTTP body the gateway takes for this type, in bytes, at most Pub/Sub's
+   * 10 000 000 (one message). It is enforced while the body is read, before more is buffered.
+   * Default `eventDefaults.maxBodyBytes` (defaults.ts): 1 000 000.
+   */
+  maxBodyBytes?: number;
 }
 
 /** A Pub/Sub topic and the event types it carries. */
@@ -190,8 +194,9 @@ export interface ServiceSpec {
    */
   public?: { reason: string };
   /**
-   * Requests one client (by address) may make per window; past it the service answers 429
-   * with Retry-After. Default `serviceDefaults` (defaults.ts).
+   * Requests one client may make per window, in each instance: per producer at the gateway, per
+   * address at the tracker. Past it the service answers 429 with Retry-After. Default
+   * `serviceDefaults` (defaults.ts).
    */
   rateLimit?: { requests: number; per: Duration };
   /** CPU, memory, instances and concurrency. Default `serviceDefaults` (defaults.ts). */
@@ -223,11 +228,29 @@ export interface StackOverrides {
   >;
 }
 
+/**
+ * A service outside the system that posts events to the gateway: a service account in the
+ * cloud (the program creates it, and only producers may invoke the gateway), a named local
+ * identity under `npm start` (`eventline token <producer>`).
+ */
+export interface ProducerSpec {
+  /** What it is, for the catalog. */
+  description?: string;
+  /** Event types it may post to `/v1/events`. Default: none. */
+  publishes?: readonly string[];
+  /** Prefixes of the `source` its events may carry, e.g. `//user-service`. At least one. */
+  sources: readonly string[];
+  /** It may post share requests to `/v1/shares`. Default false. */
+  shares?: boolean;
+}
+
 /** The whole declaration, as written in infra/system.ts. */
 export interface SystemSpec {
   topics: Readonly<Record<string, TopicSpec>>;
   handlers: Readonly<Record<string, HandlerContract>>;
   consumers: Readonly<Record<string, ConsumerSpec>>;
+  /** Who may post what to the gateway. Default: no one. */
+  producers?: Readonly<Record<string, ProducerSpec>>;
   /** The gateway and the tracker. Default: both internal-only except as stated on each. */
   services?: Readonly<Partial<Record<ServiceName, ServiceSpec>>>;
   /** Overrides by stack name (`dev`, `prod`, `local`, ...). */
@@ -246,8 +269,20 @@ export interface ResolvedEvent {
   oneofField: string;
   routingAttributes: Readonly<Record<string, string>>;
   subject?: string;
+  /** The largest HTTP body the gateway takes for it, in bytes. */
+  maxBodyBytes: number;
+  /** Who publishes it: declared producers, or the platform service that makes it (catalog). */
   producers: readonly string[];
   description?: string;
+}
+
+/** A producer with its defaults applied. */
+export interface ResolvedProducer {
+  name: string;
+  description?: string;
+  publishes: readonly string[];
+  sources: readonly string[];
+  shares: boolean;
 }
 
 export interface ResolvedTopic {
@@ -314,6 +349,7 @@ export interface ResolvedService {
 
 export interface ResolvedSystem {
   stack: string;
+  producers: readonly ResolvedProducer[];
   services: Readonly<Record<ServiceName, ResolvedService>>;
   topics: readonly ResolvedTopic[];
   consumers: readonly ResolvedConsumer[];

@@ -6,10 +6,17 @@ import { FilterSyntaxError, filterForTypes, parseFilter } from "./filter";
 import { DurationError, toSeconds } from "./duration";
 import { hasField, messageNameOf, oneofMembers } from "./proto";
 import { parseQuantity } from "./quantity";
-import { consumerDefaults, serviceDefaults } from "./defaults";
-import { SERVICE_NAMES } from "./services";
+import { consumerDefaults, eventDefaults, serviceDefaults } from "./defaults";
+import { PLATFORM_PRODUCED_TYPES, SERVICE_NAMES, SHARE_REQUESTED } from "./services";
 import { capabilities } from "./settings";
-import type { CloudRunPlacement, ConsumerSpec, ServiceSpec, SystemSpec, TopicSpec } from "./types";
+import type {
+  CloudRunPlacement,
+  ConsumerSpec,
+  ProducerSpec,
+  ServiceSpec,
+  SystemSpec,
+  TopicSpec,
+} from "./types";
 
 /** One problem in the declaration. */
 export interface DeclarationIssue {
@@ -63,6 +70,8 @@ export const pubsubLimits = {
   maxDeliveryAttempts: { min: 5, max: 100 },
   retentionSeconds: { min: 600, max: 31 * 86_400 },
   subscriptionRetentionSeconds: { min: 600, max: 7 * 86_400 },
+  /** One message, data and attributes (the runtime's PUBSUB_MESSAGE_LIMITS.totalBytes). */
+  messageBytes: 10_000_000,
 } as const;
 
 /** Cloud Run's bounds on requests per instance. */
@@ -177,6 +186,18 @@ function validateTopic(
           `${message} has no field "${field}"`,
           "name a top-level field of the message, in camelCase",
         );
+    }
+    if (
+      event.maxBodyBytes !== undefined &&
+      (!Number.isSafeInteger(event.maxBodyBytes) ||
+        event.maxBodyBytes < 1 ||
+        event.maxBodyBytes > pubsubLimits.messageBytes)
+    ) {
+      issues.add(
+        `${path}.maxBodyBytes`,
+        `${event.maxBodyBytes} is not a whole number of bytes in 1..${pubsubLimits.messageBytes}`,
+        `the body becomes one Pub/Sub message, at most ${pubsubLimits.messageBytes} bytes; leave it out for the default ${eventDefaults.maxBodyBytes}`,
+      );
     }
     if (event.subject !== undefined && !hasField(event.message, event.subject)) {
       issues.add(
@@ -411,6 +432,56 @@ function validateConsumer(
   validatePlacement(issues, at, consumer);
 }
 
+/** A producer's name becomes its service account id (`prd-<name>`) and its local identity. */
+const maxProducerName = 24;
+
+function validateProducer(
+  issues: Issues,
+  name: string,
+  producer: ProducerSpec,
+  typeOwner: ReadonlyMap<string, string>,
+): void {
+  const at = `producers.${name}`;
+  checkName(issues, at, name, maxProducerName, "producer");
+  const publishes = producer.publishes ?? [];
+  for (const type of publishes) {
+    if (!typeOwner.has(type))
+      issues.add(
+        `${at}.publishes`,
+        `unknown event type ${type}`,
+        "declare it on a topic, or fix its spelling",
+      );
+    else if (PLATFORM_PRODUCED_TYPES.includes(type)) {
+      issues.add(
+        `${at}.publishes`,
+        `${type} is made by the platform itself, not posted by producers`,
+        type === SHARE_REQUESTED
+          ? "give the producer shares: true; it posts share requests to /v1/shares"
+          : "the tracker publishes it from the invitation's links",
+      );
+    }
+  }
+  if (publishes.length === 0 && producer.shares !== true)
+    issues.add(
+      at,
+      "the producer may post nothing",
+      "list the event types it publishes, or set shares: true",
+    );
+  if (
+    !Array.isArray(producer.sources) ||
+    producer.sources.length === 0 ||
+    producer.sources.some(
+      (source) => typeof source !== "string" || source.trim() === "" || /\s/.test(source),
+    )
+  ) {
+    issues.add(
+      `${at}.sources`,
+      "needs at least one source prefix without spaces",
+      'list the ce-source prefixes its events carry, e.g. "//user-service"',
+    );
+  }
+}
+
 function validateService(issues: Issues, name: string, service: ServiceSpec): void {
   const at = `services.${name}`;
   if (!(name in serviceDefaults)) {
@@ -490,6 +561,8 @@ export function validateSystem(
 
   for (const [name, consumer] of Object.entries(merged.consumers))
     validateConsumer(issues, name, consumer, merged);
+  for (const [name, producer] of Object.entries(merged.producers ?? {}))
+    validateProducer(issues, name, producer, typeOwner);
   for (const [name, service] of Object.entries(merged.services ?? {}))
     validateService(issues, name, service);
   for (const [name, topic] of Object.entries(merged.topics)) {

@@ -71,7 +71,7 @@ describe("the event catalog", () => {
       .filter((c) => !c.builtIn && c.contract.accepts.includes("com.dip.document.ingested"))
       .map((c) => c.name);
     expect(markdown).toContain(
-      `\`com.dip.document.ingested\` | \`documents\` | gateway (/services/ingestion) | ${ingestedBy.join(", ")} | \`documents.v1.DocumentIngested\` (json)`,
+      `\`com.dip.document.ingested\` | \`documents\` | ingestion-service | ${ingestedBy.join(", ")} | \`documents.v1.DocumentIngested\` (json)`,
     );
     expect(markdown.match(/archiver/g)?.length).toBe(2);
   });

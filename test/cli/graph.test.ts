@@ -38,11 +38,15 @@ describe("the topology", () => {
     });
   });
 
-  it("merges the gateway's declared producer variants into one producer node", () => {
-    const gateway = topology.nodes.filter(
-      (node) => node.kind === "producer" && node.label.startsWith("gateway"),
-    );
-    expect(gateway.map((node) => node.label)).toEqual(["gateway"]);
+  it("draws one producer node per declared producer, and the tracker for the funnel's hits", () => {
+    const producers = topology.nodes
+      .filter((node) => node.kind === "producer")
+      .map((node) => node.label)
+      .sort();
+    const declared = resolved.producers.map((producer) => producer.name);
+    expect(producers).toEqual([...declared, "tracker"].sort());
+    // cards-app posts shares through /v1/shares and conversions as events: one node.
+    expect(topology.edges.filter((e) => e.from === nodeId.producer("cards-app"))).toHaveLength(2);
   });
 });
 

@@ -2,6 +2,7 @@
  * `npm start` as a user runs it: a child process on free ports, driven over HTTP, through the
  * `eventline` CLI and in a browser, then stopped with Ctrl-C (SIGINT to its process group).
  */
+import { randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { freePort } from "../../tools/local/emulators";
 import { portIsFree } from "../../tools/local/preflight";
 import { runCli } from "../cli/run-cli";
 import { samplePayloads } from "../../tools/samples/events";
+import { posterOf, sharer } from "../support/producers";
 
 const ROOT = join(__dirname, "..", "..");
 const CHROMIUM = "/usr/bin/chromium";
@@ -35,18 +37,34 @@ function json(type: EventType): Record<string, unknown> {
   return toProto3Json(message, message.fromObject(samplePayloads[type] as Record<string, unknown>));
 }
 
+const tokens = new Map<string, string>();
+
+/** `Authorization` for `producer`, with the token `eventline token <producer>` prints. */
+async function asProducer(producer: string): Promise<{ authorization: string }> {
+  if (!tokens.has(producer)) {
+    const result = await runCli(["token", producer], { env: cliEnv });
+    expect(result.code, result.stderr).toBe(0);
+    tokens.set(producer, result.stdout.trim());
+  }
+  return { authorization: `Bearer ${tokens.get(producer)!}` };
+}
+
+/** Posts as the type's declared producer. */
 async function postEvent(
   type: EventType,
   data: object,
   headers: Record<string, string> = {},
 ): Promise<string> {
+  const { producer, source } = posterOf(eventTypes.system, type);
   const response = await fetch(`${base}/v1/events`, {
     method: "POST",
     headers: {
+      ...(await asProducer(producer)),
       "content-type": "application/json",
       "ce-specversion": "1.0",
       "ce-type": type,
-      "ce-source": "//e2e",
+      "ce-source": source,
+      "ce-id": randomUUID(),
       ...headers,
     },
     body: JSON.stringify(data),
@@ -139,10 +157,54 @@ describe("npm start", () => {
     else expect(stderr).not.toContain("not hosted");
   });
 
+  it("admits a producer only with its token, and only what it declares it posts", async () => {
+    const campaign = JSON.stringify(json("com.eventline.campaign.created"));
+    const headers = {
+      "content-type": "application/json",
+      "ce-specversion": "1.0",
+      "ce-type": "com.eventline.campaign.created",
+      "ce-source": "//campaign-manager",
+      "ce-id": randomUUID(),
+    };
+    const anonymous = await fetch(`${base}/v1/events`, { method: "POST", headers, body: campaign });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
+    expect(await anonymous.json()).toMatchObject({
+      reason: "unauthenticated",
+      error: expect.stringContaining("npx eventline token <producer>"),
+    });
+    const otherProducer = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { ...headers, ...(await asProducer("user-service")) },
+      body: campaign,
+    });
+    expect(otherProducer.status).toBe(403);
+    expect(await otherProducer.json()).toMatchObject({ reason: "type-not-allowed" });
+    // A page open in the developer's browser cannot drive the server's other endpoints either.
+    const crossSite = await fetch(`${base}/api/dead-letters/router/redrive`, {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(crossSite.status).toBe(403);
+    const form = await fetch(`${base}/api/dead-letters/router/redrive`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
+    expect(form.status).toBe(415);
+    const mistyped = await runCli(["token", "user-servce"], { env: cliEnv });
+    expect(mistyped.code).not.toBe(0);
+    expect(mistyped.stderr).toContain("no producer named user-servce; did you mean user-service?");
+  });
+
   it("takes one event of each system's domain at the gateway and stores each in the event store", async () => {
     const share = await fetch(`${base}/v1/shares`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        ...(await asProducer(sharer(eventTypes.system))),
+        "content-type": "application/json",
+      },
       body: JSON.stringify({
         senderUserId: "user-1",
         cardId: "card-1",
@@ -158,9 +220,13 @@ describe("npm start", () => {
     ];
     const structured = await fetch(`${base}/v1/events`, {
       method: "POST",
-      headers: { "content-type": "application/cloudevents+json" },
+      headers: {
+        ...(await asProducer("ingestion-service")),
+        "content-type": "application/cloudevents+json",
+      },
       body: JSON.stringify({
         specversion: "1.0",
+        id: randomUUID(),
         type: "com.dip.document.ingested",
         source: "/services/ingestion",
         data: json("com.dip.document.ingested"),
@@ -178,7 +244,10 @@ describe("npm start", () => {
     async () => {
       const share = await fetch(`${base}/v1/shares`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          ...(await asProducer(sharer(eventTypes.system))),
+          "content-type": "application/json",
+        },
         body: JSON.stringify({
           senderUserId: "user-funnel",
           cardId: "card-funnel",

@@ -124,10 +124,10 @@ describe("the stack configuration", () => {
       /"on-call" is not notification channel names/,
     ],
     [
-      "a gateway invoker without its kind",
-      { "eventline:gatewayInvokers": '["ana@example.com"]' },
+      "a gateway invoker list, which the program no longer reads (producers are declared)",
+      { "eventline:gatewayInvokers": '["group:frontend@example.com"]' },
       "eventline:gatewayInvokers",
-      /"ana@example\.com" is not IAM members/,
+      /is not a setting of this program/,
     ],
     [
       "a Firestore location with spaces",

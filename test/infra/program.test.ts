@@ -403,14 +403,24 @@ describe.each(stacks)(
       }
     });
 
-    it("lets the gateway publish to the topics of what producers post and touch nothing else, internal and invoked by no one by default", () => {
+    it("lets the gateway publish to the topics of what producers post and touch nothing else, internal and invoked by the declared producers only", () => {
       const gateway = one(evaluation, types.service, "gateway");
       expect(gateway["ingress"]).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+      const producerEmail = (name: string) =>
+        `${accountId("prd", name)}@${project}.iam.gserviceaccount.com`;
       expect(envOf(gateway["template"]["containers"][0])).toEqual({
         MODE: "gateway",
         STACK: stack,
         GOOGLE_CLOUD_PROJECT: project,
+        EVENTLINE_GATEWAY_AUDIENCE: `eventline://${stack}/gateway`,
+        EVENTLINE_PRODUCER_ACCOUNTS: JSON.stringify(
+          Object.fromEntries(resolved.producers.map((p) => [p.name, producerEmail(p.name)])),
+        ),
       });
+      expect(gateway["customAudiences"]).toEqual([`eventline://${stack}/gateway`]);
+      expect(evaluation.outputs["producerAccounts"]).toEqual(
+        Object.fromEntries(resolved.producers.map((p) => [p.name, producerEmail(p.name)])),
+      );
       expect(gateway["template"]["containers"][0]["startupProbe"]["httpGet"]).toEqual({
         path: "/readyz",
         port: 8080,
@@ -430,11 +440,16 @@ describe.each(stacks)(
           on: topic.name,
         })),
       );
+      const invokers = ofType(evaluation, types.serviceIam).filter(
+        (resource) => resource.inputs["name"] === "gateway",
+      );
       expect(
-        ofType(evaluation, types.serviceIam).filter(
-          (resource) => resource.inputs["name"] === "gateway",
-        ),
-      ).toEqual([]);
+        invokers.map((grant) => [grant.inputs["role"], grant.inputs["member"]]).sort(),
+      ).toEqual(
+        resolved.producers
+          .map((p) => ["roles/run.invoker", `serviceAccount:${producerEmail(p.name)}`])
+          .sort(),
+      );
     });
 
     it("runs the tracker public because the declaration says so, publishing to the funnel's topic and nothing else, with its links' settings", () => {

@@ -5,10 +5,6 @@ import { ofType, one, types } from "./resources";
 
 const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
 const channels = ["projects/eventline-prod/notificationChannels/42"];
-const invokers = [
-  "group:frontend@example.com",
-  "serviceAccount:edge@eventline-dev.iam.gserviceaccount.com",
-];
 
 describe("a prod stack on an existing cluster, with a gateway declared public and alert channels", () => {
   let evaluation: Evaluation;
@@ -65,22 +61,6 @@ describe("a prod stack on an existing cluster, with a gateway declared public an
     const alerts = ofType(evaluation, types.alert);
     expect(alerts.length).toBeGreaterThan(0);
     for (const alert of alerts) expect(alert.inputs["notificationChannels"]).toEqual(channels);
-  });
-});
-
-describe("a dev stack with gateway invokers", () => {
-  it("lets the configured members, and no one else, invoke the internal gateway", async () => {
-    const evaluation = await evaluateProgram({
-      stack: "dev",
-      config: { "eventline:gatewayInvokers": JSON.stringify(invokers) },
-    });
-    const grants = ofType(evaluation, types.serviceIam).filter(
-      (grant) => grant.inputs["name"] === "gateway",
-    );
-    expect(grants.map((grant) => grant.inputs["member"]).sort()).toEqual([...invokers].sort());
-    expect(one(evaluation, types.service, "gateway")["ingress"]).toBe(
-      "INGRESS_TRAFFIC_INTERNAL_ONLY",
-    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError } from "../../handlers/runtime/errors";
@@ -8,7 +9,9 @@ import { DeadLetterBox } from "../../tools/local/dead-letters";
 import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { queryEvents } from "../../tools/local/event-feed";
 import { localSettings, type LocalSettings } from "../../tools/local/settings";
+import { localIssuer } from "../../tools/local/local-issuer";
 import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
+import { posterOf } from "../support/producers";
 import { eventTypesFor } from "../../handlers/declared";
 
 /** What the test handlers saw, by consumer. */
@@ -61,14 +64,18 @@ afterAll(async () => {
   await Promise.all((emulators ?? []).map((emulator) => emulator.stop()));
 });
 
+/** Posts as the type's declared producer, with a token of the local issuer. */
 async function post(type: string, data: object): Promise<string> {
+  const { producer, source } = posterOf(eventTypesFor("local").system, type);
   const response = await fetch(`${environment.baseUrl}/v1/events`, {
     method: "POST",
     headers: {
+      authorization: `Bearer ${await (await localIssuer()).token(producer)}`,
       "content-type": "application/json",
       "ce-specversion": "1.0",
       "ce-type": type,
-      "ce-source": "//test",
+      "ce-source": source,
+      "ce-id": randomUUID(),
     },
     body: JSON.stringify(data),
   });

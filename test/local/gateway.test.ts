@@ -1,10 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import { PubSub } from "@google-cloud/pubsub";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { noAuthentication } from "../../handlers/gateway/admission";
 import { EventGateway } from "../../handlers/gateway/gateway";
 import { startGatewayServer, startHttpServer } from "../../handlers/gateway/server";
 import { shareChannels } from "../../handlers/gateway/shares";
@@ -19,6 +23,12 @@ import { trackerRoute } from "../../handlers/tracker/server";
 import { TRACKER_SOURCE } from "../../infra/model/services";
 import { PIXEL_GIF } from "../../handlers/tracker/tracking";
 import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+import {
+  LOCAL_GATEWAY_AUDIENCE,
+  LOCAL_ISSUER,
+  localIssuer,
+  localProducerEmail,
+} from "../../tools/local/local-issuer";
 import { probeTopics, type Probe } from "./pubsub-probe";
 
 const eventTypes = eventTypesFor("local");
@@ -47,9 +57,13 @@ beforeAll(async () => {
     codec,
     new PubSubPublisher(pubsub, eventTypes, new RuntimeMetrics()),
   );
+  // Authentication is gateway-admission.test.ts's; here the declaration alone decides who may post what.
   server = await startGatewayServer({
     gateway,
     logger: pino({ level: "silent" }),
+    authenticate: noAuthentication,
+    producers: eventTypes.system.producers,
+    eventTypes,
     port: 0,
     shareChannels: shareChannels(eventTypes.system),
   });
@@ -78,6 +92,7 @@ const binaryHeaders = (type: string, extra: Record<string, string> = {}) => ({
   "ce-specversion": "1.0",
   "ce-type": type,
   "ce-source": "//user-service",
+  "ce-id": randomUUID(),
   ...extra,
 });
 
@@ -119,7 +134,7 @@ describe("POST /v1/events", () => {
     expect(decoded.data).toMatchObject({ userId: "usr_123", email: "user@example.com" });
   });
 
-  it("publishes a structured-mode CloudEvent, with a generated id when it has none", async () => {
+  it("publishes a structured-mode CloudEvent under the id it carries", async () => {
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
       headers: { "content-type": "application/cloudevents+json" },
@@ -127,12 +142,13 @@ describe("POST /v1/events", () => {
         specversion: "1.0",
         type: "com.dip.document.ingested",
         source: "/services/ingestion",
+        id: "doc-event-123",
         data: { documentId: "doc-123", contentType: "application/pdf", size: "1024000" },
       }),
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(id).toBe("doc-event-123");
     const message = await probe.waitFor((m) => m.attributes["ce-id"] === id);
     expect(message.attributes["content-type"]).toBe("application/json");
     expect(JSON.parse(message.data.toString())).toEqual({
@@ -222,7 +238,7 @@ describe("POST /v1/events", () => {
     },
   );
 
-  it("answers 413 to a body over Pub/Sub's 10 MB message limit while the client is still sending it", async () => {
+  it("answers 413 to a body over its type's 1 MB limit while the client is still sending it", async () => {
     const before = probe.messages.length;
     // node:http writes the whole body and fails with EPIPE if the server hangs up before reading it.
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -251,9 +267,10 @@ describe("POST /v1/events", () => {
       req.end(body);
     });
     expect(answer.status).toBe(413);
-    expect((JSON.parse(answer.body) as { error: string }).error).toContain(
-      "over the 10000000-byte limit",
-    );
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: expect.stringContaining("over the 1000000-byte limit"),
+      reason: "oversize",
+    });
     await drained();
     expect(probe.messages.length).toBe(before + 1);
   });
@@ -312,20 +329,22 @@ describe("POST /v1/shares", () => {
     [
       { ...share, recipients: [] },
       "recipients must be a non-empty array of { channel, recipient }",
+      "invalid-payload",
     ],
     [
       { ...share, recipients: [{ channel: "pigeon", recipient: "x" }] },
       "recipients[0].channel pigeon has no worker; use one of email, sms, whatsapp",
+      "invalid-payload",
     ],
-    [{ ...share, cardId: "" }, "cardId must be a non-empty string"],
-  ])("refuses a bad share request with the field at fault (%#)", async (body, reason) => {
+    [{ ...share, cardId: "" }, "cardId must be a non-empty string", "invalid-payload"],
+  ])("refuses a bad share request with the field at fault (%#)", async (body, error, reason) => {
     const response = await fetch(`${base}/v1/shares`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ error: reason });
+    expect(await response.json()).toEqual({ error, reason });
   });
 });
 
@@ -338,6 +357,9 @@ describe("the tracker", () => {
     expect(response.headers.get("content-type")).toBe("image/gif");
     expect(response.headers.get("cache-control")).toContain("no-store");
     expect(Buffer.from(await response.arrayBuffer())).toEqual(PIXEL_GIF);
+    // A mail client shows it inside a message: the pixel alone may be embedded from elsewhere.
+    expect(response.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     const message = await probe.waitFor(
       (m) =>
         m.attributes["ce-type"] === "com.eventline.invitation.opened" &&
@@ -356,6 +378,7 @@ describe("the tracker", () => {
     });
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe(to);
+    expect(response.headers.get("cross-origin-resource-policy")).toBe("same-origin");
     const message = await probe.waitFor(
       (m) =>
         m.attributes["ce-type"] === "com.eventline.invitation.clicked" &&
@@ -427,6 +450,9 @@ describe("the gateway server", () => {
       startGatewayServer({
         gateway: new EventGateway(codec, { publish: async () => [], flush: async () => {} }),
         logger: pino({ level: "silent" }),
+        authenticate: noAuthentication,
+        producers: [],
+        eventTypes,
         port,
       }),
     ).rejects.toThrow(`port ${port} is in use; stop what runs there or set PORT to another port`);
@@ -463,6 +489,14 @@ describe("the gateway in the handler image", () => {
 
   it("runs with MODE=gateway from the image's entrypoint, becomes ready, takes an event, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
+    // The producers' tokens come from a local issuer whose keys the gateway fetches, as in the
+    // cloud it fetches Google's.
+    const issuer = await localIssuer(join(mkdtempSync(join(tmpdir(), "issuer-")), "issuer.json"));
+    const keys = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(issuer.jwks()));
+    });
+    await new Promise<void>((resolve) => keys.listen(0, "127.0.0.1", resolve));
     const child = spawn(
       process.execPath,
       ["-r", "tsx/cjs", join(__dirname, "..", "..", "handlers", "main.ts")],
@@ -475,6 +509,12 @@ describe("the gateway in the handler image", () => {
           STACK: "local",
           PUBSUB_EMULATOR_HOST: emulator.host,
           LOG_LEVEL: "warn",
+          EVENTLINE_GATEWAY_AUDIENCE: LOCAL_GATEWAY_AUDIENCE,
+          EVENTLINE_PRODUCER_ACCOUNTS: JSON.stringify({
+            "user-service": localProducerEmail("user-service"),
+          }),
+          TOKEN_ISSUER: LOCAL_ISSUER,
+          TOKEN_JWKS_URL: `http://127.0.0.1:${(keys.address() as AddressInfo).port}/jwks`,
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -492,15 +532,26 @@ describe("the gateway in the handler image", () => {
           { timeout: 20_000 },
         )
         .toBe(200);
-      const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      const anonymous = await fetch(`http://127.0.0.1:${port}/v1/events`, {
         method: "POST",
-        headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-1" }),
+        headers: binaryHeaders("com.skillancer.user.created", { "ce-id": "evt-image-0" }),
         body: JSON.stringify({ userId: "u-image" }),
       });
-      expect(response.status).toBe(202);
-      await probe.waitFor((m) => m.attributes["ce-id"] === "evt-image-1");
+      expect(anonymous.status).toBe(401);
+      const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: "POST",
+        headers: binaryHeaders("com.skillancer.user.created", {
+          "ce-id": "evt-image-1",
+          authorization: `Bearer ${await issuer.token("user-service")}`,
+        }),
+        body: JSON.stringify({ userId: "u-image" }),
+      });
+      expect(response.status, await response.clone().text()).toBe(202);
+      const message = await probe.waitFor((m) => m.attributes["ce-id"] === "evt-image-1");
+      expect(message.attributes["ce-producer"]).toBe("user-service");
     } finally {
       child.kill("SIGTERM");
+      keys.close();
     }
     expect(await exited, stderr).toBe(0);
   });

@@ -384,6 +384,35 @@ const invalid: Array<[string, Breakage, string, RegExp]> = [
     /has no field "medium"/,
   ],
   [
+    "a body limit over Pub/Sub's 10 MB message",
+    (s) =>
+      void (s.topics["shares"] = {
+        schema: viral.v1.ViralSharesTopic,
+        events: {
+          ...s.topics["shares"]!.events,
+          "com.test.share.requested": {
+            message: viral.v1.ViralShareRequested,
+            maxBodyBytes: 10_000_001,
+          },
+        },
+      }),
+    "topics.shares.events.com.test.share.requested.maxBodyBytes",
+    /10000001 is not a whole number of bytes in 1\.\.10000000/,
+  ],
+  [
+    "a body limit that is not a whole number of bytes",
+    (s) =>
+      void (s.topics["shares"] = {
+        schema: viral.v1.ViralSharesTopic,
+        events: {
+          ...s.topics["shares"]!.events,
+          "com.test.share.requested": { message: viral.v1.ViralShareRequested, maxBodyBytes: 0.5 },
+        },
+      }),
+    "topics.shares.events.com.test.share.requested.maxBodyBytes",
+    /0\.5 is not a whole number of bytes/,
+  ],
+  [
     "ordering on a topic without an ordering key",
     (s) => void (push(s).ordering = true),
     "consumers.funnel-push.ordering",
@@ -475,6 +504,31 @@ const invalid: Array<[string, Breakage, string, RegExp]> = [
 describe("an invalid declaration is rejected with the field and the fix", () => {
   it("accepts the unbroken test declaration", () => {
     expect(() => resolveSystem(validSpec(), "dev")).not.toThrow();
+  });
+
+  it("gives every event type a 1 MB body limit unless it declares its own", () => {
+    const spec = validSpec();
+    const shares = spec.topics["shares"]!;
+    spec.topics["shares"] = {
+      ...shares,
+      events: {
+        ...shares.events,
+        "com.test.share.requested": {
+          ...shares.events["com.test.share.requested"]!,
+          maxBodyBytes: 5_000_000,
+        },
+      },
+    };
+    const events = resolveSystem(spec, "dev").topics.flatMap((topic) => topic.events);
+    expect(events.find((e) => e.type === "com.test.share.requested")!.maxBodyBytes).toBe(5_000_000);
+    expect(
+      events.filter((e) => e.type !== "com.test.share.requested").map((e) => e.maxBodyBytes),
+    ).toEqual(expect.arrayContaining([1_000_000]));
+    expect(
+      new Set(
+        events.filter((e) => e.type !== "com.test.share.requested").map((e) => e.maxBodyBytes),
+      ),
+    ).toEqual(new Set([1_000_000]));
   });
 
   it.each(invalid)("rejects %s", (_name, breakIt, path, problem) => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import { v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventKey } from "../../handlers/runtime/idempotency";
 import { campaignProcessor } from "../../handlers/marketing/campaign-processor";
 import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec, type DecodedEvent } from "../../handlers/runtime/codec";
@@ -292,7 +293,11 @@ describe("snapshots", () => {
       covers: first.last!,
     });
     // Noon falls inside u07's journey: 4 conversions attributed, 7 journeys open or closed, 10 channel sets seen.
-    const covers = { time: "2026-11-16T11:58:07.000Z", id: "tp-u07-1" };
+    // A position in the store: the event's time and its document id (its source and id).
+    const covers = {
+      time: "2026-11-16T11:58:07.000Z",
+      id: eventKey({ source: "//eventline/analytics", id: "tp-u07-1" }),
+    };
     expect(taken.map((s) => [s.projection, s.items, s.covers])).toEqual([
       ["attribution", 4, covers],
       ["attribution-channels", 4, covers],

@@ -1,14 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { eventline } from "../../proto/gen";
 import { type EventType } from "../../handlers/runtime/event-types";
 import { eventTypesFor } from "../../handlers/declared";
 import {
   CONTENT_TYPES,
   EventCodec,
+  MAX_EVENT_ATTRIBUTES,
   PUBSUB_MESSAGE_LIMITS,
   causedBy,
+  type EventOptions,
   type IncomingMessage,
 } from "../../handlers/runtime/codec";
+import { parseStrictJson } from "../../handlers/runtime/strict-json";
 import { fromEnvelope, toEnvelope } from "../../handlers/runtime/envelope";
 import {
   DecodeError,
@@ -271,21 +274,170 @@ describe("decoding a bad message gives a typed reason, never a bare error", () =
     ],
     [
       "more attributes than Pub/Sub allows",
-      "oversize",
+      "too-many-attributes",
       withAttributes(manyAttributes),
       /attributes/,
     ],
     [
-      "an attribute value over 1024 bytes",
-      "oversize",
-      withAttributes({ "ce-subject": "x".repeat(1025) }),
-      /ce-subject/,
+      "more attributes than an event may carry, though under Pub/Sub's 100",
+      "too-many-attributes",
+      withAttributes(
+        Object.fromEntries(
+          Array.from({ length: MAX_EVENT_ATTRIBUTES }, (_, i) => [`ce-x${i}`, "v"]),
+        ),
+      ),
+      /over the 89 an event may carry/,
     ],
     [
-      "a message over 10 MB",
-      "oversize",
-      { data: Buffer.alloc(PUBSUB_MESSAGE_LIMITS.totalBytes + 1), attributes: good.attributes },
-      /bytes/,
+      "a ce-__proto__ attribute",
+      "malformed-attribute",
+      {
+        data: good.data,
+        attributes: Object.fromEntries([...Object.entries(good.attributes), ["ce-__proto__", "x"]]),
+      },
+      /extension name "__proto__"/,
+    ],
+    [
+      "a CloudEvents 0.3 ce-schemaurl",
+      "malformed-attribute",
+      withAttributes({ "ce-schemaurl": "https://schemas.example.com/user" }),
+      /ce-schemaurl is a CloudEvents 0.3 attribute.*dataschema/,
+    ],
+    [
+      "a ce-dataschema that is not a URI",
+      "malformed-attribute",
+      withAttributes({ "ce-dataschema": "not a uri" }),
+      /ce-dataschema is not an absolute RFC 3986 URI/,
+    ],
+    [
+      "a ce-time with the offset +25:00",
+      "malformed-attribute",
+      withAttributes({ "ce-time": "2026-01-01T00:00:00+25:00" }),
+      /offset \+25:00/,
+    ],
+    [
+      "a ce-time in month 13",
+      "malformed-attribute",
+      withAttributes({ "ce-time": "2026-13-01T00:00:00Z" }),
+      /month 13/,
+    ],
+    [
+      "a ce-time on the 30th of February",
+      "malformed-attribute",
+      withAttributes({ "ce-time": "2026-02-30T00:00:00Z" }),
+      /day 30/,
+    ],
+    [
+      "a ce-source that is not a URI-reference",
+      "malformed-attribute",
+      withAttributes({ "ce-source": "a source with spaces" }),
+      /ce-source is not an RFC 3986 URI-reference/,
+    ],
+    [
+      "a ce-traceparent with an all-zero trace id",
+      "malformed-attribute",
+      withAttributes({
+        "ce-traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+      }),
+      /all-zero trace id/,
+    ],
+    [
+      "a ce-traceparent of another version",
+      "malformed-attribute",
+      withAttributes({
+        "ce-traceparent": "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      }),
+      /W3C traceparent/,
+    ],
+    [
+      "an optional attribute given empty",
+      "malformed-attribute",
+      withAttributes({ "ce-subject": "" }),
+      /ce-subject is given but empty/,
+    ],
+    [
+      "an extension value with a control character",
+      "malformed-attribute",
+      withAttributes({ "ce-note": "a\u0000b" }),
+      /control character/,
+    ],
+    [
+      "a content-type that is not a media type",
+      "malformed-attribute",
+      withAttributes({ "content-type": "protobuf" }),
+      /content-type is not an RFC 2046 media type/,
+    ],
+    [
+      "a ce-datacontenttype (the binding says content-type)",
+      "malformed-attribute",
+      withAttributes({ "ce-datacontenttype": "application/protobuf" }),
+      /content-type/,
+    ],
+    [
+      "an attribute whose value is not a string",
+      "malformed-attribute",
+      { data: good.data, attributes: { ...good.attributes, "ce-seq": 3 as unknown as string } },
+      /ce-seq is a number/,
+    ],
+    [
+      "a nested unknown field in a JSON body",
+      "unknown-field",
+      {
+        data: Buffer.from('{"documentIngested":{"documentId":"d","foo":1}}'),
+        attributes: json.attributes,
+      },
+      /unknown field documentIngested\.foo/,
+    ],
+    [
+      "a nested __proto__ key in a JSON body",
+      "unknown-field",
+      {
+        data: Buffer.from('{"documentIngested":{"documentId":"d","__proto__":{"x":1}}}'),
+        attributes: json.attributes,
+      },
+      /unknown field documentIngested\.__proto__/,
+    ],
+    [
+      "a nested constructor key in a JSON body",
+      "unknown-field",
+      {
+        data: Buffer.from('{"documentIngested":{"documentId":"d","constructor":{}}}'),
+        attributes: json.attributes,
+      },
+      /unknown field documentIngested\.constructor/,
+    ],
+    [
+      "a top-level unknown field in a JSON body",
+      "unknown-field",
+      { data: Buffer.from('{"documentIngested":{},"extra":true}'), attributes: json.attributes },
+      /unknown field extra/,
+    ],
+    [
+      "a duplicate key in a JSON body",
+      "duplicate-key",
+      {
+        data: Buffer.from('{"documentIngested":{"documentId":"d","documentId":"e"}}'),
+        attributes: json.attributes,
+      },
+      /duplicate key at documentIngested\.documentId/,
+    ],
+    [
+      "a duplicate map key in a JSON body",
+      "duplicate-key",
+      {
+        data: Buffer.from('{"documentClassified":{"documentId":"d","scores":{"a":0.1,"a":0.9}}}'),
+        attributes: { ...json.attributes, "ce-type": "com.dip.document.classified" },
+      },
+      /duplicate key at documentClassified\.scores\.a/,
+    ],
+    [
+      "a JSON body nested deeper than the parser takes",
+      "undecodable-body",
+      {
+        data: Buffer.from(`{"documentIngested":${"[".repeat(100)}${"]".repeat(100)}}`),
+        attributes: json.attributes,
+      },
+      /nested deeper than 64/,
     ],
     ["a type received from another topic", "wrong-topic", good, /viral-shares/, "campaigns"],
   ];
@@ -437,5 +589,220 @@ describe("payloads from proto3 JSON (the gateway's input)", () => {
     ["data that is not an object", ["c"], /JSON object/],
   ])("rejects %s, naming it", (_name, json, message) => {
     expect(() => codec.payloadFromJson("com.eventline.campaign.created", json)).toThrow(message);
+  });
+});
+
+describe("proto3 JSON payloads are checked at every depth", () => {
+  const refusal = (type: EventType, json: unknown): EncodeError => {
+    try {
+      codec.payloadFromJson(type, json);
+    } catch (err) {
+      return err as EncodeError;
+    }
+    throw new Error("the payload was accepted");
+  };
+
+  it.each([
+    [
+      "an unknown nested field, with its path",
+      "com.eventline.campaign.created",
+      '{"campaignId":"c","budget":{"dailyBudget":1,"foo":2}}',
+      "unknown-field",
+      /unknown field budget\.foo: marketing\.v1\.BudgetConfig has no field foo/,
+    ],
+    [
+      "a nested constructor key, as an unknown field",
+      "com.eventline.campaign.created",
+      '{"campaignId":"c","budget":{"constructor":{"prototype":1}}}',
+      "unknown-field",
+      /unknown field budget\.constructor/,
+    ],
+    [
+      "a nested __proto__ key, as an unknown field",
+      "com.eventline.campaign.created",
+      '{"campaignId":"c","budget":{"__proto__":{"polluted":true}}}',
+      "unknown-field",
+      /unknown field budget\.__proto__/,
+    ],
+    [
+      "a prototype key, as an unknown field",
+      "com.eventline.campaign.created",
+      '{"prototype":{}}',
+      "unknown-field",
+      /unknown field prototype/,
+    ],
+    [
+      "__proto__ as a map key, which a JS object would lose",
+      "com.eventline.share.requested",
+      '{"invitationId":"i","shareMetadata":{"__proto__":"x"}}',
+      "invalid-payload",
+      /shareMetadata\.__proto__: __proto__ cannot be a map key/,
+    ],
+    [
+      "a timestamp on the 30th of February",
+      "com.eventline.attribution.touchpoint_recorded",
+      '{"userId":"u","touchpoint":{"timestamp":"2026-02-30T00:00:00Z"}}',
+      "invalid-payload",
+      /touchpoint\.timestamp: "2026-02-30T00:00:00Z" has day 30/,
+    ],
+    [
+      "a timestamp with the offset +25:00",
+      "com.eventline.attribution.touchpoint_recorded",
+      '{"userId":"u","touchpoint":{"timestamp":"2026-01-01T00:00:00+25:00"}}',
+      "invalid-payload",
+      /offset \+25:00/,
+    ],
+    [
+      "an int64 beyond 2^53, which would lose digits",
+      "com.dip.document.ingested",
+      '{"documentId":"d","size":"9007199254740993"}',
+      "invalid-payload",
+      /size: 9007199254740993 is beyond ±2\^53/,
+    ],
+  ] as const)("refuses %s", (_name, type, text, reason, message) => {
+    const err = refusal(type, parseStrictJson(text));
+    expect(err).toBeInstanceOf(EncodeError);
+    expect(err.reason).toBe(reason);
+    expect(err.message).toMatch(message);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  it("takes any key in a map field, however it is named", () => {
+    const payload = codec.payloadFromJson(
+      "com.eventline.share.requested",
+      parseStrictJson(
+        '{"invitationId":"i","shareMetadata":{"constructor":"a","hasOwnProperty":"b","with space":"c","prototype":"d"}}',
+      ),
+    );
+    expect({ ...payload.shareMetadata }).toEqual({
+      constructor: "a",
+      hasOwnProperty: "b",
+      "with space": "c",
+      prototype: "d",
+    });
+  });
+});
+
+describe("encoding checks the context it writes", () => {
+  const encodeWith = (options: Partial<EventOptions>) => () =>
+    codec.encode(
+      "com.skillancer.user.created",
+      { userId: "u" },
+      {
+        source: "//user-service",
+        ...options,
+      },
+    );
+
+  it.each([
+    ["an empty id", { id: "" }, "missing-attribute", /id attribute is empty/],
+    [
+      "a source that is not a URI-reference",
+      { source: "no spaces" },
+      "malformed-attribute",
+      /source/,
+    ],
+    [
+      "an extension named like a context attribute",
+      { extensions: { subject: "x" } },
+      "malformed-attribute",
+      /the extension subject is a context attribute/,
+    ],
+    [
+      "the CloudEvents 0.3 schemaurl",
+      { extensions: { schemaurl: "https://x.example/s" } },
+      "malformed-attribute",
+      /0\.3/,
+    ],
+    [
+      "an extension named data",
+      { extensions: { data: "x" } },
+      "malformed-attribute",
+      /data is the event's data/,
+    ],
+    [
+      "a bad traceparent",
+      { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01" },
+      "malformed-attribute",
+      /all-zero parent id/,
+    ],
+    [
+      "more extensions than leave room for its dead letter",
+      {
+        extensions: Object.fromEntries(
+          Array.from({ length: MAX_EVENT_ATTRIBUTES }, (_, i) => [`x${i}`, "v"]),
+        ),
+      },
+      "too-many-attributes",
+      /over the 89 an event may carry/,
+    ],
+  ] as const)("refuses %s", (_name, options, reason, message) => {
+    expect(encodeWith(options)).toThrow(expect.objectContaining({ reason }));
+    expect(encodeWith(options)).toThrow(message);
+  });
+
+  it("carries exactly as many attributes as an event may have, and no more", () => {
+    const base = encodeWith({})().attributes;
+    const room = MAX_EVENT_ATTRIBUTES - Object.keys(base).length;
+    const extensions = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, "v"]));
+    expect(Object.keys(encodeWith({ extensions: extensions(room) })().attributes)).toHaveLength(
+      MAX_EVENT_ATTRIBUTES,
+    );
+    expect(encodeWith({ extensions: extensions(room + 1) })).toThrow(
+      expect.objectContaining({ reason: "too-many-attributes" }),
+    );
+  });
+});
+
+describe("extensions and dataschema survive into the event store", () => {
+  it("keeps an integer extension, a boolean one and a dataschema in the stored envelope", () => {
+    const message = codec.encode(
+      "com.skillancer.user.created",
+      { userId: "u" },
+      {
+        source: "//user-service",
+        extensions: { seq: "3", replayable: "true", dataschema: "https://schemas.example/user" },
+      },
+    );
+    const decoded = codec.decode(message, "users");
+    expect(decoded.meta.extensions).toMatchObject({
+      seq: "3",
+      replayable: "true",
+      dataschema: "https://schemas.example/user",
+    });
+    const stored = eventline.v1.EventEnvelope.decode(
+      eventline.v1.EventEnvelope.encode(toEnvelope(decoded, eventTypes)).finish(),
+    );
+    expect(stored.metadata).toMatchObject({
+      seq: "3",
+      replayable: "true",
+      dataschema: "https://schemas.example/user",
+    });
+    expect(fromEnvelope(stored, eventTypes).meta.extensions).toEqual(decoded.meta.extensions);
+  });
+});
+
+describe("decoding never throws anything but a DecodeError", () => {
+  it("turns a failure nobody foresaw into DecodeError(decode-failed)", () => {
+    const broken = new EventCodec(eventTypes);
+    const message = codec.encode("com.skillancer.user.created", { userId: "u" }, { source: "//x" });
+    vi.spyOn(broken as unknown as { decodeBody(): object }, "decodeBody").mockImplementation(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'x')");
+    });
+    expect(() => broken.decode(message)).toThrow(
+      expect.objectContaining({
+        name: "DecodeError",
+        decodeReason: "decode-failed",
+        message: expect.stringContaining("TypeError: Cannot read properties of undefined"),
+      }),
+    );
+  });
+
+  it.each([
+    ["attributes that are not a map", { data: Buffer.alloc(0), attributes: null }],
+    ["data that is not bytes", { data: "text", attributes: {} }],
+  ])("refuses %s with a DecodeError", (_name, message) => {
+    expect(() => codec.decode(message as unknown as IncomingMessage)).toThrow(DecodeError);
   });
 });

@@ -100,7 +100,12 @@ function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
 const countOf = async (id: string) =>
   (await emulators.firestore.collection("blind").doc(id).get()).get("count") as number | undefined;
 const recorded = async (id: string) =>
-  (await processedRef(emulators.firestore, consumer.name, id).get()).exists;
+  (
+    await processedRef(emulators.firestore, consumer.name, {
+      source: "//eventline/gateway",
+      id,
+    }).get()
+  ).exists;
 
 describe("commit groups", () => {
   it("commit a handler that reads nothing in groups once it has gone the set number of runs without reading", async () => {
@@ -119,7 +124,10 @@ describe("commit groups", () => {
       const id = d.attributes["ce-id"]!;
       expect(await countOf(id)).toBe(1);
       const record = (
-        await processedRef(emulators.firestore, consumer.name, id).get()
+        await processedRef(emulators.firestore, consumer.name, {
+          source: "//eventline/gateway",
+          id,
+        }).get()
       ).data() as ProcessedRecord;
       // Published after the commit, then cleared from the record.
       expect(record.outbox).toBeUndefined();

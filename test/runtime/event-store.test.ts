@@ -5,6 +5,7 @@ import { eventline } from "../../proto/gen";
 import { eventTypesFor } from "../../handlers/declared";
 import { fromEnvelope } from "../../handlers/runtime/envelope";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
+import { eventKey } from "../../handlers/runtime/idempotency";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../tools/local/provision";
@@ -15,10 +16,12 @@ const emulators = useEmulators();
 const eventTypes = eventTypesFor("local");
 let runtime: RunningRuntime;
 
+/** Where the archiver keeps the event `id` of the gateway's source. */
+const storedRef = (id: string, source = "//eventline/gateway") =>
+  emulators.firestore.collection(EVENTS_COLLECTION).doc(eventKey({ source, id }));
+
 async function storedCount(ids: readonly string[]): Promise<number> {
-  const snapshots = await emulators.firestore.getAll(
-    ...ids.map((id) => emulators.firestore.collection(EVENTS_COLLECTION).doc(id)),
-  );
+  const snapshots = await emulators.firestore.getAll(...ids.map((id) => storedRef(id)));
   return snapshots.filter((s) => s.exists).length;
 }
 
@@ -56,17 +59,51 @@ describe("the archiver", { timeout: 60_000 }, () => {
       async () => (await storedCount(ids)) === ids.length,
       "all 50 events to be stored",
     );
-    const first = await emulators.firestore.collection(EVENTS_COLLECTION).doc(ids[0]!).get();
+    const first = await storedRef(ids[0]!).get();
 
     await publishRaw(emulators.pubsub, messages.slice(0, 5));
     await waitFor(async () => (await duplicates()) >= 5, "five duplicates to be skipped");
-    const again = await emulators.firestore.collection(EVENTS_COLLECTION).doc(ids[0]!).get();
+    const again = await storedRef(ids[0]!).get();
     expect(again.updateTime?.isEqual(first.updateTime!)).toBe(true);
     const all = await emulators.firestore
       .collection(EVENTS_COLLECTION)
       .where("topic", "==", "viral-shares")
       .get();
     expect(all.size).toBe(50);
+  });
+
+  it("keeps two events with the same id from two sources as two events, and the same source and id twice as one", async () => {
+    const id = `shared-${Date.now()}`;
+    const payload = {
+      invitationId: "inv-same-id",
+      senderUserId: "u",
+      cardId: "c",
+      channel: "email",
+      recipient: "a@example.com",
+    };
+    const fromA = codec.encode("com.eventline.share.requested", payload, {
+      source: "//cards-app/a",
+      id,
+    });
+    const fromB = codec.encode("com.eventline.share.requested", payload, {
+      source: "//cards-app/b",
+      id,
+    });
+    await publishRaw(emulators.pubsub, [fromA, fromB, fromA]);
+    const stored = await waitFor(async () => {
+      const [a, b] = await Promise.all([
+        storedRef(id, "//cards-app/a").get(),
+        storedRef(id, "//cards-app/b").get(),
+      ]);
+      return a.exists && b.exists ? [a, b] : undefined;
+    }, "both events to be stored");
+    expect(stored.map((doc) => doc.get("source"))).toEqual(["//cards-app/a", "//cards-app/b"]);
+    const byId = await emulators.firestore
+      .collection(EVENTS_COLLECTION)
+      .where("id", "==", id)
+      .get();
+    await waitFor(async () => (await duplicates()) >= 6, "the repeat of the first to be skipped");
+    expect(byId.size).toBe(2);
   });
 
   it("stores the event's context, its payload as a map and its envelope bytes, from which replay rebuilds it exactly", async () => {
@@ -91,7 +128,7 @@ describe("the archiver", { timeout: 60_000 }, () => {
     const id = message.attributes["ce-id"]!;
     await publishRaw(emulators.pubsub, [message]);
     const doc = await waitFor(async () => {
-      const snapshot = await emulators.firestore.collection(EVENTS_COLLECTION).doc(id).get();
+      const snapshot = await storedRef(id).get();
       return snapshot.exists ? snapshot : undefined;
     }, "the event to be stored");
     const stored = doc.data()!;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { capabilityChecks } from "../../handlers/adapters/environment";
+import { eventKey } from "../../handlers/runtime/idempotency";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../tools/local/provision";
@@ -123,12 +124,14 @@ describe.each(["unary", "streaming"])(
       expect(
         codec.decode({ data: completed!.data, attributes: completed!.attributes }).data,
       ).toMatchObject({ messageId: `smtp-${id}` });
+      // Keyed by the event's identity: its source and its id.
       const processed = await emulators.firestore
-        .doc(`consumers/email-worker/processed/${id}`)
+        .doc(`consumers/email-worker/processed/${eventKey({ source: "//eventline/gateway", id })}`)
         .get();
       expect(processed.data()).toMatchObject({
         consumer: "email-worker",
         eventId: id,
+        eventSource: "//eventline/gateway",
         type: "com.eventline.share.requested",
       });
       expect(processed.data()?.["outbox"]).toBeUndefined();

@@ -98,7 +98,7 @@ beforeAll(async () => {
       MODE: "local",
       PUSH_AUDIENCE: AUDIENCE,
       PUSH_SERVICE_ACCOUNT: PUSHER,
-      PUSH_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs`,
+      TOKEN_JWKS_URL: `http://127.0.0.1:${jwksPort}/certs`,
     }),
     handleSignals: false,
     logger: createLogger({ level: "silent" }),

@@ -211,7 +211,7 @@ describe("runHandler, the in-process test helper", { timeout: 30_000 }, () => {
     expect(run.outcome.result).toBe("handled");
     expect(run.published).toHaveLength(1);
     expect(run.published[0]!.meta).toMatchObject({
-      id: derivedEventId("email-worker", id, 0),
+      id: derivedEventId("email-worker", { source: "//eventline/test", id }, 0),
       correlationId: "flow-9",
       causationId: id,
       source: "//eventline/email-worker",
@@ -227,12 +227,19 @@ describe("runHandler, the in-process test helper", { timeout: 30_000 }, () => {
     const leftover = codec.encode(
       "com.eventline.share.completed",
       { invitationId: "inv-2", cardId: "c", senderUserId: "u" },
-      { id: derivedEventId("email-worker", id, 0), source: "//eventline/email-worker" },
+      {
+        id: derivedEventId("email-worker", { source: "//eventline/test", id }, 0),
+        source: "//eventline/email-worker",
+      },
     );
-    const record = processedRef(emulators.firestore, "email-worker", id);
+    const record = processedRef(emulators.firestore, "email-worker", {
+      source: "//eventline/test",
+      id,
+    });
     await record.create({
       consumer: "email-worker",
       eventId: id,
+      eventSource: "//eventline/test",
       type: "com.eventline.share.requested",
       processedAt: Timestamp.now(),
       expireAt: Timestamp.fromMillis(Date.now() + 86_400_000),

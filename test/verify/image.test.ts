@@ -78,7 +78,14 @@ describe("buildImage on handlers/Dockerfile", () => {
     const container = await startContainer({
       name: "gateway",
       image,
-      env: { MODE: "gateway", GOOGLE_CLOUD_PROJECT: "verify-image-test", STACK: "dev" },
+      env: {
+        MODE: "gateway",
+        GOOGLE_CLOUD_PROJECT: "verify-image-test",
+        STACK: "dev",
+        EVENTLINE_GATEWAY_AUDIENCE: "eventline://dev/gateway",
+        EVENTLINE_PRODUCER_ACCOUNTS:
+          '{"user-service":"prd-user-service@p.iam.gserviceaccount.com"}',
+      },
       overrides: {
         PORT: String(port),
         PUBSUB_EMULATOR_HOST: pubsub!.host,

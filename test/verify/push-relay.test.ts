@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { PubSub } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  pushTokenVerifier,
+  idTokenVerifier,
   UnauthorizedError,
-  type PushIdentity,
+  type TokenIdentity,
 } from "../../handlers/runtime/oidc";
 import { freePort, startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { startPushRelay, type PushRelay } from "../../tools/verify/push-relay";
@@ -17,7 +17,7 @@ const serviceAccountEmail = "push-search-users@verify-test.iam.gserviceaccount.c
 interface Endpoint {
   url: string;
   received: {
-    identity?: PushIdentity;
+    identity?: TokenIdentity;
     refusal?: string;
     contentType: string | undefined;
     body: string;
@@ -31,7 +31,7 @@ let emulator: RunningEmulator | undefined;
 
 beforeAll(async () => {
   relay = await startPushRelay();
-  const verify = pushTokenVerifier({
+  const verify = idTokenVerifier({
     audience,
     serviceAccountEmail,
     jwks: new URL(relay.jwksUrl),
@@ -75,7 +75,7 @@ afterAll(async () => {
 });
 
 describe("the push relay", () => {
-  it("mints tokens the runtime's pushTokenVerifier accepts, and forwards the body and content type", async () => {
+  it("mints tokens the runtime's idTokenVerifier accepts, and forwards the body and content type", async () => {
     const url = relay.route("search-users", { url: endpoint.url, audience, serviceAccountEmail });
     expect(url).toBe(`${relay.issuer}/push/search-users`);
     const response = await fetch(url, {
@@ -93,7 +93,7 @@ describe("the push relay", () => {
   });
 
   it("refuses, through the verifier, a token for another audience or another service account", async () => {
-    const verify = pushTokenVerifier({
+    const verify = idTokenVerifier({
       audience,
       serviceAccountEmail,
       jwks: new URL(relay.jwksUrl),

@@ -14,6 +14,7 @@ interface DevOptions {
   firestorePort?: string;
   logFormat: LogFormat;
   logLevel: LevelWithSilent;
+  auth: boolean;
 }
 
 export function devCommand(): Command {
@@ -44,9 +45,13 @@ export function devCommand(): Command {
         .choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
         .default(process.env["LOG_LEVEL"] ?? "info"),
     )
+    .option(
+      "--no-auth",
+      "let the gateway admit what any declared producer may post without a token (local only; env EVENTLINE_GATEWAY_AUTH=off)",
+    )
     .addHelpText(
       "after",
-      "\nEnvironment: GOOGLE_CLOUD_PROJECT (default eventline-local), EVENTLINE_REDIRECT_HOSTS (hosts tracking clicks may redirect to).",
+      "\nThe gateway authenticates producers: `eventline token <producer>` prints a token for curl (Authorization: Bearer <token>).\nEnvironment: GOOGLE_CLOUD_PROJECT (default eventline-local), EVENTLINE_REDIRECT_HOSTS (hosts tracking clicks may redirect to).",
     )
     .action(async (options: DevOptions) => {
       const settings = localSettings({
@@ -65,7 +70,8 @@ export function devCommand(): Command {
         projectId: settings.projectId,
       });
       const say = (line: string): void => void process.stderr.write(`eventline: ${line}\n`);
-      const environment = await startLocalEnvironment({ settings, logger, say });
+      const authenticate = options.auth && process.env["EVENTLINE_GATEWAY_AUTH"] !== "off";
+      const environment = await startLocalEnvironment({ settings, logger, say, authenticate });
       const { baseUrl } = environment;
       process.stdout.write(
         [

@@ -14,6 +14,7 @@ import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
 import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
+import { tokenCommand } from "./token";
 import { verifyCommand } from "./verify";
 import { packageVersion } from "./version";
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     seekCommand(),
     catalogCommand(),
     graphCommand(),
+    tokenCommand(),
     verifyCommand(),
   ])
     program.addCommand(command);

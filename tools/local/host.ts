@@ -19,6 +19,7 @@ import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { EventStore } from "../../handlers/runtime/event-store";
 import type { HandlerRegistry } from "../../handlers/runtime/handler";
 import type { RuntimeMetrics } from "../../handlers/runtime/metrics";
+import type { OutboxRelay } from "../../handlers/runtime/outbox-relay";
 import type { MessagePublisher } from "../../handlers/runtime/publisher";
 import { PullHost } from "../../handlers/runtime/pull-host";
 import { PushHost } from "../../handlers/runtime/push-host";
@@ -55,6 +56,7 @@ export class LocalHost {
   readonly unimplemented: readonly ResolvedConsumer[];
   private readonly pullHosts: PullHost[] = [];
   private readonly pushHosts = new Map<string, PushHost>();
+  private readonly outboxRelays: OutboxRelay[] = [];
   private readonly eventStore: EventStore;
 
   constructor(private readonly options: LocalHostOptions) {
@@ -80,7 +82,9 @@ export class LocalHost {
         outsideCalls,
         eventStore: this.eventStore,
         projectId: options.projectId,
+        relayOutboxes: true,
       });
+      if (processor.outboxRelay !== undefined) this.outboxRelays.push(processor.outboxRelay);
       if (consumer.delivery === "push")
         this.pushHosts.set(
           consumer.name,
@@ -119,6 +123,7 @@ export class LocalHost {
   /** Drains every host, then writes what the event store holds. */
   async stop(): Promise<void> {
     await Promise.all([...this.pullHosts, ...this.pushHosts.values()].map((host) => host.stop()));
+    await Promise.all(this.outboxRelays.map((relay) => relay.stop()));
     await this.eventStore.close();
   }
 }

@@ -10,6 +10,7 @@
 import type { PubSub } from "@google-cloud/pubsub";
 import type { Logger } from "pino";
 import { registry as imageRegistry } from "../../handlers/registry";
+import { noAuthentication, type Authenticate } from "../../handlers/gateway/admission";
 import { EventGateway } from "../../handlers/gateway/gateway";
 import { startGateway, type RunningGateway } from "../../handlers/gateway/run";
 import { EventCodec } from "../../handlers/runtime/codec";
@@ -20,12 +21,14 @@ import type { EventTypes } from "../../handlers/runtime/event-types";
 import type { HandlerRegistry } from "../../handlers/runtime/handler";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher } from "../../handlers/runtime/publisher";
-import type { ResolvedConsumer } from "../../infra/model/types";
+import type { ResolvedConsumer, ResolvedProducer } from "../../infra/model/types";
 import { answers, firestoreClient, pubsubClient } from "./emulator-clients";
 import { Dashboard } from "./dashboard-server";
 import { DeadLetterBox } from "./dead-letters";
 import { freePort, startEmulator, type EmulatorKind, type RunningEmulator } from "./emulators";
 import { LocalHost } from "./host";
+import { localGuard } from "./local-guard";
+import { localIssuer } from "./local-issuer";
 import {
   checkEmulatorInstalled,
   checkEmulatorPort,
@@ -51,6 +54,14 @@ export interface LocalEnvironmentOptions {
   say?: (line: string) => void;
   /** Extra hosts a tracking click may redirect to, besides this server. Default: EVENTLINE_REDIRECT_HOSTS. */
   redirectHosts?: readonly string[];
+  /**
+   * Whether the gateway authenticates producers (with the local issuer's tokens,
+   * `eventline token <producer>`). Default true; false (`npm start -- --no-auth`) admits what
+   * some declared producer may post, without a token.
+   */
+  authenticate?: boolean;
+  /** Who may post what. Default: the declaration's producers (infra/system.ts). */
+  producers?: readonly ResolvedProducer[];
   /**
    * Where to record the running environment for other CLI commands, or false for nowhere
    * (tests, which must not hide a developer's running `npm start`). Default: .eventline/dev.json.
@@ -179,6 +190,8 @@ interface LocalServerParts {
   dashboard: Dashboard;
   /** Hosts a click may redirect to besides this server. */
   redirectHosts: readonly string[];
+  authenticate: Authenticate;
+  producers: readonly ResolvedProducer[];
 }
 
 /** The one local server: the gateway's routes, then the tracker's, the push endpoints and the dashboard. */
@@ -198,6 +211,9 @@ async function startLocalServer(parts: LocalServerParts): Promise<RunningGateway
       pubsub: parts.pubsub,
       logger,
       metrics: parts.metrics,
+      authenticate: parts.authenticate,
+      producers: parts.producers,
+      guard: localGuard(port),
       fallback: async (request, response, url) =>
         (await tracker(request, response, url)) ||
         host.handlePush(request, response, url) ||
@@ -285,7 +301,18 @@ export async function startLocalEnvironment(
         .split(",")
         .map((h) => h.trim())
         .filter(Boolean);
+    const producers = options.producers ?? eventTypes.system.producers;
+    const authenticate =
+      options.authenticate === false
+        ? noAuthentication
+        : (await localIssuer()).authentication(producers);
+    if (options.authenticate === false)
+      say(
+        "producer authentication is OFF (--no-auth): the gateway admits what any declared producer may post, without a token",
+      );
     server = await startLocalServer({
+      authenticate,
+      producers,
       port,
       projectId: settings.projectId,
       eventTypes,

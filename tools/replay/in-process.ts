@@ -31,7 +31,7 @@ import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { rfc3339FromTimestamp } from "../../handlers/runtime/timestamps";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
 import type { HandlerRegistry } from "../../handlers/runtime/handler";
-import { documentIdFor } from "../../handlers/runtime/idempotency";
+import { eventKey } from "../../handlers/runtime/idempotency";
 import { createLogger } from "../../handlers/runtime/logger";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import type { Outcome } from "../../handlers/runtime/outcome";
@@ -213,7 +213,7 @@ class InProcessReplay {
     if (events.length === 0) return events;
     const { source } = this.options;
     const stored = await source.getAll(
-      ...events.map((e) => source.collection(EVENTS_COLLECTION).doc(documentIdFor(e.meta.id))),
+      ...events.map((e) => source.collection(EVENTS_COLLECTION).doc(eventKey(e.meta))),
       { fieldMask: ["time"] },
     );
     return events.map((event, i) => {

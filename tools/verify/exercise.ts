@@ -18,10 +18,10 @@ import { EventCodec } from "../../handlers/runtime/codec";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
 import { compileFilter } from "../../infra/model/filter";
 import { toProto3Json } from "../../handlers/runtime/proto-json";
-import { documentIdFor, processedRef } from "../../handlers/runtime/idempotency";
+import { eventKey, processedRef } from "../../handlers/runtime/idempotency";
 import { SHARE_REQUESTED } from "../../handlers/gateway/shares";
 import { TRACKER_EVENT_TYPES } from "../../infra/model/services";
-import type { ResolvedConsumer } from "../../infra/model/types";
+import type { ResolvedConsumer, ResolvedProducer } from "../../infra/model/types";
 import { samplePayloads, samplesOf } from "../samples/events";
 
 /** How long one event may take to reach its outcome, in seconds. */
@@ -166,8 +166,11 @@ export async function exerciseConsumer(
       .publishMessage(message);
     const outcome = await until(OUTCOME_TIMEOUT_SECONDS, async () => {
       const stored = consumer.builtIn
-        ? await clients.firestore.collection(EVENTS_COLLECTION).doc(documentIdFor(id)).get()
-        : await processedRef(clients.firestore, consumer.name, id).get();
+        ? await clients.firestore
+            .collection(EVENTS_COLLECTION)
+            .doc(eventKey({ source: VERIFY_SOURCE, id }))
+            .get()
+        : await processedRef(clients.firestore, consumer.name, { source: VERIFY_SOURCE, id }).get();
       if (stored.exists) return "handled";
       if ((await nacks(port, consumer.name, type)) > 0) return "retried";
       const parked = await parking.waitFor((attributes) => attributes["ce-id"] === id, 0);
@@ -196,14 +199,12 @@ function proto3JsonOf(
   return toProto3Json(message, message.fromObject(payload as Record<string, unknown>));
 }
 
-/** The types the gateway takes from producers: declared producers, and not the tracker's. */
+/** The types producers post to the gateway's /v1/events. */
 function postedTypes(eventTypes: EventTypes): EventType[] {
   return eventTypes
     .all()
-    .filter(
-      (entry) =>
-        entry.producers.length > 0 &&
-        !(TRACKER_EVENT_TYPES as readonly string[]).includes(entry.type),
+    .filter((entry) =>
+      eventTypes.system.producers.some((producer) => producer.publishes.includes(entry.type)),
     )
     .map((entry) => entry.type as EventType);
 }
@@ -214,9 +215,15 @@ export async function exerciseGateway(
   pubsub: PubSub,
   port: number,
   runId: string,
+  /** A producer's ID token, as the cloud would issue it for the gateway's audience. */
+  tokenFor: (producer: ResolvedProducer) => Promise<string>,
 ): Promise<ExerciseCheck[]> {
   const types = postedTypes(eventTypes);
-  const topics = [...new Set(types.map((type) => eventTypes.get(type).topic))];
+  const { producers } = eventTypes.system;
+  // Shares arrive through /v1/shares only, but on their topic like any posted event.
+  const topics = [
+    ...new Set([...types, SHARE_REQUESTED as EventType].map((type) => eventTypes.get(type).topic)),
+  ];
   const collectors = new Map(
     await Promise.all(
       topics.map(async (topic) => [topic, await collectorOn(pubsub, topic)] as const),
@@ -224,15 +231,36 @@ export async function exerciseGateway(
   );
   const base = `http://127.0.0.1:${port}`;
   const checks: ExerciseCheck[] = [];
+  // As deployed, the gateway checks tokens itself: a request without one is refused.
+  const anonymous = await fetch(`${base}/v1/events`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "ce-specversion": "1.0",
+      "ce-id": `verify-${runId}-anonymous`,
+      "ce-type": types[0]!,
+      "ce-source": producers.find((p) => p.publishes.includes(types[0]!))!.sources[0]!,
+    },
+    body: "{}",
+  });
+  checks.push({
+    what: "POST /v1/events without a token",
+    expected: "401",
+    outcome: String(anonymous.status),
+    passed: anonymous.status === 401,
+  });
   for (const [index, type] of types.entries()) {
     const id = `verify-${runId}-gateway-${index}`;
+    // Posted as the producer the declaration lets post it, from its own source.
+    const producer = producers.find((p) => p.publishes.includes(type))!;
     const response = await fetch(`${base}/v1/events`, {
       method: "POST",
       headers: {
+        authorization: `Bearer ${await tokenFor(producer)}`,
         "content-type": "application/json",
         "ce-specversion": "1.0",
         "ce-type": type,
-        "ce-source": VERIFY_SOURCE,
+        "ce-source": producer.sources[0]!,
         "ce-id": id,
       },
       body: JSON.stringify(proto3JsonOf(eventTypes, type, samplePayloads[type] as object)),
@@ -257,9 +285,13 @@ export async function exerciseGateway(
     cardId: "card-verify",
     recipients: [{ channel: "email", recipient: "ana@example.com" }],
   };
+  const sharing = producers.find((p) => p.shares);
   const response = await fetch(`${base}/v1/shares`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(sharing !== undefined && { authorization: `Bearer ${await tokenFor(sharing)}` }),
+    },
     body: JSON.stringify(share),
   });
   const accepted =

@@ -32,6 +32,7 @@ import { startContainer } from "./container";
 import { exerciseConsumer, exerciseGateway, exerciseTracker, type ExerciseCheck } from "./exercise";
 import { buildImage, type ImageBuild } from "./image";
 import { checkProbe, waitForProbe, type ProbeResult } from "./probes";
+import { suggest } from "../cli/suggest";
 import { startPushRelay, type PushRelay } from "./push-relay";
 import { checkSettings, howToSet, readReport, type SettingsFinding } from "./settings-check";
 import { startMessagingProvider, type MessagingProvider } from "./stand-ins/messaging-provider";
@@ -181,9 +182,10 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     FIRESTORE_EMULATOR_HOST: context.emulators.firestore,
     METADATA_SERVER_DETECTION: "none",
     [SETTINGS_REPORT_VARIABLE]: settingsReport,
-    ...(workload.push !== undefined && {
-      PUSH_JWKS_URL: context.standIns.relay.jwksUrl,
-      PUSH_ISSUER: context.standIns.relay.issuer,
+    // Pub/Sub's pushes and producers' requests are signed by the relay's issuer here.
+    ...((workload.push !== undefined || workload.mode === "gateway") && {
+      TOKEN_JWKS_URL: context.standIns.relay.jwksUrl,
+      TOKEN_ISSUER: context.standIns.relay.issuer,
     }),
   };
   const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
@@ -290,8 +292,20 @@ async function exercise(
   firestore: Firestore,
   port: number,
 ): Promise<ExerciseCheck[]> {
-  if (workload.mode === "gateway")
-    return exerciseGateway(context.eventTypes, pubsub, port, context.runId);
+  if (workload.mode === "gateway") {
+    // The tokens the cloud would issue each producer's account for the gateway's audience.
+    const accounts = JSON.parse(workload.env["EVENTLINE_PRODUCER_ACCOUNTS"] ?? "{}") as Record<
+      string,
+      string
+    >;
+    const audience = workload.env["EVENTLINE_GATEWAY_AUDIENCE"] ?? "";
+    return exerciseGateway(context.eventTypes, pubsub, port, context.runId, (producer) =>
+      context.standIns.relay.token({
+        audience,
+        serviceAccountEmail: accounts[producer.name] ?? `${producer.name}@unknown`,
+      }),
+    );
+  }
   if (workload.mode === "tracker")
     return exerciseTracker(context.eventTypes, pubsub, port, workload.env, context.runId);
   const consumer = context.eventTypes.system.consumers.find((c) => c.name === workload.consumer);
@@ -332,10 +346,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       const unknown = options.only.filter(
         (name) => !workloads.some((workload) => workload.name === name),
       );
-      if (unknown.length > 0)
+      if (unknown.length > 0) {
+        const names = workloads.map((w) => w.name);
         throw new Error(
-          `no workload named ${unknown.join(", ")} in stack ${options.stack}; its workloads: ${workloads.map((w) => w.name).join(", ")}`,
+          `no workload named ${unknown.join(", ")} in stack ${options.stack}${suggest(unknown[0]!, names) || "."} Its workloads: ${names.join(", ")}`,
         );
+      }
       workloads = workloads.filter((workload) => options.only!.includes(workload.name));
     }
     say("building the image's app directory as handlers/Dockerfile does…");
@@ -414,7 +430,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     const overrides = [
       `Pub/Sub and Firestore: the emulators (${pubsubEmulator.host}, ${firestoreEmulator.host})`,
       "PORT: a free port per workload (the declared container port is probed there)",
-      `push tokens: signed by a local issuer (${standIns.relay.issuer}), whose keys push consumers are told to trust (PUSH_ISSUER, PUSH_JWKS_URL)`,
+      `push tokens: signed by a local issuer (${standIns.relay.issuer}), whose keys push consumers and the gateway are told to trust (TOKEN_ISSUER, TOKEN_JWKS_URL); producers' tokens from the same issuer`,
       `SMTP: a local server (${standIns.smtp.url}), as the value of eventline:smtpUrl`,
       `messaging provider: a local one (${standIns.messaging.baseUrl}), as eventline:messagingUrl`,
       `secrets: local values for ${[...secretConfigKeys.keys()].join(", ")}`,
