@@ -4,6 +4,11 @@
  * Keys and defaults are documented in Pulumi.yaml; test/infra checks the two agree.
  */
 import * as pulumi from "@pulumi/pulumi";
+import {
+  DEFAULT_DATABASES,
+  REPLAY_TOOL_DATABASES,
+  type PlatformDatabases,
+} from "./model/databases";
 import { toSeconds } from "./model/duration";
 import { capabilities, settings, type Capability } from "./model/settings";
 import type { ClusterSource } from "./k8s/cluster";
@@ -43,10 +48,10 @@ export interface StackConfig {
   oldestUnackedAlertSeconds: number;
   /** `eventline:maxReplicasCap`: the most replicas any worker may declare. */
   maxReplicasCap: number;
-  /** `eventline:firestoreLocation`: where the event store lives. */
+  /** `eventline:firestoreLocation`: where the Firestore databases live. */
   firestoreLocation: string;
-  /** `eventline:firestoreDatabase`: the Firestore database the program creates and every workload uses. */
-  firestoreDatabase: string;
+  /** `eventline:eventStoreDatabase`, `eventline:stateDatabase`: the two databases the workloads use (infra/model/databases.ts). */
+  databases: PlatformDatabases;
   /** `eventline:emailTransport`, `eventline:smtpUrl` (secret), `eventline:mailFrom`. */
   email: EmailConfig;
   /** `eventline:messagingTransport`, `eventline:messagingUrl`, `eventline:messagingAccountSid`, `eventline:messagingAuthToken` (secret), `eventline:smsFrom`, `eventline:whatsappFrom`. */
@@ -71,7 +76,10 @@ export const configDefaults = {
   "eventline:oldestUnackedAlert": "10m",
   "eventline:maxReplicasCap": 100,
   "eventline:firestoreLocation": "",
-  "eventline:firestoreDatabase": "eventline",
+  "eventline:eventStoreDatabase": DEFAULT_DATABASES.eventStore,
+  "eventline:stateDatabase": DEFAULT_DATABASES.state,
+  "eventline:clusterAuthorizedNetworks": [] as string[],
+  "eventline:clusterDnsEndpoint": true,
   "eventline:emailTransport": settings.EVENTLINE_EMAIL_TRANSPORT.default,
   "eventline:smtpUrl": "",
   "eventline:mailFrom": settings.EVENTLINE_MAIL_FROM.default,
@@ -119,10 +127,13 @@ const regionPattern = /^[a-z]+(-[a-z]+)+\d+$/;
 const labelValuePattern = /^[a-z0-9_-]{1,63}$/;
 const channelPattern = /^projects\/[^/]+\/notificationChannels\/[^/]+$/;
 const firestoreLocationPattern = /^[a-z0-9-]+$/;
+const namedDatabasePattern = /^[a-z][a-z0-9-]{2,61}[a-z0-9]$/;
 const firestoreDatabasePattern = /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/;
 const smtpUrlPattern = /^smtps?:\/\/\S+$/;
 const httpUrlPattern = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 const e164Pattern = /^\+[1-9]\d{6,14}$/;
+const cidrPattern =
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
 const hostPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$/;
 
 /** Every key this program reads in its own namespace; any other `eventline:` key is a typo. */
@@ -135,7 +146,10 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:oldestUnackedAlert",
   "eventline:maxReplicasCap",
   "eventline:firestoreLocation",
-  "eventline:firestoreDatabase",
+  "eventline:eventStoreDatabase",
+  "eventline:stateDatabase",
+  "eventline:clusterAuthorizedNetworks",
+  "eventline:clusterDnsEndpoint",
   "eventline:emailTransport",
   "eventline:smtpUrl",
   "eventline:mailFrom",
@@ -242,6 +256,60 @@ class Reader {
   }
 }
 
+/** The key the two database keys replaced; a stack that still sets it is told what to do. */
+const RENAMED_DATABASE_KEY = "eventline:firestoreDatabase";
+
+/** The event store's and the state's databases: two, and neither one the replay tools write. */
+function readDatabases(
+  read: Reader,
+  set: (key: string, value: string) => string,
+): PlatformDatabases | undefined {
+  const rule = "a Firestore database id (4-63 lowercase letters, digits and -) or (default)";
+  // A new database: the event store is never adopted from a project's (default).
+  const eventStore = read.string(
+    "eventline:eventStoreDatabase",
+    namedDatabasePattern,
+    "a Firestore database id (4-63 lowercase letters, digits and -)",
+    set("eventline:eventStoreDatabase", DEFAULT_DATABASES.eventStore),
+    configDefaults["eventline:eventStoreDatabase"],
+  );
+  const state = read.string(
+    "eventline:stateDatabase",
+    firestoreDatabasePattern,
+    rule,
+    set("eventline:stateDatabase", DEFAULT_DATABASES.state),
+    configDefaults["eventline:stateDatabase"],
+  );
+  if (eventStore === undefined || state === undefined) return undefined;
+  if (eventStore === state) {
+    read.issues.push({
+      key: "eventline:eventStoreDatabase",
+      problem: `is ${eventStore}, the state database too: the event store is a database of its own, which only the archivers write`,
+      example: set("eventline:eventStoreDatabase", DEFAULT_DATABASES.eventStore),
+    });
+    return undefined;
+  }
+  for (const [key, id] of [
+    ["eventline:eventStoreDatabase", eventStore],
+    ["eventline:stateDatabase", state],
+  ] as const) {
+    if (REPLAY_TOOL_DATABASES.includes(id)) {
+      read.issues.push({
+        key,
+        problem: `is ${id}, a database the replay tools write into (${REPLAY_TOOL_DATABASES.join(", ")})`,
+        example: set(
+          key,
+          key === "eventline:stateDatabase"
+            ? DEFAULT_DATABASES.state
+            : DEFAULT_DATABASES.eventStore,
+        ),
+      });
+      return undefined;
+    }
+  }
+  return { eventStore, state };
+}
+
 function readEmail(
   read: Reader,
   needed: boolean,
@@ -346,7 +414,14 @@ export function loadStackConfig(
   const set = (key: string, value: string) => `pulumi config set ${key} ${value}`;
 
   for (const key of Object.keys(values)) {
-    if (key.startsWith("eventline:") && !eventlineConfigKeys.has(key)) {
+    if (key === RENAMED_DATABASE_KEY) {
+      read.issues.push({
+        key,
+        problem:
+          "was split in two: eventline:stateDatabase (projections, processed records; it keeps the old database, default eventline) and eventline:eventStoreDatabase (events/, default eventline-events); docs/deploy.md says how to move events/",
+        example: `pulumi config rm ${key} && pulumi config set eventline:stateDatabase <the old value>`,
+      });
+    } else if (key.startsWith("eventline:") && !eventlineConfigKeys.has(key)) {
       read.issues.push({
         key,
         problem: `is not a setting of this program (known: ${[...eventlineConfigKeys].join(", ")})`,
@@ -393,7 +468,19 @@ export function loadStackConfig(
       cluster = { mode: "existing", kubeconfig: pulumi.secret(kubeconfig) };
     }
   } else if (mode === "autopilot") {
-    cluster = { mode: "autopilot" };
+    const authorizedNetworks = read.list(
+      "eventline:clusterAuthorizedNetworks",
+      cidrPattern,
+      "IPv4 CIDR blocks",
+      "pulumi config set --path 'eventline:clusterAuthorizedNetworks[0]' 203.0.113.0/24",
+    );
+    const dnsEndpoint = read.boolean(
+      "eventline:clusterDnsEndpoint",
+      configDefaults["eventline:clusterDnsEndpoint"],
+      set("eventline:clusterDnsEndpoint", "true"),
+    );
+    if (authorizedNetworks !== undefined && dnsEndpoint !== undefined)
+      cluster = { mode: "autopilot", authorizedNetworks, dnsEndpoint };
   }
   const deleteProtection = read.boolean(
     "eventline:deleteProtection",
@@ -430,13 +517,7 @@ export function loadStackConfig(
           region,
         );
 
-  const firestoreDatabase = read.string(
-    "eventline:firestoreDatabase",
-    firestoreDatabasePattern,
-    "a Firestore database id (4-63 lowercase letters, digits and -) or (default)",
-    set("eventline:firestoreDatabase", "eventline"),
-    configDefaults["eventline:firestoreDatabase"],
-  );
+  const databases = readDatabases(read, set);
   const email = readEmail(read, needs.has("smtp"), set);
   const messaging = readMessaging(read, needs.has("messaging"), set);
   const cardBaseUrl = needs.has("tracking-links")
@@ -473,7 +554,7 @@ export function loadStackConfig(
     oldestUnackedAlertSeconds: oldestUnackedAlertSeconds!,
     maxReplicasCap: maxReplicasCap!,
     firestoreLocation: firestoreLocation!,
-    firestoreDatabase: firestoreDatabase!,
+    databases: databases!,
     email: email!,
     messaging: messaging!,
     cardBaseUrl,

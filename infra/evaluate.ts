@@ -183,6 +183,15 @@ function mockState(
           ...base,
           endpoint: "203.0.113.10",
           masterAuth: { clusterCaCertificate: Buffer.from("mock-ca").toString("base64") },
+          // GKE gives every cluster a DNS endpoint; whether it takes outside traffic is the input's.
+          controlPlaneEndpointsConfig: {
+            ...(inputs["controlPlaneEndpointsConfig"] as object | undefined),
+            dnsEndpointConfig: {
+              ...((inputs["controlPlaneEndpointsConfig"] as { dnsEndpointConfig?: object })
+                ?.dnsEndpointConfig ?? {}),
+              endpoint: `gke-${digestOf(name).slice(0, 32)}.${region}.gke.goog`,
+            },
+          },
         },
       };
     case "gcp:secretmanager/secret:Secret":

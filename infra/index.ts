@@ -18,7 +18,9 @@ import { accountId, type Platform, platformLabels } from "./gcp/platform";
 import { EdgeService, gatewayAudience } from "./gcp/edge-service";
 import { afterApis, ProjectApis } from "./gcp/project-apis";
 import { PushHandler } from "./gcp/push-handler";
+import { ReplayDatabases } from "./gcp/replay-databases";
 import { SettingSecret } from "./gcp/setting-secret";
+import { StateStore } from "./gcp/state-store";
 import { WorkerCluster } from "./k8s/cluster";
 import { PullWorker } from "./k8s/pull-worker";
 import { resolveSystem } from "./model/resolve";
@@ -48,7 +50,8 @@ function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) =>
  * Deploys the event system for the current stack.
  * @param options.system the declaration to deploy; default infra/system.ts.
  * @returns the stack outputs: Pub/Sub topic names, push consumers' service URLs, the gateway
- *   URL, the tracker's public URL and the dashboard URL.
+ *   URL, the tracker's public URL, the dashboard URL, the producers' accounts and the account
+ *   the replay tools run as.
  */
 async function eventline(options: { system?: SystemSpec } = {}) {
   const stack = pulumi.getStack();
@@ -66,7 +69,7 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     projectNumber,
     labels: platformLabels(stack, config.owner),
     deleteProtection: config.deleteProtection,
-    database: config.firestoreDatabase,
+    databases: config.databases,
   };
   // Every resource below waits for the APIs it calls: a fresh project deploys in one run.
   const apis = new ProjectApis("apis", { platform });
@@ -82,14 +85,19 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     Object.fromEntries(names.map((name) => [name, topics.get(name)!.topic.name]));
   const topicsOf = topicsCarrying(resolved);
 
-  new EventStore("event-store", { locationId: config.firestoreLocation, platform }, afterEnabled);
+  // The event store, which only the archivers write; the consumers' state; the replay tools'
+  // databases and their account (infra/model/databases.ts).
+  const firestore = { locationId: config.firestoreLocation, platform };
+  new EventStore("event-store", firestore, afterEnabled);
+  new StateStore("state-store", firestore, afterEnabled);
+  const replay = new ReplayDatabases("replay", firestore, afterEnabled);
 
   const cluster = new WorkerCluster("workers", { source: config.cluster, platform }, afterEnabled);
-  // Autopilot nodes pull images as the project's default compute service account.
-  const nodeAccount = pulumi.interpolate`serviceAccount:${projectNumber}-compute@developer.gserviceaccount.com`;
+  // A created cluster's nodes pull the image as their own account; an existing cluster's
+  // nodes are its owner's to grant.
   const image = new HandlerImage(
     "handlers",
-    { platform, readers: config.cluster.mode === "autopilot" ? [nodeAccount] : [] },
+    { platform, readers: cluster.nodeMember === undefined ? [] : [cluster.nodeMember] },
     afterEnabled,
   );
 
@@ -216,6 +224,7 @@ async function eventline(options: { system?: SystemSpec } = {}) {
       [...producerAccounts].map(([producer, account]) => [producer, account.email]),
     ),
     dashboardUrl: monitoring.dashboardUrl,
+    replayAccount: replay.account.email,
   };
 }
 

@@ -5,10 +5,26 @@
  */
 import { known } from "./rule";
 
-/** One member holding one role. */
+/** One member holding one role, under a condition when the grant has one. */
 export interface Grant {
   role: string;
   member: string;
+  /**
+   * The IAM condition's expression: absent when the grant has none, `undefined` inside when it has
+   * one whose expression is unknown during a preview.
+   */
+  condition?: { expression: string | undefined };
+}
+
+interface IamCondition {
+  expression?: string;
+}
+
+/** A grant's condition as {@link Grant} carries it. */
+function conditionOf(read: () => IamCondition | undefined): Pick<Grant, "condition"> {
+  const condition = known(read);
+  if (condition === undefined || condition === null) return {};
+  return { condition: { expression: known(() => condition.expression) } };
 }
 
 /** Principals that make a resource public: anyone on the internet, or any Google account. */
@@ -32,6 +48,7 @@ interface IamProps {
   role?: string;
   member?: string;
   members?: string[];
+  condition?: IamCondition;
   policyData?: string;
 }
 
@@ -44,22 +61,35 @@ export function grantsOf(type: string, props: IamProps): Grant[] {
   const role = known(() => props.role) ?? "";
   if (shape === "member") {
     const member = known(() => props.member);
-    return typeof member === "string" ? [{ role, member }] : [];
+    return typeof member === "string"
+      ? [{ role, member, ...conditionOf(() => props.condition) }]
+      : [];
   }
   if (shape === "binding") {
     const members = known(() => props.members) ?? [];
+    const condition = conditionOf(() => props.condition);
     return members.flatMap((_, i) => {
       const member = known(() => members[i]);
-      return typeof member === "string" ? [{ role, member }] : [];
+      return typeof member === "string" ? [{ role, member, ...condition }] : [];
     });
   }
   if (shape === "policy") {
     const data = known(() => props.policyData);
     if (typeof data !== "string") return [];
     const bindings =
-      (JSON.parse(data) as { bindings?: { role: string; members?: string[] }[] }).bindings ?? [];
+      (
+        JSON.parse(data) as {
+          bindings?: { role: string; members?: string[]; condition?: IamCondition }[];
+        }
+      ).bindings ?? [];
     return bindings.flatMap((binding) =>
-      (binding.members ?? []).map((member) => ({ role: binding.role, member })),
+      (binding.members ?? []).map((member) => ({
+        role: binding.role,
+        member,
+        ...(binding.condition !== undefined && {
+          condition: { expression: binding.condition.expression },
+        }),
+      })),
     );
   }
   return [];

@@ -1,7 +1,8 @@
 /**
  * GKE workload rules for the pull workers: every container is sized (the HPA and the scheduler need requests,
- * the node needs limits), runs unprivileged on a read-only filesystem, runs a pinned image, and tells Kubernetes
- * when it is alive and ready; workloads live in the system's namespace, not `default`.
+ * the node needs limits), runs unprivileged on a read-only filesystem, and tells Kubernetes when it is alive and
+ * ready; workloads live in the system's namespace, not `default`. Images are checked with Cloud Run's, in
+ * images.ts.
  */
 import type {
   ReportViolation,
@@ -127,36 +128,6 @@ export function dropCapabilities(level: RuleLevel): ResourceValidationPolicy {
       (container.securityContext?.capabilities?.drop ?? []).includes("ALL")
         ? undefined
         : 'does not drop capabilities ["ALL"]',
-  );
-}
-
-const digest = /@[A-Za-z0-9_+.-]+:[0-9a-fA-F]{32,}$/;
-
-/** What is wrong with an image reference, or undefined when it is pinned. */
-export function imagePinProblem(image: string): string | undefined {
-  if (digest.test(image)) return undefined;
-  // A registry host may carry a port (`host:5000/app`), so the tag is looked for after the last slash only.
-  const last = image.slice(image.lastIndexOf("/") + 1);
-  const colon = last.indexOf(":");
-  if (colon < 0) return `runs image "${image}" without a tag or digest (Kubernetes pulls :latest)`;
-  if (last.slice(colon + 1) === "latest") return `runs image "${image}" tagged :latest`;
-  return undefined;
-}
-
-export function imagePinned(level: RuleLevel): ResourceValidationPolicy {
-  return containerRule(
-    level,
-    "k8s-image-pinned",
-    "Containers run an image pinned by digest (or an immutable release tag), never :latest or untagged, so a " +
-      "rollout runs what was reviewed and a rollback restores it. Fix: deploy the digest the image build outputs " +
-      "(image@sha256:...)." +
-      mirrors("Checkov CKV_K8S_14, CKV_K8S_43", "Trivy KSV013"),
-    ({ container }) => {
-      // Unknown during a preview means an image built in this update: its reference carries the build's digest.
-      const image = known(() => container.image);
-      if (image === undefined) return undefined;
-      return imagePinProblem(image);
-    },
   );
 }
 

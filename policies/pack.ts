@@ -11,11 +11,12 @@ import {
   cloudRunServiceAccount,
 } from "./cloudrun";
 import { firestoreDeleteProtection, firestoreReplayIndexes } from "./firestore";
+import { iamDataRoleScope } from "./iam-scope";
+import { imageByDigest } from "./images";
 import { deploymentHasHpa, hpaMaxReplicas } from "./kubernetes-scaling";
 import {
   containerResources,
   dropCapabilities,
-  imagePinned,
   noPrivilegeEscalation,
   notDefaultNamespace,
   probes,
@@ -34,6 +35,7 @@ import {
   subscriptionRetryPolicy,
 } from "./pubsub-subscriptions";
 import { pubsubNoPublicIam, topicCmek, topicRetention, topicSchema } from "./pubsub-topics";
+import { workloadsOwnServiceAccount } from "./workload-identities";
 
 /** The pack's name, as `pulumi preview --policy-pack` reports it. */
 export const packName = "eventline";
@@ -60,12 +62,14 @@ export const policies: Policies = [
   cloudRunIngress("mandatory"),
   cloudRunServiceAccount("mandatory"),
   cloudRunMaxInstances("mandatory"),
+  iamDataRoleScope("mandatory"),
+  workloadsOwnServiceAccount("mandatory"),
+  imageByDigest("mandatory"),
   containerResources("mandatory"),
   runAsNonRoot("mandatory"),
   readOnlyRootFilesystem("mandatory"),
   noPrivilegeEscalation("mandatory"),
   dropCapabilities("mandatory"),
-  imagePinned("mandatory"),
   notDefaultNamespace("mandatory"),
   probes("mandatory"),
   hpaMaxReplicas("mandatory"),

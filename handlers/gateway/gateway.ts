@@ -39,12 +39,7 @@ export class EventGateway {
   typeFromOutside(event: Pick<HttpEvent, "type">): EventTypeEntry {
     const entry = this.codec.eventTypes.find(event.type);
     if (entry === undefined)
-      throw new HttpError(
-        400,
-        `event type ${event.type} is not declared (eventline catalog lists the types)`,
-        {},
-        "unknown-type",
-      );
+      throw new HttpError(400, this.codec.eventTypes.undeclared(event.type), {}, "unknown-type");
     if (entry.producers.length === 0) {
       throw new HttpError(
         400,

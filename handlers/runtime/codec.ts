@@ -12,6 +12,9 @@
  * the runtime dead-letters: an exception nobody foresaw becomes DecodeError("decode-failed").
  */
 import { randomUUID } from "node:crypto";
+import * as protobuf from "protobufjs";
+import { reflectedType } from "../../infra/model/proto";
+import type { MessageClass } from "../../infra/model/types";
 import type { EventTypeEntry, EventTypes, EventType, Payload, PayloadInput } from "./event-types";
 import { contextProblem } from "./cloudevents";
 import { DecodeError, EncodeError, type DecodeReason } from "./errors";
@@ -193,7 +196,7 @@ export class EventCodec {
   ): OutgoingMessage {
     const entry = this.eventTypes.find(type);
     if (entry === undefined)
-      throw new EncodeError("unknown-type", `event type ${type} is not declared`);
+      throw new EncodeError("unknown-type", this.eventTypes.undeclared(type));
     const payload = this.toMessage(entry, data);
     const id = options.id ?? randomUUID();
     const extensions: Record<string, string> = {};
@@ -291,7 +294,7 @@ export class EventCodec {
 
     const entry = this.eventTypes.find(meta.type);
     if (entry === undefined)
-      throw new DecodeError("unknown-type", `event type ${meta.type} is not declared`);
+      throw new DecodeError("unknown-type", this.eventTypes.undeclared(meta.type));
     if (fromTopic !== undefined && entry.topic !== fromTopic)
       throw new DecodeError(
         "wrong-topic",
@@ -330,7 +333,7 @@ export class EventCodec {
   payloadFromJson<E extends EventType>(type: E, json: unknown): Payload<E> {
     const entry = this.eventTypes.find(type);
     if (entry === undefined)
-      throw new EncodeError("unknown-type", `event type ${type} is not declared`);
+      throw new EncodeError("unknown-type", this.eventTypes.undeclared(type));
     if (!isJsonObject(json))
       throw new EncodeError("invalid-payload", `the data of ${type} must be a JSON object`);
     let object: Record<string, unknown>;
@@ -347,7 +350,10 @@ export class EventCodec {
     if (data instanceof entry.message) return data;
     const problem = entry.message.verify(data as Record<string, unknown>);
     if (problem !== null)
-      throw new EncodeError("invalid-payload", `${entry.messageName}: ${problem}`);
+      throw new EncodeError(
+        "invalid-payload",
+        `${entry.messageName}: ${withAllowedValues(entry.message, problem)}`,
+      );
     return entry.message.fromObject(data as Record<string, unknown>);
   }
 
@@ -387,6 +393,25 @@ export class EventCodec {
     if (problem !== null) return refuse("undecodable-body", problem);
     return entry.schema.fromObject(object);
   }
+}
+
+/**
+ * protobufjs says only `role: enum value expected`; the fix is one of the enum's names, so the
+ * message lists them (`budget.tier` and map or list fields are followed to their enum).
+ */
+function withAllowedValues(message: MessageClass, problem: string): string {
+  const match = /^([\w.[\]{}]+): enum value expected$/.exec(problem);
+  if (match === null) return problem;
+  let type: protobuf.Type | null = reflectedType(message);
+  let field: protobuf.Field | undefined;
+  for (const name of match[1]!.replace(/\[[^\]]*\]|\{[^}]*\}/g, "").split(".")) {
+    field = type?.fields[name];
+    if (field === undefined) return problem;
+    type = field.resolvedType instanceof protobuf.Type ? field.resolvedType : null;
+  }
+  const values =
+    field?.resolvedType instanceof protobuf.Enum ? Object.keys(field.resolvedType.values) : [];
+  return values.length === 0 ? problem : `${problem}: one of ${values.join(", ")}`;
 }
 
 /** The event context from message attributes; absent optional attributes stay absent. */

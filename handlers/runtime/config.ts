@@ -31,8 +31,6 @@ export interface RuntimeConfig {
   mode: Mode;
   stack: string;
   projectId: string | undefined;
-  /** The Firestore database (FIRESTORE_DATABASE); "(default)" when unset. */
-  database: string;
   port: number;
   logLevel: LevelWithSilent;
   emulators: { pubsub: string | undefined; firestore: string | undefined };
@@ -161,10 +159,24 @@ export function readConfig(settings: Settings): RuntimeConfig {
     mode === "local"
       ? settings.withDefault("GOOGLE_CLOUD_PROJECT", LOCAL_PROJECT_ID)
       : settings.get("GOOGLE_CLOUD_PROJECT");
-  const database = settings.withDefault("FIRESTORE_DATABASE");
   const pullTransport = (settings.get("PULL_TRANSPORT") ??
     (emulators.pubsub ? "unary" : "streaming")) as PullTransport;
   if (!transports.includes(pullTransport))
     throw new ConfigError(`PULL_TRANSPORT is "${pullTransport}": use streaming or unary`);
-  return { consumer, mode, stack, projectId, database, port, logLevel, emulators, pullTransport };
+  return { consumer, mode, stack, projectId, port, logLevel, emulators, pullTransport };
+}
+
+/** What a consumer keeps in Firestore: the event store (archivers), or its own state (everyone else). */
+export type DatabaseRole = "event-store" | "state";
+
+/**
+ * The Firestore database a consumer works in, read from its role's setting only: an archiver is
+ * given the event store's (FIRESTORE_EVENT_STORE_DATABASE), every other consumer the state
+ * database (FIRESTORE_STATE_DATABASE), and each reads no other, so `eventline verify` sees that
+ * a workload is given exactly the database it uses. "(default)" when unset (the emulator).
+ */
+export function databaseSetting(settings: Settings, role: DatabaseRole): string {
+  return settings.withDefault(
+    role === "event-store" ? "FIRESTORE_EVENT_STORE_DATABASE" : "FIRESTORE_STATE_DATABASE",
+  );
 }

@@ -73,6 +73,12 @@ export interface DeliveryProcessorOptions {
    * not. Default false.
    */
   relayOutboxes?: boolean;
+  /**
+   * The least level of a handler's own lines (`ctx.log`), when it differs from the runtime's:
+   * `npm start` shows handlers' info lines while keeping the runtime's at warn. Default: the
+   * logger's level.
+   */
+  handlerLogLevel?: string;
 }
 
 /** What the relay leaves a delivery to publish its own outbox, beyond the handler's time limit. */
@@ -364,7 +370,10 @@ export class DeliveryProcessor {
         codec: this.codec,
         firestore,
         transaction,
-        log,
+        log:
+          this.options.handlerLogLevel === undefined
+            ? log
+            : log.child({}, { level: this.options.handlerLogLevel }),
         metrics: handlerMetrics(metrics, this.consumer.name),
         outsideCalls,
         delivery: info,

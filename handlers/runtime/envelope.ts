@@ -53,8 +53,7 @@ export function fromEnvelope(
 ): DecodedEvent {
   const type = envelope.eventType ?? "";
   const entry = eventTypes.find(type);
-  if (entry === undefined)
-    throw new DecodeError("unknown-type", `event type ${type} is not declared`);
+  if (entry === undefined) throw new DecodeError("unknown-type", eventTypes.undeclared(type));
   const typeUrl = envelope.payload?.type_url ?? "";
   if (typeUrl !== typeUrlPrefix + entry.messageName)
     throw new DecodeError(

@@ -13,6 +13,7 @@ import type {
   ResolvedTopic,
 } from "../../infra/model/types";
 import type { DeclaredSystem } from "../../infra/system";
+import { suggest } from "./suggest";
 
 /** Every event type the system declares, e.g. `"com.eventline.share.requested"`. */
 export type EventType = EventTypeOf<DeclaredSystem["topics"]>;
@@ -58,8 +59,19 @@ export class EventTypes {
   /** The entry for a type the caller knows to be declared. */
   get(type: EventType): EventTypeEntry {
     const entry = this.entries.get(type);
-    if (entry === undefined) throw new Error(`event type ${type} is not declared`);
+    if (entry === undefined) throw new Error(this.undeclared(type));
     return entry;
+  }
+
+  /** What to say of a consumer the declaration does not have: the closest declared one, and all of them. */
+  undeclaredConsumer(name: string): string {
+    const names = this.system.consumers.map((c) => c.name);
+    return `no consumer named ${name}${suggest(name, names) || "."} Declared: ${names.join(", ")}`;
+  }
+
+  /** What to say of a type the declaration does not have: the closest declared one, if any is close. */
+  undeclared(type: string): string {
+    return `event type ${type} is not declared${suggest(type, [...this.entries.keys()])} (eventline catalog lists the types)`;
   }
 
   topic(name: string): ResolvedTopic | undefined {

@@ -15,7 +15,13 @@ import type { Logger } from "pino";
 import type { Capability } from "../../infra/model/settings";
 import { resolveSystem } from "../../infra/model/resolve";
 import type { ResolvedConsumer, SystemSpec } from "../../infra/model/types";
-import { pushVerification, readConfig, type PushVerification, type RuntimeConfig } from "./config";
+import {
+  databaseSetting,
+  pushVerification,
+  readConfig,
+  type PushVerification,
+  type RuntimeConfig,
+} from "./config";
 import { DeliveryProcessor } from "./delivery";
 import { EventStore } from "./event-store";
 import { EventTypes } from "./event-types";
@@ -73,10 +79,10 @@ function createPubSub(config: RuntimeConfig): PubSub {
   );
 }
 
-function createFirestore(config: RuntimeConfig): Firestore {
+function createFirestore(config: RuntimeConfig, databaseId: string): Firestore {
   const target = {
     ...(config.projectId !== undefined && { projectId: config.projectId }),
-    databaseId: config.database,
+    databaseId,
   };
   return new Firestore(
     config.emulators.firestore !== undefined
@@ -125,6 +131,8 @@ interface LaunchPlan {
   handler: RegisteredHandler;
   /** How the push host verifies requests; undefined for a pull consumer. */
   push: PushVerification | undefined;
+  /** The one Firestore database it works in: the event store for an archiver, else the state database. */
+  database: string;
 }
 
 /**
@@ -154,8 +162,9 @@ function configure(options: LaunchOptions): LaunchPlan {
       `handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`,
     );
   const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
+  const database = databaseSetting(settings, handler.kind === "archiver" ? "event-store" : "state");
   checkCapabilities(consumer, settings, options.capabilityChecks);
-  return { config, eventTypes, consumer, handler, push };
+  return { config, eventTypes, consumer, handler, push, database };
 }
 
 /** The host the consumer's delivery calls for, feeding `processor`. */
@@ -221,7 +230,9 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
   const metrics = new RuntimeMetrics();
   metrics.collectProcessMetrics();
   const pubsub = createPubSub(config);
-  const firestore = createFirestore(config);
+  // One client on one database: an archiver's account may write only the event store, and a
+  // handler's only the state database (infra/gcp/firestore-access.ts).
+  const firestore = createFirestore(config, plan.database);
   const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
   const eventStore =
     handler.kind === "archiver"

@@ -48,3 +48,18 @@ export function decideFailure(
     return { action: "dead-letter", reason: MAX_ATTEMPTS_REASON, error: describe(error) };
   return { action: "nack" };
 }
+
+/**
+ * How long Pub/Sub waits before it redelivers a nacked message, by the subscription's retry
+ * policy: the minimum backoff doubled with each attempt, up to the maximum. Pub/Sub does not
+ * publish its exact curve; this is the documented exponential shape, for the local hosts that
+ * wait it out themselves because the emulator redelivers at once.
+ * @param attempt the attempt that failed (1 = first); undefined counts as the first.
+ */
+export function redeliveryDelaySeconds(
+  retry: { minBackoffSeconds: number; maxBackoffSeconds: number },
+  attempt: number | undefined,
+): number {
+  const exponent = Math.max(0, (attempt ?? 1) - 1);
+  return Math.min(retry.maxBackoffSeconds, retry.minBackoffSeconds * 2 ** Math.min(exponent, 30));
+}

@@ -52,7 +52,12 @@ function invalid(path: JsonPath, problem: string): never {
 function scalarFromJson(field: protobuf.Field, value: unknown, path: JsonPath): unknown {
   if (field.resolvedType instanceof protobuf.Enum && typeof value === "string") {
     const values = field.resolvedType.values;
-    return Object.hasOwn(values, value) ? values[value] : value;
+    if (!Object.hasOwn(values, value))
+      invalid(
+        path,
+        `${JSON.stringify(value.slice(0, 40))} is not one of ${Object.keys(values).join(", ")}`,
+      );
+    return values[value];
   }
   if (field.resolvedType instanceof protobuf.Type) {
     if (fullName(field.resolvedType) === TIMESTAMP && typeof value === "string") {

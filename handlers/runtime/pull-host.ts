@@ -35,7 +35,7 @@ import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
 import { DRAIN_TIMEOUT_SECONDS } from "../../infra/model/defaults";
 import type { PullTransport } from "./config";
-import type { Outcome } from "./outcome";
+import { redeliveryDelaySeconds, type Outcome } from "./outcome";
 import { UnaryPullSource, type PulledMessage } from "./unary-pull";
 
 /** The subscriber's lease on a message, renewed while it is held, in seconds (see the file comment). */
@@ -60,6 +60,12 @@ export interface PullHostOptions {
   onFatal?: (error: Error) => void;
   /** How messages are pulled. Default: unary against the emulator, streaming against Pub/Sub (see the file comment). */
   transport?: PullTransport;
+  /**
+   * Whether a nacked message waits out the subscription's declared backoff before it comes
+   * back, as Pub/Sub makes it: the emulator redelivers at once, so the local environment asks
+   * for this. Default false (Pub/Sub applies the retry policy itself).
+   */
+  waitOutBackoff?: boolean;
 }
 
 /** What the host needs of a subscriber, whichever the transport. */
@@ -225,7 +231,14 @@ export class PullHost {
 
   private async settle(message: PulledMessage, outcome: Outcome): Promise<void> {
     if (outcome.action === "nack") {
-      message.nack();
+      message.nack(
+        this.options.waitOutBackoff === true
+          ? redeliveryDelaySeconds(
+              this.options.processor.consumer.retry,
+              message.deliveryAttempt || undefined,
+            )
+          : 0,
+      );
       return;
     }
     if (!this.options.processor.consumer.exactlyOnce) {

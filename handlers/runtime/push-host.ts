@@ -20,7 +20,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
+import { setTimeout as sleep } from "node:timers/promises";
 import { RetryableError } from "./errors";
+import { redeliveryDelaySeconds } from "./outcome";
 import { isJsonObject, parseStrictJsonBytes } from "./strict-json";
 import { UnauthorizedError, type IdTokenVerifier } from "./oidc";
 
@@ -40,6 +42,13 @@ export interface PushHostOptions {
   verify: IdTokenVerifier | false;
   /** How long {@link PushHost.stop} waits for requests in flight, in milliseconds. Default {@link PUSH_DRAIN_TIMEOUT_SECONDS} × 1000. */
   drainTimeoutMs?: number;
+  /**
+   * Whether a nack waits out the subscription's declared backoff before it answers, so the
+   * next push comes that much later, as Pub/Sub spaces them: the emulator pushes again at once.
+   * The wait is cut short at the ack deadline (the emulator's push timeout) and on stop.
+   * Default false (Pub/Sub applies the retry policy itself).
+   */
+  waitOutBackoff?: boolean;
 }
 
 /** The push request body. */
@@ -116,6 +125,8 @@ function parseBody(raw: Buffer): PushBody {
 
 export class PushHost {
   private draining = false;
+  /** Aborted on stop: a nack waiting out its backoff answers at once. */
+  private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly attempts = new Map<string, number>();
 
@@ -141,6 +152,7 @@ export class PushHost {
   /** Refuses new requests and waits for those in flight, up to the drain bound. */
   async stop(): Promise<void> {
     this.draining = true;
+    this.stopping.abort();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight]),
@@ -187,25 +199,39 @@ export class PushHost {
     }
     const { message } = body;
     const messageId = (message.messageId ?? message.message_id)!;
+    const deliveryAttempt =
+      typeof body.deliveryAttempt === "number"
+        ? body.deliveryAttempt
+        : this.countAttempt(messageId);
     const outcome = await processor.process({
       messageId,
       data: Buffer.from(message.data ?? "", "base64"),
       attributes: message.attributes ?? {},
-      deliveryAttempt:
-        typeof body.deliveryAttempt === "number"
-          ? body.deliveryAttempt
-          : this.countAttempt(messageId),
+      deliveryAttempt,
       ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
     });
     if (outcome.action === "ack") {
       this.attempts.delete(messageId);
       return reply(res, 204, "");
     }
+    if (this.options.waitOutBackoff === true) await this.waitOutBackoff(deliveryAttempt);
     reply(
       res,
       outcome.error instanceof RetryableError ? 503 : 500,
       "nacked; Pub/Sub will redeliver",
     );
+  }
+
+  private async waitOutBackoff(attempt: number | undefined): Promise<void> {
+    const { consumer } = this.options.processor;
+    const seconds = Math.min(
+      redeliveryDelaySeconds(consumer.retry, attempt),
+      consumer.ackDeadlineSeconds - 1,
+    );
+    if (seconds <= 0) return;
+    await sleep(seconds * 1000, undefined, { signal: this.stopping.signal }).catch(() => {
+      // Stopping: answer now, and the message comes back to the next start.
+    });
   }
 
   private countAttempt(messageId: string): number {

@@ -31,7 +31,12 @@ export interface PulledMessage {
   deliveryAttempt: number;
   orderingKey?: string;
   ack(): void;
-  nack(): void;
+  /**
+   * Gives the message back: at once, or after `delaySeconds` (its ack deadline set to that).
+   * The streaming transport always gives it back at once: Pub/Sub applies the subscription's
+   * retry policy.
+   */
+  nack(delaySeconds?: number): void;
   /** Acks and waits for the service's answer; rejects when the ack did not take. */
   ackWithResponse(): Promise<unknown>;
 }
@@ -58,6 +63,8 @@ const PULL_WAIT_MS = 2_000;
 /** Messages asked for in one Pull, at most. */
 const MAX_PULL_SIZE = 1_000;
 const FLUSH_EVERY_MS = 50;
+/** Pub/Sub's longest ack deadline, in seconds. */
+const MAX_ACK_DEADLINE_SECONDS = 600;
 /** Ids per Acknowledge or ModifyAckDeadline call. */
 const MAX_IDS_PER_CALL = 1_000;
 const BACKOFF_FIRST_MS = 100;
@@ -179,7 +186,10 @@ export class UnaryPullSource {
         deliveryAttempt: r.deliveryAttempt ?? 0,
         ...(m.orderingKey ? { orderingKey: m.orderingKey } : {}),
         ack: () => this.settle(ackId, this.toAck),
-        nack: () => this.settle(ackId, this.toNack),
+        nack: (delaySeconds = 0) =>
+          delaySeconds > 0
+            ? this.giveBackAfter(ackId, delaySeconds)
+            : this.settle(ackId, this.toNack),
         ackWithResponse: async () => {
           if (!this.held.delete(ackId)) return;
           this.wakePuller?.();
@@ -196,6 +206,15 @@ export class UnaryPullSource {
     this.wakePuller?.();
     if (queue.length >= MAX_IDS_PER_CALL) void this.flush();
     else this.scheduleFlush();
+  }
+
+  /** Stops leasing the message and lets it come back once `seconds` have passed. */
+  private giveBackAfter(ackId: string, seconds: number): void {
+    if (!this.held.delete(ackId)) return;
+    this.wakePuller?.();
+    void this.modifyDeadline([ackId], Math.min(seconds, MAX_ACK_DEADLINE_SECONDS)).catch(
+      (err: Error) => this.options.onError(err),
+    );
   }
 
   private scheduleFlush(): void {

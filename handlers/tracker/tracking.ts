@@ -70,7 +70,7 @@ export function allowedTarget(to: string | null, redirectHosts: readonly string[
   if (!hosts.includes(url.host.toLowerCase()) && !hosts.includes(url.hostname.toLowerCase())) {
     throw new HttpError(
       400,
-      `the ?to= host ${url.host} is not an allowed redirect host (the card base URL's host, or EVENTLINE_REDIRECT_HOSTS)`,
+      `the ?to= host ${url.host} is not an allowed redirect host (the card base URL's host, or one EVENTLINE_REDIRECT_HOSTS names: eventline:redirectHosts in a stack's config)`,
     );
   }
   return url;

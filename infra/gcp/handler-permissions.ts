@@ -1,11 +1,14 @@
 /**
  * The least privilege a handler's identity holds, the same wherever it runs: publish to the
- * topics of the events its contract emits, read and write Firestore (idempotency records,
- * projections, the event store), publish to its own dead-letter topic (the runtime
- * dead-letters permanent failures itself), and, for pull consumers, pull its subscription.
+ * topics of the events its contract emits, read and write its one Firestore database (an
+ * archiver the event store, any other consumer the state database: idempotency records,
+ * projections, outboxes), publish to its own dead-letter topic (the runtime dead-letters
+ * permanent failures itself), and, for pull consumers, pull its subscription. Nothing is
+ * granted on the project as a whole.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { grantDatabase } from "./firestore-access";
 import type { Platform } from "./platform";
 
 export interface HandlerPermissionsArgs {
@@ -18,6 +21,8 @@ export interface HandlerPermissionsArgs {
   emitsTo: Readonly<Record<string, pulumi.Input<string>>>;
   /** The consumer's dead-letter topic. */
   deadLetterTopic: pulumi.Input<string>;
+  /** The one Firestore database it reads and writes (consumerDatabase in ./firestore-access). */
+  database: string;
   /** The subscription a pull consumer pulls from; leave out for push consumers. */
   pullsFrom?: pulumi.Input<string>;
   /** Project and labels. */
@@ -43,9 +48,9 @@ export class HandlerPermissions extends pulumi.ComponentResource {
       { project, topic: args.deadLetterTopic, role: "roles/pubsub.publisher", member },
       { parent: this },
     );
-    new gcp.projects.IAMMember(
+    grantDatabase(
       `${name}-firestore`,
-      { project, role: "roles/datastore.user", member },
+      { member, database: args.database, role: "roles/datastore.user", platform },
       { parent: this },
     );
     if (args.pullsFrom !== undefined) {

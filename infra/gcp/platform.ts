@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { PlatformDatabases } from "../model/databases";
 
 /** The deployment target every component shares. */
 export interface Platform {
@@ -20,16 +21,18 @@ export interface Platform {
   labels: Readonly<Record<string, string>>;
   /** Whether stateful or user-facing resources refuse deletion (Firestore, Cloud Run, the cluster). */
   deleteProtection: boolean;
-  /** The Firestore database every workload uses (FIRESTORE_DATABASE). */
-  database: string;
+  /** The event store's and the consumers' state's Firestore databases (infra/model/databases.ts). */
+  databases: PlatformDatabases;
 }
 
-/** What every workload's environment says of where it runs. */
+/**
+ * What every workload's environment says of where it runs. Which Firestore database a consumer
+ * uses is its own (infra/gcp/firestore-access.ts, consumerDatabase).
+ */
 export function platformEnv(platform: Platform): Record<string, string> {
   return {
     GOOGLE_CLOUD_PROJECT: platform.project,
     STACK: platform.stack,
-    FIRESTORE_DATABASE: platform.database,
   };
 }
 

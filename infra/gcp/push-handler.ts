@@ -10,6 +10,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedPushConsumer } from "../model/types";
 import { ConsumerSubscription } from "./consumer-subscription";
+import { consumerDatabase } from "./firestore-access";
 import { HandlerPermissions } from "./handler-permissions";
 import type { WorkloadSettings } from "../workload-settings";
 import { HandlerService } from "./handler-service";
@@ -61,6 +62,7 @@ export class PushHandler extends pulumi.ComponentResource {
       { parent: this },
     );
     const audience = pushAudience(platform.stack, consumer.name);
+    const firestore = consumerDatabase(consumer, platform);
 
     const handler = new HandlerService(
       name,
@@ -72,6 +74,7 @@ export class PushHandler extends pulumi.ComponentResource {
           HANDLER: consumer.name,
           MODE: "push",
           ...platformEnv(platform),
+          [firestore.setting]: firestore.database,
           PUSH_AUDIENCE: audience,
           PUSH_SERVICE_ACCOUNT: pusher.email,
           ...args.settings?.values,
@@ -131,6 +134,7 @@ export class PushHandler extends pulumi.ComponentResource {
         member: handler.serviceAccount.member,
         emitsTo: args.emitsTo,
         deadLetterTopic: this.subscription.deadLetterTopic.name,
+        database: firestore.database,
         platform,
       },
       { parent: this },

@@ -19,6 +19,7 @@ import { heapCapMb } from "../model/node-heap";
 import { parseQuantity } from "../model/quantity";
 import type { ResolvedPullConsumer } from "../model/types";
 import { ConsumerSubscription } from "../gcp/consumer-subscription";
+import { consumerDatabase } from "../gcp/firestore-access";
 import { HandlerPermissions } from "../gcp/handler-permissions";
 import { HANDLER_PORT } from "../gcp/handler-service";
 import { accountId, type Platform, platformEnv } from "../gcp/platform";
@@ -123,6 +124,7 @@ export class PullWorker extends pulumi.ComponentResource {
       { consumer, topic: args.topic, platform },
       { parent: this },
     );
+    const firestore = consumerDatabase(consumer, platform);
 
     this.serviceAccount = new gcp.serviceaccount.Account(
       `${name}-sa`,
@@ -140,6 +142,7 @@ export class PullWorker extends pulumi.ComponentResource {
         emitsTo: args.emitsTo,
         deadLetterTopic: this.subscription.deadLetterTopic.name,
         pullsFrom: this.subscription.subscription.name,
+        database: firestore.database,
         platform,
       },
       { parent: this },
@@ -235,6 +238,7 @@ export class PullWorker extends pulumi.ComponentResource {
                     HANDLER: consumer.name,
                     MODE: "pull",
                     ...platformEnv(platform),
+                    [firestore.setting]: firestore.database,
                     // Replaces the image's NODE_OPTIONS, so it keeps its source maps.
                     NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapCapMb(consumer.gke.resources.limits.memory)}`,
                     ...args.settings?.values,

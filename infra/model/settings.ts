@@ -62,8 +62,18 @@ export const settings = {
     description: "The project of the topics, the Firestore database and the log trace field.",
     source: { kind: "program" },
   },
-  FIRESTORE_DATABASE: {
-    description: "The Firestore database the workload reads and writes.",
+  // A consumer is given exactly one of the two databases (infra/model/databases.ts): an
+  // archiver the event store, any other consumer the state database; the gateway and the
+  // tracker neither, for they read no database.
+  FIRESTORE_EVENT_STORE_DATABASE: {
+    description:
+      "The Firestore database of the event store (events/), which an archiver appends every event to. Archivers only.",
+    source: { kind: "program" },
+    default: "(default)",
+  },
+  FIRESTORE_STATE_DATABASE: {
+    description:
+      "The Firestore database of a consumer's state: its projections, processed records, outbox and outbound/. Consumers other than archivers only.",
     source: { kind: "program" },
     default: "(default)",
   },

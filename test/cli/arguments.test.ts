@@ -44,4 +44,30 @@ describe("the CLI's arguments", () => {
       stderr: "eventline: say which dead letters: --id <id...>, or --all\n",
     });
   });
+  it.each([
+    [["events", "--since", "15m"], "eventline: there is no --since; use --from 15m\n"],
+    [
+      ["events", "--type", "com.skillancer.user.craeted"],
+      "eventline: --type com.skillancer.user.craeted: event type com.skillancer.user.craeted is not declared; did you mean com.skillancer.user.created? (eventline catalog lists the types)\n",
+    ],
+    [
+      ["dlq", "list", "email-workr"],
+      expect.stringMatching(
+        /^eventline: no consumer named email-workr; did you mean email-worker\? Declared: email-worker, /,
+      ),
+    ],
+    [["dlq", "drop", "router"], "eventline: say which dead letters: --id <id...>, or --all\n"],
+    [
+      ["token", "cards-ap"],
+      expect.stringMatching(/^eventline: no producer named cards-ap; did you mean cards-app\?/),
+    ],
+    [["events", "--tpye", "x"], "eventline: unknown option '--tpye'\n(Did you mean --type?)\n"],
+  ])("names the fix for %j before it starts anything", async (args, stderr) => {
+    // No emulator is running: each is refused before the CLI would look for one.
+    const result = await runCli(args, {
+      env: { FIRESTORE_EMULATOR_HOST: "127.0.0.1:9", PUBSUB_EMULATOR_HOST: "127.0.0.1:9" },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEqual(stderr);
+  });
 });

@@ -143,7 +143,11 @@ describe("npm start", () => {
     expect(stdout).toMatch(
       new RegExp(`eventline ready\\n  dashboard  ${base}/\\n  gateway    ${base}/v1/events`),
     );
-    expect(stderr).toMatch(/created 14 topics, 37 dead-letter topics and 74 subscriptions/);
+    // A subscription and a parking subscription (on its dead-letter topic) per consumer.
+    const { topics, consumers } = eventTypes.system;
+    expect(stderr).toContain(
+      `created ${topics.length} topics, ${consumers.length} dead-letter topics and ${consumers.length * 2} subscriptions`,
+    );
     const unimplemented = eventTypes.system.consumers
       .filter((c) => registry[c.handler] === undefined)
       .map((c) => c.name);
@@ -237,6 +241,10 @@ describe("npm start", () => {
     await expect
       .poll(async () => (await storedEvents()).map((e) => e.id), { timeout: 30_000, interval: 500 })
       .toEqual(expect.arrayContaining(ids));
+    // What it logged is kept for `eventline logs`, which reads it from another terminal.
+    const logs = await runCli(["logs", "--lines", "1000"], { env: cliEnv });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain("event accepted");
   });
 
   it.skipIf(registry["email-sender"] === undefined || registry["funnel-projector"] === undefined)(

@@ -101,9 +101,45 @@ describe("the stack configuration", () => {
     ],
     [
       "a Firestore database id with capitals",
-      { "eventline:firestoreDatabase": "Events" },
-      "eventline:firestoreDatabase",
+      { "eventline:stateDatabase": "Events" },
+      "eventline:stateDatabase",
       /is not a Firestore database id/,
+    ],
+    [
+      "an event store adopted from the project's (default) database",
+      { "eventline:eventStoreDatabase": "(default)" },
+      "eventline:eventStoreDatabase",
+      /is not a Firestore database id/,
+    ],
+    [
+      "one database for the event store and the state",
+      { "eventline:eventStoreDatabase": "eventline", "eventline:stateDatabase": "eventline" },
+      "eventline:eventStoreDatabase",
+      /the state database too/,
+    ],
+    [
+      "a state database the replay tools write into",
+      { "eventline:stateDatabase": "replay" },
+      "eventline:stateDatabase",
+      /a database the replay tools write into/,
+    ],
+    [
+      "the key the two database keys replaced",
+      { "eventline:firestoreDatabase": "eventline" },
+      "eventline:firestoreDatabase",
+      /was split in two: eventline:stateDatabase .* and eventline:eventStoreDatabase/,
+    ],
+    [
+      "an authorized network that is not a CIDR block",
+      { "eventline:clusterAuthorizedNetworks": '["203.0.113.0"]' },
+      "eventline:clusterAuthorizedNetworks",
+      /"203\.0\.113\.0" is not IPv4 CIDR blocks/,
+    ],
+    [
+      "a DNS endpoint switch that is not a boolean",
+      { "eventline:clusterDnsEndpoint": "yes" },
+      "eventline:clusterDnsEndpoint",
+      /"yes" is not true or false/,
     ],
     [
       "a replica cap of zero",
@@ -196,8 +232,8 @@ describe("the stack configuration", () => {
       project: `eventline-${stack}`,
       region: "europe-west1",
       owner: "platform-team",
-      cluster: { mode: "autopilot" },
-      firestoreDatabase: "eventline",
+      cluster: { mode: "autopilot", authorizedNetworks: [], dnsEndpoint: true },
+      databases: { eventStore: "eventline-events", state: "eventline" },
       redirectHosts: [],
     });
     expect(config.deleteProtection).toBe(stack === "prod");

@@ -182,7 +182,7 @@ describe.each(stacks)(
       }
     });
 
-    it("grants each handler identity exactly: publish where its contract emits, its own dead letters, Firestore, and for pull workers its subscription", () => {
+    it("grants each handler identity exactly: publish where its contract emits, its own dead letters, its one Firestore database, and for pull workers its subscription", () => {
       for (const consumer of resolved.consumers) {
         const id = accountId(consumer.delivery === "push" ? "run" : "wrk", consumer.name);
         one(evaluation, types.account, id, "accountId");
@@ -195,7 +195,12 @@ describe.each(stacks)(
             on: topic,
           })),
           { type: types.topicIam, role: "roles/pubsub.publisher", on: consumer.deadLetterTopic },
-          { type: types.projectIam, role: "roles/datastore.user", on: project },
+          // Archivers append to the event store; every other consumer keeps its state apart.
+          {
+            type: types.projectIam,
+            role: "roles/datastore.user",
+            on: consumer.builtIn ? "database:eventline-events" : "database:eventline",
+          },
           ...(consumer.delivery === "pull"
             ? [{ type: types.subscriptionIam, role: "roles/pubsub.subscriber", on: consumer.name }]
             : []),
@@ -357,19 +362,33 @@ describe.each(stacks)(
       }
     });
 
-    it("creates the event store: native Firestore, delete protection as configured, replay indexes and the idempotency TTL", () => {
-      const database = ofType(evaluation, types.database)[0]!.inputs;
-      expect(database).toMatchObject({
-        name: "eventline",
-        type: "FIRESTORE_NATIVE",
-        deleteProtectionState: deleteProtection
-          ? "DELETE_PROTECTION_ENABLED"
-          : "DELETE_PROTECTION_DISABLED",
-      });
+    it("creates the event store, the state database and the replay tools' databases: native Firestore, delete protection as configured, replay indexes on the event store, the idempotency TTL on the state", () => {
+      const databases = ofType(evaluation, types.database).map((database) => database.inputs);
+      expect(databases.map((database) => database["name"]).sort()).toEqual(
+        [
+          "eventline-events",
+          "eventline",
+          "replay",
+          "backtest-current",
+          "backtest-alternative",
+          "replay-snapshots",
+        ].sort(),
+      );
+      for (const database of databases)
+        expect(database).toMatchObject({
+          type: "FIRESTORE_NATIVE",
+          locationId: stack === "prod" ? "eur3" : "europe-west1",
+          deleteProtectionState: deleteProtection
+            ? "DELETE_PROTECTION_ENABLED"
+            : "DELETE_PROTECTION_DISABLED",
+        });
       const indexes = ofType(evaluation, types.index).map((index) => [
         index.inputs["collection"],
         (index.inputs["fields"] as Inputs[]).map((field) => field["fieldPath"]),
       ]);
+      expect(
+        new Set(ofType(evaluation, types.index).map((index) => index.inputs["database"])),
+      ).toEqual(new Set(["eventline-events"]));
       for (const wanted of [
         ["type", "time"],
         ["correlationId", "time"],
@@ -378,7 +397,12 @@ describe.each(stacks)(
         expect(indexes).toContainEqual(["events", wanted]);
       expect(indexes).toHaveLength(eventIndexes.length);
       expect(ofType(evaluation, types.field).map((field) => field.inputs)).toEqual([
-        expect.objectContaining({ collection: "processed", field: "expireAt", ttlConfig: {} }),
+        expect.objectContaining({
+          database: "eventline",
+          collection: "processed",
+          field: "expireAt",
+          ttlConfig: {},
+        }),
       ]);
     });
 
@@ -650,10 +674,55 @@ describe.each(stacks)(
       );
     });
 
-    it("creates an Autopilot cluster and installs the metrics adapter that serves the external metrics API", () => {
+    it("creates a private Autopilot cluster, reached through authorized networks or the IAM-checked DNS endpoint, whose nodes run as their own least-privilege account", () => {
+      const nodes = `gke-nodes@${project}.iam.gserviceaccount.com`;
       expect(ofType(evaluation, types.cluster).map((cluster) => cluster.inputs)).toEqual([
-        expect.objectContaining({ enableAutopilot: true, deletionProtection: deleteProtection }),
+        expect.objectContaining({
+          enableAutopilot: true,
+          deletionProtection: deleteProtection,
+          network: "default",
+          privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false },
+          // Neither stack names an authorized network: only the VPC reaches the IP endpoint.
+          masterAuthorizedNetworksConfig: { cidrBlocks: [], gcpPublicCidrsAccessEnabled: false },
+          controlPlaneEndpointsConfig: { dnsEndpointConfig: { allowExternalTraffic: true } },
+          workloadIdentityConfig: { workloadPool: `${project}.svc.id.goog` },
+          clusterAutoscaling: {
+            autoProvisioningDefaults: {
+              serviceAccount: nodes,
+              oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+            },
+          },
+        }),
       ]);
+      expect(grants(evaluation, `serviceAccount:${nodes}`)).toEqual([
+        {
+          type: types.projectIam,
+          role: "roles/container.defaultNodeServiceAccount",
+          on: project,
+        },
+        { type: types.repositoryIam, role: "roles/artifactregistry.reader", on: "eventline" },
+      ]);
+      // No grant to the Compute Engine default account, which has Editor on the project.
+      expect(JSON.stringify(all(evaluation).map((r) => r.inputs))).not.toContain(
+        "-compute@developer.gserviceaccount.com",
+      );
+      // The private nodes' one way out, for the senders' SMTP and messaging provider.
+      expect(ofType(evaluation, types.router).map((router) => router.inputs)).toEqual([
+        expect.objectContaining({ network: "default", region: "europe-west1" }),
+      ]);
+      expect(ofType(evaluation, types.nat).map((nat) => nat.inputs)).toEqual([
+        expect.objectContaining({
+          router: `eventline-${stack}-nat`,
+          sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+        }),
+      ]);
+      // The program deploys through the DNS endpoint, whose certificate is publicly trusted.
+      const kubeconfig = JSON.parse(
+        ofType(evaluation, types.k8sProvider)[0]!.inputs["kubeconfig"] as string,
+      ) as Inputs;
+      expect(kubeconfig["clusters"][0]["cluster"]).toEqual({
+        server: expect.stringMatching(/^https:\/\/gke-[0-9a-f]+\.europe-west1\.gke\.goog$/),
+      });
       expect(
         ofType(evaluation, types.apiService).map((api) => api.inputs["metadata"]["name"]),
       ).toContain("v1beta1.external.metrics.k8s.io");

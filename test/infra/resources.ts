@@ -4,6 +4,7 @@
  */
 import type { Evaluation, RecordedResource } from "../../infra/evaluate";
 import { MOCK_PROJECT_NUMBER } from "../../infra/evaluate";
+import { databaseOfCondition } from "../../infra/model/databases";
 
 export const PUBSUB_AGENT = `serviceAccount:service-${MOCK_PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 
@@ -19,6 +20,9 @@ export const types = {
   service: "gcp:cloudrunv2/service:Service",
   serviceIam: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
   database: "gcp:firestore/database:Database",
+  router: "gcp:compute/router:Router",
+  nat: "gcp:compute/routerNat:RouterNat",
+  repositoryIam: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
   index: "gcp:firestore/index:Index",
   field: "gcp:firestore/field:Field",
   alert: "gcp:monitoring/alertPolicy:AlertPolicy",
@@ -79,6 +83,9 @@ export function grants(
 ): { type: string; role: string; on: string }[] {
   const on = (resource: RecordedResource): string => {
     const inputs = resource.inputs as Inputs;
+    // A project-level role limited by a condition to one Firestore database is on that database.
+    const database = databaseOfCondition(inputs["condition"]?.["expression"] as string | undefined);
+    if (database !== undefined) return `database:${database}`;
     return String(
       inputs["topic"] ??
         inputs["subscription"] ??

@@ -92,3 +92,35 @@ describe("a stack with a custom domain for the tracker", () => {
     expect(env).toContainEqual({ name: "EVENTLINE_TRACKER_URL", value: "https://go.example.com" });
   });
 });
+
+describe("a stack whose cluster admits authorized networks only, with the DNS endpoint closed to outside traffic", () => {
+  it("lists the networks on the control plane and deploys through the IP endpoint with the cluster's CA", async () => {
+    const networks = ["203.0.113.0/24", "198.51.100.7/32"];
+    const evaluation = await evaluateProgram({
+      stack: "dev",
+      config: {
+        "eventline:clusterAuthorizedNetworks": JSON.stringify(networks),
+        "eventline:clusterDnsEndpoint": "false",
+      },
+    });
+    const [cluster] = ofType(evaluation, types.cluster);
+    expect(cluster!.inputs["masterAuthorizedNetworksConfig"]).toEqual({
+      cidrBlocks: networks.map((cidrBlock) => ({
+        cidrBlock,
+        displayName: `authorized ${cidrBlock}`,
+      })),
+      gcpPublicCidrsAccessEnabled: false,
+    });
+    expect(cluster!.inputs["controlPlaneEndpointsConfig"]).toEqual({
+      dnsEndpointConfig: { allowExternalTraffic: false },
+    });
+    const [provider] = ofType(evaluation, types.k8sProvider);
+    const kubeconfig = JSON.parse(provider!.inputs["kubeconfig"] as string) as {
+      clusters: { cluster: Record<string, string> }[];
+    };
+    expect(kubeconfig.clusters[0]!.cluster).toEqual({
+      server: "https://203.0.113.10",
+      "certificate-authority-data": Buffer.from("mock-ca").toString("base64"),
+    });
+  });
+});

@@ -152,4 +152,35 @@ describe("a consumer's dead letters", () => {
     expect(result).toEqual({ redriven: [], failed: [], notFound: ["evt-zzz"] });
     expect(await box.list(consumer)).toHaveLength(1);
   });
+  it("are dropped only once confirmed, after being recorded whole, and the others stay", async () => {
+    await park("evt-drop-1", "recipient-rejected");
+    await park("evt-drop-2", "recipient-rejected");
+    const declined = await box.drop(
+      consumer,
+      ["evt-drop-1"],
+      async () => false,
+      () => expect.unreachable("nothing is recorded when the drop is declined"),
+    );
+    expect(declined).toEqual({ dropped: [], notFound: [], confirmed: false });
+    expect((await box.list(consumer)).map((l) => l.eventId)).toContain("evt-drop-1");
+
+    const shown: string[] = [];
+    const recorded: string[] = [];
+    const result = await box.drop(
+      consumer,
+      ["evt-drop-1", "evt-none"],
+      async (letters) => {
+        shown.push(...letters.map((l) => l.eventId!));
+        return true;
+      },
+      (letters) => recorded.push(...letters.map((l) => `${l.eventId}:${l.data.length > 0}`)),
+    );
+    expect(shown).toEqual(["evt-drop-1"]);
+    expect(recorded).toEqual(["evt-drop-1:true"]);
+    expect(result.dropped.map((l) => l.eventId)).toEqual(["evt-drop-1"]);
+    expect(result.notFound).toEqual(["evt-none"]);
+    const left = (await box.list(consumer)).map((l) => l.eventId);
+    expect(left).not.toContain("evt-drop-1");
+    expect(left).toContain("evt-drop-2");
+  });
 });

@@ -4,7 +4,6 @@ import { deploymentHasHpa, hpaMaxReplicas } from "../../policies/kubernetes-scal
 import {
   containerResources,
   dropCapabilities,
-  imagePinned,
   noPrivilegeEscalation,
   notDefaultNamespace,
   probes,
@@ -103,33 +102,6 @@ const cases: Record<string, Case> = {
     rule: dropCapabilities("mandatory"),
     inputs: withContainer({ securityContext: { capabilities: { drop: ["NET_RAW"] } } }),
     reports: ['container "worker" does not drop capabilities ["ALL"].'],
-  },
-  "an image pinned by digest passes": {
-    rule: imagePinned("mandatory"),
-    inputs: deployment,
-    reports: [],
-  },
-  "an image with a release tag on a registry with a port passes": {
-    rule: imagePinned("mandatory"),
-    inputs: withContainer({ image: "registry:5000/team/app:1.4.2" }),
-    reports: [],
-  },
-  "an image built in the same update (unknown in a preview) passes": {
-    rule: imagePinned("mandatory"),
-    inputs: withContainer({ image: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }),
-    reports: [],
-  },
-  "an image tagged latest fails": {
-    rule: imagePinned("mandatory"),
-    inputs: withContainer({ image: "ghcr.io/eventline/handlers:latest" }),
-    reports: ['container "worker" runs image "ghcr.io/eventline/handlers:latest" tagged :latest.'],
-  },
-  "an untagged image fails": {
-    rule: imagePinned("mandatory"),
-    inputs: withContainer({ image: "registry:5000/handlers" }),
-    reports: [
-      'container "worker" runs image "registry:5000/handlers" without a tag or digest (Kubernetes pulls :latest).',
-    ],
   },
   "liveness and readiness probes pass": {
     rule: probes("mandatory"),

@@ -29,7 +29,7 @@ describe("the replay, backtest and seek commands", () => {
     ],
     [
       ["seek", "campaign-procesor", "--to", "1h"],
-      "eventline: no consumer named campaign-procesor; the declaration has ",
+      "eventline: no consumer named campaign-procesor; did you mean campaign-processor? Declared: ",
     ],
   ])("answers %j with one line on stderr and exit code 1", async (args, message) => {
     const result = await runCli(args);

@@ -11,7 +11,10 @@ import {
   replayEventId,
   replayMessage,
   strategyFrom,
+  withReplayClients,
   CURRENT_STRATEGY,
+  ReplayError,
+  type ReplayClients,
 } from "../../tools/replay";
 
 const eventTypes = eventTypesFor("local");
@@ -138,5 +141,44 @@ describe("the comparison as CSV", () => {
     expect(csv).toBe(
       'metric,key,current,alternative,change\noptimizations_requested,,44,5,-39\ncredited_value,"paid, ""brand""",12.5,0,-12.5\n',
     );
+  });
+});
+
+describe("a replay in the cloud", () => {
+  /** Runs `work` with the cloud's clients for `stack`, no emulator variable set; nothing is called. */
+  async function inTheCloud<T>(
+    stack: string,
+    work: (clients: ReplayClients) => Promise<T>,
+  ): Promise<T> {
+    const saved = {
+      FIRESTORE_EMULATOR_HOST: process.env["FIRESTORE_EMULATOR_HOST"],
+      PUBSUB_EMULATOR_HOST: process.env["PUBSUB_EMULATOR_HOST"],
+    };
+    delete process.env["FIRESTORE_EMULATOR_HOST"];
+    delete process.env["PUBSUB_EMULATOR_HOST"];
+    try {
+      return await withReplayClients({ project: `eventline-${stack}`, stack, needs: [] }, work);
+    } finally {
+      for (const [name, value] of Object.entries(saved))
+        if (value !== undefined) process.env[name] = value;
+    }
+  }
+
+  it("reads the stack's event store and keeps snapshots in their own database", async () => {
+    await inTheCloud("prod", async (clients) => {
+      expect(clients.firestore.databaseId).toBe("eventline-events");
+      expect(clients.snapshots.databaseId).toBe("replay-snapshots");
+    });
+  });
+
+  it("writes only into the databases the program declares for the replay tools", async () => {
+    await inTheCloud("dev", async (clients) => {
+      expect(clients.database("replay").databaseId).toBe("replay");
+      expect(clients.database("backtest-alternative").databaseId).toBe("backtest-alternative");
+      expect(() => clients.database("eventline")).toThrow(
+        /database eventline is not one the program declares for the replay tools in project eventline-dev \(replay, backtest-current, backtest-alternative, replay-snapshots\)/,
+      );
+      expect(() => clients.database("my-replay")).toThrow(ReplayError);
+    });
   });
 });

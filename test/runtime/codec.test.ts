@@ -584,7 +584,7 @@ describe("payloads from proto3 JSON (the gateway's input)", () => {
     [
       "an enum name that does not exist",
       { platform: "PLATFORM_MARS" },
-      /platform: enum value expected/,
+      /platform: "PLATFORM_MARS" is not one of PLATFORM_UNSPECIFIED, PLATFORM_GOOGLE, /,
     ],
     ["data that is not an object", ["c"], /JSON object/],
   ])("rejects %s, naming it", (_name, json, message) => {

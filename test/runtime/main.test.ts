@@ -1,7 +1,7 @@
 import { system } from "../../infra/system";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { pushVerification, readConfig } from "../../handlers/runtime/config";
+import { databaseSetting, pushVerification, readConfig } from "../../handlers/runtime/config";
 import { ConfigError, Settings } from "../../handlers/runtime/settings";
 import { launch } from "../../handlers/runtime/launcher";
 
@@ -101,6 +101,22 @@ describe("the runtime's configuration", () => {
     },
   ])("refuses to verify pushes with $name", ({ env, mode, message }) => {
     expect(() => pushVerification(new Settings(env), mode)).toThrow(message);
+  });
+
+  it("tells an archiver the event store's database and any other consumer the state database, each reading its own setting only", () => {
+    const env = {
+      FIRESTORE_EVENT_STORE_DATABASE: "eventline-events",
+      FIRESTORE_STATE_DATABASE: "eventline",
+    };
+    const archiver = new Settings(env);
+    expect(databaseSetting(archiver, "event-store")).toBe("eventline-events");
+    expect(archiver.read().map((read) => read.name)).toEqual(["FIRESTORE_EVENT_STORE_DATABASE"]);
+    const handler = new Settings(env);
+    expect(databaseSetting(handler, "state")).toBe("eventline");
+    expect(handler.read().map((read) => read.name)).toEqual(["FIRESTORE_STATE_DATABASE"]);
+    // Locally neither is set: both are the emulator's unnamed database.
+    expect(databaseSetting(new Settings({}), "event-store")).toBe("(default)");
+    expect(databaseSetting(new Settings({}), "state")).toBe("(default)");
   });
 
   it("turns push verification off only when local mode says so explicitly", () => {

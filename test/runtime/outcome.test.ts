@@ -12,7 +12,11 @@ import {
 } from "../../handlers/runtime/limits";
 import { REDRIVE_COUNT_ATTRIBUTE } from "../../tools/local/dead-letters";
 import { DecodeError, PermanentError, RetryableError } from "../../handlers/runtime/errors";
-import { decideFailure, MAX_ATTEMPTS_REASON } from "../../handlers/runtime/outcome";
+import {
+  decideFailure,
+  MAX_ATTEMPTS_REASON,
+  redeliveryDelaySeconds,
+} from "../../handlers/runtime/outcome";
 
 describe("decideFailure", () => {
   const cases: {
@@ -204,5 +208,17 @@ describe("a dead letter always fits Pub/Sub's limits", () => {
     const message = letter(attributes);
     expect(Object.getPrototypeOf(message.attributes)).toBe(Object.prototype);
     expect(Object.keys(message.attributes)).toContain("__proto__");
+  });
+});
+
+describe("the redelivery delay Pub/Sub applies", () => {
+  it("starts at the minimum backoff, doubles with each attempt and stops at the maximum", () => {
+    const retry = { minBackoffSeconds: 10, maxBackoffSeconds: 600 };
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((a) => redeliveryDelaySeconds(retry, a))).toEqual([
+      10, 20, 40, 80, 160, 320, 600, 600,
+    ]);
+    expect(redeliveryDelaySeconds(retry, undefined)).toBe(10);
+    expect(redeliveryDelaySeconds({ minBackoffSeconds: 0, maxBackoffSeconds: 0 }, 3)).toBe(0);
+    expect(redeliveryDelaySeconds(retry, 10_000)).toBe(600);
   });
 });

@@ -7,7 +7,12 @@ import { eventTypesFor } from "../../handlers/declared";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { capabilityChecks } from "../../handlers/adapters/environment";
+import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
+import { RuntimeMetrics } from "../../handlers/runtime/metrics";
+import { PushHost } from "../../handlers/runtime/push-host";
+import { OutsideCalls } from "../../handlers/runtime/resilience";
+import { CapturingPublisher } from "../../handlers/testing/run-handler";
 import { createLogger } from "../../handlers/runtime/logger";
 import { GOOGLE_ISSUER } from "../../handlers/runtime/oidc";
 import { provision } from "../../tools/local/provision";
@@ -218,5 +223,50 @@ describe("the push host", { timeout: 60_000 }, () => {
     expect(
       (await applied.ref(emulators.firestore, flaky.attributes["ce-id"]!).get()).data()?.attempt,
     ).toBe(3);
+  });
+
+  it("waits out the declared backoff before a nack answers, when asked to, and answers at once on stop", async () => {
+    const logger = createLogger({ level: "silent" });
+    const eventTypes = eventTypesFor("local");
+    const consumer = eventTypes.system.consumers.find((c) => c.name === "sms-worker")!;
+    const host = new PushHost({
+      processor: new DeliveryProcessor({
+        consumer,
+        handler: testRegistry["sms-sender"]!,
+        eventTypes,
+        firestore: emulators.firestore,
+        publisher: new CapturingPublisher(),
+        metrics: new RuntimeMetrics(),
+        logger,
+        outsideCalls: new OutsideCalls(logger),
+      }),
+      logger,
+      verify: false,
+      waitOutBackoff: true,
+    });
+    const server = createServer(host.handle).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const flaky = shareRequested({ behaviour: "fail-before-attempt-3" }, { channel: "sms" });
+      const started = Date.now();
+      let answeredAt: number | undefined;
+      const answer = fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: pushBody(flaky, "m-backoff", 1),
+      }).then((response) => {
+        answeredAt = Date.now();
+        return response.status;
+      });
+      // The first attempt's backoff is the declared minimum (10 s by default): still waiting.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(answeredAt).toBeUndefined();
+      expect(consumer.retry.minBackoffSeconds).toBeGreaterThan(2);
+      await host.stop();
+      expect(await answer).toBe(503);
+      expect(answeredAt! - started).toBeLessThan(consumer.retry.minBackoffSeconds * 1000);
+    } finally {
+      server.close();
+    }
   });
 });

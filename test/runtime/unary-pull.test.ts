@@ -123,6 +123,24 @@ describe("the unary pull source", { timeout: 60_000 }, () => {
     }
   });
 
+  it("gives a message back after the delay a nack asks for, as Pub/Sub's backoff would", async () => {
+    const name = await backlog(1, 60);
+    const { pull, received } = source(name);
+    try {
+      await waitFor(() => received.length === 1, "the message");
+      const nackedAt = Date.now();
+      received[0]!.nack(3);
+      await sleep(1_500);
+      expect(received).toHaveLength(1);
+      await waitFor(() => received.length === 2, "the redelivery", 10_000);
+      expect(Date.now() - nackedAt).toBeGreaterThanOrEqual(2_500);
+      expect(received[1]!.id).toBe(received[0]!.id);
+      await received[1]!.ackWithResponse();
+    } finally {
+      await pull.close();
+    }
+  });
+
   it("on close, sends its queued acks and gives back what it holds at once", async () => {
     const name = await backlog(2, 60);
     const first = source(name);

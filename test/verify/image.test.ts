@@ -50,7 +50,8 @@ describe("buildImage on handlers/Dockerfile", () => {
     });
     expect(image.user).toBe("1000:1000");
     expect(image.exposed).toEqual([8080]);
-    expect(image.baseImage).toBe("node:20-slim");
+    // handlers/Dockerfile pins its base by digest, the tag kept for readers.
+    expect(image.baseImage).toMatch(/^node:20-slim@sha256:[0-9a-f]{64}$/);
     expect(image.cached).toBe(false);
   });
 

@@ -121,6 +121,24 @@ describe("verify, on a workload broken on purpose", { timeout: 300_000 }, () => 
     ]);
   });
 
+  it("fails when an archiver is given the state database too, which it never reads: each workload gets exactly the database it uses", async () => {
+    const report = await verify({
+      stack: "dev",
+      only: ["users-archiver"],
+      mutate: change("users-archiver", (workload) => ({
+        ...workload,
+        env: { ...workload.env, FIRESTORE_STATE_DATABASE: "eventline" },
+      })),
+    });
+    expect(problemsOf(report, "users-archiver")).toEqual([
+      "is given FIRESTORE_STATE_DATABASE, which it never reads Fix: give each workload only the settings it uses (infra/index.ts and its components)",
+    ]);
+    // What it does use, the event store, is where its event landed.
+    expect(report.workloads.find((w) => w.name === "users-archiver")!.checks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ passed: true })]),
+    );
+  });
+
   it("refuses a workload the stack does not deploy, naming those it does", async () => {
     const run = await runCli(["verify", "--stack", "dev", "--only", "gatewy"], {
       timeoutMs: 120_000,

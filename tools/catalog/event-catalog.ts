@@ -7,6 +7,7 @@
  * receives everything, is left out of each row and said once under the table).
  */
 import type { ResolvedSystem } from "../../infra/model/types";
+import { MAX_RECIPIENTS, SHARE_REQUESTED, shareChannels } from "../../handlers/gateway/shares";
 
 export interface CatalogRow {
   type: string;
@@ -51,6 +52,27 @@ function cell(text: string): string {
 }
 
 /** The catalog as a Markdown document: event, producers, consumers and schema, one row per event type. */
+/** Who posts to the gateway, what each may post, and the share request's body. */
+function producersMarkdown(system: ResolvedSystem): string[] {
+  return [
+    "## Producers",
+    "",
+    "Each posts to the gateway with its ID token (`eventline token <producer>` locally): `POST /v1/events` takes the types it publishes, with a `source` under one of its prefixes.",
+    "",
+    "| Producer | Publishes | Sources | Share requests |",
+    "| --- | --- | --- | --- |",
+    ...system.producers.map(
+      (p) =>
+        `| ${cell(p.name)} | ${p.publishes.map((t) => `\`${t}\``).join(", ") || "—"} | ${p.sources.map((s) => `\`${s}\``).join(", ")} | ${p.shares ? "yes" : "—"} |`,
+    ),
+    "",
+    "## POST /v1/shares",
+    "",
+    `A producer with share requests posts \`{ "senderUserId", "cardId", "recipients": [{ "channel", "recipient" }, …], "shareMetadata"?: { "<key>": "<value>" } }\` (1 to ${MAX_RECIPIENTS} recipients; channel one of ${shareChannels(system).join(", ") || "the declared channels"}). The gateway answers 202 with \`{ "correlationId", "invitations": [{ "invitationId", "eventId", "channel", "recipient" }] }\` and publishes one \`${SHARE_REQUESTED}\` per recipient.`,
+    "",
+  ];
+}
+
 export function catalogMarkdown(system: ResolvedSystem): string {
   const rows = catalogRows(system);
   const lines = [
@@ -72,8 +94,9 @@ export function catalogMarkdown(system: ResolvedSystem): string {
       )
       .map((line) => `| ${line} |`),
     "",
-    `Every event is also appended to the event store (\`events/{id}\`) by its topic's built-in archiver (\`<topic>-archiver\`).`,
+    `Every event is also appended to the event store (\`events/{source:id}\`) by its topic's built-in archiver (\`<topic>-archiver\`).`,
     "",
+    ...producersMarkdown(system),
   ];
   return lines.join("\n");
 }

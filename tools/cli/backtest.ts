@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { BACKTEST_DATABASE_PREFIX, backtestDatabase } from "../../infra/model/databases";
 import type * as Replay from "../replay";
 import { UserError } from "./errors";
 import { table } from "./format";
@@ -141,8 +142,8 @@ export function backtestCommand(): Command {
     )
     .option(
       "--database <prefix>",
-      "databases the replays write into: <prefix>-current and <prefix>-alternative, emptied first",
-      "backtest",
+      "databases the replays write into: <prefix>-current and <prefix>-alternative, emptied first (in the cloud: backtest, whose two the program declares)",
+      BACKTEST_DATABASE_PREFIX,
     )
     .option("--json", "print the comparison as one JSON object (for CI)", false)
     .option(
@@ -157,12 +158,19 @@ export function backtestCommand(): Command {
     try {
       const { current, alternative } = strategies(replay, options);
       const databases = {
-        current: replay.checkDatabaseId(`${options.database}-current`, "--database"),
-        alternative: replay.checkDatabaseId(`${options.database}-alternative`, "--database"),
+        current: replay.checkDatabaseId(
+          backtestDatabase("current", options.database),
+          "--database",
+        ),
+        alternative: replay.checkDatabaseId(
+          backtestDatabase("alternative", options.database),
+          "--database",
+        ),
       };
       await replay.withReplayClients(
         {
           ...(options.project !== undefined && { project: options.project }),
+          stack: options.stack,
           needs: ["firestore"],
         },
         async (clients) => {

@@ -5,7 +5,7 @@
 import { Command, Option } from "commander";
 import type { LevelWithSilent } from "pino";
 import type { LogFormat } from "../local/logging";
-import { localSettings } from "../local/settings";
+import { LOCAL_LOG_FILE, localSettings } from "../local/settings";
 import { load } from "./modules";
 
 interface DevOptions {
@@ -15,6 +15,7 @@ interface DevOptions {
   logFormat: LogFormat;
   logLevel: LevelWithSilent;
   auth: boolean;
+  fastRetries: boolean;
 }
 
 export function devCommand(): Command {
@@ -49,6 +50,11 @@ export function devCommand(): Command {
       "--no-auth",
       "let the gateway admit what any declared producer may post without a token (local only; env EVENTLINE_GATEWAY_AUTH=off)",
     )
+    .option(
+      "--fast-retries",
+      "redeliver a nacked message at once, as the emulator does, instead of after its subscription's declared backoff, as Pub/Sub does (env EVENTLINE_FAST_RETRIES=1)",
+      process.env["EVENTLINE_FAST_RETRIES"] === "1",
+    )
     .addHelpText(
       "after",
       "\nThe gateway authenticates producers: `eventline token <producer>` prints a token for curl (Authorization: Bearer <token>).\nEnvironment: GOOGLE_CLOUD_PROJECT (default eventline-local), EVENTLINE_REDIRECT_HOSTS (hosts tracking clicks may redirect to).",
@@ -68,10 +74,19 @@ export function devCommand(): Command {
         format: options.logFormat,
         level: options.logLevel,
         projectId: settings.projectId,
+        file: LOCAL_LOG_FILE,
       });
       const say = (line: string): void => void process.stderr.write(`eventline: ${line}\n`);
       const authenticate = options.auth && process.env["EVENTLINE_GATEWAY_AUTH"] !== "off";
-      const environment = await startLocalEnvironment({ settings, logger, say, authenticate });
+      const environment = await startLocalEnvironment({
+        settings,
+        logger,
+        say,
+        authenticate,
+        fastRetries: options.fastRetries,
+      });
+      if (options.fastRetries)
+        say("fast retries: a nacked message comes back at once, not after its declared backoff");
       const { baseUrl } = environment;
       process.stdout.write(
         [
@@ -80,6 +95,7 @@ export function devCommand(): Command {
           `  gateway    ${baseUrl}/v1/events  ${baseUrl}/v1/shares`,
           `  pubsub     PUBSUB_EMULATOR_HOST=${environment.settings.pubsubHost}`,
           `  firestore  FIRESTORE_EMULATOR_HOST=${environment.settings.firestoreHost}`,
+          "  logs       npx eventline logs [consumer] -f",
           "",
         ].join("\n"),
       );

@@ -2,9 +2,10 @@
  * `eventline events`: query the event store (`events/`, which every topic's archiver fills)
  * by type, time range and correlation id: a flow's history, or what happened in the last hour.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { toSeconds } from "../../infra/model/duration";
 import type { FeedEvent } from "../local/event-feed";
+import { declaredType } from "./declared-names";
 import { UserError } from "./errors";
 import { clip, table } from "./format";
 import { load } from "./modules";
@@ -45,40 +46,49 @@ export function eventLines(events: readonly FeedEvent[]): string {
 }
 
 export function eventsCommand(): Command {
-  return new Command("events")
-    .description("query the event store (events/) by type, time and correlation id")
-    .option("--type <type>", "only this event type")
-    .option(
-      "--from <time>",
-      "events at or after this time: RFC 3339, or a duration ago such as 15m",
-    )
-    .option("--to <time>", "events before this time: RFC 3339, or a duration ago")
-    .option("--correlation <id>", "only this flow")
-    .option("--limit <n>", "at most this many, the newest", "100")
-    .option("--json", "one JSON object per line, payload included", false)
-    .action(async (options: EventsOptions) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new UserError(`--limit ${options.limit} is not a positive whole number`);
-      const filter = {
-        ...(options.type !== undefined && { type: options.type }),
-        ...(options.correlation !== undefined && { correlationId: options.correlation }),
-        ...(options.from !== undefined && { from: parseTime(options.from, "--from") }),
-        ...(options.to !== undefined && { to: parseTime(options.to, "--to") }),
-      };
-      const { withEmulators } = load.withEmulators();
-      const { queryEvents } = load.eventFeed();
-      await withEmulators(["firestore"], async ({ firestore }) => {
-        const events = await queryEvents(firestore, filter, limit);
-        if (options.json) {
-          for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
-          return;
-        }
-        if (events.length === 0) {
-          process.stderr.write("eventline: no events match\n");
-          return;
-        }
-        process.stdout.write(eventLines(events));
-      });
-    });
+  return (
+    new Command("events")
+      .description("query the event store (events/) by type, time and correlation id")
+      .option("--type <type>", "only this event type")
+      .option(
+        "--from <time>",
+        "events at or after this time: RFC 3339, or a duration ago such as 15m",
+      )
+      .option("--to <time>", "events before this time: RFC 3339, or a duration ago")
+      .option("--correlation <id>", "only this flow")
+      .option("--limit <n>", "at most this many, the newest", "100")
+      // Other tools' names for --from and --to, answered with ours rather than "unknown option".
+      .addOption(new Option("--since <time>").hideHelp())
+      .addOption(new Option("--until <time>").hideHelp())
+      .option("--json", "one JSON object per line, payload included", false)
+      .action(async (options: EventsOptions & { since?: string; until?: string }) => {
+        if (options.since !== undefined)
+          throw new UserError(`there is no --since; use --from ${options.since}`);
+        if (options.until !== undefined)
+          throw new UserError(`there is no --until; use --to ${options.until}`);
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new UserError(`--limit ${options.limit} is not a positive whole number`);
+        const filter = {
+          ...(options.type !== undefined && { type: declaredType(options.type) }),
+          ...(options.correlation !== undefined && { correlationId: options.correlation }),
+          ...(options.from !== undefined && { from: parseTime(options.from, "--from") }),
+          ...(options.to !== undefined && { to: parseTime(options.to, "--to") }),
+        };
+        const { withEmulators } = load.withEmulators();
+        const { queryEvents } = load.eventFeed();
+        await withEmulators(["firestore"], async ({ firestore }) => {
+          const events = await queryEvents(firestore, filter, limit);
+          if (options.json) {
+            for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+            return;
+          }
+          if (events.length === 0) {
+            process.stderr.write("eventline: no events match\n");
+            return;
+          }
+          process.stdout.write(eventLines(events));
+        });
+      })
+  );
 }

@@ -5,12 +5,14 @@
  * registers; the type-only imports below are erased, so they load nothing.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
+import type * as Access from "../catalog/access";
 import type * as AsyncApi from "../catalog/asyncapi";
 import type * as DeadLetters from "../local/dead-letters";
 import type * as EventFeed from "../local/event-feed";
 import type * as Logging from "../local/logging";
 import type * as Start from "../local/start";
 import type * as Codec from "../../handlers/runtime/codec";
+import type * as Evaluate from "../../infra/evaluate";
 import type * as Metrics from "../../handlers/runtime/metrics";
 import type * as Publisher from "../../handlers/runtime/publisher";
 import type * as WithEmulators from "./with-emulators";
@@ -19,6 +21,8 @@ import type * as Verify from "../verify/verify";
 
 export const load = {
   asyncapi: () => require("../catalog/asyncapi") as typeof AsyncApi,
+  access: () => require("../catalog/access") as typeof Access,
+  evaluate: () => require("../../infra/evaluate") as typeof Evaluate,
   withEmulators: () => require("./with-emulators") as typeof WithEmulators,
   deadLetters: () => require("../local/dead-letters") as typeof DeadLetters,
   eventFeed: () => require("../local/event-feed") as typeof EventFeed,

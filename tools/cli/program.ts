@@ -10,6 +10,7 @@ import { dlqCommand } from "./dlq";
 import { eventsCommand } from "./events";
 import { reportError } from "./errors";
 import { graphCommand } from "./graph";
+import { logsCommand } from "./logs";
 import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
 import { seekCommand } from "./seek";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     publishCommand(),
     tailCommand(),
     eventsCommand(),
+    logsCommand(),
     dlqCommand(),
     replayCommand(),
     backtestCommand(),

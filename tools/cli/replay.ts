@@ -7,6 +7,7 @@
  * tools/replay; `eventline backtest` and `eventline seek` share this file's options.
  */
 import { Command } from "commander";
+import { REPLAY_DATABASE } from "../../infra/model/databases";
 import type * as Replay from "../replay";
 import { UserError } from "./errors";
 import { parseTime } from "./events";
@@ -127,13 +128,17 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
   const databaseId = replay.checkDatabaseId(options.database, "--database");
   if (options.snapshot !== undefined) replay.checkSnapshotId(options.snapshot);
   await replay.withReplayClients(
-    { ...(options.project !== undefined && { project: options.project }), needs: ["firestore"] },
+    {
+      ...(options.project !== undefined && { project: options.project }),
+      stack: options.stack,
+      needs: ["firestore"],
+    },
     async (clients) => {
       const target = clients.database(databaseId);
       // A snapshot id in use would fail only after the whole replay.
       if (
         options.snapshot !== undefined &&
-        (await replay.readSnapshot(clients.firestore, options.snapshot)).length > 0
+        (await replay.readSnapshot(clients.snapshots, options.snapshot)).length > 0
       ) {
         throw new UserError(
           `snapshot ${options.snapshot} exists; snapshots never change, so pick another id`,
@@ -156,6 +161,7 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
           ({ restored, replay: result } = await replay.rebuildFromSnapshot({
             ...common,
             snapshotId: options.fromSnapshot,
+            snapshots: clients.snapshots,
           }));
         else result = await replay.replayInProcess(common);
       } finally {
@@ -170,7 +176,7 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
           );
         snapshot = await replay.takeSnapshot({
           from: target,
-          store: clients.firestore,
+          store: clients.snapshots,
           snapshotId: options.snapshot,
           covers,
         });
@@ -225,6 +231,7 @@ async function republishEvents(
   await replay.withReplayClients(
     {
       ...(options.project !== undefined && { project: options.project }),
+      stack: options.stack,
       needs: ["firestore", "pubsub"],
     },
     async (clients) => {
@@ -293,8 +300,8 @@ export function replayCommand(): Command {
     )
     .option(
       "--database <id>",
-      "the Firestore database the handlers write into; emptied first",
-      "replay",
+      "the Firestore database the handlers write into; emptied first (in the cloud: replay, which the program declares)",
+      REPLAY_DATABASE,
     )
     .option(
       "--snapshot <id>",

@@ -47,7 +47,11 @@ export function seekCommand(): Command {
       const target = options.to === undefined ? undefined : seekTarget(replay, options.to);
       if (options.snapshot !== undefined) replay.checkSnapshotName(options.snapshot);
       await replay.withReplayClients(
-        { ...(options.project !== undefined && { project: options.project }), needs: ["pubsub"] },
+        {
+          ...(options.project !== undefined && { project: options.project }),
+          stack: options.stack,
+          needs: ["pubsub"],
+        },
         async ({ pubsub, where }) => {
           if (options.snapshot !== undefined) {
             const created = await replay.createSnapshot(pubsub, consumer, options.snapshot);

@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import type { FeedEvent } from "../local/event-feed";
+import { declaredType } from "./declared-names";
 import { UserError } from "./errors";
 import { load } from "./modules";
 
@@ -33,7 +34,7 @@ export function tailCommand(): Command {
       if (!Number.isInteger(lines) || lines < 0)
         throw new UserError(`--lines ${options.lines} is not a whole number`);
       const filter = {
-        ...(options.type !== undefined && { type: options.type }),
+        ...(options.type !== undefined && { type: declaredType(options.type) }),
         ...(options.correlation !== undefined && { correlationId: options.correlation }),
       };
       const { withEmulators } = load.withEmulators();

@@ -8,7 +8,7 @@ import { eventTypesFor } from "../../handlers/declared";
 import { localIssuer } from "../local/local-issuer";
 import { LOCAL_STACK } from "../local/settings";
 import { UserError } from "./errors";
-import { suggest } from "./suggest";
+import { suggest } from "../../handlers/runtime/suggest";
 
 export function tokenCommand(): Command {
   return new Command("token")

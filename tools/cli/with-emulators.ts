@@ -5,12 +5,10 @@
  */
 import type { Firestore } from "@google-cloud/firestore";
 import type { PubSub } from "@google-cloud/pubsub";
-import type { ResolvedConsumer } from "../../infra/model/types";
 import { type EventTypes } from "../../handlers/runtime/event-types";
 import { eventTypesFor } from "../../handlers/declared";
 import { firestoreClient, pubsubClient, requireEmulators } from "../local/emulator-clients";
 import { clientSettings, LOCAL_STACK, type LocalSettings } from "../local/settings";
-import { UserError } from "./errors";
 
 export interface LocalClients {
   settings: LocalSettings;
@@ -36,14 +34,4 @@ export async function withEmulators<T>(
   } finally {
     await Promise.all([pubsub.close(), firestore.terminate()]);
   }
-}
-
-/** The declared consumer called `name`. @throws UserError listing the consumers. */
-export function consumerNamed(eventTypes: EventTypes, name: string): ResolvedConsumer {
-  const consumer = eventTypes.system.consumers.find((c) => c.name === name);
-  if (consumer === undefined)
-    throw new UserError(
-      `no consumer named ${name}; the declaration has ${eventTypes.system.consumers.map((c) => c.name).join(", ")}`,
-    );
-  return consumer;
 }

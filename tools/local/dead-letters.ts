@@ -52,6 +52,14 @@ export interface RedriveResult {
   failed: { messageId: string; error: string }[];
 }
 
+export interface DropResult {
+  dropped: DeadLetter[];
+  /** Ids asked for that no dead letter has. */
+  notFound: string[];
+  /** False when the confirmation said no: nothing was dropped. */
+  confirmed: boolean;
+}
+
 interface Leased {
   ackId: string;
   letter: DeadLetter;
@@ -123,12 +131,37 @@ export class DeadLetterBox {
     return this.inTurn(() => this.redriveNow(consumer, publisher, ids, onProgress));
   }
 
-  private async redriveNow(
+  /**
+   * Removes the chosen dead letters for good, once `confirm` has seen them and agreed, and
+   * `record` has kept each (the caller writes them somewhere they can be read back from).
+   * @param ids as for {@link redrive}; undefined = all.
+   */
+  drop(
     consumer: ResolvedConsumer,
-    publisher: MessagePublisher,
     ids: readonly string[] | undefined,
-    onProgress?: (done: number, total: number) => void,
-  ): Promise<RedriveResult> {
+    confirm: (letters: readonly DeadLetter[]) => Promise<boolean>,
+    record: (letters: readonly DeadLetter[]) => void,
+  ): Promise<DropResult> {
+    return this.inTurn(async () => {
+      const { chosen, notFound } = await this.choose(consumer, ids);
+      if (chosen.length === 0 || !(await confirm(chosen.map((l) => l.letter)))) {
+        await this.release(consumer, chosen);
+        return { dropped: [], notFound, confirmed: chosen.length === 0 };
+      }
+      record(chosen.map((l) => l.letter));
+      await this.client.acknowledge({
+        subscription: this.path(consumer),
+        ackIds: chosen.map((l) => l.ackId),
+      });
+      return { dropped: chosen.map((l) => l.letter), notFound, confirmed: true };
+    });
+  }
+
+  /** The leased dead letters `ids` name (all when undefined), oldest first; the others are released. */
+  private async choose(
+    consumer: ResolvedConsumer,
+    ids: readonly string[] | undefined,
+  ): Promise<{ chosen: Leased[]; notFound: string[] }> {
     const matches = (l: Leased, id: string) =>
       [
         l.letter.messageId,
@@ -146,11 +179,21 @@ export class DeadLetterBox {
     leased.sort(byParkingTime);
     const chosen =
       ids === undefined ? leased : leased.filter((l) => ids.some((id) => matches(l, id)));
-    const result: RedriveResult = { redriven: [], failed: [], notFound: missing() };
     await this.release(
       consumer,
       leased.filter((l) => !chosen.includes(l)),
     );
+    return { chosen, notFound: missing() };
+  }
+
+  private async redriveNow(
+    consumer: ResolvedConsumer,
+    publisher: MessagePublisher,
+    ids: readonly string[] | undefined,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RedriveResult> {
+    const { chosen, notFound } = await this.choose(consumer, ids);
+    const result: RedriveResult = { redriven: [], failed: [], notFound };
     let done = 0;
     for (const l of chosen) {
       try {

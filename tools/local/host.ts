@@ -4,7 +4,10 @@
  * local server, to which the emulator's push subscriptions deliver (the runtime's PushHost).
  * Each consumer gets the runtime's own delivery pipeline, so filters, dead-lettering and
  * idempotency behave as in production; they share one PubSub client, one Firestore client,
- * one publisher, one event store and one metrics registry (labelled by consumer).
+ * one publisher, one event store and one metrics registry (labelled by consumer). Locally the
+ * event store and the consumers' state share the emulator's `(default)` database; in the cloud
+ * each is a database of its own (infra/model/databases.ts), which `eventline verify` exercises
+ * on the emulator.
  *
  * A consumer whose handler has no implementation in the registry is provisioned (its
  * subscription gathers messages, as an undeployed service's would) but not hosted.
@@ -42,6 +45,13 @@ export interface LocalHostOptions {
    * anything unfinished is simply redelivered on the next start.
    */
   drainTimeoutMs?: number;
+  /** See DeliveryProcessorOptions.handlerLogLevel. Default: the logger's level. */
+  handlerLogLevel?: string;
+  /**
+   * Redeliver nacked messages at once, as the emulator does, instead of after the declared
+   * backoff as Pub/Sub does (`npm start -- --fast-retries`). Default false.
+   */
+  fastRetries?: boolean;
 }
 
 /** The push endpoint of a push consumer on the local server at `baseUrl`. */
@@ -83,16 +93,24 @@ export class LocalHost {
         eventStore: this.eventStore,
         projectId: options.projectId,
         relayOutboxes: true,
+        ...(options.handlerLogLevel !== undefined && { handlerLogLevel: options.handlerLogLevel }),
       });
       if (processor.outboxRelay !== undefined) this.outboxRelays.push(processor.outboxRelay);
+      const waitOutBackoff = options.fastRetries !== true;
       if (consumer.delivery === "push")
         this.pushHosts.set(
           consumer.name,
-          new PushHost({ processor, logger, verify: false, drainTimeoutMs }),
+          new PushHost({ processor, logger, verify: false, drainTimeoutMs, waitOutBackoff }),
         );
       else
         this.pullHosts.push(
-          new PullHost({ processor, pubsub: options.pubsub, logger, drainTimeoutMs }),
+          new PullHost({
+            processor,
+            pubsub: options.pubsub,
+            logger,
+            drainTimeoutMs,
+            waitOutBackoff,
+          }),
         );
     }
   }

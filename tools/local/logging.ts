@@ -3,8 +3,10 @@
  * first) by default, or the Cloud Logging JSON the runtime writes in the cloud, for piping
  * into tools. Written synchronously so that the last lines before Ctrl-C are not lost.
  */
-import type { LevelWithSilent, Logger } from "pino";
-import { pino } from "pino";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { DestinationStream, LevelWithSilent, Logger } from "pino";
+import { destination, multistream, pino } from "pino";
 import pretty from "pino-pretty";
 import { createLogger } from "../../handlers/runtime/logger";
 
@@ -18,6 +20,29 @@ export interface LocalLoggerOptions {
   projectId?: string;
   /** Colors; default: when stdout is a terminal. */
   colorize?: boolean;
+  /**
+   * A file that also gets every line, as JSON, for `eventline logs` to read; emptied first.
+   * Default: none.
+   */
+  file?: string;
+}
+
+/** `stream`, and the file too when one is given. */
+function alsoToFile(
+  stream: DestinationStream,
+  level: LevelWithSilent,
+  file: string | undefined,
+): DestinationStream {
+  if (file === undefined) return stream;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, "");
+  return multistream([
+    { stream, level: level === "silent" ? "fatal" : level },
+    {
+      stream: destination({ dest: file, sync: true }),
+      level: level === "silent" ? "fatal" : level,
+    },
+  ]);
 }
 
 function oneLineError(value: unknown): string {
@@ -33,6 +58,7 @@ export function localLogger(options: LocalLoggerOptions = {}): Logger {
     return createLogger({
       level,
       ...(options.projectId !== undefined && { projectId: options.projectId }),
+      destination: alsoToFile(destination({ dest: 1, sync: true }), level, options.file),
     });
   const stream = pretty({
     colorize: options.colorize ?? process.stdout.isTTY === true,
@@ -45,5 +71,5 @@ export function localLogger(options: LocalLoggerOptions = {}): Logger {
     errorLikeObjectKeys: level === "debug" || level === "trace" ? ["err", "error"] : [],
     customPrettifiers: level === "debug" || level === "trace" ? {} : { err: oneLineError },
   });
-  return pino({ level, base: undefined }, stream);
+  return pino({ level, base: undefined }, alsoToFile(stream, level, options.file));
 }

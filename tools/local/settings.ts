@@ -88,6 +88,9 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
 
 // ---- .eventline/dev.json: what the running `npm start` uses ----
 
+/** Where `npm start` also writes its log lines, as JSON, for `eventline logs`; emptied at each start. */
+export const LOCAL_LOG_FILE = join(__dirname, "..", "..", ".eventline", "logs", "local.jsonl");
+
 /** The state file, in the (git-ignored) .eventline/ folder of the repository. */
 export const STATE_FILE = join(__dirname, "..", "..", ".eventline", "dev.json");
 

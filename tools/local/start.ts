@@ -60,6 +60,11 @@ export interface LocalEnvironmentOptions {
    * some declared producer may post, without a token.
    */
   authenticate?: boolean;
+  /**
+   * Redeliver nacked messages at once (the emulator's way) instead of after each subscription's
+   * declared backoff (Pub/Sub's way, the default), for quick loops. Default false.
+   */
+  fastRetries?: boolean;
   /** Who may post what. Default: the declaration's producers (infra/system.ts). */
   producers?: readonly ResolvedProducer[];
   /**
@@ -245,8 +250,11 @@ export async function startLocalEnvironment(
   const publisher = new PubSubPublisher(pubsub, eventTypes, metrics);
   const deadLetters = new DeadLetterBox(pubsub);
   // The hosts log every start, drain and stop per consumer at info: noise at the default level.
+  // Handlers' own lines (ctx.log) keep the chosen level: they are what a developer looks for.
   const hostLogger = logger.level === "info" ? logger.child({}, { level: "warn" }) : logger;
   const host = new LocalHost({
+    handlerLogLevel: logger.level,
+    ...(options.fastRetries === true && { fastRetries: true }),
     eventTypes,
     registry: options.registry ?? imageRegistry,
     pubsub,

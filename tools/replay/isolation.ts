@@ -3,22 +3,28 @@
  * through the Firestore client the runtime gives them, projections, idempotency records and
  * adapter outboxes alike, so handing them a client on another database isolates everything
  * they do without a change to any handler. A separate database (`new Firestore({ databaseId })`)
- * works the same on the emulator, which creates it on first use, and in the cloud, where it
- * must be created once (`gcloud firestore databases create --database=<id>`); a collection
- * prefix would have needed every projection and the runtime to know about it.
+ * works the same on the emulator, which creates it on first use, and in the cloud, where the
+ * program creates the ones a replay may use (`replay`, `backtest-current`, `backtest-alternative`;
+ * infra/gcp/replay-databases.ts); a collection prefix would have needed every projection and the
+ * runtime to know about it.
  *
  * A replay starts from an empty database unless it restores a snapshot into it, so what it
  * leaves there is what the replayed events produce and nothing older.
  */
 import type { Firestore } from "@google-cloud/firestore";
 import { recordOnlyAdapters } from "../../handlers/adapters/environment";
+import { REPLAY_DATABASE, UNNAMED_DATABASE } from "../../infra/model/databases";
 import { ReplayError } from "./errors";
 
-/** The database the platform runs on (infra/gcp/event-store.ts): never a replay's target. */
-export const LIVE_DATABASE = "(default)";
+/**
+ * The database the local platform runs on (the emulator's, event store and state alike): never a
+ * replay's target. In the cloud a replay may write only the databases the program declares for it
+ * (replay-clients.ts).
+ */
+export const LIVE_DATABASE = UNNAMED_DATABASE;
 
 /** The database `eventline replay` writes into unless told otherwise. */
-export const DEFAULT_REPLAY_DATABASE = "replay";
+export const DEFAULT_REPLAY_DATABASE = REPLAY_DATABASE;
 
 /** gRPC NOT_FOUND: in the cloud, the database was never created. */
 const NOT_FOUND = 5;
@@ -68,7 +74,7 @@ export async function prepareTarget(
   } catch (err) {
     if ((err as { code?: number }).code === NOT_FOUND) {
       throw new ReplayError(
-        `Firestore database ${target.databaseId} does not exist; create it once with \`gcloud firestore databases create --database=${target.databaseId} --location=<the live database's location>\``,
+        `Firestore database ${target.databaseId} does not exist; the program creates the replay tools' databases (infra/gcp/replay-databases.ts): run pulumi up for the stack`,
       );
     }
     throw err;

@@ -3,6 +3,7 @@
  * database, then replay only the events after the one it covers. The result is what a replay
  * of the whole history gives, for the cost of the events since the snapshot.
  */
+import type { Firestore } from "@google-cloud/firestore";
 import {
   replayInProcess,
   type InProcessReplayOptions,
@@ -12,8 +13,10 @@ import { prepareTarget } from "./isolation";
 import { restoreSnapshot, type SnapshotInfo } from "./snapshots";
 
 export interface RebuildOptions extends Omit<InProcessReplayOptions, "clearTarget"> {
-  /** The snapshot to start from, kept in the source database's snapshots/. */
+  /** The snapshot to start from. */
   snapshotId: string;
+  /** Where the snapshot is kept (its snapshots/). Default: the source database. */
+  snapshots?: Firestore;
 }
 
 export interface RebuildResult {
@@ -28,9 +31,9 @@ export interface RebuildResult {
  * @throws ReplayError as replayInProcess does, and when the snapshot does not exist.
  */
 export async function rebuildFromSnapshot(options: RebuildOptions): Promise<RebuildResult> {
-  const { snapshotId, ...replay } = options;
+  const { snapshotId, snapshots, ...replay } = options;
   await prepareTarget(options.source, options.target, { clear: true });
-  const restored = await restoreSnapshot(options.source, options.target, snapshotId);
+  const restored = await restoreSnapshot(snapshots ?? options.source, options.target, snapshotId);
   const after = restored[0]!.covers;
   const result = await replayInProcess({
     ...replay,

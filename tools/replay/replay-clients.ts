@@ -1,11 +1,25 @@
 /**
  * The Google clients replay, backtest and seek work with: the local emulators (found the way
  * every CLI command finds them, tools/local/settings.ts), or a cloud project through
- * Application Default Credentials. Besides the live database's client, a replay needs clients
- * on databases of its own, made here with the same settings so they reach the same place.
+ * Application Default Credentials, in the cloud as the stack's replay account
+ * (`ops-replay`, the `replayAccount` output; docs/deploy.md). A replay reads the event store,
+ * and writes into databases of its own and into the snapshots database:
+ *
+ * - locally everything is on the Firestore emulator: the event store is its `(default)`
+ *   database (as `npm start` keeps it), and a replay may write into any other database, which
+ *   the emulator creates on first use;
+ * - in the cloud the event store is the stack's (`eventline:eventStoreDatabase`, read from the
+ *   stack's config), and a replay writes only into the databases the program declares for the
+ *   replay tools (infra/model/databases.ts), which are the only ones its account may write.
  */
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
+import { stackConfig } from "../../infra/evaluate";
+import {
+  DEFAULT_DATABASES,
+  REPLAY_TOOL_DATABASES,
+  SNAPSHOTS_DATABASE,
+} from "../../infra/model/databases";
 import {
   firestoreClient,
   pubsubClient,
@@ -21,17 +35,37 @@ export interface ReplayClients {
   /** Where they point, for messages: "the emulators" or "project <id>". */
   where: string;
   pubsub: PubSub;
-  /** The live database: the event store, snapshots/. */
+  /** The event store's database (`events/`): read, never written. */
   firestore: Firestore;
-  /** A client on database `id` of the same project (isolation.ts checks it before use). */
+  /** The database projection snapshots are kept in (`snapshots/`). */
+  snapshots: Firestore;
+  /**
+   * A client on database `id` of the same project (isolation.ts checks it before use).
+   * @throws ReplayError in the cloud for a database the program does not declare for the replay tools.
+   */
   database(id: string): Firestore;
 }
 
 export interface ReplayClientOptions {
   /** A Google Cloud project to work in. Default: the local emulators. */
   project?: string;
+  /** The stack whose event store a cloud replay reads (its config names the database). Default `local`. */
+  stack?: string;
   /** The emulators that must answer (ignored in the cloud). */
   needs: readonly ("pubsub" | "firestore")[];
+}
+
+/** The event store's database of `stack`, as its config (Pulumi.yaml, Pulumi.<stack>.yaml) names it. */
+export function eventStoreDatabaseOf(stack: string): string {
+  return stackConfig(stack).values["eventline:eventStoreDatabase"] || DEFAULT_DATABASES.eventStore;
+}
+
+/** @throws ReplayError when a cloud replay would write into a database the program does not declare for it. */
+function checkDeclared(id: string, project: string): void {
+  if (REPLAY_TOOL_DATABASES.includes(id)) return;
+  throw new ReplayError(
+    `database ${id} is not one the program declares for the replay tools in project ${project} (${REPLAY_TOOL_DATABASES.join(", ")}); the replay account may write only those: use --database replay (replay) or --database backtest (backtest)`,
+  );
 }
 
 /**
@@ -54,17 +88,21 @@ export async function withReplayClients<T>(
         `--project ${options.project} asks for the cloud, but ${emulators.join(" and ")} ${emulators.length === 1 ? "is" : "are"} set and the Google clients would use the emulator; unset ${emulators.length === 1 ? "it" : "them"}`,
       );
     const projectId = options.project;
-    const database = (databaseId?: string): Firestore => {
-      const client = new Firestore({ projectId, ...(databaseId !== undefined && { databaseId }) });
-      made.push(client);
-      return client;
+    const client = (databaseId: string): Firestore => {
+      const opened = new Firestore({ projectId, databaseId });
+      made.push(opened);
+      return opened;
     };
     clients = {
       projectId,
       where: `project ${projectId}`,
       pubsub: new PubSub({ projectId }),
-      firestore: database(),
-      database,
+      firestore: client(eventStoreDatabaseOf(options.stack ?? "local")),
+      snapshots: client(SNAPSHOTS_DATABASE),
+      database: (id) => {
+        checkDeclared(id, projectId);
+        return client(id);
+      },
     };
   } else {
     const settings = clientSettings();
@@ -87,6 +125,7 @@ export async function withReplayClients<T>(
       where: "the emulators",
       pubsub: pubsubClient(settings),
       firestore: live,
+      snapshots: database(SNAPSHOTS_DATABASE),
       database,
     };
   }

@@ -30,14 +30,11 @@ const FAILED_PRECONDITION = 9;
 
 const code = (err: unknown): number | undefined => (err as { code?: number } | null)?.code;
 
-/** The declared consumer `name` of `stack`'s declaration. @throws ReplayError listing the consumers. */
+/** The declared consumer `name` of `stack`'s declaration. @throws ReplayError naming the closest and listing them. */
 export function declaredConsumer(name: string, stack = "local"): ResolvedConsumer {
-  const consumers = eventTypesFor(stack).system.consumers;
-  const consumer = consumers.find((c) => c.name === name);
-  if (consumer === undefined)
-    throw new ReplayError(
-      `no consumer named ${name}; the declaration has ${consumers.map((c) => c.name).join(", ")}`,
-    );
+  const eventTypes = eventTypesFor(stack);
+  const consumer = eventTypes.system.consumers.find((c) => c.name === name);
+  if (consumer === undefined) throw new ReplayError(eventTypes.undeclaredConsumer(name));
   return consumer;
 }
 

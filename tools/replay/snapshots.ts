@@ -13,8 +13,9 @@
  * outgrows Firestore's 1 MiB per document long before it needs a snapshot. A snapshot is never
  * changed once taken: taking one under an id in use fails.
  *
- * Snapshots are kept beside the event store they cover (the source database), not in a
- * replay's database, which the next replay empties.
+ * Snapshots are kept in a database of their own (`replay-snapshots`, infra/model/databases.ts),
+ * not in a replay's database, which the next replay empties, nor beside the event store, which
+ * only the archivers write.
  */
 import { Timestamp, type Firestore } from "@google-cloud/firestore";
 import { rfc3339FromTimestamp, timestampFromRfc3339 } from "../../handlers/runtime/timestamps";

@@ -263,7 +263,9 @@ function runStep(words: string[], workdir: string, at: Located): BuildStep[] {
           `npm ci ${unknownOption} is an option verify does not interpret`,
           "use npm ci with --ignore-scripts and/or --omit=dev only",
         );
-      // Install scripts never run here: the context's node_modules was installed without them too (npm 11).
+      // verify copies the packages of the checkout's node_modules and runs no install script:
+      // the image's own `npm ci` runs with --ignore-scripts, and no dependency needs one
+      // (README, "Dependencies and versions").
       steps.push({
         kind: "npm-ci",
         line: at.line,

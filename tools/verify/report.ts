@@ -36,6 +36,7 @@ function settingsCell(workload: WorkloadReport): string {
   const parts = [`${settings.read} read`];
   if (settings.missing.length > 0) parts.push(`missing ${settings.missing.join(", ")}`);
   if (settings.unknown.length > 0) parts.push(`unknown ${settings.unknown.join(", ")}`);
+  if (settings.unread.length > 0) parts.push(`unread ${settings.unread.join(", ")}`);
   if (settings.defaulted.length > 0) parts.push(`defaulted ${settings.defaulted.join(", ")}`);
   return parts.join("; ");
 }

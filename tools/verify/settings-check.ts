@@ -20,6 +20,11 @@ export interface SettingsFinding {
   defaulted: string[];
   /** Given by the declaration, but not a setting of the image. */
   unknown: string[];
+  /**
+   * Given by the declaration, a setting of the image, but never read by this workload: the
+   * declaration gives it more than it uses (an archiver given the state database, say).
+   */
+  unread: string[];
   /** Read, and given by verify's overrides rather than the declaration. */
   overridden: string[];
   /** How many settings it read. */
@@ -50,6 +55,13 @@ export function checkSettings(
         !isSettingName(name) &&
         !(name.endsWith(FILE_SUFFIX) && isSettingName(name.slice(0, -FILE_SUFFIX.length))),
     ),
+    unread: Object.keys(declared).filter((name) => {
+      const setting =
+        name.endsWith(FILE_SUFFIX) && isSettingName(name.slice(0, -FILE_SUFFIX.length))
+          ? name.slice(0, -FILE_SUFFIX.length)
+          : name;
+      return isSettingName(setting) && !reads.some((read) => read.name === setting);
+    }),
     overridden: reads
       .filter((read) => read.from !== "absent" && !given(read.name) && read.name in overrides)
       .map((read) => read.name),

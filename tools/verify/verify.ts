@@ -26,13 +26,14 @@ import { eventTypesFor } from "../../handlers/declared";
 import { SETTINGS_REPORT_VARIABLE } from "../../handlers/runtime/settings";
 import { secretConfigKeys } from "../../infra/config";
 import { evaluateProgram } from "../../infra/evaluate";
+import { UNNAMED_DATABASE } from "../../infra/model/databases";
 import { freePort, startEmulator, type RunningEmulator } from "../local/emulators";
 import { provision } from "../local/provision";
 import { startContainer } from "./container";
 import { exerciseConsumer, exerciseGateway, exerciseTracker, type ExerciseCheck } from "./exercise";
 import { buildImage, type ImageBuild } from "./image";
 import { checkProbe, waitForProbe, type ProbeResult } from "./probes";
-import { suggest } from "../cli/suggest";
+import { suggest } from "../../handlers/runtime/suggest";
 import { startPushRelay, type PushRelay } from "./push-relay";
 import { checkSettings, howToSet, readReport, type SettingsFinding } from "./settings-check";
 import { startMessagingProvider, type MessagingProvider } from "./stand-ins/messaging-provider";
@@ -203,9 +204,14 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     overrides,
     mounts: workload.mounts,
   });
+  // Where its outcome shows: the event store for an archiver, its state database for any other
+  // consumer, each a named database on the emulator, as in the cloud.
   const firestore = new Firestore({
     projectId: project,
-    databaseId: workload.env["FIRESTORE_DATABASE"] || "(default)",
+    databaseId:
+      workload.env["FIRESTORE_EVENT_STORE_DATABASE"] ||
+      workload.env["FIRESTORE_STATE_DATABASE"] ||
+      UNNAMED_DATABASE,
     host: context.emulators.firestore,
     ssl: false,
   });
@@ -258,6 +264,11 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
         problem(
           `is given ${name}, which the image never reads`,
           `remove it, or add it to infra/model/settings.ts if the image should read it`,
+        );
+      for (const name of report.settings.unread)
+        problem(
+          `is given ${name}, which it never reads`,
+          "give each workload only the settings it uses (infra/index.ts and its components)",
         );
     } else {
       problem("wrote no record of the settings it read: it did not start", "see its output above");
