@@ -30,6 +30,8 @@ let stderr = "";
 let ports: { gateway: number; pubsub: number; firestore: number };
 let base: string;
 let cliEnv: NodeJS.ProcessEnv;
+/** Events stored in the first run, looked for again after a restart. */
+const firstRunIds: string[] = [];
 
 /** The sample payload of `type` in the proto3 JSON form the gateway takes. */
 function json(type: EventType): Record<string, unknown> {
@@ -93,27 +95,18 @@ async function deadLetters(
     .map((line) => JSON.parse(line));
 }
 
-beforeAll(async () => {
-  ports = { gateway: await freePort(), pubsub: await freePort(), firestore: await freePort() };
-  base = `http://127.0.0.1:${ports.gateway}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(ports.gateway),
-    EVENTLINE_PUBSUB_PORT: String(ports.pubsub),
-    EVENTLINE_FIRESTORE_PORT: String(ports.firestore),
-    GOOGLE_CLOUD_PROJECT: "e2e",
-  };
-  delete env["PUBSUB_EMULATOR_HOST"];
-  delete env["FIRESTORE_EMULATOR_HOST"];
-  cliEnv = {
-    PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
-    FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`,
-    GOOGLE_CLOUD_PROJECT: "e2e",
-  };
-  // Its own process group, as a terminal gives it, so Ctrl-C can be sent to the whole group.
+/** The environment npm start runs with: its own ports, project and saved-state folder. */
+let startEnv: NodeJS.ProcessEnv;
+/** Where this run's npm start saves the Firestore data, instead of the developer's .eventline/. */
+const stateDir = join(mkdtempSync(join(tmpdir(), "e2e-state-")), "firestore");
+
+/** Starts npm start in its own process group, as a terminal does, and waits until it is ready. */
+async function startNpmStart(): Promise<void> {
+  stdout = "";
+  stderr = "";
   child = spawn("npm", ["start", "--silent"], {
     cwd: ROOT,
-    env,
+    env: startEnv,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -125,6 +118,36 @@ beforeAll(async () => {
       throw new Error(`npm start did not get ready:\n${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Ctrl-C to the group; resolves with how npm ended. */
+function stopNpmStart(): Promise<[number | null, string | null]> {
+  const exited = new Promise<[number | null, string | null]>((resolve) =>
+    child.once("exit", (code, signal) => resolve([code, signal])),
+  );
+  process.kill(-child.pid!, "SIGINT");
+  return exited;
+}
+
+beforeAll(async () => {
+  ports = { gateway: await freePort(), pubsub: await freePort(), firestore: await freePort() };
+  base = `http://127.0.0.1:${ports.gateway}`;
+  startEnv = {
+    ...process.env,
+    PORT: String(ports.gateway),
+    EVENTLINE_PUBSUB_PORT: String(ports.pubsub),
+    EVENTLINE_FIRESTORE_PORT: String(ports.firestore),
+    EVENTLINE_STATE_DIR: stateDir,
+    GOOGLE_CLOUD_PROJECT: "e2e",
+  };
+  delete startEnv["PUBSUB_EMULATOR_HOST"];
+  delete startEnv["FIRESTORE_EMULATOR_HOST"];
+  cliEnv = {
+    PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
+    FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`,
+    GOOGLE_CLOUD_PROJECT: "e2e",
+  };
+  await startNpmStart();
 }, 120_000);
 
 afterAll(async () => {
@@ -238,6 +261,7 @@ describe("npm start", () => {
     });
     expect(structured.status).toBe(202);
     ids.push(((await structured.json()) as { id: string }).id);
+    firstRunIds.push(...ids);
     await expect
       .poll(async () => (await storedEvents()).map((e) => e.id), { timeout: 30_000, interval: 500 })
       .toEqual(expect.arrayContaining(ids));
@@ -457,10 +481,7 @@ describe("npm start", () => {
   );
 
   it("stops everything it started, emulators included, on Ctrl-C", async () => {
-    const exited = new Promise<[number | null, string | null]>((resolve) =>
-      child.once("exit", (code, signal) => resolve([code, signal])),
-    );
-    process.kill(-child.pid!, "SIGINT");
+    const exited = stopNpmStart();
     // npm itself ends by the signal, as in a terminal; the environment under it stops cleanly.
     expect(await exited).toSatisfy(([code, signal]) => code === 0 || signal === "SIGINT");
     await expect
@@ -481,4 +502,16 @@ describe("npm start", () => {
     // The group (npm, tsx, node, the emulators' launchers and JVMs) is gone.
     expect(() => process.kill(-child.pid!, 0)).toThrow();
   });
+
+  it("keeps the event store across a restart, and eventline reset forgets it", async () => {
+    expect(stderr).toContain(`saved the Firestore data to ${stateDir} for the next start`);
+    await startNpmStart();
+    expect(stderr).toContain(`Firestore holds what the last run saved in ${stateDir}`);
+    expect((await storedEvents()).map((e) => e.id)).toEqual(expect.arrayContaining(firstRunIds));
+    expect(await stopNpmStart()).toSatisfy(([code, signal]) => code === 0 || signal === "SIGINT");
+    await expect.poll(() => stderr, { timeout: 20_000 }).toContain("eventline: stopped");
+    const reset = await runCli(["reset"], { env: { EVENTLINE_STATE_DIR: stateDir } });
+    expect(reset.stdout).toBe(`removed ${stateDir}; the next npm start begins empty\n`);
+    expect(existsSync(stateDir)).toBe(false);
+  }, 120_000);
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_STATE_DIR } from "../../tools/local/saved-state";
 import { describe, expect, it } from "vitest";
 import {
   checkEmulatorInstalled,
@@ -27,6 +28,7 @@ describe("the local settings", () => {
       port: 8080,
       pubsubFromEnv: false,
       firestoreFromEnv: false,
+      stateDir: DEFAULT_STATE_DIR,
     });
   });
 

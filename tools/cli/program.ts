@@ -13,6 +13,7 @@ import { graphCommand } from "./graph";
 import { logsCommand } from "./logs";
 import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
+import { resetCommand } from "./reset";
 import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
 import { tokenCommand } from "./token";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
   for (const command of [
     devCommand(),
+    resetCommand(),
     publishCommand(),
     tailCommand(),
     eventsCommand(),

@@ -35,6 +35,8 @@ export interface EmulatorOptions {
   maxHeap?: string;
   /** How long to wait for the emulator to answer, in milliseconds. Default 60 000. */
   startTimeoutMs?: number;
+  /** More command-line flags (the Firestore emulator's `--import-data=<file>`). Default none. */
+  extraArgs?: readonly string[];
 }
 
 /** A running emulator. */
@@ -98,7 +100,7 @@ export async function startEmulator(
   const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const { command, args } = EMULATOR_COMMANDS[kind];
-  const child = spawn(command, args(port), {
+  const child = spawn(command, [...args(port), ...(options.extraArgs ?? [])], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, JAVA_TOOL_OPTIONS: `-Xmx${options.maxHeap ?? "512m"}` },

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_STATE_DIR } from "./saved-state";
 
 /** The stack the local environment resolves the declaration for. */
 export const LOCAL_STACK = "local";
@@ -35,6 +36,11 @@ export interface LocalSettings {
   /** True where the host came from the *_EMULATOR_HOST variable: an emulator to reuse and never stop. */
   pubsubFromEnv: boolean;
   firestoreFromEnv: boolean;
+  /**
+   * EVENTLINE_STATE_DIR: where the Firestore emulator's data is saved when `npm start` stops
+   * and restored from when it starts (saved-state.ts). Default `.eventline/firestore`.
+   */
+  stateDir: string;
 }
 
 /**
@@ -83,6 +89,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     port: env["PORT"] ? portOf(env["PORT"], "PORT") : localDefaults.port,
     pubsubFromEnv: Boolean(pubsub),
     firestoreFromEnv: Boolean(firestore),
+    stateDir: env["EVENTLINE_STATE_DIR"] || DEFAULT_STATE_DIR,
   };
 }
 

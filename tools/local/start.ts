@@ -28,6 +28,7 @@ import { DeadLetterBox } from "./dead-letters";
 import { freePort, startEmulator, type EmulatorKind, type RunningEmulator } from "./emulators";
 import { LocalHost } from "./host";
 import { localGuard } from "./local-guard";
+import { saveFirestore, savedExport } from "./saved-state";
 import { localIssuer } from "./local-issuer";
 import {
   checkEmulatorInstalled,
@@ -103,8 +104,13 @@ async function emulatorFor(kind: EmulatorKind, settings: LocalSettings): Promise
   const port = Number(host.slice(host.lastIndexOf(":") + 1));
   checkEmulatorInstalled(kind);
   await checkEmulatorPort(kind, port);
+  // Firestore's data from the last run, when there is some (saved-state.ts).
+  const saved = kind === "firestore" ? savedExport(settings.stateDir) : undefined;
   try {
-    return await startEmulator(kind, { port });
+    return await startEmulator(kind, {
+      port,
+      ...(saved !== undefined && { extraArgs: [`--import-data=${saved}`] }),
+    });
   } catch (err) {
     const output = (err as Error).message
       .split("\n")
@@ -243,7 +249,13 @@ export async function startLocalEnvironment(
   say(
     `starting the emulators (Pub/Sub ${options.settings.pubsubHost}${options.settings.pubsubFromEnv ? ", reused" : ""}, Firestore ${options.settings.firestoreHost}${options.settings.firestoreFromEnv ? ", reused" : ""})…`,
   );
+  const restoring =
+    !options.settings.firestoreFromEnv && savedExport(options.settings.stateDir) !== undefined;
   const emulators = await startEmulators(options.settings);
+  if (restoring)
+    say(
+      `Firestore holds what the last run saved in ${options.settings.stateDir} (npx eventline reset starts clean)`,
+    );
   const pubsub = pubsubClient(options.settings);
   const firestore = firestoreClient(options.settings);
   const metrics = new RuntimeMetrics();
@@ -292,6 +304,19 @@ export async function startLocalEnvironment(
       await step("the dead-letter reader", () => deadLetters.close(), 3000);
       await step("the Pub/Sub client", () => pubsub.close(), 3000);
       await step("the Firestore client", () => firestore.terminate(), 3000);
+      if (!options.settings.firestoreFromEnv)
+        await step(
+          `saving the Firestore data to ${options.settings.stateDir}`,
+          async () => {
+            await saveFirestore(
+              options.settings.firestoreHost,
+              options.settings.projectId,
+              options.settings.stateDir,
+            );
+            say(`saved the Firestore data to ${options.settings.stateDir} for the next start`);
+          },
+          60_000,
+        );
       await step("the emulators", () => Promise.all(emulators.map((emulator) => emulator.stop())));
       if (stateFile !== false) clearDevState(stateFile);
     })());
