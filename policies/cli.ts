@@ -51,9 +51,10 @@ function options(
   const stacks = knownStacks();
   if (parsed.stack === undefined)
     throw new UsageError(`--stack is required: one of ${stacks.join(", ")}`);
-  if (!stacks.includes(parsed.stack))
+  // With --config, any stack the program can evaluate is checked; without, its config must exist.
+  if (parsed.config === undefined && !stacks.includes(parsed.stack))
     throw new UsageError(
-      `unknown stack "${parsed.stack}": policies/config/ has ${stacks.join(", ")}`,
+      `no policy config for stack "${parsed.stack}": policies/config/ has ${stacks.join(", ")}; add policies/config/${parsed.stack}.json (npx eventline new stack ${parsed.stack} --from dev writes one) or give --config <file>`,
     );
   return {
     stack: parsed.stack,

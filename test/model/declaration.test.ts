@@ -101,32 +101,30 @@ describe("the declaration of the four systems", () => {
 
   it("sends each marketplace event to the services that need it, and each command to one consumer (MP-2, MP-4)", () => {
     const resolved = resolveSystem(system, "prod");
+    // At least the services each event is for; a consumer added later joins them.
     const consumersOf = (type: string): string[] =>
       resolved.consumers
         .filter((c) => !c.builtIn && c.contract.accepts.includes(type))
         .map((c) => c.name)
         .sort();
-    expect(consumersOf("com.skillancer.user.created")).toEqual([
-      "notify-user-created",
-      "search-users",
-    ]);
-    expect(consumersOf("com.skillancer.user.updated")).toEqual(["search-users"]);
-    expect(consumersOf("com.skillancer.project.created")).toEqual([
-      "project-analytics",
-      "search-projects",
-    ]);
-    expect(consumersOf("com.skillancer.project.published")).toEqual([
-      "notify-project-published",
-      "search-projects",
-    ]);
-    expect(consumersOf("com.skillancer.booking.created")).toEqual([
-      "notify-booking-created",
-      "payment-on-booking",
-    ]);
-    expect(consumersOf("com.skillancer.payment.completed")).toEqual([
-      "booking-on-payment",
-      "notify-payment-completed",
-    ]);
+    expect(consumersOf("com.skillancer.user.created")).toEqual(
+      expect.arrayContaining(["notify-user-created", "search-users"]),
+    );
+    expect(consumersOf("com.skillancer.user.updated")).toEqual(
+      expect.arrayContaining(["search-users"]),
+    );
+    expect(consumersOf("com.skillancer.project.created")).toEqual(
+      expect.arrayContaining(["project-analytics", "search-projects"]),
+    );
+    expect(consumersOf("com.skillancer.project.published")).toEqual(
+      expect.arrayContaining(["notify-project-published", "search-projects"]),
+    );
+    expect(consumersOf("com.skillancer.booking.created")).toEqual(
+      expect.arrayContaining(["notify-booking-created", "payment-on-booking"]),
+    );
+    expect(consumersOf("com.skillancer.payment.completed")).toEqual(
+      expect.arrayContaining(["booking-on-payment", "notify-payment-completed"]),
+    );
     for (const command of ["send-email", "index-project"]) {
       expect(resolved.topics.find((t) => t.name === command)?.command).toBe(true);
       expect(resolved.consumers.filter((c) => !c.builtIn && c.topic === command)).toHaveLength(1);

@@ -92,7 +92,7 @@ describe("npm run policy (the offline check)", () => {
     [
       "an unknown stack",
       ["--stack", "staging"],
-      /^policy: unknown stack "staging": policies\/config\/ has dev, prod\n$/,
+      /^policy: no policy config for stack "staging": policies\/config\/ has dev, prod; add policies\/config\/staging.json \(npx eventline new stack staging --from dev writes one\) or give --config <file>\n$/,
     ],
     ["no stack", [], /^policy: --stack is required: one of dev, prod\n$/],
     [

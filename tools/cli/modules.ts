@@ -18,6 +18,8 @@ import type * as Publisher from "../../handlers/runtime/publisher";
 import type * as WithEmulators from "./with-emulators";
 import type * as VerifyReport from "../verify/report";
 import type * as Verify from "../verify/verify";
+import type * as Scaffold from "../scaffold/new-consumer";
+import type * as ScaffoldStack from "../scaffold/new-stack";
 
 export const load = {
   asyncapi: () => require("../catalog/asyncapi") as typeof AsyncApi,
@@ -33,4 +35,6 @@ export const load = {
   publisher: () => require("../../handlers/runtime/publisher") as typeof Publisher,
   verify: () => require("../verify/verify") as typeof Verify,
   verifyReport: () => require("../verify/report") as typeof VerifyReport,
+  scaffold: () => require("../scaffold/new-consumer") as typeof Scaffold,
+  scaffoldStack: () => require("../scaffold/new-stack") as typeof ScaffoldStack,
 };

@@ -11,6 +11,7 @@ import { eventsCommand } from "./events";
 import { reportError } from "./errors";
 import { graphCommand } from "./graph";
 import { logsCommand } from "./logs";
+import { newCommand } from "./new";
 import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
 import { resetCommand } from "./reset";
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     seekCommand(),
     catalogCommand(),
     graphCommand(),
+    newCommand(),
     tokenCommand(),
     verifyCommand(),
   ])

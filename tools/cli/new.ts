@@ -1,0 +1,88 @@
+/**
+ * `eventline new consumer <name> --topic <topic> --accepts <type...>`: a new consumer that
+ * typechecks, runs under npm start and passes its own test at once (tools/scaffold/).
+ */
+import { Command, Option } from "commander";
+import { eventTypesFor } from "../../handlers/declared";
+import { LOCAL_STACK } from "../local/settings";
+import { UserError } from "./errors";
+import { load } from "./modules";
+
+interface NewConsumerOptions {
+  topic: string;
+  accepts?: string[];
+  delivery: "push" | "pull";
+  description?: string;
+}
+
+function consumerCommand(): Command {
+  return new Command("consumer")
+    .description(
+      "declare a consumer and its handler contract, write the handler and its test, and register it",
+    )
+    .argument("<name>", "kebab-case name of the consumer and its handler, e.g. welcome-mailer")
+    .requiredOption("--topic <topic>", "the topic it subscribes to, e.g. users")
+    .option("--accepts <type...>", "the event types it handles, all carried by the topic")
+    .addOption(
+      new Option("--delivery <delivery>", "push (Cloud Run) or pull (a GKE worker)")
+        .choices(["push", "pull"])
+        .default("push"),
+    )
+    .option("--description <text>", "what it does, in one line")
+    .action(async (name: string, options: NewConsumerOptions) => {
+      const { newConsumer, ScaffoldError } = load.scaffold();
+      try {
+        const result = await newConsumer(eventTypesFor(LOCAL_STACK).system, {
+          name,
+          topic: options.topic,
+          accepts: options.accepts ?? [],
+          delivery: options.delivery,
+          ...(options.description !== undefined && { description: options.description }),
+        });
+        process.stdout.write(
+          [
+            `wrote ${result.handlerFile} and ${result.testFile}; added ${name} to ${result.edited.join(" and ")}`,
+            "next:",
+            ...result.next.map((step) => `  - ${step}`),
+            "",
+          ].join("\n"),
+        );
+      } catch (err) {
+        if (err instanceof ScaffoldError) throw new UserError(err.message);
+        throw err;
+      }
+    });
+}
+
+function stackCommand(): Command {
+  return new Command("stack")
+    .description(
+      "add a stack: its Pulumi.<stack>.yaml, its stacks.<stack> changes in infra/system.ts and its policy config, copied from another",
+    )
+    .argument("<name>", "the new stack, e.g. staging")
+    .requiredOption("--from <stack>", "the stack to copy, e.g. dev")
+    .action(async (name: string, options: { from: string }) => {
+      const { newStack, ScaffoldError } = load.scaffoldStack();
+      try {
+        const result = await newStack(name, options.from);
+        process.stdout.write(
+          [
+            `wrote ${result.written.join(", ")}`,
+            "next:",
+            ...result.next.map((step) => `  - ${step}`),
+            "",
+          ].join("\n"),
+        );
+      } catch (err) {
+        if (err instanceof ScaffoldError) throw new UserError(err.message);
+        throw err;
+      }
+    });
+}
+
+export function newCommand(): Command {
+  return new Command("new")
+    .description("add a consumer or a stack")
+    .addCommand(consumerCommand())
+    .addCommand(stackCommand());
+}
