@@ -434,6 +434,11 @@ describe("npm start", () => {
           const page = await context.newPage();
           const requests: string[] = [];
           page.on("request", (request) => requests.push(request.url()));
+          // A Content-Security-Policy that blocks the page's own script or style shows only here.
+          const consoleErrors: string[] = [];
+          page.on("console", (message) => {
+            if (message.type() === "error") consoleErrors.push(message.text());
+          });
           await page.goto(`${base}/`);
           await page.locator('#topology svg g[data-id="topic:viral-shares"]').waitFor();
           expect(await page.locator("#topology svg g.node.consumer").count()).toBe(
@@ -473,6 +478,7 @@ describe("npm start", () => {
             .waitFor({ timeout: 20_000 });
           // Nothing outside loopback: no CDN, no fonts, no analytics.
           expect(requests.filter((url) => !url.startsWith(base))).toEqual([]);
+          expect(consoleErrors).toEqual([]);
         } finally {
           await context.close();
         }
