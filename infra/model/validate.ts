@@ -44,7 +44,7 @@ const resourceName = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const maxConsumerName = 40;
 /** Leaves room for the `-archiver` suffix within {@link maxConsumerName}. */
 const maxTopicName = maxConsumerName - "-archiver".length;
-const eventTypeName = /^com\.[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
+export const eventTypeName = /^com\.[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 /** CloudEvents extension attribute names: lowercase letters and digits, at most 20. */
 const extensionName = /^[a-z0-9]{1,20}$/;
 const reservedAttributes = new Set([

@@ -20,6 +20,7 @@ import type * as VerifyReport from "../verify/report";
 import type * as Verify from "../verify/verify";
 import type * as Scaffold from "../scaffold/new-consumer";
 import type * as ScaffoldStack from "../scaffold/new-stack";
+import type * as ScaffoldEvent from "../scaffold/new-event";
 
 export const load = {
   asyncapi: () => require("../catalog/asyncapi") as typeof AsyncApi,
@@ -37,4 +38,5 @@ export const load = {
   verifyReport: () => require("../verify/report") as typeof VerifyReport,
   scaffold: () => require("../scaffold/new-consumer") as typeof Scaffold,
   scaffoldStack: () => require("../scaffold/new-stack") as typeof ScaffoldStack,
+  scaffoldEvent: () => require("../scaffold/new-event") as typeof ScaffoldEvent,
 };

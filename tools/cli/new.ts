@@ -1,6 +1,7 @@
 /**
  * `eventline new consumer <name> --topic <topic> --accepts <type...>`: a new consumer that
- * typechecks, runs under npm start and passes its own test at once (tools/scaffold/).
+ * typechecks, runs under npm start and passes its own test at once; `eventline new event` and
+ * `eventline new stack` likewise for an event type and a stack (tools/scaffold/).
  */
 import { Command, Option } from "commander";
 import { eventTypesFor } from "../../handlers/declared";
@@ -54,6 +55,55 @@ function consumerCommand(): Command {
     });
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function eventCommand(): Command {
+  return new Command("event")
+    .description(
+      "declare an event type on a topic: its protobuf message and the topic's oneof member, proto/gen/, the declaration and a sample",
+    )
+    .argument("<type>", "com.<org>.<domain>.<action>, e.g. com.skillancer.user.deleted")
+    .requiredOption("--topic <topic>", "the topic that carries it, e.g. users")
+    .option(
+      "--field <name:type>",
+      "a payload field, snake_case name and type (string, int64, int32, double, bool; [] for a list); repeat for each",
+      collect,
+      [],
+    )
+    .option("--subject <field>", "the field (lowerCamelCase) whose value is the event's subject")
+    .option("--description <text>", "what happened, in one line")
+    .action(
+      async (
+        type: string,
+        options: { topic: string; field: string[]; subject?: string; description?: string },
+      ) => {
+        const { newEvent, parseField, ScaffoldError } = load.scaffoldEvent();
+        try {
+          const result = await newEvent(eventTypesFor(LOCAL_STACK).system, {
+            type,
+            topic: options.topic,
+            fields: options.field.map(parseField),
+            ...(options.subject !== undefined && { subject: options.subject }),
+            ...(options.description !== undefined && { description: options.description }),
+          });
+          process.stdout.write(
+            [
+              `declared ${type} on ${options.topic} as ${result.message}; edited ${result.edited.join(", ")}`,
+              "next:",
+              ...result.next.map((step) => `  - ${step}`),
+              "",
+            ].join("\n"),
+          );
+        } catch (err) {
+          if (err instanceof ScaffoldError) throw new UserError(err.message);
+          throw err;
+        }
+      },
+    );
+}
+
 function stackCommand(): Command {
   return new Command("stack")
     .description(
@@ -82,7 +132,8 @@ function stackCommand(): Command {
 
 export function newCommand(): Command {
   return new Command("new")
-    .description("add a consumer or a stack")
+    .description("add a consumer, an event type or a stack")
     .addCommand(consumerCommand())
+    .addCommand(eventCommand())
     .addCommand(stackCommand());
 }

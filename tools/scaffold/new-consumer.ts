@@ -89,9 +89,9 @@ function folderFor(system: ResolvedSystem, topic: string, registrySource: string
 }
 
 /** The object literal under `key` in the object passed to `defineSystem(...)`. */
-function declarationSection(
+export function declarationSection(
   file: SourceFile,
-  key: "handlers" | "consumers",
+  key: "handlers" | "consumers" | "topics",
 ): ObjectLiteralExpression {
   const call = file
     .getDescendantsOfKind(SyntaxKind.CallExpression)
@@ -151,7 +151,7 @@ describe("${request.name}", () => {
 `;
 }
 
-async function formatted(file: string, text: string): Promise<string> {
+export async function formatted(file: string, text: string): Promise<string> {
   const config = (await resolveConfig(file)) ?? {};
   return format(text, { ...config, filepath: file });
 }
