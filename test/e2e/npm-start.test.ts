@@ -411,7 +411,7 @@ describe("npm start", () => {
       ? "the dashboard"
       : `the dashboard (skipped: ${CHROMIUM} is absent; apt-get install chromium)`,
     () => {
-      it("loads, draws the topology, shows an event once it is posted, and lists the dead letters", async () => {
+      it("opens on the flow views, draws the topology in its tab, shows an event once it is posted, and lists the dead letters", async () => {
         const context = await chromium.launchPersistentContext(
           mkdtempSync(join(tmpdir(), "eventline-chromium-")),
           {
@@ -440,11 +440,34 @@ describe("npm start", () => {
             if (message.type() === "error") consoleErrors.push(message.text());
           });
           await page.goto(`${base}/`);
+          await page.locator("#status.online").waitFor();
+          // The first screen is the flow: live events, consumers, dead letters and the funnel,
+          // each whole within the window, not below the fold; the topology is not shown yet.
+          for (const section of [
+            "#events-section",
+            "#consumers-section",
+            "#dead-letters-section",
+            "#funnel-section",
+          ]) {
+            const box = await page.locator(section).boundingBox();
+            expect(box, `${section} is not displayed`).not.toBeNull();
+            expect(box!.y + box!.height, `${section} ends below the fold`).toBeLessThanOrEqual(
+              1000,
+            );
+            expect(box!.x + box!.width, `${section} ends beyond the window`).toBeLessThanOrEqual(
+              1400,
+            );
+          }
+          expect(await page.locator("#topology-section").isVisible()).toBe(false);
+          // One click away, at its own address too.
+          await page.locator("#tab-topology").click();
           await page.locator('#topology svg g[data-id="topic:viral-shares"]').waitFor();
+          expect(page.url()).toBe(`${base}/#topology`);
           expect(await page.locator("#topology svg g.node.consumer").count()).toBe(
             eventTypes.system.consumers.filter((c) => !c.builtIn).length,
           );
-          await page.locator("#status.online").waitFor();
+          expect(await page.locator("#events-section").isVisible()).toBe(false);
+          await page.locator("#tab-flow").click();
           const id = await postEvent(
             "com.skillancer.project.created",
             json("com.skillancer.project.created"),

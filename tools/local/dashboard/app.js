@@ -20,6 +20,17 @@ function element(tag, className, text) {
   return node;
 }
 
+// ---- views: the flow first, the topology one tab away (and at #topology) ----
+function showView(name) {
+  for (const view of ["flow", "topology"]) {
+    const selected = view === name;
+    $(`tab-${view}`).setAttribute("aria-selected", String(selected));
+    $(view === "flow" ? "flow" : "topology-view").hidden = !selected;
+  }
+  if (window.location.hash !== (name === "flow" ? "" : `#${name}`))
+    window.history.replaceState(null, "", name === "flow" ? window.location.pathname : `#${name}`);
+}
+
 // ---- topology ----
 async function loadTopology() {
   const topology = await getJson("/api/topology");
@@ -259,6 +270,9 @@ function every(ms, task) {
   run();
 }
 
+$("tab-flow").addEventListener("click", () => showView("flow"));
+$("tab-topology").addEventListener("click", () => showView("topology"));
+showView(window.location.hash === "#topology" ? "topology" : "flow");
 $("filter-type").addEventListener("change", renderEvents);
 $("filter-correlation").addEventListener("input", renderEvents);
 $("refresh-dead-letters").addEventListener("click", () => void refreshDeadLetters());
