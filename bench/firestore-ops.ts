@@ -41,7 +41,11 @@ async function measure(
   prefix = "ops",
 ): Promise<number> {
   const docs = firestore.collection(`${prefix}-${pattern.replace(" ", "-")}`);
-  const records = firestore.collection(`${prefix}-records-${pattern.replace(" ", "-")}`);
+  // Where processed records live, so the commit group's lookup reads the consumer's epoch too.
+  const records = firestore
+    .collection("consumers")
+    .doc(`${prefix}-${pattern.replace(" ", "-")}`)
+    .collection("processed");
   switch (pattern) {
     case "create":
       return pool(count, (i) => docs.doc(`d${i}`).create({ count: 1, i }));
@@ -76,7 +80,7 @@ async function measure(
       const groups = new CommitGroups(firestore);
       return pool(count, async (i) => {
         const record = records.doc(`d${i}`);
-        if ((await groups.lookup(record)).exists) return;
+        if ((await groups.lookup(record)).snapshot.exists) return;
         const writes = new DeferredTransaction(undefined).set(
           docs.doc(`d${i}`),
           { count: FieldValue.increment(1), i },

@@ -5,7 +5,9 @@
  * the event was already recorded. Many such batches fit in one commit: each event's writes stay
  * together (all or nothing), and the commit carries a group of events for the price of one
  * request. Checking the processed records before running the handlers is grouped the same way,
- * into one `getAll()`.
+ * into one `getAll()`, which reads the consumer's processing epoch too (processing-epoch.ts). A
+ * record of an earlier epoch is replaced with an update conditioned on the version read, so a
+ * concurrent run that rewrote it first wins, as `create()` lets the first run win otherwise.
  *
  * When a group leaves: as soon as fewer than {@link GROUPS_IN_FLIGHT} groups of its kind are in
  * flight, else when one returns (SendWhenIdle). A lone event waits for nothing, and under load
@@ -31,7 +33,9 @@ import type {
   DocumentReference,
   DocumentSnapshot,
   Firestore,
+  Timestamp,
 } from "@google-cloud/firestore";
+import { consumerDocumentOf, epochOf, recordHolds, type ProcessingEpoch } from "./processing-epoch";
 import type { DeferredTransaction } from "./transaction";
 
 /** Groups of one kind (lookups, or commits) in flight at once, at most; the next waits for one to return. */
@@ -48,11 +52,12 @@ export const READ_FREE_RUNS_BEFORE_GROUPING = 20;
 
 /** gRPC codes of a commit refused for what one of its writes carries, not for the service's state. */
 const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
 const DATA_ERRORS = new Set([
   3 /* INVALID_ARGUMENT */,
   5 /* NOT_FOUND */,
   ALREADY_EXISTS,
-  9 /* FAILED_PRECONDITION */,
+  FAILED_PRECONDITION,
 ]);
 
 const codeOf = (err: unknown): number | undefined => (err as { code?: number } | undefined)?.code;
@@ -63,6 +68,17 @@ export interface PendingRun {
   record: DocumentReference;
   recordData: DocumentData;
   writes: DeferredTransaction;
+  /**
+   * The version of a record of an earlier epoch that the run replaces instead of creating one;
+   * `recordData` is then an update that deletes the fields it does not set.
+   */
+  replaces?: Timestamp;
+}
+
+/** A processed record as looked up, with its consumer's processing epoch read in the same request. */
+export interface RecordLookup {
+  snapshot: DocumentSnapshot;
+  epoch: ProcessingEpoch;
 }
 
 /** What became of a run: committed, or not committed because its record already existed (returned). */
@@ -109,7 +125,7 @@ class SendWhenIdle {
  * per consumer). `onCommit` is told the number of events in every commit sent.
  */
 export class CommitGroups {
-  private readonly lookups: DataLoader<DocumentReference, DocumentSnapshot, string>;
+  private readonly lookups: DataLoader<DocumentReference, RecordLookup, string>;
   private readonly commits: DataLoader<PendingRun, CommitResult, PendingRun>;
 
   constructor(
@@ -128,8 +144,8 @@ export class CommitGroups {
     );
   }
 
-  /** The current snapshot of a processed record, read together with those of other runs. */
-  lookup(record: DocumentReference): Promise<DocumentSnapshot> {
+  /** The current snapshot of a processed record and its consumer's epoch, read together with those of other runs. */
+  lookup(record: DocumentReference): Promise<RecordLookup> {
     return this.lookups.load(record);
   }
 
@@ -138,12 +154,16 @@ export class CommitGroups {
     return this.commits.load(run);
   }
 
-  private async getAll(refs: readonly DocumentReference[]): Promise<DocumentSnapshot[]> {
-    const unique = [...new Map(refs.map((ref) => [ref.path, ref])).values()];
+  private async getAll(refs: readonly DocumentReference[]): Promise<RecordLookup[]> {
+    const wanted = [...refs, ...refs.map(consumerDocumentOf)];
+    const unique = [...new Map(wanted.map((ref) => [ref.path, ref])).values()];
     const snapshots = new Map(
       (await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]),
     );
-    return refs.map((ref) => snapshots.get(ref.path)!);
+    return refs.map((ref) => ({
+      snapshot: snapshots.get(ref.path)!,
+      epoch: epochOf(snapshots.get(consumerDocumentOf(ref).path)!),
+    }));
   }
 
   private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
@@ -171,10 +191,23 @@ export class CommitGroups {
 
   /** What a commit of `run` alone that failed with `err` means: a duplicate, or the run's failure (thrown). */
   private async refused(run: PendingRun, err: unknown): Promise<CommitResult> {
-    if (codeOf(err) !== ALREADY_EXISTS) throw err;
-    // The record, or a document the handler creates, already exists; only the first is a duplicate.
-    const existing = await run.record.get();
-    if (existing.exists) return { status: "duplicate", existing };
+    const code = codeOf(err);
+    if (run.replaces === undefined) {
+      if (code !== ALREADY_EXISTS) throw err;
+      // The record, or a document the handler creates, already exists; only the first is a duplicate.
+      const existing = await run.record.get();
+      if (existing.exists) return { status: "duplicate", existing };
+      throw err;
+    }
+    if (code !== FAILED_PRECONDITION && code !== ALREADY_EXISTS) throw err;
+    // Another run rewrote the record of the earlier epoch first (or the handler's own write was
+    // refused): a duplicate only when the record now counts in the current epoch.
+    const [existing, consumer] = await this.firestore.getAll(
+      run.record,
+      consumerDocumentOf(run.record),
+    );
+    if (recordHolds(existing!, epochOf(consumer!)))
+      return { status: "duplicate", existing: existing! };
     throw err;
   }
 
@@ -182,7 +215,8 @@ export class CommitGroups {
     const batch = this.firestore.batch();
     for (const run of runs) {
       run.writes.commitWrites(batch);
-      batch.create(run.record, run.recordData);
+      if (run.replaces === undefined) batch.create(run.record, run.recordData);
+      else batch.update(run.record, run.recordData, { lastUpdateTime: run.replaces });
     }
     return batch;
   }

@@ -20,6 +20,10 @@
  * or acked), the outbox relay (outbox-relay.ts) finds the record by {@link OUTBOX_SINCE_FIELD}
  * and publishes them. Their ids are derived from the cause, so publishing twice publishes the
  * same events.
+ *
+ * A record counts only in its consumer's processing epoch (processing-epoch.ts): after
+ * `eventline seek --reprocess`, an event handled before is handled again, once, and its record
+ * is rewritten. The epoch is read in the same request as the record.
  */
 import { createHash } from "node:crypto";
 import {
@@ -32,6 +36,13 @@ import {
 import type { OutgoingMessage } from "./codec";
 import type { CommitGroups } from "./commit-groups";
 import { PermanentError } from "./errors";
+import {
+  consumerDocument,
+  EPOCH_FIELD,
+  epochOf,
+  recordHolds,
+  type ProcessingEpoch,
+} from "./processing-epoch";
 import { DeferredTransaction } from "./transaction";
 
 /** The collection group of processed records (TTL field {@link EXPIRE_AT_FIELD}). */
@@ -62,6 +73,8 @@ export interface ProcessedRecord {
   type: string;
   processedAt: Timestamp;
   expireAt: Timestamp;
+  /** The consumer's processing epoch it was written in (absent: 0). */
+  epoch?: number;
   /** Events published by the handler and not yet confirmed published. */
   outbox?: StoredMessage[];
   /** When the outbox was committed; cleared with it. */
@@ -171,6 +184,7 @@ export type HandlerWork = (transaction: DeferredTransaction) => Promise<Outgoing
 
 function recordData(
   options: ApplyOnceOptions,
+  epoch: ProcessingEpoch,
   outbox: readonly OutgoingMessage[],
 ): ProcessedRecord {
   const now = Date.now();
@@ -182,8 +196,36 @@ function recordData(
     type: options.eventType,
     processedAt,
     expireAt: Timestamp.fromMillis(now + options.retentionSeconds * 1000),
+    ...(epoch.epoch > 0 && { [EPOCH_FIELD]: epoch.epoch }),
     ...(outbox.length > 0 && { outbox: toStored(outbox), [OUTBOX_SINCE_FIELD]: processedAt }),
   };
+}
+
+/** An update to a record of an earlier epoch that leaves it holding `record` only. */
+function replacing(record: ProcessedRecord): Record<string, unknown> {
+  return {
+    outbox: FieldValue.delete(),
+    [OUTBOX_SINCE_FIELD]: FieldValue.delete(),
+    [EPOCH_FIELD]: FieldValue.delete(),
+    ...record,
+  };
+}
+
+/**
+ * What a run that replaces a record of an earlier epoch publishes: its own events, and those
+ * the earlier run left unpublished (none of its effects is dropped). Both derive their ids from
+ * the same cause, so an event the two share goes once.
+ */
+function withUnpublished(
+  replaced: DocumentSnapshot,
+  outbox: readonly OutgoingMessage[],
+): OutgoingMessage[] {
+  if (!replaced.exists) return [...outbox];
+  const ids = new Set(outbox.map((m) => m.attributes["ce-id"]));
+  const earlier = fromStored((replaced.data() as ProcessedRecord).outbox).filter(
+    (m) => !ids.has(m.attributes["ce-id"]),
+  );
+  return [...earlier, ...outbox];
 }
 
 function duplicateOf(snapshot: DocumentSnapshot, record: DocumentReference): ApplyOnceResult {
@@ -205,13 +247,17 @@ export async function applyOnce(
   work: HandlerWork,
 ): Promise<ApplyOnceResult> {
   const record = processedRef(firestore, options.consumer, options.event);
+  const consumer = consumerDocument(firestore, options.consumer);
   return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
-    const snapshot = await tx.get(record);
-    if (snapshot.exists) return duplicateOf(snapshot, record);
+    const [snapshot, consumerSnapshot] = await tx.getAll(record, consumer);
+    const epoch = epochOf(consumerSnapshot!);
+    if (recordHolds(snapshot!, epoch)) return duplicateOf(snapshot!, record);
     const transaction = new DeferredTransaction(tx);
-    const outbox = await work(transaction);
+    const outbox = withUnpublished(snapshot!, await work(transaction));
     transaction.commitWrites(tx);
-    tx.create(record, recordData(options, outbox));
+    // A record of an earlier epoch is replaced whole (the transaction read it).
+    if (snapshot!.exists) tx.set(record, recordData(options, epoch, outbox));
+    else tx.create(record, recordData(options, epoch, outbox));
     return { status: "applied", outbox, record };
   });
 }
@@ -229,22 +275,25 @@ export async function applyOnceInGroup(
   work: HandlerWork,
 ): Promise<ApplyOnceResult | undefined> {
   const record = processedRef(firestore, options.consumer, options.event);
-  const snapshot = await groups.lookup(record);
-  if (snapshot.exists) return duplicateOf(snapshot, record);
+  const { snapshot, epoch } = await groups.lookup(record);
+  if (recordHolds(snapshot, epoch)) return duplicateOf(snapshot, record);
   const transaction = new DeferredTransaction(undefined);
   let outbox: OutgoingMessage[];
   try {
-    outbox = await work(transaction);
+    outbox = withUnpublished(snapshot, await work(transaction));
   } catch (err) {
     if (transaction.reads > 0) return undefined;
     throw err;
   }
   // A handler may have caught the ReadNeedsTransaction its read threw.
   if (transaction.reads > 0) return undefined;
+  const data = recordData(options, epoch, outbox);
   const result = await groups.commit({
     record,
-    recordData: recordData(options, outbox),
     writes: transaction,
+    ...(snapshot.exists
+      ? { recordData: replacing(data), replaces: snapshot.updateTime! }
+      : { recordData: data }),
   });
   return result.status === "committed"
     ? { status: "applied", outbox, record }

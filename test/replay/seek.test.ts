@@ -147,7 +147,7 @@ describe("seek", () => {
       code: 0,
       stderr: "",
       stdout:
-        "campaign-processor rewound to snapshot cli-point in the emulators: what it acknowledged since is delivered again\n",
+        "campaign-processor rewound to snapshot cli-point in the emulators: what it acknowledged since is delivered again, and what it had handled finds its processed records (--reprocess handles it again)\n",
     });
     expect(await receive(consumer, 2)).toEqual(["D"]);
 

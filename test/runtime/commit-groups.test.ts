@@ -229,12 +229,15 @@ describe("CommitGroups", () => {
     const getAll = vi.spyOn(emulators.firestore, "getAll");
     const batch = vi.spyOn(emulators.firestore, "batch");
     try {
-      const record = emulators.firestore.collection("records").doc(randomUUID());
+      const record = processedRef(emulators.firestore, "lone-lookup", {
+        source: "//test",
+        id: randomUUID(),
+      });
       const looked = groups.lookup(record);
       // The turn after this one: a timer, even of 1 ms, has not fired yet.
       await new Promise((resolve) => setImmediate(resolve));
       expect(getAll).toHaveBeenCalledTimes(1);
-      expect((await looked).exists).toBe(false);
+      expect((await looked).snapshot.exists).toBe(false);
 
       const committed = groups.commit({
         record,

@@ -54,6 +54,7 @@ export {
   createSnapshot,
   declaredConsumer,
   seekSubscription,
+  beginReprocessing,
   SNAPSHOT_PREFIX,
   type SeekTarget,
 } from "./seek";

@@ -39,6 +39,8 @@ export interface ReplayClients {
   firestore: Firestore;
   /** The database projection snapshots are kept in (`snapshots/`). */
   snapshots: Firestore;
+  /** The consumers' state database (processed records, processing epochs): `seek --reprocess` writes it. */
+  state: Firestore;
   /**
    * A client on database `id` of the same project (isolation.ts checks it before use).
    * @throws ReplayError in the cloud for a database the program does not declare for the replay tools.
@@ -58,6 +60,11 @@ export interface ReplayClientOptions {
 /** The event store's database of `stack`, as its config (Pulumi.yaml, Pulumi.<stack>.yaml) names it. */
 export function eventStoreDatabaseOf(stack: string): string {
   return stackConfig(stack).values["eventline:eventStoreDatabase"] || DEFAULT_DATABASES.eventStore;
+}
+
+/** The consumers' state database of `stack`, as its config names it. */
+export function stateDatabaseOf(stack: string): string {
+  return stackConfig(stack).values["eventline:stateDatabase"] || DEFAULT_DATABASES.state;
 }
 
 /** @throws ReplayError when a cloud replay would write into a database the program does not declare for it. */
@@ -99,6 +106,7 @@ export async function withReplayClients<T>(
       pubsub: new PubSub({ projectId }),
       firestore: client(eventStoreDatabaseOf(options.stack ?? "local")),
       snapshots: client(SNAPSHOTS_DATABASE),
+      state: client(stateDatabaseOf(options.stack ?? "local")),
       database: (id) => {
         checkDeclared(id, projectId);
         return client(id);
@@ -126,6 +134,8 @@ export async function withReplayClients<T>(
       pubsub: pubsubClient(settings),
       firestore: live,
       snapshots: database(SNAPSHOTS_DATABASE),
+      // Locally every consumer keeps its state in the emulator's default database, as npm start runs them.
+      state: live,
       database,
     };
   }

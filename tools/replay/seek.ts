@@ -9,10 +9,16 @@
  *
  * The checks read the subscription itself, not only the declaration: a subscription created
  * before the declaration asked for retention (or by a tool that does not set it) has none.
+ *
+ * What comes back finds its processed records and is a no-op, unless the consumer's processing
+ * epoch is raised first (`--reprocess`, handlers/runtime/processing-epoch.ts): then what it had
+ * handled since the seek point is handled again, once.
  */
+import type { Firestore } from "@google-cloud/firestore";
 import type { PubSub } from "@google-cloud/pubsub";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import { eventTypesFor } from "../../handlers/declared";
+import { beginEpoch, type ProcessingEpoch } from "../../handlers/runtime/processing-epoch";
 import { ReplayError } from "./errors";
 
 /** Where to seek: a time, or a snapshot by name. */
@@ -163,4 +169,24 @@ export async function seekSubscription(
       );
     throw missing(err, consumer);
   }
+}
+
+/**
+ * Raises the consumer's processing epoch for a seek to `target`, before the seek: what it had
+ * handled since the target's time (everything it handled, for a snapshot, whose time Pub/Sub
+ * does not say) is handled again, once, as it is delivered again.
+ * @param state the consumers' state database, where the processed records are.
+ */
+export async function beginReprocessing(
+  state: Firestore,
+  consumer: ResolvedConsumer,
+  target: SeekTarget,
+): Promise<ProcessingEpoch> {
+  const to = "time" in target ? target.time.toISOString() : `${SNAPSHOT_PREFIX}${target.snapshot}`;
+  return beginEpoch(
+    state,
+    consumer.name,
+    "time" in target ? target.time : null,
+    `eventline seek ${consumer.name} --to ${to} --reprocess`,
+  );
 }
