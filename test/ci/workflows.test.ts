@@ -22,8 +22,13 @@ const workflows = readdirSync(WORKFLOWS)
   });
 
 interface Step {
+  name?: string;
+  id?: string;
   uses?: string;
   run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
 }
 interface Job {
   environment?: string | { name: string };
@@ -113,6 +118,47 @@ describe(".github/workflows", () => {
       "github.event.pull_request.head.repo.full_name == github.repository",
     );
     expect(secretsRead(job)).toEqual(["PULUMI_PREVIEW_TOKEN"]);
+  });
+});
+
+describe("the preview workflow's plan", () => {
+  const steps = workflows.find((w) => w.name === "infra-preview.yml")!.parsed.jobs.preview!.steps!;
+  const index = (predicate: (step: Step) => boolean): number => {
+    const found = steps.findIndex(predicate);
+    expect(found).toBeGreaterThanOrEqual(0);
+    return found;
+  };
+  const deployed = index((step) => /pulumi stack output declaration --json/.test(step.run ?? ""));
+  const plan = index((step) => /npx eventline plan --stack "\$STACK"/.test(step.run ?? ""));
+  const post = index((step) => /gh api .*issues\/\$PR\/comments/.test(step.run ?? ""));
+  const preview = index((step) => step.with?.["command"] === "preview");
+  const refuse = index((step) => step.if === "steps.plan.outputs.status == '2'");
+
+  it("plans against the stack's deployed declaration output, with the read-only token", () => {
+    expect(steps[deployed]!.env?.["PULUMI_ACCESS_TOKEN"]).toBe(
+      "${{ secrets.PULUMI_PREVIEW_TOKEN }}",
+    );
+    expect(steps[plan]!.run).toContain('--deployed "$DEPLOYED"');
+    expect(steps[plan]!.env?.["DEPLOYED"]).toBe(
+      `\${{ steps.${steps[deployed]!.id}.outputs.file }}`,
+    );
+    // Only a missing output means "nothing deployed"; any other failure to read it fails the job.
+    expect(steps[deployed]!.run).toContain("does not have output property");
+    expect(steps[deployed]!.run).toContain("exit 1");
+  });
+
+  it("posts the plan beside the preview, and fails on a refusal only after both are posted", () => {
+    expect(deployed).toBeLessThan(plan);
+    expect(plan).toBeLessThan(post);
+    expect(post).toBeLessThan(refuse);
+    expect(preview).toBeLessThan(refuse);
+    expect(steps[refuse]!.run).toContain("exit 1");
+    expect(steps[plan]!.id).toBe("plan");
+  });
+
+  it("passes values to scripts through the environment, never by expanding expressions into them", () => {
+    for (const step of [deployed, plan, post, refuse].map((i) => steps[i]!))
+      expect(step.run, step.name).not.toContain("${{");
   });
 });
 
