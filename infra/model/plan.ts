@@ -137,30 +137,47 @@ function planTopic(before: TopicRecord, after: TopicRecord): PlannedChange[] {
   return planned;
 }
 
+/** The fields Pub/Sub cannot change on an existing subscription, as the plan and the policy pack see them. */
+export type ReplaceOnlyFields = Pick<
+  SubscriptionRecord,
+  "consumer" | "name" | "topic" | "filter" | "ordering"
+>;
+
+/**
+ * The refusal of a change to `before`'s replace-only fields, or undefined when none of them
+ * changes. Shared with the policy pack (policies/pubsub-replace.ts), so both say the same.
+ */
+export function subscriptionReplaceRefusal(
+  before: ReplaceOnlyFields,
+  after: ReplaceOnlyFields,
+): PlannedChange | undefined {
+  const fields = differences(before, after, REPLACE_ONLY_SUBSCRIPTION_FIELDS);
+  if (fields.length === 0) return undefined;
+  const names = fields.map((change) => change.field);
+  const backlogSensitive = names.some((field) => BACKLOG_SENSITIVE_FIELDS.includes(field));
+  return {
+    resource: "subscription",
+    name: after.consumer,
+    consequence: "refused",
+    fields,
+    effect:
+      `Pub/Sub cannot change a subscription's ${names.join(", ")}: subscription ${before.name} would be replaced. ` +
+      `Created first under the same name, the new one fails with 409 ALREADY_EXISTS; deleted first, the old one's ` +
+      `unacknowledged messages are lost, and so is what ${after.topic} receives until the new one exists`,
+    guards: backlogSensitive
+      ? ["replace-without-migration", "backlog-without-migration"]
+      : ["replace-without-migration"],
+    fix:
+      `keep ${after.consumer} as deployed and declare a new consumer beside it with the new ${names.join(", ")}; ` +
+      `remove ${after.consumer} once its backlog is 0 (both see what is published meanwhile, so the handler's effects ` +
+      `must tolerate that); or stop ${before.topic}'s producers and drain ${before.name} before the deploy that replaces it`,
+  };
+}
+
 function planSubscription(before: SubscriptionRecord, after: SubscriptionRecord): PlannedChange[] {
   const planned: PlannedChange[] = [];
-  const replaceOnly = differences(before, after, REPLACE_ONLY_SUBSCRIPTION_FIELDS);
-  if (replaceOnly.length > 0) {
-    const names = replaceOnly.map((change) => change.field);
-    const backlogSensitive = names.some((field) => BACKLOG_SENSITIVE_FIELDS.includes(field));
-    planned.push({
-      resource: "subscription",
-      name: after.consumer,
-      consequence: "refused",
-      fields: replaceOnly,
-      effect:
-        `Pub/Sub cannot change a subscription's ${names.join(", ")}: subscription ${before.name} would be replaced. ` +
-        `Created first under the same name, the new one fails with 409 ALREADY_EXISTS; deleted first, the old one's ` +
-        `unacknowledged messages are lost, and so is what ${after.topic} receives until the new one exists`,
-      guards: backlogSensitive
-        ? ["replace-without-migration", "backlog-without-migration"]
-        : ["replace-without-migration"],
-      fix:
-        `keep ${after.consumer} as deployed and declare a new consumer beside it with the new ${names.join(", ")}; ` +
-        `remove ${after.consumer} once its backlog is 0 (both see what is published meanwhile, so the handler's effects ` +
-        `must tolerate that); or stop ${before.topic}'s producers and drain ${before.name} before the deploy that replaces it`,
-    });
-  }
+  const refusal = subscriptionReplaceRefusal(before, after);
+  if (refusal !== undefined) planned.push(refusal);
   const inPlace = differences(before, after, SUBSCRIPTION_IN_PLACE);
   if (inPlace.length > 0) {
     const moves = inPlace.some((change) => change.field === "delivery");
