@@ -30,6 +30,8 @@ export interface RecordedResource {
   parent?: string;
   /** URNs of the resources it waits for (its dependsOn and what its inputs reference). */
   dependencies: string[];
+  /** Its `ignoreChanges` option: input paths whose drift a preview does not show. */
+  ignoreChanges: string[];
 }
 
 export interface Evaluation {
@@ -258,6 +260,7 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
 }
 type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
@@ -286,6 +289,7 @@ function recordRegistrations(into: RecordedResource[]): void {
           inputs,
           ...(parent && { parent }),
           dependencies: req.getDependenciesList(),
+          ignoreChanges: req.getIgnorechangesList(),
         });
       }
       callback(err, response);

@@ -10,6 +10,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
+import { declarationOf } from "./declaration";
 import { EventStore } from "./gcp/event-store";
 import { EventTopic } from "./gcp/event-topic";
 import { HandlerImage } from "./gcp/handler-image";
@@ -51,7 +52,8 @@ function topicsCarrying(resolved: ResolvedSystem): (types: readonly string[]) =>
  * @param options.system the declaration to deploy; default infra/system.ts.
  * @returns the stack outputs: Pub/Sub topic names, push consumers' service URLs, the gateway
  *   URL, the tracker's public URL, the dashboard URL, the producers' accounts and the account
- *   the replay tools run as.
+ *   the replay tools run as, and `declaration`: the record of what this stack's Pub/Sub holds, which
+ *   `eventline plan --deployed` compares the next change with (infra/model/declaration-record.ts).
  */
 async function eventline(options: { system?: SystemSpec } = {}) {
   const stack = pulumi.getStack();
@@ -225,6 +227,7 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     ),
     dashboardUrl: monitoring.dashboardUrl,
     replayAccount: replay.account.email,
+    declaration: declarationOf(resolved),
   };
 }
 

@@ -2,12 +2,18 @@
  * The offline check's command line (`npm run policy`, policies/check.ts): arguments in, report and exit code out.
  * It takes its output streams as arguments, so tests run it in-process.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import {
+  DeclarationRecordError,
+  parseDeclarationRecord,
+  type DeclarationRecord,
+} from "../infra/model/declaration-record";
 import { knownStacks, PolicyConfigError } from "./config";
 import { checkStack } from "./offline";
 import { formatReport, jsonReport, tally } from "./report";
 
-const usage = `Usage: npm run policy -- --stack <stack> [--program <path>] [--config <file>] [--json]
+const usage = `Usage: npm run policy -- --stack <stack> [--program <path>] [--config <file>] [--deployed <file>] [--json]
 
 Evaluates the Pulumi program for <stack> under mocks and runs every rule of the
 Eventline policy pack (policies/) over the resources it declares, with the levels
@@ -17,6 +23,8 @@ Options:
   --stack <stack>    the stack to check: ${knownStacks().join(", ")}
   --program <path>   evaluate this program instead of infra/index.ts
   --config <file>    pack config to use instead of policies/config/<stack>.json
+  --deployed <file>  the stack's deployed declaration (pulumi stack output declaration
+                     --json), so pubsub-subscription-replace compares with it
   --json             print the violations as JSON
   -h, --help         print this help
 
@@ -29,7 +37,7 @@ class UsageError extends Error {}
 
 function options(
   argv: string[],
-): { stack: string; program?: string; config?: string; json: boolean } | "help" {
+): { stack: string; program?: string; config?: string; deployed?: string; json: boolean } | "help" {
   let parsed;
   try {
     parsed = parseArgs({
@@ -38,6 +46,7 @@ function options(
         stack: { type: "string" },
         program: { type: "string" },
         config: { type: "string" },
+        deployed: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -61,7 +70,26 @@ function options(
     json: parsed.json,
     ...(parsed.program !== undefined && { program: parsed.program }),
     ...(parsed.config !== undefined && { config: parsed.config }),
+    ...(parsed.deployed !== undefined && { deployed: parsed.deployed }),
   };
+}
+
+/** The deployed declaration in `file`. @throws UsageError naming the flag and what is wrong. */
+function readDeployed(file: string): DeclarationRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(
+      `--deployed ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  try {
+    return parseDeclarationRecord(text, `--deployed ${file}`);
+  } catch (err) {
+    if (err instanceof DeclarationRecordError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** Where the command writes. */
@@ -90,10 +118,12 @@ async function run(argv: string[], out: Output): Promise<number> {
     out.stdout(usage);
     return 0;
   }
+  const deployed = chosen.deployed === undefined ? undefined : readDeployed(chosen.deployed);
   let outcome;
   try {
     outcome = await checkStack({
       stack: chosen.stack,
+      ...(deployed !== undefined && { deployed }),
       ...(chosen.program !== undefined && { program: chosen.program }),
       ...(chosen.config !== undefined && { configFile: chosen.config }),
     });

@@ -5,10 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { PolicyPackConfig } from "@pulumi/policy";
 import { type Evaluation, evaluateProgram } from "../infra/evaluate";
+import type { DeclarationRecord } from "../infra/model/declaration-record";
 import { readPackConfig, resolveSettings, stackConfigFile } from "./config";
 import { analyze, type DeclaredResource, type PackIdentity, type Violation } from "./engine";
 import { packEnforcementLevel, packName, policies } from "./pack";
+import { SUBSCRIPTION_REPLACE } from "./pubsub-replace";
 
 /** The pack's name and the version the CLI would report (policies/package.json). */
 export function packIdentity(): PackIdentity {
@@ -35,6 +38,21 @@ export interface CheckOptions {
   program?: string;
   /** A pack config file instead of policies/config/<stack>.json. */
   configFile?: string;
+  /**
+   * The stack's deployed declaration (its `declaration` output), given to pubsub-subscription-replace as its
+   * `deployed` setting, as the preview workflow does; default: none, nothing to compare with.
+   */
+  deployed?: DeclarationRecord;
+}
+
+/** `config` with the deployed declaration set on the replace guard, keeping the level the config gives it. */
+export function withDeployed(
+  config: PolicyPackConfig,
+  deployed: DeclarationRecord,
+): PolicyPackConfig {
+  const entry = config[SUBSCRIPTION_REPLACE];
+  const base = typeof entry === "string" ? { enforcementLevel: entry } : (entry ?? {});
+  return { ...config, [SUBSCRIPTION_REPLACE]: { ...base, deployed } } as PolicyPackConfig;
 }
 
 export interface CheckOutcome {
@@ -50,9 +68,10 @@ export interface CheckOutcome {
  * file that does not fit the pack, and whatever evaluating the program throws.
  */
 export async function checkStack(options: CheckOptions): Promise<CheckOutcome> {
+  const config = readPackConfig(options.configFile ?? stackConfigFile(options.stack));
   const settings = resolveSettings(
     policies,
-    readPackConfig(options.configFile ?? stackConfigFile(options.stack)),
+    options.deployed === undefined ? config : withDeployed(config, options.deployed),
     packEnforcementLevel,
   );
   const evaluation = await evaluateProgram({

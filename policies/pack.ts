@@ -25,6 +25,7 @@ import {
 } from "./kubernetes-workloads";
 import { requiredLabels } from "./labels";
 import { deadLetterIam, deadLetterParking } from "./pubsub-dead-letters";
+import { subscriptionReplace } from "./pubsub-replace";
 import {
   pushSubscriptionNoExactlyOnce,
   pushSubscriptionOidc,
@@ -51,6 +52,7 @@ export const policies: Policies = [
   pushSubscriptionNoExactlyOnce("mandatory"),
   subscriptionFilter("mandatory"),
   subscriptionExpiration("mandatory"),
+  subscriptionReplace("mandatory"),
   deadLetterParking("mandatory"),
   deadLetterIam("mandatory"),
   // Mandatory unless a stack's config lowers it (dev: advisory).

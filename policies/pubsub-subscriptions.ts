@@ -162,13 +162,21 @@ export function subscriptionExpiration(level: RuleLevel): ResourceValidationPoli
   return {
     name: "pubsub-subscription-expiration",
     description:
-      "A subscription's expiration is set deliberately: by default Pub/Sub deletes a subscription after 31 days " +
-      "without subscriber activity, which silently drops a quiet consumer's messages. Fix: set " +
-      'expirationPolicy { ttl: "" } (never expire), or a ttl chosen on purpose.',
+      "Every subscription never expires: by default Pub/Sub deletes a subscription after 31 days without " +
+      "subscriber activity, and any ttl deletes it after that long, with its backlog, which silently drops a " +
+      "quiet consumer's messages and, for a parking subscription, its dead letters. Fix: set " +
+      'expirationPolicy { ttl: "" } (never expire), as infra/gcp/consumer-subscription.ts does.',
     enforcementLevel: level,
     validateResource: forTypes<Subscription>([SUBSCRIPTION], (sub, _args, report) => {
-      if (sub.expirationPolicy === undefined)
+      if (sub.expirationPolicy === undefined) {
         report("expirationPolicy is not set (default: expire after 31 days idle).");
+        return;
+      }
+      const ttl = known(() => sub.expirationPolicy?.ttl);
+      if (typeof ttl === "string" && ttl !== "")
+        report(
+          `expirationPolicy.ttl is "${ttl}": the subscription is deleted, with its backlog, after ${ttl} without activity; set ttl "" (never expire).`,
+        );
     }),
   };
 }

@@ -22,6 +22,20 @@ export const eventIndexes = [
   { name: "by-subject", fields: ["subject", "time"] },
 ] as const;
 
+/**
+ * Firestore ends every composite index with `__name__` (the document id), in the direction of the
+ * index's last field, whether the index was created with it or not, and reads it back that way.
+ * An index declared without it therefore differs from what the provider reads on every preview,
+ * and `fields` cannot change in place: each preview would plan to replace every index. Declaring
+ * it as Firestore stores it keeps previews empty; an `ignoreChanges` on `fields` would do that too
+ * but would also hide a real change of the index.
+ */
+export function indexFields(
+  fields: readonly string[],
+): { fieldPath: string; order: "ASCENDING" | "DESCENDING" }[] {
+  return [...fields, "__name__"].map((fieldPath) => ({ fieldPath, order: "ASCENDING" }));
+}
+
 export interface EventStoreArgs {
   /** Where the data lives (see FirestoreDatabaseArgs.locationId). Fixed once created. */
   locationId: string;
@@ -50,7 +64,7 @@ export class EventStore extends pulumi.ComponentResource {
           database: this.database.name,
           collection: EVENTS_COLLECTION,
           queryScope: "COLLECTION",
-          fields: index.fields.map((fieldPath) => ({ fieldPath, order: "ASCENDING" })),
+          fields: indexFields(index.fields),
         },
         { parent: this },
       );

@@ -3,15 +3,24 @@
  * pinned to an immutable digest, no install scripts in CI, every secret held by a GitHub
  * environment, and pull requests never given the token that updates stacks.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { declarationOf } from "../../infra/declaration";
+import { resolveSystem } from "../../infra/model/resolve";
+import { system } from "../../infra/system";
+import { readPackConfig, resolveSettings } from "../../policies/config";
+import { packEnforcementLevel, policies } from "../../policies/pack";
 import { planDockerfile } from "../../tools/verify/dockerfile";
 
 const yaml = createRequire(__filename)("js-yaml") as { load(text: string): unknown };
 
 const REPO = join(__dirname, "..", "..");
+/** GitHub's runners have jq; a machine without it skips the test that runs a jq script. */
+const hasJq = spawnSync("jq", ["--version"]).status === 0;
 const WORKFLOWS = join(REPO, ".github", "workflows");
 
 const workflows = readdirSync(WORKFLOWS)
@@ -22,8 +31,13 @@ const workflows = readdirSync(WORKFLOWS)
   });
 
 interface Step {
+  name?: string;
+  id?: string;
   uses?: string;
   run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
 }
 interface Job {
   environment?: string | { name: string };
@@ -113,6 +127,94 @@ describe(".github/workflows", () => {
       "github.event.pull_request.head.repo.full_name == github.repository",
     );
     expect(secretsRead(job)).toEqual(["PULUMI_PREVIEW_TOKEN"]);
+  });
+});
+
+describe("the preview workflow's plan", () => {
+  const steps = workflows.find((w) => w.name === "infra-preview.yml")!.parsed.jobs.preview!.steps!;
+  const index = (predicate: (step: Step) => boolean): number => {
+    const found = steps.findIndex(predicate);
+    expect(found).toBeGreaterThanOrEqual(0);
+    return found;
+  };
+  const deployed = index((step) => /pulumi stack output declaration --json/.test(step.run ?? ""));
+  const plan = index((step) => /npx eventline plan --stack "\$STACK"/.test(step.run ?? ""));
+  const post = index((step) => /gh api .*issues\/\$PR\/comments/.test(step.run ?? ""));
+  const preview = index((step) => step.with?.["command"] === "preview");
+  const refuse = index((step) => step.if === "steps.plan.outputs.status == '2'");
+
+  it("plans against the stack's deployed declaration output, with the read-only token", () => {
+    expect(steps[deployed]!.env?.["PULUMI_ACCESS_TOKEN"]).toBe(
+      "${{ secrets.PULUMI_PREVIEW_TOKEN }}",
+    );
+    expect(steps[plan]!.run).toContain('--deployed "$DEPLOYED"');
+    expect(steps[plan]!.env?.["DEPLOYED"]).toBe(
+      `\${{ steps.${steps[deployed]!.id}.outputs.file }}`,
+    );
+    // Only a missing output means "nothing deployed"; any other failure to read it fails the job.
+    expect(steps[deployed]!.run).toContain("does not have output property");
+    expect(steps[deployed]!.run).toContain("exit 1");
+  });
+
+  it("posts the plan beside the preview, and fails on a refusal only after both are posted", () => {
+    expect(deployed).toBeLessThan(plan);
+    expect(plan).toBeLessThan(post);
+    expect(post).toBeLessThan(refuse);
+    expect(preview).toBeLessThan(refuse);
+    expect(steps[refuse]!.run).toContain("exit 1");
+    expect(steps[plan]!.id).toBe("plan");
+  });
+
+  const policyConfig = index((step) => step.id === "policy-config");
+
+  it("gives the policy pack the deployed declaration as the replace guard's setting", () => {
+    expect(steps[preview]!.with?.["policyPackConfigs"]).toBe(
+      "${{ steps.policy-config.outputs.file }}",
+    );
+    expect(deployed).toBeLessThan(policyConfig);
+    expect(policyConfig).toBeLessThan(preview);
+  });
+
+  it.runIf(hasJq)(
+    "merges it into the stack's pack config so that the pack accepts it (the step's own script, run here)",
+    () => {
+      const temp = mkdtempSync(join(tmpdir(), "eventline-workflow-"));
+      try {
+        const record = declarationOf(resolveSystem(system, "dev"));
+        writeFileSync(join(temp, "deployed.json"), JSON.stringify(record));
+        const output = join(temp, "output");
+        for (const deployedFile of [join(temp, "deployed.json"), ""]) {
+          writeFileSync(output, "");
+          execFileSync("bash", ["-euo", "pipefail", "-c", steps[policyConfig]!.run!], {
+            cwd: REPO,
+            env: {
+              ...process.env,
+              STACK: "dev",
+              DEPLOYED: deployedFile,
+              RUNNER_TEMP: temp,
+              GITHUB_OUTPUT: output,
+            },
+          });
+          const file = /^file=(.+)$/m.exec(readFileSync(output, "utf8"))![1]!;
+          const config = readPackConfig(file);
+          const settings = resolveSettings(policies, config, packEnforcementLevel);
+          expect(settings.get("pubsub-subscription-replace")?.properties["deployed"]).toEqual(
+            deployedFile === "" ? null : record,
+          );
+          // The stack's own settings are kept.
+          expect(config).toMatchObject(
+            readPackConfig(join(REPO, "policies", "config", "dev.json")),
+          );
+        }
+      } finally {
+        rmSync(temp, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("passes values to scripts through the environment, never by expanding expressions into them", () => {
+    for (const step of [deployed, policyConfig, plan, post, refuse].map((i) => steps[i]!))
+      expect(step.run, step.name).not.toContain("${{");
   });
 });
 

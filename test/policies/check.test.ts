@@ -4,8 +4,13 @@
  * checked in program.test.ts.
  */
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { declarationOf } from "../../infra/declaration";
+import { resolveSystem } from "../../infra/model/resolve";
+import { system } from "../../infra/system";
 import { runCli } from "../../policies/cli";
 
 const root = join(__dirname, "..", "..");
@@ -74,6 +79,42 @@ describe("npm run policy (the offline check)", () => {
     expect(run.stdout).not.toContain("k8s-container-resources");
     expect(run.stdout).toMatch(/\n2 violations: 0 mandatory, 2 advisory\.\n$/);
   }, 30_000);
+
+  describe("with the stack's deployed declaration (--deployed)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "eventline-policy-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const deployedFile = (content: string): string => {
+      const file = join(dir, `deployed-${content.length}.json`);
+      writeFileSync(file, content);
+      return file;
+    };
+
+    it("refuses a subscription whose deployed filter differs from the program's, and exits 1", async () => {
+      const deployed = declarationOf(resolveSystem(system, "dev"));
+      const changed = deployed.subscriptions.find((s) => s.filter !== undefined)!;
+      changed.filter = 'attributes.ce-type = "com.example.before"';
+      const run = await check(
+        "--stack",
+        "dev",
+        "--deployed",
+        deployedFile(JSON.stringify(deployed)),
+        "--json",
+      );
+      const replaced = summary(run).filter((line) => line.includes("pubsub-subscription-replace"));
+      expect(replaced).toHaveLength(1);
+      expect(replaced[0]).toContain(
+        `[mandatory] pubsub-subscription-replace on gcp:pubsub/subscription:Subscription ${changed.consumer}`,
+      );
+      expect(replaced[0]).toContain("Guards: replace-without-migration, backlog-without-migration");
+      expect(run.code).toBe(1);
+    }, 30_000);
+
+    it("rejects a file that is not a deployed declaration with exit code 2", async () => {
+      const run = await check("--stack", "dev", "--deployed", deployedFile('{"version":1}'));
+      expect(run.stderr).toMatch(/^policy: --deployed .*: stack is missing\n$/);
+      expect(run.code).toBe(2);
+    });
+  });
 
   it("prints usage for --help and exits 0", async () => {
     const run = await check("--help");

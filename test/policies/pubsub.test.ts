@@ -176,6 +176,14 @@ const cases: Record<string, Case> = {
     inputs: patched(pushSubscription, { expirationPolicy: undefined }),
     reports: ["expirationPolicy is not set (default: expire after 31 days idle)."],
   },
+  "a subscription that expires after a chosen ttl fails": {
+    rule: subscriptionExpiration("mandatory"),
+    type: SUBSCRIPTION,
+    inputs: patched(pushSubscription, { expirationPolicy: { ttl: "2678400s" } }),
+    reports: [
+      'expirationPolicy.ttl is "2678400s": the subscription is deleted, with its backlog, after 2678400s without activity; set ttl "" (never expire).',
+    ],
+  },
   "a topic with a schema passes": {
     rule: topicSchema("mandatory"),
     type: TOPIC,

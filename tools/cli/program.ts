@@ -12,6 +12,7 @@ import { reportError } from "./errors";
 import { graphCommand } from "./graph";
 import { logsCommand } from "./logs";
 import { newCommand } from "./new";
+import { planCommand } from "./plan";
 import { publishCommand } from "./publish";
 import { replayCommand } from "./replay";
 import { resetCommand } from "./reset";
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     catalogCommand(),
     graphCommand(),
     newCommand(),
+    planCommand(),
     tokenCommand(),
     verifyCommand(),
   ])

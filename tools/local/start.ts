@@ -37,6 +37,7 @@ import {
   checkJava,
 } from "./preflight";
 import { describeReconcile, reconcile, type ReconcileReport } from "./reconcile";
+import { localDeclarationFile, writeLocalDeclaration } from "./deployed-declaration";
 import {
   LOCAL_STACK,
   LocalEnvironmentError,
@@ -71,6 +72,8 @@ export interface LocalEnvironmentOptions {
   /**
    * Where to record the running environment for other CLI commands, or false for nowhere
    * (tests, which must not hide a developer's running `npm start`). Default: .eventline/dev.json.
+   * The record of what was provisioned (declaration.json, for `eventline plan --stack local`) is
+   * written beside it, and not at all when this is false.
    */
   stateFile?: string | false;
 }
@@ -369,6 +372,9 @@ export async function startLocalEnvironment(
       ? changes
       : ["the emulator already matches the declaration; nothing changed"])
       say(line);
+    // What the emulators now hold, for `eventline plan --stack local` to compare the next change with.
+    if (stateFile !== false)
+      writeLocalDeclaration(eventTypes.system, localDeclarationFile(stateFile));
 
     host.start();
     dashboard.start();

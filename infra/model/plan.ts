@@ -1,0 +1,286 @@
+/**
+ * What a deploy would do to Pub/Sub: the deployed declaration (declaration-record.ts) against
+ * the current one, each difference classified by its consequence in Pub/Sub terms.
+ *
+ * - *create* / *delete*: a topic or consumer added or removed.
+ * - *in place*: Pub/Sub updates the field of the existing resource; nothing is lost.
+ * - *replace with migration*: the resource is replaced by a new one beside it that takes over
+ *   what the old one holds (reserved for the subscription migrations the program declares).
+ * - *refused*: Pub/Sub cannot make the change in place and nothing migrates what the old
+ *   resource holds, so deploying it would fail or lose messages. Each refusal names the guard
+ *   that refused it and the fix.
+ *
+ * Pub/Sub's own rules decide the classes: a subscription's name, topic, filter and message
+ * ordering cannot change once it exists, nor a topic's name; every other field of either updates
+ * in place. The program names its resources (they are not auto-named), so Pulumi's
+ * create-before-delete replace fails with 409 ALREADY_EXISTS, and a delete-before-replace drops
+ * the subscription's unacknowledged backlog and whatever is published while it is missing.
+ */
+import type { DeclarationRecord, SubscriptionRecord, TopicRecord } from "./declaration-record";
+
+export type Consequence = "create" | "in-place" | "replace-with-migration" | "refused" | "delete";
+
+/** Why a change is refused (the same names the policy pack reports). */
+export type Guard =
+  /** A replace-only subscription field changes and nothing migrates the subscription. */
+  | "replace-without-migration"
+  /** A filter or ordering change on a subscription that may hold a backlog, without a migration. */
+  | "backlog-without-migration"
+  /** A topic disappears and one with the same wrapper message appears: Pub/Sub cannot rename. */
+  | "topic-rename"
+  /** A topic's body encoding changes under the messages it already holds. */
+  | "encoding-change"
+  /** A topic's schema definition changes, which the schema resource can only replace. */
+  | "schema-replace";
+
+/** The subscription fields Pub/Sub cannot change on an existing subscription. */
+export const REPLACE_ONLY_SUBSCRIPTION_FIELDS = ["name", "topic", "filter", "ordering"] as const;
+
+/** Of those, the ones whose change alters which messages are delivered, or how: a backlog matters. */
+const BACKLOG_SENSITIVE_FIELDS: readonly string[] = ["filter", "ordering"];
+
+export interface FieldChange {
+  field: string;
+  from: string;
+  to: string;
+}
+
+export interface PlannedChange {
+  resource: "topic" | "schema" | "subscription";
+  /** The topic's name, or the consumer's (a consumer keeps its name when its subscription is replaced). */
+  name: string;
+  consequence: Consequence;
+  /** The fields that differ; empty for a create or delete. */
+  fields: FieldChange[];
+  /** What happens in Pub/Sub. */
+  effect: string;
+  /** For a refusal: the guards that refuse it, and what to do instead. */
+  guards?: Guard[];
+  fix?: string;
+}
+
+export interface Plan {
+  stack: string;
+  /** False when no deployed declaration was given: everything is planned as new. */
+  deployedKnown: boolean;
+  changes: PlannedChange[];
+}
+
+const show = (value: unknown): string =>
+  value === undefined ? "none" : typeof value === "string" ? JSON.stringify(value) : String(value);
+
+function differences<T extends object>(
+  before: T,
+  after: T,
+  fields: readonly (keyof T & string)[],
+): FieldChange[] {
+  return fields
+    .filter((field) => before[field] !== after[field])
+    .map((field) => ({ field, from: show(before[field]), to: show(after[field]) }));
+}
+
+const TOPIC_IN_PLACE: readonly (keyof TopicRecord & string)[] = ["retentionSeconds", "orderingKey"];
+const SUBSCRIPTION_IN_PLACE: readonly (keyof SubscriptionRecord & string)[] = [
+  "delivery",
+  "ackDeadlineSeconds",
+  "minBackoffSeconds",
+  "maxBackoffSeconds",
+  "maxDeliveryAttempts",
+  "exactlyOnce",
+  "retainAckedMessages",
+  "retentionSeconds",
+];
+
+function planTopic(before: TopicRecord, after: TopicRecord): PlannedChange[] {
+  const planned: PlannedChange[] = [];
+  const encoding = differences(before, after, ["encoding"]);
+  if (encoding.length > 0)
+    planned.push({
+      resource: "topic",
+      name: after.name,
+      consequence: "refused",
+      fields: encoding,
+      effect: `the messages already on ${after.name} keep the ${before.encoding} encoding, and its consumers would decode them as ${after.encoding}: they would be dead-lettered as undecodable`,
+      guards: ["encoding-change"],
+      fix: `declare a new topic with encoding "${after.encoding}" beside ${after.name}, move its producers and consumers to it, and remove ${after.name} once its subscriptions are drained`,
+    });
+  const inPlace = differences(before, after, TOPIC_IN_PLACE);
+  if (inPlace.length > 0)
+    planned.push({
+      resource: "topic",
+      name: after.name,
+      consequence: "in-place",
+      fields: inPlace,
+      effect: `topic ${after.name} is updated in place (retention applies to what it keeps from now on; the ordering key is the publishers')`,
+    });
+  const schema = differences(before, after, ["schemaMessage"]);
+  if (
+    before.schemaDigest !== undefined &&
+    after.schemaDigest !== undefined &&
+    before.schemaDigest !== after.schemaDigest
+  )
+    schema.push({
+      field: "schema definition",
+      from: before.schemaDigest.slice(0, 12),
+      to: after.schemaDigest.slice(0, 12),
+    });
+  if (schema.length > 0)
+    planned.push({
+      resource: "schema",
+      name: after.name,
+      consequence: "refused",
+      fields: schema,
+      effect: `Pub/Sub keeps a changed schema as a new revision, but gcp.pubsub.Schema replaces the schema on a definition change: the replacement of schema ${after.name} fails with 409 ALREADY_EXISTS (its name is fixed), or, deleted first, leaves topic ${after.name} pointing at a deleted schema`,
+      guards: ["schema-replace"],
+      fix: `commit the new definition as a revision first (gcloud pubsub schemas commit ${after.name} --type=protocol-buffer --definition-file=<the rendered schema>), then run pulumi refresh so the stack reads it back; the topic and its subscriptions stay`,
+    });
+  return planned;
+}
+
+/** The fields Pub/Sub cannot change on an existing subscription, as the plan and the policy pack see them. */
+export type ReplaceOnlyFields = Pick<
+  SubscriptionRecord,
+  "consumer" | "name" | "topic" | "filter" | "ordering"
+>;
+
+/**
+ * The refusal of a change to `before`'s replace-only fields, or undefined when none of them
+ * changes. Shared with the policy pack (policies/pubsub-replace.ts), so both say the same.
+ */
+export function subscriptionReplaceRefusal(
+  before: ReplaceOnlyFields,
+  after: ReplaceOnlyFields,
+): PlannedChange | undefined {
+  const fields = differences(before, after, REPLACE_ONLY_SUBSCRIPTION_FIELDS);
+  if (fields.length === 0) return undefined;
+  const names = fields.map((change) => change.field);
+  const backlogSensitive = names.some((field) => BACKLOG_SENSITIVE_FIELDS.includes(field));
+  return {
+    resource: "subscription",
+    name: after.consumer,
+    consequence: "refused",
+    fields,
+    effect:
+      `Pub/Sub cannot change a subscription's ${names.join(", ")}: subscription ${before.name} would be replaced. ` +
+      `Created first under the same name, the new one fails with 409 ALREADY_EXISTS; deleted first, the old one's ` +
+      `unacknowledged messages are lost, and so is what ${after.topic} receives until the new one exists`,
+    guards: backlogSensitive
+      ? ["replace-without-migration", "backlog-without-migration"]
+      : ["replace-without-migration"],
+    fix:
+      `keep ${after.consumer} as deployed and declare a new consumer beside it with the new ${names.join(", ")}; ` +
+      `remove ${after.consumer} once its backlog is 0 (both see what is published meanwhile, so the handler's effects ` +
+      `must tolerate that); or stop ${before.topic}'s producers and drain ${before.name} before the deploy that replaces it`,
+  };
+}
+
+function planSubscription(before: SubscriptionRecord, after: SubscriptionRecord): PlannedChange[] {
+  const planned: PlannedChange[] = [];
+  const refusal = subscriptionReplaceRefusal(before, after);
+  if (refusal !== undefined) planned.push(refusal);
+  const inPlace = differences(before, after, SUBSCRIPTION_IN_PLACE);
+  if (inPlace.length > 0) {
+    const moves = inPlace.some((change) => change.field === "delivery");
+    planned.push({
+      resource: "subscription",
+      name: after.consumer,
+      consequence: "in-place",
+      fields: inPlace,
+      effect:
+        `subscription ${before.name} is updated in place and keeps its backlog` +
+        (moves
+          ? `; its push configuration changes and the consumer's workload moves (${before.delivery} → ${after.delivery})`
+          : ""),
+    });
+  }
+  return planned;
+}
+
+/** Topics removed and added in one change that carry the same wrapper message: a rename. */
+function renames(removed: TopicRecord[], added: TopicRecord[]): Map<string, TopicRecord> {
+  const byMessage = new Map(added.map((topic) => [topic.schemaMessage, topic]));
+  return new Map(
+    removed.flatMap((topic) => {
+      const to = byMessage.get(topic.schemaMessage);
+      return to === undefined ? [] : [[topic.name, to] as const];
+    }),
+  );
+}
+
+/**
+ * The plan from `deployed` (undefined when nothing is known to be deployed) to `current`.
+ * Changes come topics first, then subscriptions, each in the current declaration's order,
+ * removals last.
+ */
+export function planChanges(current: DeclarationRecord, deployed?: DeclarationRecord): Plan {
+  const before = deployed ?? { ...current, topics: [], subscriptions: [] };
+  const changes: PlannedChange[] = [];
+
+  const topicsBefore = new Map(before.topics.map((topic) => [topic.name, topic]));
+  const topicsNow = new Set(current.topics.map((topic) => topic.name));
+  const removedTopics = before.topics.filter((topic) => !topicsNow.has(topic.name));
+  const addedTopics = current.topics.filter((topic) => !topicsBefore.has(topic.name));
+  const renamed = renames(removedTopics, addedTopics);
+  const renameTargets = new Set([...renamed.values()].map((topic) => topic.name));
+
+  for (const topic of current.topics) {
+    const old = topicsBefore.get(topic.name);
+    if (old !== undefined) changes.push(...planTopic(old, topic));
+    else if (!renameTargets.has(topic.name))
+      changes.push({
+        resource: "topic",
+        name: topic.name,
+        consequence: "create",
+        fields: [],
+        effect: `topic ${topic.name} and its schema are created`,
+      });
+  }
+  for (const [from, to] of renamed)
+    changes.push({
+      resource: "topic",
+      name: from,
+      consequence: "refused",
+      fields: [{ field: "name", from: JSON.stringify(from), to: JSON.stringify(to.name) }],
+      effect: `Pub/Sub cannot rename a topic: ${from} would be deleted with the messages it retains, its producers' publishes would fail with NOT_FOUND, and ${to.name} would start empty`,
+      guards: ["topic-rename"],
+      fix: `declare ${to.name} as a new topic beside ${from}, move ${from}'s producers to it, move its consumers once their backlog on ${from} is 0, then remove ${from}`,
+    });
+
+  const subscriptionsBefore = new Map(before.subscriptions.map((s) => [s.consumer, s]));
+  const consumersNow = new Set(current.subscriptions.map((s) => s.consumer));
+  for (const subscription of current.subscriptions) {
+    const old = subscriptionsBefore.get(subscription.consumer);
+    if (old !== undefined) changes.push(...planSubscription(old, subscription));
+    else
+      changes.push({
+        resource: "subscription",
+        name: subscription.consumer,
+        consequence: "create",
+        fields: [],
+        effect: `subscription ${subscription.name} on ${subscription.topic} is created with its dead-letter topic ${subscription.deadLetterTopic} and parking subscription ${subscription.parkingSubscription}; it receives what is published from then on`,
+      });
+  }
+  for (const subscription of before.subscriptions.filter((s) => !consumersNow.has(s.consumer)))
+    changes.push({
+      resource: "subscription",
+      name: subscription.consumer,
+      consequence: "delete",
+      fields: [],
+      effect: `subscription ${subscription.name} is deleted with its unacknowledged messages, and ${subscription.deadLetterTopic} with ${subscription.parkingSubscription} and its parked dead letters`,
+    });
+  for (const topic of removedTopics.filter((topic) => !renamed.has(topic.name)))
+    changes.push({
+      resource: "topic",
+      name: topic.name,
+      consequence: "delete",
+      fields: [],
+      effect: `topic ${topic.name} is deleted with the messages it retains; a producer still publishing to it fails with NOT_FOUND`,
+    });
+
+  return { stack: current.stack, deployedKnown: deployed !== undefined, changes };
+}
+
+/** The refused changes of a plan. */
+export function refusals(plan: Plan): PlannedChange[] {
+  return plan.changes.filter((change) => change.consequence === "refused");
+}
