@@ -9,7 +9,9 @@
  *
  * Pulumi captures a stack trace for every resource and RPC promise; with source maps on (as
  * tsx and ts-node run TypeScript) each is mapped back to the .ts sources, which is a large
- * share of the time. `--source-maps off` measures the program without that cost.
+ * share of the time. `--source-maps off` measures the program without that cost. The
+ * evaluation under mocks leaves those stacks unformatted (infra/evaluate.ts); every run is
+ * paired with a baseline run that formats them, as a real `pulumi preview` does, alternating.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -62,6 +64,10 @@ interface SizeResult {
   minMs: number;
   medianMs: number;
   maxMs: number;
+  /** The same evaluations with Pulumi's stacks formatted (`pulumiStacks: true`). */
+  baseline: { runsMs: number[]; minMs: number; medianMs: number; maxMs: number };
+  /** medianMs / baseline.medianMs. */
+  ratioToBaseline: number;
   /** Median milliseconds per declared consumer. */
   msPerConsumer: number;
   /** msPerConsumer relative to the smallest size: 1.0 means linear growth. */
@@ -86,12 +92,15 @@ async function main(): Promise<void> {
   for (const consumers of sizes) {
     const spec = syntheticSystem(consumers);
     const runsMs: number[] = [];
+    const baselineMs: number[] = [];
     let resources = 0;
     for (let run = 0; run < runs; run++) {
-      const start = performance.now();
-      const evaluation = await evaluateProgram({ stack: "dev", system: spec });
-      runsMs.push(performance.now() - start);
-      resources = evaluation.resources.length;
+      for (const pulumiStacks of [true, false]) {
+        const start = performance.now();
+        const evaluation = await evaluateProgram({ stack: "dev", system: spec, pulumiStacks });
+        (pulumiStacks ? baselineMs : runsMs).push(performance.now() - start);
+        resources = evaluation.resources.length;
+      }
     }
     const medianMs = median(runsMs);
     results.push({
@@ -104,9 +113,16 @@ async function main(): Promise<void> {
       maxMs: round(Math.max(...runsMs)),
       msPerConsumer: round(medianMs / consumers, 2),
       perConsumerRatio: 0,
+      baseline: {
+        runsMs: baselineMs.map((ms) => round(ms)),
+        minMs: round(Math.min(...baselineMs)),
+        medianMs: round(median(baselineMs)),
+        maxMs: round(Math.max(...baselineMs)),
+      },
+      ratioToBaseline: round(medianMs / median(baselineMs), 2),
     });
     process.stderr.write(
-      `  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")}\n`,
+      `  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")} (baseline ${baselineMs.map((ms) => `${Math.round(ms)} ms`).join(", ")})\n`,
     );
   }
   const base = results[0]!.msPerConsumer;
@@ -117,10 +133,12 @@ async function main(): Promise<void> {
     sourceMaps ? "on" : "off",
     runs,
   );
-  console.log("consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first");
+  console.log(
+    "consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first  baseline median ms  x baseline",
+  );
   for (const r of results) {
     console.log(
-      `${String(r.consumers).padStart(9)}  ${String(r.resources).padStart(9)}  ${String(r.minMs).padStart(9)}  ${String(r.medianMs).padStart(9)}  ${String(r.maxMs).padStart(9)}  ${String(r.msPerConsumer).padStart(11)}  ${String(r.perConsumerRatio).padStart(14)}`,
+      `${String(r.consumers).padStart(9)}  ${String(r.resources).padStart(9)}  ${String(r.minMs).padStart(9)}  ${String(r.medianMs).padStart(9)}  ${String(r.maxMs).padStart(9)}  ${String(r.msPerConsumer).padStart(11)}  ${String(r.perConsumerRatio).padStart(14)}  ${String(r.baseline.medianMs).padStart(18)}  ${String(r.ratioToBaseline).padStart(10)}`,
     );
   }
 

@@ -64,6 +64,11 @@ export interface EvaluateOptions {
    * preview would.
    */
   missingSecrets?: "placeholder" | "fail";
+  /**
+   * Let Pulumi format the stacks it captures for every resource and promise, as a real run
+   * does (see withoutPulumiStackCaptures). Off by default; the benchmark's baseline turns it on.
+   */
+  pulumiStacks?: boolean;
 }
 
 /** The shape of infra/index.ts: one function whose result is the stack outputs. */
@@ -350,6 +355,8 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
       `evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`,
     );
 
+  const restoreStacks =
+    options.pulumiStacks === true ? () => undefined : withoutPulumiStackCaptures();
   try {
     const outputs = await settle(
       await program(options.system === undefined ? {} : { system: options.system }),
@@ -363,7 +370,29 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   } finally {
     // Whatever happened, let in-flight registrations finish before the next evaluation's mocks.
     await pulumi.runtime.disconnect();
+    restoreStacks();
   }
+}
+
+/**
+ * Makes the stacks Pulumi captures for its own diagnostics free while the program runs under
+ * mocks. The SDK reads `new Error().stack` for every resource (its source position, at
+ * unlimited depth) and every RPC promise (for leak reports); formatting those stacks, mapped
+ * through the TypeScript source maps, took half the evaluation's time (bench/README.md,
+ * "Program evaluation"), and under mocks nothing reads them. Those are errors without a
+ * message, which get an empty stack; any other error keeps its stack, formatted as Node
+ * does. @returns what puts the previous formatter back.
+ */
+function withoutPulumiStackCaptures(): () => void {
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (error: Error, frames: NodeJS.CallSite[]) => {
+    if (error.message === "" && error.name === "Error") return "";
+    if (previous !== undefined) return previous(error, frames);
+    return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
+  };
+  return () => {
+    Error.prepareStackTrace = previous;
+  };
 }
 
 /**

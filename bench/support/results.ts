@@ -67,6 +67,10 @@ interface ProgramEvaluationFile {
     maxMs: number;
     msPerConsumer: number;
     perConsumerRatio: number;
+    /** The same evaluations with Pulumi's stack captures formatted, as a real run does. */
+    baseline?: { minMs: number; medianMs: number; maxMs: number };
+    /** medianMs / baseline.medianMs. */
+    ratioToBaseline?: number;
   }[];
 }
 
@@ -79,6 +83,8 @@ export function programEvaluationTable(data: ProgramEvaluationFile): Table {
       "ms min/med/max",
       "ms per consumer",
       "per-consumer × 50-consumer case",
+      "baseline (Pulumi's stacks formatted) ms min/med/max",
+      "× baseline (median)",
     ],
     rows: data.results.map((r) => [
       r.consumers,
@@ -86,6 +92,10 @@ export function programEvaluationTable(data: ProgramEvaluationFile): Table {
       `${r.minMs} / ${r.medianMs} / ${r.maxMs}`,
       r.msPerConsumer,
       r.perConsumerRatio.toFixed(2),
+      r.baseline === undefined
+        ? "not run"
+        : `${r.baseline.minMs} / ${r.baseline.medianMs} / ${r.baseline.maxMs}`,
+      r.ratioToBaseline?.toFixed(2) ?? "-",
     ]),
   };
 }
