@@ -33,6 +33,15 @@ import type { OutgoingMessage } from "./codec";
 import type { CommitGroups } from "./commit-groups";
 import { PermanentError } from "./errors";
 import { DeferredTransaction } from "./transaction";
+import { ATTR, FIRESTORE_SYSTEM, SpanKind, inSpan } from "./tracing";
+
+/** The attributes of a Firestore request's span. */
+function firestoreSpan(operation: string) {
+  return {
+    kind: SpanKind.CLIENT,
+    attributes: { [ATTR.dbSystem]: FIRESTORE_SYSTEM, [ATTR.dbOperation]: operation },
+  };
+}
 
 /** The collection group of processed records (TTL field {@link EXPIRE_AT_FIELD}). */
 export const PROCESSED_COLLECTION_GROUP = "processed";
@@ -205,15 +214,18 @@ export async function applyOnce(
   work: HandlerWork,
 ): Promise<ApplyOnceResult> {
   const record = processedRef(firestore, options.consumer, options.event);
-  return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
-    const snapshot = await tx.get(record);
-    if (snapshot.exists) return duplicateOf(snapshot, record);
-    const transaction = new DeferredTransaction(tx);
-    const outbox = await work(transaction);
-    transaction.commitWrites(tx);
-    tx.create(record, recordData(options, outbox));
-    return { status: "applied", outbox, record };
-  });
+  // The span covers the handler's run(s) inside the transaction and its commit.
+  return inSpan("firestore transaction", firestoreSpan("runTransaction"), () =>
+    firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
+      const snapshot = await tx.get(record);
+      if (snapshot.exists) return duplicateOf(snapshot, record);
+      const transaction = new DeferredTransaction(tx);
+      const outbox = await work(transaction);
+      transaction.commitWrites(tx);
+      tx.create(record, recordData(options, outbox));
+      return { status: "applied", outbox, record };
+    }),
+  );
 }
 
 /**
@@ -241,11 +253,10 @@ export async function applyOnceInGroup(
   }
   // A handler may have caught the ReadNeedsTransaction its read threw.
   if (transaction.reads > 0) return undefined;
-  const result = await groups.commit({
-    record,
-    recordData: recordData(options, outbox),
-    writes: transaction,
-  });
+  // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
+  const result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
+    groups.commit({ record, recordData: recordData(options, outbox), writes: transaction, span }),
+  );
   return result.status === "committed"
     ? { status: "applied", outbox, record }
     : duplicateOf(result.existing, record);
