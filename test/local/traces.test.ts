@@ -8,6 +8,7 @@ import { startEmulator, type RunningEmulator } from "../../tools/local/emulators
 import { localSettings } from "../../tools/local/settings";
 import type { StoredSpan, StoredTrace } from "../../tools/local/span-store";
 import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
+import { runCli } from "../cli/run-cli";
 
 // The viral-sharing path only: a share → email-worker → share.completed → funnel-projector,
 // and the topics' archivers; the image's real handlers.
@@ -179,6 +180,31 @@ describe("traces of npm start", () => {
     expect((byEvent.body as { traces: StoredTrace[] }).traces[0]!.traceId).toBe(found.traceId);
     const byTrace = await getJson(`/api/traces/${found.traceId}`);
     expect((byTrace.body as StoredTrace).spans.length).toBeGreaterThanOrEqual(found.spans.length);
+
+    // The same tree in the terminal.
+    const printed = await runCli(["trace", share.correlationId, "--url", environment.baseUrl]);
+    expect(printed.stderr).toBe("");
+    expect(printed.code).toBe(0);
+    const lines = printed.stdout.split("\n");
+    const depth = (name: string): number => {
+      const line = lines.find((l) => l.includes(`─ ${name}  `));
+      expect(line, `${name} in\n${printed.stdout}`).toBeDefined();
+      return line!.indexOf("─");
+    };
+    expect(lines[0]).toMatch(new RegExp(`^trace ${found.traceId}  `));
+    expect(depth("POST /v1/shares")).toBeLessThan(depth("send viral-shares"));
+    expect(depth("send viral-shares")).toBeLessThan(depth("process email-worker"));
+    expect(depth("process email-worker")).toBeLessThan(depth("send viral-funnel"));
+    expect(depth("send viral-funnel")).toBeLessThan(depth("process funnel-projector"));
+    expect(printed.stdout).toMatch(
+      /process email-worker {2}\+[\d.]+ m?s {2}[\d.]+ m?s {2}attempt 1, handled/,
+    );
+    expect(printed.stdout).toContain("breaker closed → closed");
+    // The Firestore client's own spans only when asked for.
+    expect(printed.stdout).not.toContain("Transaction.Commit");
+    const all = await runCli(["trace", found.traceId, "--all", "--url", environment.baseUrl]);
+    expect(all.stdout).toContain("Transaction.Commit");
+
     const recent = await getJson("/api/traces");
     expect(
       (recent.body as { traces: { traceId: string }[] }).traces.map((t) => t.traceId),
@@ -192,5 +218,11 @@ describe("traces of npm start", () => {
     expect((await getJson(`/api/traces?id=${"x".repeat(600)}`)).status).toBe(400);
     expect((await getJson("/api/traces/not-a-trace-id")).status).toBe(400);
     expect((await getJson(`/api/traces/${"0".repeat(32)}`)).status).toBe(404);
+    const unknown = await runCli(["trace", "no-such-event", "--url", environment.baseUrl]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/^eventline: no trace of no-such-event is held here/);
+    const nobody = await runCli(["trace", "e1", "--url", "http://127.0.0.1:9"]);
+    expect(nobody.code).not.toBe(0);
+    expect(nobody.stderr).toContain("start the system with npm start, or pass --url");
   });
 });

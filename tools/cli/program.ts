@@ -18,6 +18,7 @@ import { resetCommand } from "./reset";
 import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
 import { tokenCommand } from "./token";
+import { traceCommand } from "./trace";
 import { verifyCommand } from "./verify";
 import { packageVersion } from "./version";
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     tailCommand(),
     eventsCommand(),
     logsCommand(),
+    traceCommand(),
     dlqCommand(),
     replayCommand(),
     backtestCommand(),

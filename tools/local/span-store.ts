@@ -19,6 +19,8 @@ export interface StoredSpan {
   spanId: string;
   parentSpanId?: string;
   name: string;
+  /** Who made it: `eventline` (the runtime), or a library's own (the Firestore client's). */
+  scope: string;
   kind: "internal" | "server" | "client" | "producer" | "consumer";
   startMs: number;
   durationMs: number;
@@ -83,6 +85,7 @@ export function storedSpan(span: ReadableSpan): StoredSpan {
     spanId: span.spanContext().spanId,
     ...(parent !== undefined && { parentSpanId: parent }),
     name: span.name,
+    scope: span.instrumentationScope.name,
     kind: kinds[span.kind],
     startMs: toMs(span.startTime),
     durationMs: toMs(span.duration),
