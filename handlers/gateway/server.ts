@@ -34,6 +34,7 @@ import {
   type Route,
 } from "./http";
 import { httpEvent } from "./http-event";
+import { inRequestSpan } from "./request-span";
 import { acceptShare, parseShareRequest } from "./shares";
 
 export interface GatewayServerOptions {
@@ -91,47 +92,53 @@ export function gatewayRoute(options: GatewayServerOptions): Route {
     options.guard?.(request);
     const path = url.pathname;
     if (probeRoutes(request, response, url, ready)) return;
-    if (path === "/v1/events") {
-      allow(request, "POST");
-      const caller: Caller = await options.authenticate(request.headers);
-      const event = httpEvent(
-        request.headers,
-        await readBody(request, options.gateway.bodyLimit(request.headers)),
+    if (path === "/v1/events" || path === "/v1/shares")
+      return inRequestSpan(request, response, path, () =>
+        path === "/v1/events" ? postEvent(request, response) : postShare(request, response),
       );
-      // An undeclared or derived type is a 400 that says so, before who may post it is asked.
-      options.gateway.typeFromOutside(event);
-      const producer = admitEvent(caller, options.producers, event);
-      await withinLimit(options, producer);
-      const accepted = await options.gateway.accept(
-        withPlatformAttributes(event, producer, options.eventTypes),
-      );
-      options.logger.info(
-        { eventId: accepted.id, correlationId: accepted.correlationId },
-        "event accepted",
-      );
-      return sendJson(response, 202, accepted);
-    }
-    if (path === "/v1/shares") {
-      allow(request, "POST");
-      const producer = admitShare(await options.authenticate(request.headers), options.producers);
-      await withinLimit(options, producer);
-      const accepted = await acceptShare(
-        options.gateway,
-        parseShareRequest(await readJson(request), options.shareChannels ?? []),
-        {
-          [RECEIVED_TIME_EXTENSION]: new Date().toISOString(),
-          [PRODUCER_EXTENSION]: producer.name,
-        },
-      );
-      options.logger.info(
-        { correlationId: accepted.correlationId, invitations: accepted.invitations.length },
-        "share accepted",
-      );
-      return sendJson(response, 202, accepted);
-    }
     if (options.fallback !== undefined && (await options.fallback(request, response, url))) return;
     throw new HttpError(404, `nothing at ${request.method} ${path}`);
   };
+
+  async function postEvent(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    allow(request, "POST");
+    const caller: Caller = await options.authenticate(request.headers);
+    const event = httpEvent(
+      request.headers,
+      await readBody(request, options.gateway.bodyLimit(request.headers)),
+    );
+    // An undeclared or derived type is a 400 that says so, before who may post it is asked.
+    options.gateway.typeFromOutside(event);
+    const producer = admitEvent(caller, options.producers, event);
+    await withinLimit(options, producer);
+    const accepted = await options.gateway.accept(
+      withPlatformAttributes(event, producer, options.eventTypes),
+    );
+    options.logger.info(
+      { eventId: accepted.id, correlationId: accepted.correlationId },
+      "event accepted",
+    );
+    return sendJson(response, 202, accepted);
+  }
+
+  async function postShare(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    allow(request, "POST");
+    const producer = admitShare(await options.authenticate(request.headers), options.producers);
+    await withinLimit(options, producer);
+    const accepted = await acceptShare(
+      options.gateway,
+      parseShareRequest(await readJson(request), options.shareChannels ?? []),
+      {
+        [RECEIVED_TIME_EXTENSION]: new Date().toISOString(),
+        [PRODUCER_EXTENSION]: producer.name,
+      },
+    );
+    options.logger.info(
+      { correlationId: accepted.correlationId, invitations: accepted.invitations.length },
+      "share accepted",
+    );
+    return sendJson(response, 202, accepted);
+  }
 }
 
 /** The gateway's port is taken; the message says so and what to do. */

@@ -26,6 +26,10 @@
  * and once its handler has gone {@link READ_FREE_RUNS_BEFORE_GROUPING} runs without reading,
  * they come here, until a run reads (see DeferredTransaction): then the consumer goes back to
  * transactions for the rest of the process.
+ *
+ * Tracing: a group's commit carries several events, each of its own trace, so its span
+ * (`firestore commit group`) is the child of none of them: it starts a trace of its own and
+ * links to the span of each event it carries, and each event's span links back to it.
  */
 import DataLoader from "dataloader";
 import type {
@@ -37,6 +41,16 @@ import type {
 } from "@google-cloud/firestore";
 import { consumerDocumentOf, epochOf, recordHolds, type ProcessingEpoch } from "./processing-epoch";
 import type { DeferredTransaction } from "./transaction";
+import {
+  ATTR,
+  FIRESTORE_SYSTEM,
+  SpanKind,
+  context,
+  recordFailure,
+  trace,
+  tracer,
+  type Span,
+} from "./tracing";
 
 /** Groups of one kind (lookups, or commits) in flight at once, at most; the next waits for one to return. */
 export const GROUPS_IN_FLIGHT = 2;
@@ -73,6 +87,8 @@ export interface PendingRun {
    * `recordData` is then an update that deletes the fields it does not set.
    */
   replaces?: Timestamp;
+  /** The span of the event's delivery, which the group's commit span links to. Default: none. */
+  span?: Span;
 }
 
 /** A processed record as looked up, with its consumer's processing epoch read in the same request. */
@@ -178,9 +194,13 @@ export class CommitGroups {
 
   /** Commits `runs` in one request; refused for what one of them carries, commits each alone. */
   private async commitTogether(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
+    const span = this.groupSpan(runs);
     try {
       await this.batchOf(runs).commit();
+      span.end();
     } catch (err) {
+      recordFailure(span, err);
+      span.end();
       if (runs.length === 1) return [await this.refused(runs[0]!, err).catch(asError)];
       if (!DATA_ERRORS.has(codeOf(err) ?? -1)) return runs.map(() => asError(err));
       return (await Promise.all(runs.map((run) => this.commitTogether([run])))).flat();
@@ -209,6 +229,30 @@ export class CommitGroups {
     if (recordHolds(existing!, epochOf(consumer!)))
       return { status: "duplicate", existing: existing! };
     throw err;
+  }
+
+  /** A root span linked to every run's span, each of which links back (see the file comment). */
+  private groupSpan(runs: readonly PendingRun[]): Span {
+    const links = runs.flatMap((run) =>
+      run.span === undefined ? [] : [{ context: run.span.spanContext() }],
+    );
+    const span = tracer().startSpan(
+      "firestore commit group",
+      {
+        root: true,
+        kind: SpanKind.CLIENT,
+        links,
+        attributes: {
+          [ATTR.dbSystem]: FIRESTORE_SYSTEM,
+          [ATTR.dbOperation]: "commit",
+          [ATTR.dbBatchSize]: runs.length,
+        },
+      },
+      context.active(),
+    );
+    if (trace.isSpanContextValid(span.spanContext()))
+      for (const run of runs) run.span?.addLink({ context: span.spanContext() });
+    return span;
   }
 
   private batchOf(runs: readonly PendingRun[]) {

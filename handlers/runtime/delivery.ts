@@ -4,6 +4,11 @@
  * group once it has shown it reads nothing, or the archiver's append) → publish what the handler
  * staged → outcome (outcome.ts). The hosts only
  * turn an {@link Outcome} into an ack or a nack on their transport. `process` never rejects.
+ *
+ * Each delivery is one consumer span (`process <consumer>`, tracing.ts), the child of the span
+ * that published the message; decoding, the handler's run, its commit, the publishing of what
+ * it emitted and any dead letter are recorded inside it, and the outcome, the attempt and the
+ * consumer are its attributes.
  */
 import type { ReceivedMessage } from "./received-message";
 import type { Firestore } from "@google-cloud/firestore";
@@ -37,6 +42,20 @@ import { OutboxRelay } from "./outbox-relay";
 import type { MessagePublisher } from "./publisher";
 import type { OutsideCalls } from "./resilience";
 import type { RecordedWrite } from "./transaction";
+import {
+  ATTR,
+  MESSAGING_SYSTEM,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  contextFromAttributes,
+  eventAttributes,
+  inSpan,
+  recordFailure,
+  trace,
+  tracer,
+  type Span,
+} from "./tracing";
 
 /** Seconds a processed record outlives the topic's message retention: Pub/Sub cannot redeliver after that. */
 const RECORD_RETENTION_MARGIN_SECONDS = 86_400;
@@ -139,14 +158,20 @@ export class DeliveryProcessor {
     const started = performance.now();
     metrics.received.inc({ consumer, type });
     metrics.inFlight.inc({ consumer });
+    const span = this.startSpan(delivery);
     let outcome: Outcome;
     try {
-      outcome = await this.runPipeline(delivery);
+      outcome = await context.with(trace.setSpan(context.active(), span), () =>
+        this.runPipeline(delivery, span),
+      );
     } catch (err) {
-      outcome = await this.runtimeFailed(delivery, err);
+      outcome = await context.with(trace.setSpan(context.active(), span), () =>
+        this.runtimeFailed(delivery, err),
+      );
     } finally {
       metrics.inFlight.dec({ consumer });
     }
+    endSpan(span, outcome);
     metrics.handlerSeconds.observe(
       { consumer, type, outcome: outcome.result },
       (performance.now() - started) / 1000,
@@ -166,8 +191,34 @@ export class DeliveryProcessor {
     return outcome;
   }
 
+  /** The delivery's consumer span, the child of the span that published the message. */
+  private startSpan(delivery: ReceivedMessage): Span {
+    const attributes = delivery.attributes ?? {};
+    return tracer().startSpan(
+      `process ${this.consumer.name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+          [ATTR.destination]: this.consumer.topic,
+          [ATTR.subscription]: this.consumer.name,
+          [ATTR.operationType]: "process",
+          [ATTR.operationName]: "process",
+          [ATTR.messageId]: delivery.messageId,
+          [ATTR.consumer]: this.consumer.name,
+          ...(delivery.deliveryAttempt !== undefined && {
+            [ATTR.deliveryAttempt]: delivery.deliveryAttempt,
+          }),
+          ...(delivery.orderingKey !== undefined && { [ATTR.orderingKey]: delivery.orderingKey }),
+          ...eventAttributes(attributes),
+        },
+      },
+      contextFromAttributes(attributes),
+    );
+  }
+
   /** Filter → decode → accepted type? → apply once → the outcome; throws only on a runtime bug. */
-  private async runPipeline(delivery: ReceivedMessage): Promise<Outcome> {
+  private async runPipeline(delivery: ReceivedMessage, span: Span): Promise<Outcome> {
     const { logger } = this.options;
     // Pub/Sub applies the filter in the cloud; the emulator does not, so this is the local filter and a cloud safety net.
     if (this.filter !== undefined && !this.filter(delivery.attributes))
@@ -193,10 +244,14 @@ export class DeliveryProcessor {
         err,
       );
     }
-    const log = eventLogger(logger, event.meta, this.options.projectId, {
-      messageId: delivery.messageId,
-      deliveryAttempt: delivery.deliveryAttempt ?? null,
-    });
+    span.addEvent("decoded");
+    const log = eventLogger(
+      logger,
+      event.meta,
+      this.options.projectId,
+      { messageId: delivery.messageId, deliveryAttempt: delivery.deliveryAttempt ?? null },
+      span.spanContext(),
+    );
     if (!this.accepts.has(event.type)) {
       log.debug("event type not accepted by the handler; acked unhandled");
       return { action: "ack", result: "not-accepted" };
@@ -230,9 +285,15 @@ export class DeliveryProcessor {
   ): Promise<"handled" | "duplicate"> {
     const { handler } = this.options;
     if (handler.kind === "archiver")
-      return (await this.options.eventStore!.append(event)) === "appended"
-        ? "handled"
-        : "duplicate";
+      return inSpan(
+        "firestore append",
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { [ATTR.dbSystem]: "gcp.firestore", [ATTR.dbOperation]: "create" },
+        },
+        async () =>
+          (await this.options.eventStore!.append(event)) === "appended" ? "handled" : "duplicate",
+      );
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
@@ -380,7 +441,9 @@ export class DeliveryProcessor {
         signal,
       });
       try {
-        await handler.handle(event as HandlerEvent<EventType>, ctx);
+        await inSpan(`handle ${handler.name}`, {}, () =>
+          Promise.resolve(handler.handle(event as HandlerEvent<EventType>, ctx)),
+        );
       } finally {
         onReads(transaction.reads);
       }
@@ -420,6 +483,8 @@ export class DeliveryProcessor {
       );
       return { action: "nack", result: "retry", error: publishError };
     }
+    const span = trace.getActiveSpan();
+    if (span !== undefined) recordFailure(span, cause, `dead-lettered: ${reason}: ${error}`);
     log.error(
       {
         err: cause,
@@ -459,4 +524,16 @@ export class DeliveryProcessor {
       ? type
       : UNKNOWN_TYPE;
   }
+}
+
+/** Ends a delivery's span with its outcome: what the host does (ack or nack), and why. */
+function endSpan(span: Span, outcome: Outcome): void {
+  span.setAttribute(ATTR.outcome, outcome.result);
+  span.setAttribute(ATTR.action, outcome.action);
+  if (outcome.result === "dead-lettered") {
+    span.setAttribute(ATTR.deadLetterReason, outcome.reason);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${outcome.reason}` });
+  } else if (outcome.action === "nack") recordFailure(span, outcome.error, "nacked for redelivery");
+  span.addEvent(outcome.action);
+  span.end();
 }

@@ -44,6 +44,15 @@ import {
   type ProcessingEpoch,
 } from "./processing-epoch";
 import { DeferredTransaction } from "./transaction";
+import { ATTR, FIRESTORE_SYSTEM, SpanKind, inSpan } from "./tracing";
+
+/** The attributes of a Firestore request's span. */
+function firestoreSpan(operation: string) {
+  return {
+    kind: SpanKind.CLIENT,
+    attributes: { [ATTR.dbSystem]: FIRESTORE_SYSTEM, [ATTR.dbOperation]: operation },
+  };
+}
 
 /** The collection group of processed records (TTL field {@link EXPIRE_AT_FIELD}). */
 export const PROCESSED_COLLECTION_GROUP = "processed";
@@ -248,18 +257,21 @@ export async function applyOnce(
 ): Promise<ApplyOnceResult> {
   const record = processedRef(firestore, options.consumer, options.event);
   const consumer = consumerDocument(firestore, options.consumer);
-  return firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
-    const [snapshot, consumerSnapshot] = await tx.getAll(record, consumer);
-    const epoch = epochOf(consumerSnapshot!);
-    if (recordHolds(snapshot!, epoch)) return duplicateOf(snapshot!, record);
-    const transaction = new DeferredTransaction(tx);
-    const outbox = withUnpublished(snapshot!, await work(transaction));
-    transaction.commitWrites(tx);
-    // A record of an earlier epoch is replaced whole (the transaction read it).
-    if (snapshot!.exists) tx.set(record, recordData(options, epoch, outbox));
-    else tx.create(record, recordData(options, epoch, outbox));
-    return { status: "applied", outbox, record };
-  });
+  // The span covers the handler's run(s) inside the transaction and its commit.
+  return inSpan("firestore transaction", firestoreSpan("runTransaction"), () =>
+    firestore.runTransaction(async (tx): Promise<ApplyOnceResult> => {
+      const [snapshot, consumerSnapshot] = await tx.getAll(record, consumer);
+      const epoch = epochOf(consumerSnapshot!);
+      if (recordHolds(snapshot!, epoch)) return duplicateOf(snapshot!, record);
+      const transaction = new DeferredTransaction(tx);
+      const outbox = withUnpublished(snapshot!, await work(transaction));
+      transaction.commitWrites(tx);
+      // A record of an earlier epoch is replaced whole (the transaction read it).
+      if (snapshot!.exists) tx.set(record, recordData(options, epoch, outbox));
+      else tx.create(record, recordData(options, epoch, outbox));
+      return { status: "applied", outbox, record };
+    }),
+  );
 }
 
 /**
@@ -288,13 +300,17 @@ export async function applyOnceInGroup(
   // A handler may have caught the ReadNeedsTransaction its read threw.
   if (transaction.reads > 0) return undefined;
   const data = recordData(options, epoch, outbox);
-  const result = await groups.commit({
-    record,
-    writes: transaction,
-    ...(snapshot.exists
-      ? { recordData: replacing(data), replaces: snapshot.updateTime! }
-      : { recordData: data }),
-  });
+  // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
+  const result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
+    groups.commit({
+      record,
+      writes: transaction,
+      span,
+      ...(snapshot.exists
+        ? { recordData: replacing(data), replaces: snapshot.updateTime! }
+        : { recordData: data }),
+    }),
+  );
   return result.status === "committed"
     ? { status: "applied", outbox, record }
     : duplicateOf(result.existing, record);

@@ -2,7 +2,8 @@
  * Logs as Cloud Logging reads them from stdout: one JSON object per line, `severity` instead
  * of pino's level numbers, `message` for the text, `time` in RFC 3339, and the trace of the
  * event being handled in `logging.googleapis.com/trace` (with `spanId` and `trace_sampled`),
- * so the Logs Explorer groups a flow's lines with its trace. Every line about an event
+ * so the Logs Explorer groups a flow's lines with its trace and shows them under the span of
+ * the delivery that wrote them (tracing.ts). Every line about an event
  * carries its id, correlation id and causation id.
  */
 import {
@@ -13,7 +14,9 @@ import {
   type Logger,
   type LevelWithSilent,
 } from "pino";
+import type { SpanContext } from "@opentelemetry/api";
 import type { EventMeta } from "./codec";
+import { logTraceFields } from "./tracing";
 
 export type { Logger } from "pino";
 
@@ -74,19 +77,24 @@ export function traceFields(
   };
 }
 
-/** The logger for one event: every line carries the event's ids and trace. */
+/**
+ * The logger for one event: every line carries the event's ids and trace: the span handling it
+ * when there is one (a valid `span`), else the trace context the event arrived with.
+ */
 export function eventLogger(
   logger: Logger,
   meta: EventMeta,
   projectId: string | undefined,
   fields: Record<string, unknown> = {},
+  span?: SpanContext,
 ): Logger {
+  const trace = logTraceFields(span, projectId);
   return logger.child({
     eventId: meta.id,
     eventType: meta.type,
     correlationId: meta.correlationId,
     causationId: meta.causationId ?? null,
     ...fields,
-    ...traceFields(meta.traceparent, projectId),
+    ...(Object.keys(trace).length > 0 ? trace : traceFields(meta.traceparent, projectId)),
   });
 }

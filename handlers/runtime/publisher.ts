@@ -23,11 +23,27 @@
  * resumed (the 5.x client also drops the paused queue once it drains, which narrows but does
  * not close that window). The publisher resumes the key and rethrows, so the delivery is
  * nacked and its retry publishes again, in order.
+ *
+ * Tracing: each message is sent in a producer span (`send <topic>`, tracing.ts), whose
+ * context replaces the message's `ce-traceparent`, so what consumes it is that span's child.
+ * The span's parent is the active span (the gateway's request, the delivery whose handler
+ * emitted the event), or else the trace the message already carries (the outbox relay).
  */
 import type { PubSub, Topic } from "@google-cloud/pubsub";
 import type { EventTypes } from "./event-types";
 import type { OutgoingMessage } from "./codec";
 import type { RuntimeMetrics } from "./metrics";
+import {
+  ATTR,
+  MESSAGING_SYSTEM,
+  SpanKind,
+  context,
+  contextFromAttributes,
+  eventAttributes,
+  inSpan,
+  injectIntoAttributes,
+  trace,
+} from "./tracing";
 
 /** The client's batching on ordered topics, and what the baseline uses everywhere (see the file comment). */
 export const PUBLISH_BATCHING = {
@@ -109,13 +125,44 @@ export class PubSubPublisher implements MessagePublisher {
       });
   }
 
-  private async publishOne(message: OutgoingMessage): Promise<string> {
+  private publishOne(message: OutgoingMessage): Promise<string> {
+    const active = context.active();
+    const parent =
+      trace.getSpan(active) !== undefined ? active : contextFromAttributes(message.attributes);
+    return inSpan(
+      `send ${message.topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent,
+        attributes: {
+          [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+          [ATTR.destination]: message.topic,
+          [ATTR.operationType]: "send",
+          [ATTR.operationName]: "send",
+          ...(message.orderingKey !== undefined && { [ATTR.orderingKey]: message.orderingKey }),
+          ...eventAttributes(message.attributes),
+        },
+      },
+      async (span) => {
+        const attributes = { ...message.attributes };
+        injectIntoAttributes(span, attributes);
+        const id = await this.send(message, attributes);
+        span.setAttribute(ATTR.messageId, id);
+        return id;
+      },
+    );
+  }
+
+  private async send(
+    message: OutgoingMessage,
+    attributes: Record<string, string>,
+  ): Promise<string> {
     const state = this.topic(message.topic);
     const { topic } = state;
     try {
       const published = topic.publishMessage({
         data: message.data,
-        attributes: message.attributes,
+        attributes,
         ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
       });
       if (!state.ordered) this.sendWhenIdle(state);

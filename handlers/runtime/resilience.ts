@@ -28,6 +28,7 @@ import {
 } from "cockatiel";
 import type { Logger } from "pino";
 import { PermanentError, RetryableError } from "./errors";
+import { ATTR, SpanKind, inSpan } from "./tracing";
 
 export interface OutsideCallOptions {
   /** Time one attempt may take, in milliseconds; its AbortSignal fires then. Default 10 000. */
@@ -118,6 +119,24 @@ export class OutsideCall {
    *   otherwise the call's own last error.
    */
   async execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // One client span per call, retries included, with the circuit's state before and after.
+    return inSpan(
+      `call ${this.name}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { [ATTR.outsideCall]: this.name, [ATTR.breakerState]: this.state },
+      },
+      async (span) => {
+        try {
+          return await this.executeUnderPolicies(call);
+        } finally {
+          span.setAttribute(ATTR.breakerStateAfter, this.state);
+        }
+      },
+    );
+  }
+
+  private async executeUnderPolicies<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
       return await this.policy.execute(({ signal }) => call(signal));
     } catch (err) {

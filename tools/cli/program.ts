@@ -19,6 +19,7 @@ import { resetCommand } from "./reset";
 import { seekCommand } from "./seek";
 import { tailCommand } from "./tail";
 import { tokenCommand } from "./token";
+import { traceCommand } from "./trace";
 import { verifyCommand } from "./verify";
 import { packageVersion } from "./version";
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     tailCommand(),
     eventsCommand(),
     logsCommand(),
+    traceCommand(),
     dlqCommand(),
     replayCommand(),
     backtestCommand(),

@@ -7,6 +7,9 @@
  *   GET  /api/dead-letters                 every consumer's parked dead letters, with reasons
  *   POST /api/dead-letters/:consumer/redrive  { ids?: string[] } (none = all)
  *   GET  /api/funnel                       the viral-sharing funnel per card (projections/funnel-cards) with its rates, and the total
+ *   GET  /api/traces                       the most recent traces, newest first (span-store.ts)
+ *   GET  /api/traces?id=<id>               the traces an event id, correlation id or trace id names
+ *   GET  /api/traces/:traceId              one trace's spans
  */
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -27,6 +30,7 @@ import { cardFunnels, type FunnelTotals } from "../../handlers/viral/funnel-proj
 import { topologyOf } from "../catalog/topology";
 import type { ResolvedSystem } from "../../infra/model/types";
 import { consumerCounters } from "./counters";
+import type { SpanStore } from "./span-store";
 import type { DeadLetterBox } from "./dead-letters";
 import { watchEvents, type FeedEvent } from "./event-feed";
 
@@ -60,7 +64,13 @@ export interface DashboardOptions {
   /** Consumer names hosted in this process. */
   hosted: readonly string[];
   logger: Logger;
+  /** The process's spans, when it traces. Default: none, and /api/traces answers 404. */
+  spans?: SpanStore;
 }
+
+/** Ids longer than this are no event's, correlation's or trace's: refused before any lookup. */
+const MAX_TRACE_LOOKUP_ID = 512;
+const TRACE_ID = /^[0-9a-f]{32}$/;
 
 export class Dashboard {
   private readonly clients = new Set<ServerResponse>();
@@ -154,11 +164,52 @@ export class Dashboard {
       sendJson(response, 200, result);
       return true;
     }
+    if (get && (path === "/api/traces" || path.startsWith("/api/traces/")))
+      return this.traces(response, url);
     if (get && path === "/api/funnel") {
       sendJson(response, 200, await this.funnel());
       return true;
     }
     return false;
+  }
+
+  /** The trace routes (see the file comment). */
+  private traces(response: ServerResponse, url: URL): boolean {
+    const { spans } = this.options;
+    if (spans === undefined)
+      throw new HttpError(404, "tracing is off in this process", {}, "tracing-off");
+    if (url.pathname === "/api/traces") {
+      const id = url.searchParams.get("id");
+      if (id === null) {
+        sendJson(response, 200, { traces: spans.recent() });
+        return true;
+      }
+      if (id === "" || id.length > MAX_TRACE_LOOKUP_ID)
+        throw new HttpError(
+          400,
+          `id must be an event id, a correlation id or a trace id of 1 to ${MAX_TRACE_LOOKUP_ID} characters`,
+          {},
+          "bad-id",
+        );
+      const traces = spans.find(id);
+      if (traces.length === 0)
+        throw new HttpError(
+          404,
+          `no trace of ${id} is held here: it names no event, correlation or trace seen since npm start started (the last ${spans.maxSpans} spans are kept)`,
+          {},
+          "no-trace",
+        );
+      sendJson(response, 200, { id, traces });
+      return true;
+    }
+    const traceId = decodeURIComponent(url.pathname.slice("/api/traces/".length));
+    if (!TRACE_ID.test(traceId))
+      throw new HttpError(400, "a trace id is 32 lowercase hex digits", {}, "bad-id");
+    const trace = spans.trace(traceId);
+    if (trace === undefined)
+      throw new HttpError(404, `no trace ${traceId} is held here`, {}, "no-trace");
+    sendJson(response, 200, trace);
+    return true;
   }
 
   private async serveFile(response: ServerResponse, name: string): Promise<boolean> {

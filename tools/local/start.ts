@@ -21,12 +21,14 @@ import type { EventTypes } from "../../handlers/runtime/event-types";
 import type { HandlerRegistry } from "../../handlers/runtime/handler";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { PubSubPublisher } from "../../handlers/runtime/publisher";
+import { startTracing } from "../../handlers/runtime/tracing";
 import type { ResolvedConsumer, ResolvedProducer } from "../../infra/model/types";
 import { answers, firestoreClient, pubsubClient } from "./emulator-clients";
 import { Dashboard } from "./dashboard-server";
 import { DeadLetterBox } from "./dead-letters";
 import { freePort, startEmulator, type EmulatorKind, type RunningEmulator } from "./emulators";
 import { LocalHost } from "./host";
+import { SpanStore } from "./span-store";
 import { localGuard } from "./local-guard";
 import { saveFirestore, savedExport } from "./saved-state";
 import { localIssuer } from "./local-issuer";
@@ -69,6 +71,11 @@ export interface LocalEnvironmentOptions {
   fastRetries?: boolean;
   /** Who may post what. Default: the declaration's producers (infra/system.ts). */
   producers?: readonly ResolvedProducer[];
+  /**
+   * Whether the process traces: every span kept in memory (span-store.ts) and served at
+   * /api/traces for the dashboard and `eventline trace`. Default true.
+   */
+  tracing?: boolean;
   /**
    * Where to record the running environment for other CLI commands, or false for nowhere
    * (tests, which must not hide a developer's running `npm start`). Default: .eventline/dev.json.
@@ -259,6 +266,12 @@ export async function startLocalEnvironment(
     say(
       `Firestore holds what the last run saved in ${options.settings.stateDir} (npx eventline reset starts clean)`,
     );
+  // Every span is kept (no sampling locally): the trace view is for following any event.
+  const spans = options.tracing === false ? undefined : new SpanStore();
+  const tracing =
+    spans === undefined
+      ? undefined
+      : startTracing({ serviceName: "eventline-local", processors: [spans] });
   const pubsub = pubsubClient(options.settings);
   const firestore = firestoreClient(options.settings);
   const metrics = new RuntimeMetrics();
@@ -287,6 +300,7 @@ export async function startLocalEnvironment(
     publisher,
     hosted: host.hosted.map((c) => c.name),
     logger,
+    ...(spans !== undefined && { spans }),
   });
 
   let server: RunningGateway | undefined;
@@ -321,6 +335,7 @@ export async function startLocalEnvironment(
           60_000,
         );
       await step("the emulators", () => Promise.all(emulators.map((emulator) => emulator.stop())));
+      if (tracing !== undefined) await step("tracing", () => tracing.shutdown(), 3000);
       if (stateFile !== false) clearDevState(stateFile);
     })());
 
