@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { backtestCommand } from "./backtest";
 import { catalogCommand } from "./catalog";
+import { costCommand } from "./cost";
 import { devCommand } from "./dev";
 import { dlqCommand } from "./dlq";
 import { eventsCommand } from "./events";
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     newCommand(),
     tokenCommand(),
     verifyCommand(),
+    costCommand(),
   ])
     program.addCommand(command);
   sayErrorsOurWay(program);
