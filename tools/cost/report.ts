@@ -91,7 +91,7 @@ export function costMarkdown(estimate: CostEstimate, baseline?: CostEstimate): s
     "",
   );
   out.push(
-    "### By resource",
+    "<details><summary>By resource</summary>",
     "",
     row([
       "service",
@@ -114,6 +114,8 @@ export function costMarkdown(estimate: CostEstimate, baseline?: CostEstimate): s
         ...line.cost.map(dollars),
       ]),
     ),
+    "",
+    "</details>",
     "",
   );
   if (estimate.warnings.length > 0)
