@@ -114,6 +114,7 @@ function resolveTopic(name: string, spec: SystemSpec["topics"][string]): Resolve
     ...(spec.orderingKey !== undefined && { orderingKey: spec.orderingKey }),
     events,
     command: spec.command ?? false,
+    ...(spec.volume !== undefined && { volume: spec.volume }),
     ...(spec.description !== undefined && { description: spec.description }),
   };
 }
@@ -123,6 +124,12 @@ function contractOf(contract: HandlerContract): ResolvedSystem["handlers"][strin
     accepts: contract.accepts,
     emits: contract.emits ?? [],
     uses: contract.uses ?? [],
+    firestorePerEvent: {
+      reads: contract.firestorePerEvent?.reads ?? 0,
+      writes: contract.firestorePerEvent?.writes ?? 0,
+      deletes: contract.firestorePerEvent?.deletes ?? 0,
+      storedBytes: contract.firestorePerEvent?.storedBytes ?? 0,
+    },
     ...(contract.description !== undefined && { description: contract.description }),
   };
 }
@@ -173,6 +180,7 @@ function resolveConsumer(
     deadLetterTopic: `${name}-dlq`,
     parkingSubscription: `${name}-dlq-parking`,
     builtIn: false,
+    ...(spec.volume !== undefined && { volume: spec.volume }),
     ...(spec.description !== undefined && { description: spec.description }),
   };
   if (spec.delivery === "push")
@@ -284,6 +292,7 @@ export function resolveSystem(spec: SystemSpec, stack = "dev"): ResolvedSystem {
     accepts: topics.flatMap((topic) => topic.events.map((event) => event.type)),
     emits: [],
     uses: [],
+    firestorePerEvent: { reads: 0, writes: 0, deletes: 0, storedBytes: 0 },
     description: "Built in: appends every event, immutable, to the Firestore event store.",
   };
   const producers = resolveProducers(merged);

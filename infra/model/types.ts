@@ -44,6 +44,49 @@ export interface EventSpec<M extends MessageClass = MessageClass> {
   maxBodyBytes?: number;
 }
 
+/**
+ * The traffic a topic is expected to carry, averaged over a month: what `eventline cost` prices.
+ * It changes nothing that is deployed.
+ */
+export interface TopicVolume {
+  /** Events published to the topic per second, a month's average (not the peak). */
+  eventsPerSecond: number;
+  /** Average size of one message, body and attributes, in bytes (1..10 000 000). */
+  averageBytes: number;
+  /** How long a consumer's handler works on one event, in milliseconds; a consumer may declare its own. */
+  handlerMs: number;
+  /**
+   * Each event type's share of the topic's events (0..1, summing to at most 1), so that a
+   * consumer whose handler takes only some types is priced for those. Default: equal shares.
+   */
+  typeShares?: Readonly<Record<string, number>>;
+}
+
+/** What one consumer takes of its topic's declared volume, where the topic's figures do not fit it. */
+export interface ConsumerVolume {
+  /**
+   * The share of the topic's events its subscription receives (0..1). Default: the share of the
+   * types its handler accepts (the topic's `volume.typeShares`); a filter on other attributes,
+   * such as `ce-channel`, needs it declared.
+   */
+  share?: number;
+  /** Its handler's time per event, in milliseconds. Default: the topic's `volume.handlerMs`. */
+  handlerMs?: number;
+}
+
+/**
+ * The Firestore operations a handler performs per event, beyond the runtime's own (the
+ * processed record: one read, one write, one TTL delete; one more write to clear its outbox
+ * when it emits). What `eventline cost` prices for Firestore. Default: none.
+ */
+export interface FirestorePerEvent {
+  reads?: number;
+  writes?: number;
+  deletes?: number;
+  /** Bytes it adds to what Firestore keeps, per event (0 for a handler that only updates). */
+  storedBytes?: number;
+}
+
 /** A Pub/Sub topic and the event types it carries. */
 export interface TopicSpec {
   /**
@@ -70,6 +113,8 @@ export interface TopicSpec {
    * Default false.
    */
   command?: boolean;
+  /** Its expected traffic, for `eventline cost`. Default: none (priced as idle). */
+  volume?: TopicVolume;
 }
 
 /** What a handler consumes and produces. Its implementation is typed from this. */
@@ -84,6 +129,8 @@ export interface HandlerContract {
    * Default: none.
    */
   uses?: readonly Capability[];
+  /** Its Firestore reads, writes and deletes per event, for `eventline cost`. Default: none. */
+  firestorePerEvent?: FirestorePerEvent;
   /** What the handler does, for the catalog. */
   description?: string;
 }
@@ -160,6 +207,8 @@ interface ConsumerCommon {
   retainAckedMessages?: boolean;
   /** How long the subscription keeps messages (unacked, and acked when retained), 10m..7d. Default `consumerDefaults.retention` (defaults.ts). */
   retention?: Duration;
+  /** What it takes of its topic's declared volume, for `eventline cost`. Default: derived from the topic's. */
+  volume?: ConsumerVolume;
   /** What the consumer is for, for the catalog. */
   description?: string;
 }
@@ -294,11 +343,14 @@ export interface ResolvedTopic {
   orderingKey?: string;
   events: readonly ResolvedEvent[];
   command: boolean;
+  /** The declared volume; undefined when the topic declares none. */
+  volume?: TopicVolume;
   description?: string;
 }
 
 /** A handler contract with its defaults applied. */
 export type ResolvedContract = Required<Pick<HandlerContract, "accepts" | "emits" | "uses">> & {
+  firestorePerEvent: Required<FirestorePerEvent>;
   description?: string;
 };
 
@@ -323,6 +375,8 @@ interface ResolvedConsumerCommon {
   parkingSubscription: string;
   /** True for the archiver the platform adds to every topic. */
   builtIn: boolean;
+  /** Its declared share of the topic's volume and handler time, when it declares them. */
+  volume?: ConsumerVolume;
   description?: string;
 }
 

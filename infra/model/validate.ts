@@ -139,6 +139,7 @@ function validateTopic(
       "give the topic's wrapper message exactly one `oneof event { ... }` with one member per event type",
     );
   }
+  validateTopicVolume(issues, at, topic);
   const declaredMessages = new Map<string, string>();
   for (const [type, event] of Object.entries(topic.events)) {
     const path = `${at}.events.${type}`;
@@ -222,6 +223,74 @@ function validateTopic(
         `declare an event type for ${message} on this topic, or remove the member`,
       );
   }
+}
+
+/** Adds an issue unless `value` is a finite number within `min..max`. */
+function checkNumber(
+  issues: Issues,
+  path: string,
+  value: unknown,
+  bounds: { min: number; max: number },
+  fix: string,
+): void {
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < bounds.min ||
+    value > bounds.max
+  )
+    issues.add(path, `${String(value)} is not a number in ${bounds.min}..${bounds.max}`, fix);
+}
+
+/** A topic's declared traffic, which `eventline cost` prices. */
+function validateTopicVolume(issues: Issues, at: string, topic: TopicSpec): void {
+  const volume = topic.volume;
+  if (volume === undefined) return;
+  checkNumber(
+    issues,
+    `${at}.volume.eventsPerSecond`,
+    volume.eventsPerSecond,
+    { min: 0, max: 1e7 },
+    "declare the month's average events per second, e.g. 3.8 for 10 million a month",
+  );
+  checkNumber(
+    issues,
+    `${at}.volume.averageBytes`,
+    volume.averageBytes,
+    { min: 1, max: pubsubLimits.messageBytes },
+    "declare the average message size in bytes, body and attributes, e.g. 800",
+  );
+  checkNumber(
+    issues,
+    `${at}.volume.handlerMs`,
+    volume.handlerMs,
+    { min: 0, max: pubsubLimits.ackDeadlineSeconds.max * 1000 },
+    "declare a handler's time per event in milliseconds, e.g. 50",
+  );
+  let total = 0;
+  for (const [type, share] of Object.entries(volume.typeShares ?? {})) {
+    const path = `${at}.volume.typeShares.${type}`;
+    if (!(type in topic.events))
+      issues.add(
+        path,
+        `the topic carries no type ${type}`,
+        `use one of: ${Object.keys(topic.events).join(", ")}`,
+      );
+    checkNumber(
+      issues,
+      path,
+      share,
+      { min: 0, max: 1 },
+      "give the type's share of the topic's events, 0..1",
+    );
+    if (typeof share === "number") total += share;
+  }
+  if (total > 1 + 1e-9)
+    issues.add(
+      `${at}.volume.typeShares`,
+      `the shares add up to ${Number(total.toFixed(6))}`,
+      "make the types' shares add up to 1 at most",
+    );
 }
 
 function validateCloudRun(issues: Issues, at: string, run: CloudRunPlacement): void {
@@ -429,6 +498,22 @@ function validateConsumer(
       );
     }
   }
+  if (consumer.volume?.share !== undefined)
+    checkNumber(
+      issues,
+      `${at}.volume.share`,
+      consumer.volume.share,
+      { min: 0, max: 1 },
+      "give the share of the topic's events its subscription receives, 0..1",
+    );
+  if (consumer.volume?.handlerMs !== undefined)
+    checkNumber(
+      issues,
+      `${at}.volume.handlerMs`,
+      consumer.volume.handlerMs,
+      { min: 0, max: pubsubLimits.ackDeadlineSeconds.max * 1000 },
+      "declare its handler's time per event in milliseconds, e.g. 800",
+    );
   validatePlacement(issues, at, consumer);
 }
 
@@ -539,6 +624,14 @@ export function validateSystem(
           `use one of: ${capabilities.join(", ")}`,
         );
     }
+    for (const [key, count] of Object.entries(contract.firestorePerEvent ?? {}))
+      checkNumber(
+        issues,
+        `handlers.${name}.firestorePerEvent.${key}`,
+        count,
+        { min: 0, max: key === "storedBytes" ? 1_048_576 * 10 : 500 },
+        "declare what the handler does per event on average: reads, writes and deletes (a transaction holds at most 500 writes), storedBytes",
+      );
     if (contract.accepts.length === 0)
       issues.add(
         `handlers.${name}.accepts`,

@@ -240,4 +240,23 @@ describe("handlers/Dockerfile", () => {
     const syntax = /^#\s*syntax=(\S+)/.exec(text)?.[1];
     if (syntax !== undefined) expect(syntax).toMatch(/@sha256:[0-9a-f]{64}$/);
   });
+
+  it("prices the pull request without secrets, and comments without running its code", () => {
+    const preview = workflows.find((workflow) => workflow.name === "infra-preview.yml")!;
+    const cost = preview.parsed.jobs["cost"] as Job & { permissions?: Record<string, string> };
+    const comment = preview.parsed.jobs["cost-comment"] as Job & {
+      permissions?: Record<string, string>;
+      needs?: string;
+    };
+    expect(cost.permissions).toEqual({ contents: "read" });
+    expect(secretsRead(cost)).toEqual([]);
+    expect(JSON.stringify(cost.steps)).toContain("eventline cost --stack");
+    expect(JSON.stringify(cost.steps)).toContain("--baseline");
+    expect(comment.needs).toBe("cost");
+    expect(comment.permissions).toEqual({ "pull-requests": "write" });
+    expect((comment.steps ?? []).some((step) => step.uses?.startsWith("actions/checkout"))).toBe(
+      false,
+    );
+    expect(JSON.stringify(comment.steps)).not.toMatch(/npm|npx|node /);
+  });
 });

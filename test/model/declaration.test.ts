@@ -492,6 +492,62 @@ const invalid: Array<[string, Breakage, string, RegExp]> = [
     /300s is outside 600s\.\.2678400s/,
   ],
   [
+    "a topic volume with negative events per second",
+    (s) =>
+      void (s.topics["shares"] = {
+        ...s.topics["shares"]!,
+        volume: { eventsPerSecond: -1, averageBytes: 500, handlerMs: 10 },
+      }),
+    "topics.shares.volume.eventsPerSecond",
+    /-1 is not a number in 0\.\.10000000/,
+  ],
+  [
+    "a volume's type share for a type the topic does not carry",
+    (s) =>
+      void (s.topics["funnel"] = {
+        ...s.topics["funnel"]!,
+        volume: {
+          eventsPerSecond: 1,
+          averageBytes: 500,
+          handlerMs: 10,
+          typeShares: { "com.test.share.requested": 0.5 },
+        },
+      }),
+    "topics.funnel.volume.typeShares.com.test.share.requested",
+    /the topic carries no type com\.test\.share\.requested/,
+  ],
+  [
+    "type shares adding up to more than 1",
+    (s) =>
+      void (s.topics["funnel"] = {
+        ...s.topics["funnel"]!,
+        volume: {
+          eventsPerSecond: 1,
+          averageBytes: 500,
+          handlerMs: 10,
+          typeShares: { "com.test.share.completed": 0.7, "com.test.share.failed": 0.6 },
+        },
+      }),
+    "topics.funnel.volume.typeShares",
+    /the shares add up to 1\.3/,
+  ],
+  [
+    "a consumer's volume share over 1",
+    (s) => void (push(s).volume = { share: 1.5 }),
+    "consumers.funnel-push.volume.share",
+    /1\.5 is not a number in 0\.\.1/,
+  ],
+  [
+    "a handler's Firestore work per event that is negative",
+    (s) =>
+      void ((s.handlers as Record<string, object>)["funnel"] = {
+        accepts: ["com.test.share.completed"],
+        firestorePerEvent: { writes: -2 },
+      }),
+    "handlers.funnel.firestorePerEvent.writes",
+    /-2 is not a number in 0\.\.500/,
+  ],
+  [
     "a stack override of an unknown consumer",
     (s) => void (s.stacks = { dev: { consumers: { ghost: { ackDeadline: "20s" } } } }),
     "stacks.dev.consumers.ghost",

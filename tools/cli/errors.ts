@@ -21,6 +21,7 @@ const explained = new Set([
   "DecodeError",
   "AsyncApiError",
   "PortInUseError",
+  "RateCardError",
 ]);
 
 /** The line (or, for a declaration with several problems, lines) to print for `err`. */

@@ -21,6 +21,9 @@ import type * as Verify from "../verify/verify";
 import type * as Scaffold from "../scaffold/new-consumer";
 import type * as ScaffoldStack from "../scaffold/new-stack";
 import type * as ScaffoldEvent from "../scaffold/new-event";
+import type * as RateCard from "../cost/rate-card";
+import type * as CostEstimate from "../cost/estimate";
+import type * as CostReport from "../cost/report";
 
 export const load = {
   asyncapi: () => require("../catalog/asyncapi") as typeof AsyncApi,
@@ -39,4 +42,7 @@ export const load = {
   scaffold: () => require("../scaffold/new-consumer") as typeof Scaffold,
   scaffoldStack: () => require("../scaffold/new-stack") as typeof ScaffoldStack,
   scaffoldEvent: () => require("../scaffold/new-event") as typeof ScaffoldEvent,
+  rateCard: () => require("../cost/rate-card") as typeof RateCard,
+  costEstimate: () => require("../cost/estimate") as typeof CostEstimate,
+  costReport: () => require("../cost/report") as typeof CostReport,
 };

@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { backtestCommand } from "./backtest";
 import { catalogCommand } from "./catalog";
+import { costCommand } from "./cost";
 import { devCommand } from "./dev";
 import { dlqCommand } from "./dlq";
 import { eventsCommand } from "./events";
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     planCommand(),
     tokenCommand(),
     verifyCommand(),
+    costCommand(),
   ])
     program.addCommand(command);
   sayErrorsOurWay(program);
