@@ -65,6 +65,7 @@ const resource = (
   urn: `urn:pulumi:test::eventline::${type}::${name}`,
   inputs,
   dependencies: [],
+  ignoreChanges: [],
 });
 
 /** What the program records for it, as far as the estimate reads. */
