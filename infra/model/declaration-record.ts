@@ -71,7 +71,7 @@ function topicRecord(topic: ResolvedTopic, schemaDigest?: string): TopicRecord {
 function subscriptionRecord(consumer: ResolvedConsumer): SubscriptionRecord {
   return {
     consumer: consumer.name,
-    name: consumer.name,
+    name: consumer.subscription,
     topic: consumer.topic,
     ...(consumer.filter !== undefined && { filter: consumer.filter }),
     ordering: consumer.ordering,
