@@ -15,9 +15,10 @@ export function schemaDefinition(topic: ResolvedTopic): string {
   return renderPubsubSchema(reflectedType(topic.schema), topic.encoding);
 }
 
-/** The record of `resolved`, each topic with the sha256 of its schema definition. */
+/** The record of `resolved`, each topic with its schema definition and that definition's sha256. */
 export function declarationOf(resolved: ResolvedSystem): DeclarationRecord {
-  return declarationRecord(resolved, (topic) =>
-    createHash("sha256").update(schemaDefinition(topic)).digest("hex"),
-  );
+  return declarationRecord(resolved, (topic) => {
+    const definition = schemaDefinition(topic);
+    return { definition, digest: createHash("sha256").update(definition).digest("hex") };
+  });
 }

@@ -109,15 +109,15 @@ export class PullHost {
     if (transport === "unary") {
       const source = new UnaryPullSource({
         pubsub,
-        subscription: consumer.name,
+        subscription: consumer.subscription,
         maxMessages,
         leaseSeconds: LEASE_SECONDS,
         maxExtensionSeconds,
         onMessage: (message) => this.receive(message),
         onError: (error) =>
-          logger.warn({ err: error, subscription: consumer.name }, "pull failed; retrying"),
+          logger.warn({ err: error, subscription: consumer.subscription }, "pull failed; retrying"),
         onFatal: (error) => {
-          logger.error({ err: error, subscription: consumer.name }, "pull failed for good");
+          logger.error({ err: error, subscription: consumer.subscription }, "pull failed for good");
           if (!this.draining) this.options.onFatal?.(error);
         },
       });
@@ -127,15 +127,15 @@ export class PullHost {
       this.subscription = this.openStream(maxMessages, maxExtensionSeconds);
     }
     logger.info(
-      { subscription: consumer.name, maxMessages, transport },
-      `pulling ${consumer.name}`,
+      { subscription: consumer.subscription, maxMessages, transport },
+      `pulling ${consumer.subscription}`,
     );
   }
 
   private openStream(maxMessages: number, maxExtensionSeconds: number): Subscriber {
     const { processor, pubsub, logger } = this.options;
     const consumer = processor.consumer;
-    const subscription = pubsub.subscription(consumer.name, {
+    const subscription = pubsub.subscription(consumer.subscription, {
       flowControl: { maxMessages, allowExcessMessages: false },
       minAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
@@ -149,12 +149,14 @@ export class PullHost {
     let lastError: Error | undefined;
     subscription.on("error", (error: Error) => {
       lastError = error;
-      logger.error({ err: error, subscription: consumer.name }, "streaming pull failed");
+      logger.error({ err: error, subscription: consumer.subscription }, "streaming pull failed");
     });
     // The client retries what can pass; when it closes by itself, the error was final.
     subscription.on("close", () => {
       if (!this.draining)
-        this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${consumer.name} closed`));
+        this.options.onFatal?.(
+          lastError ?? new Error(`the subscriber of ${consumer.subscription} closed`),
+        );
     });
     return subscription;
   }

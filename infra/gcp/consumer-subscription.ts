@@ -163,7 +163,7 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
     this.subscription = new gcp.pubsub.Subscription(
       name,
       {
-        name: consumer.name,
+        name: consumer.subscription,
         project: platform.project,
         topic: args.topic,
         labels: { ...labels, role: "consumer" },

@@ -91,7 +91,7 @@ export class Monitoring extends pulumi.ComponentResource {
             {
               displayName: `${consumer.name} oldest unacked message age`,
               conditionThreshold: {
-                filter: subscriptionMetric("oldest_unacked_message_age", consumer.name),
+                filter: subscriptionMetric("oldest_unacked_message_age", consumer.subscription),
                 comparison: "COMPARISON_GT",
                 thresholdValue: args.oldestUnackedAlertSeconds,
                 duration: "0s",

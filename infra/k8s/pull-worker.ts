@@ -327,7 +327,9 @@ export class PullWorker extends pulumi.ComponentResource {
               external: {
                 metric: {
                   name: BACKLOG_METRIC,
-                  selector: { matchLabels: { "resource.labels.subscription_id": consumer.name } },
+                  selector: {
+                    matchLabels: { "resource.labels.subscription_id": consumer.subscription },
+                  },
                 },
                 target: { type: "AverageValue", averageValue: String(consumer.gke.backlogTarget) },
               },

@@ -21,6 +21,8 @@ export interface TopicRecord {
   encoding: Encoding;
   /** sha256 of the Pub/Sub schema definition rendered from the wrapper, when the writer knew it. */
   schemaDigest?: string;
+  /** That definition itself, so a plan can check a change's compatibility against it. */
+  schemaDefinition?: string;
   retentionSeconds: number;
   orderingKey?: string;
 }
@@ -57,12 +59,18 @@ export class DeclarationRecordError extends Error {
   override readonly name = "DeclarationRecordError";
 }
 
-function topicRecord(topic: ResolvedTopic, schemaDigest?: string): TopicRecord {
+function topicRecord(
+  topic: ResolvedTopic,
+  schema?: { digest: string; definition: string },
+): TopicRecord {
   return {
     name: topic.name,
     schemaMessage: topic.schemaName,
     encoding: topic.encoding,
-    ...(schemaDigest !== undefined && { schemaDigest }),
+    ...(schema !== undefined && {
+      schemaDigest: schema.digest,
+      schemaDefinition: schema.definition,
+    }),
     retentionSeconds: topic.retentionSeconds,
     ...(topic.orderingKey !== undefined && { orderingKey: topic.orderingKey }),
   };
@@ -71,7 +79,7 @@ function topicRecord(topic: ResolvedTopic, schemaDigest?: string): TopicRecord {
 function subscriptionRecord(consumer: ResolvedConsumer): SubscriptionRecord {
   return {
     consumer: consumer.name,
-    name: consumer.name,
+    name: consumer.subscription,
     topic: consumer.topic,
     ...(consumer.filter !== undefined && { filter: consumer.filter }),
     ordering: consumer.ordering,
@@ -89,17 +97,18 @@ function subscriptionRecord(consumer: ResolvedConsumer): SubscriptionRecord {
 }
 
 /**
- * The record of `resolved`. `schemaDigest` gives each topic's schema fingerprint; the model
- * cannot render a Pub/Sub schema itself (infra/gcp/pubsub-schema.ts does), so the caller passes it.
+ * The record of `resolved`. `schemaOf` gives each topic's schema definition and its fingerprint;
+ * the model cannot render a Pub/Sub schema itself (infra/gcp/pubsub-schema.ts does), so the
+ * caller passes it.
  */
 export function declarationRecord(
   resolved: ResolvedSystem,
-  schemaDigest?: (topic: ResolvedTopic) => string,
+  schemaOf?: (topic: ResolvedTopic) => { digest: string; definition: string },
 ): DeclarationRecord {
   return {
     version: DECLARATION_RECORD_VERSION,
     stack: resolved.stack,
-    topics: resolved.topics.map((topic) => topicRecord(topic, schemaDigest?.(topic))),
+    topics: resolved.topics.map((topic) => topicRecord(topic, schemaOf?.(topic))),
     subscriptions: resolved.consumers.map(subscriptionRecord),
   };
 }
@@ -119,6 +128,7 @@ const topicFields: Record<keyof TopicRecord, [Check, "required" | "optional"]> =
   schemaMessage: [isName, "required"],
   encoding: [isEncoding, "required"],
   schemaDigest: [isString, "optional"],
+  schemaDefinition: [isString, "optional"],
   retentionSeconds: [isCount, "required"],
   orderingKey: [isString, "optional"],
 };

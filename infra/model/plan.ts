@@ -31,7 +31,9 @@ export type Guard =
   /** A topic's body encoding changes under the messages it already holds. */
   | "encoding-change"
   /** A topic's schema definition changes, which the schema resource can only replace. */
-  | "schema-replace";
+  | "schema-replace"
+  /** A topic's schema changes in a way that breaks wire or JSON compatibility with what it carries. */
+  | "schema-incompatible";
 
 /** The subscription fields Pub/Sub cannot change on an existing subscription. */
 export const REPLACE_ONLY_SUBSCRIPTION_FIELDS = ["name", "topic", "filter", "ordering"] as const;
@@ -57,6 +59,22 @@ export interface PlannedChange {
   /** For a refusal: the guards that refuse it, and what to do instead. */
   guards?: Guard[];
   fix?: string;
+}
+
+/** One way a new schema definition breaks compatibility with the deployed one (buf breaking's finding). */
+export interface SchemaIncompatibility {
+  /** The rule it breaks, e.g. FIELD_WIRE_JSON_COMPATIBLE_TYPE. */
+  rule: string;
+  /** What changed, naming the field, e.g. `Field "2" with name "b" on message "W" changed type…`. */
+  message: string;
+}
+
+export interface PlanOptions {
+  /**
+   * What breaks compatibility in each topic whose schema definition changed, by topic name; a
+   * topic missing here was not checked. The model cannot check it (buf does; tools/plan/).
+   */
+  schemaIncompatibilities?: ReadonlyMap<string, readonly SchemaIncompatibility[]>;
 }
 
 export interface Plan {
@@ -91,7 +109,7 @@ const SUBSCRIPTION_IN_PLACE: readonly (keyof SubscriptionRecord & string)[] = [
   "retentionSeconds",
 ];
 
-function planTopic(before: TopicRecord, after: TopicRecord): PlannedChange[] {
+function planTopic(before: TopicRecord, after: TopicRecord, options: PlanOptions): PlannedChange[] {
   const planned: PlannedChange[] = [];
   const encoding = differences(before, after, ["encoding"]);
   if (encoding.length > 0)
@@ -124,13 +142,24 @@ function planTopic(before: TopicRecord, after: TopicRecord): PlannedChange[] {
       from: before.schemaDigest.slice(0, 12),
       to: after.schemaDigest.slice(0, 12),
     });
-  if (schema.length > 0)
+  const incompatible = options.schemaIncompatibilities?.get(after.name) ?? [];
+  if (schema.length > 0 && incompatible.length > 0)
     planned.push({
       resource: "schema",
       name: after.name,
       consequence: "refused",
       fields: schema,
-      effect: `Pub/Sub keeps a changed schema as a new revision, but gcp.pubsub.Schema replaces the schema on a definition change: the replacement of schema ${after.name} fails with 409 ALREADY_EXISTS (its name is fixed), or, deleted first, leaves topic ${after.name} pointing at a deleted schema`,
+      effect: `the new definition of schema ${after.name} breaks compatibility with the messages ${after.name} carries and its producers and consumers: ${incompatible.map((issue) => `${issue.message} (${issue.rule})`).join("; ")}`,
+      guards: ["schema-incompatible"],
+      fix: `add fields instead of changing or removing them (a removed field's number and name stay reserved), or declare a new topic with a new wrapper (a v2 package) and move producers and consumers to it`,
+    });
+  else if (schema.length > 0)
+    planned.push({
+      resource: "schema",
+      name: after.name,
+      consequence: "refused",
+      fields: schema,
+      effect: `the new definition (sha256 ${after.schemaDigest ?? "unknown"}) ${options.schemaIncompatibilities?.has(after.name) === true ? "is compatible (buf breaking, WIRE_JSON) and " : ""}would be a new revision of schema ${after.name}. Pub/Sub keeps a changed schema as a revision, but gcp.pubsub.Schema replaces the schema on a definition change: the replacement of schema ${after.name} fails with 409 ALREADY_EXISTS (its name is fixed), or, deleted first, leaves topic ${after.name} pointing at a deleted schema`,
       guards: ["schema-replace"],
       fix: `commit the new definition as a revision first (gcloud pubsub schemas commit ${after.name} --type=protocol-buffer --definition-file=<the rendered schema>), then run pulumi refresh so the stack reads it back; the topic and its subscriptions stay`,
     });
@@ -212,7 +241,11 @@ function renames(removed: TopicRecord[], added: TopicRecord[]): Map<string, Topi
  * Changes come topics first, then subscriptions, each in the current declaration's order,
  * removals last.
  */
-export function planChanges(current: DeclarationRecord, deployed?: DeclarationRecord): Plan {
+export function planChanges(
+  current: DeclarationRecord,
+  deployed?: DeclarationRecord,
+  options: PlanOptions = {},
+): Plan {
   const before = deployed ?? { ...current, topics: [], subscriptions: [] };
   const changes: PlannedChange[] = [];
 
@@ -225,7 +258,7 @@ export function planChanges(current: DeclarationRecord, deployed?: DeclarationRe
 
   for (const topic of current.topics) {
     const old = topicsBefore.get(topic.name);
-    if (old !== undefined) changes.push(...planTopic(old, topic));
+    if (old !== undefined) changes.push(...planTopic(old, topic, options));
     else if (!renameTargets.has(topic.name))
       changes.push({
         resource: "topic",

@@ -40,6 +40,14 @@ export function archiverConsumerName(topic: string): string {
   return `${topic}-archiver`;
 }
 
+/**
+ * The Pub/Sub subscription of consumer `name`. The one place a subscription's name is decided:
+ * today the consumer's name, so subscriptions deployed before keep theirs.
+ */
+export function subscriptionName(name: string): string {
+  return name;
+}
+
 /** The declaration with one stack's overrides merged in (shallow per consumer field group). */
 export function applyStackOverrides(spec: SystemSpec, stack: string): SystemSpec {
   const overrides: StackOverrides | undefined = spec.stacks?.[stack];
@@ -157,6 +165,7 @@ function resolveConsumer(
   const filter = spec.filter ?? (acceptsAll ? undefined : filterForTypes(contract.accepts));
   const common = {
     name,
+    subscription: subscriptionName(name),
     handler: spec.handler,
     contract: contractOf(contract),
     topic: spec.topic,

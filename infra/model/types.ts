@@ -355,8 +355,13 @@ export type ResolvedContract = Required<Pick<HandlerContract, "accepts" | "emits
 };
 
 interface ResolvedConsumerCommon {
-  /** The consumer's name; also its subscription's name. */
+  /** The consumer's name: its identity (processed records, workload, dead-letter topic). */
   name: string;
+  /**
+   * Its Pub/Sub subscription's name, decided in one place (resolve.ts, subscriptionName): every
+   * interpreter (the program, the runtime, npm start, seek) reads it from here.
+   */
+  subscription: string;
   handler: string;
   contract: ResolvedContract;
   topic: string;

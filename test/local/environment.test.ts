@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError } from "../../handlers/runtime/errors";
@@ -13,6 +16,10 @@ import { localIssuer } from "../../tools/local/local-issuer";
 import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
 import { posterOf } from "../support/producers";
 import { eventTypesFor } from "../../handlers/declared";
+import { declarationOf } from "../../infra/declaration";
+import { parseDeclarationRecord } from "../../infra/model/declaration-record";
+import { planChanges } from "../../infra/model/plan";
+import { localDeclarationFile } from "../../tools/local/deployed-declaration";
 
 /** What the test handlers saw, by consumer. */
 const seen: Record<string, string[]> = { "notify-user-created": [], classifier: [] };
@@ -157,16 +164,26 @@ describe("the local environment", () => {
     });
   });
 
-  it("changes nothing in the emulator when started again with the same declaration", async () => {
+  it("changes nothing in the emulator when started again with the same declaration, and records what it provisioned", async () => {
     await environment.stop();
     said.length = 0;
+    // A state file of its own: a developer's running npm start keeps its .eventline/.
+    const stateDir = mkdtempSync(join(tmpdir(), "eventline-environment-"));
+    const stateFile = join(stateDir, "dev.json");
     environment = await startLocalEnvironment({
       settings: { ...settings, port: environment.settings.port },
       logger: pino({ level: "silent" }),
       registry,
       say: (line) => said.push(line),
-      stateFile: false,
+      stateFile,
     });
+    // What eventline plan --stack local compares with: the declaration it just provisioned.
+    const recorded = parseDeclarationRecord(
+      readFileSync(localDeclarationFile(stateFile), "utf8"),
+      "declaration.json",
+    );
+    expect(planChanges(declarationOf(eventTypesFor("local").system), recorded).changes).toEqual([]);
+    rmSync(stateDir, { recursive: true, force: true });
     expect(environment.provisioned).toEqual({
       created: [],
       updated: [],

@@ -21,6 +21,7 @@ import { system } from "../../infra/system";
 import { localDeclarationFile } from "../local/deployed-declaration";
 import { LOCAL_STACK } from "../local/settings";
 import { planMarkdown } from "../plan/render";
+import { schemaIncompatibilities } from "../plan/schema-compatibility";
 import { UserError } from "./errors";
 
 const REPO_ROOT = join(__dirname, "..", "..");
@@ -94,10 +95,12 @@ export function planCommand(): Command {
           `--stack ${options.stack}: no Pulumi.${options.stack}.yaml; plan a stack the program deploys, or ${LOCAL_STACK}`,
         );
       const deployed = deployedRecord(options);
-      const plan = planChanges(
-        declarationOf(resolveSystem(system, options.stack)),
-        deployed?.record,
-      );
+      const current = declarationOf(resolveSystem(system, options.stack));
+      const plan = planChanges(current, deployed?.record, {
+        ...(deployed !== undefined && {
+          schemaIncompatibilities: schemaIncompatibilities(deployed.record, current),
+        }),
+      });
       const refused = refusals(plan).length;
       process.stdout.write(
         options.json === true

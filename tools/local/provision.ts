@@ -116,7 +116,7 @@ async function provisionConsumer(
   await createSubscription(
     pubsub,
     consumer.topic,
-    consumer.name,
+    consumer.subscription,
     subscriptionMetadata(pubsub, consumer, options),
     report,
   );

@@ -141,19 +141,19 @@ export async function reconcile(
   const report: ReconcileReport = { created: [], updated: [], recreated: [], undeclared: [] };
 
   const check = async (consumer: ResolvedConsumer): Promise<void> => {
-    const subscription = byName.get(pubsub.subscription(consumer.name).name);
+    const subscription = byName.get(pubsub.subscription(consumer.subscription).name);
     if (subscription?.metadata === undefined) return;
     const wanted = subscriptionMetadata(pubsub, consumer, options);
     const diff = differences(subscription.metadata, wanted, pubsub.topic(consumer.topic).name);
     if (diff.replace.length > 0) {
       await subscription.delete();
       report.recreated.push({
-        subscription: consumer.name,
+        subscription: consumer.subscription,
         changes: [...diff.replace, ...diff.update],
       });
     } else if (diff.update.length > 0) {
       await applyUpdate(subscription, wanted, diff);
-      report.updated.push({ subscription: consumer.name, changes: diff.update });
+      report.updated.push({ subscription: consumer.subscription, changes: diff.update });
     }
   };
   await Promise.all(system.consumers.map(check));
@@ -164,7 +164,9 @@ export async function reconcile(
 
   const declared = new Set(
     system.consumers.flatMap((consumer) =>
-      [consumer.name, consumer.parkingSubscription].map((name) => pubsub.subscription(name).name),
+      [consumer.subscription, consumer.parkingSubscription].map(
+        (name) => pubsub.subscription(name).name,
+      ),
     ),
   );
   report.undeclared = existing

@@ -71,7 +71,7 @@ async function retention(
   consumer: ResolvedConsumer,
 ): Promise<{ retainAcked: boolean; seconds: number }> {
   try {
-    const [metadata] = await pubsub.subscription(consumer.name).getMetadata();
+    const [metadata] = await pubsub.subscription(consumer.subscription).getMetadata();
     const seconds = Number(
       metadata.messageRetentionDuration?.seconds ?? consumer.messageRetentionSeconds,
     );
@@ -84,7 +84,7 @@ async function retention(
 function missing(err: unknown, consumer: ResolvedConsumer): unknown {
   if (code(err) !== NOT_FOUND) return err;
   return new ReplayError(
-    `subscription ${consumer.name} does not exist; it is created with the system (\`npm start\` locally, \`pulumi up\` in the cloud)`,
+    `subscription ${consumer.subscription} does not exist; it is created with the system (\`npm start\` locally, \`pulumi up\` in the cloud)`,
   );
 }
 
@@ -100,7 +100,9 @@ export async function createSnapshot(
 ): Promise<{ snapshot: string; expires?: string }> {
   checkSnapshotName(name);
   try {
-    const [snapshot, response] = await pubsub.subscription(consumer.name).createSnapshot(name);
+    const [snapshot, response] = await pubsub
+      .subscription(consumer.subscription)
+      .createSnapshot(name);
     const expire = (response as { expireTime?: { seconds?: number | string | null } | null })
       .expireTime;
     const expires = expire?.seconds
@@ -129,7 +131,7 @@ export async function seekSubscription(
   target: SeekTarget,
   now = new Date(),
 ): Promise<void> {
-  const subscription = pubsub.subscription(consumer.name);
+  const subscription = pubsub.subscription(consumer.subscription);
   if ("time" in target) {
     const { retainAcked, seconds } = await retention(pubsub, consumer);
     if (target.time.getTime() < now.getTime()) {

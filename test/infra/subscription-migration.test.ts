@@ -1,0 +1,177 @@
+/**
+ * The subscription migration's create and delete (infra/gcp/subscription-migration.ts), called
+ * directly against the Pub/Sub emulator: what it refuses before changing anything, that it leaves
+ * no snapshot behind, and that it retires a subscription only once drained.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { PubSub, v1 } from "@google-cloud/pubsub";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  MigrationRefused,
+  retireSubscription,
+  subscriptionMigrationProvider,
+  takeOverBacklog,
+  takeOverSnapshot,
+} from "../../infra/gcp/subscription-migration";
+import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
+
+process.env["METADATA_SERVER_DETECTION"] = "none";
+let emulator: RunningEmulator;
+let pubsub: PubSub;
+let subscriber: v1.SubscriberClient;
+const TOPIC = "migration-topic";
+const OTHER_TOPIC = "migration-other";
+
+beforeAll(async () => {
+  emulator = await startEmulator("pubsub");
+  pubsub = new PubSub({
+    projectId: "migration-test",
+    apiEndpoint: emulator.host,
+    emulatorMode: true,
+  });
+  subscriber = new v1.SubscriberClient(
+    (pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] })
+      .options,
+  );
+  await Promise.all([pubsub.createTopic(TOPIC), pubsub.createTopic(OTHER_TOPIC)]);
+}, 60_000);
+
+afterAll(async () => {
+  await subscriber?.close();
+  await pubsub?.close();
+  await emulator?.stop();
+});
+
+async function publish(count: number): Promise<void> {
+  for (let i = 0; i < count; i++)
+    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from(`m${i}`) });
+}
+
+/** Pulls until `subscription` has been quiet for half a second, acking what it gets; the texts. */
+async function drain(subscription: string): Promise<string[]> {
+  const texts: string[] = [];
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 500) {
+    const [response] = await subscriber.pull({
+      subscription: pubsub.subscription(subscription).name,
+      maxMessages: 50,
+      returnImmediately: true,
+    });
+    const received = response.receivedMessages ?? [];
+    if (received.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    quietSince = Date.now();
+    texts.push(...received.map((m) => Buffer.from(m.message!.data!).toString()));
+    await subscriber.acknowledge({
+      subscription: pubsub.subscription(subscription).name,
+      ackIds: received.map((m) => m.ackId!),
+    });
+  }
+  return texts;
+}
+
+const snapshots = async (): Promise<string[]> =>
+  (await pubsub.getSnapshots())[0].map((snapshot) => snapshot.name.split("/").pop()!);
+
+describe("taking over a subscription's backlog", () => {
+  it("snapshots the old subscription, seeks the new one, and leaves no snapshot behind", async () => {
+    await pubsub.createSubscription(TOPIC, "take-old");
+    await publish(3);
+    await pubsub.createSubscription(TOPIC, "take-new", {
+      filter: 'attributes.kind = "b"',
+    });
+    await takeOverBacklog(pubsub, { from: "take-old", to: "take-new" });
+    expect(await snapshots()).not.toContain(takeOverSnapshot("take-new"));
+    // Found on the emulator: it accepts the seek but copies nothing of another subscription's
+    // backlog (Pub/Sub does); the old subscription keeps its messages for its workers to drain.
+    expect(await drain("take-new")).toEqual([]);
+    expect((await drain("take-old")).sort()).toEqual(["m0", "m1", "m2"]);
+    // Running it again (a retried deploy) is safe.
+    await takeOverBacklog(pubsub, { from: "take-old", to: "take-new" });
+  });
+
+  it("refuses turning ordering on before changing anything: Pub/Sub would answer FAILED_PRECONDITION", async () => {
+    await pubsub.createSubscription(TOPIC, "order-old", { enableMessageOrdering: false });
+    await pubsub.createSubscription(TOPIC, "order-new", { enableMessageOrdering: true });
+    await expect(takeOverBacklog(pubsub, { from: "order-old", to: "order-new" })).rejects.toThrow(
+      /order-new orders messages and order-old does not: .*FAILED_PRECONDITION.*drain order-old/,
+    );
+    expect(await snapshots()).not.toContain(takeOverSnapshot("order-new"));
+    // What the emulator answers when asked anyway: the refusal's reason, observed.
+    await pubsub.subscription("order-old").createSnapshot("probe-ordering");
+    await expect(pubsub.subscription("order-new").seek("probe-ordering")).rejects.toMatchObject({
+      code: 9,
+    });
+    await pubsub.snapshot("probe-ordering").delete();
+  });
+
+  it("moves between ordered and unordered the other way", async () => {
+    await pubsub.createSubscription(TOPIC, "unorder-old", { enableMessageOrdering: true });
+    await pubsub.createSubscription(TOPIC, "unorder-new", { enableMessageOrdering: false });
+    await takeOverBacklog(pubsub, { from: "unorder-old", to: "unorder-new" });
+  });
+
+  it("refuses a move to another topic, and a subscription that does not exist", async () => {
+    await pubsub.createSubscription(TOPIC, "topic-old");
+    await pubsub.createSubscription(OTHER_TOPIC, "topic-new");
+    const refused = takeOverBacklog(pubsub, { from: "topic-old", to: "topic-new" });
+    await expect(refused).rejects.toBeInstanceOf(MigrationRefused);
+    await expect(refused).rejects.toThrow(/a snapshot only seeks subscriptions of its own topic/);
+    await expect(takeOverBacklog(pubsub, { from: "nowhere", to: "topic-new" })).rejects.toThrow(
+      "subscription nowhere does not exist; nothing to migrate",
+    );
+  });
+});
+
+describe("retiring the old subscription", () => {
+  it("keeps it while it still delivers messages, and releases them for its workers", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-busy");
+    await publish(2);
+    await expect(retireSubscription(pubsub, "retire-busy")).rejects.toThrow(
+      /retire-busy still delivers messages/,
+    );
+    // Nothing was lost: the workers still get both.
+    expect((await drain("retire-busy")).sort()).toEqual(["m0", "m1"]);
+    await retireSubscription(pubsub, "retire-busy");
+    const [exists] = await pubsub.subscription("retire-busy").exists();
+    expect(exists).toBe(false);
+    // Retiring what is gone is done.
+    await retireSubscription(pubsub, "retire-busy");
+  });
+});
+
+describe("the dynamic provider", () => {
+  it("serializes, as Pulumi ships a dynamic provider to its engine", () => {
+    // In a process of its own that loads TypeScript as CommonJS, as the Pulumi CLI runs the program
+    // (vitest's module loader would be captured instead).
+    const script = [
+      'const pulumi = require("@pulumi/pulumi");',
+      'const { subscriptionMigrationProvider } = require("./infra/gcp/subscription-migration.ts");',
+      "pulumi.runtime.serializeFunction(() => subscriptionMigrationProvider, { allowSecrets: false })",
+      "  .then((s) => process.stdout.write(s.text), (e) => { process.stderr.write(String(e)); process.exit(1); });",
+    ].join("\n");
+    const text = execFileSync(process.execPath, ["--require", "tsx/cjs", "--eval", script], {
+      cwd: join(__dirname, "..", ".."),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(text).toContain("takeOverBacklog");
+    expect(text).toContain("retireSubscription");
+    expect(text).toContain('require("@google-cloud/pubsub")');
+  }, 60_000);
+
+  it("replaces a migration whose ends change and updates nothing in place", async () => {
+    const base = { project: "p", from: "a", to: "b" };
+    expect(await subscriptionMigrationProvider.diff!("id", base, base)).toEqual({
+      changes: false,
+      replaces: [],
+    });
+    expect(await subscriptionMigrationProvider.diff!("id", base, { ...base, to: "c" })).toEqual({
+      changes: true,
+      replaces: ["to"],
+    });
+  });
+});
