@@ -8,7 +8,8 @@
  *   2. the new subscription is created beside it (new filter: email or sms) and takes over the
  *      old one's backlog (on the emulator that copies nothing: see the module's comment);
  *   3. workers run on the new subscription while the old one's keep draining it;
- *   4. the old one's workers stop and it is retired, which is refused until it is drained.
+ *   4. the old one's workers stop once they get nothing more, and it is retired, which is refused
+ *      while it still delivers anything (a probe that finds a message gives it back).
  *
  * The two subscriptions' names stand for what two declarations would name them; the program does
  * not yet derive a new name from a changed filter (README, "Changing a deployed system").
@@ -23,6 +24,7 @@ import { PubSubPublisher } from "../../handlers/runtime/publisher";
 import { OutsideCalls } from "../../handlers/runtime/resilience";
 import {
   MigrationRefused,
+  quietWindowSeconds,
   retireSubscription,
   takeOverBacklog,
 } from "../../infra/gcp/subscription-migration";
@@ -58,8 +60,27 @@ const after: ResolvedConsumer = {
   filter: 'attributes.ce-channel = "email" OR attributes.ce-channel = "sms"',
 };
 
-function hostFor(consumer: ResolvedConsumer): PullHost {
+/** Every host's metrics, to see when one has gone quiet and that nothing was dead-lettered. */
+const allMetrics: RuntimeMetrics[] = [];
+
+async function total(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Resolves once `metrics` has received nothing for `seconds`. */
+async function quietFor(metrics: RuntimeMetrics, seconds: number): Promise<void> {
+  let last = await total(metrics.received);
+  let since = Date.now();
+  while (Date.now() - since < seconds * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = await total(metrics.received);
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+}
+
+function hostFor(consumer: ResolvedConsumer): { host: PullHost; metrics: RuntimeMetrics } {
   const metrics = new RuntimeMetrics();
+  allMetrics.push(metrics);
   const processor = new DeliveryProcessor({
     consumer,
     handler: testEmailSender,
@@ -70,13 +91,14 @@ function hostFor(consumer: ResolvedConsumer): PullHost {
     logger,
     outsideCalls: new OutsideCalls(logger),
   });
-  return new PullHost({
+  const host = new PullHost({
     processor,
     pubsub: emulators.pubsub,
     logger,
     maxMessages: 5,
     drainTimeoutMs: 5_000,
   });
+  return { host, metrics };
 }
 
 async function subscribe(consumer: ResolvedConsumer): Promise<void> {
@@ -101,8 +123,8 @@ describe("changing a consumer's filter under a live backlog", () => {
     // 1. A backlog the old subscription holds, with no worker running.
     const backlog = Array.from({ length: 20 }, () => shareRequested());
     await publishRaw(pubsub, backlog);
-    const oldHost = hostFor(before);
-    oldHost.start();
+    let old = hostFor(before);
+    old.host.start();
 
     // Events keep arriving throughout: email before the change, email and sms after.
     let changed = false;
@@ -124,29 +146,30 @@ describe("changing a consumer's filter under a live backlog", () => {
     changed = true;
     await takeOverBacklog(pubsub, { from: before.subscription, to: after.subscription });
 
-    // 3. Workers on the new subscription; the old one's keep draining.
-    const newHost = hostFor(after);
-    newHost.start();
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // 3. Workers on the new subscription; the old one's keep draining it while events arrive.
+    const next = hostFor(after);
+    next.host.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    publishing = false;
+    await publisher;
 
-    // 4. The old workers stop; the old subscription is retired once drained, not before.
-    let draining: PullHost | undefined = oldHost;
+    // 4. The old workers stop once they get nothing more (a worker's own view of "drained"), and
+    //    the old subscription is retired, which is refused while it still delivers anything.
+    const window = await quietWindowSeconds(pubsub, before.subscription);
     for (;;) {
-      await draining?.stop();
+      await quietFor(old.metrics, window);
+      await old.host.stop();
       try {
         await retireSubscription(pubsub, before.subscription);
         break;
       } catch (err) {
         if (!(err instanceof MigrationRefused)) throw err;
-        draining = hostFor(before);
-        draining.start();
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        old = hostFor(before);
+        old.host.start();
       }
     }
     expect((await pubsub.subscription(before.subscription).exists())[0]).toBe(false);
 
-    publishing = false;
-    await publisher;
     const expected = [
       ...backlog.map((m) => m.attributes["ce-id"]!),
       ...arriving.filter((e) => e.channel === "email" || e.afterChange).map((e) => e.id),
@@ -159,7 +182,10 @@ describe("changing a consumer's filter under a live backlog", () => {
       "every event expected to be applied",
       60_000,
     ).catch(() => undefined);
-    await newHost.stop();
+    await next.host.stop();
+    // Nothing was set aside as a dead letter: each event was handled, not parked.
+    const deadLettered = await Promise.all(allMetrics.map((m) => total(m.deadLettered)));
+    expect(deadLettered.reduce((sum, n) => sum + n, 0)).toBe(0);
     const counts = await Promise.all(expected.map(appliedCount));
     const lost = counts.filter((count) => count === 0).length;
     if (lost > 0) {
