@@ -8,8 +8,10 @@
  *   the same topic, so the new one holds the old one's unacknowledged messages, and everything
  *   published since. What both deliver is applied once: the processed records belong to the
  *   consumer, not to its subscription.
- * - **Retire** (when the old subscription goes): only once it is drained; while it still delivers
- *   a message, the retirement is refused and the old subscription stays.
+ * - **Retire** (when the old subscription goes): only once it is drained, i.e. has delivered
+ *   nothing for longer than a nacked message waits (its maximum backoff) and a lease of a worker
+ *   that died lasts (its ack deadline); while it still delivers a message, the retirement is
+ *   refused and the old subscription stays.
  *
  * Refused before anything changes: a move to another topic (a snapshot only seeks subscriptions of
  * its own topic), and turning ordering on (Pub/Sub answers FAILED_PRECONDITION to seeking an
@@ -91,12 +93,42 @@ export async function takeOverBacklog(pubsub: PubSub, { from, to }: Migration): 
   await pubsub.snapshot(name).delete();
 }
 
+/** A protobuf Duration's seconds (`{ seconds, nanos }` as the client returns it). */
+function durationSeconds(
+  duration:
+    | { seconds?: number | string | null | { toString(): string }; nanos?: number | null }
+    | null
+    | undefined,
+): number {
+  return Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
+}
+
 /**
- * Deletes `from` once it is drained: a message it still delivers refuses the retirement (and is
- * released at once for its workers). Deleting one that is gone is done.
+ * How long `from` must deliver nothing before it counts as drained: a nacked message is invisible
+ * for up to the retry policy's maximum backoff, and one leased to a worker that died for up to the
+ * ack deadline, so an empty pull proves nothing sooner. Pub/Sub's defaults when unset: 600 s, 10 s.
+ */
+export async function quietWindowSeconds(pubsub: PubSub, from: string): Promise<number> {
+  const [metadata] = await pubsub.subscription(from).getMetadata();
+  const backoff = metadata.retryPolicy
+    ? durationSeconds(metadata.retryPolicy.maximumBackoff) || 600
+    : 0;
+  return Math.max(backoff, metadata.ackDeadlineSeconds || 10) + 1;
+}
+
+/**
+ * Deletes `from` once it is drained: it must deliver nothing for its whole quiet window (see
+ * {@link quietWindowSeconds}); a message it delivers meanwhile refuses the retirement and is
+ * released at once for its workers. Its workers should have stopped first (a stopping worker
+ * releases what it held). Deleting one that is gone is done.
+ * @param options.pollMs how often to look. Default 250 ms.
  * @throws MigrationRefused while `from` still delivers messages.
  */
-export async function retireSubscription(pubsub: PubSub, from: string): Promise<void> {
+export async function retireSubscription(
+  pubsub: PubSub,
+  from: string,
+  options: { pollMs?: number } = {},
+): Promise<void> {
   const subscription = pubsub.subscription(from);
   const { v1 } = pubsubModule();
   const subscriber = new v1.SubscriberClient(
@@ -104,21 +136,26 @@ export async function retireSubscription(pubsub: PubSub, from: string): Promise<
       .options,
   );
   try {
-    const [response] = await subscriber.pull({
-      subscription: subscription.name,
-      maxMessages: 10,
-      returnImmediately: true,
-    });
-    const held = (response.receivedMessages ?? []).map((m) => m.ackId!);
-    if (held.length > 0) {
-      await subscriber.modifyAckDeadline({
+    const quietUntil = Date.now() + (await quietWindowSeconds(pubsub, from)) * 1000;
+    for (;;) {
+      const [response] = await subscriber.pull({
         subscription: subscription.name,
-        ackIds: held,
-        ackDeadlineSeconds: 0,
+        maxMessages: 10,
+        returnImmediately: true,
       });
-      throw new MigrationRefused(
-        `${from} still delivers messages: its workers have not drained it yet; it is kept, retire it again once its backlog is 0`,
-      );
+      const held = (response.receivedMessages ?? []).map((m) => m.ackId!);
+      if (held.length > 0) {
+        await subscriber.modifyAckDeadline({
+          subscription: subscription.name,
+          ackIds: held,
+          ackDeadlineSeconds: 0,
+        });
+        throw new MigrationRefused(
+          `${from} still delivers messages: its workers have not drained it yet; it is kept, retire it again once its backlog is 0`,
+        );
+      }
+      if (Date.now() >= quietUntil) break;
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
     }
     await subscription.delete();
   } catch (err) {
