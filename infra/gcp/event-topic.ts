@@ -41,7 +41,9 @@ export class EventTopic extends pulumi.ComponentResource {
       );
     }
 
-    // A changed definition commits a new schema revision; the topic keeps its name.
+    // gcp.pubsub.Schema replaces the schema when its definition changes (it commits no
+    // revision), so eventline plan and the policy pack refuse a changed definition before it
+    // gets here; README, "Changing a deployed system", gives the way through.
     this.schema = new gcp.pubsub.Schema(
       `${name}-schema`,
       {
