@@ -82,7 +82,7 @@ describe("traces of npm start", () => {
     expect(response.status).toBe(202);
     const share = (await response.json()) as {
       correlationId: string;
-      invitations: { eventId: string }[];
+      invitations: { eventId: string; invitationId: string }[];
     };
 
     let trace: StoredTrace | undefined;
@@ -205,6 +205,28 @@ describe("traces of npm start", () => {
     expect(printed.stdout).not.toContain("Transaction.Commit");
     const all = await runCli(["trace", found.traceId, "--all", "--url", environment.baseUrl]);
     expect(all.stdout).toContain("Transaction.Commit");
+
+    // A click on the invitation's link is a trace of its own: the tracker's request, the click
+    // event it publishes, and the funnel-projector's delivery of it.
+    const clicked = await fetch(
+      `${environment.baseUrl}/t/click/${encodeURIComponent(share.invitations[0]!.invitationId)}?to=${encodeURIComponent(`${environment.baseUrl}/`)}`,
+      { redirect: "manual" },
+    );
+    expect(clicked.status).toBe(302);
+    await expect
+      .poll(
+        async () => {
+          const { traces } = (await getJson("/api/traces")).body as {
+            traces: { traceId: string; name: string }[];
+          };
+          const click = traces.find((t) => t.name === "GET /t/click/:invitationId");
+          if (click === undefined) return [];
+          const { body } = await getJson(`/api/traces/${click.traceId}`);
+          return (body as StoredTrace).spans.map((span) => span.name);
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toEqual(expect.arrayContaining(["send viral-funnel", "process funnel-projector"]));
 
     const recent = await getJson("/api/traces");
     expect(
