@@ -17,6 +17,7 @@ import { memoryBenchmark } from "./memory";
 import { pipelineBenchmark } from "./pipeline";
 import { publishOpsBenchmark } from "./publish-ops";
 import { seedBurstBenchmark } from "./seed-burst";
+import { tracingBenchmark } from "./tracing";
 import { REPO_ROOT } from "./support/children";
 import { drive, type DriverOptions, type Entry } from "./support/driver";
 import { load1 } from "./support/machine";
@@ -66,6 +67,7 @@ const entries: Entry[] = [
   { name: "e2e-latency", run: e2eLatencyBenchmark },
   { name: "memory", run: memoryBenchmark },
   { name: "seed-burst", run: seedBurstBenchmark },
+  { name: "tracing", run: tracingBenchmark },
   { name: "program-evaluation", standalone: programEvaluation },
 ];
 

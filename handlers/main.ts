@@ -12,6 +12,7 @@ import { logLevelSetting } from "./runtime/config";
 import { launch } from "./runtime/launcher";
 import { createLogger } from "./runtime/logger";
 import { ConfigError, Settings, useSettings } from "./runtime/settings";
+import { tracingFromSettings } from "./runtime/trace-export";
 import { registry } from "./registry";
 
 function serviceLogger(settings: Settings, service: string) {
@@ -23,16 +24,33 @@ function serviceLogger(settings: Settings, service: string) {
   });
 }
 
+/** How long a stopping process waits for its last spans to be sent. */
+const TRACE_FLUSH_MS = 5_000;
+
 async function main(): Promise<number> {
   const settings = new Settings(process.env);
   useSettings(settings);
   const mode = settings.get("MODE");
-  if (mode === "gateway" || mode === "tracker") {
-    await (mode === "gateway" ? runGateway : runTracker)(settings, serviceLogger(settings, mode));
-    return 0;
+  const edge = mode === "gateway" || mode === "tracker";
+  // Once per process, before anything makes a span (trace-export.ts).
+  const tracing = tracingFromSettings(
+    settings,
+    edge ? mode : (settings.get("HANDLER") ?? "eventline"),
+  );
+  try {
+    if (edge) {
+      await (mode === "gateway" ? runGateway : runTracker)(settings, serviceLogger(settings, mode));
+      return 0;
+    }
+    const runtime = await launch({ system, registry, capabilityChecks, settings });
+    return await runtime.stopped;
+  } finally {
+    if (tracing !== undefined)
+      await Promise.race([
+        tracing.shutdown().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, TRACE_FLUSH_MS).unref()),
+      ]);
   }
-  const runtime = await launch({ system, registry, capabilityChecks, settings });
-  return runtime.stopped;
 }
 
 main().then(

@@ -62,6 +62,8 @@ export interface StackConfig {
   redirectHosts: string[];
   /** `eventline:trackerDomain`: a custom domain for the tracker, mapped to it; links use it. */
   trackerDomain: string | undefined;
+  /** `eventline:traceSampleRatio`: the share of new traces the workloads keep, 0 to 1. */
+  traceSampleRatio: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export const configDefaults = {
   "eventline:cardBaseUrl": "",
   "eventline:redirectHosts": [] as string[],
   "eventline:trackerDomain": "",
+  "eventline:traceSampleRatio": Number(settings.EVENTLINE_TRACE_SAMPLE_RATIO.default),
 } as const;
 
 /** The keys whose values are secrets, each with an example value: set with `pulumi config set --secret`, stored in Secret Manager. */
@@ -162,6 +165,7 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:cardBaseUrl",
   "eventline:redirectHosts",
   "eventline:trackerDomain",
+  "eventline:traceSampleRatio",
 ]);
 
 /** Reads raw values and records what is wrong with them. */
@@ -201,6 +205,16 @@ class Reader {
     return Number.isInteger(parsed) && parsed >= min
       ? parsed
       : this.fail(key, `"${value}" is not a whole number ≥ ${min}`, example);
+  }
+
+  /** A number from 0 to 1. */
+  ratio(key: string, fallback: number, example: string): number | undefined {
+    const value = this.values[key];
+    if (value === undefined || value === "") return fallback;
+    const parsed = Number(value);
+    return parsed >= 0 && parsed <= 1
+      ? parsed
+      : this.fail(key, `"${value}" is not a number from 0 to 1`, example);
   }
 
   seconds(key: string, fallback: string, min: number, example: string): number | undefined {
@@ -543,6 +557,12 @@ export function loadStackConfig(
       )
     : undefined;
 
+  const traceSampleRatio = read.ratio(
+    "eventline:traceSampleRatio",
+    configDefaults["eventline:traceSampleRatio"],
+    set("eventline:traceSampleRatio", "0.05"),
+  );
+
   if (read.issues.length > 0) throw new ConfigError(read.issues);
   return {
     project: project!,
@@ -560,5 +580,6 @@ export function loadStackConfig(
     cardBaseUrl,
     redirectHosts: redirectHosts!,
     trackerDomain,
+    traceSampleRatio: traceSampleRatio!,
   };
 }

@@ -72,6 +72,7 @@ async function eventline(options: { system?: SystemSpec } = {}) {
     labels: platformLabels(stack, config.owner),
     deleteProtection: config.deleteProtection,
     databases: config.databases,
+    traceSampleRatio: config.traceSampleRatio,
   };
   // Every resource below waits for the APIs it calls: a fresh project deploys in one run.
   const apis = new ProjectApis("apis", { platform });

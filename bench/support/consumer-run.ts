@@ -52,6 +52,8 @@ export interface ConsumerRunOptions {
   graceMs?: number;
   /** Report the worker dying as a result instead of failing the pass. Default false. */
   tolerateExit?: boolean;
+  /** More environment for the worker (the tracing benchmark's exporter). Default none. */
+  workerEnv?: Record<string, string>;
 }
 
 /** The most telling line of a crashed process's stderr (V8's fatal error, or the last line). */
@@ -125,7 +127,7 @@ export async function runConsumer(
   const archive = consumer.kind === "eventline" && consumer.archive;
   await project.provision(archive ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER]);
   const sent = await publishBacklog(project.pubsub, options.events, () => shareEvent());
-  const { worker, archiver } = startConsumer(project, consumer);
+  const { worker, archiver } = startConsumer(project, consumer, options.workerEnv);
   const children = [worker, ...(archiver ? [archiver] : [])];
   try {
     await Promise.all(children.map((child) => child.ready));

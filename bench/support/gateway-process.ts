@@ -3,7 +3,8 @@
  * server (handlers/gateway/run.ts's startGateway, as MODE=gateway does) on 127.0.0.1 and a
  * free port, against the emulators. MODE=gateway itself would listen on every interface
  * (its container's network is the only way in); the benchmarks keep all traffic on loopback.
- * Environment: PUBSUB_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, LOG_LEVEL.
+ * Environment: PUBSUB_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, LOG_LEVEL, and the tracing
+ * settings handlers/main.ts reads (OTEL_EXPORTER_OTLP_ENDPOINT, EVENTLINE_TRACE_SAMPLE_RATIO).
  */
 import type { AddressInfo } from "node:net";
 import { PubSub } from "@google-cloud/pubsub";
@@ -11,6 +12,8 @@ import type { LevelWithSilent } from "pino";
 import { noAuthentication } from "../../handlers/gateway/admission";
 import { startGateway } from "../../handlers/gateway/run";
 import { createLogger } from "../../handlers/runtime/logger";
+import { Settings } from "../../handlers/runtime/settings";
+import { tracingFromSettings } from "../../handlers/runtime/trace-export";
 import { announceReady } from "./children";
 import { BENCH_PRODUCER } from "./gateways";
 import { exitWithParent } from "./recorder";
@@ -19,6 +22,7 @@ process.env["METADATA_SERVER_DETECTION"] = "none";
 exitWithParent();
 
 async function main(): Promise<void> {
+  const tracing = tracingFromSettings(new Settings(process.env), "gateway");
   const projectId = process.env["GOOGLE_CLOUD_PROJECT"]!;
   const pubsub = new PubSub({
     projectId,
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
   running.server.closeAllConnections();
   await running.close();
   await pubsub.close();
+  await tracing?.shutdown();
   process.exit(0);
 }
 

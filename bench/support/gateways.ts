@@ -19,6 +19,8 @@ export interface RunningGatewayChild {
 export async function startGatewayChild(
   project: BenchProject,
   kind: GatewayKind,
+  /** More environment for the process (the tracing benchmark's exporter). Default none. */
+  extra: Record<string, string> = {},
 ): Promise<RunningGatewayChild> {
   const child = startChild({
     name: kind === "eventline" ? "gateway" : "baseline gateway",
@@ -26,7 +28,7 @@ export async function startGatewayChild(
       kind === "eventline"
         ? "bench/support/gateway-process.ts"
         : "bench/support/baseline-gateway.ts",
-    env: project.env(),
+    env: project.env(extra),
   });
   const { port } = (await child.ready) as { port: number };
   return { child, url: `http://127.0.0.1:${port}` };

@@ -10,6 +10,8 @@
  * - BENCH_MAX_MESSAGES, which replaces the consumer's declared `gke.maxMessages` the way a
  *   stack override would, for the flow-control sweep and for running the email-worker with
  *   the runtime's default flow control instead of its declared 10.
+ * Tracing is set up from the environment as handlers/main.ts sets it up (OTEL_EXPORTER_OTLP_ENDPOINT
+ * for the tracing benchmark); without an exporter there is none.
  */
 import { system } from "../../infra/system";
 import { eventTypesFor } from "../../handlers/declared";
@@ -17,7 +19,8 @@ import { capabilityChecks } from "../../handlers/adapters/environment";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import type { ReceivedMessage } from "../../handlers/runtime/received-message";
 import { launch } from "../../handlers/runtime/launcher";
-import { ConfigError } from "../../handlers/runtime/settings";
+import { ConfigError, Settings } from "../../handlers/runtime/settings";
+import { tracingFromSettings } from "../../handlers/runtime/trace-export";
 import type { Outcome } from "../../handlers/runtime/outcome";
 import { benchRegistry } from "./bench-handlers";
 import { announceReady } from "./children";
@@ -56,6 +59,9 @@ if (maxMessages) {
   );
   if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
 }
+
+// As handlers/main.ts does: tracing only when the environment asks for an exporter (bench/tracing.ts).
+tracingFromSettings(new Settings(process.env), process.env["HANDLER"] ?? "worker");
 
 launch({ system, registry: benchRegistry, capabilityChecks }).then(
   async (runtime) => {

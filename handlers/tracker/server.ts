@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { allow, HttpError, probeRoutes, type Route } from "../gateway/http";
+import { inRequestSpan } from "../gateway/request-span";
 import { clientAddress, type ClientRateLimit } from "./rate-limit";
 import { trackClick, trackOpen, type TrackingOptions } from "./tracking";
 
@@ -29,6 +30,23 @@ export function trackerRoutes(
     const open = OPEN.exec(url.pathname);
     const click = open === null ? CLICK.exec(url.pathname) : null;
     if (open === null && click === null) return false;
+    // A hit's span is the parent of the open or click event it publishes (request-span.ts).
+    await inRequestSpan(
+      request,
+      response,
+      open !== null ? "/t/open/:invitationId" : "/t/click/:invitationId",
+      () => track(request, response, url, open, click),
+    );
+    return true;
+  };
+
+  async function track(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    open: RegExpExecArray | null,
+    click: RegExpExecArray | null,
+  ): Promise<void> {
     allow(request, "GET", "HEAD");
     if (options.rateLimit !== undefined) {
       const admission = await options.rateLimit.admit(
@@ -41,8 +59,7 @@ export function trackerRoutes(
     }
     if (open !== null) await trackOpen(options, request, response, open[1]!);
     else await trackClick(options, response, click![1]!, url.searchParams.get("to"));
-    return true;
-  };
+  }
 }
 
 /** The standalone tracker: its links and its probes, and 404 for everything else. */

@@ -13,7 +13,8 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedService } from "../model/types";
 import { HandlerService } from "./handler-service";
-import { accountId, type Platform } from "./platform";
+import { accountId, platformEnv, type Platform } from "./platform";
+import { grantTraceWriting } from "./trace-access";
 
 /** The audience producers' ID tokens carry for the gateway: known before the service exists (its URL is not). */
 export function gatewayAudience(stack: string): string {
@@ -28,7 +29,7 @@ export interface EdgeServiceArgs {
   service: ResolvedService;
   /** The handler image, by digest. */
   image: pulumi.Input<string>;
-  /** Environment besides MODE, GOOGLE_CLOUD_PROJECT and STACK. Default none. */
+  /** Environment besides MODE and platformEnv (the project, the stack, tracing). Default none. */
   env?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Topics it publishes to: declared name → Pub/Sub topic name. */
   publishesTo: Readonly<Record<string, pulumi.Input<string>>>;
@@ -67,8 +68,7 @@ export class EdgeService extends pulumi.ComponentResource {
         image: args.image,
         env: {
           MODE: service.name,
-          GOOGLE_CLOUD_PROJECT: platform.project,
-          STACK: platform.stack,
+          ...platformEnv(platform),
           ...args.env,
         },
         placement: service.cloudRun,
@@ -95,6 +95,7 @@ export class EdgeService extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    grantTraceWriting(`${name}-traces`, handler.serviceAccount.member, platform, { parent: this });
     // Named by who, not position, so reordering the invokers changes no binding. The service's
     // name is written out (not its output) so the policy pack sees whose grant it is.
     const invokers: [string, pulumi.Input<string>][] = isPublic

@@ -3,13 +3,14 @@
  * topics of the events its contract emits, read and write its one Firestore database (an
  * archiver the event store, any other consumer the state database: idempotency records,
  * projections, outboxes), publish to its own dead-letter topic (the runtime dead-letters
- * permanent failures itself), and, for pull consumers, pull its subscription. Nothing is
- * granted on the project as a whole.
+ * permanent failures itself), for pull consumers pull its subscription, and write its spans to
+ * Cloud Trace (trace-access.ts: that role exists only on the project, and reads nothing).
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { grantDatabase } from "./firestore-access";
 import type { Platform } from "./platform";
+import { grantTraceWriting } from "./trace-access";
 
 export interface HandlerPermissionsArgs {
   /** The IAM member the grants go to, e.g. `serviceAccount:run-email@….iam.gserviceaccount.com`. */
@@ -48,6 +49,7 @@ export class HandlerPermissions extends pulumi.ComponentResource {
       { project, topic: args.deadLetterTopic, role: "roles/pubsub.publisher", member },
       { parent: this },
     );
+    grantTraceWriting(`${name}-traces`, member, platform, { parent: this });
     grantDatabase(
       `${name}-firestore`,
       { member, database: args.database, role: "roles/datastore.user", platform },

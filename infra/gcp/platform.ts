@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformDatabases } from "../model/databases";
+import { settings } from "../model/settings";
 
 /** The deployment target every component shares. */
 export interface Platform {
@@ -23,6 +24,8 @@ export interface Platform {
   deleteProtection: boolean;
   /** The event store's and the consumers' state's Firestore databases (infra/model/databases.ts). */
   databases: PlatformDatabases;
+  /** The share of new traces the workloads send to Cloud Trace. Default: the setting's default. */
+  traceSampleRatio?: number;
 }
 
 /**
@@ -33,6 +36,11 @@ export function platformEnv(platform: Platform): Record<string, string> {
   return {
     GOOGLE_CLOUD_PROJECT: platform.project,
     STACK: platform.stack,
+    // Every workload sends its spans to Cloud Trace, as its own account (roles/cloudtrace.agent).
+    EVENTLINE_TRACE_EXPORT: "cloud-trace",
+    EVENTLINE_TRACE_SAMPLE_RATIO: String(
+      platform.traceSampleRatio ?? Number(settings.EVENTLINE_TRACE_SAMPLE_RATIO.default),
+    ),
   };
 }
 

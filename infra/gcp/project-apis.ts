@@ -13,6 +13,8 @@ import type { Platform } from "./platform";
 /** Every API a resource of this program calls. */
 export const REQUIRED_APIS = [
   "artifactregistry.googleapis.com",
+  // Spans of every workload (handlers/runtime/trace-export.ts).
+  "cloudtrace.googleapis.com",
   // The cluster's Cloud Router and NAT, which give its private nodes their way out.
   "compute.googleapis.com",
   "container.googleapis.com",

@@ -88,6 +88,23 @@ export const settings = {
     source: { kind: "program" },
     default: "info",
   },
+  EVENTLINE_TRACE_EXPORT: {
+    description:
+      "cloud-trace: send spans to Cloud Trace as the workload's account (the program sets it on every workload); none: none there. OTEL_EXPORTER_OTLP_ENDPOINT adds an OTLP endpoint either way; with neither, the workload makes no spans.",
+    source: { kind: "program" },
+    default: "none",
+  },
+  EVENTLINE_TRACE_SAMPLE_RATIO: {
+    description:
+      "The share of new traces kept, 0 to 1; a trace that arrives sampled (or not) stays so.",
+    source: { kind: "config", key: "eventline:traceSampleRatio" },
+    default: "0.1",
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    description:
+      "An OTLP/HTTP endpoint (http://collector:4318) to send spans to as well, at /v1/traces.",
+    source: { kind: "local" },
+  },
 
   // ---- Consumers ----
   HANDLER: {

@@ -499,6 +499,50 @@ describe("npm start", () => {
             .nth(1)
             .filter({ hasText: "2" })
             .waitFor({ timeout: 20_000 });
+          // Clicking an event shows its flow: the waterfall of its trace, drawn again as it goes on.
+          const shared = await fetch(`${base}/v1/shares`, {
+            method: "POST",
+            headers: {
+              ...(await asProducer(sharer(eventTypes.system))),
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({
+              senderUserId: "user-waterfall",
+              cardId: "card-waterfall",
+              recipients: [{ channel: "email", recipient: "waterfall@example.com" }],
+            }),
+          });
+          expect(shared.status).toBe(202);
+          const { invitations } = (await shared.json()) as { invitations: { eventId: string }[] };
+          await page
+            .locator('#events li[data-type="com.eventline.share.requested"]', {
+              hasText: invitations[0]!.eventId,
+            })
+            .click({ timeout: 20_000 });
+          expect(page.url()).toContain("#trace=");
+          const row = (name: string) => page.locator(`#trace .span-row[data-name="${name}"]`);
+          await row("process funnel-projector").first().waitFor({ timeout: 30_000 });
+          for (const name of [
+            "POST /v1/shares",
+            "send viral-shares",
+            "process email-worker",
+            "handle email-sender",
+            "send viral-funnel",
+          ])
+            expect(await row(name).count(), name).toBeGreaterThan(0);
+          // The clicked event's own spans stand out, and every bar is laid out in the track.
+          expect(
+            await page.locator('#trace .span-row.focus[data-name="process email-worker"]').count(),
+          ).toBe(1);
+          const bar = await row("process email-worker").locator(".span-bar").boundingBox();
+          expect(bar!.width).toBeGreaterThan(0);
+          await expect
+            .poll(() => row("process email-worker").locator(".span-details").textContent())
+            .toContain("attempt 1 · handled");
+          await page.screenshot({
+            path: join(tmpdir(), "eventline-dashboard-trace.png"),
+            fullPage: true,
+          });
           // Nothing outside loopback: no CDN, no fonts, no analytics.
           expect(requests.filter((url) => !url.startsWith(base))).toEqual([]);
           expect(consoleErrors).toEqual([]);

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Evaluation, evaluateProgram } from "../../infra/evaluate";
 import { accountId } from "../../infra/gcp/platform";
+import { TRACE_WRITER_ROLE } from "../../infra/gcp/trace-access";
 import { REPLAY_TOOL_DATABASES } from "../../infra/model/databases";
 import { resolveSystem } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
@@ -90,9 +91,34 @@ describe.each(["dev", "prod"])("the %s stack's access matrix", (stack) => {
     expect(others).toContain("svc-gateway");
     expect(others).toContain("svc-tracker");
     for (const account of others) expect(firestore(account), account).toEqual([]);
-    expect(grantsOf(matrix, "svc-gateway").every((g) => g.role === "roles/pubsub.publisher")).toBe(
-      true,
+    expect(
+      grantsOf(matrix, "svc-gateway").every(
+        (g) => g.role === "roles/pubsub.publisher" || g.role === TRACE_WRITER_ROLE,
+      ),
+    ).toBe(true);
+  });
+
+  it("lets every workload, and only the workloads, write spans to Cloud Trace", () => {
+    const writers = new Set(
+      matrix.grants.filter((grant) => grant.role === TRACE_WRITER_ROLE).map((g) => g.account),
     );
+    expect([...writers].sort()).toEqual(
+      [...handlerAccounts, accountId("svc", "gateway"), accountId("svc", "tracker")].sort(),
+    );
+    for (const grant of matrix.grants.filter((g) => g.role === TRACE_WRITER_ROLE))
+      expect(grant.kind).toBe("project");
+  });
+
+  it("tells every workload to send its spans to Cloud Trace at the stack's sampling ratio", () => {
+    const environments = evaluation.resources.flatMap((resource) => {
+      const text = JSON.stringify(resource.inputs);
+      return text.includes('"MODE"') ? [text] : [];
+    });
+    expect(environments.length).toBeGreaterThan(resolved.consumers.length);
+    for (const text of environments) {
+      expect(text).toMatch(/"EVENTLINE_TRACE_EXPORT"(,"value":|:)"cloud-trace"/);
+      expect(text).toMatch(/"EVENTLINE_TRACE_SAMPLE_RATIO"(,"value":|:)"0\.1"/);
+    }
   });
 
   it("lets the replay account read the event store and write only the replay tools' databases", () => {

@@ -172,6 +172,12 @@ describe("the stack configuration", () => {
       /is not a Firestore location/,
     ],
     [
+      "a trace sampling ratio above 1",
+      { "eventline:traceSampleRatio": "1.5" },
+      "eventline:traceSampleRatio",
+      /"1.5" is not a number from 0 to 1/,
+    ],
+    [
       "a misspelt key",
       { "eventline:gatewayPublik": "true" },
       "eventline:gatewayPublik",

@@ -43,6 +43,12 @@ describe.each(stacks)(
     const pullConsumers = resolved.consumers.flatMap((consumer) =>
       consumer.delivery === "pull" ? [consumer] : [],
     );
+    /** Every workload writes its spans to Cloud Trace, on the project, at the stack's ratio. */
+    const traceWriting = { type: types.projectIam, role: "roles/cloudtrace.agent", on: project };
+    const tracingEnv = {
+      EVENTLINE_TRACE_EXPORT: "cloud-trace",
+      EVENTLINE_TRACE_SAMPLE_RATIO: "0.1",
+    };
     const topicOfType = new Map(
       resolved.topics.flatMap((topic) =>
         topic.events.map((event) => [event.type, topic.name] as const),
@@ -211,6 +217,7 @@ describe.each(stacks)(
             role: "roles/secretmanager.secretAccessor",
             on: secret,
           })),
+          traceWriting,
         ];
         expect(
           grants(evaluation, member).filter(
@@ -447,6 +454,7 @@ describe.each(stacks)(
         MODE: "gateway",
         STACK: stack,
         GOOGLE_CLOUD_PROJECT: project,
+        ...tracingEnv,
         EVENTLINE_GATEWAY_AUDIENCE: `eventline://${stack}/gateway`,
         EVENTLINE_PRODUCER_ACCOUNTS: JSON.stringify(
           Object.fromEntries(resolved.producers.map((p) => [p.name, producerEmail(p.name)])),
@@ -468,13 +476,14 @@ describe.each(stacks)(
             !(TRACKER_EVENT_TYPES as readonly string[]).includes(event.type),
         ),
       );
-      expect(grants(evaluation, member)).toEqual(
-        posted.map((topic) => ({
+      expect(grants(evaluation, member)).toEqual([
+        traceWriting,
+        ...posted.map((topic) => ({
           type: types.topicIam,
           role: "roles/pubsub.publisher",
           on: topic.name,
         })),
-      );
+      ]);
       const invokers = ofType(evaluation, types.serviceIam).filter(
         (resource) => resource.inputs["name"] === "gateway",
       );
@@ -497,10 +506,12 @@ describe.each(stacks)(
         MODE: "tracker",
         STACK: stack,
         GOOGLE_CLOUD_PROJECT: project,
+        ...tracingEnv,
         EVENTLINE_CARD_BASE_URL: expect.stringMatching(/^https:\/\//),
       });
       const member = `serviceAccount:svc-tracker@${project}.iam.gserviceaccount.com`;
       expect(grants(evaluation, member)).toEqual([
+        traceWriting,
         { type: types.topicIam, role: "roles/pubsub.publisher", on: "viral-funnel" },
       ]);
       expect(

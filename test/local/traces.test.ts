@@ -4,6 +4,7 @@ import { registry } from "../../handlers/registry";
 import { archiver } from "../../handlers/runtime/event-store";
 import { registryOf } from "../../handlers/runtime/handler";
 import { ATTR } from "../../handlers/runtime/tracing";
+import { pubsubClient } from "../../tools/local/emulator-clients";
 import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { localSettings } from "../../tools/local/settings";
 import type { StoredSpan, StoredTrace } from "../../tools/local/span-store";
@@ -81,7 +82,7 @@ describe("traces of npm start", () => {
     expect(response.status).toBe(202);
     const share = (await response.json()) as {
       correlationId: string;
-      invitations: { eventId: string }[];
+      invitations: { eventId: string; invitationId: string }[];
     };
 
     let trace: StoredTrace | undefined;
@@ -205,10 +206,76 @@ describe("traces of npm start", () => {
     const all = await runCli(["trace", found.traceId, "--all", "--url", environment.baseUrl]);
     expect(all.stdout).toContain("Transaction.Commit");
 
+    // A click on the invitation's link is a trace of its own: the tracker's request, the click
+    // event it publishes, and the funnel-projector's delivery of it.
+    const clicked = await fetch(
+      `${environment.baseUrl}/t/click/${encodeURIComponent(share.invitations[0]!.invitationId)}?to=${encodeURIComponent(`${environment.baseUrl}/`)}`,
+      { redirect: "manual" },
+    );
+    expect(clicked.status).toBe(302);
+    await expect
+      .poll(
+        async () => {
+          const { traces } = (await getJson("/api/traces")).body as {
+            traces: { traceId: string; name: string }[];
+          };
+          const click = traces.find((t) => t.name === "GET /t/click/:invitationId");
+          if (click === undefined) return [];
+          const { body } = await getJson(`/api/traces/${click.traceId}`);
+          return (body as StoredTrace).spans.map((span) => span.name);
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toEqual(expect.arrayContaining(["send viral-funnel", "process funnel-projector"]));
+
     const recent = await getJson("/api/traces");
     expect(
       (recent.body as { traces: { traceId: string }[] }).traces.map((t) => t.traceId),
     ).toContain(found.traceId);
+  });
+
+  it("shows a dead letter in the trace: the delivery failed with its reason, and the dead letter's publish under it", async () => {
+    const pubsub = pubsubClient(environment.settings);
+    try {
+      await pubsub.topic("viral-shares").publishMessage({
+        data: Buffer.from("not a protobuf message"),
+        attributes: {
+          "ce-id": "poison-trace-1",
+          "ce-source": "//tests",
+          "ce-type": "com.eventline.share.requested",
+          "ce-specversion": "1.0",
+          "ce-time": new Date().toISOString(),
+          "content-type": "application/protobuf",
+          "ce-channel": "email",
+        },
+      });
+    } finally {
+      await pubsub.close();
+    }
+    let trace: StoredTrace | undefined;
+    await expect
+      .poll(
+        async () => {
+          const { status, body } = await getJson("/api/traces?id=poison-trace-1");
+          trace = status === 200 ? (body as { traces: StoredTrace[] }).traces[0] : undefined;
+          return trace?.spans.filter((s) => s.name === "send email-worker-dlq").length ?? 0;
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBe(1);
+    const email = only(trace!, "process email-worker");
+    expect(email.status).toBe("error");
+    expect(email.attributes).toMatchObject({
+      [ATTR.outcome]: "dead-lettered",
+      [ATTR.deadLetterReason]: "undecodable-body",
+      [ATTR.action]: "ack",
+    });
+    expect(email.events.map((e) => e.name)).toContain("exception");
+    expect(only(trace!, "send email-worker-dlq").parentSpanId).toBe(email.spanId);
+    const printed = await runCli(["trace", "poison-trace-1", "--url", environment.baseUrl]);
+    expect(printed.stdout).toMatch(
+      /process email-worker .*attempt 1, dead-lettered, reason undecodable-body, ERROR dead-lettered: undecodable-body/,
+    );
   });
 
   it("answers a lookup it cannot serve with a 4xx that says why", async () => {

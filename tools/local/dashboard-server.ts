@@ -50,7 +50,7 @@ const contentTypes: Readonly<Record<string, string>> = {
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
 };
-const staticFiles = new Set(["index.html", "app.js", "graph.js", "style.css"]);
+const staticFiles = new Set(["index.html", "app.js", "graph.js", "trace.js", "style.css"]);
 
 /** Cards whose funnel the dashboard shows, the most sent first. */
 const FUNNEL_CARDS = 20;

@@ -182,6 +182,8 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     PUBSUB_EMULATOR_HOST: context.emulators.pubsub,
     FIRESTORE_EMULATOR_HOST: context.emulators.firestore,
     METADATA_SERVER_DETECTION: "none",
+    // Cloud Trace is the cloud's; here the spans would only fail to leave (no credentials).
+    EVENTLINE_TRACE_EXPORT: "none",
     [SETTINGS_REPORT_VARIABLE]: settingsReport,
     // Pub/Sub's pushes and producers' requests are signed by the relay's issuer here.
     ...((workload.push !== undefined || workload.mode === "gateway") && {
@@ -446,6 +448,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       `messaging provider: a local one (${standIns.messaging.baseUrl}), as eventline:messagingUrl`,
       `secrets: local values for ${[...secretConfigKeys.keys()].join(", ")}`,
       `${SETTINGS_REPORT_VARIABLE}: where each workload records the settings it read`,
+      "EVENTLINE_TRACE_EXPORT: none (spans go to Cloud Trace only in the cloud)",
     ];
     overrides.push(
       `sent through them: ${standIns.smtp.mails.length} emails over SMTP, ${standIns.messaging.requests.length} texts to the provider's API`,

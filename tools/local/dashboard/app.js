@@ -21,14 +21,57 @@ function element(tag, className, text) {
 }
 
 // ---- views: the flow first, the topology one tab away (and at #topology) ----
-function showView(name) {
-  for (const view of ["flow", "topology"]) {
+function showView(name, hash) {
+  for (const view of ["flow", "topology", "trace"]) {
     const selected = view === name;
     $(`tab-${view}`).setAttribute("aria-selected", String(selected));
-    $(view === "flow" ? "flow" : "topology-view").hidden = !selected;
+    $(view === "flow" ? "flow" : `${view}-view`).hidden = !selected;
   }
-  if (window.location.hash !== (name === "flow" ? "" : `#${name}`))
-    window.history.replaceState(null, "", name === "flow" ? window.location.pathname : `#${name}`);
+  const wanted = name === "flow" ? "" : (hash ?? `#${name}`);
+  if (window.location.hash !== wanted)
+    window.history.replaceState(null, "", name === "flow" ? window.location.pathname : wanted);
+}
+
+// ---- trace: the waterfall of a flow (trace.js) ----
+function showTraceOf(id, event) {
+  $("trace-id").value = id;
+  const about = $("trace-event");
+  about.textContent = "";
+  if (event) {
+    about.appendChild(
+      element("p", "meta", `${event.type}  ${event.id}  corr=${event.correlationId}`),
+    );
+    about.appendChild(
+      element(
+        "pre",
+        "",
+        JSON.stringify(
+          {
+            topic: event.topic,
+            source: event.source,
+            causationId: event.causationId,
+            payload: event.payload,
+          },
+          null,
+          2,
+        ),
+      ),
+    );
+  }
+  showView("trace", `#trace=${encodeURIComponent(id)}`);
+  state.trace = { id, focus: event && event.id };
+  return refreshTrace();
+}
+
+// A flow goes on after its first events show: the open waterfall is drawn again as spans end.
+async function refreshTrace() {
+  if (!state.trace || !state.trace.id || $("trace-view").hidden) return;
+  await window
+    .showTrace($("trace"), state.trace.id, {
+      all: $("trace-all").checked,
+      focus: state.trace.focus,
+    })
+    .catch((err) => ($("trace").textContent = `trace unavailable: ${err.message}`));
 }
 
 // ---- topology ----
@@ -59,27 +102,9 @@ function eventItem(event) {
       `  ${event.id}  corr=${event.correlationId}${event.subject ? `  subject=${event.subject}` : ""}`,
     ),
   );
-  item.addEventListener("click", () => {
-    const open = item.querySelector("pre");
-    if (open) open.remove();
-    else
-      item.appendChild(
-        element(
-          "pre",
-          "",
-          JSON.stringify(
-            {
-              topic: event.topic,
-              source: event.source,
-              causationId: event.causationId,
-              payload: event.payload,
-            },
-            null,
-            2,
-          ),
-        ),
-      );
-  });
+  // An event's flow: every consumer it reached, retries, dead letters, times and errors.
+  item.title = "show this event's flow";
+  item.addEventListener("click", () => showTraceOf(event.correlationId, event));
   return item;
 }
 
@@ -272,7 +297,17 @@ function every(ms, task) {
 
 $("tab-flow").addEventListener("click", () => showView("flow"));
 $("tab-topology").addEventListener("click", () => showView("topology"));
-showView(window.location.hash === "#topology" ? "topology" : "flow");
+$("tab-trace").addEventListener("click", () =>
+  showView("trace", `#trace=${encodeURIComponent($("trace-id").value.trim())}`),
+);
+$("trace-form").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  showTraceOf($("trace-id").value.trim());
+});
+$("trace-all").addEventListener("change", () => showTraceOf($("trace-id").value.trim()));
+if (window.location.hash.startsWith("#trace="))
+  showTraceOf(decodeURIComponent(window.location.hash.slice("#trace=".length)));
+else showView(window.location.hash === "#topology" ? "topology" : "flow");
 $("filter-type").addEventListener("change", renderEvents);
 $("filter-correlation").addEventListener("input", renderEvents);
 $("refresh-dead-letters").addEventListener("click", () => void refreshDeadLetters());
@@ -280,4 +315,5 @@ loadTopology().catch((err) => ($("topology").textContent = `topology unavailable
 connectFeed();
 every(2000, refreshConsumers);
 every(5000, refreshFunnel);
+every(2000, refreshTrace);
 every(30000, refreshDeadLetters);
