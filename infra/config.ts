@@ -62,6 +62,8 @@ export interface StackConfig {
   redirectHosts: string[];
   /** `eventline:trackerDomain`: a custom domain for the tracker, mapped to it; links use it. */
   trackerDomain: string | undefined;
+  /** `eventline:hookSigningSecret` (secret): what hooks sign with. Undefined when no hook is declared. */
+  hookSigningSecret: pulumi.Output<string> | undefined;
 }
 
 /**
@@ -92,6 +94,7 @@ export const configDefaults = {
   "eventline:cardBaseUrl": "",
   "eventline:redirectHosts": [] as string[],
   "eventline:trackerDomain": "",
+  "eventline:hookSigningSecret": "",
 } as const;
 
 /** The keys whose values are secrets, each with an example value: set with `pulumi config set --secret`, stored in Secret Manager. */
@@ -162,6 +165,7 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:cardBaseUrl",
   "eventline:redirectHosts",
   "eventline:trackerDomain",
+  "eventline:hookSigningSecret",
 ]);
 
 /** Reads raw values and records what is wrong with them. */
@@ -543,6 +547,16 @@ export function loadStackConfig(
       )
     : undefined;
 
+  // A Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes.
+  const hookSigningSecret = needs.has("hooks")
+    ? read.secret(
+        "eventline:hookSigningSecret",
+        /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/,
+        "whsec_ and base64",
+        'pulumi config set --secret eventline:hookSigningSecret "whsec_$(openssl rand -base64 32)"',
+      )
+    : undefined;
+
   if (read.issues.length > 0) throw new ConfigError(read.issues);
   return {
     project: project!,
@@ -560,5 +574,6 @@ export function loadStackConfig(
     cardBaseUrl,
     redirectHosts: redirectHosts!,
     trackerDomain,
+    hookSigningSecret,
   };
 }
