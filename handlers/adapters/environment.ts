@@ -244,6 +244,11 @@ export function recordOnlyAdapters(firestore: Firestore): void {
   recordOnly.add(firestore);
 }
 
+/** Whether outside calls made with `firestore` must only be recorded (replay, backtests). */
+export function isRecordOnly(firestore: Firestore): boolean {
+  return recordOnly.has(firestore);
+}
+
 /** The email adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */
 export function emailAdapterFrom(settings: Settings, firestore: Firestore): EmailAdapter {
   const email = emailSettings(settings);

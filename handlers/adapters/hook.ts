@@ -18,6 +18,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { metaToAttributes } from "../runtime/codec";
+import { isRecordOnly } from "./environment";
 import { EncodeError, PermanentError, RetryableError } from "../runtime/errors";
 import type { EventType, EventTypes } from "../runtime/event-types";
 import type { Handler, HandlerContext, HandlerEvent, HandlerName } from "../runtime/handler";
@@ -107,6 +108,11 @@ export function hookHandler(
 ): Handler {
   const service = `hook:${name}`;
   const handle = async (event: HandlerEvent<EventType>, ctx: HandlerContext): Promise<void> => {
+    // Replay runs handlers again for what they compute: an agent must not be told twice.
+    if (isRecordOnly(ctx.firestore)) {
+      ctx.log.info({ hook: name }, "hook not called: outside calls are recorded only (replay)");
+      return;
+    }
     const url = options.url();
     const webhook = new Webhook(options.secret());
     const { headers, body } = signedDelivery(event, options.eventTypes, webhook);

@@ -10,6 +10,8 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Firestore } from "@google-cloud/firestore";
+import { recordOnlyAdapters } from "../../handlers/adapters/environment";
 import { hookHandler, signedDelivery } from "../../handlers/adapters/hook";
 import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
@@ -220,6 +222,37 @@ describe("a hook", () => {
       reason: MAX_ATTEMPTS_REASON,
     });
     expect(publisher.messages.some((m) => m.topic === consumer.deadLetterTopic)).toBe(true);
+  });
+});
+
+describe("a hook under replay", () => {
+  it("is not called where outside calls are recorded only, as replay runs handlers", async () => {
+    const { id, delivery } = optimizationRequired();
+    const isolated = new Firestore({
+      projectId: emulators.projectId,
+      host: emulators.firestoreHost,
+      ssl: false,
+      databaseId: `replay-${randomUUID().slice(0, 8)}`,
+    });
+    recordOnlyAdapters(isolated);
+    const hook = new DeliveryProcessor({
+      consumer,
+      handler: hookHandler(consumer.name, consumer.contract.accepts as [EventType], {
+        eventTypes,
+        url: () => url,
+        secret: () => SECRET,
+      }),
+      eventTypes,
+      firestore: isolated,
+      publisher: new CapturingPublisher(),
+      metrics: new RuntimeMetrics(),
+      logger,
+      outsideCalls: new OutsideCalls(logger),
+      groupCommitsAfter: false,
+    });
+    expect(await hook.process(delivery)).toEqual({ action: "ack", result: "handled" });
+    expect(deliveriesOf(id)).toHaveLength(0);
+    await isolated.terminate();
   });
 });
 
