@@ -18,3 +18,12 @@ export function eventTypesFor(stack = "local"): EventTypes {
   }
   return eventTypes;
 }
+
+/**
+ * Where hook `name` sends on `stack`: the declaration's URL, or the stack's override
+ * (`stacks.<stack>.hooks`). Undefined for a name no hook has.
+ */
+export function hookUrlFor(name: string, stack = "local"): string | undefined {
+  return eventTypesFor(stack).system.consumers.find((consumer) => consumer.name === name)?.hook
+    ?.url;
+}

@@ -24,8 +24,14 @@ import { projectAnalytics } from "./marketplace/project-analytics";
 import { projectIndexer } from "./marketplace/project-indexer";
 import { searchProjects } from "./marketplace/search-projects";
 import { searchUsers } from "./marketplace/search-users";
+import { processHookSettings } from "./adapters/environment";
+import { hookHandler } from "./adapters/hook";
+import { eventTypesFor, hookUrlFor } from "./declared";
+import { system } from "../infra/system";
 import { archiver } from "./runtime/event-store";
+import type { EventType } from "./runtime/event-types";
 import { registryOf, type HandlerRegistry } from "./runtime/handler";
+import { processSettings } from "./runtime/settings";
 import { emailSender } from "./viral/email-sender";
 import { funnelProjector } from "./viral/funnel-projector";
 import { smsSender } from "./viral/sms-sender";
@@ -60,4 +66,19 @@ export const registry: HandlerRegistry = registryOf(
   classifier,
   router,
   responder,
+  // Hooks: outside agents told of events over signed HTTP, each a consumer of its own name.
+  ...Object.entries(system.hooks ?? {}).map(([name, hook]) =>
+    hookHandler(name, hook.accepts as [EventType, ...EventType[]], {
+      eventTypes: eventTypesFor(),
+      url: () => {
+        const base = processSettings().get("EVENTLINE_HOOK_BASE_URL");
+        if (base !== undefined && base !== "") return `${base.replace(/\/+$/, "")}/${name}`;
+        const stack = processSettings().get("STACK") ?? "local";
+        const url = hookUrlFor(name, stack);
+        if (url === undefined) throw new Error(`hook ${name} is not declared for stack ${stack}`);
+        return url;
+      },
+      secret: () => processHookSettings().signingSecret,
+    }),
+  ),
 );

@@ -64,6 +64,8 @@ export interface StackConfig {
   trackerDomain: string | undefined;
   /** `eventline:traceSampleRatio`: the share of new traces the workloads keep, 0 to 1. */
   traceSampleRatio: number;
+  /** `eventline:hookSigningSecret` (secret): what hooks sign with. Undefined when no hook is declared. */
+  hookSigningSecret: pulumi.Output<string> | undefined;
 }
 
 /**
@@ -95,6 +97,7 @@ export const configDefaults = {
   "eventline:redirectHosts": [] as string[],
   "eventline:trackerDomain": "",
   "eventline:traceSampleRatio": Number(settings.EVENTLINE_TRACE_SAMPLE_RATIO.default),
+  "eventline:hookSigningSecret": "",
 } as const;
 
 /** The keys whose values are secrets, each with an example value: set with `pulumi config set --secret`, stored in Secret Manager. */
@@ -166,6 +169,7 @@ export const eventlineConfigKeys: ReadonlySet<string> = new Set([
   "eventline:redirectHosts",
   "eventline:trackerDomain",
   "eventline:traceSampleRatio",
+  "eventline:hookSigningSecret",
 ]);
 
 /** Reads raw values and records what is wrong with them. */
@@ -563,6 +567,16 @@ export function loadStackConfig(
     set("eventline:traceSampleRatio", "0.05"),
   );
 
+  // A Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes.
+  const hookSigningSecret = needs.has("hooks")
+    ? read.secret(
+        "eventline:hookSigningSecret",
+        /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/,
+        "whsec_ and base64",
+        'pulumi config set --secret eventline:hookSigningSecret "whsec_$(openssl rand -base64 32)"',
+      )
+    : undefined;
+
   if (read.issues.length > 0) throw new ConfigError(read.issues);
   return {
     project: project!,
@@ -581,5 +595,6 @@ export function loadStackConfig(
     redirectHosts: redirectHosts!,
     trackerDomain,
     traceSampleRatio: traceSampleRatio!,
+    hookSigningSecret,
   };
 }

@@ -566,7 +566,25 @@ export const system = defineSystem({
     },
   },
 
+  // Outside agents told of events over signed HTTP, each a consumer of its own (MO: the agents that
+  // act on optimization_required). The optimization agents answer with campaign.optimized,
+  // which is published as the hook's own event.
+  hooks: {
+    "optimization-agents": {
+      description:
+        "The optimization agents: told of each optimization_required, they answer with the campaign.optimized they decided.",
+      topic: "campaigns",
+      accepts: ["com.eventline.campaign.optimization_required"],
+      emits: ["com.eventline.campaign.optimized"],
+      url: "https://agents.eventline.example/hooks/optimization",
+    },
+  },
+
   stacks: {
+    // npm start sends the hooks to `eventline hooks listen` on this machine.
+    local: {
+      hooks: { "optimization-agents": { url: "http://127.0.0.1:8787/optimization-agents" } },
+    },
     // dev runs small and cheap; prod takes the declared bounds above.
     dev: {
       consumers: {

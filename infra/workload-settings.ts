@@ -34,6 +34,8 @@ export function secretSettingsNeeded(
     needed.set("EVENTLINE_SMTP_URL", config.email.smtpUrl);
   if (uses.has("messaging") && config.messaging.transport === "twilio")
     needed.set("EVENTLINE_MESSAGING_AUTH_TOKEN", config.messaging.authToken);
+  if (uses.has("hooks") && config.hookSigningSecret !== undefined)
+    needed.set("EVENTLINE_HOOK_SIGNING_SECRET", config.hookSigningSecret);
   return needed;
 }
 
@@ -76,6 +78,9 @@ export function capabilitySettings(
       case "tracking-links":
         values["EVENTLINE_TRACKER_URL"] = sources.trackerUrl;
         values["EVENTLINE_CARD_BASE_URL"] = config.cardBaseUrl!;
+        break;
+      case "hooks":
+        secret("EVENTLINE_HOOK_SIGNING_SECRET");
         break;
     }
   }

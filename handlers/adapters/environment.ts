@@ -13,6 +13,7 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { Capability } from "../../infra/model/settings";
 import { ConfigError, processSettings, type Settings } from "../runtime/settings";
 import { OutboxEmailAdapter, SmtpEmailAdapter, type EmailAdapter } from "./email";
+import { LOCAL_HOOK_SIGNING_SECRET } from "./local-hook-secret";
 import { OutboundRecorder } from "./outbound";
 import {
   OutboxTextAdapter,
@@ -190,12 +191,46 @@ export function linkSettings(settings: Settings): LinkSettings {
   });
 }
 
+/** What the hooks capability configures. */
+export interface HookSettings {
+  signingSecret: string;
+}
+
+/** @throws ConfigError when the secret is missing, or is not a Standard Webhooks secret. */
+export function hookSettings(settings: Settings): HookSettings {
+  return collect((problems) => {
+    const signingSecret = isLocal(settings)
+      ? settings.withDefault("EVENTLINE_HOOK_SIGNING_SECRET", LOCAL_HOOK_SIGNING_SECRET)
+      : required(
+          settings,
+          problems,
+          "EVENTLINE_HOOK_SIGNING_SECRET",
+          "hooks sign every delivery with it (pulumi config set --secret eventline:hookSigningSecret whsec_<base64 of 24 to 64 random bytes>)",
+        );
+    if (signingSecret !== "") {
+      const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(signingSecret)?.[1];
+      const bytes = key === undefined ? 0 : Buffer.from(key, "base64").length;
+      if (bytes < 24 || bytes > 64)
+        problems.push(
+          "EVENTLINE_HOOK_SIGNING_SECRET is not whsec_ and the base64 of 24 to 64 bytes (openssl rand -base64 32 makes one)",
+        );
+    }
+    return { signingSecret };
+  });
+}
+
 /** Each capability's check, which the launcher runs before a consumer takes messages. */
 export const capabilityChecks: Readonly<Record<Capability, (settings: Settings) => unknown>> = {
   smtp: emailSettings,
   messaging: textSettings,
   "tracking-links": linkSettings,
+  hooks: hookSettings,
 };
+
+/** The hooks' signing secret of this process. */
+export function processHookSettings(): HookSettings {
+  return hookSettings(processSettings());
+}
 
 /** Firestore clients whose adapters only record (see {@link recordOnlyAdapters}). */
 const recordOnly = new WeakSet<Firestore>();
@@ -207,6 +242,11 @@ const recordOnly = new WeakSet<Firestore>();
  */
 export function recordOnlyAdapters(firestore: Firestore): void {
   recordOnly.add(firestore);
+}
+
+/** Whether outside calls made with `firestore` must only be recorded (replay, backtests). */
+export function isRecordOnly(firestore: Firestore): boolean {
+  return recordOnly.has(firestore);
 }
 
 /** The email adapter the settings ask for. @throws ConfigError naming a missing or bad variable. */

@@ -88,6 +88,7 @@ export function defineSystem<
   consumers: C & NoInfer<CheckConsumers<T, H, C>>;
   producers?: SystemSpec["producers"];
   services?: SystemSpec["services"];
+  hooks?: SystemSpec["hooks"];
   stacks?: Readonly<Record<string, StackOverrides>>;
 }): System<T, H, C> {
   return spec;

@@ -18,6 +18,7 @@ import { messageNameOf, oneofMembers } from "./proto";
 import type {
   ConsumerSpec,
   HandlerContract,
+  HookSpec,
   PullConsumerSpec,
   ResolvedConsumer,
   ResolvedPullConsumer,
@@ -211,6 +212,40 @@ function resolveConsumer(
   };
 }
 
+/** The handler contract a hook runs under: it takes and answers with what it declares, and signs. */
+export function hookContract(hook: HookSpec): HandlerContract {
+  return {
+    accepts: hook.accepts,
+    emits: hook.emits ?? [],
+    uses: ["hooks"],
+    description: hook.description ?? `Outside agent told of its events over signed HTTP.`,
+  };
+}
+
+/**
+ * The consumer a hook becomes: a push consumer (Cloud Run) whose handler, of the hook's name,
+ * POSTs each event to the hook's URL on this stack (handlers/adapters/hook.ts).
+ */
+function hookConsumer(
+  name: string,
+  hook: HookSpec,
+  url: string,
+  topic: ResolvedTopic,
+): ResolvedConsumer {
+  const spec: ConsumerSpec = {
+    handler: name,
+    topic: hook.topic,
+    delivery: "push",
+    ...(hook.filter !== undefined && { filter: hook.filter }),
+    ...(hook.retry !== undefined && { retry: hook.retry }),
+    ...(hook.maxDeliveryAttempts !== undefined && {
+      maxDeliveryAttempts: hook.maxDeliveryAttempts,
+    }),
+    description: hook.description ?? `Hook: POSTs ${hook.accepts.join(", ")} to ${url}.`,
+  };
+  return { ...resolveConsumer(name, spec, hookContract(hook), topic), hook: { url } };
+}
+
 function archiverFor(topic: ResolvedTopic): ResolvedPullConsumer {
   const accepts = topic.events.map((event) => event.type);
   const spec: PullConsumerSpec = {
@@ -292,11 +327,21 @@ export function resolveSystem(spec: SystemSpec, stack = "dev"): ResolvedSystem {
         topicByName.get(consumer.topic)!,
       ),
     ),
+    ...Object.entries(merged.hooks ?? {}).map(([name, hook]) =>
+      hookConsumer(
+        name,
+        hook,
+        spec.stacks?.[stack]?.hooks?.[name]?.url ?? hook.url,
+        topicByName.get(hook.topic)!,
+      ),
+    ),
     ...topics.map(archiverFor),
   ];
   const handlers = Object.fromEntries(
     Object.entries(merged.handlers).map(([name, contract]) => [name, contractOf(contract)]),
   );
+  for (const [name, hook] of Object.entries(merged.hooks ?? {}))
+    handlers[name] = contractOf(hookContract(hook));
   handlers[ARCHIVER_HANDLER] = {
     accepts: topics.flatMap((topic) => topic.events.map((event) => event.type)),
     emits: [],

@@ -11,9 +11,9 @@
  */
 
 /** What a handler may use beyond Pub/Sub and Firestore; each brings its settings. */
-export type Capability = "smtp" | "messaging" | "tracking-links";
+export type Capability = "smtp" | "messaging" | "tracking-links" | "hooks";
 
-export const capabilities: readonly Capability[] = ["smtp", "messaging", "tracking-links"];
+export const capabilities: readonly Capability[] = ["smtp", "messaging", "tracking-links", "hooks"];
 
 /** Where a setting's value comes from in the cloud. */
 export type SettingSource =
@@ -233,6 +233,22 @@ export const settings = {
     source: { kind: "config", key: "eventline:redirectHosts" },
     default: "",
   },
+
+  // ---- Capability hooks: the consumers that POST events to outside agents ----
+  EVENTLINE_HOOK_SIGNING_SECRET: {
+    description:
+      "The Standard Webhooks signing secret (whsec_ and base64 of 24 to 64 bytes) hooks sign every delivery with. Locally, a fixed local secret that eventline hooks listen uses too.",
+    source: {
+      kind: "secret",
+      key: "eventline:hookSigningSecret",
+      example: "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    },
+  },
+  EVENTLINE_HOOK_BASE_URL: {
+    description:
+      "Sends every hook to <url>/<hook name> instead of its declared address: a local receiver (eventline hooks listen, eventline verify). Never deployed.",
+    source: { kind: "local" },
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;
@@ -249,6 +265,7 @@ export const capabilitySettings: Readonly<Record<Capability, readonly SettingNam
     "EVENTLINE_WHATSAPP_FROM",
   ],
   "tracking-links": ["EVENTLINE_TRACKER_URL", "EVENTLINE_CARD_BASE_URL"],
+  hooks: ["EVENTLINE_HOOK_SIGNING_SECRET"],
 };
 
 /** The tracker's own settings besides those of every workload. */

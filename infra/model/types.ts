@@ -252,8 +252,10 @@ export interface ServiceSpec {
   cloudRun?: CloudRunPlacement;
 }
 
-/** Per-stack changes to consumers' delivery and scaling, and topics' retention. */
+/** Per-stack changes to consumers' delivery and scaling, topics' retention and hooks' addresses. */
 export interface StackOverrides {
+  /** Where a hook's events go on this stack, e.g. a local receiver. */
+  hooks?: Readonly<Record<string, { url: string }>>;
   topics?: Readonly<Record<string, { retention?: Duration }>>;
   consumers?: Readonly<
     Record<
@@ -293,6 +295,31 @@ export interface ProducerSpec {
   shares?: boolean;
 }
 
+/**
+ * An agent outside the system that is told of events over HTTP, as a consumer: each event it
+ * takes is POSTed to `url` as a CloudEvent (binary mode) signed per Standard Webhooks, with the
+ * retries, dead letters, circuit breaker and idempotency of any consumer. A 2xx reply whose body
+ * is a CloudEvent of a type it `emits` is published as its own event.
+ */
+export interface HookSpec {
+  /** The topic its events come from (a key of the declaration's `topics`). */
+  topic: string;
+  /** The event types it is told of; the topic must carry each. */
+  accepts: readonly string[];
+  /** A Pub/Sub filter narrowing those further. Default: the accepted types when the topic carries others. */
+  filter?: string;
+  /** Where its events are POSTed: https, or http to a loopback address (a local receiver). */
+  url: string;
+  /** The event types it may answer with. Default: none (a reply body is ignored). */
+  emits?: readonly string[];
+  /** Deliveries before its dead letter, 5..100. Default `consumerDefaults.maxDeliveryAttempts` (defaults.ts). */
+  maxDeliveryAttempts?: number;
+  /** Redelivery backoff. Default `consumerDefaults.retry` (defaults.ts). */
+  retry?: RetrySpec;
+  /** What it is, for the catalog. */
+  description?: string;
+}
+
 /** The whole declaration, as written in infra/system.ts. */
 export interface SystemSpec {
   topics: Readonly<Record<string, TopicSpec>>;
@@ -302,6 +329,8 @@ export interface SystemSpec {
   producers?: Readonly<Record<string, ProducerSpec>>;
   /** The gateway and the tracker. Default: both internal-only except as stated on each. */
   services?: Readonly<Partial<Record<ServiceName, ServiceSpec>>>;
+  /** Outside agents told of events over signed HTTP. Default: none. */
+  hooks?: Readonly<Record<string, HookSpec>>;
   /** Overrides by stack name (`dev`, `prod`, `local`, ...). */
   stacks?: Readonly<Record<string, StackOverrides>>;
 }
@@ -382,6 +411,8 @@ interface ResolvedConsumerCommon {
   builtIn: boolean;
   /** Its declared share of the topic's volume and handler time, when it declares them. */
   volume?: ConsumerVolume;
+  /** Set on the consumer a hook becomes: where its events are POSTed, on this stack. */
+  hook?: { url: string };
   description?: string;
 }
 

@@ -12,6 +12,7 @@ import { capabilities } from "./settings";
 import type {
   CloudRunPlacement,
   ConsumerSpec,
+  HookSpec,
   ProducerSpec,
   ServiceSpec,
   SystemSpec,
@@ -517,6 +518,101 @@ function validateConsumer(
   validatePlacement(issues, at, consumer);
 }
 
+/** Where a hook may be sent: https anywhere, plain http only to this machine (a local receiver). */
+function hookUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== "string") return "is not a URL";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL`;
+  }
+  if (parsed.username !== "" || parsed.password !== "")
+    return `"${url}" carries credentials; hooks are authenticated by their signature`;
+  if (parsed.protocol === "https:") return undefined;
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+  if (parsed.protocol === "http:" && loopback) return undefined;
+  return `"${url}" is neither https nor http to this machine`;
+}
+
+function validateHook(
+  issues: Issues,
+  name: string,
+  hook: HookSpec,
+  spec: SystemSpec,
+  typeOwner: ReadonlyMap<string, string>,
+): void {
+  const at = `hooks.${name}`;
+  checkName(issues, at, name, maxConsumerName, "hook");
+  if (name in spec.consumers || name in spec.handlers)
+    issues.add(
+      at,
+      `"${name}" is also the name of a ${name in spec.consumers ? "consumer" : "handler"}`,
+      "a hook is a consumer and a handler of its own name: rename one of them",
+    );
+  const topic = spec.topics[hook.topic];
+  if (topic === undefined)
+    issues.add(
+      `${at}.topic`,
+      `no topic named "${String(hook.topic)}"`,
+      `use one of: ${Object.keys(spec.topics).join(", ")}`,
+    );
+  if (!Array.isArray(hook.accepts) || hook.accepts.length === 0)
+    issues.add(
+      `${at}.accepts`,
+      "the hook takes no event type",
+      "list the event types it is told of",
+    );
+  else if (topic !== undefined) {
+    const missing = hook.accepts.filter((type) => !(type in topic.events));
+    if (missing.length > 0)
+      issues.add(
+        `${at}.accepts`,
+        `topic ${hook.topic} does not carry ${missing.join(", ")}`,
+        `take types of the topic: ${Object.keys(topic.events).join(", ")}`,
+      );
+  }
+  for (const type of hook.emits ?? [])
+    if (!typeOwner.has(type))
+      issues.add(
+        `${at}.emits`,
+        `unknown event type ${type}`,
+        "declare it on a topic, or fix its spelling",
+      );
+  const problem = hookUrlProblem(hook.url);
+  if (problem !== undefined)
+    issues.add(
+      `${at}.url`,
+      problem,
+      'give the agent\'s https address, e.g. "https://agents.example.com/eventline"; a local receiver goes in stacks.local.hooks',
+    );
+  if (hook.filter !== undefined) {
+    try {
+      parseFilter(hook.filter);
+    } catch (err) {
+      if (!(err instanceof FilterSyntaxError)) throw err;
+      issues.add(
+        `${at}.filter`,
+        err.message,
+        'write a Pub/Sub filter such as attributes.ce-subject = "c-1"',
+      );
+    }
+  }
+  if (
+    hook.maxDeliveryAttempts !== undefined &&
+    !(
+      Number.isInteger(hook.maxDeliveryAttempts) &&
+      hook.maxDeliveryAttempts >= pubsubLimits.maxDeliveryAttempts.min &&
+      hook.maxDeliveryAttempts <= pubsubLimits.maxDeliveryAttempts.max
+    )
+  )
+    issues.add(
+      `${at}.maxDeliveryAttempts`,
+      `${hook.maxDeliveryAttempts} is outside 5..100`,
+      "Pub/Sub dead-letters after 5 to 100 delivery attempts; pick a whole number in that range",
+    );
+}
+
 /** A producer's name becomes its service account id (`prd-<name>`) and its local identity. */
 const maxProducerName = 24;
 
@@ -658,6 +754,8 @@ export function validateSystem(
     validateProducer(issues, name, producer, typeOwner);
   for (const [name, service] of Object.entries(merged.services ?? {}))
     validateService(issues, name, service);
+  for (const [name, hook] of Object.entries(merged.hooks ?? {}))
+    validateHook(issues, name, hook, merged, typeOwner);
   for (const [name, topic] of Object.entries(merged.topics)) {
     if (topic.command !== true) continue;
     const handledBy = Object.entries(merged.consumers)
@@ -683,6 +781,8 @@ export function validateSystem(
   for (const name of Object.keys(merged.topics)) claim(name, `topics.${name}`);
   for (const name of Object.keys(merged.consumers))
     claim(`${name}-dlq`, `consumers.${name} (its dead-letter topic)`);
+  for (const name of Object.keys(merged.hooks ?? {}))
+    claim(`${name}-dlq`, `hooks.${name} (its dead-letter topic)`);
   const subscriptionNames = new Map<string, string>();
   for (const name of Object.keys(merged.consumers))
     subscriptionNames.set(name, `consumers.${name}`);
@@ -704,6 +804,21 @@ export function validateSystem(
         `stacks.${stack}.consumers.${name}`,
         `no consumer named "${name}"`,
         `override one of: ${Object.keys(spec.consumers).join(", ")}`,
+      );
+  }
+  for (const [name, hook] of Object.entries(overrides?.hooks ?? {})) {
+    if (!(name in (spec.hooks ?? {})))
+      issues.add(
+        `stacks.${stack}.hooks.${name}`,
+        `no hook named "${name}"`,
+        `override one of: ${Object.keys(spec.hooks ?? {}).join(", ") || "(no hooks are declared)"}`,
+      );
+    const problem = hookUrlProblem(hook.url);
+    if (problem !== undefined)
+      issues.add(
+        `stacks.${stack}.hooks.${name}.url`,
+        problem,
+        "give an https address, or http to 127.0.0.1",
       );
   }
   for (const name of Object.keys(overrides?.topics ?? {})) {

@@ -90,11 +90,37 @@ describe("the AsyncAPI document", () => {
       components: { messages: object };
     };
     expect(document.asyncapi).toMatch(/^3\./);
-    expect(Object.keys(document.channels)).toHaveLength(resolved.topics.length);
+    const hooks = resolved.consumers.filter((c) => c.hook !== undefined);
+    expect(Object.keys(document.channels)).toHaveLength(resolved.topics.length + hooks.length);
     expect(Object.keys(document.components.messages)).toHaveLength(catalogRows(resolved).length);
     expect(Object.values(document.operations).filter((op) => op.action === "receive")).toHaveLength(
       resolved.consumers.length,
     );
+  });
+
+  it("shows each hook: in the catalog's rows and table, and in AsyncAPI as an HTTP server, channel and POST operation", async () => {
+    expect(row("com.eventline.campaign.optimization_required")?.consumers).toContain(
+      "optimization-agents (hook)",
+    );
+    expect(row("com.eventline.campaign.optimized")?.producers).toContain(
+      "optimization-agents (hook)",
+    );
+    expect(catalogMarkdown(resolved)).toContain(
+      "| optimization-agents | `com.eventline.campaign.optimization_required` | http://127.0.0.1:8787/optimization-agents | `com.eventline.campaign.optimized` |",
+    );
+    const document = (await validatedAsyncApi(resolveSystem(system, "prod"))) as {
+      servers: Record<string, { host: string; pathname?: string; protocol: string }>;
+      operations: Record<string, { action: string; bindings?: { http?: { method: string } } }>;
+    };
+    expect(document.servers["hook-optimization-agents"]).toMatchObject({
+      host: "agents.eventline.example",
+      pathname: "/hooks/optimization",
+      protocol: "https",
+    });
+    expect(document.operations["notify-optimization-agents"]).toMatchObject({
+      action: "send",
+      bindings: { http: { method: "POST" } },
+    });
   });
 
   it("describes a payload's fields, enums, maps and timestamps as JSON Schema", () => {

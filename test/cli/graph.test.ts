@@ -63,6 +63,19 @@ describe("the diagrams", () => {
       expect(line).toMatch(/^ {2}[A-Za-z0-9_]+ (-->|-\.->)(\|"[^"]*"\|)? [A-Za-z0-9_]+$/);
   });
 
+  it("draws a hook as a consumer that POSTs to its agent, a hexagon in both languages", () => {
+    const hook = topology.nodes.find((node) => node.id === nodeId.consumer("optimization-agents"));
+    expect(hook).toMatchObject({
+      kind: "consumer",
+      hook: "http://127.0.0.1:8787/optimization-agents",
+      detail: "hook · POST http://127.0.0.1:8787/optimization-agents",
+    });
+    expect(toMermaid(topology)).toContain(
+      'consumer_optimization_agents{{"optimization-agents<br/>',
+    );
+    expect(toDot(topology)).toMatch(/consumer_optimization_agents \[label="[^"]+", shape=hexagon/);
+  });
+
   it("writes DOT with escaped labels and every edge", () => {
     const dot = toDot(topology);
     expect(dot).toMatch(/^digraph eventline \{/);

@@ -143,22 +143,24 @@ describe.each(["dev", "prod"])("the %s stack's access matrix", (stack) => {
     );
   });
 
-  it("keeps secrets to the consumers that send through them: in prod the senders, in dev none", () => {
+  it("keeps secrets to the consumers that send through them: in prod the senders and the hooks, in dev the hooks", () => {
     const readers = new Set(
       matrix.grants.filter((grant) => grant.kind === "secret").map((grant) => grant.account),
     );
     const senders = resolved.consumers.filter(
-      (c) => c.contract.uses.includes("smtp") || c.contract.uses.includes("messaging"),
+      (c) =>
+        c.contract.uses.includes("hooks") ||
+        (stack !== "dev" &&
+          (c.contract.uses.includes("smtp") || c.contract.uses.includes("messaging"))),
     );
     expect([...readers].sort()).toEqual(
-      stack === "dev"
-        ? []
-        : senders
-            .flatMap((c) =>
-              c.delivery === "push" ? [accountOf(c)] : [accountOf(c), `k8s:eventline/${c.name}`],
-            )
-            .sort(),
+      senders
+        .flatMap((c) =>
+          c.delivery === "push" ? [accountOf(c)] : [accountOf(c), `k8s:eventline/${c.name}`],
+        )
+        .sort(),
     );
+    expect(senders.some((c) => c.hook !== undefined)).toBe(true);
   });
 
   it("renders one Markdown row per grant, and names what each account is", () => {

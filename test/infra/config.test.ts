@@ -206,6 +206,7 @@ describe("the stack configuration", () => {
       "gcp:project": "X",
       "eventline:owner": "",
       "eventline:maxReplicasCap": "many",
+      "eventline:hookSigningSecret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     };
     expect(() => loadStackConfig(values)).toThrow(ConfigError);
     try {
@@ -232,6 +233,7 @@ describe("the stack configuration", () => {
       ...stackConfig(stack).values,
       "eventline:smtpUrl": "smtps://u:p@smtp.example.com:465",
       "eventline:messagingAuthToken": "t",
+      "eventline:hookSigningSecret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     };
     const config = loadStackConfig(values);
     expect(config).toMatchObject({
@@ -260,15 +262,31 @@ describe("the stack configuration", () => {
         "eventline:messagingAuthToken",
         "pulumi config set --secret eventline:messagingAuthToken <token>",
       ],
+      [
+        "eventline:hookSigningSecret",
+        'pulumi config set --secret eventline:hookSigningSecret "whsec_$(openssl rand -base64 32)"',
+      ],
     ]);
-    await expect(evaluateProgram({ stack: "dev", missingSecrets: "fail" })).resolves.toMatchObject({
-      placeholderSecrets: [],
-    });
+    // dev sends no email or text (outbox), but its hooks sign: that one secret it needs.
+    const dev = (await evaluateProgram({ stack: "dev", missingSecrets: "fail" }).catch(
+      (err: unknown) => err,
+    )) as ConfigError;
+    expect(dev.issues.map((issue) => issue.key)).toEqual(["eventline:hookSigningSecret"]);
+    await expect(
+      evaluateProgram({
+        stack: "dev",
+        missingSecrets: "fail",
+        config: {
+          "eventline:hookSigningSecret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        },
+      }),
+    ).resolves.toMatchObject({ placeholderSecrets: [] });
   });
 
   it("gives offline checks a placeholder for each secret the stack file cannot hold yet, and says which", async () => {
     const evaluation = await evaluateProgram({ stack: "prod" });
     expect(evaluation.placeholderSecrets.sort()).toEqual([
+      "eventline:hookSigningSecret",
       "eventline:messagingAuthToken",
       "eventline:smtpUrl",
     ]);

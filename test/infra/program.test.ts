@@ -55,15 +55,18 @@ describe.each(stacks)(
       ),
     );
     /** The secrets a consumer reads: in prod (smtp and twilio) those of its capabilities; dev sends to the outbox. */
-    const secretsOf = (consumer: ResolvedSystem["consumers"][number]): string[] =>
-      stack === "dev"
+    // dev records email and texts into Firestore, so only its hooks need a secret.
+    const secretsOf = (consumer: ResolvedSystem["consumers"][number]): string[] => [
+      ...(consumer.contract.uses.includes("hooks") ? ["eventline-hook-signing-secret"] : []),
+      ...(stack === "dev"
         ? []
         : [
             ...(consumer.contract.uses.includes("smtp") ? ["eventline-smtp-url"] : []),
             ...(consumer.contract.uses.includes("messaging")
               ? ["eventline-messaging-auth-token"]
               : []),
-          ];
+          ]),
+    ];
 
     beforeAll(async () => {
       evaluation = await evaluateProgram({ stack });
@@ -529,13 +532,21 @@ describe.each(stacks)(
         .map((secret) => secret.inputs["secretId"])
         .sort();
       expect(secrets).toEqual(
-        stack === "dev" ? [] : ["eventline-messaging-auth-token", "eventline-smtp-url"],
+        stack === "dev"
+          ? ["eventline-hook-signing-secret"]
+          : [
+              "eventline-hook-signing-secret",
+              "eventline-messaging-auth-token",
+              "eventline-smtp-url",
+            ],
       );
       for (const version of ofType(evaluation, types.secretVersion))
         expect(version.inputs["secretData"]).toBe(
           version.inputs["secret"].includes("smtp")
             ? "smtps://user:password@smtp.example.com:465"
-            : "0123456789abcdef0123456789abcdef",
+            : version.inputs["secret"].includes("hook")
+              ? "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+              : "0123456789abcdef0123456789abcdef",
         );
       for (const secretId of secrets) {
         const readers = ofType(evaluation, types.secretIam).filter(
@@ -560,7 +571,9 @@ describe.each(stacks)(
           expect(Object.keys(secretEnvOf(container)).sort(), consumer.name).toEqual(
             consumer.contract.uses.includes("smtp")
               ? ["EVENTLINE_SMTP_URL"]
-              : ["EVENTLINE_MESSAGING_AUTH_TOKEN"],
+              : consumer.contract.uses.includes("hooks")
+                ? ["EVENTLINE_HOOK_SIGNING_SECRET"]
+                : ["EVENTLINE_MESSAGING_AUTH_TOKEN"],
           );
           for (const ref of Object.values(secretEnvOf(container))) expect(ref.version).toBe("1");
         } else {

@@ -162,6 +162,10 @@ describe("the local environment", () => {
       received: 2,
       deadLettered: 1,
     });
+    // A hook is a consumer row of its own, which says where it sends (this registry hosts none).
+    expect(counters.find((c) => c.consumer === "optimization-agents")).toMatchObject({
+      hook: "http://127.0.0.1:8787/optimization-agents",
+    });
   });
 
   it("changes nothing in the emulator when started again with the same declaration, and records what it provisioned", async () => {

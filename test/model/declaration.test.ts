@@ -16,8 +16,11 @@ describe("the declaration of the four systems", () => {
     const resolved = resolveSystem(system, stack);
     // Every declared topic and consumer, and an archiver per topic.
     expect(resolved.topics.map((t) => t.name)).toEqual(Object.keys(system.topics));
-    expect(resolved.consumers.filter((c) => !c.builtIn).map((c) => c.name)).toEqual(
-      Object.keys(system.consumers),
+    expect(
+      resolved.consumers.filter((c) => !c.builtIn && c.hook === undefined).map((c) => c.name),
+    ).toEqual(Object.keys(system.consumers));
+    expect(resolved.consumers.filter((c) => c.hook !== undefined).map((c) => c.name)).toEqual(
+      Object.keys(system.hooks ?? {}),
     );
     expect(resolved.consumers.filter((c) => c.builtIn).map((c) => c.topic)).toEqual(
       Object.keys(system.topics),
@@ -548,12 +551,104 @@ const invalid: Array<[string, Breakage, string, RegExp]> = [
     /-2 is not a number in 0\.\.500/,
   ],
   [
+    "a hook sent over plain http to another machine",
+    (s) =>
+      void (s.hooks = {
+        agent: {
+          topic: "shares",
+          accepts: ["com.test.share.requested"],
+          url: "http://agents.example/h",
+        },
+      }),
+    "hooks.agent.url",
+    /is neither https nor http to this machine/,
+  ],
+  [
+    "a hook taking a type its topic does not carry",
+    (s) =>
+      void (s.hooks = {
+        agent: {
+          topic: "shares",
+          accepts: ["com.test.share.completed"],
+          url: "https://a.example/h",
+        },
+      }),
+    "hooks.agent.accepts",
+    /topic shares does not carry com\.test\.share\.completed/,
+  ],
+  [
+    "a hook answering with an undeclared type",
+    (s) =>
+      void (s.hooks = {
+        agent: {
+          topic: "shares",
+          accepts: ["com.test.share.requested"],
+          emits: ["com.test.share.vanished"],
+          url: "https://a.example/h",
+        },
+      }),
+    "hooks.agent.emits",
+    /unknown event type com\.test\.share\.vanished/,
+  ],
+  [
+    "a hook named like a consumer",
+    (s) =>
+      void (s.hooks = {
+        "send-worker": {
+          topic: "shares",
+          accepts: ["com.test.share.requested"],
+          url: "https://a.example/h",
+        },
+      }),
+    "hooks.send-worker",
+    /is also the name of a consumer/,
+  ],
+  [
+    "a stack override of an unknown hook",
+    (s) => void (s.stacks = { dev: { hooks: { ghost: { url: "http://127.0.0.1:8787/" } } } }),
+    "stacks.dev.hooks.ghost",
+    /no hook named "ghost"/,
+  ],
+  [
     "a stack override of an unknown consumer",
     (s) => void (s.stacks = { dev: { consumers: { ghost: { ackDeadline: "20s" } } } }),
     "stacks.dev.consumers.ghost",
     /no consumer named "ghost"/,
   ],
 ];
+
+describe("hooks", () => {
+  it("become push consumers of their own name, with a contract that signs, and the stack's address", () => {
+    const spec = validSpec();
+    spec.hooks = {
+      agent: {
+        topic: "funnel",
+        accepts: ["com.test.invitation.opened"],
+        emits: ["com.test.share.requested"],
+        url: "https://agents.example/hook",
+      },
+    };
+    spec.stacks = { local: { hooks: { agent: { url: "http://127.0.0.1:8787/agent" } } } };
+    const dev = resolveSystem(spec, "dev");
+    const hook = dev.consumers.find((c) => c.name === "agent")!;
+    expect(hook).toMatchObject({
+      delivery: "push",
+      handler: "agent",
+      topic: "funnel",
+      hook: { url: "https://agents.example/hook" },
+      deadLetterTopic: "agent-dlq",
+      filter: 'attributes.ce-type = "com.test.invitation.opened"',
+    });
+    expect(dev.handlers["agent"]).toMatchObject({
+      accepts: ["com.test.invitation.opened"],
+      emits: ["com.test.share.requested"],
+      uses: ["hooks"],
+    });
+    expect(resolveSystem(spec, "local").consumers.find((c) => c.name === "agent")?.hook).toEqual({
+      url: "http://127.0.0.1:8787/agent",
+    });
+  });
+});
 
 describe("an invalid declaration is rejected with the field and the fix", () => {
   it("accepts the unbroken test declaration", () => {

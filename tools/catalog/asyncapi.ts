@@ -2,7 +2,9 @@
  * The declaration as an AsyncAPI 3 document: one channel per topic (with its Pub/Sub schema
  * settings), one message per event type (CloudEvents attributes as headers, the payload's
  * proto3 JSON as JSON Schema, the correlation id's location), a `send` operation per topic
- * naming its producers and a `receive` operation per consumer. It is checked with
+ * naming its producers and a `receive` operation per consumer. Each hook also gets a server of its
+ * own (its URL), a channel there, and a `send` operation with the HTTP binding (POST): the events
+ * it is told of, signed per Standard Webhooks. It is checked with
  * @asyncapi/parser before anyone sees it: a document that does not validate is an error.
  */
 import { Parser, type Diagnostic } from "@asyncapi/parser";
@@ -99,6 +101,7 @@ export function asyncApiDocument(
     channels[topic.name] = {
       address: topic.name,
       title: topic.name,
+      servers: [{ $ref: "#/servers/local" }, { $ref: "#/servers/cloud" }],
       ...(topic.description !== undefined && { description: topic.description }),
       messages: channelMessages,
       bindings: {
@@ -121,6 +124,38 @@ export function asyncApiDocument(
       summary: `Publish to ${topic.name}${producers.length > 0 ? `; producers: ${producers.join(", ")}` : ""}.`,
       messages: topic.events.map((event) => ({
         $ref: `#/channels/${topic.name}/messages/${event.type}`,
+      })),
+    };
+  }
+
+  const hookServers: Record<string, unknown> = {};
+  for (const consumer of system.consumers) {
+    if (consumer.hook === undefined) continue;
+    const url = new URL(consumer.hook.url);
+    const id = `hook-${consumer.name}`;
+    hookServers[id] = {
+      host: url.host,
+      ...(url.pathname !== "/" && { pathname: url.pathname }),
+      protocol: url.protocol.replace(":", ""),
+      title: `Hook ${consumer.name}`,
+      description: `An outside agent (stack ${system.stack}). Each event is POSTed as a binary-mode CloudEvent, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature).`,
+    };
+    const hookMessages = Object.fromEntries(
+      consumer.contract.accepts.map((type) => [type, { $ref: `#/components/messages/${type}` }]),
+    );
+    channels[id] = {
+      address: null,
+      title: `${consumer.name} (hook)`,
+      servers: [{ $ref: `#/servers/${id}` }],
+      messages: hookMessages,
+    };
+    operations[`notify-${consumer.name}`] = {
+      action: "send",
+      channel: { $ref: `#/channels/${id}` },
+      summary: `POST each ${consumer.contract.accepts.join(", ")} to hook ${consumer.name}${consumer.contract.emits.length > 0 ? `; a 2xx reply may carry ${consumer.contract.emits.join(", ")}, published as the hook's event` : ""}.`,
+      bindings: { http: { method: "POST", bindingVersion: "0.3.0" } },
+      messages: consumer.contract.accepts.map((type) => ({
+        $ref: `#/channels/${id}/messages/${type}`,
       })),
     };
   }
@@ -163,6 +198,7 @@ export function asyncApiDocument(
         protocol: "googlepubsub",
         description: "Google Cloud Pub/Sub.",
       },
+      ...hookServers,
     },
     channels,
     operations,

@@ -36,8 +36,15 @@ function nodeText(node: TopologyNode): string {
 /** Mermaid `flowchart LR` source. */
 export function toMermaid(topology: Topology): string {
   const lines = ["flowchart LR"];
-  for (const node of topology.nodes)
-    lines.push(`  ${mermaidShape[node.kind](safeId(node.id), mermaidText(nodeText(node)))}`);
+  for (const node of topology.nodes) {
+    const text = mermaidText(nodeText(node));
+    // A hook is drawn as a hexagon: an outside agent, reached over HTTP.
+    lines.push(
+      node.hook !== undefined
+        ? `  ${safeId(node.id)}{{"${text}"}}`
+        : `  ${mermaidShape[node.kind](safeId(node.id), text)}`,
+    );
+  }
   for (const edge of topology.edges) {
     const arrow = edge.kind === "carries" ? "-.->" : "-->";
     const label = edge.label === undefined ? "" : `|"${mermaidText(edge.label)}"|`;
@@ -47,11 +54,16 @@ export function toMermaid(topology: Topology): string {
     "  classDef topic fill:#e8f0fe,stroke:#1a73e8",
     "  classDef consumer fill:#e6f4ea,stroke:#188038",
     "  classDef event fill:#fef7e0,stroke:#b06000",
+    "  classDef hook fill:#fce8e6,stroke:#c5221f",
   );
   for (const kind of ["topic", "consumer", "event"] as const) {
-    const ids = topology.nodes.filter((node) => node.kind === kind).map((node) => safeId(node.id));
+    const ids = topology.nodes
+      .filter((node) => node.kind === kind && node.hook === undefined)
+      .map((node) => safeId(node.id));
     if (ids.length > 0) lines.push(`  class ${ids.join(",")} ${kind}`);
   }
+  const hooks = topology.nodes.filter((node) => node.hook !== undefined).map((n) => safeId(n.id));
+  if (hooks.length > 0) lines.push(`  class ${hooks.join(",")} hook`);
   return lines.join("\n") + "\n";
 }
 
@@ -75,7 +87,11 @@ export function toDot(topology: Topology): string {
       node.kind === "consumer"
         ? `${dotText(node.label)}\\n${dotText(node.detail)}`
         : dotText(node.kind === "event" ? shortType(node.label) : node.label);
-    lines.push(`  ${safeId(node.id)} [label="${label}", ${dotShape[node.kind]}];`);
+    const shape =
+      node.hook !== undefined
+        ? 'shape=hexagon, style=filled, fillcolor="#fce8e6"'
+        : dotShape[node.kind];
+    lines.push(`  ${safeId(node.id)} [label="${label}", ${shape}];`);
   }
   for (const edge of topology.edges) {
     const attributes = [

@@ -23,22 +23,22 @@ export interface CatalogRow {
 /** One row per event type, in declaration order. */
 export function catalogRows(system: ResolvedSystem): CatalogRow[] {
   const business = system.consumers.filter((consumer) => !consumer.builtIn);
+  const named = (consumer: ResolvedSystem["consumers"][number]) =>
+    consumer.hook !== undefined ? `${consumer.name} (hook)` : consumer.name;
   return system.topics.flatMap((topic) =>
     topic.events.map((event) => ({
       type: event.type,
       topic: topic.name,
       producers: [
         ...event.producers,
-        ...business
-          .filter((consumer) => consumer.contract.emits.includes(event.type))
-          .map((consumer) => consumer.name),
+        ...business.filter((consumer) => consumer.contract.emits.includes(event.type)).map(named),
       ],
       consumers: business
         .filter(
           (consumer) =>
             consumer.topic === topic.name && consumer.contract.accepts.includes(event.type),
         )
-        .map((consumer) => consumer.name),
+        .map(named),
       message: event.messageName,
       encoding: topic.encoding,
       ...(event.description !== undefined && { description: event.description }),
@@ -97,6 +97,26 @@ export function catalogMarkdown(system: ResolvedSystem): string {
     `Every event is also appended to the event store (\`events/{source:id}\`) by its topic's built-in archiver (\`<topic>-archiver\`).`,
     "",
     ...producersMarkdown(system),
+    ...hooksMarkdown(system),
   ];
   return lines.join("\n");
+}
+
+/** The hooks: outside agents told of events over signed HTTP, each a consumer of its own. */
+function hooksMarkdown(system: ResolvedSystem): string[] {
+  const hooks = system.consumers.filter((consumer) => consumer.hook !== undefined);
+  if (hooks.length === 0) return [];
+  return [
+    "## Hooks",
+    "",
+    `Each event a hook takes is POSTed to its address as a binary-mode CloudEvent, signed per Standard Webhooks; a 2xx reply that is a CloudEvent of a type it may answer with is published as its own. Addresses of stack \`${system.stack}\`.`,
+    "",
+    "| Hook | Takes | Sent to | May answer with |",
+    "| --- | --- | --- | --- |",
+    ...hooks.map(
+      (hook) =>
+        `| ${cell(hook.name)} | ${hook.contract.accepts.map((t) => `\`${t}\``).join(", ")} | ${cell(hook.hook!.url)} | ${hook.contract.emits.map((t) => `\`${t}\``).join(", ") || "—"} |`,
+    ),
+    "",
+  ];
 }

@@ -23,6 +23,8 @@ export interface TopologyNode {
   delivery?: "push" | "pull";
   /** Consumers: the built-in archiver. */
   builtIn?: boolean;
+  /** For a hook (a consumer that POSTs to an outside agent): where it sends on the stack. */
+  hook?: string;
 }
 
 export interface TopologyEdge {
@@ -57,6 +59,7 @@ function producerName(declared: string): string {
 }
 
 function consumerDetail(consumer: ResolvedConsumer): string {
+  if (consumer.hook !== undefined) return `hook · POST ${consumer.hook.url}`;
   const filter =
     consumer.filter === undefined ? "every event" : consumer.filter.replace(/attributes\./g, "");
   return `${consumer.delivery} · ${filter}`;
@@ -116,6 +119,7 @@ export function topologyOf(system: ResolvedSystem, options: TopologyOptions = {}
       topic: consumer.topic,
       delivery: consumer.delivery,
       builtIn: consumer.builtIn,
+      ...(consumer.hook !== undefined && { hook: consumer.hook.url }),
     });
     edges.push({
       from: nodeId.topic(consumer.topic),

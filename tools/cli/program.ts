@@ -11,6 +11,7 @@ import { dlqCommand } from "./dlq";
 import { eventsCommand } from "./events";
 import { reportError } from "./errors";
 import { graphCommand } from "./graph";
+import { hooksCommand } from "./hooks";
 import { logsCommand } from "./logs";
 import { newCommand } from "./new";
 import { planCommand } from "./plan";
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
     tokenCommand(),
     verifyCommand(),
     costCommand(),
+    hooksCommand(),
   ])
     program.addCommand(command);
   sayErrorsOurWay(program);

@@ -13,6 +13,8 @@ export interface ConsumerCounters {
   topic: string;
   delivery: "push" | "pull";
   builtIn: boolean;
+  /** For a hook: where it POSTs its events; its counts are its deliveries and their outcomes. */
+  hook?: string;
   hosted: boolean;
   received: number;
   acked: number;
@@ -44,6 +46,7 @@ export async function consumerCounters(
     topic: consumer.topic,
     delivery: consumer.delivery,
     builtIn: consumer.builtIn,
+    ...(consumer.hook !== undefined && { hook: consumer.hook.url }),
     hosted: hosted.includes(consumer.name),
     received: received!.get(consumer.name) ?? 0,
     acked: acked!.get(consumer.name) ?? 0,

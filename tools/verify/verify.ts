@@ -38,6 +38,7 @@ import { startPushRelay, type PushRelay } from "./push-relay";
 import { checkSettings, howToSet, readReport, type SettingsFinding } from "./settings-check";
 import { startMessagingProvider, type MessagingProvider } from "./stand-ins/messaging-provider";
 import { startSmtpCatcher, type SmtpCatcher } from "./stand-ins/smtp-catcher";
+import { startHookReceiver, type HookReceiver } from "../hooks/receiver";
 import { workloadsOf, type Workload } from "./workloads";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
@@ -88,6 +89,7 @@ export interface VerifyOptions {
 /** The stand-ins for what is outside the system, and the local values of the stack's secrets. */
 interface StandIns {
   smtp: SmtpCatcher;
+  hooks: HookReceiver;
   messaging: MessagingProvider;
   relay: PushRelay;
   /** Config overrides that point the program's outside endpoints here. */
@@ -95,19 +97,22 @@ interface StandIns {
 }
 
 async function startStandIns(): Promise<StandIns> {
-  const [smtp, messaging, relay] = await Promise.all([
+  const hookSecret = `whsec_${randomBytes(32).toString("base64")}`;
+  const [smtp, messaging, relay, hooks] = await Promise.all([
     startSmtpCatcher(),
     startMessagingProvider(),
     startPushRelay(),
+    startHookReceiver({ secret: hookSecret }),
   ]);
   const local: Record<string, string> = {
     "eventline:smtpUrl": smtp.url,
+    "eventline:hookSigningSecret": hookSecret,
     "eventline:messagingAuthToken": `verify-${randomBytes(8).toString("hex")}`,
   };
   const config: Record<string, string> = { "eventline:messagingUrl": messaging.baseUrl };
   for (const key of secretConfigKeys.keys())
     config[key] = local[key] ?? `verify-${randomBytes(8).toString("hex")}`;
-  return { smtp, messaging, relay, config };
+  return { smtp, hooks, messaging, relay, config };
 }
 
 /** Runs `work` over `items`, `concurrency` at a time, in order of start. */
@@ -185,6 +190,8 @@ async function runWorkload(workload: Workload, context: RunContext): Promise<Wor
     // Cloud Trace is the cloud's; here the spans would only fail to leave (no credentials).
     EVENTLINE_TRACE_EXPORT: "none",
     [SETTINGS_REPORT_VARIABLE]: settingsReport,
+    // Hooks post to a local receiver that checks their signatures, not to the outside agents.
+    EVENTLINE_HOOK_BASE_URL: context.standIns.hooks.url,
     // Pub/Sub's pushes and producers' requests are signed by the relay's issuer here.
     ...((workload.push !== undefined || workload.mode === "gateway") && {
       TOKEN_JWKS_URL: context.standIns.relay.jwksUrl,
@@ -446,6 +453,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       `push tokens: signed by a local issuer (${standIns.relay.issuer}), whose keys push consumers and the gateway are told to trust (TOKEN_ISSUER, TOKEN_JWKS_URL); producers' tokens from the same issuer`,
       `SMTP: a local server (${standIns.smtp.url}), as the value of eventline:smtpUrl`,
       `messaging provider: a local one (${standIns.messaging.baseUrl}), as eventline:messagingUrl`,
+      `hooks: a local receiver that checks their signatures (${standIns.hooks.url}), as EVENTLINE_HOOK_BASE_URL`,
       `secrets: local values for ${[...secretConfigKeys.keys()].join(", ")}`,
       `${SETTINGS_REPORT_VARIABLE}: where each workload records the settings it read`,
       "EVENTLINE_TRACE_EXPORT: none (spans go to Cloud Trace only in the cloud)",
@@ -463,6 +471,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   } finally {
     await Promise.all([...clients.values()].map((client) => client.close().catch(() => undefined)));
     await Promise.all(emulators.map((emulator) => emulator.stop()));
-    await Promise.all([standIns.smtp.close(), standIns.messaging.close(), standIns.relay.close()]);
+    await Promise.all([
+      standIns.smtp.close(),
+      standIns.messaging.close(),
+      standIns.relay.close(),
+      standIns.hooks.close(),
+    ]);
   }
 }

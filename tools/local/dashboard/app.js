@@ -153,7 +153,9 @@ async function refreshConsumers() {
     row.dataset.consumer = c.consumer;
     row.appendChild(element("td", "", c.consumer));
     row.appendChild(element("td", "", c.topic));
-    row.appendChild(element("td", "", c.delivery));
+    // A hook's row counts its deliveries to the outside agent and what became of them.
+    row.appendChild(element("td", "", c.hook ? `${c.delivery} · hook` : c.delivery));
+    if (c.hook) row.title = `hook: POSTs each event, signed, to ${c.hook}`;
     if (!c.hosted) row.title = "declared, no implementation yet: provisioned, not hosted";
     for (const key of ["received", "acked", "retried", "deadLettered"])
       row.appendChild(
