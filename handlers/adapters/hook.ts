@@ -2,8 +2,9 @@
  * The handler every hook runs (a hook is a consumer: infra/model/types.ts, HookSpec). It POSTs
  * the event to the hook's URL as a CloudEvent in HTTP binary mode (`ce-*` headers, the payload
  * as proto3 JSON), signed per Standard Webhooks with the `standardwebhooks` package:
- * `webhook-id` is the event's id, so a redelivery carries the same id and the agent can drop a
- * duplicate; `webhook-timestamp` and `webhook-signature` let it check who sent it and when.
+ * `webhook-id` is the event's identity, its source and id together (`eventKey`), so a
+ * redelivery carries the same one, the agent can drop a duplicate, and two producers' events
+ * that share an id stay two; `webhook-timestamp` and `webhook-signature` let it check who sent it and when.
  *
  * It runs inside the delivery pipeline like any handler, so a hook gets the subscription's
  * retries with backoff, its dead letters and idempotency records, and, through
@@ -18,6 +19,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { metaToAttributes } from "../runtime/codec";
+import { eventKey } from "../runtime/idempotency";
 import { isRecordOnly } from "./environment";
 import { EncodeError, PermanentError, RetryableError } from "../runtime/errors";
 import type { EventType, EventTypes } from "../runtime/event-types";
@@ -90,12 +92,13 @@ export function signedDelivery(
 ): { headers: Record<string, string>; body: string } {
   const entry = eventTypes.get(event.type);
   const body = JSON.stringify(toProto3Json(entry.message, event.data as object));
+  const webhookId = eventKey(event.meta);
   const headers: Record<string, string> = {
     ...metaToAttributes(event.meta),
     "content-type": "application/json",
-    "webhook-id": event.meta.id,
+    "webhook-id": webhookId,
     "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-    "webhook-signature": webhook.sign(event.meta.id, now, body),
+    "webhook-signature": webhook.sign(webhookId, now, body),
   };
   return { headers, body };
 }

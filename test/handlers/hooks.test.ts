@@ -17,6 +17,7 @@ import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import type { EventType } from "../../handlers/runtime/event-types";
+import { eventKey } from "../../handlers/runtime/idempotency";
 import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { MAX_ATTEMPTS_REASON } from "../../handlers/runtime/outcome";
 import { OutsideCalls } from "../../handlers/runtime/resilience";
@@ -77,7 +78,10 @@ function optimizationRequired(id: string = randomUUID(), deliveryAttempt = 1) {
   };
 }
 
-const deliveriesOf = (id: string) => receiver.deliveries.filter((d) => d.webhookId === id);
+/** What the agent received of the event `id` from the campaign-processor: webhook-id is its source and id. */
+const webhookIdOf = (id: string) => eventKey({ source: "//eventline/campaign-processor", id });
+const deliveriesOf = (id: string) =>
+  receiver.deliveries.filter((d) => d.webhookId === webhookIdOf(id));
 
 describe("a hook", () => {
   it("POSTs a binary-mode CloudEvent signed per Standard Webhooks, and publishes its reply event as its own", async () => {
@@ -151,7 +155,12 @@ describe("a hook", () => {
       action: "ack",
       result: "handled",
     });
-    expect(deliveriesOf(id).map((d) => d.webhookId)).toEqual([id, id, id]);
+    expect(deliveriesOf(id).map((d) => d.webhookId)).toEqual([
+      webhookIdOf(id),
+      webhookIdOf(id),
+      webhookIdOf(id),
+    ]);
+    expect(webhookIdOf(id)).toBe(`%2F%2Feventline%2Fcampaign-processor:${id}`);
   });
 
   it("dead-letters what the agent refuses, and a reply that is not a declared event, with the reason", async () => {

@@ -20,7 +20,7 @@ const MAX_BODY_BYTES = 1_000_000;
 export interface HookDelivery {
   /** The path it was POSTed to: `/<hook>` when the hooks' base URL points here. */
   path: string;
-  /** `webhook-id`: the event's id, the same on every redelivery. */
+  /** `webhook-id`: the event's identity (source and id), the same on every redelivery. */
   webhookId: string;
   /** Every `ce-*` header, by name without `ce-`. */
   attributes: Record<string, string>;
