@@ -27,6 +27,7 @@
 import type * as PubSubModule from "@google-cloud/pubsub";
 import type { PubSub } from "@google-cloud/pubsub";
 import * as pulumi from "@pulumi/pulumi";
+import { protoDurationSeconds } from "../model/duration";
 
 /**
  * The client, loaded where it is used: Pulumi serializes a dynamic provider's functions with what
@@ -93,16 +94,6 @@ export async function takeOverBacklog(pubsub: PubSub, { from, to }: Migration): 
   await pubsub.snapshot(name).delete();
 }
 
-/** A protobuf Duration's seconds (`{ seconds, nanos }` as the client returns it). */
-function durationSeconds(
-  duration:
-    | { seconds?: number | string | null | { toString(): string }; nanos?: number | null }
-    | null
-    | undefined,
-): number {
-  return Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
-}
-
 /**
  * How long `from` must deliver nothing before it counts as drained: a nacked message is invisible
  * for up to the retry policy's maximum backoff, and one leased to a worker that died for up to the
@@ -111,7 +102,7 @@ function durationSeconds(
 export async function quietWindowSeconds(pubsub: PubSub, from: string): Promise<number> {
   const [metadata] = await pubsub.subscription(from).getMetadata();
   const backoff = metadata.retryPolicy
-    ? durationSeconds(metadata.retryPolicy.maximumBackoff) || 600
+    ? protoDurationSeconds(metadata.retryPolicy.maximumBackoff) || 600
     : 0;
   return Math.max(backoff, metadata.ackDeadlineSeconds || 10) + 1;
 }

@@ -33,3 +33,14 @@ export function toSeconds(duration: Duration | string): number {
 export function toProtoDuration(seconds: number): string {
   return `${seconds}s`;
 }
+
+/** A protobuf Duration as the Google clients return it: seconds as a number, string or Long. */
+export interface ProtoDuration {
+  seconds?: number | string | null | { toString(): string };
+  nanos?: number | null;
+}
+
+/** The seconds a protobuf Duration holds (0 when absent). */
+export function protoDurationSeconds(duration: ProtoDuration | null | undefined): number {
+  return Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
+}

@@ -13,6 +13,7 @@
 import type { PubSub, Subscription } from "@google-cloud/pubsub";
 import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
 import { provision, subscriptionMetadata, type ProvisionOptions } from "./provision";
+import { protoDurationSeconds } from "../../infra/model/duration";
 
 type Metadata = NonNullable<Subscription["metadata"]>;
 
@@ -26,15 +27,6 @@ export interface ReconcileReport {
   recreated: { subscription: string; changes: string[] }[];
   /** Subscriptions in the emulator that the declaration no longer has; left as they are. */
   undeclared: string[];
-}
-
-function seconds(
-  duration:
-    | { seconds?: number | string | null | { toString(): string }; nanos?: number | null }
-    | null
-    | undefined,
-): number {
-  return Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
 }
 
 /** `attributes.ce-type = "x"` reads better quoted; an absent filter is "none". */
@@ -60,12 +52,12 @@ function differences(
   if (existing.ackDeadlineSeconds !== wanted.ackDeadlineSeconds)
     update.push(`ack deadline ${existing.ackDeadlineSeconds}s → ${wanted.ackDeadlineSeconds}s`);
   const [minNow, maxNow] = [
-    seconds(existing.retryPolicy?.minimumBackoff),
-    seconds(existing.retryPolicy?.maximumBackoff),
+    protoDurationSeconds(existing.retryPolicy?.minimumBackoff),
+    protoDurationSeconds(existing.retryPolicy?.maximumBackoff),
   ];
   const [minWanted, maxWanted] = [
-    seconds(wanted.retryPolicy?.minimumBackoff),
-    seconds(wanted.retryPolicy?.maximumBackoff),
+    protoDurationSeconds(wanted.retryPolicy?.minimumBackoff),
+    protoDurationSeconds(wanted.retryPolicy?.maximumBackoff),
   ];
   if (minNow !== minWanted || maxNow !== maxWanted)
     update.push(`retry backoff ${minNow}s..${maxNow}s → ${minWanted}s..${maxWanted}s`);
@@ -86,8 +78,8 @@ function differences(
   // Pub/Sub reports its 7-day default when a subscription was created without a retention.
   const wantedRetention = wanted.messageRetentionDuration;
   const retentionWanted =
-    typeof wantedRetention === "number" ? wantedRetention : seconds(wantedRetention);
-  const retentionNow = seconds(existing.messageRetentionDuration) || 604_800;
+    typeof wantedRetention === "number" ? wantedRetention : protoDurationSeconds(wantedRetention);
+  const retentionNow = protoDurationSeconds(existing.messageRetentionDuration) || 604_800;
   if (retentionNow !== retentionWanted)
     update.push(`message retention ${retentionNow}s → ${retentionWanted}s`);
   const endpointNow = existing.pushConfig?.pushEndpoint ?? "";
