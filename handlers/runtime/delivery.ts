@@ -201,7 +201,7 @@ export class DeliveryProcessor {
         attributes: {
           [ATTR.messagingSystem]: MESSAGING_SYSTEM,
           [ATTR.destination]: this.consumer.topic,
-          [ATTR.subscription]: this.consumer.name,
+          [ATTR.subscription]: this.consumer.subscription,
           [ATTR.operationType]: "process",
           [ATTR.operationName]: "process",
           [ATTR.messageId]: delivery.messageId,
