@@ -31,7 +31,7 @@ function consumerCommand(): Command {
     )
     .option("--description <text>", "what it does, in one line")
     .action(async (name: string, options: NewConsumerOptions) => {
-      const { newConsumer, ScaffoldError } = load.scaffold();
+      const { newConsumer } = load.scaffold();
       try {
         const result = await newConsumer(eventTypesFor(LOCAL_STACK).system, {
           name,
@@ -40,17 +40,12 @@ function consumerCommand(): Command {
           delivery: options.delivery,
           ...(options.description !== undefined && { description: options.description }),
         });
-        process.stdout.write(
-          [
-            `wrote ${result.handlerFile} and ${result.testFile}; added ${name} to ${result.edited.join(" and ")}`,
-            "next:",
-            ...result.next.map((step) => `  - ${step}`),
-            "",
-          ].join("\n"),
+        printDone(
+          `wrote ${result.handlerFile} and ${result.testFile}; added ${name} to ${result.edited.join(" and ")}`,
+          result.next,
         );
       } catch (err) {
-        if (err instanceof ScaffoldError) throw new UserError(err.message);
-        throw err;
+        throw asUserError(err);
       }
     });
 }
@@ -79,7 +74,7 @@ function eventCommand(): Command {
         type: string,
         options: { topic: string; field: string[]; subject?: string; description?: string },
       ) => {
-        const { newEvent, parseField, ScaffoldError } = load.scaffoldEvent();
+        const { newEvent, parseField } = load.scaffoldEvent();
         try {
           const result = await newEvent(eventTypesFor(LOCAL_STACK).system, {
             type,
@@ -88,17 +83,12 @@ function eventCommand(): Command {
             ...(options.subject !== undefined && { subject: options.subject }),
             ...(options.description !== undefined && { description: options.description }),
           });
-          process.stdout.write(
-            [
-              `declared ${type} on ${options.topic} as ${result.message}; edited ${result.edited.join(", ")}`,
-              "next:",
-              ...result.next.map((step) => `  - ${step}`),
-              "",
-            ].join("\n"),
+          printDone(
+            `declared ${type} on ${options.topic} as ${result.message}; edited ${result.edited.join(", ")}`,
+            result.next,
           );
         } catch (err) {
-          if (err instanceof ScaffoldError) throw new UserError(err.message);
-          throw err;
+          throw asUserError(err);
         }
       },
     );
@@ -112,7 +102,7 @@ function stackCommand(): Command {
     .argument("<name>", "the new stack, e.g. staging")
     .requiredOption("--from <stack>", "the stack to copy, e.g. dev")
     .action(async (name: string, options: { from: string }) => {
-      const { newStack, ScaffoldError } = load.scaffoldStack();
+      const { newStack } = load.scaffoldStack();
       try {
         const result = await newStack(name, options.from);
         process.stdout.write(
@@ -124,8 +114,7 @@ function stackCommand(): Command {
           ].join("\n"),
         );
       } catch (err) {
-        if (err instanceof ScaffoldError) throw new UserError(err.message);
-        throw err;
+        throw asUserError(err);
       }
     });
 }
@@ -136,4 +125,17 @@ export function newCommand(): Command {
     .addCommand(consumerCommand())
     .addCommand(eventCommand())
     .addCommand(stackCommand());
+}
+
+/** What a scaffold wrote, and the steps left to the user. */
+function printDone(summary: string, next: readonly string[]): void {
+  process.stdout.write([summary, "next:", ...next.map((step) => `  - ${step}`), ""].join("\n"));
+}
+
+/**
+ * A scaffold's refusal is written for people: the CLI prints it as its own error. By name, since
+ * the scaffolds load only when their command runs (modules.ts).
+ */
+function asUserError(err: unknown): unknown {
+  return err instanceof Error && err.name === "ScaffoldError" ? new UserError(err.message) : err;
 }

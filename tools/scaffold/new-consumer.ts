@@ -14,7 +14,7 @@ import { dirname, join, relative } from "node:path";
 import { format, resolveConfig } from "prettier";
 import { Node, Project, SyntaxKind, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { suggest } from "../../handlers/runtime/suggest";
-import type { ResolvedSystem } from "../../infra/model/types";
+import type { ResolvedSystem, ResolvedTopic } from "../../infra/model/types";
 
 /** The repository root. */
 const REPO = join(__dirname, "..", "..");
@@ -48,6 +48,21 @@ function camelCase(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** The declared topic `name`. @throws ScaffoldError naming the closest and listing them. */
+export function declaredTopic(system: ResolvedSystem, name: string): ResolvedTopic {
+  const topic = system.topics.find((t) => t.name === name);
+  if (topic === undefined)
+    throw new ScaffoldError(
+      `no topic named ${name}${
+        suggest(
+          name,
+          system.topics.map((t) => t.name),
+        ) || "."
+      } Topics: ${system.topics.map((t) => t.name).join(", ")}`,
+    );
+  return topic;
+}
+
 /** @throws ScaffoldError naming the first problem and its fix. */
 export function checkRequest(system: ResolvedSystem, request: NewConsumerRequest): void {
   if (!KEBAB.test(request.name) || request.name.length > 30)
@@ -56,16 +71,7 @@ export function checkRequest(system: ResolvedSystem, request: NewConsumerRequest
     );
   if (system.consumers.some((c) => c.name === request.name || c.handler === request.name))
     throw new ScaffoldError(`a consumer or handler named ${request.name} is already declared`);
-  const topic = system.topics.find((t) => t.name === request.topic);
-  if (topic === undefined)
-    throw new ScaffoldError(
-      `no topic named ${request.topic}${
-        suggest(
-          request.topic,
-          system.topics.map((t) => t.name),
-        ) || "."
-      } Topics: ${system.topics.map((t) => t.name).join(", ")}`,
-    );
+  const topic = declaredTopic(system, request.topic);
   if (request.accepts.length === 0)
     throw new ScaffoldError(
       `say which event types it accepts: --accepts <type...>; ${topic.name} carries ${topic.events.map((e) => e.type).join(", ")}`,

@@ -15,7 +15,7 @@ import { Node, Project, SyntaxKind } from "ts-morph";
 import { suggest } from "../../handlers/runtime/suggest";
 import type { ResolvedSystem } from "../../infra/model/types";
 import { eventTypeName } from "../../infra/model/validate";
-import { declarationSection, formatted, ScaffoldError } from "./new-consumer";
+import { declarationSection, declaredTopic, formatted, ScaffoldError } from "./new-consumer";
 
 export { ScaffoldError };
 
@@ -93,16 +93,7 @@ export function checkEventRequest(system: ResolvedSystem, request: NewEventReque
   const declared = system.topics.flatMap((t) => t.events.map((e) => e.type));
   if (declared.includes(request.type))
     throw new ScaffoldError(`${request.type} is already declared`);
-  const topic = system.topics.find((t) => t.name === request.topic);
-  if (topic === undefined)
-    throw new ScaffoldError(
-      `no topic named ${request.topic}${
-        suggest(
-          request.topic,
-          system.topics.map((t) => t.name),
-        ) || "."
-      } Topics: ${system.topics.map((t) => t.name).join(", ")}`,
-    );
+  const topic = declaredTopic(system, request.topic);
   if (request.fields.length === 0)
     throw new ScaffoldError(
       "say what the event carries: --field <name>:<type> at least once (e.g. --field user_id:string)",
