@@ -22,6 +22,7 @@ const explained = new Set([
   "AsyncApiError",
   "PortInUseError",
   "RateCardError",
+  "ScaffoldError",
 ]);
 
 /** The line (or, for a declaration with several problems, lines) to print for `err`. */

@@ -6,7 +6,6 @@
 import { Command, Option } from "commander";
 import { eventTypesFor } from "../../handlers/declared";
 import { LOCAL_STACK } from "../local/settings";
-import { UserError } from "./errors";
 import { load } from "./modules";
 
 interface NewConsumerOptions {
@@ -32,21 +31,17 @@ function consumerCommand(): Command {
     .option("--description <text>", "what it does, in one line")
     .action(async (name: string, options: NewConsumerOptions) => {
       const { newConsumer } = load.scaffold();
-      try {
-        const result = await newConsumer(eventTypesFor(LOCAL_STACK).system, {
-          name,
-          topic: options.topic,
-          accepts: options.accepts ?? [],
-          delivery: options.delivery,
-          ...(options.description !== undefined && { description: options.description }),
-        });
-        printDone(
-          `wrote ${result.handlerFile} and ${result.testFile}; added ${name} to ${result.edited.join(" and ")}`,
-          result.next,
-        );
-      } catch (err) {
-        throw asUserError(err);
-      }
+      const result = await newConsumer(eventTypesFor(LOCAL_STACK).system, {
+        name,
+        topic: options.topic,
+        accepts: options.accepts ?? [],
+        delivery: options.delivery,
+        ...(options.description !== undefined && { description: options.description }),
+      });
+      printDone(
+        `wrote ${result.handlerFile} and ${result.testFile}; added ${name} to ${result.edited.join(" and ")}`,
+        result.next,
+      );
     });
 }
 
@@ -75,21 +70,17 @@ function eventCommand(): Command {
         options: { topic: string; field: string[]; subject?: string; description?: string },
       ) => {
         const { newEvent, parseField } = load.scaffoldEvent();
-        try {
-          const result = await newEvent(eventTypesFor(LOCAL_STACK).system, {
-            type,
-            topic: options.topic,
-            fields: options.field.map(parseField),
-            ...(options.subject !== undefined && { subject: options.subject }),
-            ...(options.description !== undefined && { description: options.description }),
-          });
-          printDone(
-            `declared ${type} on ${options.topic} as ${result.message}; edited ${result.edited.join(", ")}`,
-            result.next,
-          );
-        } catch (err) {
-          throw asUserError(err);
-        }
+        const result = await newEvent(eventTypesFor(LOCAL_STACK).system, {
+          type,
+          topic: options.topic,
+          fields: options.field.map(parseField),
+          ...(options.subject !== undefined && { subject: options.subject }),
+          ...(options.description !== undefined && { description: options.description }),
+        });
+        printDone(
+          `declared ${type} on ${options.topic} as ${result.message}; edited ${result.edited.join(", ")}`,
+          result.next,
+        );
       },
     );
 }
@@ -103,19 +94,15 @@ function stackCommand(): Command {
     .requiredOption("--from <stack>", "the stack to copy, e.g. dev")
     .action(async (name: string, options: { from: string }) => {
       const { newStack } = load.scaffoldStack();
-      try {
-        const result = await newStack(name, options.from);
-        process.stdout.write(
-          [
-            `wrote ${result.written.join(", ")}`,
-            "next:",
-            ...result.next.map((step) => `  - ${step}`),
-            "",
-          ].join("\n"),
-        );
-      } catch (err) {
-        throw asUserError(err);
-      }
+      const result = await newStack(name, options.from);
+      process.stdout.write(
+        [
+          `wrote ${result.written.join(", ")}`,
+          "next:",
+          ...result.next.map((step) => `  - ${step}`),
+          "",
+        ].join("\n"),
+      );
     });
 }
 
@@ -130,12 +117,4 @@ export function newCommand(): Command {
 /** What a scaffold wrote, and the steps left to the user. */
 function printDone(summary: string, next: readonly string[]): void {
   process.stdout.write([summary, "next:", ...next.map((step) => `  - ${step}`), ""].join("\n"));
-}
-
-/**
- * A scaffold's refusal is written for people: the CLI prints it as its own error. By name, since
- * the scaffolds load only when their command runs (modules.ts).
- */
-function asUserError(err: unknown): unknown {
-  return err instanceof Error && err.name === "ScaffoldError" ? new UserError(err.message) : err;
 }
