@@ -25,6 +25,7 @@ import { benchSystem } from "./support/emulators";
 import { shareBody, shareHeaders, startGatewayChild } from "./support/gateways";
 import { openLoop } from "./support/http-load";
 import type { BenchResult } from "./support/report";
+import { processCpuMs } from "./support/machine";
 import { formatSpread, percentiles, ratio, round, spread } from "./support/stats";
 
 const RATE = 1000;
@@ -56,6 +57,8 @@ async function startSink(): Promise<{
 interface GatewayRun {
   p50Ms: number;
   p99Ms: number;
+  /** The gateway process's CPU time per request over the measured window, in ms. */
+  cpuMsPerRequest: number;
   achieved: number;
   errors: number;
 }
@@ -75,13 +78,19 @@ async function gatewayPass(
       };
       // Warm-up off the record, as bench/gateway.ts.
       await openLoop(url, 200, 200, request, 10_000);
+      const cpuBefore = processCpuMs(child.pid);
       const started = performance.now();
       const result = await openLoop(url, RATE * seconds, RATE, request, 10_000);
       const elapsed = (performance.now() - started) / 1000;
+      const cpuAfter = processCpuMs(child.pid);
       const p = percentiles(result.latenciesMs);
       return {
         p50Ms: round(p.p50, 2),
         p99Ms: round(p.p99, 2),
+        cpuMsPerRequest:
+          cpuBefore === undefined || cpuAfter === undefined
+            ? Number.NaN
+            : round((cpuAfter - cpuBefore) / (RATE * seconds), 3),
         achieved: round(result.latenciesMs.length / elapsed, 0),
         errors: result.errors + (result.latenciesMs.length - result.accepted.length),
       };
@@ -129,6 +138,11 @@ export async function tracingBenchmark(ctx: BenchContext): Promise<BenchResult> 
         runs.map((r) => r.p99Ms),
         2,
       );
+    const cpu = (runs: GatewayRun[]) =>
+      spread(
+        runs.map((r) => r.cpuMsPerRequest),
+        3,
+      );
     const rate = (runs: ConsumerRun[]) =>
       spread(
         runs.map((r) => r.eventsPerSecond),
@@ -137,16 +151,19 @@ export async function tracingBenchmark(ctx: BenchContext): Promise<BenchResult> 
     const off = {
       p50: p50(gateway.baseline),
       p99: p99(gateway.baseline),
+      cpu: cpu(gateway.baseline),
       rate: rate(pipeline.baseline),
     };
     const traced = {
       p50: p50(gateway.candidate),
       p99: p99(gateway.candidate),
+      cpu: cpu(gateway.candidate),
       rate: rate(pipeline.candidate),
     };
     const p50Ratio = ratio(traced.p50.median, off.p50.median);
     const p99Ratio = ratio(traced.p99.median, off.p99.median);
     const rateRatio = ratio(traced.rate.median, off.rate.median);
+    const cpuRatio = ratio(traced.cpu.median, off.cpu.median);
     const errors = Math.max(...[...gateway.baseline, ...gateway.candidate].map((r) => r.errors));
     const lost = Math.max(...[...pipeline.baseline, ...pipeline.candidate].map((r) => r.lost));
     const twice = Math.max(
@@ -184,6 +201,12 @@ export async function tracingBenchmark(ctx: BenchContext): Promise<BenchResult> 
             p99Ratio.toFixed(2),
           ],
           [
+            "gateway CPU ms per request",
+            formatSpread(off.cpu),
+            formatSpread(traced.cpu),
+            cpuRatio.toFixed(2),
+          ],
+          [
             `pipeline events/s (${events})`,
             formatSpread(off.rate),
             formatSpread(traced.rate),
@@ -216,6 +239,7 @@ export async function tracingBenchmark(ctx: BenchContext): Promise<BenchResult> 
       notes: [
         "Off: no tracer provider, as a workload without an exporter runs (every span is the API's no-op). On: what handlers/main.ts sets up from OTEL_EXPORTER_OTLP_ENDPOINT, at the default sampling.",
         "The gateway p99 is dominated by the emulator's publish acknowledgement (bench/gateway.ts); compare p50 first.",
+        "Gateway CPU per request: the gateway process's own CPU time (user + system, /proc) over the measured window divided by the requests sent, the direct cost of tracing; its latency also follows the load generator, the receiver and the emulators on the same 2 cores.",
         "The load generator, the process under test, the receiver and the emulators share the machine's 2 cores.",
       ],
       runs: [

@@ -4,6 +4,7 @@
  * 1-minute load at its start and end, and a recorded run first waits (bounded) for the load
  * to fall below {@link QUIET_LOAD}.
  */
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { round } from "./stats";
 
@@ -67,5 +68,22 @@ export async function waitForQuiet(
     await new Promise((resolve) =>
       setTimeout(resolve, Math.min(15_000, Math.max(0, deadline - Date.now()))),
     );
+  }
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in milliseconds, from Linux's
+ * `/proc/<pid>/stat` (clock ticks of 10 ms); undefined where there is no /proc. The direct cost
+ * of work a process does, unlike its latency, which on a shared 2-core machine also follows
+ * what the other processes need.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command name (which may hold spaces), from field 3 (state) on.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
   }
 }
