@@ -10,6 +10,7 @@ import type { ResolvedTopic } from "../model/types";
 import { pubsubLimits } from "../model/validate";
 import type { Platform } from "./platform";
 import { renderPubsubSchema } from "./pubsub-schema";
+import { SchemaRevision } from "./schema-revisions";
 
 /** How Pub/Sub validates bodies against the schema, by the declaration's encoding. */
 const schemaEncoding = { protobuf: "BINARY", json: "JSON" } as const;
@@ -30,6 +31,8 @@ export class EventTopic extends pulumi.ComponentResource {
   readonly topic: gcp.pubsub.Topic;
   /** The schema the topic validates every published message against. */
   readonly schema: gcp.pubsub.Schema;
+  /** The schema's current definition, its newest revision. */
+  readonly revision: SchemaRevision;
 
   constructor(name: string, args: EventTopicArgs, opts?: pulumi.ComponentResourceOptions) {
     super("eventline:gcp:EventTopic", name, {}, opts);
@@ -41,16 +44,22 @@ export class EventTopic extends pulumi.ComponentResource {
       );
     }
 
-    // gcp.pubsub.Schema replaces the schema when its definition changes (it commits no
-    // revision), so eventline plan and the policy pack refuse a changed definition before it
-    // gets here; README, "Changing a deployed system", gives the way through.
+    // The schema is created with its first definition; every later one is a revision that
+    // SchemaRevision commits (schema-revisions.ts), so the schema, the topic and its
+    // subscriptions stay. An incompatible definition is refused before it gets here.
+    const definition = renderPubsubSchema(reflectedType(topic.schema), topic.encoding);
     this.schema = new gcp.pubsub.Schema(
       `${name}-schema`,
+      { name: topic.name, project: platform.project, type: "PROTOCOL_BUFFER", definition },
+      { parent: this, ignoreChanges: ["definition"] },
+    );
+    this.revision = new SchemaRevision(
+      `${name}-schema-revision`,
       {
-        name: topic.name,
         project: platform.project,
+        schema: this.schema.id,
         type: "PROTOCOL_BUFFER",
-        definition: renderPubsubSchema(reflectedType(topic.schema), topic.encoding),
+        definition,
       },
       { parent: this },
     );

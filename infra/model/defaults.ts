@@ -48,6 +48,13 @@ export const eventDefaults = {
 /** Topic message retention when a topic leaves it out. */
 export const defaultTopicRetention = "7d";
 
+/**
+ * Revisions a topic's schema keeps when a new definition is committed (Pub/Sub's cap is 20):
+ * room for a few commits made outside the program between deploys, and producers on an older
+ * compatible definition still accepted (infra/gcp/schema-revisions.ts).
+ */
+export const KEPT_SCHEMA_REVISIONS = 10;
+
 /** The placement of the built-in archivers: small pull workers on GKE. */
 export const archiverPlacement: Required<GkePlacement> = {
   resources: {

@@ -17,6 +17,7 @@
  * the subscription's unacknowledged backlog and whatever is published while it is missing.
  */
 import type { DeclarationRecord, SubscriptionRecord, TopicRecord } from "./declaration-record";
+import { KEPT_SCHEMA_REVISIONS } from "./defaults";
 
 export type Consequence = "create" | "in-place" | "replace-with-migration" | "refused" | "delete";
 
@@ -30,8 +31,6 @@ export type Guard =
   | "topic-rename"
   /** A topic's body encoding changes under the messages it already holds. */
   | "encoding-change"
-  /** A topic's schema definition changes, which the schema resource can only replace. */
-  | "schema-replace"
   /** A topic's schema changes in a way that breaks wire or JSON compatibility with what it carries. */
   | "schema-incompatible";
 
@@ -153,16 +152,16 @@ function planTopic(before: TopicRecord, after: TopicRecord, options: PlanOptions
       guards: ["schema-incompatible"],
       fix: `add fields instead of changing or removing them (a removed field's number and name stay reserved), or declare a new topic with a new wrapper (a v2 package) and move producers and consumers to it`,
     });
-  else if (schema.length > 0)
+  else if (schema.length > 0) {
+    const checked = options.schemaIncompatibilities?.has(after.name) === true;
     planned.push({
       resource: "schema",
       name: after.name,
-      consequence: "refused",
+      consequence: "in-place",
       fields: schema,
-      effect: `the new definition (sha256 ${after.schemaDigest ?? "unknown"}) ${options.schemaIncompatibilities?.has(after.name) === true ? "is compatible (buf breaking, WIRE_JSON) and " : ""}would be a new revision of schema ${after.name}. Pub/Sub keeps a changed schema as a revision, but gcp.pubsub.Schema replaces the schema on a definition change: the replacement of schema ${after.name} fails with 409 ALREADY_EXISTS (its name is fixed), or, deleted first, leaves topic ${after.name} pointing at a deleted schema`,
-      guards: ["schema-replace"],
-      fix: `commit the new definition as a revision first (gcloud pubsub schemas commit ${after.name} --type=protocol-buffer --definition-file=<the rendered schema>), then run pulumi refresh so the stack reads it back; the topic and its subscriptions stay`,
+      effect: `commits the new definition (sha256 ${after.schemaDigest ?? "unknown"}) as a revision of schema ${after.name}, deleting its oldest revisions beyond ${KEPT_SCHEMA_REVISIONS} first; the topic and its subscriptions stay. ${checked ? "It is compatible with the one deployed (buf breaking, WIRE_JSON)." : "Its compatibility was not checked here; Pub/Sub refuses a protobuf revision that changes more than optional fields."}`,
     });
+  }
   return planned;
 }
 

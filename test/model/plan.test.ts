@@ -185,16 +185,15 @@ describe("eventline plan's classification", () => {
     expect(changes[0]!.guards).toEqual(["encoding-change"]);
   });
 
-  it("refuses a schema definition change: the schema resource would be replaced", () => {
+  it("makes a schema definition change a revision, in place, saying it was not checked without buf", () => {
     const current = structuredClone(deployed);
     current.topics[0]!.schemaDigest = "0".repeat(64);
     const change = only(planChanges(current, deployed).changes);
-    expect(change).toMatchObject({
-      resource: "schema",
-      consequence: "refused",
-      guards: ["schema-replace"],
-    });
-    expect(change.fix).toContain("gcloud pubsub schemas commit");
+    expect(change).toMatchObject({ resource: "schema", consequence: "in-place" });
+    expect(change.guards).toBeUndefined();
+    expect(change.effect).toContain(`sha256 ${"0".repeat(64)}`);
+    expect(change.effect).toContain("the topic and its subscriptions stay");
+    expect(change.effect).toContain("not checked");
   });
 
   it("fingerprints every topic's schema, and the fingerprint follows the definition", () => {

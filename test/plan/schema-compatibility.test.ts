@@ -59,14 +59,17 @@ describe("schema compatibility in the plan", () => {
     expect(refused!.effect).toContain("FIELD_WIRE_JSON_COMPATIBLE_TYPE");
   });
 
-  it("shows a compatible change as the revision it would be, still refused while the schema is replaced", () => {
+  it("shows a compatible change as the revision it commits, in place", () => {
     const deployed = deployedWith(definition.replace(/\n\s+string \w+ = \d+;/, ""));
     const plan = planChanges(current, deployed, {
       schemaIncompatibilities: schemaIncompatibilities(deployed, current),
     });
-    const [refused] = refusals(plan);
-    expect(refused).toMatchObject({ resource: "schema", guards: ["schema-replace"] });
-    expect(refused!.effect).toContain(`sha256 ${topic.schemaDigest}`);
-    expect(refused!.effect).toContain("is compatible (buf breaking, WIRE_JSON)");
+    expect(refusals(plan)).toEqual([]);
+    const revision = plan.changes.find((change) => change.resource === "schema");
+    expect(revision).toMatchObject({ consequence: "in-place" });
+    expect(revision!.effect).toContain(`sha256 ${topic.schemaDigest}`);
+    expect(revision!.effect).toContain(
+      "compatible with the one deployed (buf breaking, WIRE_JSON)",
+    );
   });
 });
