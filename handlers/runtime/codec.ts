@@ -7,7 +7,9 @@
  *
  * Every context is checked attribute by attribute by our own CloudEvents 1.0 validator
  * (cloudevents.ts), and JSON bodies by the strict parser (strict-json.ts) and proto3 JSON
- * mapping (proto-json.ts), which refuse duplicate keys and unknown fields at every depth.
+ * mapping (proto-json.ts), which refuse duplicate keys at every depth, and unknown fields in
+ * what the gateway takes; a body decoded from a topic skips them, as protobuf binary does, so
+ * a compatible schema revision never dead-letters a message at a consumer not yet updated.
  * Decoding never throws anything but a {@link DecodeError} with a {@link DecodeReason}, which
  * the runtime dead-letters: an exception nobody foresaw becomes DecodeError("decode-failed").
  */
@@ -384,7 +386,9 @@ export class EventCodec {
     if (!isJsonObject(json)) return refuse("undecodable-body", "the body is not a JSON object");
     let object: Record<string, unknown>;
     try {
-      object = fromProto3Json(entry.schema, json);
+      // Skipped, not refused: a producer on a newer compatible definition of the topic's schema
+      // may send a field this consumer does not know yet (proto-json.ts, UnknownFields).
+      object = fromProto3Json(entry.schema, json, [], { unknownFields: "ignore" });
     } catch (err) {
       if (!(err instanceof ProtoJsonError)) throw err;
       return refuse(err.kind === "invalid-payload" ? "undecodable-body" : err.kind, err.message);

@@ -6,7 +6,8 @@
  * form here first, by reflection, leaving what does not fit for `verify` to report.
  *
  * Strict, at every depth: a key that is not a field of its message (`__proto__` and
- * `constructor` included) is refused with its path, never dropped; so are a field given
+ * `constructor` included) is refused with its path (decoding a message from one of our topics
+ * may skip it instead: {@link UnknownFields}); so are a field given
  * twice (by its name and its json_name), a timestamp that is not RFC 3339, an int64 beyond
  * 2^53 (this system's int64 fields are JS numbers), and `__proto__` as a map key (a JS object
  * cannot hold it). Map fields otherwise take any key.
@@ -26,6 +27,14 @@ const specialFloats: Record<string, number> = {
   "-Infinity": Number.NEGATIVE_INFINITY,
 };
 const TIMESTAMP = "google.protobuf.Timestamp";
+
+/**
+ * What a key that is no field of its message gets: refused (what comes from outside, at the
+ * gateway), or skipped (a message from one of our own topics, which a producer on a newer
+ * compatible definition may have sent with a field this code does not know yet; protobuf
+ * binary skips unknown fields the same way).
+ */
+export type UnknownFields = "refuse" | "ignore";
 
 /** proto3 JSON that does not fit its message, with the path of the value at fault. */
 export class ProtoJsonError extends Error {
@@ -49,7 +58,12 @@ function invalid(path: JsonPath, problem: string): never {
   throw new ProtoJsonError("invalid-payload", `${where}: ${problem}`, where);
 }
 
-function scalarFromJson(field: protobuf.Field, value: unknown, path: JsonPath): unknown {
+function scalarFromJson(
+  field: protobuf.Field,
+  value: unknown,
+  path: JsonPath,
+  unknownFields: UnknownFields,
+): unknown {
   if (field.resolvedType instanceof protobuf.Enum && typeof value === "string") {
     const values = field.resolvedType.values;
     if (!Object.hasOwn(values, value))
@@ -66,7 +80,7 @@ function scalarFromJson(field: protobuf.Field, value: unknown, path: JsonPath): 
       return timestampFromRfc3339(value);
     }
     return value !== null && typeof value === "object" && !Array.isArray(value)
-      ? objectFromJson(field.resolvedType, value as Record<string, unknown>, path)
+      ? objectFromJson(field.resolvedType, value as Record<string, unknown>, path, unknownFields)
       : value;
   }
   if (int64Types.has(field.type)) {
@@ -94,11 +108,13 @@ function objectFromJson(
   type: protobuf.Type,
   json: Record<string, unknown>,
   path: JsonPath,
+  unknownFields: UnknownFields,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json)) {
     const at = [...path, key];
     const field = fieldNamed(type, key);
+    if (field === undefined && unknownFields === "ignore" && key !== "__proto__") continue;
     if (field === undefined) {
       const where = formatJsonPath(at);
       throw new ProtoJsonError(
@@ -124,13 +140,15 @@ function objectFromJson(
       out[field.name] = Object.fromEntries(
         Object.entries(value).map(([k, v]) => {
           if (k === "__proto__") invalid([...at, k], "__proto__ cannot be a map key here");
-          return [k, scalarFromJson(field, v, [...at, k])];
+          return [k, scalarFromJson(field, v, [...at, k], unknownFields)];
         }),
       );
     } else if (field.repeated && Array.isArray(value)) {
-      out[field.name] = value.map((v: unknown, i) => scalarFromJson(field, v, [...at, i]));
+      out[field.name] = value.map((v: unknown, i) =>
+        scalarFromJson(field, v, [...at, i], unknownFields),
+      );
     } else {
-      out[field.name] = scalarFromJson(field, value, at);
+      out[field.name] = scalarFromJson(field, value, at, unknownFields);
     }
   }
   return out;
@@ -139,15 +157,17 @@ function objectFromJson(
 /**
  * A proto3 JSON object as protobufjs's `verify` and `fromObject` expect it for `message`.
  * @param path where the object is in its document, for the refusals' paths. Default: the root.
- * @throws ProtoJsonError for an unknown field, a field given twice, or a value that cannot be
+ * @param options.unknownFields see {@link UnknownFields}. Default "refuse".
+ * @throws ProtoJsonError for an unknown field (unless ignored), a field given twice, or a value that cannot be
  *   converted; a value of the wrong type is left for `verify` to report.
  */
 export function fromProto3Json(
   message: MessageClass,
   json: Record<string, unknown>,
   path: JsonPath = [],
+  options: { unknownFields?: UnknownFields } = {},
 ): Record<string, unknown> {
-  return objectFromJson(reflectedType(message), json, path);
+  return objectFromJson(reflectedType(message), json, path, options.unknownFields ?? "refuse");
 }
 
 function timestampsToJson(

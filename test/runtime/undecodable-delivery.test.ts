@@ -87,13 +87,6 @@ describe("a message that can never decode, through the pull host", { timeout: 60
       /unknown field documentIngested\.__proto__/,
     ],
     [
-      "a nested constructor key in a JSON body",
-      DOCUMENTS_ARCHIVER,
-      () => documentWithBody('{"documentIngested":{"documentId":"d","constructor":{}}}'),
-      "unknown-field",
-      /unknown field documentIngested\.constructor/,
-    ],
-    [
       "a duplicate key in a JSON body",
       DOCUMENTS_ARCHIVER,
       () => documentWithBody('{"documentIngested":{"documentId":"d","documentId":"e"}}'),
