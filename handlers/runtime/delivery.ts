@@ -236,6 +236,19 @@ export class DeliveryProcessor {
         err instanceof DecodeError
           ? err
           : new DecodeError("decode-failed", `the codec failed unforeseen: ${String(err)}`);
+      // A type this code does not declare may come from a producer already on a newer
+      // declaration of the topic, whose update of this consumer may handle it: given back until
+      // the subscription's last attempt (the rollout's time), then dead-lettered as the rest.
+      if (
+        decodeError.decodeReason === "unknown-type" &&
+        (delivery.deliveryAttempt ?? 1) < this.consumer.maxDeliveryAttempts
+      ) {
+        logger.warn(
+          { messageId: delivery.messageId, deliveryAttempt: delivery.deliveryAttempt ?? null },
+          `${decodeError.message}; nacked in case an update of ${this.consumer.name} declares it, dead-lettered on the last attempt`,
+        );
+        return { action: "nack", result: "retry", error: decodeError };
+      }
       return this.deadLetter(
         delivery,
         decodeError.decodeReason,

@@ -9,8 +9,8 @@
  *
  * Every request's OIDC token is verified (oidc.ts) before its body is read; only local mode
  * may turn that off, and main.ts makes it say so explicitly. An acked outcome answers 204; a
- * nack 503 for a RetryableError and 500 for anything else; a bad token 401; a malformed body
- * 400; a draining host 503.
+ * nack 503 for a RetryableError, 422 for an event type this version does not declare yet, and
+ * 500 for anything else; a bad token 401; a malformed body 400; a draining host 503.
  *
  * `deliveryAttempt` is in the body when the subscription has a dead-letter policy. The
  * emulator never sends it, so when it is missing the host counts the deliveries of each
@@ -21,7 +21,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { DeliveryProcessor } from "./delivery";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RetryableError } from "./errors";
+import { DecodeError, RetryableError } from "./errors";
 import { redeliveryDelaySeconds } from "./outcome";
 import { isJsonObject, parseStrictJsonBytes } from "./strict-json";
 import { UnauthorizedError, type IdTokenVerifier } from "./oidc";
@@ -65,6 +65,18 @@ interface PushBody {
 }
 
 class BadRequest extends Error {}
+
+/**
+ * The status of a nack (any status but 102, 200, 201, 202 and 204 nacks): 503 for a retryable
+ * failure; 422 for a message this version cannot decode yet and gives back (an event type a
+ * newer declaration of the topic adds, delivery.ts), the sender's content, not the host's fault;
+ * 500 for anything else.
+ */
+function nackStatus(error: unknown): number {
+  if (error instanceof RetryableError) return 503;
+  if (error instanceof DecodeError) return 422;
+  return 500;
+}
 
 function reply(res: ServerResponse, status: number, text: string): void {
   if (status === 204) {
@@ -215,11 +227,7 @@ export class PushHost {
       return reply(res, 204, "");
     }
     if (this.options.waitOutBackoff === true) await this.waitOutBackoff(deliveryAttempt);
-    reply(
-      res,
-      outcome.error instanceof RetryableError ? 503 : 500,
-      "nacked; Pub/Sub will redeliver",
-    );
+    reply(res, nackStatus(outcome.error), "nacked; Pub/Sub will redeliver");
   }
 
   private async waitOutBackoff(attempt: number | undefined): Promise<void> {

@@ -3,7 +3,9 @@
  * the documents topic (JSON bodies) holds messages from producers on the deployed definition and
  * from producers already on a newer one, which adds fields this code does not know, while more
  * arrive. The consumer not yet updated skips the fields it does not know (as protobuf binary
- * does), so nothing is dead-lettered and every event is stored once.
+ * does), so nothing is dead-lettered and every event is stored once. An event type the
+ * consumer's code does not declare yet is given back until the subscription's last attempt, in
+ * case its update declares it, and only then dead-lettered with its reason.
  */
 import { system as declaration } from "../../infra/system";
 import { v1 } from "@google-cloud/pubsub";
@@ -17,7 +19,8 @@ import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
-import { codec, publishRaw, waitFor } from "../support/pubsub";
+import { codec, collect, publishRaw, waitFor } from "../support/pubsub";
+import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
@@ -114,5 +117,31 @@ describe("a compatible schema change under a live backlog", { timeout: 90_000 },
     } finally {
       await subscriber.close();
     }
+  });
+
+  it("gives back an event type it does not declare yet, and dead-letters it on the last attempt", async () => {
+    const { pubsub } = emulators;
+    const newer = deployedFormat(1000);
+    const message: OutgoingMessage = {
+      ...newer,
+      attributes: {
+        ...newer.attributes,
+        "ce-type": "com.dip.document.summarized",
+        "ce-id": "summarized-1",
+      },
+    };
+    const [messageId] = await publishRaw(pubsub, [message]);
+    const [dead] = await collect(
+      pubsub,
+      `${CONSUMER}-dlq-parking`,
+      1,
+      (m) => m.attributes[DL.messageId] === messageId,
+      60_000,
+    );
+    const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === CONSUMER)!;
+    expect(dead!.attributes).toMatchObject({
+      [DL.reason]: "unknown-type",
+      [DL.attempt]: String(consumer.maxDeliveryAttempts),
+    });
   });
 });
