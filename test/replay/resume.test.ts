@@ -10,8 +10,12 @@ import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { archiver, EventStore } from "../../handlers/runtime/event-store";
 import { defineHandler, registryOf } from "../../handlers/runtime/handler";
-import { CHECKPOINT_DOCUMENT, readCheckpoint } from "../../tools/replay/checkpoint";
-import { replayInProcess, ReplayError } from "../../tools/replay";
+import {
+  CHECKPOINT_DOCUMENT,
+  readCheckpoint,
+  replayInProcess,
+  ReplayError,
+} from "../../tools/replay";
 import { runCli } from "../cli/run-cli";
 import { useEmulators } from "../support/emulators";
 

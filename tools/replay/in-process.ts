@@ -1,9 +1,17 @@
 /**
  * Replaying stored events through handlers in this process, against an isolated database
- * (isolation.ts): each selected event, in the store's order, goes through the same delivery
- * pipeline a host runs (filter, decode, apply once in a transaction), as the consumers that run
- * the named handlers, and nothing leaves the process: the events the handlers publish are
- * captured, never sent to a topic, and adapters only record.
+ * (isolation.ts): each selected event goes through the same delivery pipeline a host runs
+ * (filter, decode, apply once: in a transaction, or in a commit group once the handler has shown
+ * it reads nothing), as the consumers that run the named handlers, and nothing leaves the
+ * process: the events the handlers publish are captured, never sent to a topic, and adapters
+ * only record.
+ *
+ * It streams: the store is read a page at a time and at most a window of events is between
+ * read and applied, so memory does not grow with the period. Once every consumer commits in
+ * groups, events of different flows run side by side (lanes.ts), each flow's in the store's
+ * order, so their runs share lookups and commits; until then, and for handlers that read, one
+ * event at a time in the store's order. As events are applied, a checkpoint in the target says
+ * how far (applied-prefix.ts, checkpoint.ts): a stopped replay resumes from it.
  *
  * With `chain`, the captured events go on to the consumers downstream (consumers.ts), each
  * straight after its cause, so a chain such as creative.submitted → creative-analyzer →
