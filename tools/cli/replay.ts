@@ -244,7 +244,7 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
       for (const problem of problems) process.stderr.write(`eventline: ${problem}\n`);
       if (problems.length > 0)
         throw new UserError(
-          `${problems.length} of the replayed events failed (listed above); in a live run they would have been dead-lettered`,
+          `${problems.length + result.unlisted} of the replayed events failed (listed above${result.unlisted > 0 ? `, and ${result.unlisted} more not listed` : ""}); in a live run they would have been dead-lettered`,
         );
     },
   );

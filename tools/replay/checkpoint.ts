@@ -50,9 +50,18 @@ export interface ReplayTally {
   outcomes: Record<string, number>;
   /** Events the handlers published, by type. */
   publishedByType: Record<string, number>;
+  /** The first {@link LISTED_PROBLEMS} failures and undecodable events, with why. */
   failures: ReplayFailure[];
   undecodable: { id: string; problem: string }[];
+  /** Failures and undecodable events past those listed: counted, not kept. */
+  unlisted: number;
 }
+
+/**
+ * Problems a replay lists, at most: a replay whose every event fails would otherwise hold them
+ * all in memory, and its checkpoint would outgrow a Firestore document (1 MiB).
+ */
+export const LISTED_PROBLEMS = 100;
 
 export interface Checkpoint {
   /** The request, as JSON: what a resumed replay is compared with. */
@@ -92,6 +101,7 @@ export function emptyTally(): ReplayTally {
     publishedByType: {},
     failures: [],
     undecodable: [],
+    unlisted: 0,
   };
 }
 
@@ -104,8 +114,14 @@ export function addTally(total: ReplayTally, part: Readonly<ReplayTally>): void 
     total.outcomes[outcome] = (total.outcomes[outcome] ?? 0) + n;
   for (const [type, n] of Object.entries(part.publishedByType))
     total.publishedByType[type] = (total.publishedByType[type] ?? 0) + n;
-  total.failures.push(...part.failures);
-  total.undecodable.push(...part.undecodable);
+  const list = <T>(into: T[], items: readonly T[]): void => {
+    for (const item of items)
+      if (total.failures.length + total.undecodable.length < LISTED_PROBLEMS) into.push(item);
+      else total.unlisted++;
+  };
+  list(total.failures, part.failures);
+  list(total.undecodable, part.undecodable);
+  total.unlisted += part.unlisted;
 }
 
 export async function readCheckpoint(target: Firestore): Promise<Checkpoint | undefined> {
