@@ -4,6 +4,7 @@
  * in the store's order across page boundaries, chained or not; and a replay stopped part way
  * resumes from its checkpoint without applying anything twice.
  */
+import { spawn } from "node:child_process";
 import { FieldValue, Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
@@ -16,7 +17,7 @@ import {
   replayInProcess,
   ReplayError,
 } from "../../tools/replay";
-import { runCli } from "../cli/run-cli";
+import { BIN, runCli } from "../cli/run-cli";
 import { useEmulators } from "../support/emulators";
 
 const env = useEmulators({ pubsub: false });
@@ -85,6 +86,8 @@ const funnelProjector = defineHandler({
     );
   },
 });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const registry = registryOf(emailSender, funnelProjector, archiver);
 
@@ -225,6 +228,75 @@ describe("the in-process replay", () => {
     expect(await orders(target, "requested")).toEqual(flows);
     expect((await target.doc(CHECKPOINT_DOCUMENT).get()).get("complete")).toBe(true);
   });
+
+  it("from the CLI, stops on Ctrl-C with the checkpoint written and says how to go on; --resume finishes, each event applied once", async () => {
+    // The live funnel-projector, which reads (a transaction per event, one at a time): slow
+    // enough that the replay is still running when its first checkpoint (300 events) appears.
+    const completed = 1_500;
+    const store = new EventStore(env.firestore, eventTypes, { throttling: false });
+    await Promise.all(
+      Array.from({ length: completed }, (_, i) =>
+        store.append(
+          codec.decode(
+            codec.encode(
+              "com.eventline.share.completed",
+              {
+                invitationId: `inv-${i}`,
+                messageId: `m-${i}`,
+                channel: "email",
+                cardId: "card-cli",
+                senderUserId: "u-cli",
+              },
+              {
+                id: `sent-${String(i).padStart(4, "0")}`,
+                source: "//eventline/email-worker",
+                time: new Date(Date.parse("2026-12-02T00:00:00Z") + i).toISOString(),
+                correlationId: `cli-flow-${i % 50}`,
+              },
+            ),
+          ),
+        ),
+      ),
+    );
+    await store.close();
+    const target = database("replay-cli-stopped");
+    const args = ["replay", "--handler", "funnel-projector", "--database", target.databaseId];
+    const cliEnv = {
+      FIRESTORE_EMULATOR_HOST: env.firestoreHost,
+      GOOGLE_CLOUD_PROJECT: env.projectId,
+    };
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, METADATA_SERVER_DETECTION: "none", ...cliEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      // Interrupted once the first page's worth is applied (and checkpointed).
+      while ((await readCheckpoint(target)) === undefined) await pause(50);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    expect(stderr).toMatch(
+      /^eventline: interrupted; finishing the events in flight and writing the checkpoint \(Ctrl-C again to quit at once\)\neventline: replay interrupted after \d+ stored events \(\d+ replayed\); the checkpoint in database replay-cli-stopped is after \S+; run the same command with --resume to continue\n$/,
+    );
+    const stopped = await readCheckpoint(target);
+    expect(stopped?.complete).toBe(false);
+    expect(stopped!.tally.replayed).toBeLessThan(completed);
+
+    const resumed = await runCli([...args, "--resume"], { env: cliEnv, timeoutMs: 120_000 });
+    expect(resumed.stderr).toBe("");
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`resumed from the checkpoint after stored event`);
+    expect(resumed.stdout).toContain(`replayed ${completed} of ${completed} stored events`);
+    // The card's count is incremented blind: it says how many times events were applied.
+    const card = await target.doc("projections/funnel-cards/items/card-cli").get();
+    expect(card.get("sent")).toBe(completed);
+    expect(await readCheckpoint(target)).toMatchObject({ complete: true });
+  }, 240_000);
 
   it("says, from the CLI, that there is nothing to resume where no replay left a checkpoint", async () => {
     const result = await runCli(
