@@ -16,6 +16,7 @@ import { gatewayBenchmark } from "./gateway";
 import { memoryBenchmark } from "./memory";
 import { pipelineBenchmark } from "./pipeline";
 import { publishOpsBenchmark } from "./publish-ops";
+import { replayBenchmark } from "./replay";
 import { seedBurstBenchmark } from "./seed-burst";
 import { tracingBenchmark } from "./tracing";
 import { REPO_ROOT } from "./support/children";
@@ -68,6 +69,7 @@ const entries: Entry[] = [
   { name: "memory", run: memoryBenchmark },
   { name: "seed-burst", run: seedBurstBenchmark },
   { name: "tracing", run: tracingBenchmark },
+  { name: "replay", run: replayBenchmark },
   { name: "program-evaluation", standalone: programEvaluation },
 ];
 

@@ -107,6 +107,7 @@ export class BenchEmulators {
 export class BenchProject {
   readonly pubsub: PubSub;
   readonly firestore: Firestore;
+  private readonly databases: Firestore[] = [];
 
   constructor(
     private readonly emulators: BenchEmulators,
@@ -114,6 +115,18 @@ export class BenchProject {
   ) {
     this.pubsub = new PubSub({ projectId, apiEndpoint: emulators.pubsubHost, emulatorMode: true });
     this.firestore = new Firestore({ projectId, host: emulators.firestoreHost, ssl: false });
+  }
+
+  /** A client on database `databaseId` of this project (created on first use), closed with the project. */
+  database(databaseId: string): Firestore {
+    const client = new Firestore({
+      projectId: this.projectId,
+      host: this.emulators.firestoreHost,
+      ssl: false,
+      databaseId,
+    });
+    this.databases.push(client);
+    return client;
   }
 
   /**
@@ -158,6 +171,10 @@ export class BenchProject {
         `bench: could not clean up project ${this.projectId}: ${(err as Error).message.split("\n")[0]}\n`,
       );
     }
-    await Promise.allSettled([this.pubsub.close(), this.firestore.terminate()]);
+    await Promise.allSettled([
+      this.pubsub.close(),
+      this.firestore.terminate(),
+      ...this.databases.map((client) => client.terminate()),
+    ]);
   }
 }

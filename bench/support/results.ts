@@ -25,6 +25,7 @@ const ORDER = [
   "e2e-latency",
   "memory",
   "seed-burst",
+  "replay",
   "faults",
   "program-evaluation",
 ];

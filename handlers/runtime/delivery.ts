@@ -150,6 +150,15 @@ export class DeliveryProcessor {
         : undefined;
   }
 
+  /**
+   * True once this consumer's runs are committed in groups (commit-groups.ts): its handler has
+   * shown it reads nothing, so concurrent runs see nothing of each other's. A replay runs events
+   * concurrently only then (tools/replay/in-process.ts).
+   */
+  get commitsInGroups(): boolean {
+    return this.commitPolicy?.grouped === true;
+  }
+
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
   async process(delivery: ReceivedMessage): Promise<Outcome> {
     const { metrics } = this.options;

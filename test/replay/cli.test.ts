@@ -12,6 +12,10 @@ describe("the replay, backtest and seek commands", () => {
       "eventline: --chain applies to in-process replays (--handler), not to --republish\n",
     ],
     [
+      ["replay", "--republish", "--resume"],
+      "eventline: --resume applies to in-process replays (--handler), not to --republish\n",
+    ],
+    [
       ["replay", "--handler", "campaign-processor", "--database", "(default)"],
       "eventline: --database (default) is the live database; a replay writes into a database of its own, e.g. replay\n",
     ],

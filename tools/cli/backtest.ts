@@ -175,8 +175,8 @@ export function backtestCommand(): Command {
         },
         async (clients) => {
           const bars = {
-            current: progressBar("current strategy"),
-            alternative: progressBar("alternative strategy"),
+            current: progressBar("current strategy", { rate: true }),
+            alternative: progressBar("alternative strategy", { rate: true }),
           };
           let result: Replay.BacktestResult;
           try {

@@ -91,6 +91,7 @@ interface ReplayOptions extends SelectionOptions, TargetOptions {
   snapshot?: string;
   fromSnapshot?: string;
   run?: string;
+  resume: boolean;
   json: boolean;
 }
 
@@ -103,6 +104,7 @@ function checkCombination(options: ReplayOptions): void {
     "--chain": options.chain,
     "--snapshot": options.snapshot !== undefined,
     "--from-snapshot": options.fromSnapshot !== undefined,
+    "--resume": options.resume,
   };
   const misplaced = options.republish
     ? Object.entries(inProcessOnly)
@@ -144,7 +146,19 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
           `snapshot ${options.snapshot} exists; snapshots never change, so pick another id`,
         );
       }
-      const bar = progressBar("replaying");
+      const bar = progressBar("replaying", { rate: true });
+      // Ctrl-C stops reading; the events in flight finish and the checkpoint is written.
+      const stop = new AbortController();
+      const onInterrupt = (): void => {
+        bar.stop();
+        process.stderr.write(
+          "eventline: interrupted; finishing the events in flight and writing the checkpoint (Ctrl-C again to quit at once)\n",
+        );
+        process.once("SIGINT", () => process.exit(130));
+        stop.abort();
+      };
+      process.once("SIGINT", onInterrupt);
+      const started = performance.now();
       const common = {
         source: clients.firestore,
         target,
@@ -152,6 +166,8 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
         selection,
         chain: options.chain,
         stack: options.stack,
+        resume: options.resume,
+        signal: stop.signal,
         onProgress: (read: number, total: number) => bar.update(read, total),
       };
       let result: Replay.InProcessReplayResult;
@@ -165,7 +181,17 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
           }));
         else result = await replay.replayInProcess(common);
       } finally {
+        process.removeListener("SIGINT", onInterrupt);
         bar.stop();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const newlyRead = result.read - (result.resumedFrom?.read ?? 0);
+      if (result.interrupted) {
+        process.stderr.write(
+          `eventline: replay interrupted after ${result.read} stored events (${result.replayed} replayed); the checkpoint in database ${databaseId} is after ${result.last?.id ?? "none"}; run the same command with --resume to continue\n`,
+        );
+        process.exitCode = 130;
+        return;
       }
       let snapshot: Replay.SnapshotInfo[] = [];
       if (options.snapshot !== undefined) {
@@ -181,21 +207,22 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
           covers,
         });
       }
-      const published: Record<string, number> = {};
-      for (const event of result.published)
-        published[event.type] = (published[event.type] ?? 0) + 1;
+      const { publishedByType: published, ...rest } = result;
       if (options.json) {
-        const { published: _events, ...rest } = result;
         process.stdout.write(
-          `${JSON.stringify({ database: databaseId, ...rest, published, restored, snapshot })}\n`,
+          `${JSON.stringify({ database: databaseId, ...rest, published, restored, snapshot, seconds })}\n`,
         );
       } else {
         if (restored.length > 0)
           process.stdout.write(
             `restored snapshot ${options.fromSnapshot} (${restored.map((s) => `${s.projection}: ${s.items}`).join(", ")}), covering events to ${restored[0]!.covers.time}\n`,
           );
+        if (result.resumedFrom !== undefined)
+          process.stdout.write(
+            `resumed from the checkpoint after stored event ${result.resumedFrom.after.id} (${result.resumedFrom.after.time}), ${result.resumedFrom.read} stored events in\n`,
+          );
         process.stdout.write(
-          `replayed ${result.replayed} of ${result.read} stored events through ${options.handler!.join(", ")}${options.chain ? " and what is downstream" : ""} into database ${databaseId} (${clients.where})\n`,
+          `replayed ${result.replayed} of ${result.read} stored events through ${options.handler!.join(", ")}${options.chain ? " and what is downstream" : ""} into database ${databaseId} (${clients.where}) in ${seconds.toFixed(1)} s, ${Math.round(newlyRead / Math.max(seconds, 0.001))} stored events/s\n`,
         );
         if (result.reproduced > 0)
           process.stdout.write(
@@ -217,7 +244,7 @@ async function inProcess(options: ReplayOptions, selection: Replay.EventSelectio
       for (const problem of problems) process.stderr.write(`eventline: ${problem}\n`);
       if (problems.length > 0)
         throw new UserError(
-          `${problems.length} of the replayed events failed (listed above); in a live run they would have been dead-lettered`,
+          `${problems.length + result.unlisted} of the replayed events failed (listed above${result.unlisted > 0 ? `, and ${result.unlisted} more not listed` : ""}); in a live run they would have been dead-lettered`,
         );
     },
   );
@@ -320,6 +347,11 @@ export function replayCommand(): Command {
       "--run <name>",
       "the republish run the new ids derive from; a new name applies the events once more",
       undefined,
+    )
+    .option(
+      "--resume",
+      "continue the interrupted replay (Ctrl-C) whose checkpoint is in --database, with the same options, instead of emptying it and starting again",
+      false,
     )
     .option("--json", "print the result as one JSON object", false);
   return targetOptions(command).action(async (options: ReplayOptions) => {

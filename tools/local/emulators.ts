@@ -158,10 +158,14 @@ export async function emulatorFromEnvOrStart(
   return startEmulator(kind, options);
 }
 
-/** Deletes every document of a project in the Firestore emulator (its documented reset endpoint). */
-export async function clearFirestoreEmulator(host: string, projectId: string): Promise<void> {
+/** Deletes every document of a project's database in the Firestore emulator (its documented reset endpoint). */
+export async function clearFirestoreEmulator(
+  host: string,
+  projectId: string,
+  databaseId = "(default)",
+): Promise<void> {
   const response = await fetch(
-    `http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`,
+    `http://${host}/emulator/v1/projects/${projectId}/databases/${databaseId}/documents`,
     { method: "DELETE" },
   );
   if (!response.ok)

@@ -5,10 +5,11 @@
  * the same handlers but for the strategy, so every difference is the strategy's.
  */
 import type { Firestore } from "@google-cloud/firestore";
+import type { marketing } from "../../proto/gen";
 import { compareOutcomes, type ComparisonRow } from "./comparison";
 import { ReplayError } from "./errors";
 import { replayInProcess, type InProcessReplayResult } from "./in-process";
-import { measureOutcome, type StrategyOutcome } from "./outcomes";
+import { measureOutcome, OPTIMIZATION_REQUIRED, type StrategyOutcome } from "./outcomes";
 import type { EventSelection } from "./selection";
 import { CURRENT_STRATEGY, strategyRegistry, type Strategy } from "./strategy";
 
@@ -58,18 +59,24 @@ export async function backtest(options: BacktestOptions): Promise<BacktestResult
     alternative: { ...options.alternative },
   };
   const run = async (role: StrategyRole) => {
+    // Of what the replay publishes, only the optimization requests are measured: kept, the rest counted.
+    const requests: marketing.v1.IOptimizationRequired[] = [];
     const replay = await replayInProcess({
       source: options.source,
       target: options.targets[role],
       handlers: options.handlers ?? BACKTEST_HANDLERS,
       selection: options.selection,
       registry: strategyRegistry(strategies[role]),
+      onPublished: (event) => {
+        if (event.type === OPTIMIZATION_REQUIRED)
+          requests.push(event.data as marketing.v1.IOptimizationRequired);
+      },
       ...(options.stack !== undefined && { stack: options.stack }),
       ...(options.onProgress !== undefined && {
         onProgress: (read: number, total: number) => options.onProgress!(role, read, total),
       }),
     });
-    const outcome = await measureOutcome(options.targets[role], replay, strategies[role]);
+    const outcome = await measureOutcome(options.targets[role], requests, strategies[role]);
     return {
       outcome,
       summary: {

@@ -1,9 +1,17 @@
 /**
  * Replaying stored events through handlers in this process, against an isolated database
- * (isolation.ts): each selected event, in the store's order, goes through the same delivery
- * pipeline a host runs (filter, decode, apply once in a transaction), as the consumers that run
- * the named handlers, and nothing leaves the process: the events the handlers publish are
- * captured, never sent to a topic, and adapters only record.
+ * (isolation.ts): each selected event goes through the same delivery pipeline a host runs
+ * (filter, decode, apply once: in a transaction, or in a commit group once the handler has shown
+ * it reads nothing), as the consumers that run the named handlers, and nothing leaves the
+ * process: the events the handlers publish are captured, never sent to a topic, and adapters
+ * only record.
+ *
+ * It streams: the store is read a page at a time and at most a window of events is between
+ * read and applied, so memory does not grow with the period. Once every consumer commits in
+ * groups, events of different flows run side by side (lanes.ts), each flow's in the store's
+ * order, so their runs share lookups and commits; until then, and for handlers that read, one
+ * event at a time in the store's order. As events are applied, a checkpoint in the target says
+ * how far (applied-prefix.ts, checkpoint.ts): a stopped replay resumes from it.
  *
  * With `chain`, the captured events go on to the consumers downstream (consumers.ts), each
  * straight after its cause, so a chain such as creative.submitted → creative-analyzer →
@@ -16,6 +24,7 @@
  * time live gave it. One live never published (an alternative strategy's) takes its cause's
  * time, the moment the replayed world was at.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { Firestore, Timestamp } from "@google-cloud/firestore";
 import { eventTypesFor } from "../../handlers/declared";
@@ -26,6 +35,7 @@ import {
   type IncomingMessage,
   type OutgoingMessage,
 } from "../../handlers/runtime/codec";
+import { GROUPS_IN_FLIGHT, MAX_GROUP_EVENTS } from "../../handlers/runtime/commit-groups";
 import { DEAD_LETTER_ATTRIBUTES } from "../../handlers/runtime/dead-letter";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { rfc3339FromTimestamp } from "../../handlers/runtime/timestamps";
@@ -38,12 +48,36 @@ import type { Outcome } from "../../handlers/runtime/outcome";
 import type { MessagePublisher } from "../../handlers/runtime/publisher";
 import { OutsideCalls } from "../../handlers/runtime/resilience";
 import { registry as liveRegistry } from "../../handlers/registry";
+import { AppliedPrefix } from "./applied-prefix";
+import {
+  checkpointToResume,
+  requestKey,
+  writeCheckpoint,
+  type ReplayRequest,
+  type ReplayTally,
+} from "./checkpoint";
+
+export type { ReplayFailure } from "./checkpoint";
 import { replayConsumers, reproducedTypes, type ReplayConsumer } from "./consumers";
 import { prepareTarget } from "./isolation";
-import { countEvents, readEvents, type EventSelection, type StreamPosition } from "./selection";
+import { Lanes } from "./lanes";
+import {
+  countEvents,
+  DEFAULT_PAGE_SIZE,
+  readEvents,
+  type EventSelection,
+  type StreamPosition,
+} from "./selection";
 
 /** Pause before delivering a failed event again, per attempt so far, in milliseconds. */
 const RETRY_PAUSE_MS = 100;
+
+/**
+ * Events in flight at once when they run concurrently: enough to fill every commit group the
+ * runtime keeps in flight (GROUPS_IN_FLIGHT of MAX_GROUP_EVENTS each), and as many again
+ * gathering for the next ones while those are out.
+ */
+export const DEFAULT_EVENTS_IN_FLIGHT = 2 * GROUPS_IN_FLIGHT * MAX_GROUP_EVENTS;
 
 export interface InProcessReplayOptions {
   /** The database whose event store (`events/`) is read. */
@@ -62,51 +96,59 @@ export interface InProcessReplayOptions {
   stack?: string;
   /** Empty the target first. Default true; a rebuild that restored a snapshot into it passes false. */
   clearTarget?: boolean;
+  /**
+   * Continue from the checkpoint an interrupted replay of the same request left in the target
+   * (checkpoint.ts) instead of starting again; the target is then not emptied. Default false.
+   */
+  resume?: boolean;
   /** Stored events per request. Default: selection.ts's. */
   pageSize?: number;
-  /** Called as stored events are read: how many so far, of about how many. Default: none. */
+  /** Events queued or running at once. Default {@link DEFAULT_EVENTS_IN_FLIGHT}. */
+  eventsInFlight?: number;
+  /**
+   * Stops the replay: no further event is started, those in flight finish, the checkpoint is
+   * written, and the result says `interrupted`. Default: none.
+   */
+  signal?: AbortSignal;
+  /** Called as stored events are applied: how many read so far, of about how many. Default: none. */
   onProgress?: (read: number, total: number) => void;
+  /**
+   * Told each event the handlers publish, as they publish it (captured, never sent). The result
+   * counts them by type only, so that a long replay does not hold them all. Default: none.
+   */
+  onPublished?: (event: DecodedEvent) => void;
 }
 
-/** A delivery the handler gave up on: dead-lettered in a live run. */
-export interface ReplayFailure {
-  consumer: string;
-  eventId: string;
-  type: string;
-  reason: string;
-  error: string;
-}
-
-export interface InProcessReplayResult {
-  /** Stored events read, including those the selection's other criteria left out. */
-  read: number;
-  /** Stored events delivered to the replayed consumers. */
-  replayed: number;
-  /** Stored events not delivered because the chain reproduces them. */
-  reproduced: number;
-  /** Deliveries to consumers by outcome: handled, duplicate, filtered, not-accepted, dead-lettered. */
-  outcomes: Record<string, number>;
-  /** What the handlers published, in order: captured, never sent. */
-  published: DecodedEvent[];
-  failures: ReplayFailure[];
-  /** Stored events that no longer decode, with why. */
-  undecodable: { id: string; problem: string }[];
-  /** The last stored event read: what a snapshot taken now covers. Undefined when none was. */
+export interface InProcessReplayResult extends ReplayTally {
+  /** The last stored event applied, with every one before it: what a snapshot taken now covers. Undefined when none was. */
   last?: StreamPosition;
+  /** Where a resumed replay started: after the checkpoint's position, with so many stored events read before. */
+  resumedFrom?: { after: StreamPosition; read: number };
+  /** True when the signal stopped the replay before the end; the checkpoint says where. */
+  interrupted: boolean;
 }
 
-/** Keeps what the runtime publishes instead of sending it. */
+/**
+ * Keeps what the runtime publishes instead of sending it, for the delivery in whose call it was
+ * published: deliveries run concurrently, so each captures into its own list (async context).
+ */
 class CapturingPublisher implements MessagePublisher {
-  private messages: OutgoingMessage[] = [];
+  private readonly captures = new AsyncLocalStorage<OutgoingMessage[]>();
+
   async publish(messages: readonly OutgoingMessage[]): Promise<string[]> {
-    this.messages.push(...messages);
+    const capture = this.captures.getStore();
+    if (capture === undefined) throw new Error("a replayed handler published outside a delivery");
+    capture.push(...messages);
     return messages.map(() => randomUUID());
   }
+
   async flush(): Promise<void> {}
-  take(): OutgoingMessage[] {
-    const taken = this.messages;
-    this.messages = [];
-    return taken;
+
+  /** Runs `work`, and returns with its result what it published. */
+  async capture<T>(work: () => Promise<T>): Promise<{ result: T; captured: OutgoingMessage[] }> {
+    const captured: OutgoingMessage[] = [];
+    const result = await this.captures.run(captured, work);
+    return { result, captured };
   }
 }
 
@@ -119,15 +161,6 @@ class InProcessReplay {
   private readonly codec: EventCodec;
   private readonly publisher = new CapturingPublisher();
   private readonly processors = new Map<string, DeliveryProcessor>();
-  readonly result: InProcessReplayResult = {
-    read: 0,
-    replayed: 0,
-    reproduced: 0,
-    outcomes: {},
-    published: [],
-    failures: [],
-    undecodable: [],
-  };
 
   constructor(
     private readonly options: InProcessReplayOptions,
@@ -139,7 +172,8 @@ class InProcessReplay {
     const logger = createLogger({ level: "silent" });
     const metrics = new RuntimeMetrics();
     const outsideCalls = new OutsideCalls(logger);
-    // Replay delivers one event at a time, in order: a commit group would only wait for company.
+    // Each consumer's runs start in transactions and go to commit groups once its handler has
+    // shown it reads nothing, as on a host (commit-groups.ts, CommitPolicy).
     for (const { consumer, handler } of members) {
       this.processors.set(
         consumer.name,
@@ -152,24 +186,34 @@ class InProcessReplay {
           metrics,
           logger,
           outsideCalls,
-          groupCommitsAfter: false,
         }),
       );
     }
   }
 
+  /**
+   * Whether events may run concurrently (in lanes, lanes.ts): once every replayed consumer
+   * commits in groups, its handler reading nothing, so events of different flows cannot see
+   * each other's effects and their order across flows changes nothing. A handler that reads
+   * gets its events one at a time in the store's order, as a transaction each: what it reads
+   * depends on that order.
+   */
+  get concurrent(): boolean {
+    return [...this.processors.values()].every((processor) => processor.commitsInGroups);
+  }
+
   /** Delivers an event to every member on its topic, then (chained) what each published. */
-  async deliver(event: DecodedEvent): Promise<void> {
+  async deliver(event: DecodedEvent, tally: ReplayTally): Promise<void> {
     const message = messageOf(this.codec, event);
     for (const { consumer } of this.members) {
       if (consumer.topic !== event.topic) continue;
-      const outcome = await this.run(consumer.name, consumer.maxDeliveryAttempts, message);
-      this.result.outcomes[outcome.result] = (this.result.outcomes[outcome.result] ?? 0) + 1;
-      const captured = this.publisher.take();
-      const failures = captured.filter((m) => m.topic === consumer.deadLetterTopic);
-      for (const letter of failures) {
+      const { result: outcome, captured } = await this.publisher.capture(() =>
+        this.run(consumer.name, consumer.maxDeliveryAttempts, message),
+      );
+      tally.outcomes[outcome.result] = (tally.outcomes[outcome.result] ?? 0) + 1;
+      for (const letter of captured.filter((m) => m.topic === consumer.deadLetterTopic)) {
         const a = letter.attributes;
-        this.result.failures.push({
+        tally.failures.push({
           consumer: consumer.name,
           eventId: event.meta.id,
           type: event.type,
@@ -183,8 +227,11 @@ class InProcessReplay {
           .map((m) => this.codec.decode(m, m.topic)),
         event.meta.time,
       );
-      this.result.published.push(...derived);
-      if (this.options.chain === true) for (const next of derived) await this.deliver(next);
+      for (const next of derived) {
+        tally.publishedByType[next.type] = (tally.publishedByType[next.type] ?? 0) + 1;
+        this.options.onPublished?.(next);
+      }
+      if (this.options.chain === true) for (const next of derived) await this.deliver(next, tally);
     }
   }
 
@@ -228,48 +275,130 @@ class InProcessReplay {
 }
 
 /**
- * Replays the selected stored events through the named handlers into `target`.
- * @throws ReplayError for a target that is not isolated, or a name that is not a handler.
+ * Replays the selected stored events through the named handlers into `target`: a page of the
+ * store at a time, with at most `eventsInFlight` events between reading and applied, in lanes
+ * per correlation id once every consumer commits in groups (see InProcessReplay.concurrent), and
+ * a checkpoint in the target as each page's worth is applied (checkpoint.ts).
+ * @throws ReplayError for a target that is not isolated, a name that is not a handler, or
+ *   (resuming) a target without a checkpoint of the same request.
  */
 export async function replayInProcess(
   options: InProcessReplayOptions,
 ): Promise<InProcessReplayResult> {
   const stack = options.stack ?? "local";
   const eventTypes = eventTypesFor(stack);
+  const chain = options.chain === true;
   const members = replayConsumers(
     eventTypes,
     options.registry ?? liveRegistry,
     options.handlers,
-    options.chain === true,
+    chain,
   );
-  const reproduced = options.chain === true ? reproducedTypes(members) : new Set<string>();
-  await prepareTarget(options.source, options.target, { clear: options.clearTarget ?? true });
-  const replay = new InProcessReplay(options, members, stack);
-  const { result } = replay;
+  const reproduced = chain ? reproducedTypes(members) : new Set<string>();
   // Only what some member accepts is worth reading; each type is one query on the (type, time) index.
   const accepted = [...new Set(members.flatMap((m) => m.handler.accepts))];
   const selection: EventSelection = {
     ...options.selection,
     types: options.selection?.types?.length ? options.selection.types : accepted,
   };
+  const request: ReplayRequest = { handlers: options.handlers, chain, stack, selection };
+  const resumed =
+    options.resume === true ? await checkpointToResume(options.target, request) : undefined;
+  await prepareTarget(options.source, options.target, {
+    clear: resumed === undefined && (options.clearTarget ?? true),
+  });
   const total = options.onProgress === undefined ? 0 : await countEvents(options.source, selection);
-  const onRead = (read: number): void => {
-    result.read = read;
-    options.onProgress?.(read, Math.max(total, read));
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const inFlight = options.eventsInFlight ?? DEFAULT_EVENTS_IN_FLIGHT;
+
+  let checkpointed = resumed?.tally.read ?? 0;
+  let writing: Promise<void> = Promise.resolve();
+  let writeFailure: { error: unknown } | undefined;
+  /** Writes the prefix as the checkpoint; awaited, throws the first write that failed. */
+  const checkpoint = async (complete: boolean): Promise<void> => {
+    checkpointed = prefix.tally.read;
+    // Copied now: the prefix goes on growing while earlier writes are out.
+    const state = structuredClone({
+      request: requestKey(request),
+      ...(prefix.position !== undefined && { position: prefix.position }),
+      tally: prefix.tally,
+      complete,
+      writtenAt: new Date().toISOString(),
+    });
+    // One write at a time, in order, so an older checkpoint never lands after a newer one; a
+    // failed one is kept to throw, not left an unhandled rejection.
+    writing = writing
+      .then(() => writeCheckpoint(options.target, state))
+      .catch((error: unknown) => {
+        writeFailure ??= { error };
+      });
+    await writing;
+    if (writeFailure !== undefined) throw writeFailure.error;
   };
-  for await (const read of readEvents(options.source, eventTypes, selection, {
-    onRead,
-    ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
-  })) {
-    result.last = read.position;
-    if ("problem" in read) {
-      result.undecodable.push({ id: read.id, problem: read.problem });
-    } else if (reproduced.has(read.event.type)) {
-      result.reproduced++;
-    } else {
-      result.replayed++;
-      await replay.deliver(read.event);
+  const prefix = new AppliedPrefix(
+    // Events held past the prefix (applied out of order): a few windows' worth at most.
+    4 * inFlight,
+    { ...(resumed !== undefined && { tally: resumed.tally, position: resumed.position }) },
+    () => {
+      options.onProgress?.(prefix.tally.read, Math.max(total, prefix.tally.read));
+      // Not awaited: the replay goes on; the next checkpoint awaited throws if this one failed.
+      if (prefix.tally.read - checkpointed >= pageSize) checkpoint(false).catch(() => undefined);
+    },
+  );
+
+  const replay = new InProcessReplay(options, members, stack);
+  const lanes = new Lanes(inFlight);
+  const readFrom: EventSelection =
+    resumed?.position === undefined ? selection : { ...selection, after: resumed.position };
+  const readBefore = resumed?.tally.read ?? 0;
+  let read = readBefore;
+  let interrupted = false;
+  try {
+    for await (const item of readEvents(options.source, eventTypes, readFrom, {
+      onRead: (n) => (read = readBefore + n),
+      pageSize,
+    })) {
+      await prefix.room();
+      const { tally, applied } = prefix.next(item.position, read);
+      if ("problem" in item) {
+        tally.undecodable.push({ id: item.id, problem: item.problem });
+        applied();
+      } else if (reproduced.has(item.event.type)) {
+        tally.reproduced++;
+        applied();
+      } else {
+        tally.replayed++;
+        const deliver = async (): Promise<void> => {
+          await replay.deliver(item.event, tally);
+          applied();
+        };
+        if (replay.concurrent) await lanes.add(item.event.meta.correlationId, deliver);
+        else {
+          await lanes.drain();
+          await deliver();
+        }
+      }
+      if (options.signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
     }
+    await lanes.drain();
+  } catch (err) {
+    // What was applied before the failure stays applied: checkpoint it, once the rest settles.
+    await lanes.drain().catch(() => undefined);
+    await checkpoint(false);
+    throw err;
   }
-  return result;
+  // Stored events after the last selected one were read too.
+  if (!interrupted) prefix.tally.read = Math.max(prefix.tally.read, read);
+  await checkpoint(!interrupted);
+  return {
+    ...prefix.tally,
+    ...(prefix.position !== undefined && { last: prefix.position }),
+    ...(resumed?.position !== undefined && {
+      resumedFrom: { after: resumed.position, read: resumed.tally.read },
+    }),
+    interrupted,
+  };
 }

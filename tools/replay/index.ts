@@ -3,7 +3,8 @@
  * `eventline replay`, `backtest` and `seek` commands are built on.
  *
  * - selection.ts   which stored events, read in order with cursors on the declared indexes
- * - in-process.ts  replay through handlers into an isolated database (isolation.ts, consumers.ts)
+ * - in-process.ts  replay through handlers into an isolated database (isolation.ts, consumers.ts),
+ *                  streamed in lanes per flow (lanes.ts), resumable (applied-prefix.ts, checkpoint.ts)
  * - republish.ts   replay onto the topics, for recovery, idempotently
  * - snapshots.ts   projection snapshots; rebuild.ts rebuilds from one plus the later events
  * - backtest.ts    two strategies (strategy.ts) over one period, compared (outcomes.ts, comparison.ts)
@@ -19,6 +20,12 @@ export {
 export { withReplayClients, type ReplayClients, type ReplayClientOptions } from "./replay-clients";
 export { comparisonCsv, compareOutcomes, formatNumber, type ComparisonRow } from "./comparison";
 export { replayConsumers, type ReplayConsumer } from "./consumers";
+export {
+  CHECKPOINT_DOCUMENT,
+  readCheckpoint,
+  type Checkpoint,
+  type ReplayTally,
+} from "./checkpoint";
 export { ReplayError } from "./errors";
 export {
   replayInProcess,

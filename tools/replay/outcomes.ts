@@ -8,7 +8,6 @@ import type { Firestore } from "@google-cloud/firestore";
 import { marketing } from "../../proto/gen";
 import type { ChannelCreditView } from "../../handlers/marketing/attribution-builder";
 import type { CampaignView } from "../../handlers/marketing/campaign-processor";
-import type { InProcessReplayResult } from "./in-process";
 import { projectionItems } from "./projection-store";
 import type { AttributionModelName, Strategy } from "./strategy";
 
@@ -42,17 +41,15 @@ const MODEL_FIELDS: Readonly<Record<AttributionModelName, "lastClick" | "linear"
   shapley: "shapley",
 };
 
-const OPTIMIZATION_REQUIRED = "com.eventline.campaign.optimization_required";
+/** The event type of the campaign processor's requests, which a backtest keeps as its replay publishes them. */
+export const OPTIMIZATION_REQUIRED = "com.eventline.campaign.optimization_required";
 
-/** The outcome of a replay into `target` under `strategy`. */
+/** The outcome of a replay into `target` under `strategy`, given the optimization requests it published. */
 export async function measureOutcome(
   target: Firestore,
-  replay: InProcessReplayResult,
+  requests: readonly marketing.v1.IOptimizationRequired[],
   strategy: Readonly<Strategy>,
 ): Promise<StrategyOutcome> {
-  const requests = replay.published
-    .filter((event) => event.type === OPTIMIZATION_REQUIRED)
-    .map((event) => event.data as marketing.v1.IOptimizationRequired);
   const byPriority = Object.fromEntries(
     PRIORITIES.map((p) => [p, 0]),
   ) as StrategyOutcome["optimizations"]["byPriority"];
