@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import { v1 } from "@google-cloud/pubsub";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eventKey } from "../../handlers/runtime/idempotency";
 import { campaignProcessor } from "../../handlers/marketing/campaign-processor";
 import { eventTypesFor } from "../../handlers/declared";
@@ -25,6 +24,7 @@ import {
   type EventSelection,
 } from "../../tools/replay";
 import { runCli } from "../cli/run-cli";
+import { useDatabases } from "../support/databases";
 import { useEmulators } from "../support/emulators";
 import { runLive, MARKETING_CONSUMERS } from "./fixtures/live-run";
 import { ANALYTICS, DAY_END, DAY_START, marketingDay } from "./fixtures/marketing-day";
@@ -37,26 +37,11 @@ const whole: EventSelection = { from: DAY_START, to: DAY_END };
 const noon = new Date("2026-11-16T12:00:00Z");
 let derived: DecodedEvent[];
 
-const clients: Firestore[] = [];
-/** A client on database `id` of the file's project: a replay's isolated namespace. */
-function database(id: string): Firestore {
-  const client = new Firestore({
-    projectId: env.projectId,
-    host: env.firestoreHost,
-    ssl: false,
-    databaseId: id,
-  });
-  clients.push(client);
-  return client;
-}
+const database = useDatabases(env);
 
 beforeAll(async () => {
   derived = await runLive(env.firestore, day);
 }, 120_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.terminate()));
-});
 
 const ids = (events: readonly DecodedEvent[]) =>
   events.map((e) => [e.type, e.meta.id, e.meta.time]);

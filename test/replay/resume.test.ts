@@ -5,8 +5,8 @@
  * resumes from its checkpoint without applying anything twice.
  */
 import { spawn } from "node:child_process";
-import { FieldValue, Firestore } from "@google-cloud/firestore";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FieldValue, type Firestore } from "@google-cloud/firestore";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { EventCodec } from "../../handlers/runtime/codec";
 import { archiver, EventStore } from "../../handlers/runtime/event-store";
@@ -18,6 +18,7 @@ import {
   ReplayError,
 } from "../../tools/replay";
 import { BIN, runCli } from "../cli/run-cli";
+import { useDatabases } from "../support/databases";
 import { useEmulators } from "../support/emulators";
 
 const env = useEmulators({ pubsub: false });
@@ -94,17 +95,7 @@ const registry = registryOf(emailSender, funnelProjector, archiver);
 /** The stored events' ids by flow, in the store's order (the order they were appended in, by time). */
 const flows = new Map<string, string[]>();
 
-const clients: Firestore[] = [];
-function database(id: string): Firestore {
-  const client = new Firestore({
-    projectId: env.projectId,
-    host: env.firestoreHost,
-    ssl: false,
-    databaseId: id,
-  });
-  clients.push(client);
-  return client;
-}
+const database = useDatabases(env);
 
 beforeAll(async () => {
   const store = new EventStore(env.firestore, eventTypes, { throttling: false });
@@ -138,10 +129,6 @@ beforeAll(async () => {
   );
   await store.close();
 }, 60_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.terminate()));
-});
 
 async function appliedCounts(target: Firestore): Promise<number[]> {
   const docs = await target.collection(APPLIED).get();

@@ -7,21 +7,18 @@
  * consumer's code does not declare yet is given back until the subscription's last attempt, in
  * case its update declares it, and only then dead-lettered with its reason.
  */
-import { system as declaration } from "../../infra/system";
 import { v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
-import { capabilityChecks } from "../../handlers/adapters/environment";
 import type { OutgoingMessage } from "../../handlers/runtime/codec";
 import { EVENTS_COLLECTION } from "../../handlers/runtime/event-store";
 import { eventKey } from "../../handlers/runtime/idempotency";
-import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
-import { createLogger } from "../../handlers/runtime/logger";
+import type { RunningRuntime } from "../../handlers/runtime/launcher";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
+import { launchLocalConsumer } from "../support/runtime";
 import { codec, collect, publishRaw, waitFor } from "../support/pubsub";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
-import { testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
 const CONSUMER = "documents-archiver";
@@ -53,20 +50,7 @@ beforeAll(async () => {
     consumers: [CONSUMER],
     retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
   });
-  archiver = await launch({
-    system: declaration,
-    capabilityChecks,
-    registry: testRegistry,
-    env: emulators.runtimeEnv({
-      HANDLER: CONSUMER,
-      MODE: "local",
-      STACK: "local",
-      PORT: "0",
-      PULL_TRANSPORT: "unary",
-    }),
-    handleSignals: false,
-    logger: createLogger({ level: "silent" }),
-  });
+  archiver = await launchLocalConsumer(emulators, CONSUMER);
 }, 60_000);
 
 afterAll(async () => {

@@ -2,19 +2,16 @@
  * A message that can never decode is dead-lettered on its first attempt, with its reason,
  * through the real pull host against the emulator: never nacked, never redelivered in a loop.
  */
-import { system as declaration } from "../../infra/system";
 import type { Message } from "@google-cloud/pubsub";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
-import { capabilityChecks } from "../../handlers/adapters/environment";
 import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
-import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
-import { createLogger } from "../../handlers/runtime/logger";
+import type { RunningRuntime } from "../../handlers/runtime/launcher";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
+import { launchLocalConsumer } from "../support/runtime";
 import { codec, collect, publishRaw, shareRequested } from "../support/pubsub";
-import { testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
 const DOCUMENTS_ARCHIVER = "documents-archiver";
@@ -41,20 +38,7 @@ beforeAll(async () => {
     retry: { minBackoffSeconds: 0.1, maxBackoffSeconds: 0.5 },
   });
   const start = (consumer: string): Promise<RunningRuntime> =>
-    launch({
-      system: declaration,
-      capabilityChecks,
-      registry: testRegistry,
-      env: emulators.runtimeEnv({
-        HANDLER: consumer,
-        MODE: "local",
-        STACK: "local",
-        PORT: "0",
-        PULL_TRANSPORT: "unary",
-      }),
-      handleSignals: false,
-      logger: createLogger({ level: "silent" }),
-    });
+    launchLocalConsumer(emulators, consumer);
   [worker, archiver] = await Promise.all([start("email-worker"), start(DOCUMENTS_ARCHIVER)]);
 }, 60_000);
 
