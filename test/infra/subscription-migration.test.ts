@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   MigrationRefused,
   retireSubscription,
-  subscriptionMigrationProvider,
+  subscriptionRetirementProvider,
+  subscriptionTakeOverProvider,
   takeOverBacklog,
   takeOverSnapshot,
 } from "../../infra/gcp/subscription-migration";
@@ -149,9 +150,10 @@ describe("the dynamic provider", () => {
     // (vitest's module loader would be captured instead).
     const script = [
       'const pulumi = require("@pulumi/pulumi");',
-      'const { subscriptionMigrationProvider } = require("./infra/gcp/subscription-migration.ts");',
-      "pulumi.runtime.serializeFunction(() => subscriptionMigrationProvider, { allowSecrets: false })",
-      "  .then((s) => process.stdout.write(s.text), (e) => { process.stderr.write(String(e)); process.exit(1); });",
+      'const m = require("./infra/gcp/subscription-migration.ts");',
+      "Promise.all([m.subscriptionTakeOverProvider, m.subscriptionRetirementProvider].map((p) => pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })))",
+      "  .then((all) => all.map((s) => s.text).join('\\n'))",
+      "  .then((text) => process.stdout.write(text), (e) => { process.stderr.write(String(e)); process.exit(1); });",
     ].join("\n");
     const text = execFileSync(process.execPath, ["--require", "tsx/cjs", "--eval", script], {
       cwd: join(__dirname, "..", ".."),
@@ -163,15 +165,17 @@ describe("the dynamic provider", () => {
     expect(text).toContain('require("@google-cloud/pubsub")');
   }, 60_000);
 
-  it("replaces a migration whose ends change and updates nothing in place", async () => {
-    const base = { project: "p", from: "a", to: "b" };
-    expect(await subscriptionMigrationProvider.diff!("id", base, base)).toEqual({
-      changes: false,
-      replaces: [],
-    });
-    expect(await subscriptionMigrationProvider.diff!("id", base, { ...base, to: "c" })).toEqual({
-      changes: true,
-      replaces: ["to"],
-    });
+  it("updates the take-over and the retirement in place when the consumer's subscription changes, and nothing else", async () => {
+    const base = { project: "p", subscription: "a-00000000" };
+    for (const provider of [subscriptionTakeOverProvider, subscriptionRetirementProvider]) {
+      expect(await provider.diff!("id", base, base)).toEqual({ changes: false, replaces: [] });
+      expect(await provider.diff!("id", base, { ...base, subscription: "a-11111111" })).toEqual({
+        changes: true,
+        replaces: [],
+      });
+      expect(await provider.diff!("id", base, { ...base, project: "q" })).toMatchObject({
+        replaces: ["project"],
+      });
+    }
   });
 });

@@ -17,7 +17,7 @@ import { createLogger } from "../../handlers/runtime/logger";
 import { GOOGLE_ISSUER } from "../../handlers/runtime/oidc";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
-import { collect, publishRaw, shareRequested, waitFor } from "../support/pubsub";
+import { collect, publishRaw, shareRequested, subscriptionOf, waitFor } from "../support/pubsub";
 import { applied, testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
@@ -60,7 +60,7 @@ function pushBody(message: OutgoingMessage, messageId: string, deliveryAttempt?:
       messageId,
       publishTime: new Date().toISOString(),
     },
-    subscription: `projects/${emulators.projectId}/subscriptions/sms-worker`,
+    subscription: `projects/${emulators.projectId}/subscriptions/${subscriptionOf("sms-worker")}`,
     ...(deliveryAttempt !== undefined && { deliveryAttempt }),
   });
 }
