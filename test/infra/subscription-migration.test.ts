@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CLOCK_MARGIN_MS,
   MigrationRefused,
   retireSubscription,
   subscriptionRetirementProvider,
@@ -141,6 +142,78 @@ describe("retiring the old subscription", () => {
     expect(exists).toBe(false);
     // Retiring what is gone is done.
     await retireSubscription(pubsub, "retire-busy");
+  });
+});
+
+describe("retiring after a take-over", () => {
+  it("acknowledges what was published after the take-over, which the new subscription holds, and retires despite it", async () => {
+    // Quick windows: no retry policy and a 10 s ack deadline make the quiet window 11 s.
+    await pubsub.createSubscription(TOPIC, "retire-live");
+    // Taken over long enough ago that what is published now is past the clock margin.
+    const takenOverAt = new Date(Date.now() - CLOCK_MARGIN_MS - 5_000);
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await publish(1);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await retireSubscription(pubsub, "retire-live", { takenOverAt, pollMs: 100 });
+    } finally {
+      publishing = false;
+      await publisher;
+    }
+    expect((await pubsub.subscription("retire-live").exists())[0]).toBe(false);
+  }, 60_000);
+
+  it("waits, within its patience, while workers drain the old subscription's own backlog", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-draining");
+    await publish(3);
+    const drained = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return drain("retire-draining");
+    })();
+    await retireSubscription(pubsub, "retire-draining", {
+      takenOverAt: new Date(),
+      patienceSeconds: 30,
+      pollMs: 100,
+    });
+    expect((await drained).sort()).toEqual(["m0", "m1", "m2"]);
+    expect((await pubsub.subscription("retire-draining").exists())[0]).toBe(false);
+  }, 60_000);
+});
+
+describe("the take-over and the retirement as Pulumi runs them", () => {
+  const project = "migration-test";
+  beforeAll(() => {
+    // The providers make their own client, as Pulumi runs them: this points it at the emulator.
+    process.env["PUBSUB_EMULATOR_HOST"] = emulator.host;
+  });
+
+  it("moves nothing when created, and nothing when updated without a new subscription", async () => {
+    const created = await subscriptionTakeOverProvider.create!({ project, subscription: "c-1" });
+    expect(created.outs).toEqual({ project, subscription: "c-1" });
+    const same = await subscriptionTakeOverProvider.update!(created.id, created.outs, {
+      project,
+      subscription: "c-1",
+    });
+    expect(same.outs).toEqual({ project, subscription: "c-1" });
+  });
+
+  it("deletes the consumer's subscription, backlog included, when the consumer is removed", async () => {
+    await pubsub.createSubscription(TOPIC, "removed-consumer");
+    await publish(2);
+    await subscriptionRetirementProvider.delete!("id", {
+      project,
+      subscription: "removed-consumer",
+    });
+    expect((await pubsub.subscription("removed-consumer").exists())[0]).toBe(false);
+    // Removing one already gone is done.
+    await subscriptionRetirementProvider.delete!("id", {
+      project,
+      subscription: "removed-consumer",
+    });
   });
 });
 

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { describeReconcile, reconcile } from "../../tools/local/reconcile";
-import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
+import { resolveSystem } from "../../infra/model/resolve";
+import { system } from "../../infra/system";
+import type { ResolvedConsumer, ResolvedSystem, SystemSpec } from "../../infra/model/types";
 import { subscriptionOf } from "../support/pubsub";
 
 const declared = eventTypesFor("local").system;
@@ -162,5 +164,30 @@ describe("provisioning on every start", () => {
     expect(describeReconcile(report)).toContain(
       `not in the declaration any more, left in the emulator: ${subscriptionOf("router")}, router-dlq-parking`,
     );
+  });
+  it("creates a new subscription for a filter changed in the declaration, and reports the old one as no longer declared", async () => {
+    const spec: SystemSpec = system;
+    const changed = resolveSystem(
+      {
+        ...spec,
+        consumers: {
+          ...spec.consumers,
+          "email-worker": {
+            ...spec.consumers["email-worker"]!,
+            filter: 'attributes.ce-channel = "email" OR attributes.ce-channel = "sms"',
+          },
+        },
+      },
+      "local",
+    );
+    const renamed = changed.consumers.find((c) => c.name === "email-worker")!.subscription;
+    expect(renamed).not.toBe(subscriptionOf("email-worker"));
+    const report = await reconcile(pubsub, changed);
+    expect(report.recreated.map((r) => r.subscription)).not.toContain(renamed);
+    expect(report.created).toEqual([`projects/reconcile-test/subscriptions/${renamed}`]);
+    expect(report.undeclared).toContain(
+      `projects/reconcile-test/subscriptions/${subscriptionOf("email-worker")}`,
+    );
+    expect((await pubsub.subscription(renamed).getMetadata())[0].filter).toContain("sms");
   });
 });
