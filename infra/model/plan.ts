@@ -220,7 +220,10 @@ export function subscriptionReplacement(
       ["backlog-without-migration"],
       newConsumerFix,
     );
+  // A new name alone is no change the program migrates: the deployed subscription was named
+  // otherwise (before names carried the hash), and it has no take-over to update.
   const migrates =
+    names.length > 0 &&
     after.name !== before.name &&
     after.name ===
       subscriptionName(after.consumer, {

@@ -128,6 +128,13 @@ describe("eventline plan's classification", () => {
     });
     expect(change.effect).toContain("409 ALREADY_EXISTS");
     expect(change.fix).toContain("let the program name the subscription");
+    // Deployed under a name without the hash, as before names carried it: nothing to take over from.
+    const legacy = editSubscription(deployed, filtered.name, (s) => (s.name = s.consumer));
+    expect(only(planChanges(deployed, legacy).changes)).toMatchObject({
+      consequence: "refused",
+      guards: ["replace-without-migration"],
+      fields: [{ field: "name", from: JSON.stringify(filtered.name) }],
+    });
   });
 
   it("refuses a subscription moved to another topic as a replace without migration", () => {
