@@ -232,7 +232,10 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
         role: "roles/pubsub.subscriber",
         member: agent,
       },
-      { parent: this },
+      // A grant on a subscription goes with it: kept while the old subscription drains, and gone
+      // when the retirement deletes it (Pulumi would delete the replaced grant after that, on a
+      // subscription that no longer exists).
+      { parent: this, retainOnDelete: true },
     );
 
     this.registerOutputs({

@@ -64,6 +64,12 @@ describe.each([
     ]);
     expect(next.inputs["filter"]).toBe(FILTER);
     expect(next.retainOnDelete).toBe(true);
+    // So are the grants on it, which go with it when the retirement deletes it.
+    const grantsOnIt = now.resources.filter(
+      (r) => r.type === types.subscriptionIam && r.inputs["subscription"] === renamed.subscription,
+    );
+    expect(grantsOnIt.length).toBeGreaterThanOrEqual(consumer.delivery === "pull" ? 2 : 1);
+    expect(grantsOnIt.every((r) => r.retainOnDelete)).toBe(true);
     // The dead-letter topic and its parking subscription belong to the consumer: unchanged.
     expect(byName(now, types.subscription, `${consumer.name}-dlq-parking`).inputs).toStrictEqual(
       byName(before, types.subscription, `${consumer.name}-dlq-parking`).inputs,
