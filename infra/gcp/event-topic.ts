@@ -41,9 +41,12 @@ export class EventTopic extends pulumi.ComponentResource {
       );
     }
 
-    // gcp.pubsub.Schema replaces the schema when its definition changes (it commits no
-    // revision), so eventline plan and the policy pack refuse a changed definition before it
-    // gets here; README, "Changing a deployed system", gives the way through.
+    // A changed definition is committed as a new revision of this schema, in place: in
+    // @pulumi/gcp 9.37 (terraform-provider-google's Schema resource) `definition` does not force a
+    // replacement, and its update calls Pub/Sub's schemas/<name>:commit. The topic names no first
+    // or last revision, so it accepts every revision, and it stays. The mocks cannot show a diff,
+    // so no test here can tell an update from a replace: this rests on the provider's behaviour.
+    // eventline plan refuses an incompatible definition (buf breaking) before it gets here.
     this.schema = new gcp.pubsub.Schema(
       `${name}-schema`,
       {

@@ -33,8 +33,6 @@ export type Guard =
   | "topic-rename"
   /** A topic's body encoding changes under the messages it already holds. */
   | "encoding-change"
-  /** A topic's schema definition changes, which the schema resource can only replace. */
-  | "schema-replace"
   /** A topic's schema changes in a way that breaks wire or JSON compatibility with what it carries. */
   | "schema-incompatible";
 
@@ -156,16 +154,25 @@ function planTopic(before: TopicRecord, after: TopicRecord, options: PlanOptions
       guards: ["schema-incompatible"],
       fix: `add fields instead of changing or removing them (a removed field's number and name stay reserved), or declare a new topic with a new wrapper (a v2 package) and move producers and consumers to it`,
     });
-  else if (schema.length > 0)
+  else if (schema.length > 0) {
+    const checked = options.schemaIncompatibilities?.has(after.name) === true;
     planned.push({
       resource: "schema",
       name: after.name,
-      consequence: "refused",
+      consequence: "in-place",
       fields: schema,
-      effect: `the new definition (sha256 ${after.schemaDigest ?? "unknown"}) ${options.schemaIncompatibilities?.has(after.name) === true ? "is compatible (buf breaking, WIRE_JSON) and " : ""}would be a new revision of schema ${after.name}. Pub/Sub keeps a changed schema as a revision, but gcp.pubsub.Schema replaces the schema on a definition change: the replacement of schema ${after.name} fails with 409 ALREADY_EXISTS (its name is fixed), or, deleted first, leaves topic ${after.name} pointing at a deleted schema`,
-      guards: ["schema-replace"],
-      fix: `commit the new definition as a revision first (gcloud pubsub schemas commit ${after.name} --type=protocol-buffer --definition-file=<the rendered schema>), then run pulumi refresh so the stack reads it back; the topic and its subscriptions stay`,
+      effect:
+        `schema ${after.name} commits a new revision, sha256 ${after.schemaDigest ?? "unknown"} ` +
+        `(gcp.pubsub.Schema updates its definition in place through Pub/Sub's commit); topic ${after.name} ` +
+        `accepts every revision, so its producers and subscriptions stay as they are. ` +
+        (checked
+          ? "The new definition is compatible with the deployed one (buf breaking, WIRE_JSON)"
+          : "Compatibility was not checked (the deployed declaration holds no definition to compare); " +
+            "Pub/Sub refuses a protobuf revision that changes more than optional fields") +
+        `. Pub/Sub keeps at most 20 revisions of a schema; nothing prunes them yet, so the 21st commit fails ` +
+        `until old revisions are deleted (gcloud pubsub schemas delete-revision)`,
     });
+  }
   return planned;
 }
 

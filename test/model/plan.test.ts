@@ -220,16 +220,19 @@ describe("eventline plan's classification", () => {
     expect(changes[0]!.guards).toEqual(["encoding-change"]);
   });
 
-  it("refuses a schema definition change: the schema resource would be replaced", () => {
+  it("changes a schema definition in place, as a new revision, its compatibility unchecked without the deployed definition", () => {
     const current = structuredClone(deployed);
     current.topics[0]!.schemaDigest = "0".repeat(64);
     const change = only(planChanges(current, deployed).changes);
     expect(change).toMatchObject({
       resource: "schema",
-      consequence: "refused",
-      guards: ["schema-replace"],
+      name: current.topics[0]!.name,
+      consequence: "in-place",
+      fields: [{ field: "schema definition", to: "0".repeat(12) }],
     });
-    expect(change.fix).toContain("gcloud pubsub schemas commit");
+    expect(change.effect).toContain(`commits a new revision, sha256 ${"0".repeat(64)}`);
+    expect(change.effect).toContain("Compatibility was not checked");
+    expect(change.effect).toContain("at most 20 revisions");
   });
 
   it("fingerprints every topic's schema, and the fingerprint follows the definition", () => {

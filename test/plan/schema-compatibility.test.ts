@@ -59,14 +59,18 @@ describe("schema compatibility in the plan", () => {
     expect(refused!.effect).toContain("FIELD_WIRE_JSON_COMPATIBLE_TYPE");
   });
 
-  it("shows a compatible change as the revision it would be, still refused while the schema is replaced", () => {
+  it("shows a compatible change as the revision it commits, in place", () => {
     const deployed = deployedWith(definition.replace(/\n\s+string \w+ = \d+;/, ""));
     const plan = planChanges(current, deployed, {
       schemaIncompatibilities: schemaIncompatibilities(deployed, current),
     });
-    const [refused] = refusals(plan);
-    expect(refused).toMatchObject({ resource: "schema", guards: ["schema-replace"] });
-    expect(refused!.effect).toContain(`sha256 ${topic.schemaDigest}`);
-    expect(refused!.effect).toContain("is compatible (buf breaking, WIRE_JSON)");
+    expect(refusals(plan)).toEqual([]);
+    const [change, ...rest] = plan.changes;
+    expect(rest).toEqual([]);
+    expect(change).toMatchObject({ resource: "schema", consequence: "in-place" });
+    expect(change!.effect).toContain(`commits a new revision, sha256 ${topic.schemaDigest}`);
+    expect(change!.effect).toContain(
+      "is compatible with the deployed one (buf breaking, WIRE_JSON)",
+    );
   });
 });
