@@ -9,9 +9,13 @@
  *   published since. What both deliver is applied once: the processed records belong to the
  *   consumer, not to its subscription.
  * - **Retire** (when the old subscription goes): only once it is drained, i.e. has delivered
- *   nothing for longer than a nacked message waits (its maximum backoff) and a lease of a worker
- *   that died lasts (its ack deadline); while it still delivers a message, the retirement is
- *   refused and the old subscription stays.
+ *   nothing of its own backlog (what was published before the take-over) for longer than a nacked
+ *   message waits (its maximum backoff) and a lease of a worker that died lasts (its ack
+ *   deadline). What it delivers that was published after the take-over is acknowledged: the new
+ *   subscription holds it too, and under live traffic the old one would otherwise never go quiet.
+ *   While it still delivers its own backlog once patience is out, the retirement is refused and
+ *   the old subscription stays. The retirement looks by pulling; for a push subscription that rests
+ *   on Pub/Sub serving a pull on it, which no test here covers (they migrate a pull consumer).
  *
  * Refused before anything changes: a move to another topic (a snapshot only seeks subscriptions of
  * its own topic), and turning ordering on (Pub/Sub answers FAILED_PRECONDITION to seeking an

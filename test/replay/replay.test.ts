@@ -26,6 +26,7 @@ import {
 } from "../../tools/replay";
 import { runCli } from "../cli/run-cli";
 import { useEmulators } from "../support/emulators";
+import { subscriptionOf } from "../support/pubsub";
 import { runLive, MARKETING_CONSUMERS } from "./fixtures/live-run";
 import { ANALYTICS, DAY_END, DAY_START, marketingDay } from "./fixtures/marketing-day";
 
@@ -392,7 +393,7 @@ describe("republish", () => {
         publisher: topicPublisher(env.pubsub),
         selection: { ...whole, types },
       });
-      const messages = await pull("campaign-processor", originals.length);
+      const messages = await pull(subscriptionOf("campaign-processor"), originals.length);
       const outcomes: Record<string, number> = {};
       for (const message of messages) {
         const run = await runHandler(
