@@ -32,6 +32,8 @@ export interface RecordedResource {
   dependencies: string[];
   /** Its `ignoreChanges` option: input paths whose drift a preview does not show. */
   ignoreChanges: string[];
+  /** Its `retainOnDelete` option: deleted or replaced, it is left in the cloud. */
+  retainOnDelete: boolean;
 }
 
 export interface Evaluation {
@@ -266,6 +268,7 @@ interface RegisterRequest {
   getParent(): string;
   getDependenciesList(): string[];
   getIgnorechangesList(): string[];
+  getRetainondelete(): boolean | undefined;
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
 }
 type RegisterCallback = (err: unknown, response?: { getUrn(): string }) => void;
@@ -295,6 +298,7 @@ function recordRegistrations(into: RecordedResource[]): void {
           ...(parent && { parent }),
           dependencies: req.getDependenciesList(),
           ignoreChanges: req.getIgnorechangesList(),
+          retainOnDelete: req.getRetainondelete() === true,
         });
       }
       callback(err, response);

@@ -4,6 +4,9 @@
  * change a subscription's name, topic, filter or message ordering; a change to any of them
  * replaces the subscription, which fails (409 ALREADY_EXISTS, its name is fixed) or, deleted
  * first, loses its unacknowledged backlog and what is published until the new one exists.
+ * A replace the program migrates passes: the new subscription carries the name the program
+ * derives from its topic, filter and ordering (which it pairs with a take-over and a
+ * retirement), on the same topic, with ordering not turned on (plan.ts, subscriptionReplacement).
  *
  * The policy server gives a rule no previous state, so the stack's deployed declaration (its
  * `declaration` output) comes in as the rule's `deployed` setting: the preview workflow merges it
@@ -21,7 +24,7 @@ import {
   type DeclarationRecord,
   type SubscriptionRecord,
 } from "../infra/model/declaration-record";
-import { subscriptionReplaceRefusal } from "../infra/model/plan";
+import { subscriptionReplacement } from "../infra/model/plan";
 import { isParkingSubscription } from "./conventions";
 import { SUBSCRIPTION } from "./pubsub-subscriptions";
 import { forTypes, known, policyProxy, shortName, type RuleLevel } from "./rule";
@@ -74,7 +77,8 @@ export function subscriptionReplace(level: RuleLevel): ResourceValidationPolicy 
     description:
       "A subscription's name, topic, filter and message ordering are not changed under a deployed subscription " +
       "without a migration: Pub/Sub cannot change them in place, and replacing the subscription fails or loses " +
-      "its backlog (guards replace-without-migration and backlog-without-migration). Fix: run eventline plan for " +
+      "its backlog (guards replace-without-migration and backlog-without-migration); a filter change or ordering " +
+      "turned off under the name the program derives is migrated and passes. Fix: run eventline plan for " +
       "the stack and follow the fix it gives; give the rule the stack's deployed declaration as its `deployed` " +
       "setting (pulumi stack output declaration --json).",
     enforcementLevel: level,
@@ -106,7 +110,7 @@ export function subscriptionReplace(level: RuleLevel): ResourceValidationPolicy 
       const filter = readKnown(() => sub.filter);
       const ordering = readKnown(() => sub.enableMessageOrdering);
       const filterNow = filter === undefined ? before.filter : filter.value || undefined;
-      const refusal = subscriptionReplaceRefusal(before, {
+      const change = subscriptionReplacement(before, {
         consumer: before.consumer,
         name: name === undefined ? before.name : (name.value ?? args.name),
         topic:
@@ -116,7 +120,9 @@ export function subscriptionReplace(level: RuleLevel): ResourceValidationPolicy 
         ...(filterNow !== undefined && { filter: filterNow }),
         ordering: ordering === undefined ? before.ordering : ordering.value === true,
       });
-      if (refusal === undefined) return;
+      // A replace the program migrates (take-over and retirement) passes; only a refusal reports.
+      if (change?.consequence !== "refused") return;
+      const refusal = change;
       const fields = refusal.fields.map((f) => `${f.field} ${f.from} → ${f.to}`).join("; ");
       report(
         `${fields}: ${refusal.effect}. Guards: ${refusal.guards!.join(", ")}. Fix: ${refusal.fix}.`,

@@ -8,7 +8,8 @@
  * take a good event afterwards. On the topic (published raw, past the gateway, with
  * `ce-channel: email` so the email-worker's filter lets it through): each must be dead-lettered
  * with its reason by the email-worker and by the topic's archiver, which sees everything, at its
- * first attempt, in a dead letter within Pub/Sub's 100 attributes, while neither worker exits,
+ * first attempt (an unknown event type at the subscription's last, since it is given back in
+ * case a consumer being updated declares it), in a dead letter within Pub/Sub's 100 attributes, while neither worker exits,
  * and a good event published afterwards must still be applied. A message Pub/Sub itself refuses
  * at publish never reaches a worker; that is reported as such.
  */
@@ -228,6 +229,12 @@ interface TopicCase {
   name: string;
   /** The dead-letter reason expected. */
   reason: string;
+  /**
+   * The attempt it is dead-lettered on: the first, or the subscription's last for an event type
+   * the code does not declare (given back until then, in case a consumer being updated declares
+   * it: handlers/runtime/delivery.ts). Default "first".
+   */
+  deadLetteredOn?: "first" | "last";
   make(): OutgoingMessage;
 }
 
@@ -261,6 +268,7 @@ const topicCases: TopicCase[] = [
   {
     name: "unknown event type",
     reason: "unknown-type",
+    deadLetteredOn: "last",
     make: tamper((m) => (m.attributes["ce-type"] = "com.eventline.share.exploded")),
   },
   {
@@ -409,11 +417,13 @@ export const badInput: Scenario = {
         const w = fromWorker.parked.get(c.name);
         const a = fromArchiver.parked.get(c.name);
         const fits = (p: typeof w): boolean => p !== undefined && p.attributes <= 100;
+        const attempt = (consumer: { maxDeliveryAttempts: number }): string =>
+          c.deadLetteredOn === "last" ? String(consumer.maxDeliveryAttempts) : "1";
         const ok =
           w?.reason === c.reason &&
           a?.reason === c.reason &&
-          w.attempt === "1" &&
-          a.attempt === "1" &&
+          w.attempt === attempt(worker) &&
+          a.attempt === attempt(archiverConsumer) &&
           fits(w) &&
           fits(a);
         cases.push({

@@ -10,6 +10,7 @@
 import type { LevelWithSilent } from "pino";
 import { DEFAULT_PORT } from "./server";
 import { ConfigError, type Settings } from "./settings";
+import { isSubscriptionOf } from "../../infra/model/resolve";
 
 export type Mode = "push" | "pull" | "local";
 
@@ -164,6 +165,37 @@ export function readConfig(settings: Settings): RuntimeConfig {
   if (!transports.includes(pullTransport))
     throw new ConfigError(`PULL_TRANSPORT is "${pullTransport}": use streaming or unary`);
   return { consumer, mode, stack, projectId, port, logLevel, emulators, pullTransport };
+}
+
+/** The subscriptions a pull consumer pulls: its own, and the one it is leaving while that one drains. */
+export interface PullSubscriptions {
+  subscription: string;
+  draining?: string;
+}
+
+/**
+ * SUBSCRIPTION (default `declared`) and DRAINING_SUBSCRIPTION, each one of consumer `name`'s.
+ * @throws ConfigError for a subscription of another consumer.
+ */
+export function pullSubscriptions(
+  settings: Settings,
+  name: string,
+  declared: string,
+): PullSubscriptions {
+  const subscription = settings.get("SUBSCRIPTION") ?? declared;
+  const draining = settings.get("DRAINING_SUBSCRIPTION");
+  for (const [setting, value] of [
+    ["SUBSCRIPTION", subscription],
+    ["DRAINING_SUBSCRIPTION", draining],
+  ] as const)
+    if (value !== undefined && !isSubscriptionOf(name, value))
+      throw new ConfigError(
+        `${setting} is "${value}", which is not a subscription of consumer ${name} (${name}-<8 hex>)`,
+      );
+  return {
+    subscription,
+    ...(draining !== undefined && draining !== subscription && { draining }),
+  };
 }
 
 /** What a consumer keeps in Firestore: the event store (archivers), or its own state (everyone else). */

@@ -17,6 +17,7 @@ import { resolveSystem } from "../../infra/model/resolve";
 import type { ResolvedConsumer, SystemSpec } from "../../infra/model/types";
 import {
   databaseSetting,
+  pullSubscriptions,
   pushVerification,
   readConfig,
   type PushVerification,
@@ -133,6 +134,8 @@ interface LaunchPlan {
   push: PushVerification | undefined;
   /** The one Firestore database it works in: the event store for an archiver, else the state database. */
   database: string;
+  /** For a pull consumer, the subscription it is leaving and drains too; undefined when none. */
+  draining: string | undefined;
 }
 
 /**
@@ -162,9 +165,22 @@ function configure(options: LaunchOptions): LaunchPlan {
       `handler ${consumer.handler} (consumer ${consumer.name}) is declared but has no implementation yet: add it to handlers/registry.ts`,
     );
   const push = consumer.delivery === "push" ? pushVerification(settings, config.mode) : undefined;
+  // A pull consumer's workers pull the subscription their deploy gave them (the take-over's).
+  const pulls =
+    consumer.delivery === "pull"
+      ? pullSubscriptions(settings, consumer.name, consumer.subscription)
+      : undefined;
   const database = databaseSetting(settings, handler.kind === "archiver" ? "event-store" : "state");
   checkCapabilities(consumer, settings, options.capabilityChecks);
-  return { config, eventTypes, consumer, handler, push, database };
+  return {
+    config,
+    eventTypes,
+    consumer: pulls === undefined ? consumer : { ...consumer, subscription: pulls.subscription },
+    handler,
+    push,
+    database,
+    draining: pulls?.draining,
+  };
 }
 
 /** The host the consumer's delivery calls for, feeding `processor`. */
@@ -271,6 +287,26 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     ...(host instanceof PushHost && { handle: host.handle }),
   });
   if (host instanceof PullHost) host.start();
+  // The subscription it is leaving, drained beside the new one until its retirement deletes it;
+  // its processed records make what both deliver apply once.
+  const drainingHost =
+    plan.draining === undefined
+      ? undefined
+      : new PullHost({
+          processor,
+          pubsub,
+          logger,
+          transport: config.pullTransport,
+          subscription: plan.draining,
+          onFatal: (error) => {
+            logger.info(
+              { err: error, subscription: plan.draining },
+              "stopped draining the old subscription (retired)",
+            );
+            void drainingHost?.stop();
+          },
+        });
+  drainingHost?.start();
   if (plan.push?.verify === false)
     logger.warn("push token verification is OFF (PUSH_VERIFY=off, local mode)");
   logger.info(
@@ -282,6 +318,7 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
     logger.info("shutting down");
     const clean = await runSteps(logger, [
       ["drain the host", () => host.stop()],
+      ["drain the old subscription's host", () => drainingHost?.stop()],
       ["stop the outbox relay", () => processor.outboxRelay?.stop()],
       ["flush the publishers", () => publisher.flush()],
       ["write the event store's pending appends", () => eventStore?.close()],

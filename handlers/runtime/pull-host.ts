@@ -49,6 +49,8 @@ const CLOSE_TIMEOUT_SECONDS = 5;
 
 export interface PullHostOptions {
   processor: DeliveryProcessor;
+  /** The subscription to pull. Default: the consumer's. */
+  subscription?: string;
   /** The process's one PubSub client. */
   pubsub: PubSub;
   logger: Logger;
@@ -102,6 +104,7 @@ export class PullHost {
   start(): void {
     const { processor, pubsub, logger } = this.options;
     const consumer = processor.consumer;
+    const name = this.options.subscription ?? consumer.subscription;
     const maxMessages =
       this.options.maxMessages ?? (consumer.delivery === "pull" ? consumer.gke.maxMessages : 100);
     const maxExtensionSeconds = consumer.ackDeadlineSeconds + LEASE_MARGIN_SECONDS;
@@ -109,15 +112,15 @@ export class PullHost {
     if (transport === "unary") {
       const source = new UnaryPullSource({
         pubsub,
-        subscription: consumer.subscription,
+        subscription: name,
         maxMessages,
         leaseSeconds: LEASE_SECONDS,
         maxExtensionSeconds,
         onMessage: (message) => this.receive(message),
         onError: (error) =>
-          logger.warn({ err: error, subscription: consumer.subscription }, "pull failed; retrying"),
+          logger.warn({ err: error, subscription: name }, "pull failed; retrying"),
         onFatal: (error) => {
-          logger.error({ err: error, subscription: consumer.subscription }, "pull failed for good");
+          logger.error({ err: error, subscription: name }, "pull failed for good");
           if (!this.draining) this.options.onFatal?.(error);
         },
       });
@@ -126,16 +129,13 @@ export class PullHost {
     } else {
       this.subscription = this.openStream(maxMessages, maxExtensionSeconds);
     }
-    logger.info(
-      { subscription: consumer.subscription, maxMessages, transport },
-      `pulling ${consumer.subscription}`,
-    );
+    logger.info({ subscription: name, maxMessages, transport }, `pulling ${name}`);
   }
 
   private openStream(maxMessages: number, maxExtensionSeconds: number): Subscriber {
     const { processor, pubsub, logger } = this.options;
-    const consumer = processor.consumer;
-    const subscription = pubsub.subscription(consumer.subscription, {
+    const name = this.options.subscription ?? processor.consumer.subscription;
+    const subscription = pubsub.subscription(name, {
       flowControl: { maxMessages, allowExcessMessages: false },
       minAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
       maxAckDeadline: Duration.from({ seconds: LEASE_SECONDS }),
@@ -149,14 +149,12 @@ export class PullHost {
     let lastError: Error | undefined;
     subscription.on("error", (error: Error) => {
       lastError = error;
-      logger.error({ err: error, subscription: consumer.subscription }, "streaming pull failed");
+      logger.error({ err: error, subscription: name }, "streaming pull failed");
     });
     // The client retries what can pass; when it closes by itself, the error was final.
     subscription.on("close", () => {
       if (!this.draining)
-        this.options.onFatal?.(
-          lastError ?? new Error(`the subscriber of ${consumer.subscription} closed`),
-        );
+        this.options.onFatal?.(lastError ?? new Error(`the subscriber of ${name} closed`));
     });
     return subscription;
   }

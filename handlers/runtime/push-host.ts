@@ -5,7 +5,7 @@
  *
  *   { "message": { "data": "<base64>", "attributes": {…}, "messageId": "…", "publishTime": "…",
  *                  "orderingKey": "…" },
- *     "subscription": "projects/<p>/subscriptions/<consumer>", "deliveryAttempt": 3 }
+ *     "subscription": "projects/<p>/subscriptions/<consumer>-<hash>", "deliveryAttempt": 3 }
  *
  * Every request's OIDC token is verified (oidc.ts) before its body is read; only local mode
  * may turn that off, and main.ts makes it say so explicitly. An acked outcome answers 204; a
@@ -16,6 +16,11 @@
  * emulator never sends it, so when it is missing the host counts the deliveries of each
  * message id it has seen itself; that count is exact for one local process, which is what
  * the emulator talks to.
+ *
+ * A push may come from any subscription the consumer has had (infra/model/resolve.ts,
+ * isSubscriptionOf): while a filter or ordering change migrates it, its old subscription and its
+ * new one both push here until the old one is retired, and the processed records apply each
+ * event once.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
@@ -25,6 +30,7 @@ import { DecodeError, RetryableError } from "./errors";
 import { redeliveryDelaySeconds } from "./outcome";
 import { isJsonObject, parseStrictJsonBytes } from "./strict-json";
 import { UnauthorizedError, type IdTokenVerifier } from "./oidc";
+import { isSubscriptionOf } from "../../infra/model/resolve";
 
 /** Cloud Run sends SIGTERM 10 s before SIGKILL; this leaves time to flush and close after the drain. */
 export const PUSH_DRAIN_TIMEOUT_SECONDS = 7;
@@ -197,10 +203,10 @@ export class PushHost {
       body = parseBody(await readBody(req));
       if (
         body.subscription !== undefined &&
-        !body.subscription.endsWith(`/subscriptions/${consumer}`)
+        !isSubscriptionOf(consumer, body.subscription.slice(body.subscription.lastIndexOf("/") + 1))
       ) {
         throw new BadRequest(
-          `the message is from ${body.subscription}, not this consumer's subscription ${consumer}`,
+          `the message is from ${body.subscription}, not one of this consumer's subscriptions (${consumer}-<hash>)`,
         );
       }
     } catch (err) {

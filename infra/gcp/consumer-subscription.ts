@@ -3,6 +3,14 @@
  * no subscription exists without them: its own dead-letter topic, the parking subscription
  * that keeps what lands there, and the two grants the Pub/Sub service agent needs to move
  * a message from one to the other. Without both grants Pub/Sub silently keeps redelivering.
+ *
+ * And what migrates it when its topic, filter or ordering changes (subscription-migration.ts):
+ * its name then changes (infra/model/resolve.ts), its resource keeps its logical name, so Pulumi
+ * replaces it, creating the new one first; the old one is retained on delete, and the consumer's
+ * take-over gives the new one its backlog, then its retirement (after the workload, see
+ * {@link ConsumerSubscription.retireAfter}) deletes the old one once drained. The dead-letter topic
+ * and the parking subscription belong to the consumer, not to one subscription: they keep their
+ * names, and the letters parked there stay through a migration.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +18,7 @@ import { toProtoDuration } from "../model/duration";
 import type { ResolvedConsumer } from "../model/types";
 import { pubsubLimits } from "../model/validate";
 import { type Platform, pubsubServiceAgent } from "./platform";
+import { SubscriptionRetirement, SubscriptionTakeOver } from "./subscription-migration";
 
 /**
  * How long a parked dead letter is kept: the longest a Pub/Sub subscription keeps messages
@@ -117,6 +126,10 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
   readonly deadLetterTopic: gcp.pubsub.Topic;
   /** The subscription that keeps every dead letter until it is inspected or redriven. */
   readonly parkingSubscription: gcp.pubsub.Subscription;
+  /** Gives a new subscription its predecessor's backlog; the workers take their subscription from it. */
+  readonly takeOver: SubscriptionTakeOver;
+  private readonly project: pulumi.Input<string>;
+  private readonly subscriptionLogicalName: string;
 
   constructor(
     name: string,
@@ -124,8 +137,10 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("eventline:gcp:ConsumerSubscription", name, {}, opts);
+    this.subscriptionLogicalName = name;
     checkArgs(name, args);
     const { consumer, platform, push } = args;
+    this.project = platform.project;
     const agent = pubsubServiceAgent(platform);
     const labels = { ...platform.labels, consumer: consumer.name };
 
@@ -189,6 +204,13 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
           },
         }),
       },
+      // Replaced by a new one beside it (create first, the default) when its name changes; the
+      // old one is the retirement's to delete once drained, not Pulumi's to delete at once.
+      { parent: this, retainOnDelete: true },
+    );
+    this.takeOver = new SubscriptionTakeOver(
+      `${name}-takeover`,
+      { project: platform.project, subscription: this.subscription.name },
       { parent: this },
     );
 
@@ -210,13 +232,33 @@ export class ConsumerSubscription extends pulumi.ComponentResource {
         role: "roles/pubsub.subscriber",
         member: agent,
       },
-      { parent: this },
+      // A grant on a subscription goes with it: kept while the old subscription drains, and gone
+      // when the retirement deletes it (Pulumi would delete the replaced grant after that, on a
+      // subscription that no longer exists).
+      { parent: this, retainOnDelete: true },
     );
 
     this.registerOutputs({
-      subscription: this.subscription.name,
+      subscription: this.takeOver.subscription,
       deadLetterTopic: this.deadLetterTopic.name,
       parkingSubscription: this.parkingSubscription.name,
     });
+  }
+
+  /**
+   * Declares the retirement of the consumer's previous subscription after `workload` (its
+   * Deployment, or for a push consumer its push subscription): it runs once the workers pull the
+   * new one, waits until they have drained the old one, and deletes it.
+   */
+  retireAfter(workload: pulumi.Resource[]): SubscriptionRetirement {
+    return new SubscriptionRetirement(
+      `${this.subscriptionLogicalName}-retirement`,
+      {
+        project: this.project,
+        subscription: this.takeOver.subscription,
+        takenOverAt: this.takeOver.takenOverAt,
+      },
+      { parent: this, dependsOn: workload },
+    );
   }
 }

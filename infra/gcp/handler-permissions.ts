@@ -59,7 +59,9 @@ export class HandlerPermissions extends pulumi.ComponentResource {
       new gcp.pubsub.SubscriptionIAMMember(
         `${name}-pulls`,
         { project, subscription: args.pullsFrom, role: "roles/pubsub.subscriber", member },
-        { parent: this },
+        // Goes with the subscription: the workers keep it on the one they drain during a
+        // migration, and the retirement deletes both (infra/gcp/subscription-migration.ts).
+        { parent: this, retainOnDelete: true },
       );
     }
 

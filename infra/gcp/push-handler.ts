@@ -128,6 +128,9 @@ export class PushHandler extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Both subscriptions push to the service while the old one drains.
+    this.subscription.retireAfter([handler.service, this.subscription.subscription]);
+
     new HandlerPermissions(
       name,
       {

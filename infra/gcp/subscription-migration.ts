@@ -9,9 +9,13 @@
  *   published since. What both deliver is applied once: the processed records belong to the
  *   consumer, not to its subscription.
  * - **Retire** (when the old subscription goes): only once it is drained, i.e. has delivered
- *   nothing for longer than a nacked message waits (its maximum backoff) and a lease of a worker
- *   that died lasts (its ack deadline); while it still delivers a message, the retirement is
- *   refused and the old subscription stays.
+ *   nothing of its own backlog (what was published before the take-over) for longer than a nacked
+ *   message waits (its maximum backoff) and a lease of a worker that died lasts (its ack
+ *   deadline). What it delivers that was published after the take-over is acknowledged: the new
+ *   subscription holds it too, and under live traffic the old one would otherwise never go quiet.
+ *   While it still delivers its own backlog once patience is out, the retirement is refused and
+ *   the old subscription stays. The retirement looks by pulling; for a push subscription that rests
+ *   on Pub/Sub serving a pull on it, which no test here covers (they migrate a pull consumer).
  *
  * Refused before anything changes: a move to another topic (a snapshot only seeks subscriptions of
  * its own topic), and turning ordering on (Pub/Sub answers FAILED_PRECONDITION to seeking an
@@ -21,8 +25,13 @@
  * The Pub/Sub emulator accepts the seek but does not copy another subscription's backlog: on the
  * emulator the take-over moves nothing, and only draining the old subscription keeps its messages.
  *
- * `SubscriptionMigration` wraps both in a Pulumi dynamic resource: created with the new
- * subscription, deleted (the retirement) when the old one is no longer needed.
+ * The program declares both for every consumer (consumer-subscription.ts), as two dynamic
+ * resources whose input is the consumer's current subscription, so that an update sees the
+ * previous one in its `olds`: `SubscriptionTakeOver` (after the new subscription; the workers
+ * take the subscription they pull from its output, so they move only once it has the backlog) and
+ * `SubscriptionRetirement` (after the consumer's workload). Until the old subscription is retired
+ * the workers drain it too: that is what keeps its backlog where a seek copies nothing (the
+ * emulator), and what lets the retirement see it drained.
  */
 import type * as PubSubModule from "@google-cloud/pubsub";
 import type { PubSub } from "@google-cloud/pubsub";
@@ -108,17 +117,40 @@ export async function quietWindowSeconds(pubsub: PubSub, from: string): Promise<
 }
 
 /**
- * Deletes `from` once it is drained: it must deliver nothing for its whole quiet window (see
- * {@link quietWindowSeconds}); a message it delivers meanwhile refuses the retirement and is
- * released at once for its workers. Its workers should have stopped first (a stopping worker
- * releases what it held). Deleting one that is gone is done.
- * @param options.pollMs how often to look. Default 250 ms.
- * @throws MigrationRefused while `from` still delivers messages.
+ * How far the deploying machine's clock may be behind Pub/Sub's: a message published up to this
+ * long after the take-over started still counts as the old subscription's own backlog.
+ */
+export const CLOCK_MARGIN_MS = 10_000;
+
+export interface RetireOptions {
+  /** How often to look. Default 250 ms. */
+  pollMs?: number;
+  /**
+   * When the take-over started. A message `from` holds that was published later (beyond
+   * {@link CLOCK_MARGIN_MS}) was published after the new subscription existed, which holds it
+   * too: it is acknowledged on `from` and does not hold the retirement back. Default: none, so
+   * every message counts.
+   */
+  takenOverAt?: Date;
+  /**
+   * How long to wait for the workers to drain `from` before refusing. Default 0: refuse at the
+   * first message it delivers.
+   */
+  patienceSeconds?: number;
+}
+
+/**
+ * Deletes `from` once it is drained: it must deliver nothing of its own backlog (what was
+ * published before the take-over) for its whole quiet window (see {@link quietWindowSeconds});
+ * such a message found meanwhile is released at once for the workers draining it, and the window
+ * starts again, until `patienceSeconds` have passed. Its workers stop pulling it when it is gone
+ * (a stopping worker releases what it held). Deleting one that is gone is done.
+ * @throws MigrationRefused while `from` still delivers its backlog once patience is out.
  */
 export async function retireSubscription(
   pubsub: PubSub,
   from: string,
-  options: { pollMs?: number } = {},
+  options: RetireOptions = {},
 ): Promise<void> {
   const subscription = pubsub.subscription(from);
   const { v1 } = pubsubModule();
@@ -126,24 +158,39 @@ export async function retireSubscription(
     (pubsub as unknown as { options: ConstructorParameters<typeof v1.SubscriberClient>[0] })
       .options,
   );
+  const cutoff =
+    options.takenOverAt === undefined
+      ? Number.POSITIVE_INFINITY
+      : options.takenOverAt.getTime() + CLOCK_MARGIN_MS;
   try {
-    const quietUntil = Date.now() + (await quietWindowSeconds(pubsub, from)) * 1000;
+    const windowMs = (await quietWindowSeconds(pubsub, from)) * 1000;
+    const giveUpAt = Date.now() + (options.patienceSeconds ?? 0) * 1000;
+    let quietUntil = Date.now() + windowMs;
     for (;;) {
       const [response] = await subscriber.pull({
         subscription: subscription.name,
         maxMessages: 10,
         returnImmediately: true,
       });
-      const held = (response.receivedMessages ?? []).map((m) => m.ackId!);
-      if (held.length > 0) {
+      const received = response.receivedMessages ?? [];
+      const publishedAt = (m: (typeof received)[number]): number =>
+        Number(m.message?.publishTime?.seconds ?? 0) * 1000 +
+        Math.floor((m.message?.publishTime?.nanos ?? 0) / 1e6);
+      const later = received.filter((m) => publishedAt(m) >= cutoff).map((m) => m.ackId!);
+      const own = received.filter((m) => publishedAt(m) < cutoff).map((m) => m.ackId!);
+      if (later.length > 0)
+        await subscriber.acknowledge({ subscription: subscription.name, ackIds: later });
+      if (own.length > 0) {
         await subscriber.modifyAckDeadline({
           subscription: subscription.name,
-          ackIds: held,
+          ackIds: own,
           ackDeadlineSeconds: 0,
         });
-        throw new MigrationRefused(
-          `${from} still delivers messages: its workers have not drained it yet; it is kept, retire it again once its backlog is 0`,
-        );
+        if (Date.now() >= giveUpAt)
+          throw new MigrationRefused(
+            `${from} still delivers messages: its workers have not drained it yet; it is kept, retire it again once its backlog is 0`,
+          );
+        quietUntil = Date.now() + windowMs;
       }
       if (Date.now() >= quietUntil) break;
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
@@ -157,44 +204,141 @@ export async function retireSubscription(
   }
 }
 
-interface MigrationInputs extends Migration {
+/** How long a deploy waits for a consumer's workers to drain its old subscription: 15 minutes. */
+export const RETIREMENT_PATIENCE_SECONDS = 900;
+
+const clientFor = (project: string): PubSub => new (pubsubModule().PubSub)({ projectId: project });
+
+interface TakeOverInputs {
   project: string;
+  /** The consumer's current subscription (short name). */
+  subscription: string;
 }
 
-/** The dynamic provider: a take-over on create, a retirement on delete; nothing changes in place. */
-export const subscriptionMigrationProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: MigrationInputs) {
-    const pubsub = new (pubsubModule().PubSub)({ projectId: inputs.project });
+interface TakeOverOutputs extends TakeOverInputs {
+  /** The subscription it took over from, while that one may still be draining. */
+  previous?: string;
+  /** When it took over (ISO 8601). */
+  takenOverAt?: string;
+}
+
+/**
+ * The take-over, a resource that lives as long as the consumer: its input is the consumer's
+ * current subscription, so an update sees the one it had before (`olds`) and gives the new one
+ * its backlog. Nothing to move when it is created (a new consumer) or deleted.
+ */
+export const subscriptionTakeOverProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: TakeOverInputs) {
+    return { id: `${inputs.project}/${inputs.subscription}`, outs: inputs };
+  },
+  async diff(_id, olds: TakeOverOutputs, news: TakeOverInputs) {
+    return {
+      changes: olds.subscription !== news.subscription,
+      replaces: olds.project !== news.project ? ["project"] : [],
+    };
+  },
+  async update(_id, olds: TakeOverOutputs, news: TakeOverInputs) {
+    if (olds.subscription === news.subscription) return { outs: { ...olds, ...news } };
+    const takenOverAt = new Date().toISOString();
+    const pubsub = clientFor(news.project);
     try {
-      await takeOverBacklog(pubsub, inputs);
+      await takeOverBacklog(pubsub, { from: olds.subscription, to: news.subscription });
     } finally {
       await pubsub.close();
     }
-    return { id: `${inputs.project}/${inputs.from}->${inputs.to}`, outs: inputs };
+    return { outs: { ...news, previous: olds.subscription, takenOverAt } };
   },
-  async diff(_id, olds: MigrationInputs, news: MigrationInputs) {
-    const replaces = (["project", "from", "to"] as const).filter((key) => olds[key] !== news[key]);
-    return { changes: replaces.length > 0, replaces };
+};
+
+interface RetirementInputs {
+  project: string;
+  /** The consumer's current subscription (the take-over's output). */
+  subscription: string;
+  /** When the take-over to it happened (the take-over's output), if one has. */
+  takenOverAt?: string;
+}
+
+/**
+ * The retirement, a resource that lives as long as the consumer and comes after its workload:
+ * an update that changes the subscription retires the one before (`olds`) once drained. Deleted
+ * with the consumer, it deletes the consumer's subscription, backlog included, as removing a
+ * consumer always has (the subscription resource itself is retained on delete, see
+ * consumer-subscription.ts).
+ */
+export const subscriptionRetirementProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: RetirementInputs) {
+    return { id: `${inputs.project}/${inputs.subscription}`, outs: inputs };
   },
-  async delete(_id, outs: MigrationInputs) {
-    const pubsub = new (pubsubModule().PubSub)({ projectId: outs.project });
+  async diff(_id, olds: RetirementInputs, news: RetirementInputs) {
+    return {
+      changes: olds.subscription !== news.subscription || olds.takenOverAt !== news.takenOverAt,
+      replaces: olds.project !== news.project ? ["project"] : [],
+    };
+  },
+  async update(_id, olds: RetirementInputs, news: RetirementInputs) {
+    if (olds.subscription !== news.subscription) {
+      const pubsub = clientFor(news.project);
+      try {
+        await retireSubscription(pubsub, olds.subscription, {
+          ...(news.takenOverAt !== undefined && { takenOverAt: new Date(news.takenOverAt) }),
+          patienceSeconds: RETIREMENT_PATIENCE_SECONDS,
+        });
+      } finally {
+        await pubsub.close();
+      }
+    }
+    return { outs: news };
+  },
+  async delete(_id, outs: RetirementInputs) {
+    const pubsub = clientFor(outs.project);
     try {
-      await retireSubscription(pubsub, outs.from);
+      await pubsub.subscription(outs.subscription).delete();
+    } catch (err) {
+      if (code(err) !== NOT_FOUND) throw err;
     } finally {
       await pubsub.close();
     }
   },
 };
 
-export interface SubscriptionMigrationArgs {
+export interface SubscriptionTakeOverArgs {
   project: pulumi.Input<string>;
-  from: pulumi.Input<string>;
-  to: pulumi.Input<string>;
+  /** The consumer's subscription: pass the subscription resource's name output. */
+  subscription: pulumi.Input<string>;
 }
 
-/** A consumer's move from subscription `from` to `to` (see the module's comment). */
-export class SubscriptionMigration extends pulumi.dynamic.Resource {
-  constructor(name: string, args: SubscriptionMigrationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(subscriptionMigrationProvider, name, args, opts, "eventline", "SubscriptionMigration");
+/** A consumer's take-over (see {@link subscriptionTakeOverProvider}). */
+export class SubscriptionTakeOver extends pulumi.dynamic.Resource {
+  /** The subscription the consumer's workers pull (or that pushes to it), once it has its backlog. */
+  declare readonly subscription: pulumi.Output<string>;
+  /** The one it took over from, which its workers drain until it is retired; undefined before any. */
+  declare readonly previous: pulumi.Output<string | undefined>;
+  /** When it took over; undefined before any. */
+  declare readonly takenOverAt: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: SubscriptionTakeOverArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      subscriptionTakeOverProvider,
+      name,
+      { ...args, previous: undefined, takenOverAt: undefined },
+      opts,
+      "eventline",
+      "SubscriptionTakeOver",
+    );
+  }
+}
+
+export interface SubscriptionRetirementArgs {
+  project: pulumi.Input<string>;
+  /** The take-over's subscription output. */
+  subscription: pulumi.Input<string>;
+  /** The take-over's takenOverAt output. */
+  takenOverAt: pulumi.Input<string | undefined>;
+}
+
+/** A consumer's retirement of its old subscriptions (see {@link subscriptionRetirementProvider}). */
+export class SubscriptionRetirement extends pulumi.dynamic.Resource {
+  constructor(name: string, args: SubscriptionRetirementArgs, opts?: pulumi.CustomResourceOptions) {
+    super(subscriptionRetirementProvider, name, args, opts, "eventline", "SubscriptionRetirement");
   }
 }

@@ -210,7 +210,7 @@ export class PullWorker extends pulumi.ComponentResource {
       ]),
     );
 
-    new k8s.apps.v1.Deployment(
+    const deployment = new k8s.apps.v1.Deployment(
       name,
       {
         metadata: { name: consumer.name, namespace, labels },
@@ -237,6 +237,12 @@ export class PullWorker extends pulumi.ComponentResource {
                   env: Object.entries({
                     HANDLER: consumer.name,
                     MODE: "pull",
+                    // From the take-over: the pods move once the new subscription has the backlog,
+                    // and drain the one they leave until it is retired.
+                    SUBSCRIPTION: this.subscription.takeOver.subscription,
+                    DRAINING_SUBSCRIPTION: this.subscription.takeOver.previous.apply(
+                      (previous) => previous ?? "",
+                    ),
                     ...platformEnv(platform),
                     [firestore.setting]: firestore.database,
                     // Replaces the image's NODE_OPTIONS, so it keeps its source maps.
@@ -301,6 +307,8 @@ export class PullWorker extends pulumi.ComponentResource {
         ],
       },
     );
+
+    this.subscription.retireAfter([deployment]);
 
     // Pull workers lose nothing when evicted (unacked messages are redelivered), so allow one
     // pod down at a time rather than block drains of single-replica workers.

@@ -5,7 +5,9 @@
  * - *create* / *delete*: a topic or consumer added or removed.
  * - *in place*: Pub/Sub updates the field of the existing resource; nothing is lost.
  * - *replace with migration*: the resource is replaced by a new one beside it that takes over
- *   what the old one holds (reserved for the subscription migrations the program declares).
+ *   what the old one holds: a consumer's filter changed, or its ordering turned off. The program
+ *   names the new subscription after those fields (resolve.ts, subscriptionName) and declares the
+ *   take-over and the retirement that move the consumer (infra/gcp/subscription-migration.ts).
  * - *refused*: Pub/Sub cannot make the change in place and nothing migrates what the old
  *   resource holds, so deploying it would fail or lose messages. Each refusal names the guard
  *   that refused it and the fix.
@@ -18,6 +20,7 @@
  */
 import type { DeclarationRecord, SubscriptionRecord, TopicRecord } from "./declaration-record";
 import { KEPT_SCHEMA_REVISIONS } from "./defaults";
+import { subscriptionName } from "./resolve";
 
 export type Consequence = "create" | "in-place" | "replace-with-migration" | "refused" | "delete";
 
@@ -172,40 +175,89 @@ export type ReplaceOnlyFields = Pick<
 >;
 
 /**
- * The refusal of a change to `before`'s replace-only fields, or undefined when none of them
- * changes. Shared with the policy pack (policies/pubsub-replace.ts), so both say the same.
+ * What a change to `before`'s replace-only fields does, or undefined when none of them changes:
+ * a replace with migration when the program migrates it, else a refusal. Shared with the policy
+ * pack (policies/pubsub-replace.ts), so both say the same.
+ *
+ * The program migrates a subscription whose new name is the one it derives from the new topic,
+ * filter and ordering (it pairs every such name with a take-over and a retirement), unless Pub/Sub
+ * cannot seek the new one to the old one's snapshot: another topic, or ordering turned on.
  */
-export function subscriptionReplaceRefusal(
+export function subscriptionReplacement(
   before: ReplaceOnlyFields,
   after: ReplaceOnlyFields,
 ): PlannedChange | undefined {
   const fields = differences(before, after, REPLACE_ONLY_SUBSCRIPTION_FIELDS);
   if (fields.length === 0) return undefined;
-  const names = fields.map((change) => change.field);
+  const names = fields.map((change) => change.field).filter((field) => field !== "name");
+  const changed = names.length > 0 ? names.join(", ") : "name";
   const backlogSensitive = names.some((field) => BACKLOG_SENSITIVE_FIELDS.includes(field));
-  return {
+  const refused = (effect: string, guards: Guard[], fix: string): PlannedChange => ({
     resource: "subscription",
     name: after.consumer,
     consequence: "refused",
     fields,
+    effect,
+    guards,
+    fix,
+  });
+  const newConsumerFix =
+    `keep ${after.consumer} as deployed and declare a new consumer beside it with the new ${changed}; ` +
+    `remove ${after.consumer} once its backlog is 0 (both see what is published meanwhile, so the handler's effects ` +
+    `must tolerate that)`;
+  if (before.topic !== after.topic)
+    return refused(
+      `Pub/Sub cannot move a subscription to another topic, and a snapshot of ${before.name} only seeks subscriptions of ${before.topic}: ` +
+        `a subscription on ${after.topic} cannot take over its backlog, which would be lost with it`,
+      ["replace-without-migration"],
+      newConsumerFix,
+    );
+  if (!before.ordering && after.ordering)
+    return refused(
+      `Pub/Sub refuses to seek an ordered subscription to an unordered one's snapshot (FAILED_PRECONDITION), since it ` +
+        `may redeliver out of order: the new subscription cannot take over ${before.name}'s backlog`,
+      ["backlog-without-migration"],
+      newConsumerFix,
+    );
+  // A new name alone is no change the program migrates: the deployed subscription was named
+  // otherwise (before names carried the hash), and it has no take-over to update.
+  const migrates =
+    names.length > 0 &&
+    after.name !== before.name &&
+    after.name ===
+      subscriptionName(after.consumer, {
+        topic: after.topic,
+        filter: after.filter,
+        ordering: after.ordering,
+      });
+  if (!migrates)
+    return refused(
+      `Pub/Sub cannot change a subscription's ${changed}: subscription ${before.name} would be replaced without a migration. ` +
+        `Created first under the same name, the new one fails with 409 ALREADY_EXISTS; deleted first, the old one's ` +
+        `unacknowledged messages are lost, and so is what ${after.topic} receives until the new one exists`,
+      backlogSensitive
+        ? ["replace-without-migration", "backlog-without-migration"]
+        : ["replace-without-migration"],
+      `let the program name the subscription (infra/model/resolve.ts, subscriptionName: ${subscriptionName(after.consumer, after)}), ` +
+        `which declares its migration; or ${newConsumerFix}`,
+    );
+  return {
+    resource: "subscription",
+    name: after.consumer,
+    consequence: "replace-with-migration",
+    fields,
     effect:
-      `Pub/Sub cannot change a subscription's ${names.join(", ")}: subscription ${before.name} would be replaced. ` +
-      `Created first under the same name, the new one fails with 409 ALREADY_EXISTS; deleted first, the old one's ` +
-      `unacknowledged messages are lost, and so is what ${after.topic} receives until the new one exists`,
-    guards: backlogSensitive
-      ? ["replace-without-migration", "backlog-without-migration"]
-      : ["replace-without-migration"],
-    fix:
-      `keep ${after.consumer} as deployed and declare a new consumer beside it with the new ${names.join(", ")}; ` +
-      `remove ${after.consumer} once its backlog is 0 (both see what is published meanwhile, so the handler's effects ` +
-      `must tolerate that); or stop ${before.topic}'s producers and drain ${before.name} before the deploy that replaces it`,
+      `Pub/Sub cannot change a subscription's ${changed}: ${after.name} is created beside ${before.name} and takes over its ` +
+      `unacknowledged backlog (snapshot and seek); the workers move to it and drain ${before.name}, which is deleted once ` +
+      `it has delivered none of its backlog for its quiet window (a deploy waits up to 15 minutes for that). What both ` +
+      `deliver is applied once: the processed records are the consumer's. Its dead-letter topic and parked letters stay`,
   };
 }
 
 function planSubscription(before: SubscriptionRecord, after: SubscriptionRecord): PlannedChange[] {
   const planned: PlannedChange[] = [];
-  const refusal = subscriptionReplaceRefusal(before, after);
-  if (refusal !== undefined) planned.push(refusal);
+  const replacement = subscriptionReplacement(before, after);
+  if (replacement !== undefined) planned.push(replacement);
   const inPlace = differences(before, after, SUBSCRIPTION_IN_PLACE);
   if (inPlace.length > 0) {
     const moves = inPlace.some((change) => change.field === "delivery");

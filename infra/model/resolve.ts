@@ -4,6 +4,7 @@
  * in seconds, and the built-in archiver consumer added to every topic. It validates
  * everything first and throws one {@link DeclarationError} that lists every problem.
  */
+import { createHash } from "node:crypto";
 import { filterForTypes } from "./filter";
 import {
   archiverPlacement,
@@ -41,12 +42,35 @@ export function archiverConsumerName(topic: string): string {
   return `${topic}-archiver`;
 }
 
+/** What Pub/Sub cannot change on an existing subscription, besides its name. */
+export interface ReplaceOnlySettings {
+  topic: string;
+  filter?: string | undefined;
+  ordering: boolean;
+}
+
 /**
  * The Pub/Sub subscription of consumer `name`. The one place a subscription's name is decided:
- * today the consumer's name, so subscriptions deployed before keep theirs.
+ * the consumer's name and a short hash of the fields Pub/Sub cannot change in place (topic,
+ * filter, ordering), `<consumer>-<8 hex>`. A change to one of them names a new subscription, so
+ * it can be created beside the old one and take over its backlog before the old one is retired
+ * (infra/gcp/subscription-migration.ts); any other change keeps the name.
  */
-export function subscriptionName(name: string): string {
-  return name;
+export function subscriptionName(name: string, settings: ReplaceOnlySettings): string {
+  const hash = createHash("sha256")
+    .update(JSON.stringify([settings.topic, settings.filter ?? "", settings.ordering]))
+    .digest("hex")
+    .slice(0, 8);
+  return `${name}-${hash}`;
+}
+
+/** Whether `subscription` (short name) is one that consumer `name` has had, under any settings. */
+export function isSubscriptionOf(name: string, subscription: string): boolean {
+  return (
+    subscription.length === name.length + 9 &&
+    subscription.startsWith(`${name}-`) &&
+    /^[0-9a-f]{8}$/.test(subscription.slice(name.length + 1))
+  );
 }
 
 /** The declaration with one stack's overrides merged in (shallow per consumer field group). */
@@ -163,14 +187,18 @@ function resolveConsumer(
 ): ResolvedConsumer {
   const carried = topic.events.map((event) => event.type);
   const acceptsAll = carried.every((type) => contract.accepts.includes(type));
-  const filter = spec.filter ?? (acceptsAll ? undefined : filterForTypes(contract.accepts));
+  const declaredOrDerived =
+    spec.filter ?? (acceptsAll ? undefined : filterForTypes(contract.accepts));
+  // An empty filter is no filter: Pub/Sub delivers every message either way.
+  const filter = declaredOrDerived?.trim() === "" ? undefined : declaredOrDerived;
+  const ordering = spec.ordering ?? consumerDefaults.ordering;
   const common = {
     name,
-    subscription: subscriptionName(name),
+    subscription: subscriptionName(name, { topic: spec.topic, filter, ordering }),
     handler: spec.handler,
     contract: contractOf(contract),
     topic: spec.topic,
-    ...(filter !== undefined && filter.trim() !== "" && { filter }),
+    ...(filter !== undefined && { filter }),
     filterOrigin:
       spec.filter !== undefined
         ? ("declared" as const)
@@ -183,7 +211,7 @@ function resolveConsumer(
       maxBackoffSeconds: toSeconds(spec.retry?.maxBackoff ?? consumerDefaults.retry.maxBackoff),
     },
     maxDeliveryAttempts: spec.maxDeliveryAttempts ?? consumerDefaults.maxDeliveryAttempts,
-    ordering: spec.ordering ?? consumerDefaults.ordering,
+    ordering,
     exactlyOnce: spec.exactlyOnce ?? consumerDefaults.exactlyOnce,
     retainAckedMessages: spec.retainAckedMessages ?? consumerDefaults.retainAckedMessages,
     messageRetentionSeconds: toSeconds(spec.retention ?? consumerDefaults.retention),

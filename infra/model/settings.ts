@@ -111,6 +111,16 @@ export const settings = {
     description: "The consumer to run (a consumer name in infra/system.ts).",
     source: { kind: "program" },
   },
+  SUBSCRIPTION: {
+    description:
+      "The subscription a pull consumer pulls: its take-over's output, so the workers move to a new one only once it has its predecessor's backlog. Default: the one the declaration names.",
+    source: { kind: "program" },
+  },
+  DRAINING_SUBSCRIPTION: {
+    description:
+      "The subscription a pull consumer had before its last filter or ordering change: pulled too until it is retired, then no more.",
+    source: { kind: "program" },
+  },
   PUSH_AUDIENCE: {
     description: "The audience of the push subscription's OIDC token. Required for push consumers.",
     source: { kind: "program" },

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { declarationOf } from "../../infra/declaration";
-import { resolveSystem } from "../../infra/model/resolve";
+import { resolveSystem, subscriptionName } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
 import { REFUSED_EXIT_CODE } from "../../tools/cli/plan";
 import { runCli } from "./run-cli";
@@ -59,6 +59,28 @@ describe("eventline plan", () => {
     expect(result.stdout).toContain("guard: replace-without-migration, backlog-without-migration");
     expect(result.stdout).toContain("fix: ");
     expect(result.stdout).toContain("**1 change is refused**");
+  });
+
+  it("plans a filter change under the name the program derives as a replace with migration, and exits 0", async () => {
+    // Deployed with another filter, under the name the program gave it then.
+    const before = structuredClone(deployed);
+    const was = before.subscriptions.find((s) => s.consumer === filtered.consumer)!;
+    was.filter = 'attributes.ce-type = "com.example.before"';
+    was.name = subscriptionName(was.consumer, was);
+    const result = await runCli([
+      "plan",
+      "--stack",
+      "dev",
+      "--deployed",
+      deployedFile("migrated.json", before),
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("1 change: 1 replace with migration.");
+    expect(result.stdout).toContain(
+      `**replace with migration** subscription \`${filtered.consumer}\`: name`,
+    );
+    expect(result.stdout).toContain(`${filtered.name} is created beside ${was.name}`);
+    expect(result.stdout).not.toContain("**refused**");
   });
 
   it("prints JSON with --json, reading the deployed declaration from stdin", async () => {

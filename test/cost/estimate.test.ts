@@ -66,6 +66,7 @@ const resource = (
   inputs,
   dependencies: [],
   ignoreChanges: [],
+  retainOnDelete: false,
 });
 
 /** What the program records for it, as far as the estimate reads. */

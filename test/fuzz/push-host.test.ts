@@ -15,7 +15,7 @@ import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
-import { shareRequested } from "../support/pubsub";
+import { shareRequested, subscriptionOf } from "../support/pubsub";
 import { testRegistry } from "../support/test-handlers";
 
 const SEED = 20_261_207;
@@ -101,7 +101,9 @@ const pushShaped = fc
       subscription: mostly(
         fc.oneof(
           {
-            arbitrary: fc.constant(`projects/${emulators.projectId}/subscriptions/sms-worker`),
+            arbitrary: fc.constant(
+              `projects/${emulators.projectId}/subscriptions/${subscriptionOf("sms-worker")}`,
+            ),
             weight: 4,
           },
           { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },

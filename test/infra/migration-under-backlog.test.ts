@@ -1,49 +1,47 @@
 /**
  * A consumer's filter, or its ordering (on to off), changed under a live backlog, on the
- * emulators, with the real runtime: the
- * migration's procedure (infra/gcp/subscription-migration.ts) loses nothing and applies nothing
- * twice. The consumer keeps its name, so its processed records carry over from its old
- * subscription to its new one.
+ * emulators, with the real runtime, in the order a deploy runs the migration the program declares
+ * (infra/gcp/consumer-subscription.ts, infra/gcp/subscription-migration.ts): it loses nothing and
+ * applies nothing twice. The consumer keeps its name, so its processed records carry over from
+ * its old subscription to its new one.
  *
- *   1. a backlog waits in the old subscription, events keep arriving;
- *   2. the new subscription is created beside it (filter email or sms; or unordered) and takes
- *      over the old one's backlog (on the emulator that copies nothing: see the module's comment);
- *   3. workers run on the new subscription while the old one's keep draining it;
- *   4. the old one's workers stop once they get nothing more, and it is retired, which is refused
- *      while it still delivers anything (a probe that finds a message gives it back).
+ *   1. a backlog waits in the old subscription, its worker runs, events keep arriving;
+ *   2. the new subscription, under the name the changed declaration derives, is created beside it
+ *      (Pulumi's replace, created first; the old one is retained);
+ *   3. the take-over's update (its olds name the old subscription) gives it the old one's backlog
+ *      (on the emulator that copies nothing: see the module's comment);
+ *   4. the workers move: a worker started as the Deployment's new pod is, with SUBSCRIPTION and
+ *      DRAINING_SUBSCRIPTION from the take-over's output, then the old one stops;
+ *   5. the retirement's update, while events still arrive, waits until the old subscription has
+ *      delivered none of its own backlog for its quiet window, and deletes it; the worker stops
+ *      draining it once it is gone.
  *
- * The two subscriptions' names stand for what two declarations would name them; the program does
- * not yet derive a new name from a changed filter (README, "Changing a deployed system"). Turning
- * ordering on is refused before anything changes (subscription-migration.test.ts).
+ * Turning ordering on is refused before anything changes (subscription-migration.test.ts).
  */
-import pino from "pino";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capabilityChecks } from "../../handlers/adapters/environment";
 import { eventTypesFor } from "../../handlers/declared";
-import { DeliveryProcessor } from "../../handlers/runtime/delivery";
-import { RuntimeMetrics } from "../../handlers/runtime/metrics";
-import { PullHost } from "../../handlers/runtime/pull-host";
-import { PubSubPublisher } from "../../handlers/runtime/publisher";
-import { OutsideCalls } from "../../handlers/runtime/resilience";
+import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
+import { createLogger } from "../../handlers/runtime/logger";
 import {
-  MigrationRefused,
-  quietWindowSeconds,
-  retireSubscription,
-  takeOverBacklog,
+  subscriptionRetirementProvider,
+  subscriptionTakeOverProvider,
 } from "../../infra/gcp/subscription-migration";
-import type { ResolvedConsumer } from "../../infra/model/types";
+import { subscriptionName } from "../../infra/model/resolve";
+import type { ResolvedConsumer, SystemSpec } from "../../infra/model/types";
+import { system } from "../../infra/system";
 import { subscriptionMetadata } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { publishRaw, shareRequested, waitFor } from "../support/pubsub";
-import { applied, testEmailSender } from "../support/test-handlers";
+import { applied, testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
-const eventTypes = eventTypesFor("local");
-const declared = eventTypes.system.consumers.find((c) => c.name === "email-worker")!;
-const logger = pino({ level: "silent" });
+const declared = eventTypesFor("local").system.consumers.find((c) => c.name === "email-worker")!;
 
 /**
- * Short ack deadline and backoff: retiring waits for both to pass with nothing delivered (a nacked
- * message is invisible for its backoff), which the declared 600 s would make a long test.
+ * Short ack deadline and backoff on the subscriptions: retiring waits for both to pass with
+ * nothing of the old backlog delivered (a nacked message is invisible for its backoff), which the
+ * declared 600 s would make a long test.
  */
 const quick = {
   ackDeadlineSeconds: 10,
@@ -67,45 +65,55 @@ const changes = [
   },
 ];
 
-/** Every host's metrics, to see when one has gone quiet and that nothing was dead-lettered. */
-const allMetrics: RuntimeMetrics[] = [];
+/** The consumer as a declaration with `settings` resolves it: its subscription named after them. */
+function declaredWith(settings: { filter: string; ordering: boolean }): ResolvedConsumer {
+  return {
+    ...declared,
+    ...quick,
+    ...settings,
+    subscription: subscriptionName(declared.name, { topic: declared.topic, ...settings }),
+  };
+}
+
+/** Every worker started, to see that nothing was dead-lettered. */
+const workers: RunningRuntime[] = [];
 
 async function total(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
   return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
 
-/** Resolves once `metrics` has received nothing for `seconds`. */
-async function quietFor(metrics: RuntimeMetrics, seconds: number): Promise<void> {
-  let last = await total(metrics.received);
-  let since = Date.now();
-  while (Date.now() - since < seconds * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const now = await total(metrics.received);
-    if (now !== last) [last, since] = [now, Date.now()];
-  }
-}
-
-function hostFor(consumer: ResolvedConsumer): { host: PullHost; metrics: RuntimeMetrics } {
-  const metrics = new RuntimeMetrics();
-  allMetrics.push(metrics);
-  const processor = new DeliveryProcessor({
-    consumer,
-    handler: testEmailSender,
-    eventTypes,
-    firestore: emulators.firestore,
-    publisher: new PubSubPublisher(emulators.pubsub, eventTypes, metrics),
-    metrics,
-    logger,
-    outsideCalls: new OutsideCalls(logger),
+/**
+ * A worker pod of the consumer, from an image whose declaration gives it `filter` (the runtime
+ * applies it too, since the emulator does not; ordering is the subscription's alone), with the
+ * subscriptions its Deployment gives it.
+ */
+async function worker(
+  filter: string,
+  subscriptions: Record<string, string>,
+): Promise<RunningRuntime> {
+  const spec: SystemSpec = system;
+  const running = await launch({
+    system: {
+      ...spec,
+      consumers: {
+        ...spec.consumers,
+        [declared.name]: { ...spec.consumers[declared.name]!, filter },
+      },
+    },
+    capabilityChecks,
+    registry: testRegistry,
+    env: emulators.runtimeEnv({
+      HANDLER: declared.name,
+      MODE: "local",
+      STACK: "local",
+      PORT: "0",
+      ...subscriptions,
+    }),
+    handleSignals: false,
+    logger: createLogger({ level: "silent" }),
   });
-  const host = new PullHost({
-    processor,
-    pubsub: emulators.pubsub,
-    logger,
-    maxMessages: 5,
-    drainTimeoutMs: 5_000,
-  });
-  return { host, metrics };
+  workers.push(running);
+  return running;
 }
 
 async function subscribe(consumer: ResolvedConsumer): Promise<void> {
@@ -125,40 +133,37 @@ beforeAll(async () => {
       emulators.pubsub.createTopic(t),
     ),
   );
+  // The providers make their own client, as Pulumi runs them: this points it at the emulator.
+  process.env["PUBSUB_EMULATOR_HOST"] = emulators.pubsubHost;
 });
 
-describe.each(changes.map((c, i) => ({ ...c, i })))(
-  "changing a consumer's $change under a live backlog",
-  ({ before: was, after: now, takesSms, i }) => {
-    const before: ResolvedConsumer = {
-      ...declared,
-      ...quick,
-      ...was,
-      subscription: `email-worker-${i}-gen1`,
-    };
-    const after: ResolvedConsumer = {
-      ...declared,
-      ...quick,
-      ...now,
-      subscription: `email-worker-${i}-gen2`,
-    };
+// A test that fails part way leaves its pods running: stop them before the emulators go.
+afterAll(async () => {
+  await Promise.allSettled(workers.map((running) => running.stop()));
+}, 60_000);
 
-    it("loses no event and applies none twice", async () => {
+describe.each(changes)(
+  "changing a consumer's $change under a live backlog",
+  ({ before: was, after: now, takesSms }) => {
+    const before = declaredWith(was);
+    const after = declaredWith(now);
+    const project = emulators.projectId;
+
+    it("loses no event and applies none twice, in the deploy's order", async () => {
       const { pubsub } = emulators;
+      expect(after.subscription).not.toBe(before.subscription);
       await subscribe(before);
 
-      // 1. A backlog the old subscription holds, with no worker running.
+      // 1. A backlog the old subscription holds; its worker starts; events keep arriving
+      //    throughout: email before the change, email and sms after.
       const backlog = Array.from({ length: 20 }, () => shareRequested());
       await publishRaw(pubsub, backlog);
-      let old = hostFor(before);
-      old.host.start();
-
-      // Events keep arriving throughout: email before the change, email and sms after.
+      const old = await worker(before.filter!, { SUBSCRIPTION: before.subscription });
       let changed = false;
       const arriving: { id: string; channel: string; afterChange: boolean }[] = [];
       let publishing = true;
       const publisher = (async () => {
-        for (let i = 0; publishing && i < 200; i++) {
+        for (let i = 0; publishing && i < 5_000; i++) {
           const channel = changed && i % 2 === 0 ? "sms" : "email";
           const message = shareRequested({}, { channel });
           arriving.push({ id: message.attributes["ce-id"]!, channel, afterChange: changed });
@@ -168,34 +173,41 @@ describe.each(changes.map((c, i) => ({ ...c, i })))(
       })();
       await waitFor(() => arriving.length >= 5, "events arriving before the change");
 
-      // 2. The new subscription beside the old one, taking over its backlog.
+      // 2. The new subscription beside the old one.
       await subscribe(after);
       changed = true;
-      await takeOverBacklog(pubsub, { from: before.subscription, to: after.subscription });
 
-      // 3. Workers on the new subscription; the old one's keep draining it while events arrive.
-      const next = hostFor(after);
-      next.host.start();
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // 3. The take-over's update: its olds hold the subscription it had.
+      const { outs } = await subscriptionTakeOverProvider.update!(
+        `${project}/${before.subscription}`,
+        { project, subscription: before.subscription },
+        { project, subscription: after.subscription },
+      );
+      expect(outs).toMatchObject({
+        subscription: after.subscription,
+        previous: before.subscription,
+      });
+
+      // 4. The workers move: the new pod from the take-over's output, then the old pod stops.
+      const next = await worker(after.filter!, {
+        SUBSCRIPTION: outs.subscription,
+        DRAINING_SUBSCRIPTION: outs.previous,
+      });
+      await old.stop();
+
+      // 5. The retirement's update, while events still arrive.
+      const retiring = Date.now();
+      await subscriptionRetirementProvider.update!(
+        `${project}/${before.subscription}`,
+        { project, subscription: before.subscription },
+        { project, subscription: outs.subscription, takenOverAt: outs.takenOverAt },
+      );
+      const arrivedWhileRetiring = arriving.filter((e) => e.afterChange).length;
       publishing = false;
       await publisher;
-
-      // 4. The old workers stop once they get nothing more (a worker's own view of "drained"), and
-      //    the old subscription is retired, which is refused while it still delivers anything.
-      const window = await quietWindowSeconds(pubsub, before.subscription);
-      for (;;) {
-        await quietFor(old.metrics, window);
-        await old.host.stop();
-        try {
-          await retireSubscription(pubsub, before.subscription);
-          break;
-        } catch (err) {
-          if (!(err instanceof MigrationRefused)) throw err;
-          old = hostFor(before);
-          old.host.start();
-        }
-      }
       expect((await pubsub.subscription(before.subscription).exists())[0]).toBe(false);
+      expect(Date.now() - retiring).toBeGreaterThan(10_000); // it waited out the quiet window
+      expect(arrivedWhileRetiring).toBeGreaterThan(100);
 
       const expected = [
         ...backlog.map((m) => m.attributes["ce-id"]!),
@@ -211,9 +223,9 @@ describe.each(changes.map((c, i) => ({ ...c, i })))(
         "every event expected to be applied",
         60_000,
       ).catch(() => undefined);
-      await next.host.stop();
+      await next.stop();
       // Nothing was set aside as a dead letter: each event was handled, not parked.
-      const deadLettered = await Promise.all(allMetrics.map((m) => total(m.deadLettered)));
+      const deadLettered = await Promise.all(workers.map((w) => total(w.metrics.deadLettered)));
       expect(deadLettered.reduce((sum, n) => sum + n, 0)).toBe(0);
       const counts = await Promise.all(expected.map(appliedCount));
       const lost = counts.filter((count) => count === 0).length;

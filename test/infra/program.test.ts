@@ -83,7 +83,7 @@ describe.each(stacks)(
 
     it("gives every declared consumer and archiver a subscription with a retry policy and a dead-letter policy", () => {
       for (const consumer of resolved.consumers) {
-        const subscription = one(evaluation, types.subscription, consumer.name);
+        const subscription = one(evaluation, types.subscription, consumer.subscription);
         expect(subscription["retryPolicy"]).toEqual({
           minimumBackoff: `${consumer.retry.minBackoffSeconds}s`,
           maximumBackoff: `${consumer.retry.maxBackoffSeconds}s`,
@@ -121,7 +121,7 @@ describe.each(stacks)(
         expect(agent).toContainEqual({
           type: types.subscriptionIam,
           role: "roles/pubsub.subscriber",
-          on: consumer.name,
+          on: consumer.subscription,
         });
       }
     });
@@ -132,7 +132,7 @@ describe.each(stacks)(
         pushConsumers.map((consumer) => consumer.name).sort(),
       );
       for (const consumer of pushConsumers) {
-        const { pushConfig } = one(evaluation, types.subscription, consumer.name);
+        const { pushConfig } = one(evaluation, types.subscription, consumer.subscription);
         expect(pushConfig).toEqual({
           pushEndpoint: urls[consumer.name],
           oidcToken: {
@@ -213,7 +213,13 @@ describe.each(stacks)(
             on: consumer.builtIn ? "database:eventline-events" : "database:eventline",
           },
           ...(consumer.delivery === "pull"
-            ? [{ type: types.subscriptionIam, role: "roles/pubsub.subscriber", on: consumer.name }]
+            ? [
+                {
+                  type: types.subscriptionIam,
+                  role: "roles/pubsub.subscriber",
+                  on: consumer.subscription,
+                },
+              ]
             : []),
           ...secretsOf(consumer).map((secret) => ({
             type: types.secretIam,
@@ -252,7 +258,9 @@ describe.each(stacks)(
             external: {
               metric: {
                 name: "pubsub.googleapis.com|subscription|num_undelivered_messages",
-                selector: { matchLabels: { "resource.labels.subscription_id": consumer.name } },
+                selector: {
+                  matchLabels: { "resource.labels.subscription_id": consumer.subscription },
+                },
               },
               target: { type: "AverageValue", averageValue: String(consumer.gke.backlogTarget) },
             },
@@ -657,7 +665,9 @@ describe.each(stacks)(
         expect(alerts).toContainEqual(
           expect.objectContaining({
             filter: expect.stringMatching(
-              new RegExp(`subscription_id = "${consumer.name}".*oldest_unacked_message_age`),
+              new RegExp(
+                `subscription_id = "${consumer.subscription}".*oldest_unacked_message_age`,
+              ),
             ),
             thresholdValue: oldestUnackedSeconds,
           }),

@@ -8,9 +8,11 @@ import { join } from "node:path";
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CLOCK_MARGIN_MS,
   MigrationRefused,
   retireSubscription,
-  subscriptionMigrationProvider,
+  subscriptionRetirementProvider,
+  subscriptionTakeOverProvider,
   takeOverBacklog,
   takeOverSnapshot,
 } from "../../infra/gcp/subscription-migration";
@@ -143,15 +145,88 @@ describe("retiring the old subscription", () => {
   });
 });
 
+describe("retiring after a take-over", () => {
+  it("acknowledges what was published after the take-over, which the new subscription holds, and retires despite it", async () => {
+    // Quick windows: no retry policy and a 10 s ack deadline make the quiet window 11 s.
+    await pubsub.createSubscription(TOPIC, "retire-live");
+    // Taken over long enough ago that what is published now is past the clock margin.
+    const takenOverAt = new Date(Date.now() - CLOCK_MARGIN_MS - 5_000);
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await publish(1);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await retireSubscription(pubsub, "retire-live", { takenOverAt, pollMs: 100 });
+    } finally {
+      publishing = false;
+      await publisher;
+    }
+    expect((await pubsub.subscription("retire-live").exists())[0]).toBe(false);
+  }, 60_000);
+
+  it("waits, within its patience, while workers drain the old subscription's own backlog", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-draining");
+    await publish(3);
+    const drained = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return drain("retire-draining");
+    })();
+    await retireSubscription(pubsub, "retire-draining", {
+      takenOverAt: new Date(),
+      patienceSeconds: 30,
+      pollMs: 100,
+    });
+    expect((await drained).sort()).toEqual(["m0", "m1", "m2"]);
+    expect((await pubsub.subscription("retire-draining").exists())[0]).toBe(false);
+  }, 60_000);
+});
+
+describe("the take-over and the retirement as Pulumi runs them", () => {
+  const project = "migration-test";
+  beforeAll(() => {
+    // The providers make their own client, as Pulumi runs them: this points it at the emulator.
+    process.env["PUBSUB_EMULATOR_HOST"] = emulator.host;
+  });
+
+  it("moves nothing when created, and nothing when updated without a new subscription", async () => {
+    const created = await subscriptionTakeOverProvider.create!({ project, subscription: "c-1" });
+    expect(created.outs).toEqual({ project, subscription: "c-1" });
+    const same = await subscriptionTakeOverProvider.update!(created.id, created.outs, {
+      project,
+      subscription: "c-1",
+    });
+    expect(same.outs).toEqual({ project, subscription: "c-1" });
+  });
+
+  it("deletes the consumer's subscription, backlog included, when the consumer is removed", async () => {
+    await pubsub.createSubscription(TOPIC, "removed-consumer");
+    await publish(2);
+    await subscriptionRetirementProvider.delete!("id", {
+      project,
+      subscription: "removed-consumer",
+    });
+    expect((await pubsub.subscription("removed-consumer").exists())[0]).toBe(false);
+    // Removing one already gone is done.
+    await subscriptionRetirementProvider.delete!("id", {
+      project,
+      subscription: "removed-consumer",
+    });
+  });
+});
+
 describe("the dynamic provider", () => {
   it("serializes, as Pulumi ships a dynamic provider to its engine", () => {
     // In a process of its own that loads TypeScript as CommonJS, as the Pulumi CLI runs the program
     // (vitest's module loader would be captured instead).
     const script = [
       'const pulumi = require("@pulumi/pulumi");',
-      'const { subscriptionMigrationProvider } = require("./infra/gcp/subscription-migration.ts");',
-      "pulumi.runtime.serializeFunction(() => subscriptionMigrationProvider, { allowSecrets: false })",
-      "  .then((s) => process.stdout.write(s.text), (e) => { process.stderr.write(String(e)); process.exit(1); });",
+      'const m = require("./infra/gcp/subscription-migration.ts");',
+      "Promise.all([m.subscriptionTakeOverProvider, m.subscriptionRetirementProvider].map((p) => pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })))",
+      "  .then((all) => all.map((s) => s.text).join('\\n'))",
+      "  .then((text) => process.stdout.write(text), (e) => { process.stderr.write(String(e)); process.exit(1); });",
     ].join("\n");
     const text = execFileSync(process.execPath, ["--require", "tsx/cjs", "--eval", script], {
       cwd: join(__dirname, "..", ".."),
@@ -163,15 +238,17 @@ describe("the dynamic provider", () => {
     expect(text).toContain('require("@google-cloud/pubsub")');
   }, 60_000);
 
-  it("replaces a migration whose ends change and updates nothing in place", async () => {
-    const base = { project: "p", from: "a", to: "b" };
-    expect(await subscriptionMigrationProvider.diff!("id", base, base)).toEqual({
-      changes: false,
-      replaces: [],
-    });
-    expect(await subscriptionMigrationProvider.diff!("id", base, { ...base, to: "c" })).toEqual({
-      changes: true,
-      replaces: ["to"],
-    });
+  it("updates the take-over and the retirement in place when the consumer's subscription changes, and nothing else", async () => {
+    const base = { project: "p", subscription: "a-00000000" };
+    for (const provider of [subscriptionTakeOverProvider, subscriptionRetirementProvider]) {
+      expect(await provider.diff!("id", base, base)).toEqual({ changes: false, replaces: [] });
+      expect(await provider.diff!("id", base, { ...base, subscription: "a-11111111" })).toEqual({
+        changes: true,
+        replaces: [],
+      });
+      expect(await provider.diff!("id", base, { ...base, project: "q" })).toMatchObject({
+        replaces: ["project"],
+      });
+    }
   });
 });

@@ -15,6 +15,7 @@ import { localSettings, type LocalSettings } from "../../tools/local/settings";
 import { localIssuer } from "../../tools/local/local-issuer";
 import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
 import { posterOf } from "../support/producers";
+import { subscriptionOf } from "../support/pubsub";
 import { eventTypesFor } from "../../handlers/declared";
 import { declarationOf } from "../../infra/declaration";
 import { parseDeclarationRecord } from "../../infra/model/declaration-record";
@@ -104,11 +105,13 @@ describe("the local environment", () => {
   it("gives a push consumer a real push subscription to its local endpoint", async () => {
     const pubsub = pubsubClient(environment.settings);
     try {
-      const [metadata] = await pubsub.subscription("notify-user-created").getMetadata();
+      const [metadata] = await pubsub
+        .subscription(subscriptionOf("notify-user-created"))
+        .getMetadata();
       expect(metadata.pushConfig?.pushEndpoint).toBe(
         `${environment.baseUrl}/push/notify-user-created`,
       );
-      const [pull] = await pubsub.subscription("classifier").getMetadata();
+      const [pull] = await pubsub.subscription(subscriptionOf("classifier")).getMetadata();
       expect(pull.pushConfig?.pushEndpoint).toBe("");
     } finally {
       await pubsub.close();

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { startEmulator, type RunningEmulator } from "../../tools/local/emulators";
 import { describeReconcile, reconcile } from "../../tools/local/reconcile";
-import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
+import { resolveSystem } from "../../infra/model/resolve";
+import { system } from "../../infra/system";
+import type { ResolvedConsumer, ResolvedSystem, SystemSpec } from "../../infra/model/types";
+import { subscriptionOf } from "../support/pubsub";
 
 const declared = eventTypesFor("local").system;
 
@@ -46,7 +49,7 @@ describe("provisioning on every start", () => {
     expect(describeReconcile(report)).toEqual([
       `created ${declared.topics.length} topics, ${consumers} dead-letter topics and ${2 * consumers} subscriptions`,
     ]);
-    const [metadata] = await pubsub.subscription("email-worker").getMetadata();
+    const [metadata] = await pubsub.subscription(subscriptionOf("email-worker")).getMetadata();
     expect(metadata).toMatchObject({
       ackDeadlineSeconds: 600,
       filter: 'attributes.ce-channel = "email"',
@@ -75,24 +78,28 @@ describe("provisioning on every start", () => {
     );
     expect(report.updated).toEqual([
       {
-        subscription: "email-worker",
+        subscription: subscriptionOf("email-worker"),
         changes: ["ack deadline 600s → 300s", "retry backoff 10s..600s → 1s..60s"],
       },
     ]);
     expect(report.recreated).toEqual([]);
-    expect((await pubsub.subscription("email-worker").getMetadata())[0].ackDeadlineSeconds).toBe(
-      300,
-    );
+    expect(
+      (await pubsub.subscription(subscriptionOf("email-worker")).getMetadata())[0]
+        .ackDeadlineSeconds,
+    ).toBe(300);
   });
 
   it("keeps acknowledged messages where the declaration says so, as in the cloud, and turns it off in place when it stops saying so", async () => {
-    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({
+    expect(
+      (await pubsub.subscription(subscriptionOf("campaign-processor")).getMetadata())[0],
+    ).toMatchObject({
       retainAckedMessages: true,
       messageRetentionDuration: { seconds: "604800" },
     });
-    expect((await pubsub.subscription("email-worker").getMetadata())[0].retainAckedMessages).toBe(
-      false,
-    );
+    expect(
+      (await pubsub.subscription(subscriptionOf("email-worker")).getMetadata())[0]
+        .retainAckedMessages,
+    ).toBe(false);
     const report = await reconcile(
       pubsub,
       edited({
@@ -101,10 +108,12 @@ describe("provisioning on every start", () => {
     );
     // (The earlier test's edit of email-worker is reverted by this reconcile too.)
     expect(report.updated).toContainEqual({
-      subscription: "campaign-processor",
+      subscription: subscriptionOf("campaign-processor"),
       changes: ["retain acked messages off", "message retention 604800s → 86400s"],
     });
-    expect((await pubsub.subscription("campaign-processor").getMetadata())[0]).toMatchObject({
+    expect(
+      (await pubsub.subscription(subscriptionOf("campaign-processor")).getMetadata())[0],
+    ).toMatchObject({
       retainAckedMessages: false,
       messageRetentionDuration: { seconds: "86400" },
     });
@@ -115,7 +124,7 @@ describe("provisioning on every start", () => {
     const report = await reconcile(pubsub, edited({ "campaign-analytics": { filter } }));
     expect(report.recreated).toEqual([
       {
-        subscription: "campaign-analytics",
+        subscription: subscriptionOf("campaign-analytics"),
         changes: [
           'filter attributes.ce-type = "com.eventline.campaign.performance_reported" → ' + filter,
         ],
@@ -123,9 +132,11 @@ describe("provisioning on every start", () => {
     ]);
     expect(report.created).toEqual([]);
     expect(describeReconcile(report).join("\n")).toContain(
-      "recreated campaign-analytics (its backlog is gone)",
+      `recreated ${subscriptionOf("campaign-analytics")} (its backlog is gone)`,
     );
-    expect((await pubsub.subscription("campaign-analytics").getMetadata())[0].filter).toBe(filter);
+    expect(
+      (await pubsub.subscription(subscriptionOf("campaign-analytics")).getMetadata())[0].filter,
+    ).toBe(filter);
   });
 
   it("turns a pull subscription into a push subscription when the consumer gets a local endpoint", async () => {
@@ -133,11 +144,12 @@ describe("provisioning on every start", () => {
       pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" },
     });
     expect(report.updated).toContainEqual({
-      subscription: "sms-worker",
+      subscription: subscriptionOf("sms-worker"),
       changes: ["push endpoint none (pull) → http://127.0.0.1:8080/push/sms-worker"],
     });
     expect(
-      (await pubsub.subscription("sms-worker").getMetadata())[0].pushConfig?.pushEndpoint,
+      (await pubsub.subscription(subscriptionOf("sms-worker")).getMetadata())[0].pushConfig
+        ?.pushEndpoint,
     ).toBe("http://127.0.0.1:8080/push/sms-worker");
   });
 
@@ -146,11 +158,36 @@ describe("provisioning on every start", () => {
       pushEndpoints: { "sms-worker": "http://127.0.0.1:8080/push/sms-worker" },
     });
     expect(report.undeclared).toEqual([
-      "projects/reconcile-test/subscriptions/router",
+      `projects/reconcile-test/subscriptions/${subscriptionOf("router")}`,
       "projects/reconcile-test/subscriptions/router-dlq-parking",
     ]);
     expect(describeReconcile(report)).toContain(
-      "not in the declaration any more, left in the emulator: router, router-dlq-parking",
+      `not in the declaration any more, left in the emulator: ${subscriptionOf("router")}, router-dlq-parking`,
     );
+  });
+  it("creates a new subscription for a filter changed in the declaration, and reports the old one as no longer declared", async () => {
+    const spec: SystemSpec = system;
+    const changed = resolveSystem(
+      {
+        ...spec,
+        consumers: {
+          ...spec.consumers,
+          "email-worker": {
+            ...spec.consumers["email-worker"]!,
+            filter: 'attributes.ce-channel = "email" OR attributes.ce-channel = "sms"',
+          },
+        },
+      },
+      "local",
+    );
+    const renamed = changed.consumers.find((c) => c.name === "email-worker")!.subscription;
+    expect(renamed).not.toBe(subscriptionOf("email-worker"));
+    const report = await reconcile(pubsub, changed);
+    expect(report.recreated.map((r) => r.subscription)).not.toContain(renamed);
+    expect(report.created).toEqual([`projects/reconcile-test/subscriptions/${renamed}`]);
+    expect(report.undeclared).toContain(
+      `projects/reconcile-test/subscriptions/${subscriptionOf("email-worker")}`,
+    );
+    expect((await pubsub.subscription(renamed).getMetadata())[0].filter).toContain("sms");
   });
 });

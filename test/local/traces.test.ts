@@ -10,6 +10,7 @@ import { localSettings } from "../../tools/local/settings";
 import type { StoredSpan, StoredTrace } from "../../tools/local/span-store";
 import { startLocalEnvironment, type LocalEnvironment } from "../../tools/local/start";
 import { runCli } from "../cli/run-cli";
+import { subscriptionOf } from "../support/pubsub";
 
 // The viral-sharing path only: a share → email-worker → share.completed → funnel-projector,
 // and the topics' archivers; the image's real handlers.
@@ -127,7 +128,7 @@ describe("traces of npm start", () => {
     expect(email.attributes).toMatchObject({
       [ATTR.messagingSystem]: "gcp_pubsub",
       [ATTR.destination]: "viral-shares",
-      [ATTR.subscription]: "email-worker",
+      [ATTR.subscription]: subscriptionOf("email-worker"),
       [ATTR.operationType]: "process",
       [ATTR.consumer]: "email-worker",
       [ATTR.deliveryAttempt]: 1,

@@ -75,32 +75,65 @@ describe("eventline plan's classification", () => {
     );
   });
 
-  it("refuses a filter change: replace-only, and the subscription may hold a backlog", () => {
-    const plan = planChanges(
-      record(withConsumer(filtered.name, { filter: 'attributes.ce-type = "com.example.other"' })),
-      deployed,
-    );
+  it("migrates a filter change: a new subscription beside the old one takes over its backlog", () => {
+    const filter = 'attributes.ce-type = "com.example.other"';
+    const current = record(withConsumer(filtered.name, { filter }));
+    const plan = planChanges(current, deployed);
     const change = only(plan.changes);
+    const now = current.subscriptions.find((s) => s.consumer === filtered.name)!;
+    expect(now.name).not.toBe(filtered.subscription);
     expect(change).toMatchObject({
       resource: "subscription",
       name: filtered.name,
-      consequence: "refused",
-      guards: ["replace-without-migration", "backlog-without-migration"],
-      fields: [{ field: "filter", from: JSON.stringify(filtered.filter) }],
+      consequence: "replace-with-migration",
+      fields: [
+        {
+          field: "name",
+          from: JSON.stringify(filtered.subscription),
+          to: JSON.stringify(now.name),
+        },
+        { field: "filter", from: JSON.stringify(filtered.filter), to: JSON.stringify(filter) },
+      ],
     });
-    expect(change.effect).toContain("409 ALREADY_EXISTS");
-    expect(change.fix).toContain("declare a new consumer beside it");
-    expect(refusals(plan)).toEqual([change]);
+    expect(change.effect).toContain(`${now.name} is created beside ${filtered.subscription}`);
+    expect(change.effect).toContain("dead-letter topic and parked letters stay");
+    expect(refusals(plan)).toEqual([]);
   });
 
-  it("refuses an ordering change for the same reasons", () => {
-    const change = only(
-      planChanges(record(withConsumer(unordered.name, { ordering: true })), deployed).changes,
+  it("migrates ordering turned off, and refuses it turned on: Pub/Sub cannot seek an ordered subscription to an unordered one's snapshot", () => {
+    const ordered = record(withConsumer(unordered.name, { ordering: true }));
+    const on = only(planChanges(ordered, deployed).changes);
+    expect(on).toMatchObject({
+      consequence: "refused",
+      guards: ["backlog-without-migration"],
+    });
+    expect(on.fields.map((f) => f.field)).toEqual(["name", "ordering"]);
+    expect(on.effect).toContain("FAILED_PRECONDITION");
+    expect(on.fix).toContain("declare a new consumer beside it with the new ordering");
+    const off = only(planChanges(deployed, ordered).changes);
+    expect(off.consequence).toBe("replace-with-migration");
+  });
+
+  it("refuses a replace-only change under a name the program did not derive: nothing migrates it", () => {
+    const kept = editSubscription(
+      deployed,
+      filtered.name,
+      (s) => (s.filter = 'attributes.x = "y"'),
     );
+    const change = only(planChanges(kept, deployed).changes);
     expect(change).toMatchObject({
       consequence: "refused",
-      fields: [{ field: "ordering", from: "false", to: "true" }],
       guards: ["replace-without-migration", "backlog-without-migration"],
+      fields: [{ field: "filter" }],
+    });
+    expect(change.effect).toContain("409 ALREADY_EXISTS");
+    expect(change.fix).toContain("let the program name the subscription");
+    // Deployed under a name without the hash, as before names carried it: nothing to take over from.
+    const legacy = editSubscription(deployed, filtered.name, (s) => (s.name = s.consumer));
+    expect(only(planChanges(deployed, legacy).changes)).toMatchObject({
+      consequence: "refused",
+      guards: ["replace-without-migration"],
+      fields: [{ field: "name", from: JSON.stringify(filtered.name) }],
     });
   });
 
@@ -112,6 +145,8 @@ describe("eventline plan's classification", () => {
     expect(change.fields).toEqual([
       { field: "topic", from: JSON.stringify(filtered.topic), to: JSON.stringify(other) },
     ]);
+    expect(change.effect).toContain("a snapshot of");
+    expect(change.fix).toContain("declare a new consumer beside it");
   });
 
   it("updates delivery settings in place, keeping the backlog", () => {

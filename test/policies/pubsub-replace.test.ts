@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { declarationOf } from "../../infra/declaration";
-import { resolveSystem } from "../../infra/model/resolve";
+import { resolveSystem, subscriptionName } from "../../infra/model/resolve";
 import { system } from "../../infra/system";
 import { subscriptionReplace } from "../../policies/pubsub-replace";
 import { resourceViolations } from "./harness";
@@ -40,7 +40,17 @@ describe("pubsub-subscription-replace", () => {
       expect(check(inputsOf(subscription.consumer)), subscription.consumer).toEqual([]);
   });
 
-  it("refuses a filter change on a deployed subscription, naming both guards and the fix", () => {
+  it("passes a filter change the program migrates: the new name is the one it derives, on the same topic", () => {
+    const filter = 'attributes.ce-type = "com.example.changed"';
+    const name = subscriptionName(filtered.consumer, {
+      topic: filtered.topic,
+      filter,
+      ordering: false,
+    });
+    expect(check({ ...inputsOf(filtered.consumer), name, filter })).toEqual([]);
+  });
+
+  it("refuses a filter change under the deployed name, naming both guards and the fix", () => {
     const [violation, ...rest] = check({
       ...inputsOf(filtered.consumer),
       filter: 'attributes.ce-type = "com.example.changed"',
@@ -51,18 +61,32 @@ describe("pubsub-subscription-replace", () => {
     );
     expect(violation).toContain("Guards: replace-without-migration, backlog-without-migration");
     expect(violation).toContain("409 ALREADY_EXISTS");
-    expect(violation).toContain(`Fix: keep ${filtered.consumer} as deployed`);
+    expect(violation).toContain("Fix: let the program name the subscription");
   });
 
-  it("refuses a filter removed, ordering turned on, and a move to another topic", () => {
+  it("refuses a filter removed in place, ordering turned on, and a move to another topic, even under derived names", () => {
     const { filter: _dropped, ...withoutFilter } = inputsOf(filtered.consumer);
     expect(check(withoutFilter)[0]).toContain(`filter ${JSON.stringify(filtered.filter)} → none`);
-    expect(check({ ...inputsOf(filtered.consumer), enableMessageOrdering: true })[0]).toContain(
-      "ordering false → true",
-    );
+    const ordered = subscriptionName(filtered.consumer, {
+      topic: filtered.topic,
+      filter: filtered.filter,
+      ordering: true,
+    });
+    const on = check({
+      ...inputsOf(filtered.consumer),
+      name: ordered,
+      enableMessageOrdering: true,
+    });
+    expect(on[0]).toContain("ordering false → true");
+    expect(on[0]).toContain("FAILED_PRECONDITION");
     const other = deployed.topics.find((t) => t.name !== filtered.topic)!.name;
     const moved = check({
       ...inputsOf(filtered.consumer),
+      name: subscriptionName(filtered.consumer, {
+        topic: other,
+        filter: filtered.filter,
+        ordering: false,
+      }),
       topic: `projects/eventline-dev/topics/${other}`,
     });
     expect(moved[0]).toContain(`topic "${filtered.topic}" → "${other}"`);

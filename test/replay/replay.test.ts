@@ -26,6 +26,7 @@ import {
 import { runCli } from "../cli/run-cli";
 import { useDatabases } from "../support/databases";
 import { useEmulators } from "../support/emulators";
+import { subscriptionOf } from "../support/pubsub";
 import { runLive, MARKETING_CONSUMERS } from "./fixtures/live-run";
 import { ANALYTICS, DAY_END, DAY_START, marketingDay } from "./fixtures/marketing-day";
 
@@ -386,7 +387,7 @@ describe("republish", () => {
         publisher: topicPublisher(env.pubsub),
         selection: { ...whole, types },
       });
-      const messages = await pull("campaign-processor", originals.length);
+      const messages = await pull(subscriptionOf("campaign-processor"), originals.length);
       const outcomes: Record<string, number> = {};
       for (const message of messages) {
         const run = await runHandler(

@@ -35,7 +35,7 @@ async function subscribe(
   c: ResolvedConsumer,
   retain: { retainAckedMessages: boolean; seconds: number },
 ): Promise<void> {
-  await pubsub.createSubscription(c.topic, c.name, {
+  await pubsub.createSubscription(c.topic, c.subscription, {
     retainAckedMessages: retain.retainAckedMessages,
     messageRetentionDuration: { seconds: retain.seconds },
     ackDeadlineSeconds: c.ackDeadlineSeconds,
@@ -48,7 +48,7 @@ async function publish(text: string): Promise<void> {
 
 /** What the subscription delivers now, acked: pulls until `count` arrived, or until it has been quiet for a second. */
 async function receive(c: ResolvedConsumer, count: number): Promise<string[]> {
-  const subscription = pubsub.subscription(c.name).name;
+  const subscription = pubsub.subscription(c.subscription).name;
   const texts: string[] = [];
   let quietSince = Date.now();
   while (texts.length < count && Date.now() - quietSince < 1000) {
@@ -102,7 +102,7 @@ describe("seek", () => {
     // Declared with retention, but its subscription was made without.
     await subscribe(analytics, { retainAckedMessages: false, seconds: 604_800 });
     await expect(seekSubscription(pubsub, analytics, { time: hourAgo })).rejects.toThrow(
-      `subscription campaign-analytics does not retain acknowledged messages, so seeking it to ${hourAgo.toISOString()} would bring none of them back (it would only acknowledge older unacknowledged ones); consumer campaign-analytics declares retainAckedMessages, but its subscription was created without it`,
+      `subscription ${analytics.subscription} does not retain acknowledged messages, so seeking it to ${hourAgo.toISOString()} would bring none of them back (it would only acknowledge older unacknowledged ones); consumer campaign-analytics declares retainAckedMessages, but its subscription was created without it`,
     );
     // Declared without.
     const emailWorker = declaredConsumer("email-worker");
@@ -118,7 +118,7 @@ describe("seek", () => {
     await expect(
       seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 8 * 86_400_000) }, now),
     ).rejects.toThrow(
-      `subscription campaign-processor keeps messages for 7d, so nothing from before ${new Date(now.getTime() - 7 * 86_400_000).toISOString()} can come back`,
+      `subscription ${consumer.subscription} keeps messages for 7d, so nothing from before ${new Date(now.getTime() - 7 * 86_400_000).toISOString()} can come back`,
     );
     await expect(
       seekSubscription(pubsub, consumer, { time: new Date(now.getTime() - 60_000) }, now),
@@ -154,13 +154,17 @@ describe("seek", () => {
     const refused = await runCli(["seek", "campaign-analytics", "--to", "2h"], { env: cliEnv });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /^eventline: subscription campaign-analytics does not retain acknowledged messages, so seeking it to \S+ would bring none of them back .*\n$/,
+      new RegExp(
+        `^eventline: subscription ${analytics.subscription} does not retain acknowledged messages, so seeking it to \\S+ would bring none of them back .*\\n$`,
+      ),
     );
   });
 
   it("says when the consumer's subscription does not exist", async () => {
     await expect(
       seekSubscription(pubsub, declaredConsumer("creative-analyzer"), { snapshot: "before-b" }),
-    ).rejects.toThrow("subscription creative-analyzer does not exist");
+    ).rejects.toThrow(
+      `subscription ${declaredConsumer("creative-analyzer").subscription} does not exist`,
+    );
   });
 });

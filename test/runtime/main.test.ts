@@ -1,7 +1,12 @@
 import { system } from "../../infra/system";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { databaseSetting, pushVerification, readConfig } from "../../handlers/runtime/config";
+import {
+  databaseSetting,
+  pullSubscriptions,
+  pushVerification,
+  readConfig,
+} from "../../handlers/runtime/config";
 import { ConfigError, Settings } from "../../handlers/runtime/settings";
 import { launch } from "../../handlers/runtime/launcher";
 
@@ -66,6 +71,39 @@ describe("the runtime's configuration", () => {
         }),
       ).pullTransport,
     ).toBe("streaming");
+  });
+
+  it("pulls the subscription its deploy names, and the one it drains, only if both are the consumer's", () => {
+    const settings = (env: Record<string, string>) => new Settings(env);
+    expect(pullSubscriptions(settings({}), "email-worker", "email-worker-0a1b2c3d")).toEqual({
+      subscription: "email-worker-0a1b2c3d",
+    });
+    expect(
+      pullSubscriptions(
+        settings({
+          SUBSCRIPTION: "email-worker-11111111",
+          DRAINING_SUBSCRIPTION: "email-worker-0a1b2c3d",
+        }),
+        "email-worker",
+        "email-worker-0a1b2c3d",
+      ),
+    ).toEqual({ subscription: "email-worker-11111111", draining: "email-worker-0a1b2c3d" });
+    // An empty DRAINING_SUBSCRIPTION (no migration yet) is none.
+    expect(
+      pullSubscriptions(
+        settings({ DRAINING_SUBSCRIPTION: "" }),
+        "email-worker",
+        "email-worker-0a1b2c3d",
+      ),
+    ).toEqual({ subscription: "email-worker-0a1b2c3d" });
+    const foreign: Record<string, string>[] = [
+      { SUBSCRIPTION: "sms-worker-11111111" },
+      { DRAINING_SUBSCRIPTION: "email-worker" },
+    ];
+    for (const env of foreign)
+      expect(() =>
+        pullSubscriptions(settings(env), "email-worker", "email-worker-0a1b2c3d"),
+      ).toThrow(/is not a subscription of consumer email-worker/);
   });
 
   it("defaults the stack, project and port in local mode", () => {

@@ -9,7 +9,14 @@ import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
 import { createLogger } from "../../handlers/runtime/logger";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
-import { codec, collect, publishRaw, shareRequested, waitFor } from "../support/pubsub";
+import {
+  codec,
+  collect,
+  publishRaw,
+  shareRequested,
+  subscriptionOf,
+  waitFor,
+} from "../support/pubsub";
 import { applicationOrder, applied, concurrency, testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
@@ -55,7 +62,9 @@ describe("provisioning a pull consumer", () => {
   it("provisions the consumer's subscription with a dead-letter policy, retry policy and filter, idempotently", async () => {
     const again = await provision(emulators.pubsub, system, { consumers: ["email-worker"] });
     expect(again.created).toEqual([]);
-    const [metadata] = await emulators.pubsub.subscription("email-worker").getMetadata();
+    const [metadata] = await emulators.pubsub
+      .subscription(subscriptionOf("email-worker"))
+      .getMetadata();
     expect(metadata.filter).toBe('attributes.ce-channel = "email"');
     expect(metadata.deadLetterPolicy?.deadLetterTopic).toBe(
       `projects/${emulators.projectId}/topics/email-worker-dlq`,
@@ -69,7 +78,9 @@ describe("provisioning a pull consumer", () => {
     const [subscriptions] = await emulators.pubsub.getSubscriptions();
     const names = subscriptions.map((sub) => sub.name.split("/").pop());
     for (const consumer of system.consumers)
-      expect(names).toEqual(expect.arrayContaining([consumer.name, consumer.parkingSubscription]));
+      expect(names).toEqual(
+        expect.arrayContaining([consumer.subscription, consumer.parkingSubscription]),
+      );
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { system } from "../../infra/system";
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
@@ -17,7 +18,7 @@ import { createLogger } from "../../handlers/runtime/logger";
 import { GOOGLE_ISSUER } from "../../handlers/runtime/oidc";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
-import { collect, publishRaw, shareRequested, waitFor } from "../support/pubsub";
+import { collect, publishRaw, shareRequested, subscriptionOf, waitFor } from "../support/pubsub";
 import { applied, testRegistry } from "../support/test-handlers";
 
 const emulators = useEmulators();
@@ -60,7 +61,7 @@ function pushBody(message: OutgoingMessage, messageId: string, deliveryAttempt?:
       messageId,
       publishTime: new Date().toISOString(),
     },
-    subscription: `projects/${emulators.projectId}/subscriptions/sms-worker`,
+    subscription: `projects/${emulators.projectId}/subscriptions/${subscriptionOf("sms-worker")}`,
     ...(deliveryAttempt !== undefined && { deliveryAttempt }),
   });
 }
@@ -200,6 +201,20 @@ describe("the push host", { timeout: 60_000 }, () => {
       [DL.attempt]: "5",
       [DL.consumer]: "sms-worker",
     });
+  });
+
+  it("takes a push from any subscription the consumer has had, and answers 400 to another consumer's", async () => {
+    const from = (subscription: string) => {
+      const body = JSON.parse(pushBody(shareRequested({}, { channel: "sms" }), randomUUID()));
+      return JSON.stringify({
+        ...body,
+        subscription: `projects/${emulators.projectId}/subscriptions/${subscription}`,
+      });
+    };
+    // The one it is leaving while a filter change migrates it pushes here too.
+    expect(await push(from("sms-worker-0a1b2c3d"), `Bearer ${await token()}`)).toBe(204);
+    expect(await push(from(subscriptionOf("email-worker")), `Bearer ${await token()}`)).toBe(400);
+    expect(await push(from("sms-worker"), `Bearer ${await token()}`)).toBe(400);
   });
 
   it("answers 400 to a body that is not a Pub/Sub push request", async () => {

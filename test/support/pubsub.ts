@@ -9,6 +9,13 @@ import { EventCodec, type OutgoingMessage } from "../../handlers/runtime/codec";
 
 export const codec = new EventCodec(eventTypesFor("local"));
 
+/** Consumer `name`'s subscription as the local declaration names it (infra/model/resolve.ts). */
+export function subscriptionOf(name: string): string {
+  const consumer = eventTypesFor("local").system.consumers.find((c) => c.name === name);
+  if (consumer === undefined) throw new Error(`no consumer ${name} in the local declaration`);
+  return consumer.subscription;
+}
+
 /** A share.requested event for the email channel, as the gateway would publish it. */
 export function shareRequested(
   metadata: Record<string, string> = {},

@@ -6,9 +6,12 @@
  *
  * Ack deadline, retry policy, dead-letter policy, exactly-once and the push endpoint are
  * updated in place, as `pulumi up` would. A subscription's topic, filter and ordering cannot
- * change in Pub/Sub (the emulator refuses a filter update too), so such a subscription is
- * deleted and created again, dropping its backlog, which is what replacing it in the cloud
- * would do as well.
+ * change in Pub/Sub (the emulator refuses a filter update too). The declaration names a
+ * subscription after them (infra/model/resolve.ts), so a change to one names a new subscription,
+ * which is created; the old one is reported as no longer declared and left as it is (locally
+ * nothing migrates its backlog; in the cloud the program does, infra/gcp/subscription-migration.ts).
+ * A subscription found under a declared name but with other settings (made by hand) is deleted
+ * and created again, dropping its backlog.
  */
 import type { PubSub, Subscription } from "@google-cloud/pubsub";
 import type { ResolvedConsumer, ResolvedSystem } from "../../infra/model/types";
@@ -184,7 +187,7 @@ export function describeReconcile(report: ReconcileReport): string[] {
     lines.push(`updated ${subscription}: ${changes.join("; ")}`);
   for (const { subscription, changes } of report.recreated) {
     lines.push(
-      `recreated ${subscription} (its backlog is gone): ${changes.join("; ")}; Pub/Sub cannot change a subscription's topic, filter or ordering in place, and in the cloud it is replaced the same way`,
+      `recreated ${subscription} (its backlog is gone): ${changes.join("; ")}; Pub/Sub cannot change a subscription's topic, filter or ordering in place, and this one had its declared name without its declared settings`,
     );
   }
   if (report.undeclared.length > 0)

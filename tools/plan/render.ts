@@ -50,7 +50,10 @@ export function planMarkdown(plan: Plan, deployedFrom: string | undefined): stri
   )
     .filter(([, count]) => count > 0)
     .map(([kind, count]) => `${count} ${LABEL[kind]}`);
-  lines.push(`${plan.changes.length} changes: ${counts.join(", ")}.`, "");
+  lines.push(
+    `${plan.changes.length} ${plan.changes.length === 1 ? "change" : "changes"}: ${counts.join(", ")}.`,
+    "",
+  );
   for (const kind of ORDER)
     for (const change of plan.changes.filter((c) => c.consequence === kind))
       lines.push(...changeLines(change));

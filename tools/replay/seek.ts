@@ -140,13 +140,13 @@ export async function seekSubscription(
           ? `consumer ${consumer.name} declares retainAckedMessages, but its subscription was created without it: deploy the declaration (\`pulumi up\` sets it; the local provisioning does not yet)`
           : `declare retainAckedMessages: true for consumer ${consumer.name} in infra/system.ts and deploy`;
         throw new ReplayError(
-          `subscription ${consumer.name} does not retain acknowledged messages, so seeking it to ${target.time.toISOString()} would bring none of them back (it would only acknowledge older unacknowledged ones); ${fix}, or seek to a snapshot taken beforehand (${SNAPSHOT_PREFIX}<name>)`,
+          `subscription ${consumer.subscription} does not retain acknowledged messages, so seeking it to ${target.time.toISOString()} would bring none of them back (it would only acknowledge older unacknowledged ones); ${fix}, or seek to a snapshot taken beforehand (${SNAPSHOT_PREFIX}<name>)`,
         );
       }
       const oldest = new Date(now.getTime() - seconds * 1000);
       if (target.time < oldest) {
         throw new ReplayError(
-          `subscription ${consumer.name} keeps messages for ${duration(seconds)}, so nothing from before ${oldest.toISOString()} can come back; seek to ${oldest.toISOString()} or later`,
+          `subscription ${consumer.subscription} keeps messages for ${duration(seconds)}, so nothing from before ${oldest.toISOString()} can come back; seek to ${oldest.toISOString()} or later`,
         );
       }
     }
