@@ -87,6 +87,7 @@ const nackAfterFailure: Outcome = {
 export class PullHost {
   private subscription: Subscriber | undefined;
   private draining = false;
+  private stopping: Promise<void> | undefined;
   private readonly work = new Set<Promise<void>>();
   private readonly lanes = new Map<
     string,
@@ -160,8 +161,15 @@ export class PullHost {
   }
 
   /** Drains and closes (see the file comment). Resolves when the subscriber is closed. */
-  async stop(): Promise<void> {
-    if (this.subscription === undefined || this.draining) return;
+  stop(): Promise<void> {
+    // A second call waits for the first: the launcher's shutdown must not close the clients
+    // while a host stopped earlier (the retired subscription's) still finishes its deliveries.
+    this.stopping ??= this.drainAndClose();
+    return this.stopping;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    if (this.subscription === undefined) return;
     this.draining = true;
     const { logger } = this.options;
     const drainMs = this.options.drainTimeoutMs ?? DRAIN_TIMEOUT_SECONDS * 1000;

@@ -48,6 +48,8 @@ function pubsubModule(): typeof PubSubModule {
 }
 
 const NOT_FOUND = 5;
+/** Codes after which an acknowledgement may simply be tried again later: UNKNOWN, DEADLINE_EXCEEDED, UNAVAILABLE. */
+const TRANSIENT = new Set([2, 4, 14]);
 const ALREADY_EXISTS = 6;
 const code = (err: unknown): number | undefined => (err as { code?: number } | null)?.code;
 
@@ -178,14 +180,33 @@ export async function retireSubscription(
         Math.floor((m.message?.publishTime?.nanos ?? 0) / 1e6);
       const later = received.filter((m) => publishedAt(m) >= cutoff).map((m) => m.ackId!);
       const own = received.filter((m) => publishedAt(m) < cutoff).map((m) => m.ackId!);
-      if (later.length > 0)
-        await subscriber.acknowledge({ subscription: subscription.name, ackIds: later });
+      // An acknowledgement that fails only means the message comes back: it is seen again on a
+      // later pull, and the quiet window starts over. The emulator answers some of them on an
+      // ordered subscription with UNKNOWN ("Application error processing RPC") for as long as
+      // the client retries, so each is tried once, bounded, rather than retried for a minute.
+      const settle = async (call: Promise<unknown>): Promise<boolean> => {
+        try {
+          await call;
+          return true;
+        } catch (err) {
+          if (!TRANSIENT.has(code(err) ?? -1)) throw err;
+          return false;
+        }
+      };
+      const once = { timeout: 10_000, retry: null } as const;
+      if (later.length > 0) {
+        const acked = await settle(
+          subscriber.acknowledge({ subscription: subscription.name, ackIds: later }, once),
+        );
+        if (!acked) quietUntil = Date.now() + windowMs;
+      }
       if (own.length > 0) {
-        await subscriber.modifyAckDeadline({
-          subscription: subscription.name,
-          ackIds: own,
-          ackDeadlineSeconds: 0,
-        });
+        await settle(
+          subscriber.modifyAckDeadline(
+            { subscription: subscription.name, ackIds: own, ackDeadlineSeconds: 0 },
+            once,
+          ),
+        );
         if (Date.now() >= giveUpAt)
           throw new MigrationRefused(
             `${from} still delivers messages: its workers have not drained it yet; it is kept, retire it again once its backlog is 0`,
