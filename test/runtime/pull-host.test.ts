@@ -1,14 +1,12 @@
-import { system as declaration } from "../../infra/system";
 import type { Message } from "@google-cloud/pubsub";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
-import { capabilityChecks } from "../../handlers/adapters/environment";
 import { eventKey } from "../../handlers/runtime/idempotency";
-import { launch, type RunningRuntime } from "../../handlers/runtime/launcher";
-import { createLogger } from "../../handlers/runtime/logger";
+import type { RunningRuntime } from "../../handlers/runtime/launcher";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
+import { launchLocalConsumer } from "../support/runtime";
 import {
   codec,
   collect,
@@ -17,7 +15,7 @@ import {
   subscriptionOf,
   waitFor,
 } from "../support/pubsub";
-import { applicationOrder, applied, concurrency, testRegistry } from "../support/test-handlers";
+import { applicationOrder, applied, concurrency } from "../support/test-handlers";
 
 const emulators = useEmulators();
 const system = eventTypesFor("local").system;
@@ -85,26 +83,13 @@ describe("provisioning a pull consumer", () => {
 });
 
 // Unary pulls are what runs against the emulator; the stream is what runs against Pub/Sub.
-describe.each(["unary", "streaming"])(
+describe.each(["unary", "streaming"] as const)(
   "the pull host (%s pull)",
   { timeout: 60_000 },
   (transport) => {
     beforeAll(async () => {
       const start = (consumer: string): Promise<RunningRuntime> =>
-        launch({
-          system: declaration,
-          capabilityChecks,
-          registry: testRegistry,
-          env: emulators.runtimeEnv({
-            HANDLER: consumer,
-            MODE: "local",
-            STACK: "local",
-            PORT: "0",
-            PULL_TRANSPORT: transport,
-          }),
-          handleSignals: false,
-          logger: createLogger({ level: "silent" }),
-        });
+        launchLocalConsumer(emulators, consumer, transport);
       [runtime, ordered] = await Promise.all([start("email-worker"), start("funnel-projector")]);
     }, 60_000);
 

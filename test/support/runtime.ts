@@ -1,6 +1,7 @@
 /**
  * A consumer's runtime in the test's own process, as `npm start` runs it: the real launcher with
- * the test registry, local mode, unary pulls against the test's emulators, logs silent.
+ * the test registry, local mode, against the test's emulators, logs silent. Unary pulls unless
+ * `transport` says streaming (what runs against Pub/Sub).
  */
 import { system } from "../../infra/system";
 import { capabilityChecks } from "../../handlers/adapters/environment";
@@ -12,6 +13,7 @@ import { testRegistry } from "./test-handlers";
 export function launchLocalConsumer(
   emulators: EmulatorFixture,
   consumer: string,
+  transport: "unary" | "streaming" = "unary",
 ): Promise<RunningRuntime> {
   return launch({
     system,
@@ -22,7 +24,7 @@ export function launchLocalConsumer(
       MODE: "local",
       STACK: "local",
       PORT: "0",
-      PULL_TRANSPORT: "unary",
+      PULL_TRANSPORT: transport,
     }),
     handleSignals: false,
     logger: createLogger({ level: "silent" }),
