@@ -6,7 +6,7 @@
  * last handled event (start-up excluded), receipt-to-outcome latency, deliveries beyond the
  * first, and, from Firestore, applications beyond the first and events never applied.
  */
-import type { BenchProject } from "./emulators";
+import { benchSystem, type BenchProject } from "./emulators";
 import { startChild, type Child } from "./children";
 import { ARCHIVER_CONSUMER, WORKER_CONSUMER, publishBacklog, shareEvent } from "./events";
 import { ledgerOf } from "./ledger";
@@ -73,7 +73,9 @@ export function startConsumer(
 ): { worker: Child; archiver?: Child } {
   if (consumer.kind === "baseline") {
     const env = project.env({
-      BENCH_SUBSCRIPTION: WORKER_CONSUMER,
+      // The subscription the worker consumer's declaration names (resolve.ts derives it).
+      BENCH_SUBSCRIPTION: benchSystem.consumers.find((c) => c.name === WORKER_CONSUMER)!
+        .subscription,
       ...(consumer.maxMessages !== undefined && {
         BENCH_MAX_MESSAGES: String(consumer.maxMessages),
       }),
