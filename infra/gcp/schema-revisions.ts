@@ -17,19 +17,13 @@
  * schema keeps, so a producer still on an older compatible definition keeps publishing while
  * that revision is kept; the oldest ones go first.
  */
-import type * as PubSubModule from "@google-cloud/pubsub";
 import type { v1 } from "@google-cloud/pubsub";
 import * as pulumi from "@pulumi/pulumi";
 import { KEPT_SCHEMA_REVISIONS } from "../model/defaults";
+import { pubsubModule } from "./subscription-migration";
 
 /** Pub/Sub's cap on the revisions of one schema. */
 export const MAX_REVISIONS = 20;
-
-/** The client, loaded where it is used (see subscription-migration.ts's pubsubModule). */
-function pubsubModule(): typeof PubSubModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("@google-cloud/pubsub") as typeof PubSubModule;
-}
 
 type SchemaClient = InstanceType<typeof v1.SchemaServiceClient>;
 

@@ -42,7 +42,7 @@ import { protoDurationSeconds } from "../model/duration";
  * The client, loaded where it is used: Pulumi serializes a dynamic provider's functions with what
  * they reference and runs them in its own process, where a `require` call is kept as it is.
  */
-function pubsubModule(): typeof PubSubModule {
+export function pubsubModule(): typeof PubSubModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require("@google-cloud/pubsub") as typeof PubSubModule;
 }
