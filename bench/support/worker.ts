@@ -14,7 +14,6 @@
  * for the tracing benchmark); without an exporter there is none.
  */
 import { system } from "../../infra/system";
-import { eventTypesFor } from "../../handlers/declared";
 import { capabilityChecks } from "../../handlers/adapters/environment";
 import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import type { ReceivedMessage } from "../../handlers/runtime/received-message";
@@ -23,6 +22,7 @@ import { ConfigError, Settings } from "../../handlers/runtime/settings";
 import { tracingFromSettings } from "../../handlers/runtime/trace-export";
 import type { Outcome } from "../../handlers/runtime/outcome";
 import { benchRegistry } from "./bench-handlers";
+import { withMaxMessages } from "./flow-control-override";
 import { announceReady } from "./children";
 import { Recorder, exitWithParent, type Result } from "./recorder";
 
@@ -52,19 +52,28 @@ DeliveryProcessor.prototype.process = async function measured(
   return outcome;
 };
 
+const stack = process.env["STACK"] || "local";
+const handler = process.env["HANDLER"] ?? "";
 const maxMessages = process.env["BENCH_MAX_MESSAGES"];
-if (maxMessages) {
-  const consumer = eventTypesFor(process.env["STACK"] || "local").system.consumers.find(
-    (c) => c.name === process.env["HANDLER"],
-  );
-  if (consumer?.delivery === "pull") consumer.gke.maxMessages = Number(maxMessages);
-}
+// launch() resolves the declaration it is given, so the override goes into that declaration.
+const declaration = maxMessages
+  ? withMaxMessages(system, stack, handler, Number(maxMessages))
+  : system;
 
 // As handlers/main.ts does: tracing only when the environment asks for an exporter (bench/tracing.ts).
-tracingFromSettings(new Settings(process.env), process.env["HANDLER"] ?? "worker");
+tracingFromSettings(new Settings(process.env), handler || "worker");
 
-launch({ system, registry: benchRegistry, capabilityChecks }).then(
+launch({ system: declaration, registry: benchRegistry, capabilityChecks }).then(
   async (runtime) => {
+    // A benchmark that asked for a flow-control limit must not measure another one.
+    const held =
+      runtime.consumer.delivery === "pull" ? runtime.consumer.gke.maxMessages : undefined;
+    if (maxMessages && held !== undefined && held !== Number(maxMessages)) {
+      process.stderr.write(
+        `bench worker: asked for maxMessages ${maxMessages}, the runtime holds ${held}\n`,
+      );
+      process.exit(2);
+    }
     announceReady({ port: runtime.port, pid: process.pid });
     recorder.report();
     const code = await runtime.stopped;

@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readOptions } from "../../bench/support/driver";
+import { withMaxMessages } from "../../bench/support/flow-control-override";
+import { resolveSystem } from "../../infra/model/resolve";
+import { system } from "../../infra/system";
 import { PROGRESS_TAG, parseProgress } from "../../bench/support/recorder";
 import { markdownTable, plainTable, type BenchResult } from "../../bench/support/report";
 import { latestResultFile, updateReadme } from "../../bench/support/results";
@@ -147,5 +150,23 @@ describe("the README's results section", () => {
     writeFileSync(join(dir, "2026-12-04-faults.json"), "{}");
     writeFileSync(join(dir, "2026-12-06-pipeline.json"), "{}");
     expect(latestResultFile("faults", dir)).toBe(join(dir, "2026-12-05-faults.json"));
+  });
+});
+
+describe("the benchmarks' flow-control override", () => {
+  it("reaches the declaration the runtime resolves, as a stack override would", () => {
+    const declared = resolveSystem(system, "local").consumers.find(
+      (c) => c.name === "email-worker",
+    );
+    expect(declared?.delivery === "pull" && declared.gke.maxMessages).toBe(10);
+    const overridden = resolveSystem(
+      withMaxMessages(system, "local", "email-worker", 200),
+      "local",
+    );
+    const worker = overridden.consumers.find((c) => c.name === "email-worker");
+    expect(worker?.delivery === "pull" && worker.gke.maxMessages).toBe(200);
+    // Everything else stays as declared.
+    expect(overridden.consumers.length).toBe(resolveSystem(system, "local").consumers.length);
+    expect(worker?.subscription).toBe(declared?.subscription);
   });
 });
