@@ -1,13 +1,18 @@
 /**
- * Commit groups: the handler runs of many events committed together. A handler run that read
- * nothing through its transaction needs no transaction: its writes and the event's processed
- * record can go in one atomic batch, the record written with `create()`, so the batch fails if
- * the event was already recorded. Many such batches fit in one commit: each event's writes stay
- * together (all or nothing), and the commit carries a group of events for the price of one
- * request. Checking the processed records before running the handlers is grouped the same way,
- * into one `getAll()`, which reads the consumer's processing epoch too (processing-epoch.ts). A
- * record of an earlier epoch is replaced with an update conditioned on the version read, so a
- * concurrent run that rewrote it first wins, as `create()` lets the first run win otherwise.
+ * Commit groups: the handler runs of many events committed together. A handler run does not
+ * need a transaction when a batch has the same effect: its writes and the event's processed
+ * record go in one atomic batch, the record written with `create()`, so the batch fails if the
+ * event was already recorded. A run that read nothing fits. So does a run that read documents
+ * optimistically (through {@link CommitGroups.read}, gathered with other runs' reads into one
+ * `getAll`) and writes every document it read: its first write to each carries a precondition
+ * on the version it read, so the batch fails if another writer came in between (the rules are
+ * DeferredTransaction.fitsGroup's, transaction.ts). Many such batches fit in one commit: each
+ * event's writes stay together (all or nothing), and the commit carries a group of events for
+ * the price of one request. Checking the processed records before running the handlers is
+ * grouped the same way, into one `getAll()`, which reads the consumer's processing epoch too
+ * (processing-epoch.ts). A record of an earlier epoch is replaced with an update conditioned on
+ * the version read, so a concurrent run that rewrote it first wins, as `create()` lets the
+ * first run win otherwise.
  *
  * When a group leaves: as soon as fewer than {@link GROUPS_IN_FLIGHT} groups of its kind are in
  * flight, else when one returns (SendWhenIdle). A lone event waits for nothing, and under load
@@ -17,15 +22,19 @@
  * more than a plain create of one document (bench/README.md, firestore-ops).
  *
  * A commit that fails for what one event carries (its record already exists: a concurrent
- * delivery won; a handler's own `create()` or `update()` meets a document that is or is not
- * there) would fail the whole group, so the group's events are then committed one by one and
- * only that event fails. Any other failure (Firestore unreachable) fails every event of the
- * commit, each to be retried on its own.
+ * delivery won; a precondition on what a run read no longer holds; a handler's own `create()`
+ * or `update()` meets a document that is or is not there) would fail the whole group, so the
+ * group's events are then committed one by one and only that event fails. A run whose read was
+ * overtaken is run again in a transaction (idempotency.ts, applyOnceInGroup), so a conflict
+ * re-runs only the events that conflicted. Any other failure (Firestore unreachable) fails every
+ * event of the commit, each to be retried on its own. No two runs writing one document share a
+ * commit (packCommits).
  *
  * {@link CommitPolicy} decides which runs come here: a consumer's runs start in transactions,
- * and once its handler has gone {@link READ_FREE_RUNS_BEFORE_GROUPING} runs without reading,
- * they come here, until a run reads (see DeferredTransaction): then the consumer goes back to
- * transactions for the rest of the process.
+ * and once its handler has gone {@link RUNS_BEFORE_GROUPING} runs that fit a group, they come
+ * here, until a run does not fit (a query, a document read and not written, a write no
+ * precondition can guard): then the consumer goes back to transactions for the rest of the
+ * process.
  *
  * Tracing: a group's commit carries several events, each of its own trace, so its span
  * (`firestore commit group`) is the child of none of them: it starts a trace of its own and
@@ -61,8 +70,8 @@ export const MAX_GROUP_EVENTS = 100;
 /** Writes in one commit at most: Firestore's limit for one batch. */
 export const MAX_COMMIT_WRITES = 500;
 
-/** Handler runs in a row without a read after which a consumer's runs are committed in groups. */
-export const READ_FREE_RUNS_BEFORE_GROUPING = 20;
+/** Handler runs in a row that fit a group (RunReport) after which a consumer's runs are committed in groups. */
+export const RUNS_BEFORE_GROUPING = 20;
 
 /** gRPC codes of a commit refused for what one of its writes carries, not for the service's state. */
 const ALREADY_EXISTS = 6;
@@ -142,6 +151,7 @@ class SendWhenIdle {
  */
 export class CommitGroups {
   private readonly lookups: DataLoader<DocumentReference, RecordLookup, string>;
+  private readonly reads: DataLoader<DocumentReference, DocumentSnapshot, string>;
   private readonly commits: DataLoader<PendingRun, CommitResult, PendingRun>;
 
   constructor(
@@ -150,9 +160,14 @@ export class CommitGroups {
   ) {
     const lookups = new SendWhenIdle(GROUPS_IN_FLIGHT);
     const commits = new SendWhenIdle(GROUPS_IN_FLIGHT);
+    const reads = new SendWhenIdle(GROUPS_IN_FLIGHT);
     this.lookups = new DataLoader(
       lookups.track((refs) => this.getAll(refs)),
       { batchScheduleFn: lookups.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false },
+    );
+    this.reads = new DataLoader(
+      reads.track((refs) => this.readAll(refs)),
+      { batchScheduleFn: reads.schedule, maxBatchSize: MAX_GROUP_EVENTS, cache: false },
     );
     this.commits = new DataLoader(
       commits.track((runs) => this.commitGroup(runs)),
@@ -164,6 +179,9 @@ export class CommitGroups {
   lookup(record: DocumentReference): Promise<RecordLookup> {
     return this.lookups.load(record);
   }
+
+  /** A document a run reads optimistically, read together with those of other runs (transaction.ts). */
+  readonly read = (ref: DocumentReference): Promise<DocumentSnapshot> => this.reads.load(ref);
 
   /** Commits a run's writes and creates its record, together with other runs (see the file comment). */
   commit(run: PendingRun): Promise<CommitResult> {
@@ -180,6 +198,14 @@ export class CommitGroups {
       snapshot: snapshots.get(ref.path)!,
       epoch: epochOf(snapshots.get(consumerDocumentOf(ref).path)!),
     }));
+  }
+
+  private async readAll(refs: readonly DocumentReference[]): Promise<DocumentSnapshot[]> {
+    const unique = [...new Map(refs.map((ref) => [ref.path, ref])).values()];
+    const snapshots = new Map(
+      (await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]),
+    );
+    return refs.map((ref) => snapshots.get(ref.path)!);
   }
 
   private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
@@ -268,66 +294,85 @@ export class CommitGroups {
 
 /**
  * Splits a group into commits, as indexes into `runs`: at most {@link MAX_COMMIT_WRITES} writes
- * each, and never two runs of the same event in one commit (creating one record twice in a
- * request is refused as a whole).
+ * each, and never two runs writing the same document in one commit. Two runs of one event
+ * would create one record twice in a request, which is refused as a whole; two runs writing one
+ * document would leave it to the order of a commit's writes which of their preconditions holds
+ * and what the document ends as. In separate commits, each run's writes apply or fail alone.
  */
 export function packCommits(runs: readonly Pick<PendingRun, "record" | "writes">[]): number[][] {
-  const commits: Array<{ indexes: number[]; writes: number; records: Set<string> }> = [];
+  const commits: Array<{ indexes: number[]; writes: number; paths: Set<string> }> = [];
   runs.forEach((run, index) => {
     const writes = run.writes.writeCount + 1;
+    const paths = [run.record.path, ...run.writes.writtenPaths];
     const fits = commits.find(
       (c) =>
-        !c.records.has(run.record.path) &&
+        !paths.some((path) => c.paths.has(path)) &&
         (c.writes + writes <= MAX_COMMIT_WRITES || c.indexes.length === 0),
     );
-    const commit = fits ?? { indexes: [], writes: 0, records: new Set<string>() };
+    const commit = fits ?? { indexes: [], writes: 0, paths: new Set<string>() };
     if (fits === undefined) commits.push(commit);
     commit.indexes.push(index);
     commit.writes += writes;
-    commit.records.add(run.record.path);
+    for (const path of paths) commit.paths.add(path);
   });
   return commits.map((c) => c.indexes);
+}
+
+/** What a run reports at its end: the reads it made, and whether it could be committed in a group. */
+export interface RunReport {
+  reads: number;
+  /** DeferredTransaction.fitsGroup: a batch with preconditions has the run's transaction's effect. */
+  fitsGroup: boolean;
 }
 
 /** A run's turn from {@link CommitPolicy.begin}: how to commit it, and how to report it. */
 export interface CommitTurn {
   readonly grouped: boolean;
-  /** Reports the run: the reads it made (or tried), or undefined when the handler did not run. */
-  end(reads: number | undefined): void;
+  /** Reports the run, or undefined when the handler did not run. */
+  end(report: RunReport | undefined): void;
 }
 
 /**
  * Whether a consumer's handler runs go to commit groups (see the file comment): after
- * `readFreeRuns` runs that read nothing, and never again once a run has read. Until it has
- * decided, at most the runs it still needs are in flight (in transactions) and the others
+ * `runsBeforeGrouping` runs that fit a group, and never again once a run has not. Until it
+ * has decided, at most the runs it still needs are in flight (in transactions) and the others
  * wait: started together, a worker's first few hundred messages would all take transactions,
  * which the emulator serializes (seconds for the first wave).
  */
 export class CommitPolicy {
-  private readFree = 0;
+  private fitting = 0;
+  private unfit = false;
   private hasRead = false;
   private trials = 0;
   private waiting: Array<() => void> = [];
 
   /** `onChange` hears when the mode changes. */
   constructor(
-    readonly readFreeRuns: number = READ_FREE_RUNS_BEFORE_GROUPING,
+    readonly runsBeforeGrouping: number = RUNS_BEFORE_GROUPING,
     private readonly onChange: (mode: "grouping" | "transactions") => void = () => undefined,
   ) {}
 
   /** True once runs are committed in groups. */
   get grouped(): boolean {
-    return !this.hasRead && this.readFree >= this.readFreeRuns;
+    return !this.unfit && this.fitting >= this.runsBeforeGrouping;
   }
 
   /** True once the policy knows: groups, or transactions for good. */
   get decided(): boolean {
-    return this.hasRead || this.readFree >= this.readFreeRuns;
+    return this.unfit || this.fitting >= this.runsBeforeGrouping;
+  }
+
+  /**
+   * True while runs are grouped and none has read: concurrent runs then see nothing of each
+   * other's effects, so their order changes nothing (what a replay needs to run flows at once).
+   */
+  get readsNothing(): boolean {
+    return this.grouped && !this.hasRead;
   }
 
   /** Waits for a run's turn and says how to commit it. */
   async begin(): Promise<CommitTurn> {
-    while (!this.decided && this.trials >= this.readFreeRuns - this.readFree)
+    while (!this.decided && this.trials >= this.runsBeforeGrouping - this.fitting)
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     const trial = !this.decided;
     if (trial) this.trials++;
@@ -335,13 +380,16 @@ export class CommitPolicy {
     let ended = false;
     return {
       grouped,
-      end: (reads) => {
+      end: (report) => {
         if (ended) return;
         ended = true;
         if (trial) this.trials--;
         const before = this.grouped;
-        if (reads !== undefined && reads > 0) this.hasRead = true;
-        else if (reads !== undefined) this.readFree++;
+        if (report !== undefined) {
+          if (report.reads > 0) this.hasRead = true;
+          if (report.fitsGroup) this.fitting++;
+          else this.unfit = true;
+        }
         if (before !== this.grouped) this.onChange(this.grouped ? "grouping" : "transactions");
         if (trial) for (const wake of this.waiting.splice(0)) wake();
       },

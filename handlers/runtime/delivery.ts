@@ -1,7 +1,7 @@
 /**
  * One consumer's delivery pipeline, the same for the push host, the pull host and the test
  * helper: filter → decode → accepted type? → apply once (handler in a transaction, in a commit
- * group once it has shown it reads nothing, or the archiver's append) → publish what the handler
+ * group once it has shown its runs fit one, or the archiver's append) → publish what the handler
  * staged → outcome (outcome.ts). The hosts only
  * turn an {@link Outcome} into an ack or a nack on their transport. `process` never rejects.
  *
@@ -27,7 +27,7 @@ import {
   type HandlerEvent,
   type RegisteredHandler,
 } from "./handler";
-import { CommitGroups, CommitPolicy, READ_FREE_RUNS_BEFORE_GROUPING } from "./commit-groups";
+import { CommitGroups, CommitPolicy, RUNS_BEFORE_GROUPING, type RunReport } from "./commit-groups";
 import {
   applyOnce,
   applyOnceInGroup,
@@ -41,7 +41,7 @@ import { decideFailure, type Outcome } from "./outcome";
 import { OutboxRelay } from "./outbox-relay";
 import type { MessagePublisher } from "./publisher";
 import type { OutsideCalls } from "./resilience";
-import type { RecordedWrite } from "./transaction";
+import type { DeferredTransaction, RecordedWrite } from "./transaction";
 import {
   ATTR,
   MESSAGING_SYSTEM,
@@ -81,9 +81,9 @@ export interface DeliveryProcessorOptions {
   /** Called with every handler run's recorded writes (the test helper reports them). Default: none. */
   onWrites?: (writes: readonly RecordedWrite[]) => void;
   /**
-   * Handler runs in a row without a read after which the consumer's runs are committed in
+   * Handler runs in a row that fit a group after which the consumer's runs are committed in
    * groups instead of one transaction each (commit-groups.ts); `false` keeps transactions.
-   * Default {@link READ_FREE_RUNS_BEFORE_GROUPING}.
+   * Default {@link RUNS_BEFORE_GROUPING}.
    */
   groupCommitsAfter?: number | false;
   /**
@@ -135,7 +135,7 @@ export class DeliveryProcessor {
     this.commitGroups = new CommitGroups(options.firestore, (events) =>
       options.metrics.commitGroupEvents.observe({ consumer: consumer.name }, events),
     );
-    const after = options.groupCommitsAfter ?? READ_FREE_RUNS_BEFORE_GROUPING;
+    const after = options.groupCommitsAfter ?? RUNS_BEFORE_GROUPING;
     this.commitPolicy =
       after === false ? undefined : new CommitPolicy(after, (mode) => this.modeChanged(mode));
     this.outboxRelay =
@@ -151,12 +151,12 @@ export class DeliveryProcessor {
   }
 
   /**
-   * True once this consumer's runs are committed in groups (commit-groups.ts): its handler has
-   * shown it reads nothing, so concurrent runs see nothing of each other's. A replay runs events
-   * concurrently only then (tools/replay/in-process.ts).
+   * True once this consumer's runs are committed in groups (commit-groups.ts) and its handler
+   * has shown it reads nothing, so concurrent runs see nothing of each other's. A replay runs
+   * events concurrently only then (tools/replay/in-process.ts).
    */
-  get commitsInGroups(): boolean {
-    return this.commitPolicy?.grouped === true;
+  get readsNothingInGroups(): boolean {
+    return this.commitPolicy?.readsNothing === true;
   }
 
   /** Processes one delivery and says whether to ack or nack it. Never rejects. */
@@ -410,24 +410,26 @@ export class DeliveryProcessor {
     const turn = await this.commitPolicy?.begin();
     // A run past its time limit no longer holds up the policy's decision.
     signal.addEventListener("abort", () => turn?.end(undefined), { once: true });
-    let reads: number | undefined;
+    let report: RunReport | undefined;
     const work = this.handlerWork(
       handler,
       event,
       delivery,
       log,
       signal,
-      (count) => (reads = (reads ?? 0) + count),
+      (transaction) => (report = { reads: transaction.reads, fitsGroup: transaction.fitsGroup }),
     );
     try {
       if (turn?.grouped === true) {
         const result = await applyOnceInGroup(firestore, this.commitGroups, options, work);
         if (result !== undefined) return result;
-        log.debug("the handler read outside a transaction; running it again in one");
+        log.debug(
+          "the run read what its group could not check, or a document it read changed before its commit; running it again in a transaction",
+        );
       }
       return await applyOnce(firestore, options, work);
     } finally {
-      turn?.end(reads);
+      turn?.end(report);
     }
   }
 
@@ -437,7 +439,7 @@ export class DeliveryProcessor {
     delivery: ReceivedMessage,
     log: Logger,
     signal: AbortSignal,
-    onReads: (count: number) => void,
+    onRun: (transaction: DeferredTransaction) => void,
   ): HandlerWork {
     const { firestore, metrics, outsideCalls, onWrites } = this.options;
     const info = deliveryInfoOf(
@@ -467,7 +469,7 @@ export class DeliveryProcessor {
           Promise.resolve(handler.handle(event as HandlerEvent<EventType>, ctx)),
         );
       } finally {
-        onReads(transaction.reads);
+        onRun(transaction);
       }
       onWrites?.(transaction.writes);
       return staged;
@@ -478,12 +480,12 @@ export class DeliveryProcessor {
     const { logger } = this.options;
     if (mode === "grouping")
       logger.info(
-        { runs: this.commitPolicy?.readFreeRuns },
-        "the handler reads nothing through its transaction; committing its runs in groups",
+        { runs: this.commitPolicy?.runsBeforeGrouping },
+        "every run of the handler could be committed in a batch; committing its runs in groups",
       );
     else
       logger.info(
-        "the handler read through its transaction; each run has its own transaction from now on",
+        "a run of the handler read what a batch cannot check (a query, a document it did not write); each run has its own transaction from now on",
       );
   }
 

@@ -8,13 +8,15 @@
  *
  * The rules a handler follows, because the runtime retries:
  * - Everything it writes to Firestore goes through `ctx.transaction`. The runtime records the
- *   event as processed in the same commit, so a redelivered event changes nothing twice. (A
- *   handler that never reads through it has its runs committed in groups: commit-groups.ts.)
+ *   event as processed in the same commit, so a redelivered event changes nothing twice. (Runs a
+ *   batch can commit, reads included when the run writes what it read, are committed in
+ *   groups: commit-groups.ts.)
  * - `ctx.publish` stages events; they are published after the transaction commits, with ids
  *   derived from the cause, so neither a retried transaction nor a crash publishes twice
  *   under different ids.
  * - Firestore may run the function again when the transaction meets contention, and the
- *   runtime does when a run it expected to read nothing reads (commit-groups.ts). So a call to
+ *   runtime does when a grouped run cannot be committed as a batch or a document it read
+ *   changed before its commit (commit-groups.ts). So a call to
  *   an outside service (SMTP, an SMS provider) goes through an adapter that passes
  *   `ctx.idempotencyKey` to the provider (or checks it in the provider's own records) and
  *   through `ctx.breaker(name)`, so a repeated call has no second effect.

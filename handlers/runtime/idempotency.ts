@@ -8,10 +8,11 @@
  * successful one, so duplicates are found by reading, not by failing. `expireAt` drives the TTL
  * policy the Pulumi program sets on collection group `processed` (docs/requirements.md, PL-11).
  *
- * A handler run that read nothing needs no transaction: {@link applyOnceInGroup} looks the
- * record up, runs the handler, and commits its writes with the record created in one batch,
- * together with other events' (commit-groups.ts); the `create()` fails if another delivery
- * recorded the event first, and none of the run's writes are applied.
+ * A handler run whose effect a batch can have needs no transaction (commit-groups.ts):
+ * {@link applyOnceInGroup} looks the record up, runs the handler with optimistic reads, and
+ * commits its writes with the record created in one batch, together with other events'; the
+ * `create()` fails if another delivery recorded the event first, a precondition fails if a
+ * document the run read changed, and none of the run's writes are applied.
  *
  * The record is also the outbox: the events a handler published are stored in it, published
  * after the commit, then cleared. A process that dies between commit and publish leaves them
@@ -274,11 +275,19 @@ export async function applyOnce(
   );
 }
 
+/** gRPC codes of a grouped commit refused for what the run carries: a precondition, a document there or not. */
+const REFUSED_CODES = new Set([
+  5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */,
+]);
+
 /**
- * Runs `work` without a transaction unless the event is already recorded as processed, and
- * commits its writes with the record in `groups` (see the file comment).
- * @returns undefined when the run read (or tried to): nothing of it was committed, and the
- *   event must be applied with {@link applyOnce} instead.
+ * Runs `work` without a transaction unless the event is already recorded as processed, its
+ * reads optimistic (through the group's reader), and commits its writes with the record in
+ * `groups` (see the file comment and transaction.ts).
+ * @returns undefined when the run must be applied with {@link applyOnce} instead, nothing of it
+ *   committed: it read what a batch cannot check (DeferredTransaction.fitsGroup), it read and
+ *   then failed (its reads need not have been consistent with each other), or a document it
+ *   read changed before its commit (a conflict: only this event is run again).
  */
 export async function applyOnceInGroup(
   firestore: Firestore,
@@ -289,7 +298,7 @@ export async function applyOnceInGroup(
   const record = processedRef(firestore, options.consumer, options.event);
   const { snapshot, epoch } = await groups.lookup(record);
   if (recordHolds(snapshot, epoch)) return duplicateOf(snapshot, record);
-  const transaction = new DeferredTransaction(undefined);
+  const transaction = new DeferredTransaction(groups.read);
   let outbox: OutgoingMessage[];
   try {
     outbox = withUnpublished(snapshot, await work(transaction));
@@ -297,20 +306,27 @@ export async function applyOnceInGroup(
     if (transaction.reads > 0) return undefined;
     throw err;
   }
-  // A handler may have caught the ReadNeedsTransaction its read threw.
-  if (transaction.reads > 0) return undefined;
+  // Also when a handler caught the ReadNeedsTransaction its query threw.
+  if (!transaction.fitsGroup) return undefined;
   const data = recordData(options, epoch, outbox);
   // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
-  const result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
-    groups.commit({
-      record,
-      writes: transaction,
-      span,
-      ...(snapshot.exists
-        ? { recordData: replacing(data), replaces: snapshot.updateTime! }
-        : { recordData: data }),
-    }),
-  );
+  let result;
+  try {
+    result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
+      groups.commit({
+        record,
+        writes: transaction,
+        span,
+        ...(snapshot.exists
+          ? { recordData: replacing(data), replaces: snapshot.updateTime! }
+          : { recordData: data }),
+      }),
+    );
+  } catch (err) {
+    const code = (err as { code?: number } | undefined)?.code;
+    if (transaction.reads > 0 && code !== undefined && REFUSED_CODES.has(code)) return undefined;
+    throw err;
+  }
   return result.status === "committed"
     ? { status: "applied", outbox, record }
     : duplicateOf(result.existing, record);

@@ -65,7 +65,7 @@ export class RuntimeMetrics {
 
   readonly commitGroupEvents = new Histogram({
     name: "eventline_commit_group_events",
-    help: "Handler runs committed together in one Firestore commit (handlers that read nothing; commit-groups.ts).",
+    help: "Handler runs committed together in one Firestore commit (runs a plain batch can commit; commit-groups.ts).",
     labelNames: ["consumer"] as const,
     buckets: [1, 2, 5, 10, 20, 50, 100],
     registers: [this.registry],

@@ -6,6 +6,7 @@ import { eventTypesFor } from "../../handlers/declared";
 import {
   CommitGroups,
   CommitPolicy,
+  type RunReport,
   GROUPS_IN_FLIGHT,
   MAX_COMMIT_WRITES,
   packCommits,
@@ -108,7 +109,7 @@ const recorded = async (id: string) =>
   ).exists;
 
 describe("commit groups", () => {
-  it("commit a handler that reads nothing in groups once it has gone the set number of runs without reading", async () => {
+  it("commit a handler that reads nothing in groups once it has gone the set number of runs that fit a group", async () => {
     const { processor, publisher, commits } = setUp(3);
     for (let i = 0; i < 3; i++)
       expect((await processor.process(delivery())).result).toBe("handled");
@@ -154,7 +155,7 @@ describe("commit groups", () => {
     expect(await countOf(twice.attributes["ce-id"]!)).toBe(1);
   });
 
-  it("run a handler that reads again in a transaction, and keep the consumer on transactions after", async () => {
+  it("run a handler that reads a document it does not write again in a transaction, and keep the consumer on transactions after", async () => {
     const { processor, commits } = setUp(0);
     expect((await processor.process(delivery())).result).toBe("handled");
     expect((await commits()).commits).toBe(1);
@@ -295,11 +296,24 @@ describe("CommitGroups", () => {
 
 describe("packCommits", () => {
   const ref = (id: string) => emulators.firestore.collection("r").doc(id);
-  const withWrites = (count: number) => {
+  /** A run's writes to `count` documents of its own, or to `shared` ones too. */
+  const withWrites = (count: number, ...shared: string[]) => {
     const writes = new DeferredTransaction(undefined);
-    for (let i = 0; i < count; i++) writes.set(ref(`w${i}`), { i });
+    const own = randomUUID();
+    for (let i = 0; i < count; i++) writes.set(ref(`${own}-${i}`), { i });
+    for (const id of shared) writes.set(ref(id), { shared: true }, { merge: true });
     return writes;
   };
+
+  it("puts two runs writing one document in different commits", () => {
+    expect(
+      packCommits([
+        { record: ref("a"), writes: withWrites(1, "card") },
+        { record: ref("b"), writes: withWrites(1, "card") },
+        { record: ref("c"), writes: withWrites(1) },
+      ]),
+    ).toEqual([[0, 2], [1]]);
+  });
 
   it("puts two runs of one event in different commits", () => {
     expect(
@@ -323,9 +337,11 @@ describe("packCommits", () => {
 });
 
 describe("CommitPolicy", () => {
-  const run = async (policy: CommitPolicy, reads: number | undefined) => {
+  /** A run's report: one that read nothing fits a group; `fits: false` stands for one that read what a batch cannot check. */
+  const ran = (reads: number, fitsGroup = reads === 0): RunReport => ({ reads, fitsGroup });
+  const run = async (policy: CommitPolicy, report: RunReport | undefined) => {
     const turn = await policy.begin();
-    turn.end(reads);
+    turn.end(report);
     return turn.grouped;
   };
 
@@ -333,21 +349,21 @@ describe("CommitPolicy", () => {
     const changes: string[] = [];
     const policy = new CommitPolicy(2, (mode) => changes.push(mode));
     const turn = await policy.begin();
-    turn.end(0);
-    expect(await run(policy, 0)).toBe(false);
+    turn.end(ran(0));
+    expect(await run(policy, ran(0))).toBe(false);
     expect(policy.grouped).toBe(true);
     expect(changes).toEqual(["grouping"]);
     const reading = await policy.begin();
     expect(reading.grouped).toBe(true);
-    reading.end(1);
+    reading.end(ran(1, false));
     expect(changes).toEqual(["grouping", "transactions"]);
-    for (let i = 0; i < 5; i++) expect(await run(policy, 0)).toBe(false);
+    for (let i = 0; i < 5; i++) expect(await run(policy, ran(0))).toBe(false);
   });
 
   it("never groups a handler that reads before it has decided", async () => {
     const policy = new CommitPolicy(2);
-    expect(await run(policy, 1)).toBe(false);
-    for (let i = 0; i < 5; i++) expect(await run(policy, 0)).toBe(false);
+    expect(await run(policy, ran(1, false))).toBe(false);
+    for (let i = 0; i < 5; i++) expect(await run(policy, ran(0))).toBe(false);
     expect(policy.decided).toBe(true);
   });
 
@@ -363,8 +379,8 @@ describe("CommitPolicy", () => {
     first.end(undefined);
     const fourth = await policy.begin();
     expect(thirdStarted).toBe(false);
-    second.end(0);
-    fourth.end(0);
+    second.end(ran(0));
+    fourth.end(ran(0));
     expect((await third).grouped).toBe(true);
   });
 });

@@ -2,13 +2,13 @@
  * Replaying stored events through handlers in this process, against an isolated database
  * (isolation.ts): each selected event goes through the same delivery pipeline a host runs
  * (filter, decode, apply once: in a transaction, or in a commit group once the handler has shown
- * it reads nothing), as the consumers that run the named handlers, and nothing leaves the
+ * its runs fit one), as the consumers that run the named handlers, and nothing leaves the
  * process: the events the handlers publish are captured, never sent to a topic, and adapters
  * only record.
  *
  * It streams: the store is read a page at a time and at most a window of events is between
  * read and applied, so memory does not grow with the period. Once every consumer commits in
- * groups, events of different flows run side by side (lanes.ts), each flow's in the store's
+ * groups and reads nothing, events of different flows run side by side (lanes.ts), each flow's in the store's
  * order, so their runs share lookups and commits; until then, and for handlers that read, one
  * event at a time in the store's order. As events are applied, a checkpoint in the target says
  * how far (applied-prefix.ts, checkpoint.ts): a stopped replay resumes from it.
@@ -173,7 +173,7 @@ class InProcessReplay {
     const metrics = new RuntimeMetrics();
     const outsideCalls = new OutsideCalls(logger);
     // Each consumer's runs start in transactions and go to commit groups once its handler has
-    // shown it reads nothing, as on a host (commit-groups.ts, CommitPolicy).
+    // shown its runs fit a group, as on a host (commit-groups.ts, CommitPolicy).
     for (const { consumer, handler } of members) {
       this.processors.set(
         consumer.name,
@@ -195,11 +195,11 @@ class InProcessReplay {
    * Whether events may run concurrently (in lanes, lanes.ts): once every replayed consumer
    * commits in groups, its handler reading nothing, so events of different flows cannot see
    * each other's effects and their order across flows changes nothing. A handler that reads
-   * gets its events one at a time in the store's order, as a transaction each: what it reads
-   * depends on that order.
+   * gets its events one at a time in the store's order (each run grouped alone when it fits a
+   * group, else a transaction): what it reads depends on that order.
    */
   get concurrent(): boolean {
-    return [...this.processors.values()].every((processor) => processor.commitsInGroups);
+    return [...this.processors.values()].every((processor) => processor.readsNothingInGroups);
   }
 
   /** Delivers an event to every member on its topic, then (chained) what each published. */
