@@ -24,11 +24,12 @@
  * A commit that fails for what one event carries (its record already exists: a concurrent
  * delivery won; a precondition on what a run read no longer holds; a handler's own `create()`
  * or `update()` meets a document that is or is not there) would fail the whole group, so the
- * group's events are then committed one by one and only that event fails. A run whose read was
- * overtaken is run again in a transaction (idempotency.ts, applyOnceInGroup), so a conflict
- * re-runs only the events that conflicted. Any other failure (Firestore unreachable) fails every
+ * group's events are then committed one by one and only that event fails. Only the events
+ * whose reads were overtaken run again (below). Any other failure (Firestore unreachable) fails every
  * event of the commit, each to be retried on its own. No two runs writing one document share a
- * commit (packCommits).
+ * commit (packCommits). A run whose read was overtaken is run again in a group, up to
+ * {@link CONFLICT_RETRIES} times, one after another with the other runs overtaken on the same
+ * document (ConflictLanes), then in a transaction.
  *
  * {@link CommitPolicy} decides which runs come here: a consumer's runs start in transactions,
  * and once its handler has gone {@link RUNS_BEFORE_GROUPING} runs that fit a group, they come
@@ -289,6 +290,31 @@ export class CommitGroups {
       else batch.update(run.record, run.recordData, { lastUpdateTime: run.replaces });
     }
     return batch;
+  }
+}
+
+/** Times a run whose read was overtaken is run again in a group, in its lane, before it takes a transaction. */
+export const CONFLICT_RETRIES = 3;
+
+/**
+ * Runs the retries of conflicting runs one after another per document: runs that read the
+ * same document and were overtaken would overtake each other again if retried together (one
+ * commit wins per round), and a transaction each queues on the document's lock, which the
+ * emulator resolves slowly. In a lane each retry reads what the one before it wrote.
+ */
+export class ConflictLanes {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `retry` after the retries already waiting on the first of `paths`. */
+  after<T>(paths: readonly string[], retry: () => Promise<T>): Promise<T> {
+    const key = [...paths].sort()[0] ?? "";
+    const run = (this.tails.get(key) ?? Promise.resolve()).then(retry, retry);
+    const tail = run.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return run;
   }
 }
 

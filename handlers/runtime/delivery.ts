@@ -27,7 +27,14 @@ import {
   type HandlerEvent,
   type RegisteredHandler,
 } from "./handler";
-import { CommitGroups, CommitPolicy, RUNS_BEFORE_GROUPING, type RunReport } from "./commit-groups";
+import {
+  CommitGroups,
+  CommitPolicy,
+  CONFLICT_RETRIES,
+  ConflictLanes,
+  RUNS_BEFORE_GROUPING,
+  type RunReport,
+} from "./commit-groups";
 import {
   applyOnce,
   applyOnceInGroup,
@@ -112,6 +119,7 @@ export class DeliveryProcessor {
   private readonly timeoutMs: number;
   private readonly commitGroups: CommitGroups;
   private readonly commitPolicy: CommitPolicy | undefined;
+  private readonly conflictLanes = new ConflictLanes();
   /** The consumer's outbox relay, when this processor runs it. */
   readonly outboxRelay: OutboxRelay | undefined;
 
@@ -421,10 +429,14 @@ export class DeliveryProcessor {
     );
     try {
       if (turn?.grouped === true) {
-        const result = await applyOnceInGroup(firestore, this.commitGroups, options, work);
-        if (result !== undefined) return result;
+        const inGroup = () => applyOnceInGroup(firestore, this.commitGroups, options, work);
+        let result = await inGroup();
+        for (let retry = 1; result.status === "conflict" && retry <= CONFLICT_RETRIES; retry++)
+          result = await this.conflictLanes.after(result.paths, inGroup);
+        if (result.status === "applied" || result.status === "duplicate") return result;
         log.debug(
-          "the run read what its group could not check, or a document it read changed before its commit; running it again in a transaction",
+          { reason: result.status },
+          "the run read what its group cannot check, or was overtaken on every retry; running it again in a transaction",
         );
       }
       return await applyOnce(firestore, options, work);

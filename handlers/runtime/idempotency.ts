@@ -281,33 +281,40 @@ const REFUSED_CODES = new Set([
 ]);
 
 /**
+ * Why a grouped run was not committed, nothing of it applied: it must be applied with
+ * {@link applyOnce} ("needs-transaction": it read what a batch cannot check, see
+ * DeferredTransaction.fitsGroup, or it read and then failed, its reads not necessarily
+ * consistent with each other), or a document it read changed before its commit ("conflict":
+ * `paths` are the documents it read).
+ */
+export type GroupRefusal =
+  { status: "needs-transaction" } | { status: "conflict"; paths: readonly string[] };
+
+/**
  * Runs `work` without a transaction unless the event is already recorded as processed, its
  * reads optimistic (through the group's reader), and commits its writes with the record in
  * `groups` (see the file comment and transaction.ts).
- * @returns undefined when the run must be applied with {@link applyOnce} instead, nothing of it
- *   committed: it read what a batch cannot check (DeferredTransaction.fitsGroup), it read and
- *   then failed (its reads need not have been consistent with each other), or a document it
- *   read changed before its commit (a conflict: only this event is run again).
  */
 export async function applyOnceInGroup(
   firestore: Firestore,
   groups: CommitGroups,
   options: ApplyOnceOptions,
   work: HandlerWork,
-): Promise<ApplyOnceResult | undefined> {
+): Promise<ApplyOnceResult | GroupRefusal> {
   const record = processedRef(firestore, options.consumer, options.event);
   const { snapshot, epoch } = await groups.lookup(record);
   if (recordHolds(snapshot, epoch)) return duplicateOf(snapshot, record);
   const transaction = new DeferredTransaction(groups.read);
+  const needsTransaction: GroupRefusal = { status: "needs-transaction" };
   let outbox: OutgoingMessage[];
   try {
     outbox = withUnpublished(snapshot, await work(transaction));
   } catch (err) {
-    if (transaction.reads > 0) return undefined;
+    if (transaction.reads > 0) return needsTransaction;
     throw err;
   }
   // Also when a handler caught the ReadNeedsTransaction its query threw.
-  if (!transaction.fitsGroup) return undefined;
+  if (!transaction.fitsGroup) return needsTransaction;
   const data = recordData(options, epoch, outbox);
   // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
   let result;
@@ -324,7 +331,8 @@ export async function applyOnceInGroup(
     );
   } catch (err) {
     const code = (err as { code?: number } | undefined)?.code;
-    if (transaction.reads > 0 && code !== undefined && REFUSED_CODES.has(code)) return undefined;
+    if (transaction.reads > 0 && code !== undefined && REFUSED_CODES.has(code))
+      return { status: "conflict", paths: transaction.readPaths };
     throw err;
   }
   return result.status === "committed"

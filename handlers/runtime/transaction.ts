@@ -332,6 +332,11 @@ export class DeferredTransaction implements HandlerTransaction {
     return this.pending.length;
   }
 
+  /** The paths of the documents the run read. */
+  get readPaths(): string[] {
+    return [...this.observed.keys()];
+  }
+
   /** The paths of the documents the run writes. */
   get writtenPaths(): string[] {
     return [...new Set(this.pending.map((p) => p.write.path))];

@@ -93,12 +93,21 @@ describe("handlers that read, in commit groups", () => {
     }
   });
 
-  it("count exactly 60 events at once on one document: the conflicts run again in transactions", async () => {
+  it("count exactly 60 events at once on one document: the conflicts run again, one after another", async () => {
     const { processor, grouped } = processorOf(counting);
     const counter = randomUUID();
     const batch = Array.from({ length: 60 }, () => counterDelivery(counter));
-    const outcomes = await Promise.all(batch.map((d) => processor.process(d)));
-    expect(outcomes.map((o) => o.result)).toEqual(batch.map(() => "handled"));
+    // The conflicts' transactions queue on the document's lock; on a loaded emulator one may
+    // give up and the event is retried, as Pub/Sub would redeliver it.
+    let pending = batch;
+    for (let attempt = 1; pending.length > 0 && attempt <= 5; attempt++) {
+      const outcomes = await Promise.all(
+        pending.map((d) => processor.process({ ...d, deliveryAttempt: attempt })),
+      );
+      expect(outcomes.every((o) => o.result === "handled" || o.result === "retry")).toBe(true);
+      pending = pending.filter((_, i) => outcomes[i]!.result === "retry");
+    }
+    expect(pending).toHaveLength(0);
     expect(await countOf(counter)).toBe(60);
     for (const d of batch) {
       const record = await processedRef(emulators.firestore, emailWorker.name, {
@@ -107,8 +116,9 @@ describe("handlers that read, in commit groups", () => {
       }).get();
       expect(record.exists).toBe(true);
     }
-    // Some committed in a group, and the ones a group's commit overtook ran again.
-    expect(await grouped()).toBeGreaterThan(0);
+    // The ones a group's commit overtook ran again in a group, one after another, each
+    // reading what the one before wrote: none needed a transaction.
+    expect(await grouped()).toBe(60);
     expect(batch.some((d) => runs.get(d.attributes["ce-id"]!)! > 1)).toBe(true);
     // And a redelivery of each is a duplicate, in a group too.
     const again = await Promise.all(
