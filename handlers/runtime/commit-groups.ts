@@ -77,14 +77,14 @@ export const RUNS_BEFORE_GROUPING = 20;
 /** gRPC codes of a commit refused for what one of its writes carries, not for the service's state. */
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
-const DATA_ERRORS = new Set([
-  3 /* INVALID_ARGUMENT */,
-  5 /* NOT_FOUND */,
-  ALREADY_EXISTS,
-  FAILED_PRECONDITION,
-]);
+/** Codes of a write refused for the state of its document: there or not, or changed since read. */
+const CONFLICTS = new Set([5 /* NOT_FOUND */, ALREADY_EXISTS, FAILED_PRECONDITION]);
+const DATA_ERRORS = new Set([3 /* INVALID_ARGUMENT */, ...CONFLICTS]);
 
 const codeOf = (err: unknown): number | undefined => (err as { code?: number } | undefined)?.code;
+
+/** True when a commit was refused for the state of a document it writes, not for the service's. */
+export const isConflict = (err: unknown): boolean => CONFLICTS.has(codeOf(err) ?? -1);
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** One handler run waiting to be committed: its writes, and its processed record to create. */

@@ -35,7 +35,7 @@ import {
   type Firestore,
 } from "@google-cloud/firestore";
 import type { OutgoingMessage } from "./codec";
-import type { CommitGroups } from "./commit-groups";
+import { isConflict, type CommitGroups } from "./commit-groups";
 import { PermanentError } from "./errors";
 import {
   consumerDocument,
@@ -275,11 +275,6 @@ export async function applyOnce(
   );
 }
 
-/** gRPC codes of a grouped commit refused for what the run carries: a precondition, a document there or not. */
-const REFUSED_CODES = new Set([
-  5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */,
-]);
-
 /**
  * Why a grouped run was not committed, nothing of it applied: it must be applied with
  * {@link applyOnce} ("needs-transaction": it read what a batch cannot check, see
@@ -330,8 +325,7 @@ export async function applyOnceInGroup(
       }),
     );
   } catch (err) {
-    const code = (err as { code?: number } | undefined)?.code;
-    if (transaction.reads > 0 && code !== undefined && REFUSED_CODES.has(code))
+    if (transaction.reads > 0 && isConflict(err))
       return { status: "conflict", paths: transaction.readPaths };
     throw err;
   }

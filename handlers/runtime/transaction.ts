@@ -15,7 +15,7 @@
  *   between the read and the commit. Firestore has no write that only checks a precondition,
  *   so a run fits a group only when it writes every document it read, or writes nothing but
  *   its processed record after reading one document (see {@link DeferredTransaction.fitsGroup});
- *   a query read never fits;
+ *   a query never fits, nor a document read through a converter;
  * - nowhere: a run without a transaction or a reader throws {@link ReadNeedsTransaction}.
  * A run that does not fit is discarded and run again in a transaction.
  *
@@ -190,7 +190,8 @@ export class DeferredTransaction implements HandlerTransaction {
   private readonly pending: PendingWrite[] = [];
   /** The snapshot of each document read, at its first read, by path. */
   private readonly observed = new Map<string, Observed>();
-  private queried = false;
+  /** It read what no precondition can guard: a query, or a document through a converter. */
+  private unguardable = false;
   /** Reads the handler made (or, without a transaction or a reader, tried to make). */
   reads = 0;
 
@@ -209,7 +210,7 @@ export class DeferredTransaction implements HandlerTransaction {
     this.reads++;
     if (!(target instanceof DocumentReference)) {
       // A query's result cannot be guarded by a precondition.
-      this.queried = true;
+      this.unguardable = true;
       if (typeof this.source !== "object") return Promise.reject(new ReadNeedsTransaction());
       return this.source.get(target as Query<A, D>);
     }
@@ -235,6 +236,11 @@ export class DeferredTransaction implements HandlerTransaction {
         if (!this.observed.has(snapshot.ref.path))
           this.observed.set(snapshot.ref.path, snapshot as unknown as Observed);
       return snapshots;
+    }
+    // The group's reader reads each path once for every run, without their converters.
+    if (!refs.every((ref) => usesDefaultConverter(ref as unknown as DocumentReference))) {
+      this.unguardable = true;
+      throw new ReadNeedsTransaction();
     }
     // Optimistic: one view per document for the whole run, the first read's.
     return Promise.all(
@@ -347,7 +353,7 @@ export class DeferredTransaction implements HandlerTransaction {
    * cannot be committed outside a transaction (see {@link fitsGroup}).
    */
   private guarded(): Array<GuardedWrite | undefined> | undefined {
-    if (this.queried) return undefined;
+    if (this.unguardable) return undefined;
     // Only its processed record is written: serialized at its read, which must then be of one
     // document (reads of several, in separate requests, need not be consistent with each other).
     if (this.pending.length === 0) return this.observed.size <= 1 ? [] : undefined;

@@ -244,7 +244,7 @@ describe("a run's writes guarded by what it read", () => {
     },
   );
 
-  it("does not fit a group when it read what it does not write, read a query, or read two documents and wrote nothing", async () => {
+  it("does not fit a group when it read what it does not write, read a query or through a converter, or read two documents and wrote nothing", async () => {
     const [a, b] = [doc(), doc()];
     const readOnly = new DeferredTransaction(reader);
     await readOnly.get(a);
@@ -263,6 +263,14 @@ describe("a run's writes guarded by what it read", () => {
     );
     queried.set(a, { v: 1 });
     expect(queried.fitsGroup).toBe(false);
+
+    const converted = new DeferredTransaction(reader);
+    const withConverter = a.withConverter({
+      toFirestore: (value: { v: number }) => value,
+      fromFirestore: (snapshot) => snapshot.data() as { v: number },
+    });
+    await expect(converted.get(withConverter)).rejects.toThrow(/no transaction/);
+    expect(converted.fitsGroup).toBe(false);
 
     const blind = new DeferredTransaction(reader);
     blind.set(a, { v: FieldValue.increment(1) }, { merge: true });
