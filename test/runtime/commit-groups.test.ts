@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { FieldValue } from "@google-cloud/firestore";
-import pino from "pino";
 import { describe, expect, it, vi } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import {
@@ -12,14 +11,11 @@ import {
   packCommits,
   type CommitResult,
 } from "../../handlers/runtime/commit-groups";
-import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { defineHandler } from "../../handlers/runtime/handler";
 import { processedRef, type ProcessedRecord } from "../../handlers/runtime/idempotency";
-import { RuntimeMetrics } from "../../handlers/runtime/metrics";
-import { OutsideCalls } from "../../handlers/runtime/resilience";
 import { DeferredTransaction } from "../../handlers/runtime/transaction";
-import { CapturingPublisher } from "../../handlers/testing/run-handler";
 import { useEmulators } from "../support/emulators";
+import { testProcessor } from "../support/processor";
 import { shareRequested } from "../support/pubsub";
 
 const emulators = useEmulators({ pubsub: false });
@@ -61,32 +57,13 @@ const blindSender = defineHandler({
   },
 });
 
-function setUp(groupCommitsAfter: number | false) {
-  const metrics = new RuntimeMetrics();
-  const publisher = new CapturingPublisher();
-  const logger = pino({ level: "silent" });
-  const processor = new DeliveryProcessor({
+const setUp = (groupCommitsAfter: number | false) =>
+  testProcessor({
+    firestore: emulators.firestore,
     consumer,
     handler: blindSender,
-    eventTypes,
-    firestore: emulators.firestore,
-    publisher,
-    metrics,
-    logger,
-    outsideCalls: new OutsideCalls(logger),
     groupCommitsAfter,
   });
-  /** Commits sent by commit groups, and the events they carried. */
-  const commits = async () => {
-    const values = (await metrics.commitGroupEvents.get()).values;
-    const sum =
-      values.find((v) => v.metricName === "eventline_commit_group_events_sum")?.value ?? 0;
-    const count =
-      values.find((v) => v.metricName === "eventline_commit_group_events_count")?.value ?? 0;
-    return { commits: count, events: sum };
-  };
-  return { processor, publisher, commits };
-}
 
 function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
   const message = shareRequested(metadata, { id });

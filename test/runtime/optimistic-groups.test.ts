@@ -5,18 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { FieldValue, type DocumentReference } from "@google-cloud/firestore";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
-import { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import { defineHandler, type RegisteredHandler } from "../../handlers/runtime/handler";
 import { processedRef } from "../../handlers/runtime/idempotency";
-import { RuntimeMetrics } from "../../handlers/runtime/metrics";
-import { OutsideCalls } from "../../handlers/runtime/resilience";
 import { DeferredTransaction } from "../../handlers/runtime/transaction";
-import { CapturingPublisher } from "../../handlers/testing/run-handler";
 import { funnelProjector, cardFunnels, invitations } from "../../handlers/viral/funnel-projector";
 import { useEmulators } from "../support/emulators";
+import { testProcessor } from "../support/processor";
 import { shareRequested } from "../support/pubsub";
 import { EventCodec } from "../../handlers/runtime/codec";
 
@@ -43,26 +39,15 @@ const counting = defineHandler({
   },
 });
 
+/** A processor that groups from its first run, and the events it committed in groups so far. */
 function processorOf(handler: RegisteredHandler, consumer = emailWorker) {
-  const metrics = new RuntimeMetrics();
-  const logger = pino({ level: "silent" });
-  const processor = new DeliveryProcessor({
+  const { processor, commits } = testProcessor({
+    firestore: emulators.firestore,
     consumer,
     handler,
-    eventTypes,
-    firestore: emulators.firestore,
-    publisher: new CapturingPublisher(),
-    metrics,
-    logger,
-    outsideCalls: new OutsideCalls(logger),
     groupCommitsAfter: 0,
   });
-  /** Events committed in groups so far. */
-  const grouped = async () =>
-    (await metrics.commitGroupEvents.get()).values.find(
-      (v) => v.metricName === "eventline_commit_group_events_sum",
-    )?.value ?? 0;
-  return { processor, grouped };
+  return { processor, grouped: async () => (await commits()).events };
 }
 
 function counterDelivery(counter: string) {
