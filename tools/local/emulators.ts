@@ -48,8 +48,25 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on (the OS picks it). */
+/** Ports {@link freePort} has handed out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on (the OS picks it), never one this process
+ * was given before: the OS may offer a port again while the process it was given to has not
+ * bound it yet, and two workloads started side by side would then share it.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await probePort();
+    if (!handedOut.has(port) || attempt >= 50) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+async function probePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
