@@ -50,6 +50,9 @@ export function pubsubModule(): typeof PubSubModule {
 const NOT_FOUND = 5;
 /** Codes after which an acknowledgement may simply be tried again later: UNKNOWN, DEADLINE_EXCEEDED, UNAVAILABLE. */
 const TRANSIENT = new Set([2, 4, 14]);
+const DEADLINE_EXCEEDED = 4;
+/** How long one of the retirement's pulls waits for messages. */
+const PULL_WAIT_MS = 2_000;
 const ALREADY_EXISTS = 6;
 const code = (err: unknown): number | undefined => (err as { code?: number } | null)?.code;
 
@@ -169,12 +172,31 @@ export async function retireSubscription(
     const giveUpAt = Date.now() + (options.patienceSeconds ?? 0) * 1000;
     let quietUntil = Date.now() + windowMs;
     for (;;) {
-      const [response] = await subscriber.pull({
-        subscription: subscription.name,
-        maxMessages: 10,
-        returnImmediately: true,
-      });
-      const received = response.receivedMessages ?? [];
+      // A long poll, as the runtime pulls the emulator (unary-pull.ts), which answers an empty
+      // pull within it: a pull returning at once (returnImmediately, deprecated) was answered
+      // UNKNOWN on an ordered subscription for a minute at a time. A pull that fails anyway is
+      // one that did not show the subscription quiet.
+      let received: PubSubModule.protos.google.pubsub.v1.IReceivedMessage[];
+      try {
+        const [response] = await subscriber.pull(
+          { subscription: subscription.name, maxMessages: 10 },
+          { timeout: PULL_WAIT_MS, retry: null },
+        );
+        received = response.receivedMessages ?? [];
+      } catch (err) {
+        if (!TRANSIENT.has(code(err) ?? -1)) throw err;
+        if (code(err) === DEADLINE_EXCEEDED) {
+          received = []; // nothing came within the wait
+        } else {
+          if (Date.now() >= giveUpAt)
+            throw new MigrationRefused(
+              `${from} could not be pulled to see that it is drained (${(err as Error).message}); it is kept, retire it again later`,
+            );
+          quietUntil = Date.now() + windowMs;
+          await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+          continue;
+        }
+      }
       const publishedAt = (m: (typeof received)[number]): number =>
         Number(m.message?.publishTime?.seconds ?? 0) * 1000 +
         Math.floor((m.message?.publishTime?.nanos ?? 0) / 1e6);
