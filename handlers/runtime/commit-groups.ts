@@ -24,10 +24,9 @@
  * A commit that fails for what one event carries (its record already exists: a concurrent
  * delivery won; a precondition on what a run read no longer holds; a handler's own `create()`
  * or `update()` meets a document that is or is not there) would fail the whole group, so the
- * group's events are then committed one by one and only that event fails. Only the events
- * whose reads were overtaken run again (below). Any other failure (Firestore unreachable) fails every
- * event of the commit, each to be retried on its own. No two runs writing one document share a
- * commit (packCommits). A run whose read was overtaken is run again in a group, up to
+ * group's events are then committed one by one and only that event fails. Any other failure
+ * (Firestore unreachable) fails every event of the commit, each to be retried on its own. No two
+ * runs writing one document share a commit (packCommits). A run whose read was overtaken is run again in a group, up to
  * {@link CONFLICT_RETRIES} times, one after another with the other runs overtaken on the same
  * document (ConflictLanes), then in a transaction.
  *
@@ -190,11 +189,7 @@ export class CommitGroups {
   }
 
   private async getAll(refs: readonly DocumentReference[]): Promise<RecordLookup[]> {
-    const wanted = [...refs, ...refs.map(consumerDocumentOf)];
-    const unique = [...new Map(wanted.map((ref) => [ref.path, ref])).values()];
-    const snapshots = new Map(
-      (await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]),
-    );
+    const snapshots = await this.snapshotsByPath([...refs, ...refs.map(consumerDocumentOf)]);
     return refs.map((ref) => ({
       snapshot: snapshots.get(ref.path)!,
       epoch: epochOf(snapshots.get(consumerDocumentOf(ref).path)!),
@@ -202,11 +197,18 @@ export class CommitGroups {
   }
 
   private async readAll(refs: readonly DocumentReference[]): Promise<DocumentSnapshot[]> {
+    const snapshots = await this.snapshotsByPath(refs);
+    return refs.map((ref) => snapshots.get(ref.path)!);
+  }
+
+  /** The snapshots of `refs` by path, each path read once, in one request. */
+  private async snapshotsByPath(
+    refs: readonly DocumentReference[],
+  ): Promise<Map<string, DocumentSnapshot>> {
     const unique = [...new Map(refs.map((ref) => [ref.path, ref])).values()];
-    const snapshots = new Map(
+    return new Map(
       (await this.firestore.getAll(...unique)).map((snapshot) => [snapshot.ref.path, snapshot]),
     );
-    return refs.map((ref) => snapshots.get(ref.path)!);
   }
 
   private async commitGroup(runs: readonly PendingRun[]): Promise<Array<CommitResult | Error>> {
