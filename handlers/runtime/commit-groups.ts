@@ -30,11 +30,18 @@
  * {@link CONFLICT_RETRIES} times, one after another with the other runs overtaken on the same
  * document (ConflictLanes), then in a transaction.
  *
+ * Committed first: a run of a handler that reads nothing and calls nothing outside need not
+ * wait for its record's lookup. It runs, and its writes go to a group with the record's
+ * `create()`, which fails them if the event was recorded before; only then is the record looked
+ * up (idempotency.ts, applyCommittedFirst). A group then costs one request instead of two: the
+ * lookup was the half of a quiet worker's time in Firestore (bench/README.md, "What one event's
+ * requests cost").
+ *
  * {@link CommitPolicy} decides which runs come here: a consumer's runs start in transactions,
  * and once its handler has gone {@link RUNS_BEFORE_GROUPING} runs that fit a group, they come
  * here, until a run does not fit (a query, a document read and not written, a write no
  * precondition can guard): then the consumer goes back to transactions for the rest of the
- * process.
+ * process. It also decides which grouped runs are committed first.
  *
  * Tracing: a group's commit carries several events, each of its own trace, so its span
  * (`firestore commit group`) is the child of none of them: it starts a trace of its own and
@@ -98,6 +105,12 @@ export interface PendingRun {
   replaces?: Timestamp;
   /** The span of the event's delivery, which the group's commit span links to. Default: none. */
   span?: Span;
+  /**
+   * Whether a `create()` refused as a whole is looked into, to tell a duplicate (the record
+   * exists) from the handler's own write refused. Default true; a run committed first is
+   * looked up by its caller anyway, so it is told the refusal.
+   */
+  lookUpWhenRefused?: boolean;
 }
 
 /** A processed record as looked up, with its consumer's processing epoch read in the same request. */
@@ -242,7 +255,7 @@ export class CommitGroups {
   private async refused(run: PendingRun, err: unknown): Promise<CommitResult> {
     const code = codeOf(err);
     if (run.replaces === undefined) {
-      if (code !== ALREADY_EXISTS) throw err;
+      if (code !== ALREADY_EXISTS || run.lookUpWhenRefused === false) throw err;
       // The record, or a document the handler creates, already exists; only the first is a duplicate.
       const existing = await run.record.get();
       if (existing.exists) return { status: "duplicate", existing };
@@ -346,16 +359,25 @@ export function packCommits(runs: readonly Pick<PendingRun, "record" | "writes">
   return commits.map((c) => c.indexes);
 }
 
+/** After a run committed first is refused or discarded, this many runs look their records up first. */
+export const LOOKUP_FIRST_AFTER_MISS = 100;
+
 /** What a run reports at its end: the reads it made, and whether it could be committed in a group. */
 export interface RunReport {
   reads: number;
   /** DeferredTransaction.fitsGroup: a batch with preconditions has the run's transaction's effect. */
   fitsGroup: boolean;
+  /** Outside services it called (`ctx.breaker`). */
+  outsideCalls: number;
+  /** Whether it was committed first (true), tried that and needed the lookup (false), or did not try. */
+  committedFirst?: boolean;
 }
 
 /** A run's turn from {@link CommitPolicy.begin}: how to commit it, and how to report it. */
 export interface CommitTurn {
   readonly grouped: boolean;
+  /** Commit before looking the record up (idempotency.ts, applyCommittedFirst); only when grouped. */
+  readonly commitFirst: boolean;
   /** Reports the run, or undefined when the handler did not run. */
   end(report: RunReport | undefined): void;
 }
@@ -366,11 +388,18 @@ export interface CommitTurn {
  * has decided, at most the runs it still needs are in flight (in transactions) and the others
  * wait: started together, a worker's first few hundred messages would all take transactions,
  * which the emulator serializes (seconds for the first wave).
+ *
+ * Grouped runs are committed first, their records not looked up, while no run of the handler
+ * has read or called an outside service; after a run committed first turns out a duplicate (a
+ * redelivery wave: a restart, a seek) or is discarded, the next {@link LOOKUP_FIRST_AFTER_MISS}
+ * runs look up first, since a duplicate committed first costs a refused commit and a lookup.
  */
 export class CommitPolicy {
   private fitting = 0;
   private unfit = false;
   private hasRead = false;
+  private calledOut = false;
+  private lookupFirstRuns = 0;
   private trials = 0;
   private waiting: Array<() => void> = [];
 
@@ -405,15 +434,20 @@ export class CommitPolicy {
     const trial = !this.decided;
     if (trial) this.trials++;
     const grouped = this.grouped;
+    const commitFirst = this.readsNothing && !this.calledOut && this.lookupFirstRuns === 0;
+    if (this.lookupFirstRuns > 0) this.lookupFirstRuns--;
     let ended = false;
     return {
       grouped,
+      commitFirst,
       end: (report) => {
         if (ended) return;
         ended = true;
         if (trial) this.trials--;
         const before = this.grouped;
         if (report !== undefined) {
+          if (report.committedFirst === false) this.lookupFirstRuns = LOOKUP_FIRST_AFTER_MISS;
+          if (report.outsideCalls > 0) this.calledOut = true;
           if (report.reads > 0) this.hasRead = true;
           if (report.fitsGroup) this.fitting++;
           else this.unfit = true;

@@ -54,6 +54,8 @@ export interface ContextParts {
   log: Logger;
   metrics: HandlerMetrics;
   outsideCalls: OutsideCalls;
+  /** Told before each `ctx.breaker(name)`; it throws when the run may not call out (DeferredTransaction.beforeOutsideCall). */
+  beforeOutsideCall?: () => void;
   delivery: DeliveryInfo;
   signal: AbortSignal;
 }
@@ -91,7 +93,10 @@ export function createContext(
     firestore: parts.firestore,
     log: parts.log,
     metrics: parts.metrics,
-    breaker: (name) => parts.outsideCalls.get(name, parts.handler.outside?.[name]),
+    breaker: (name) => {
+      parts.beforeOutsideCall?.();
+      return parts.outsideCalls.get(name, parts.handler.outside?.[name]);
+    },
     signal: parts.signal,
   };
   return { ctx, staged };

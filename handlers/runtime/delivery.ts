@@ -36,6 +36,7 @@ import {
   type RunReport,
 } from "./commit-groups";
 import {
+  applyCommittedFirst,
   applyOnce,
   applyOnceInGroup,
   markPublished,
@@ -419,18 +420,30 @@ export class DeliveryProcessor {
     // A run past its time limit no longer holds up the policy's decision.
     signal.addEventListener("abort", () => turn?.end(undefined), { once: true });
     let report: RunReport | undefined;
+    let committedFirst: boolean | undefined;
     const work = this.handlerWork(
       handler,
       event,
       delivery,
       log,
       signal,
-      (transaction) => (report = { reads: transaction.reads, fitsGroup: transaction.fitsGroup }),
+      (transaction) =>
+        (report = {
+          reads: transaction.reads,
+          fitsGroup: transaction.fitsGroup,
+          outsideCalls: transaction.outsideCalls,
+        }),
     );
     try {
       if (turn?.grouped === true) {
         const inGroup = () => applyOnceInGroup(firestore, this.commitGroups, options, work);
-        let result = await inGroup();
+        let result = turn.commitFirst
+          ? await applyCommittedFirst(firestore, this.commitGroups, options, work)
+          : await inGroup();
+        if (result.status === "needs-lookup") {
+          committedFirst = false;
+          result = await inGroup();
+        } else if (turn.commitFirst) committedFirst = true;
         for (let retry = 1; result.status === "conflict" && retry <= CONFLICT_RETRIES; retry++)
           result = await this.conflictLanes.after(result.paths, inGroup);
         if (result.status === "applied" || result.status === "duplicate") return result;
@@ -441,7 +454,7 @@ export class DeliveryProcessor {
       }
       return await applyOnce(firestore, options, work);
     } finally {
-      turn?.end(report);
+      turn?.end(report === undefined ? undefined : { ...report, committedFirst });
     }
   }
 
@@ -473,6 +486,7 @@ export class DeliveryProcessor {
             : log.child({}, { level: this.options.handlerLogLevel }),
         metrics: handlerMetrics(metrics, this.consumer.name),
         outsideCalls,
+        beforeOutsideCall: () => transaction.beforeOutsideCall(),
         delivery: info,
         signal,
       });

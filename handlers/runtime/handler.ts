@@ -19,7 +19,10 @@
  *   changed before its commit (commit-groups.ts). So a call to
  *   an outside service (SMTP, an SMS provider) goes through an adapter that passes
  *   `ctx.idempotencyKey` to the provider (or checks it in the provider's own records) and
- *   through `ctx.breaker(name)`, so a repeated call has no second effect.
+ *   through `ctx.breaker(name)`, so a repeated call has no second effect. A run committed
+ *   before its record is looked up (commit-groups.ts) may be a duplicate: there
+ *   `ctx.breaker(name)` throws, and the runtime runs the event again after the lookup, if it
+ *   is new (catching that error changes nothing: the run is discarded all the same).
  * - Throw {@link RetryableError} for what may pass (a timeout, a 503), {@link PermanentError}
  *   for what never will (a rejected recipient): the first is retried with the subscription's
  *   backoff, the second dead-lettered at once. Any other error counts as retryable.

@@ -4,8 +4,9 @@
  * identity, as CloudEvents defines it) in the same Firestore transaction as the
  * handler's writes, reading it first inside the transaction: a redelivered event finds its
  * record and the handler does not run again. Checking inside the transaction is the cheap
- * path: in the Node client a `create()` that fails ALREADY_EXISTS costs about three times a
- * successful one, so duplicates are found by reading, not by failing. `expireAt` drives the TTL
+ * path for duplicates: in the Node client a `create()` that fails ALREADY_EXISTS costs about
+ * three times a successful one. (Runs committed first, below, find duplicates by failing, and
+ * the consumer looks up first for a while after one: commit-groups.ts.) `expireAt` drives the TTL
  * policy the Pulumi program sets on collection group `processed` (docs/requirements.md, PL-11).
  *
  * A handler run whose effect a batch can have needs no transaction (commit-groups.ts):
@@ -22,9 +23,13 @@
  * and publishes them. Their ids are derived from the cause, so publishing twice publishes the
  * same events.
  *
+ * A run of a handler that reads nothing and calls nothing outside can skip the lookup
+ * ({@link applyCommittedFirst}): it runs and commits with its record created, in a group, and
+ * only a commit refused because the record exists costs a lookup. One request instead of two.
+ *
  * A record counts only in its consumer's processing epoch (processing-epoch.ts): after
  * `eventline seek --reprocess`, an event handled before is handled again, once, and its record
- * is rewritten. The epoch is read in the same request as the record.
+ * is rewritten. Where the record is looked up, the epoch is read in the same request.
  */
 import { createHash } from "node:crypto";
 import {
@@ -35,12 +40,13 @@ import {
   type Firestore,
 } from "@google-cloud/firestore";
 import type { OutgoingMessage } from "./codec";
-import { isConflict, type CommitGroups } from "./commit-groups";
+import { isConflict, type CommitGroups, type RecordLookup } from "./commit-groups";
 import { PermanentError } from "./errors";
 import {
   consumerDocument,
   EPOCH_FIELD,
   epochOf,
+  FIRST_EPOCH,
   recordHolds,
   type ProcessingEpoch,
 } from "./processing-epoch";
@@ -297,19 +303,94 @@ export async function applyOnceInGroup(
   work: HandlerWork,
 ): Promise<ApplyOnceResult | GroupRefusal> {
   const record = processedRef(firestore, options.consumer, options.event);
-  const { snapshot, epoch } = await groups.lookup(record);
-  if (recordHolds(snapshot, epoch)) return duplicateOf(snapshot, record);
+  const lookup = await groups.lookup(record);
+  if (recordHolds(lookup.snapshot, lookup.epoch)) return duplicateOf(lookup.snapshot, record);
   const transaction = new DeferredTransaction(groups.read);
-  const needsTransaction: GroupRefusal = { status: "needs-transaction" };
-  let outbox: OutgoingMessage[];
+  let staged: OutgoingMessage[];
   try {
-    outbox = withUnpublished(snapshot, await work(transaction));
+    staged = await work(transaction);
   } catch (err) {
-    if (transaction.reads > 0) return needsTransaction;
+    // Its reads were not necessarily consistent with each other: a transaction decides.
+    if (transaction.reads > 0) return { status: "needs-transaction" };
     throw err;
   }
+  return commitInGroup(groups, options, record, lookup, transaction, staged);
+}
+
+/** Why a run committed first was not committed: the lookup decides ({@link applyOnceInGroup}). */
+export interface NeedsLookup {
+  status: "needs-lookup";
+}
+
+/**
+ * Runs `work` and commits its writes with the event's record created, in `groups`, without
+ * looking the record up first: one request per group instead of two. The `create()` of the
+ * record fails the run's writes if the event was already recorded. The record carries no
+ * epoch number: its create time places it in its epoch (processing-epoch.ts).
+ *
+ * The run may be a duplicate, so it may not call an outside service
+ * (DeferredTransaction.beforeOutsideCall); nor is a failure of it taken as the event's (a
+ * duplicate is not dead-lettered). Either way, and when the record exists, nothing of it is
+ * applied and it needs the lookup. A run that reads (through the group's reader, as a grouped
+ * run) is looked up after it ran, and committed as a grouped run is.
+ */
+export async function applyCommittedFirst(
+  firestore: Firestore,
+  groups: CommitGroups,
+  options: ApplyOnceOptions,
+  work: HandlerWork,
+): Promise<ApplyOnceResult | GroupRefusal | NeedsLookup> {
+  const record = processedRef(firestore, options.consumer, options.event);
+  const needsLookup: NeedsLookup = { status: "needs-lookup" };
+  const transaction = new DeferredTransaction(groups.read, { outsideCalls: "refused" });
+  let staged: OutgoingMessage[];
+  try {
+    staged = await work(transaction);
+  } catch {
+    return needsLookup;
+  }
+  if (transaction.outsideCalls > 0) return needsLookup;
+  if (transaction.reads > 0) {
+    const lookup = await groups.lookup(record);
+    if (recordHolds(lookup.snapshot, lookup.epoch)) return duplicateOf(lookup.snapshot, record);
+    return commitInGroup(groups, options, record, lookup, transaction, staged);
+  }
+  let result;
+  try {
+    result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
+      groups.commit({
+        record,
+        writes: transaction,
+        span,
+        recordData: recordData(options, FIRST_EPOCH, staged),
+        lookUpWhenRefused: false,
+      }),
+    );
+  } catch (err) {
+    if (isConflict(err)) return needsLookup;
+    throw err;
+  }
+  return result.status === "committed"
+    ? { status: "applied", outbox: staged, record }
+    : needsLookup;
+}
+
+/**
+ * Commits a run that ran after its record was looked up (`lookup`, not holding) in `groups`:
+ * its writes, guarded by what it read, with its record created, or replacing a record of an
+ * earlier epoch. `staged`: the events the run published.
+ */
+async function commitInGroup(
+  groups: CommitGroups,
+  options: ApplyOnceOptions,
+  record: DocumentReference,
+  { snapshot, epoch }: RecordLookup,
+  transaction: DeferredTransaction,
+  staged: OutgoingMessage[],
+): Promise<ApplyOnceResult | GroupRefusal> {
   // Also when a handler caught the ReadNeedsTransaction its query threw.
-  if (!transaction.fitsGroup) return needsTransaction;
+  if (!transaction.fitsGroup) return { status: "needs-transaction" };
+  const outbox = withUnpublished(snapshot, staged);
   const data = recordData(options, epoch, outbox);
   // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
   let result;

@@ -4,20 +4,27 @@
  * also turns a Pub/Sub seek into a no-op: after a bug fix, rewinding the subscription would
  * redeliver the events and the records would skip them all.
  *
- * So each consumer has an epoch, kept on its document (`consumers/{consumer}`): a number, and
- * the time from which it re-runs (`since`, the seek's time; none for a seek to a snapshot).
- * Every processed record carries the epoch it was written in. A record counts as processed
- * unless it is from an earlier epoch and was written at or after `since`: then the event is
- * handled again, once, and its record rewritten in the current epoch, so a second redelivery
- * is a no-op again. A record written before `since` stays valid: an event handled before the
- * seek point was published before it, the seek does not deliver it again, and a late
- * duplicate of it must still be a no-op.
+ * So each consumer has an epoch, kept on its document (`consumers/{consumer}`): a number, the
+ * time Firestore committed its start (`began`, a server timestamp), and the time from which it
+ * re-runs (`since`, the seek's time; none for a seek to a snapshot). A record counts as
+ * processed when it was written in the current epoch: it carries the epoch's number, or it was
+ * created after the epoch began (its create time, also Firestore's). Otherwise, when it was
+ * written at or after `since`, the event is handled again, once, and its record rewritten with
+ * the current epoch's number, so a second redelivery is a no-op again. A record written before
+ * `since` stays valid: an event handled before the seek point was published before it, the
+ * seek does not deliver it again, and a late duplicate of it must still be a no-op.
  *
- * The epoch is read with the record, in the same request (the transaction's `getAll`, or the
- * commit group's lookup), so a message delivered after `eventline seek --reprocess` raised it
- * always sees the new epoch: the command raises the epoch before it seeks.
+ * Why the create time as well as the number: a run committed before its record is looked up
+ * (commit-groups.ts, "committed first") does not know the epoch and writes no number; the
+ * server's clock places it in an epoch all the same. Both times are Firestore's commit times,
+ * so no worker's clock is involved.
+ *
+ * Where the epoch is read, it is read with the record, in the same request (the transaction's
+ * `getAll`, or the commit group's lookup), so a message delivered after `eventline seek
+ * --reprocess` raised it always sees the new epoch: the command raises the epoch before it seeks.
  */
 import {
+  FieldValue,
   Timestamp,
   type DocumentReference,
   type DocumentSnapshot,
@@ -33,7 +40,12 @@ export interface ProcessingEpoch {
   epoch: number;
   /** Records of an earlier epoch written at or after this are handled again; null: all of them. */
   since: Timestamp | null;
+  /** When Firestore committed the epoch's start; records created since count in it. Null for epoch 0. */
+  began: Timestamp | null;
 }
+
+/** The epoch of a consumer that never re-ran anything. */
+export const FIRST_EPOCH: ProcessingEpoch = { epoch: 0, since: null, began: null };
 
 /** Where a consumer's epoch is kept. */
 export function consumerDocument(firestore: Firestore, consumer: string): DocumentReference {
@@ -50,12 +62,23 @@ export function consumerDocumentOf(record: DocumentReference): DocumentReference
 /** The epoch a consumer's document holds: the first one when it has none. */
 export function epochOf(consumer: DocumentSnapshot): ProcessingEpoch {
   const data = consumer.exists ? consumer.data() : undefined;
-  const epoch = data?.[EPOCH_FIELD];
+  const raw = data?.[EPOCH_FIELD];
+  const epoch = typeof raw === "number" && Number.isInteger(raw) && raw > 0 ? raw : 0;
+  if (epoch === 0) return FIRST_EPOCH;
   const since = data?.["since"];
+  const began = data?.["began"];
   return {
-    epoch: typeof epoch === "number" && Number.isInteger(epoch) && epoch > 0 ? epoch : 0,
+    epoch,
     since: since instanceof Timestamp ? since : null,
+    // An epoch begun before `began` was kept: the document's own commit time, as only
+    // beginEpoch writes it.
+    began: began instanceof Timestamp ? began : (consumer.updateTime ?? null),
   };
+}
+
+/** a ≥ b, to the nanosecond. */
+function atOrAfter(a: Timestamp, b: Timestamp): boolean {
+  return a.seconds > b.seconds || (a.seconds === b.seconds && a.nanoseconds >= b.nanoseconds);
 }
 
 /** True when `record` exists and still counts as processed in `current` (see the file comment). */
@@ -64,6 +87,8 @@ export function recordHolds(record: DocumentSnapshot, current: ProcessingEpoch):
   const data = record.data()!;
   const epoch = typeof data[EPOCH_FIELD] === "number" ? (data[EPOCH_FIELD] as number) : 0;
   if (epoch >= current.epoch) return true;
+  if (current.began !== null && record.createTime !== undefined)
+    if (atOrAfter(record.createTime, current.began)) return true;
   const processedAt = data["processedAt"];
   return (
     current.since !== null &&
@@ -84,19 +109,20 @@ export async function beginEpoch(
   reason: string,
 ): Promise<ProcessingEpoch> {
   const document = consumerDocument(firestore, consumer);
-  return firestore.runTransaction(async (tx) => {
-    const next: ProcessingEpoch = {
-      epoch: epochOf(await tx.get(document)).epoch + 1,
-      since: since === null ? null : Timestamp.fromDate(since),
-    };
+  const sinceTime = since === null ? null : Timestamp.fromDate(since);
+  await firestore.runTransaction(async (tx) => {
+    const next = epochOf(await tx.get(document)).epoch + 1;
     const startedAt = Timestamp.now();
-    tx.set(document, { [EPOCH_FIELD]: next.epoch, since: next.since, startedAt }, { merge: true });
-    tx.create(document.collection("epochs").doc(String(next.epoch)), {
-      [EPOCH_FIELD]: next.epoch,
-      since: next.since,
+    const began = FieldValue.serverTimestamp();
+    tx.set(document, { [EPOCH_FIELD]: next, since: sinceTime, startedAt, began }, { merge: true });
+    tx.create(document.collection("epochs").doc(String(next)), {
+      [EPOCH_FIELD]: next,
+      since: sinceTime,
       startedAt,
+      began,
       reason,
     });
-    return next;
   });
+  // `began` is the commit's time, which only the committed document can tell.
+  return epochOf(await document.get());
 }

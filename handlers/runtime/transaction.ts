@@ -19,6 +19,10 @@
  * - nowhere: a run without a transaction or a reader throws {@link ReadNeedsTransaction}.
  * A run that does not fit is discarded and run again in a transaction.
  *
+ * A run committed before its processed record is looked up (commit-groups.ts, "committed
+ * first") may turn out a duplicate, so it may not call an outside service: its `ctx.breaker`
+ * throws {@link OutsideCallNeedsLookup}, and it is run again after the lookup if it is new.
+ *
  * Reads never see the transaction's own writes, in Firestore or here: read what you need,
  * then write.
  */
@@ -67,6 +71,20 @@ export class ReadNeedsTransaction extends Error {
   constructor() {
     super("this handler run has no transaction to read through; the runtime runs it again in one");
     this.name = "ReadNeedsTransaction";
+  }
+}
+
+/**
+ * Thrown by `ctx.breaker(name)` in a run committed before its record is looked up: the event
+ * may already be handled, and an outside call must not be repeated for a duplicate. The runtime
+ * discards the run, looks the record up, and runs the handler again only if it is not.
+ */
+export class OutsideCallNeedsLookup extends Error {
+  constructor() {
+    super(
+      "this handler run is committed before its processed record is looked up and may not call out; the runtime looks it up and runs it again",
+    );
+    this.name = "OutsideCallNeedsLookup";
   }
 }
 
@@ -194,8 +212,23 @@ export class DeferredTransaction implements HandlerTransaction {
   private unguardable = false;
   /** Reads the handler made (or, without a transaction or a reader, tried to make). */
   reads = 0;
+  /** Outside services the handler called (or, in a run committed first, tried to): `ctx.breaker`. */
+  outsideCalls = 0;
 
-  constructor(private readonly source: Transaction | DocumentReader | undefined) {}
+  /**
+   * @param options.outsideCalls "refused" for a run committed before its record is looked up:
+   * it may be a duplicate, so it may not call out ({@link beforeOutsideCall}). Default "allowed".
+   */
+  constructor(
+    private readonly source: Transaction | DocumentReader | undefined,
+    private readonly options: { outsideCalls?: "allowed" | "refused" } = {},
+  ) {}
+
+  /** Counts an outside call, before it is made (the handler's context calls this); throws when they are refused. */
+  beforeOutsideCall(): void {
+    this.outsideCalls++;
+    if (this.options.outsideCalls === "refused") throw new OutsideCallNeedsLookup();
+  }
 
   /** The writes made so far, in order. */
   get writes(): RecordedWrite[] {

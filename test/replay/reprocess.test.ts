@@ -150,7 +150,8 @@ describe("a processing epoch from a time", () => {
     await records.doc("at").set({ processedAt: Timestamp.fromDate(since) });
     await records.doc("in-epoch-1").set({ processedAt: Timestamp.now(), epoch: 1 });
     const epoch = await beginEpoch(firestore, "epoch-from-a-time", since, "a test");
-    expect(epoch).toEqual({ epoch: 1, since: Timestamp.fromDate(since) });
+    expect(epoch).toMatchObject({ epoch: 1, since: Timestamp.fromDate(since) });
+    expect(epoch.began).toBeInstanceOf(Timestamp);
     const holds = async (id: string) => recordHolds(await records.doc(id).get(), epoch);
     expect(await holds("before")).toBe(true);
     expect(await holds("at")).toBe(false);

@@ -7,6 +7,7 @@ import {
   CommitPolicy,
   type RunReport,
   GROUPS_IN_FLIGHT,
+  LOOKUP_FIRST_AFTER_MISS,
   MAX_COMMIT_WRITES,
   packCommits,
   type CommitResult,
@@ -315,7 +316,11 @@ describe("packCommits", () => {
 
 describe("CommitPolicy", () => {
   /** A run's report: one that read nothing fits a group; `fits: false` stands for one that read what a batch cannot check. */
-  const ran = (reads: number, fitsGroup = reads === 0): RunReport => ({ reads, fitsGroup });
+  const ran = (reads: number, fitsGroup = reads === 0, outsideCalls = 0): RunReport => ({
+    reads,
+    fitsGroup,
+    outsideCalls,
+  });
   const run = async (policy: CommitPolicy, report: RunReport | undefined) => {
     const turn = await policy.begin();
     turn.end(report);
@@ -359,5 +364,52 @@ describe("CommitPolicy", () => {
     second.end(ran(0));
     fourth.end(ran(0));
     expect((await third).grouped).toBe(true);
+  });
+
+  it("commits grouped runs first while none has read or called out", async () => {
+    const policy = new CommitPolicy(2);
+    const trial = await policy.begin();
+    expect(trial.commitFirst).toBe(false);
+    trial.end(ran(0));
+    await run(policy, ran(0));
+    const turn = await policy.begin();
+    expect([turn.grouped, turn.commitFirst]).toEqual([true, true]);
+    turn.end({ ...ran(0), committedFirst: true });
+    const reading = await policy.begin();
+    expect(reading.commitFirst).toBe(true);
+    // A grouped run that read (a document it also wrote): grouped still, never committed first again.
+    reading.end({ ...ran(1, true), committedFirst: false });
+    for (let i = 0; i < LOOKUP_FIRST_AFTER_MISS + 5; i++) {
+      const next = await policy.begin();
+      expect([next.grouped, next.commitFirst]).toEqual([true, false]);
+      next.end(ran(0));
+    }
+  });
+
+  it("never commits first a handler that called an outside service, even in a transaction", async () => {
+    const policy = new CommitPolicy(2);
+    await run(policy, ran(0, true, 1));
+    for (let i = 0; i < 5; i++) {
+      const turn = await policy.begin();
+      expect(turn.commitFirst).toBe(false);
+      turn.end(ran(0));
+    }
+    expect(policy.grouped).toBe(true);
+  });
+
+  it(`looks the next ${LOOKUP_FIRST_AFTER_MISS} runs up first after a run committed first was a duplicate`, async () => {
+    const policy = new CommitPolicy(1);
+    await run(policy, ran(0));
+    const missed = await policy.begin();
+    expect(missed.commitFirst).toBe(true);
+    missed.end({ ...ran(0), committedFirst: false });
+    const modes: boolean[] = [];
+    for (let i = 0; i < LOOKUP_FIRST_AFTER_MISS + 2; i++) {
+      const turn = await policy.begin();
+      modes.push(turn.commitFirst);
+      turn.end(ran(0));
+    }
+    expect(modes.filter((first) => !first)).toHaveLength(LOOKUP_FIRST_AFTER_MISS);
+    expect(modes.slice(-2)).toEqual([true, true]);
   });
 });
