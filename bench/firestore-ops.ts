@@ -10,6 +10,9 @@
  * - commit group: the runtime's path for handlers that read nothing (CommitGroups, as the
  *   delivery pipeline drives it): the processed records of concurrent events checked in one
  *   getAll, then each event's record and document committed with those of the others;
+ * - committed first: the runtime's path once a handler has shown it neither reads nor calls
+ *   out (idempotency.ts, applyCommittedFirst): the commit group without the lookup, the
+ *   record's `create` refusing a duplicate;
  * - transaction, handler reads: apply-once for a handler that reads its document and writes
  *   it back (a projection), the record and the document read together;
  * - optimistic group: the same handler in commit groups (transaction.ts): the record looked up,
@@ -33,6 +36,7 @@ const PATTERNS = [
   "batch",
   "bulk create",
   "commit group",
+  "committed first",
   "transaction, handler reads",
   "optimistic group",
 ] as const;
@@ -124,6 +128,21 @@ async function measure(
         );
         await groups.commit({ record, recordData: { processedAt: Date.now() }, writes });
       });
+    }
+    case "committed first": {
+      const groups = new CommitGroups(firestore);
+      return pool_((i) =>
+        groups.commit({
+          record: records.doc(`d${i}`),
+          recordData: { processedAt: Date.now() },
+          writes: new DeferredTransaction(undefined).set(
+            docs.doc(`d${i}`),
+            { count: FieldValue.increment(1), i },
+            { merge: true },
+          ),
+          lookUpWhenRefused: false,
+        }),
+      );
     }
     case "transaction, handler reads":
       return pool_((i) =>
