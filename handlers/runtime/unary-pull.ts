@@ -9,6 +9,12 @@
  * Pub/Sub itself stops streaming at the limit, so the cloud keeps the streaming pull; against
  * the emulator the pull host uses this source.
  *
+ * Two pulls are in flight while there is room for both: a message published while a pull is
+ * being answered waits for the next pull, and with one pull at a time that wait is about
+ * half a pull's round trip; with two, one is nearly always waiting at the emulator. The slots
+ * a pull asks for are reserved until it returns, so the limit holds across both
+ * (bench/README.md, "Where a quiet event's time goes").
+ *
  * What the streaming client does, done here:
  * - each message is leased for `leaseSeconds` when it arrives, and the lease is renewed every
  *   third of that while the message is held, up to `maxExtensionSeconds`;
@@ -62,6 +68,8 @@ export interface UnaryPullOptions {
 const PULL_WAIT_MS = 2_000;
 /** Messages asked for in one Pull, at most. */
 const MAX_PULL_SIZE = 1_000;
+/** Pulls in flight at once, at most (see the file comment). */
+const PULLS_IN_FLIGHT = 2;
 const FLUSH_EVERY_MS = 50;
 /** Pub/Sub's longest ack deadline, in seconds. */
 const MAX_ACK_DEADLINE_SECONDS = 600;
@@ -87,7 +95,10 @@ export class UnaryPullSource {
   private readonly toNack: string[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
-  private wakePuller: (() => void) | undefined;
+  /** Slots asked for by the pulls in flight, not yet answered. */
+  private requested = 0;
+  /** Pull loops waiting for free slots. */
+  private waiting: Array<() => void> = [];
   private loop: Promise<void> | undefined;
   private readonly path: string;
 
@@ -110,13 +121,20 @@ export class UnaryPullSource {
     this.pulling = true;
     const renewEveryMs = (this.options.leaseSeconds * 1000) / 3;
     this.leaseTimer = setInterval(() => void this.renewLeases(), renewEveryMs);
-    this.loop = this.pullLoop();
+    this.loop = Promise.all(Array.from({ length: PULLS_IN_FLIGHT }, () => this.pullLoop())).then(
+      () => undefined,
+    );
+  }
+
+  /** Wakes the pull loops waiting for free slots. */
+  private wakePullers(): void {
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   /** Asks for no more messages; those held keep their leases until they are settled. */
   async stopPulling(): Promise<void> {
     this.pulling = false;
-    this.wakePuller?.();
+    this.wakePullers();
     await this.loop;
   }
 
@@ -133,35 +151,46 @@ export class UnaryPullSource {
 
   private async pullLoop(): Promise<void> {
     let backoffMs = BACKOFF_FIRST_MS;
+    // A worthwhile batch: a quarter of the slots, or all of them when there are few.
+    const worthwhile = Math.min(
+      this.options.maxMessages,
+      Math.max(1, Math.floor(this.options.maxMessages / 4)),
+    );
     while (this.pulling) {
-      const free = this.options.maxMessages - this.held.size;
-      // Ask for a worthwhile batch: wait until a quarter of the slots are free, or all of them.
-      if (
-        free <
-        Math.min(this.options.maxMessages, Math.max(1, Math.floor(this.options.maxMessages / 4)))
-      ) {
-        await new Promise<void>((resolve) => (this.wakePuller = resolve));
-        this.wakePuller = undefined;
+      const free = this.options.maxMessages - this.held.size - this.requested;
+      if (free < worthwhile) {
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
         continue;
       }
+      // Half the free slots while the other pull could take a worthwhile batch of the rest.
+      const asked = Math.min(free >= 2 * worthwhile ? Math.ceil(free / 2) : free, MAX_PULL_SIZE);
+      this.requested += asked;
+      let received: ReceivedMessage[];
       try {
-        const received = await this.pull(Math.min(free, MAX_PULL_SIZE));
-        backoffMs = BACKOFF_FIRST_MS;
-        this.receive(received);
+        received = await this.pull(asked);
       } catch (err) {
+        this.requested -= asked;
         const error = err as Error & { code?: number };
         if (!this.pulling) break;
         if (error.code !== undefined && FINAL_CODES.has(error.code)) {
           this.open = false;
           this.pulling = false;
           clearInterval(this.leaseTimer);
+          // The other loop ends too, without a second report.
+          this.wakePullers();
           this.options.onFatal(error);
           break;
         }
         this.options.onError(error);
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
         backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
+        continue;
       }
+      this.requested -= asked;
+      backoffMs = BACKOFF_FIRST_MS;
+      this.receive(received);
+      // Slots this pull reserved and did not fill are free again for the other.
+      this.wakePullers();
     }
   }
 
@@ -192,7 +221,7 @@ export class UnaryPullSource {
             : this.settle(ackId, this.toNack),
         ackWithResponse: async () => {
           if (!this.held.delete(ackId)) return;
-          this.wakePuller?.();
+          this.wakePullers();
           await this.call("acknowledge", { ackIds: [ackId] });
         },
       });
@@ -203,7 +232,7 @@ export class UnaryPullSource {
   private settle(ackId: string, queue: string[]): void {
     if (!this.held.delete(ackId)) return;
     queue.push(ackId);
-    this.wakePuller?.();
+    this.wakePullers();
     if (queue.length >= MAX_IDS_PER_CALL) void this.flush();
     else this.scheduleFlush();
   }
@@ -211,7 +240,7 @@ export class UnaryPullSource {
   /** Stops leasing the message and lets it come back once `seconds` have passed. */
   private giveBackAfter(ackId: string, seconds: number): void {
     if (!this.held.delete(ackId)) return;
-    this.wakePuller?.();
+    this.wakePullers();
     void this.modifyDeadline([ackId], Math.min(seconds, MAX_ACK_DEADLINE_SECONDS)).catch(
       (err: Error) => this.options.onError(err),
     );
