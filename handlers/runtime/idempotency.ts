@@ -40,7 +40,13 @@ import {
   type Firestore,
 } from "@google-cloud/firestore";
 import type { OutgoingMessage } from "./codec";
-import { isConflict, type CommitGroups, type RecordLookup } from "./commit-groups";
+import {
+  isConflict,
+  type CommitGroups,
+  type CommitResult,
+  type PendingRun,
+  type RecordLookup,
+} from "./commit-groups";
 import { PermanentError } from "./errors";
 import {
   consumerDocument,
@@ -357,15 +363,12 @@ export async function applyCommittedFirst(
   }
   let result;
   try {
-    result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
-      groups.commit({
-        record,
-        writes: transaction,
-        span,
-        recordData: recordData(options, FIRST_EPOCH, staged),
-        lookUpWhenRefused: false,
-      }),
-    );
+    result = await commitTraced(groups, {
+      record,
+      writes: transaction,
+      recordData: recordData(options, FIRST_EPOCH, staged),
+      lookUpWhenRefused: false,
+    });
   } catch (err) {
     if (isConflict(err)) return needsLookup;
     throw err;
@@ -392,19 +395,15 @@ async function commitInGroup(
   if (!transaction.fitsGroup) return { status: "needs-transaction" };
   const outbox = withUnpublished(snapshot, staged);
   const data = recordData(options, epoch, outbox);
-  // This event's wait for its group's commit; the group's own span links to it (commit-groups.ts).
   let result;
   try {
-    result = await inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
-      groups.commit({
-        record,
-        writes: transaction,
-        span,
-        ...(snapshot.exists
-          ? { recordData: replacing(data), replaces: snapshot.updateTime! }
-          : { recordData: data }),
-      }),
-    );
+    result = await commitTraced(groups, {
+      record,
+      writes: transaction,
+      ...(snapshot.exists
+        ? { recordData: replacing(data), replaces: snapshot.updateTime! }
+        : { recordData: data }),
+    });
   } catch (err) {
     if (transaction.reads > 0 && isConflict(err))
       return { status: "conflict", paths: transaction.readPaths };
@@ -413,6 +412,13 @@ async function commitInGroup(
   return result.status === "committed"
     ? { status: "applied", outbox, record }
     : duplicateOf(result.existing, record);
+}
+
+/** A run's commit in its group, in a span of the event's: the group's own span links to it (commit-groups.ts). */
+function commitTraced(groups: CommitGroups, run: Omit<PendingRun, "span">): Promise<CommitResult> {
+  return inSpan("firestore commit in group", firestoreSpan("commit"), (span) =>
+    groups.commit({ ...run, span }),
+  );
 }
 
 /** Clears a record's outbox once its events are published. */
