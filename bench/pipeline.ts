@@ -167,8 +167,8 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<BenchResult>
       },
     ],
     notes: [
-      "events/s: first receipt to last handled event, consumer start-up excluded; handler latency: receipt to outcome (the runtime: decode, the processed-record check, the handler, the commit; the baseline: one create).",
-      "The bench handler reads nothing, so after its first 20 runs (in transactions, the other messages waiting) the runtime commits its runs in groups of up to 100 events (handlers/runtime/commit-groups.ts); so are the runs of a handler that writes every document it reads, with optimistic reads.",
+      "events/s: first receipt to last handled event, consumer start-up excluded; handler latency: receipt to outcome (the runtime: decode, the handler, the commit with the processed record created, and a lookup of the record before the handler runs in transactions or for a duplicate; the baseline: one create).",
+      "The bench handler reads nothing and calls nothing outside, so after its first 20 runs (in transactions, the other messages waiting) the runtime commits its runs in groups of up to 100 events without looking their records up first (handlers/runtime/commit-groups.ts, committed first); the runs of a handler that writes every document it reads are grouped too, with optimistic reads, after a lookup.",
       "redeliveries: deliveries that applied nothing (redelivered duplicates and nacked attempts), summed over the consumer.",
       "The baseline does no decoding, no processed record, no archive and no dead-lettering: it is the floor of what one document per message costs.",
     ],

@@ -314,8 +314,8 @@ export async function replayBenchmark(ctx: BenchContext): Promise<BenchResult> {
     ],
     notes: [
       "events/s: the stored events over the wall time of one replay, from the call to its return (the replay's count query, its checkpoints and emptying an empty target included).",
-      "The bench handler reads nothing, so after its first 20 runs (in transactions, one at a time) the replay runs events of different flows concurrently and commits them in groups of up to 100 events; a handler that reads is replayed one event at a time.",
-      "The baseline decodes nothing, keeps no processed record and no checkpoint: the floor of what one document per stored event costs. The replay writes two documents per event (the handler's and the processed record) and reads the processed records (one getAll per group).",
+      "The bench handler reads nothing and calls nothing outside, so after its first 20 runs (in transactions, one at a time) the replay runs events of different flows concurrently and commits them in groups of up to 100 events, without looking their records up first; a handler that reads is replayed one event at a time.",
+      "The baseline decodes nothing, keeps no processed record and no checkpoint: the floor of what one document per stored event costs. The replay writes two documents per event (the handler's and the processed record); its records are read only in its first runs and for an event already replayed.",
     ],
     runs: [
       ...runs.baseline.map((r) => ({ replay: "baseline", ...r })),
