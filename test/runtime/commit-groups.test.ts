@@ -16,8 +16,7 @@ import { defineHandler } from "../../handlers/runtime/handler";
 import { processedRef, type ProcessedRecord } from "../../handlers/runtime/idempotency";
 import { DeferredTransaction } from "../../handlers/runtime/transaction";
 import { useEmulators } from "../support/emulators";
-import { testProcessor } from "../support/processor";
-import { shareRequested } from "../support/pubsub";
+import { shareDelivery, testProcessor } from "../support/processor";
 
 const emulators = useEmulators({ pubsub: false });
 const eventTypes = eventTypesFor("local");
@@ -66,16 +65,6 @@ const setUp = (groupCommitsAfter: number | false) =>
     groupCommitsAfter,
   });
 
-function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
-  const message = shareRequested(metadata, { id });
-  return {
-    messageId: randomUUID(),
-    data: message.data,
-    attributes: message.attributes,
-    deliveryAttempt: 1,
-  };
-}
-
 const countOf = async (id: string) =>
   (await emulators.firestore.collection("blind").doc(id).get()).get("count") as number | undefined;
 const recorded = async (id: string) =>
@@ -90,10 +79,10 @@ describe("commit groups", () => {
   it("commit a handler that reads nothing in groups once it has gone the set number of runs that fit a group", async () => {
     const { processor, publisher, commits } = setUp(3);
     for (let i = 0; i < 3; i++)
-      expect((await processor.process(delivery())).result).toBe("handled");
+      expect((await processor.process(shareDelivery())).result).toBe("handled");
     expect(await commits()).toEqual({ commits: 0, events: 0 });
 
-    const batch = Array.from({ length: 60 }, () => delivery());
+    const batch = Array.from({ length: 60 }, () => shareDelivery());
     const outcomes = await Promise.all(batch.map((d) => processor.process(d)));
     expect(outcomes.every((o) => o.result === "handled")).toBe(true);
     const { commits: sent, events } = await commits();
@@ -118,15 +107,15 @@ describe("commit groups", () => {
 
   it("apply an event once when it comes again, later or in the same group", async () => {
     const { processor } = setUp(0);
-    const first = delivery();
+    const first = shareDelivery();
     expect((await processor.process(first)).result).toBe("handled");
     expect((await processor.process(first)).result).toBe("duplicate");
 
-    const twice = delivery();
+    const twice = shareDelivery();
     const outcomes = await Promise.all([
       processor.process(twice),
       processor.process({ ...twice, messageId: randomUUID() }),
-      processor.process(delivery()),
+      processor.process(shareDelivery()),
     ]);
     expect(outcomes.map((o) => o.result).sort()).toEqual(["duplicate", "handled", "handled"]);
     expect(await countOf(first.attributes["ce-id"]!)).toBe(1);
@@ -135,17 +124,17 @@ describe("commit groups", () => {
 
   it("run a handler that reads a document it does not write again in a transaction, and keep the consumer on transactions after", async () => {
     const { processor, commits } = setUp(0);
-    expect((await processor.process(delivery())).result).toBe("handled");
+    expect((await processor.process(shareDelivery())).result).toBe("handled");
     expect((await commits()).commits).toBe(1);
 
-    const reading = delivery({ read: "yes" });
+    const reading = shareDelivery({ read: "yes" });
     const id = reading.attributes["ce-id"]!;
     expect((await processor.process(reading)).result).toBe("handled");
     expect(runs.get(id)).toBe(2);
     expect(await countOf(id)).toBe(1);
     expect(await recorded(id)).toBe(true);
 
-    const after = delivery();
+    const after = shareDelivery();
     expect((await processor.process(after)).result).toBe("handled");
     expect(runs.get(after.attributes["ce-id"]!)).toBe(1);
     expect((await commits()).commits).toBe(1);
@@ -154,9 +143,9 @@ describe("commit groups", () => {
   it("fail only the run whose own write is refused, and commit the rest of its group", async () => {
     await emulators.firestore.collection("unique").doc("taken").set({ by: "someone" });
     const { processor, commits } = setUp(0);
-    const refused = delivery({ create: "taken" });
+    const refused = shareDelivery({ create: "taken" });
     const others = Array.from({ length: 9 }, (_, i) =>
-      delivery({ create: `free-${randomUUID()}-${i}` }),
+      shareDelivery({ create: `free-${randomUUID()}-${i}` }),
     );
     const outcomes = await Promise.all([refused, ...others].map((d) => processor.process(d)));
     expect(outcomes[0]).toMatchObject({ action: "nack", result: "retry" });
@@ -169,7 +158,7 @@ describe("commit groups", () => {
 
   it("stay on transactions when grouping is turned off", async () => {
     const { processor, commits } = setUp(false);
-    await Promise.all(Array.from({ length: 5 }, () => processor.process(delivery())));
+    await Promise.all(Array.from({ length: 5 }, () => processor.process(shareDelivery())));
     expect(await commits()).toEqual({ commits: 0, events: 0 });
   });
 });

@@ -13,8 +13,7 @@ import { defineHandler, type RegisteredHandler } from "../../handlers/runtime/ha
 import { processedRef } from "../../handlers/runtime/idempotency";
 import { beginEpoch } from "../../handlers/runtime/processing-epoch";
 import { useEmulators } from "../support/emulators";
-import { testProcessor } from "../support/processor";
-import { shareRequested } from "../support/pubsub";
+import { shareDelivery, testProcessor } from "../support/processor";
 
 const emulators = useEmulators({ pubsub: false });
 const emailWorker = eventTypesFor("local").system.consumers.find((c) => c.name === "email-worker")!;
@@ -52,17 +51,7 @@ function pipeline(consumer: string, handler: RegisteredHandler = blindWriter) {
   }).processor;
 }
 
-function delivery(metadata: Record<string, string> = {}, id = randomUUID()) {
-  const message = shareRequested(metadata, { id });
-  return {
-    messageId: randomUUID(),
-    data: message.data,
-    attributes: message.attributes,
-    deliveryAttempt: 1,
-  };
-}
-
-const idOf = (d: ReturnType<typeof delivery>) => d.attributes["ce-id"]!;
+const idOf = (d: ReturnType<typeof shareDelivery>) => d.attributes["ce-id"]!;
 
 const countOf = async (firestore: Firestore, id: string) =>
   (await firestore.collection("applied").doc(id).get()).get("count") as number | undefined;
@@ -78,10 +67,10 @@ describe("runs committed first", () => {
   it("commit new events without looking their records up, each once; their redeliveries are duplicates", async () => {
     const processor = pipeline(`first-${randomUUID()}`);
     // The first runs decide the policy, in transactions.
-    for (const d of [delivery(), delivery()])
+    for (const d of [shareDelivery(), shareDelivery()])
       expect((await processor.process(d)).result).toBe("handled");
     const lookups = countLookups(emulators.firestore);
-    const batch = Array.from({ length: 40 }, () => delivery());
+    const batch = Array.from({ length: 40 }, () => shareDelivery());
     const outcomes = await Promise.all(batch.map((d) => processor.process(d)));
     expect(outcomes.map((o) => o.result)).toEqual(batch.map(() => "handled"));
     expect(lookups).not.toHaveBeenCalled();
@@ -98,32 +87,33 @@ describe("runs committed first", () => {
 
   it("never call an outside service for a duplicate: the run is stopped at ctx.breaker and looked up", async () => {
     const consumer = `first-${randomUUID()}`;
-    const callingOut = delivery({ callOut: "yes" });
+    const callingOut = shareDelivery({ callOut: "yes" });
     // Handled once by a process that has seen the handler call out (it never commits first).
     expect((await pipeline(consumer).process(callingOut)).result).toBe("handled");
     expect(outsideCalls.get(idOf(callingOut))).toBe(1);
     // A new process sees only read-free, call-free runs at first, and commits first.
     const fresh = pipeline(consumer);
-    for (let i = 0; i < 5; i++) expect((await fresh.process(delivery())).result).toBe("handled");
+    for (let i = 0; i < 5; i++)
+      expect((await fresh.process(shareDelivery())).result).toBe("handled");
     const redelivered = await fresh.process({ ...callingOut, messageId: randomUUID() });
     expect(redelivered.result).toBe("duplicate");
     expect(outsideCalls.get(idOf(callingOut))).toBe(1);
     expect(await countOf(emulators.firestore, idOf(callingOut))).toBe(1);
     // A new event that calls out is handled, its call made once.
-    const another = delivery({ callOut: "yes" });
+    const another = shareDelivery({ callOut: "yes" });
     expect((await fresh.process(another)).result).toBe("handled");
     expect(outsideCalls.get(idOf(another))).toBe(1);
   });
 
   it("keep epochs apart: a record committed first in an epoch holds in it, one from before is re-run once", async () => {
     const consumer = `first-${randomUUID()}`;
-    const before = delivery();
+    const before = shareDelivery();
     const processor = pipeline(consumer);
-    for (const d of [delivery(), delivery(), before])
+    for (const d of [shareDelivery(), shareDelivery(), before])
       expect((await processor.process(d)).result).toBe("handled");
     await beginEpoch(emulators.firestore, consumer, null, "a test");
     // A process that does not know the epoch commits a new event first, with no epoch number.
-    const after = delivery();
+    const after = shareDelivery();
     expect((await processor.process(after)).result).toBe("handled");
     const record = await processedRef(emulators.firestore, consumer, {
       source: after.attributes["ce-source"]!,
@@ -131,7 +121,7 @@ describe("runs committed first", () => {
     }).get();
     expect(record.get("epoch")).toBeUndefined();
     // Delivered again: `after` counts in the new epoch, `before` is handled again, once.
-    const again = async (d: ReturnType<typeof delivery>) =>
+    const again = async (d: ReturnType<typeof shareDelivery>) =>
       (await processor.process({ ...d, messageId: randomUUID() })).result;
     expect(await again(after)).toBe("duplicate");
     expect(await again(before)).toBe("handled");

@@ -12,8 +12,7 @@ import { processedRef } from "../../handlers/runtime/idempotency";
 import { DeferredTransaction } from "../../handlers/runtime/transaction";
 import { funnelProjector, cardFunnels, invitations } from "../../handlers/viral/funnel-projector";
 import { useEmulators } from "../support/emulators";
-import { testProcessor } from "../support/processor";
-import { shareRequested } from "../support/pubsub";
+import { shareDelivery, testProcessor } from "../support/processor";
 import { EventCodec } from "../../handlers/runtime/codec";
 
 const emulators = useEmulators({ pubsub: false });
@@ -50,15 +49,8 @@ function processorOf(handler: RegisteredHandler, consumer = emailWorker) {
   return { processor, grouped: async () => (await commits()).events };
 }
 
-function counterDelivery(counter: string) {
-  const message = shareRequested({ counter }, { id: randomUUID() });
-  return {
-    messageId: randomUUID(),
-    data: message.data,
-    attributes: message.attributes,
-    deliveryAttempt: 1,
-  };
-}
+/** A delivery of a new event counting on `counters/{counter}`. */
+const counterDelivery = (counter: string) => shareDelivery({ counter });
 
 const countOf = async (counter: string) =>
   (await emulators.firestore.collection("counters").doc(counter).get()).get("count") as

@@ -2,6 +2,7 @@
  * A consumer's delivery pipeline in the test's process, on the test's Firestore, with its
  * derived events captured, and the sizes of the commit groups it sent (commit-groups.ts).
  */
+import { randomUUID } from "node:crypto";
 import type { Firestore } from "@google-cloud/firestore";
 import pino from "pino";
 import { eventTypesFor } from "../../handlers/declared";
@@ -11,6 +12,7 @@ import { RuntimeMetrics } from "../../handlers/runtime/metrics";
 import { OutsideCalls } from "../../handlers/runtime/resilience";
 import type { ResolvedConsumer } from "../../infra/model/types";
 import { CapturingPublisher } from "../../handlers/testing/run-handler";
+import { shareRequested } from "./pubsub";
 
 /** A processor for `consumer` running `handler`, grouping its commits after `groupCommitsAfter` runs (false: never). */
 export function testProcessor(options: {
@@ -40,4 +42,15 @@ export function testProcessor(options: {
     return { commits: count, events: sum };
   };
   return { processor, publisher, commits };
+}
+
+/** A first delivery of a new share.requested event (`id`: its event id), as a processor receives it. */
+export function shareDelivery(metadata: Record<string, string> = {}, id = randomUUID()) {
+  const message = shareRequested(metadata, { id });
+  return {
+    messageId: randomUUID(),
+    data: message.data,
+    attributes: message.attributes,
+    deliveryAttempt: 1,
+  };
 }
