@@ -298,6 +298,7 @@ export async function launch(options: LaunchOptions): Promise<RunningRuntime> {
           logger,
           transport: config.pullTransport,
           subscription: plan.draining,
+          draining: true,
           onFatal: (error) => {
             logger.info(
               { err: error, subscription: plan.draining },

@@ -51,6 +51,11 @@ export interface PullHostOptions {
   processor: DeliveryProcessor;
   /** The subscription to pull. Default: the consumer's. */
   subscription?: string;
+  /**
+   * True for the subscription a consumer is leaving, which may be ordered where the consumer no
+   * longer is: it is pulled one request at a time (unary-pull.ts). Default false.
+   */
+  draining?: boolean;
   /** The process's one PubSub client. */
   pubsub: PubSub;
   logger: Logger;
@@ -117,6 +122,7 @@ export class PullHost {
         maxMessages,
         leaseSeconds: LEASE_SECONDS,
         maxExtensionSeconds,
+        pullsInFlight: consumer.ordering || this.options.draining === true ? 1 : 2,
         onMessage: (message) => this.receive(message),
         onError: (error) =>
           logger.warn({ err: error, subscription: name }, "pull failed; retrying"),

@@ -57,6 +57,11 @@ export interface UnaryPullOptions {
   leaseSeconds: number;
   /** How long a message's lease is renewed at most, in seconds. */
   maxExtensionSeconds: number;
+  /**
+   * Pulls in flight at once. Default 2; 1 for an ordered subscription, whose key's messages
+   * must arrive in one answer after another, not in two answers racing.
+   */
+  pullsInFlight?: number;
   onMessage(message: PulledMessage): void;
   /** A pull failed and will be retried. */
   onError(error: Error): void;
@@ -68,7 +73,7 @@ export interface UnaryPullOptions {
 const PULL_WAIT_MS = 2_000;
 /** Messages asked for in one Pull, at most. */
 const MAX_PULL_SIZE = 1_000;
-/** Pulls in flight at once, at most (see the file comment). */
+/** Pulls in flight at once, at most, by default (see the file comment). */
 const PULLS_IN_FLIGHT = 2;
 const FLUSH_EVERY_MS = 50;
 /** Pub/Sub's longest ack deadline, in seconds. */
@@ -121,7 +126,8 @@ export class UnaryPullSource {
     this.pulling = true;
     const renewEveryMs = (this.options.leaseSeconds * 1000) / 3;
     this.leaseTimer = setInterval(() => void this.renewLeases(), renewEveryMs);
-    this.loop = Promise.all(Array.from({ length: PULLS_IN_FLIGHT }, () => this.pullLoop())).then(
+    const pulls = this.options.pullsInFlight ?? PULLS_IN_FLIGHT;
+    this.loop = Promise.all(Array.from({ length: pulls }, () => this.pullLoop())).then(
       () => undefined,
     );
   }

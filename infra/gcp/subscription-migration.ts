@@ -48,8 +48,11 @@ export function pubsubModule(): typeof PubSubModule {
 }
 
 const NOT_FOUND = 5;
-/** Codes after which an acknowledgement may simply be tried again later: UNKNOWN, DEADLINE_EXCEEDED, UNAVAILABLE. */
-const TRANSIENT = new Set([2, 4, 14]);
+/**
+ * Codes after which a pull or an acknowledgement may simply be tried again later: CANCELLED
+ * (a call cancelled, not refused), UNKNOWN, DEADLINE_EXCEEDED, UNAVAILABLE.
+ */
+const TRANSIENT = new Set([1, 2, 4, 14]);
 const DEADLINE_EXCEEDED = 4;
 /** How long one of the retirement's pulls waits for messages. */
 const PULL_WAIT_MS = 2_000;
