@@ -122,7 +122,8 @@ export class PullHost {
         maxMessages,
         leaseSeconds: LEASE_SECONDS,
         maxExtensionSeconds,
-        pullsInFlight: consumer.ordering || this.options.draining === true ? 1 : 2,
+        // One request at a time where a key's order matters; else the source's default.
+        ...((consumer.ordering || this.options.draining === true) && { pullsInFlight: 1 }),
         onMessage: (message) => this.receive(message),
         onError: (error) =>
           logger.warn({ err: error, subscription: name }, "pull failed; retrying"),
