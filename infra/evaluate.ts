@@ -54,8 +54,11 @@ export interface EvaluateOptions {
   stack: string;
   /** Config by full key (`gcp:project`) over the stack file's; `undefined` removes a key. */
   config?: Record<string, string | undefined>;
-  /** A module path exporting the program function as infra/index.ts does; default infra/index.ts. */
-  program?: string;
+  /**
+   * The program: a module path exporting the program function as infra/index.ts does, or the
+   * function itself; default infra/index.ts.
+   */
+  program?: string | Program;
   /** A declaration to deploy instead of infra/system.ts (passed to the program). */
   system?: SystemSpec;
   /**
@@ -74,7 +77,7 @@ export interface EvaluateOptions {
 }
 
 /** The shape of infra/index.ts: one function whose result is the stack outputs. */
-type Program = (options?: { system?: SystemSpec }) => Promise<Record<string, unknown>>;
+export type Program = (options?: { system?: SystemSpec }) => Promise<Record<string, unknown>>;
 
 /** The project number the mocks give the project (it names Google's service agents). */
 export const MOCK_PROJECT_NUMBER = "123456789012";
@@ -347,17 +350,7 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
   recordRegistrations(resources);
 
-  const path =
-    options.program === undefined
-      ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js")
-      : options.program;
-  const loaded = (await loadModule(isAbsolute(path) ? path : resolve(path))) as
-    { default?: Program } | Program;
-  const program = typeof loaded === "function" ? loaded : loaded.default;
-  if (typeof program !== "function")
-    throw new Error(
-      `evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`,
-    );
+  const program = await loadProgram(options.program);
 
   const restoreStacks =
     options.pulumiStacks === true ? () => undefined : withoutPulumiStackCaptures();
@@ -379,13 +372,27 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
 }
 
 /**
+ * The SDK module that tags every RPC promise with a stack for its leak report. Its functions are
+ * called through the module object (`debuggable_1.debuggablePromise(…)`), so replacing the
+ * export reaches every caller.
+ */
+interface DebuggableModule {
+  debuggablePromise: (promise: Promise<unknown>, context: unknown) => Promise<unknown>;
+}
+const debuggable = createRequire(__filename)(
+  "@pulumi/pulumi/runtime/debuggable",
+) as Partial<DebuggableModule>;
+
+/**
  * Makes the stacks Pulumi captures for its own diagnostics free while the program runs under
  * mocks. The SDK reads `new Error().stack` for every resource (its source position, at
- * unlimited depth) and every RPC promise (for leak reports); formatting those stacks, mapped
- * through the TypeScript source maps, took half the evaluation's time (bench/README.md,
- * "Program evaluation"), and under mocks nothing reads them. Those are errors without a
- * message, which get an empty stack; any other error keeps its stack, formatted as Node
- * does. @returns what puts the previous formatter back.
+ * unlimited depth) and every RPC promise (for leak reports), and under mocks nothing reads
+ * them. Two costs, each measured (bench/README.md, "Program evaluation"):
+ * - formatting those stacks through the TypeScript source maps: such errors, without a
+ *   message, get an empty stack;
+ * - capturing the promises' stacks at all: a promise is tagged with no frames.
+ * Any other error keeps its stack, captured and formatted as Node does.
+ * @returns what puts the previous formatter and promise tagging back.
  */
 function withoutPulumiStackCaptures(): () => void {
   const previous = Error.prepareStackTrace;
@@ -394,9 +401,56 @@ function withoutPulumiStackCaptures(): () => void {
     if (previous !== undefined) return previous(error, frames);
     return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
   };
+  const tag = debuggable.debuggablePromise;
+  if (typeof tag === "function")
+    debuggable.debuggablePromise = (promise, context) => {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        return tag(promise, context);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    };
   return () => {
     Error.prepareStackTrace = previous;
+    if (typeof tag === "function") debuggable.debuggablePromise = tag;
   };
+}
+
+/** The program function: `program` itself, or what its module (default infra/index.ts) exports. */
+async function loadProgram(program: string | Program | undefined): Promise<Program> {
+  if (typeof program === "function") return program;
+  const path =
+    program === undefined
+      ? join(__dirname, existsSync(join(__dirname, "index.ts")) ? "index.ts" : "index.js")
+      : program;
+  const loaded = (await loadModule(isAbsolute(path) ? path : resolve(path))) as
+    { default?: Program } | Program;
+  const exported = typeof loaded === "function" ? loaded : loaded.default;
+  if (typeof exported !== "function")
+    throw new Error(
+      `evaluateProgram: ${path} does not export the program function (export = async (options) => outputs)`,
+    );
+  return exported;
+}
+
+/**
+ * The arguments Pulumi.yaml has the CLI give `node` when it runs the program
+ * (`runtime.options.nodeargs`), split as a shell would split plain words; none when it sets
+ * none. The benchmark evaluates with them, so it measures the runtime a real preview uses.
+ */
+export function programNodeArgs(root: string = REPO_ROOT): string[] {
+  const runtime = readYaml(join(root, "Pulumi.yaml"))["runtime"];
+  const options =
+    runtime !== null && typeof runtime === "object"
+      ? (runtime as { options?: { nodeargs?: unknown } }).options
+      : undefined;
+  const nodeargs = options?.nodeargs;
+  if (nodeargs === undefined) return [];
+  if (typeof nodeargs !== "string")
+    throw new Error("Pulumi.yaml: runtime.options.nodeargs must be a string of node arguments");
+  return nodeargs.split(/\s+/).filter((word) => word !== "");
 }
 
 /**
