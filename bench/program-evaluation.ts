@@ -10,14 +10,21 @@
  * Pulumi captures a stack trace for every resource and RPC promise; with source maps on (as
  * tsx and ts-node run TypeScript) each is mapped back to the .ts sources, which is a large
  * share of the time. `--source-maps off` measures the program without that cost. The
- * evaluation under mocks leaves those stacks unformatted (infra/evaluate.ts); every run is
- * paired with a baseline run that formats them, as a real `pulumi preview` does, alternating.
+ * evaluation under mocks leaves those stacks out (infra/evaluate.ts); every run is paired with
+ * a baseline run that formats them, as a real `pulumi preview` does, and with a floor run: a
+ * program registering as many bare resources (a topic with a name and a label each), which is
+ * Pulumi's own cost per resource, whatever the program. The three alternate.
+ *
+ * `npm run bench` runs it with the node arguments Pulumi.yaml gives a real run
+ * (runtime.options.nodeargs); the result records the arguments it ran with, and a run without
+ * them is recorded apart (…-without-nodeargs.json).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { evaluateProgram } from "../infra/evaluate";
+import * as gcp from "@pulumi/gcp";
+import { type Program, evaluateProgram, programNodeArgs } from "../infra/evaluate";
 import type { ConsumerSpec, HandlerContract, SystemSpec, TopicSpec } from "../infra/model/types";
 import { system } from "../infra/system";
 
@@ -55,6 +62,22 @@ function syntheticSystem(count: number): SystemSpec {
   return { topics, handlers, consumers };
 }
 
+/** `count` bare topics, one name and one label each: what any program pays Pulumi per resource. */
+function bareResources(count: number): Program {
+  return async () => {
+    for (let index = 0; index < count; index++)
+      new gcp.pubsub.Topic(`bare-${index}`, { name: `bare-${index}`, labels: { owner: "bench" } });
+    return {};
+  };
+}
+
+interface Spread {
+  runsMs: number[];
+  minMs: number;
+  medianMs: number;
+  maxMs: number;
+}
+
 interface SizeResult {
   consumers: number;
   /** Declared consumers plus one archiver per topic. */
@@ -65,9 +88,13 @@ interface SizeResult {
   medianMs: number;
   maxMs: number;
   /** The same evaluations with Pulumi's stacks formatted (`pulumiStacks: true`). */
-  baseline: { runsMs: number[]; minMs: number; medianMs: number; maxMs: number };
+  baseline: Spread;
   /** medianMs / baseline.medianMs. */
   ratioToBaseline: number;
+  /** As many bare resources, evaluated the same way. */
+  floor: Spread;
+  /** medianMs / floor.medianMs. */
+  ratioToFloor: number;
   /** Median milliseconds per declared consumer. */
   msPerConsumer: number;
   /** msPerConsumer relative to the smallest size: 1.0 means linear growth. */
@@ -80,19 +107,39 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+const spread = (runsMs: number[]): Spread => ({
+  runsMs: runsMs.map((ms) => round(ms)),
+  minMs: round(Math.min(...runsMs)),
+  medianMs: round(median(runsMs)),
+  maxMs: round(Math.max(...runsMs)),
+});
+const listed = (runsMs: number[]): string => runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ");
 
 async function main(): Promise<void> {
   process.setSourceMapsEnabled(sourceMaps);
+  // Node's own flags, not the loaders tsx adds: Pulumi.yaml's nodeargs under `npm run bench`.
+  const loaders = new Set(["--import", "--require", "-r", "--loader"]);
+  const nodeArgs = process.execArgv.filter(
+    (arg, index, all) => !loaders.has(arg) && !loaders.has(all[index - 1] ?? ""),
+  );
+  const declared = programNodeArgs();
+  const asDeclared = declared.every((arg) => nodeArgs.includes(arg));
+  if (!asDeclared)
+    process.stderr.write(
+      `  note: Pulumi.yaml runs the program with ${declared.join(" ")}; this run has ${nodeArgs.join(" ") || "none"}\n`,
+    );
   // The machine may be shared: its load says how far to trust the numbers.
   const loadAtStart = loadavg()[0]!;
   // One evaluation first, so module loading and JIT warm-up are not charged to the first size.
   await evaluateProgram({ stack: "dev", system: syntheticSystem(sizes[0]!) });
+  await evaluateProgram({ stack: "dev", program: bareResources(100) });
 
   const results: SizeResult[] = [];
   for (const consumers of sizes) {
     const spec = syntheticSystem(consumers);
     const runsMs: number[] = [];
     const baselineMs: number[] = [];
+    const floorMs: number[] = [];
     let resources = 0;
     for (let run = 0; run < runs; run++) {
       for (const pulumiStacks of [true, false]) {
@@ -101,28 +148,25 @@ async function main(): Promise<void> {
         (pulumiStacks ? baselineMs : runsMs).push(performance.now() - start);
         resources = evaluation.resources.length;
       }
+      const start = performance.now();
+      await evaluateProgram({ stack: "dev", program: bareResources(resources) });
+      floorMs.push(performance.now() - start);
     }
     const medianMs = median(runsMs);
     results.push({
       consumers,
       resolvedConsumers: consumers + Object.values(spec.topics).length,
       resources,
-      runsMs: runsMs.map((ms) => round(ms)),
-      minMs: round(Math.min(...runsMs)),
-      medianMs: round(medianMs),
-      maxMs: round(Math.max(...runsMs)),
+      ...spread(runsMs),
       msPerConsumer: round(medianMs / consumers, 2),
       perConsumerRatio: 0,
-      baseline: {
-        runsMs: baselineMs.map((ms) => round(ms)),
-        minMs: round(Math.min(...baselineMs)),
-        medianMs: round(median(baselineMs)),
-        maxMs: round(Math.max(...baselineMs)),
-      },
+      baseline: spread(baselineMs),
       ratioToBaseline: round(medianMs / median(baselineMs), 2),
+      floor: spread(floorMs),
+      ratioToFloor: round(medianMs / median(floorMs), 2),
     });
     process.stderr.write(
-      `  ${consumers} consumers: ${runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ")} (baseline ${baselineMs.map((ms) => `${Math.round(ms)} ms`).join(", ")})\n`,
+      `  ${consumers} consumers: ${listed(runsMs)} (baseline ${listed(baselineMs)}; ${resources} bare resources ${listed(floorMs)})\n`,
     );
   }
   const base = results[0]!.msPerConsumer;
@@ -134,11 +178,11 @@ async function main(): Promise<void> {
     runs,
   );
   console.log(
-    "consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first  baseline median ms  x baseline",
+    "consumers  resources     min ms  median ms     max ms  ms/consumer  ratio vs first  baseline median ms  x baseline  floor median ms  x floor",
   );
   for (const r of results) {
     console.log(
-      `${String(r.consumers).padStart(9)}  ${String(r.resources).padStart(9)}  ${String(r.minMs).padStart(9)}  ${String(r.medianMs).padStart(9)}  ${String(r.maxMs).padStart(9)}  ${String(r.msPerConsumer).padStart(11)}  ${String(r.perConsumerRatio).padStart(14)}  ${String(r.baseline.medianMs).padStart(18)}  ${String(r.ratioToBaseline).padStart(10)}`,
+      `${String(r.consumers).padStart(9)}  ${String(r.resources).padStart(9)}  ${String(r.minMs).padStart(9)}  ${String(r.medianMs).padStart(9)}  ${String(r.maxMs).padStart(9)}  ${String(r.msPerConsumer).padStart(11)}  ${String(r.perConsumerRatio).padStart(14)}  ${String(r.baseline.medianMs).padStart(18)}  ${String(r.ratioToBaseline).padStart(10)}  ${String(r.floor.medianMs).padStart(15)}  ${String(r.ratioToFloor).padStart(7)}`,
     );
   }
 
@@ -147,7 +191,7 @@ async function main(): Promise<void> {
   mkdirSync(directory, { recursive: true });
   const file = join(
     directory,
-    `${date}-program-evaluation${sourceMaps ? "" : "-no-source-maps"}.json`,
+    `${date}-program-evaluation${sourceMaps ? "" : "-no-source-maps"}${asDeclared ? "" : "-without-nodeargs"}.json`,
   );
   const machine = {
     node: process.version,
@@ -158,7 +202,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ benchmark: "program-evaluation", date, stack: "dev", sourceMaps, runs, machine, results }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: "program-evaluation", date, stack: "dev", sourceMaps, nodeArgs, runs, machine, results }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }

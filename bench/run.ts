@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { programNodeArgs } from "../infra/evaluate";
 import { e2eLatencyBenchmark } from "./e2e-latency";
 import { firestoreOpsBenchmark } from "./firestore-ops";
 import { flowControlBenchmark } from "./flow-control";
@@ -25,7 +26,10 @@ import { load1 } from "./support/machine";
 import { plainTable } from "./support/report";
 import { RESULTS_DIR, programEvaluationTable } from "./support/results";
 
-/** Runs bench/program-evaluation.ts as its author wrote it, then prints its newest result. */
+/**
+ * Runs bench/program-evaluation.ts as its author wrote it, with the node arguments Pulumi.yaml
+ * gives the program, then prints its newest result.
+ */
 async function programEvaluation(
   options: DriverOptions,
   say: (line: string) => void,
@@ -39,7 +43,14 @@ async function programEvaluation(
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "bench/program-evaluation.ts", "--runs", String(options.runs)],
+      [
+        ...programNodeArgs(),
+        "--import",
+        "tsx",
+        "bench/program-evaluation.ts",
+        "--runs",
+        String(options.runs),
+      ],
       { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] },
     );
     child.once("exit", (exitCode) => resolve(exitCode));

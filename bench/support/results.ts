@@ -58,6 +58,8 @@ export function latestResultFile(benchmark: string, directory = RESULTS_DIR): st
 interface ProgramEvaluationFile {
   date: string;
   sourceMaps: boolean;
+  /** Node's flags in the run (Pulumi.yaml's nodeargs under `npm run bench`); absent before 12-08. */
+  nodeArgs?: string[];
   runs: number;
   machine: { loadAverage1m?: { start: number; end: number } };
   results: {
@@ -72,6 +74,10 @@ interface ProgramEvaluationFile {
     baseline?: { minMs: number; medianMs: number; maxMs: number };
     /** medianMs / baseline.medianMs. */
     ratioToBaseline?: number;
+    /** As many bare resources (a topic with a name and a label each): Pulumi's own cost. */
+    floor?: { minMs: number; medianMs: number; maxMs: number };
+    /** medianMs / floor.medianMs. */
+    ratioToFloor?: number;
   }[];
 }
 
@@ -86,6 +92,8 @@ export function programEvaluationTable(data: ProgramEvaluationFile): Table {
       "per-consumer × 50-consumer case",
       "baseline (Pulumi's stacks formatted) ms min/med/max",
       "× baseline (median)",
+      "as many bare resources ms min/med/max",
+      "× bare (median)",
     ],
     rows: data.results.map((r) => [
       r.consumers,
@@ -97,6 +105,10 @@ export function programEvaluationTable(data: ProgramEvaluationFile): Table {
         ? "not run"
         : `${r.baseline.minMs} / ${r.baseline.medianMs} / ${r.baseline.maxMs}`,
       r.ratioToBaseline?.toFixed(2) ?? "-",
+      r.floor === undefined
+        ? "not run"
+        : `${r.floor.minMs} / ${r.floor.medianMs} / ${r.floor.maxMs}`,
+      r.ratioToFloor?.toFixed(2) ?? "-",
     ]),
   };
 }
@@ -109,7 +121,7 @@ function section(name: string, directory: string, file: string): string {
     return [
       `### Program evaluation under mocks (${name}; source maps ${p.sourceMaps ? "on" : "off"}, ${p.runs} runs)`,
       "",
-      `\`${file}\` · load average ${load ? `${load.start} → ${load.end}` : "not recorded"}`,
+      `\`${file}\` · load average ${load ? `${load.start} → ${load.end}` : "not recorded"} · node arguments: ${p.nodeArgs === undefined ? "not recorded" : p.nodeArgs.join(" ") || "none"}`,
       "",
       markdownTable(programEvaluationTable(p)),
     ].join("\n");
