@@ -3,13 +3,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventTypesFor } from "../../handlers/declared";
 import { DEAD_LETTER_ATTRIBUTES as DL } from "../../handlers/runtime/dead-letter";
 import { eventKey } from "../../handlers/runtime/idempotency";
+import type { DeliveryProcessor } from "../../handlers/runtime/delivery";
 import type { RunningRuntime } from "../../handlers/runtime/launcher";
+import { createLogger } from "../../handlers/runtime/logger";
+import { PullHost } from "../../handlers/runtime/pull-host";
 import { provision } from "../../tools/local/provision";
 import { useEmulators } from "../support/emulators";
 import { launchLocalConsumer } from "../support/runtime";
 import {
   codec,
   collect,
+  countingPulls,
   publishRaw,
   shareRequested,
   subscriptionOf,
@@ -293,3 +297,42 @@ describe.each(["unary", "streaming"] as const)(
     });
   },
 );
+
+describe("the pulls the host keeps waiting on an idle subscription (unary pull)", () => {
+  /**
+   * A host on consumer `name`'s subscription, with nothing to deliver: the processor is never
+   * called, so only its consumer is given.
+   */
+  async function mostPullsAtOnce(name: string, draining: boolean): Promise<number> {
+    const consumer = system.consumers.find((c) => c.name === name)!;
+    const pulls = countingPulls(emulators.pubsub);
+    const host = new PullHost({
+      processor: { consumer } as DeliveryProcessor,
+      pubsub: pulls.pubsub,
+      logger: createLogger({ level: "silent" }),
+      transport: "unary",
+      draining,
+    });
+    host.start();
+    try {
+      await new Promise((done) => setTimeout(done, 300));
+      return pulls.most();
+    } finally {
+      await host.stop();
+    }
+  }
+
+  it("keeps two where order does not matter", async () => {
+    expect(system.consumers.find((c) => c.name === "email-worker")!.ordering).toBe(false);
+    expect(await mostPullsAtOnce("email-worker", false)).toBe(2);
+  });
+
+  it("keeps one on an ordered subscription, so a key's messages come in one answer after another", async () => {
+    expect(system.consumers.find((c) => c.name === "funnel-projector")!.ordering).toBe(true);
+    expect(await mostPullsAtOnce("funnel-projector", false)).toBe(1);
+  });
+
+  it("keeps one on a subscription being drained, which may be the ordered one a consumer leaves", async () => {
+    expect(await mostPullsAtOnce("email-worker", true)).toBe(1);
+  });
+});

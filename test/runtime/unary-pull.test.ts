@@ -6,7 +6,7 @@ import {
   type UnaryPullOptions,
 } from "../../handlers/runtime/unary-pull";
 import { useEmulators } from "../support/emulators";
-import { waitFor } from "../support/pubsub";
+import { countingPulls, waitFor } from "../support/pubsub";
 
 const emulators = useEmulators();
 
@@ -68,34 +68,16 @@ describe("the unary pull source", { timeout: 60_000 }, () => {
 
   it("keeps two pulls waiting on an idle subscription, asking for half the free slots each, and takes a message as it is published", async () => {
     const name = await backlog(0);
-    const asked: number[] = [];
-    let inFlight = 0;
-    let most = 0;
-    const pubsub = emulators.pubsub;
-    const request = pubsub.request.bind(pubsub);
-    // Counts the Pull calls in flight on the source's own client.
-    const counting = Object.create(pubsub) as typeof pubsub;
-    counting.request = ((
-      config: Parameters<typeof request>[0],
-      callback: (...args: unknown[]) => void,
-    ) => {
-      if (config.method !== "pull") return request(config, callback as never);
-      asked.push((config.reqOpts as { maxMessages: number }).maxMessages);
-      most = Math.max(most, ++inFlight);
-      return request(config, ((...args: unknown[]) => {
-        inFlight--;
-        callback(...args);
-      }) as never);
-    }) as typeof pubsub.request;
-    const { pull, received } = source(name, { pubsub: counting, maxMessages: 40 });
+    const pulls = countingPulls(emulators.pubsub);
+    const { pull, received } = source(name, { pubsub: pulls.pubsub, maxMessages: 40 });
     try {
       await sleep(300);
-      expect(most).toBe(2);
-      expect(asked.slice(0, 2)).toEqual([20, 10]);
+      expect(pulls.most()).toBe(2);
+      expect(pulls.asked.slice(0, 2)).toEqual([20, 10]);
       await emulators.pubsub.topic(name).publishMessage({ data: Buffer.from("now") });
       await waitFor(() => received.length === 1, "the published message");
       expect(received[0]!.data.toString()).toBe("now");
-      expect(most).toBe(2);
+      expect(pulls.most()).toBe(2);
     } finally {
       await pull.close();
     }

@@ -109,3 +109,35 @@ export async function collect(
   }
   return found;
 }
+
+/** What {@link countingPulls} has seen. */
+export interface PullCount {
+  /** A client that sends everything through `pubsub`, counting its Pull calls. */
+  pubsub: PubSub;
+  /** The maxMessages each Pull asked for, in order. */
+  asked: number[];
+  /** The most Pull calls that were in flight at once. */
+  most(): number;
+}
+
+/** Wraps `pubsub` so that the Pull calls made through it are counted as they go and return. */
+export function countingPulls(pubsub: PubSub): PullCount {
+  const asked: number[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const request = pubsub.request.bind(pubsub);
+  const counting = Object.create(pubsub) as PubSub;
+  counting.request = ((
+    config: Parameters<typeof request>[0],
+    callback: (...args: unknown[]) => void,
+  ) => {
+    if (config.method !== "pull") return request(config, callback as never);
+    asked.push((config.reqOpts as { maxMessages: number }).maxMessages);
+    most = Math.max(most, ++inFlight);
+    return request(config, ((...args: unknown[]) => {
+      inFlight--;
+      callback(...args);
+    }) as never);
+  }) as PubSub["request"];
+  return { pubsub: counting, asked, most: () => most };
+}
