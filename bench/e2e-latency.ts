@@ -5,11 +5,13 @@
  * (bare server → raw publish → hand-written pull → create → ack), runs alternating. Each
  * request carries its own ce-id, which both stacks keep as the event id, so the client's send
  * time and the worker's completion time join on it. The archiver runs beside the Eventline
- * worker, as it does in production.
+ * worker, as it does in production. A third stack in each round, Eventline without its
+ * archiver, measures what storing every event costs the worker's latency on a shared machine;
+ * the targets are the one with the archiver.
  */
 import { randomUUID } from "node:crypto";
 import { consumerDefaults } from "../infra/model/defaults";
-import { begin, complete, inProject, interleaved, type BenchContext } from "./support/context";
+import { begin, complete, inProject, type BenchContext } from "./support/context";
 import { startConsumer, type ConsumerKind } from "./support/consumer-run";
 import { ARCHIVER_CONSUMER, WORKER_CONSUMER } from "./support/events";
 import { shareBody, shareHeaders, startGatewayChild, type GatewayKind } from "./support/gateways";
@@ -32,22 +34,27 @@ interface LatencyRun {
   maxMs: number;
   /** Inside the worker: each delivery's receipt to its outcome (warm-up included), p50, ms. */
   workerP50Ms: number;
+  /** The same, p99. */
+  workerP99Ms: number;
 }
+
+/** The stacks a round runs, in order: the baseline, Eventline, Eventline without its archiver. */
+type Stack = GatewayKind | "eventline-unarchived";
 
 async function pass(
   ctx: BenchContext,
-  kind: GatewayKind,
+  stack: Stack,
   perSecond: number,
   seconds: number,
 ): Promise<LatencyRun> {
+  const kind: GatewayKind = stack === "baseline" ? "baseline" : "eventline";
+  const archive = stack === "eventline";
   return inProject(ctx, "e2e", async (project) => {
     const consumer: ConsumerKind =
       kind === "eventline"
-        ? { kind: "eventline", maxMessages: consumerDefaults.gke.maxMessages, archive: true }
+        ? { kind: "eventline", maxMessages: consumerDefaults.gke.maxMessages, archive }
         : { kind: "baseline" };
-    await project.provision(
-      kind === "eventline" ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER],
-    );
+    await project.provision(archive ? [WORKER_CONSUMER, ARCHIVER_CONSUMER] : [WORKER_CONSUMER]);
     const { worker, archiver } = startConsumer(project, consumer, {
       BENCH_RECORD_COMPLETIONS: "1",
     });
@@ -81,6 +88,7 @@ async function pass(
         if (done !== undefined) latencies.push(done - load.sentAt.get(id)!);
       }
       const p = percentiles(latencies);
+      const inWorker = percentiles(latenciesMs);
       return {
         sent: total,
         accepted,
@@ -89,7 +97,8 @@ async function pass(
         p50Ms: round(p.p50, 2),
         p99Ms: round(p.p99, 2),
         maxMs: round(p.max, 1),
-        workerP50Ms: round(percentiles(latenciesMs).p50, 2),
+        workerP50Ms: round(inWorker.p50, 2),
+        workerP99Ms: round(inWorker.p99, 2),
       };
     } finally {
       await Promise.all(children.map((child) => child.stop()));
@@ -102,13 +111,18 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
   const perSecond = ctx.smoke ? 100 : 500;
   const seconds = ctx.smoke ? 5 : 30;
   ctx.say(
-    `e2e-latency: ${ctx.runs} × (baseline, Eventline) at ${perSecond} events/s for ${seconds} s…`,
+    `e2e-latency: ${ctx.runs} × (baseline, Eventline, Eventline without its archiver) at ${perSecond} events/s for ${seconds} s…`,
   );
-  const runs = await interleaved(
-    ctx.runs,
-    () => pass(ctx, "baseline", perSecond, seconds),
-    () => pass(ctx, "eventline", perSecond, seconds),
-  );
+  const runs = {
+    baseline: [] as LatencyRun[],
+    candidate: [] as LatencyRun[],
+    unarchived: [] as LatencyRun[],
+  };
+  for (let run = 0; run < ctx.runs; run++) {
+    runs.baseline.push(await pass(ctx, "baseline", perSecond, seconds));
+    runs.candidate.push(await pass(ctx, "eventline", perSecond, seconds));
+    runs.unarchived.push(await pass(ctx, "eventline-unarchived", perSecond, seconds));
+  }
   const row = (
     label: string,
     list: LatencyRun[],
@@ -144,6 +158,12 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
           2,
         ),
       ),
+      formatSpread(
+        spread(
+          list.map((r) => r.workerP99Ms),
+          2,
+        ),
+      ),
       base
         ? `${ratio(p50.median, base.p50).toFixed(2)} / ${ratio(p99.median, base.p99).toFixed(2)}`
         : "1.00",
@@ -170,7 +190,15 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
       2,
     ).median,
   };
-  const missing = Math.max(...runs.candidate.map((r) => r.missing));
+  const missing = Math.max(...[...runs.candidate, ...runs.unarchived].map((r) => r.missing));
+  /** Each round's ratio to that round's baseline, min / median / max. */
+  const perRound = (list: LatencyRun[], key: "p50Ms" | "p99Ms"): string =>
+    formatSpread(
+      spread(
+        list.map((r, index) => ratio(r[key], runs.baseline[index]![key])),
+        2,
+      ),
+    );
   return complete(ctx, started, {
     benchmark: "e2e-latency",
     title: `End-to-end latency: ${perSecond} events/s for ${seconds} s, request sent → handler done`,
@@ -188,12 +216,18 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
         "p99 ms",
         "max ms",
         "in the worker p50 ms",
+        "in the worker p99 ms",
         "× baseline p50 / p99",
         "accepted, never handled",
       ],
       rows: [
         row("baseline: bare server → raw pull → create → ack", runs.baseline),
         row("Eventline: gateway → email-worker (+ archiver)", runs.candidate, base),
+        row(
+          "Eventline without its archiver (not a target: what archiving costs)",
+          runs.unarchived,
+          base,
+        ),
       ],
     },
     targets: [
@@ -217,10 +251,12 @@ export async function e2eLatencyBenchmark(ctx: BenchContext): Promise<BenchResul
     notes: [
       "Handler done: the worker's outcome for the event (the runtime: its writes committed, in a transaction or a commit group; the baseline: create returned).",
       "In the worker: from a delivery's receipt to its outcome, over every delivery of the run (warm-up included); the rest of the end-to-end time is the front door, the publish and the wait for a pull.",
+      `Per round, × that round's baseline (min / median / max): Eventline p50 ${perRound(runs.candidate, "p50Ms")}, p99 ${perRound(runs.candidate, "p99Ms")}; without its archiver p50 ${perRound(runs.unarchived, "p50Ms")}, p99 ${perRound(runs.unarchived, "p99Ms")}.`,
     ],
     runs: [
       ...runs.baseline.map((r) => ({ stack: "baseline", ...r })),
       ...runs.candidate.map((r) => ({ stack: "eventline", ...r })),
+      ...runs.unarchived.map((r) => ({ stack: "eventline-unarchived", ...r })),
     ],
   });
 }
