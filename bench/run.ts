@@ -17,6 +17,7 @@ import { gatewayBenchmark } from "./gateway";
 import { memoryBenchmark } from "./memory";
 import { pipelineBenchmark } from "./pipeline";
 import { publishOpsBenchmark } from "./publish-ops";
+import { pullOpsBenchmark } from "./pull-ops";
 import { replayBenchmark } from "./replay";
 import { seedBurstBenchmark } from "./seed-burst";
 import { tracingBenchmark } from "./tracing";
@@ -76,6 +77,7 @@ const entries: Entry[] = [
   { name: "flow-control", run: flowControlBenchmark },
   { name: "firestore-ops", run: firestoreOpsBenchmark },
   { name: "publish-ops", run: publishOpsBenchmark },
+  { name: "pull-ops", run: pullOpsBenchmark },
   { name: "e2e-latency", run: e2eLatencyBenchmark },
   { name: "memory", run: memoryBenchmark },
   { name: "seed-burst", run: seedBurstBenchmark },

@@ -19,6 +19,7 @@ const END = "<!-- bench-results:end -->";
 const ORDER = [
   "gateway",
   "publish-ops",
+  "pull-ops",
   "pipeline",
   "flow-control",
   "firestore-ops",
