@@ -374,14 +374,22 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
 /**
  * The SDK module that tags every RPC promise with a stack for its leak report. Its functions are
  * called through the module object (`debuggable_1.debuggablePromise(…)`), so replacing the
- * export reaches every caller.
+ * export reaches every caller. An internal path: should an SDK release move it, the evaluation
+ * goes on without the replacement, only slower.
  */
 interface DebuggableModule {
   debuggablePromise: (promise: Promise<unknown>, context: unknown) => Promise<unknown>;
 }
-const debuggable = createRequire(__filename)(
-  "@pulumi/pulumi/runtime/debuggable",
-) as Partial<DebuggableModule>;
+function debuggableModule(): Partial<DebuggableModule> {
+  try {
+    return createRequire(__filename)(
+      "@pulumi/pulumi/runtime/debuggable",
+    ) as Partial<DebuggableModule>;
+  } catch {
+    return {};
+  }
+}
+const debuggable = debuggableModule();
 
 /**
  * Makes the stacks Pulumi captures for its own diagnostics free while the program runs under
