@@ -91,6 +91,17 @@ const codeOf = (err: unknown): number | undefined => (err as { code?: number } |
 
 /** True when a commit was refused for the state of a document it writes, not for the service's. */
 export const isConflict = (err: unknown): boolean => CONFLICTS.has(codeOf(err) ?? -1);
+
+/**
+ * True when a grouped run's commit was refused because a document it read changed since: run
+ * again, it may commit. ALREADY_EXISTS is such a refusal only when the run writes a document it
+ * read as absent; otherwise it came from a create of a document the run did not read absent,
+ * which fails however often the run is retried: the run's failure, as in a transaction.
+ */
+export function isReadConflict(err: unknown, run: DeferredTransaction): boolean {
+  if (run.reads === 0 || !isConflict(err)) return false;
+  return codeOf(err) !== ALREADY_EXISTS || run.writesWhatItReadAbsent;
+}
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** One handler run waiting to be committed: its writes, and its processed record to create. */

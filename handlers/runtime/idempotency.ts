@@ -42,6 +42,7 @@ import {
 import type { OutgoingMessage } from "./codec";
 import {
   isConflict,
+  isReadConflict,
   type CommitGroups,
   type CommitResult,
   type PendingRun,
@@ -405,7 +406,7 @@ async function commitInGroup(
         : { recordData: data }),
     });
   } catch (err) {
-    if (transaction.reads > 0 && isConflict(err))
+    if (isReadConflict(err, transaction))
       return { status: "conflict", paths: transaction.readPaths };
     throw err;
   }

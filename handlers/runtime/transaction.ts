@@ -376,6 +376,15 @@ export class DeferredTransaction implements HandlerTransaction {
     return [...this.observed.keys()];
   }
 
+  /**
+   * True when the run writes a document it read as absent. A commit refused with ALREADY_EXISTS
+   * was refused for such a write, which another run may have overtaken, or for a create of a
+   * document it did not read or read as present, which fails however often it is run.
+   */
+  get writesWhatItReadAbsent(): boolean {
+    return this.pending.some((pending) => this.observed.get(pending.write.path)?.exists === false);
+  }
+
   /** The paths of the documents the run writes. */
   get writtenPaths(): string[] {
     return [...new Set(this.pending.map((p) => p.write.path))];

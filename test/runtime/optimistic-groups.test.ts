@@ -254,3 +254,59 @@ describe("a run's writes guarded by what it read", () => {
     expect(blind.fitsGroup).toBe(true);
   });
 });
+
+describe("a grouped run's commit refused because a document exists", () => {
+  /**
+   * Counts on `counters/{counter}` as `counting` does, and creates `marks/{mark}`: without
+   * reading it when `blind` is set, else after reading it absent. On its first run with
+   * `overtake` set, another writer creates the mark between the run's read and its commit.
+   */
+  const marking = defineHandler({
+    name: "email-sender",
+    accepts: ["com.eventline.share.requested"],
+    async handle(event, ctx) {
+      const first = !runs.has(event.meta.id);
+      runs.set(event.meta.id, (runs.get(event.meta.id) ?? 0) + 1);
+      const metadata = event.data.shareMetadata!;
+      const mark = ctx.firestore.collection("marks").doc(metadata["mark"]!);
+      if (metadata["blind"] === "yes") {
+        const counter = ctx.firestore.collection("counters").doc(metadata["counter"]!);
+        const current = await ctx.transaction.get(counter);
+        ctx.transaction.set(counter, { count: ((current.get("count") as number) ?? 0) + 1 });
+        ctx.transaction.create(mark, { by: event.meta.id });
+        return;
+      }
+      const existing = await ctx.transaction.get(mark);
+      if (first && metadata["overtake"] === "yes") await mark.create({ by: "another writer" });
+      if (existing.exists) ctx.transaction.set(mark, { seenBy: event.meta.id }, { merge: true });
+      else ctx.transaction.create(mark, { by: event.meta.id });
+    },
+  });
+  const marks = () => emulators.firestore.collection("marks");
+
+  it("fails a run whose blind create meets an existing document once, without running it again", async () => {
+    const { processor } = processorOf(marking);
+    const mark = randomUUID();
+    const counter = randomUUID();
+    await marks().doc(mark).create({ by: "earlier" });
+    // The counter is read present: only the mark can be what exists.
+    await emulators.firestore.collection("counters").doc(counter).create({ count: 7 });
+    const delivery = shareDelivery({ mark, counter, blind: "yes" });
+    const outcome = await processor.process(delivery);
+    expect(outcome.result).not.toBe("handled");
+    expect(runs.get(delivery.attributes["ce-id"]!)).toBe(1);
+    expect(await countOf(counter)).toBe(7);
+    expect((await marks().doc(mark).get()).get("by")).toBe("earlier");
+  });
+
+  it("runs again a run that read a document absent which another writer then created, and the second run sees it", async () => {
+    const { processor } = processorOf(marking);
+    const mark = randomUUID();
+    const delivery = shareDelivery({ mark, overtake: "yes" });
+    const outcome = await processor.process(delivery);
+    expect(outcome.result).toBe("handled");
+    expect(runs.get(delivery.attributes["ce-id"]!)).toBe(2);
+    const stored = (await marks().doc(mark).get()).data();
+    expect(stored).toEqual({ by: "another writer", seenBy: delivery.attributes["ce-id"] });
+  });
+});
