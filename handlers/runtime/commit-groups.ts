@@ -28,7 +28,8 @@
  * (Firestore unreachable) fails every event of the commit, each to be retried on its own. No two
  * runs writing one document share a commit (packCommits). A run whose read was overtaken is run again in a group, up to
  * {@link CONFLICT_RETRIES} times, one after another with the other runs overtaken on the same
- * document (ConflictLanes), then in a transaction.
+ * document (ConflictLanes), then in a transaction; a run refused for a document it creates
+ * without having read it absent is not run again (isReadConflict).
  *
  * Committed first: a run of a handler that reads nothing and calls nothing outside need not
  * wait for its record's lookup. It runs, and its writes go to a group with the record's
