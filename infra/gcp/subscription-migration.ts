@@ -14,8 +14,9 @@
  *   deadline). What it delivers that was published after the take-over is acknowledged: the new
  *   subscription holds it too, and under live traffic the old one would otherwise never go quiet.
  *   While it still delivers its own backlog once patience is out, the retirement is refused and
- *   the old subscription stays. The retirement looks by pulling; for a push subscription that rests
- *   on Pub/Sub serving a pull on it, which no test here covers (they migrate a pull consumer).
+ *   the old subscription stays. The retirement looks by pulling. Pub/Sub serves no pull on a push
+ *   subscription: a push consumer's old subscription is deleted after its take-over without
+ *   watching, the seek having given its backlog to the new one (retireSubscription).
  *
  * Refused before anything changes: a move to another topic (a snapshot only seeks subscriptions of
  * its own topic), and turning ordering on (Pub/Sub answers FAILED_PRECONDITION to seeking an
@@ -54,6 +55,8 @@ const NOT_FOUND = 5;
  */
 const TRANSIENT = new Set([1, 2, 4, 14]);
 const DEADLINE_EXCEEDED = 4;
+/** Pub/Sub's answer to a pull on a push subscription ("not supported for push subscriptions"). */
+const FAILED_PRECONDITION = 9;
 /** How long one of the retirement's pulls waits for messages. */
 const PULL_WAIT_MS = 2_000;
 const ALREADY_EXISTS = 6;
@@ -124,6 +127,12 @@ export async function quietWindowSeconds(pubsub: PubSub, from: string): Promise<
   return Math.max(backoff, metadata.ackDeadlineSeconds || 10) + 1;
 }
 
+/** True when `subscription` has a push endpoint. */
+async function pushes(subscription: PubSubModule.Subscription): Promise<boolean> {
+  const [metadata] = await subscription.getMetadata();
+  return Boolean(metadata.pushConfig?.pushEndpoint);
+}
+
 /**
  * How far the deploying machine's clock may be behind Pub/Sub's: a message published up to this
  * long after the take-over started still counts as the old subscription's own backlog.
@@ -153,7 +162,15 @@ export interface RetireOptions {
  * such a message found meanwhile is released at once for the workers draining it, and the window
  * starts again, until `patienceSeconds` have passed. Its workers stop pulling it when it is gone
  * (a stopping worker releases what it held). Deleting one that is gone is done.
- * @throws MigrationRefused while `from` still delivers its backlog once patience is out.
+ *
+ * Pub/Sub serves no pull on a push subscription (FAILED_PRECONDITION), so a push consumer's old
+ * subscription cannot be watched this way there; the emulator serves one. Pub/Sub's seek did copy
+ * its backlog to the new subscription at the take-over (see the file comment), which has held
+ * everything published since, so after a take-over it is deleted without watching. Without a
+ * take-over it is kept.
+ * @throws MigrationRefused while `from` still delivers its backlog once patience is out, or
+ *   when it is a push subscription Pub/Sub will not let be pulled and no take-over moved its
+ *   backlog.
  */
 export async function retireSubscription(
   pubsub: PubSub,
@@ -187,6 +204,13 @@ export async function retireSubscription(
         );
         received = response.receivedMessages ?? [];
       } catch (err) {
+        if (code(err) === FAILED_PRECONDITION && (await pushes(subscription))) {
+          if (options.takenOverAt === undefined)
+            throw new MigrationRefused(
+              `${from} is a push subscription, which Pub/Sub does not let be pulled to see that it is drained, and no take-over gave its backlog to another subscription; it is kept: delete it once its backlog is 0`,
+            );
+          break; // its backlog is the new subscription's since the take-over
+        }
         if (!TRANSIENT.has(code(err) ?? -1)) throw err;
         if (code(err) === DEADLINE_EXCEEDED) {
           received = []; // nothing came within the wait

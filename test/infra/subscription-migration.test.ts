@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { PubSub, v1 } from "@google-cloud/pubsub";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   CLOCK_MARGIN_MS,
   MigrationRefused,
@@ -182,6 +182,76 @@ describe("retiring after a take-over", () => {
     expect((await drained).sort()).toEqual(["m0", "m1", "m2"]);
     expect((await pubsub.subscription("retire-draining").exists())[0]).toBe(false);
   }, 60_000);
+});
+
+describe("retiring a push subscription, which Pub/Sub does not let be pulled", () => {
+  /**
+   * Pub/Sub's answer to a pull on a subscription with a push endpoint; the emulator serves the
+   * pull, so the client is made to answer as Pub/Sub does for the push subscriptions here.
+   */
+  function refusePullsOfPushSubscriptions() {
+    const pull = v1.SubscriberClient.prototype.pull;
+    return vi.spyOn(v1.SubscriberClient.prototype, "pull").mockImplementation(function (
+      this: v1.SubscriberClient,
+      request,
+      options,
+    ) {
+      if (String(request?.subscription).endsWith("-push"))
+        return Promise.reject(
+          Object.assign(
+            new Error(
+              "9 FAILED_PRECONDITION: This method is not supported for push subscriptions with a defined push configuration.",
+            ),
+            { code: 9 },
+          ),
+        );
+      return (pull as (...args: unknown[]) => unknown).call(this, request, options);
+    } as typeof pull);
+  }
+  const pushConfig = { pushEndpoint: "http://127.0.0.1:9/push" };
+
+  it("deletes it after a take-over, whose seek gave its backlog to the new subscription", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-after-take-over-push", { pushConfig });
+    const refusing = refusePullsOfPushSubscriptions();
+    try {
+      await retireSubscription(pubsub, "retire-after-take-over-push", {
+        takenOverAt: new Date(),
+        patienceSeconds: 30,
+      });
+      expect(refusing).toHaveBeenCalled();
+    } finally {
+      refusing.mockRestore();
+    }
+    expect((await pubsub.subscription("retire-after-take-over-push").exists())[0]).toBe(false);
+  });
+
+  it("keeps it, with what to do, when no take-over moved its backlog", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-alone-push", { pushConfig });
+    const refusing = refusePullsOfPushSubscriptions();
+    try {
+      await expect(retireSubscription(pubsub, "retire-alone-push")).rejects.toThrow(
+        /retire-alone-push is a push subscription.*delete it once its backlog is 0/,
+      );
+    } finally {
+      refusing.mockRestore();
+    }
+    expect((await pubsub.subscription("retire-alone-push").exists())[0]).toBe(true);
+  });
+
+  it("still refuses a pull subscription that answers FAILED_PRECONDITION, keeping it", async () => {
+    await pubsub.createSubscription(TOPIC, "retire-refused");
+    const refusing = vi
+      .spyOn(v1.SubscriberClient.prototype, "pull")
+      .mockRejectedValue(Object.assign(new Error("9 FAILED_PRECONDITION: refused"), { code: 9 }));
+    try {
+      await expect(
+        retireSubscription(pubsub, "retire-refused", { takenOverAt: new Date() }),
+      ).rejects.toThrow(/FAILED_PRECONDITION/);
+    } finally {
+      refusing.mockRestore();
+    }
+    expect((await pubsub.subscription("retire-refused").exists())[0]).toBe(true);
+  });
 });
 
 describe("the take-over and the retirement as Pulumi runs them", () => {
