@@ -52,30 +52,48 @@ export interface RunningEmulator {
 const handedOut = new Set<number>();
 
 /**
- * A TCP port on 127.0.0.1 that nothing listens on (the OS picks it), never one this process
- * was given before: the OS may offer a port again while the process it was given to has not
- * bound it yet, and two workloads started side by side would then share it.
+ * Where {@link freePort} picks: below the ports the OS gives out by itself (32768 and up on
+ * Linux, 49152 and up on macOS and Windows), to listeners on port 0 and to every outgoing
+ * connection. A port from that range could be taken by a connection in the seconds before the
+ * process it was handed to binds it: `npm start` binds its port only once the emulators are up,
+ * and a test run that makes thousands of connections meanwhile took it once.
+ */
+export const FREE_PORT_RANGE = { first: 20_000, last: 32_767 } as const;
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on, in {@link FREE_PORT_RANGE}, never one this
+ * process was given before: two workloads started side by side must not share one.
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const port = await probePort();
-    if (!handedOut.has(port) || attempt >= 50) {
-      handedOut.add(port);
-      return port;
+    const port =
+      FREE_PORT_RANGE.first +
+      Math.floor(Math.random() * (FREE_PORT_RANGE.last - FREE_PORT_RANGE.first + 1));
+    if (handedOut.has(port) || !(await canListen(port))) {
+      if (attempt >= 200)
+        throw new Error(
+          `no free port found in ${FREE_PORT_RANGE.first}-${FREE_PORT_RANGE.last} after ${attempt} tries`,
+        );
+      continue;
     }
+    handedOut.add(port);
+    return port;
   }
 }
 
-async function probePort(): Promise<number> {
+/** True when a listener on 127.0.0.1:`port` can be opened (it is closed again at once). */
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
+  const listening = once(server, "listening").then(
+    () => true,
+    () => false,
+  );
+  server.once("error", () => undefined);
+  server.listen(port, "127.0.0.1");
+  if (!(await listening)) return false;
   server.close();
   await once(server, "close");
-  if (address === null || typeof address === "string")
-    throw new Error("could not read the port of a probe socket");
-  return address.port;
+  return true;
 }
 
 /** True once an HTTP GET of the emulator's root answers (both emulators answer "Ok"). */
