@@ -1,7 +1,8 @@
 /**
  * The event store: a Firestore database of its own (`eventline:eventStoreDatabase`, default
  * `eventline-events`) holding `events/`, which the archivers alone append to and the replay
- * tools only read (infra/model/databases.ts), and the composite indexes replay queries it with.
+ * tools only read (infra/model/databases.ts), the composite indexes replay queries it with, and
+ * the fields no query reads left unindexed.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -43,7 +44,14 @@ export interface EventStoreArgs {
   platform: Platform;
 }
 
-/** The event store's database in native mode and its indexes. */
+/**
+ * Fields of `events/` that no query reads: an event's payload (a map) and its encoding (bytes),
+ * the bulk of it. Firestore indexes every field by itself, every field inside a map too, unless
+ * told not to; indexing these would cost every append write time and storage for nothing.
+ */
+export const UNINDEXED_EVENT_FIELDS = ["payload", "raw"] as const;
+
+/** The event store's database in native mode, its indexes, and its fields left unindexed. */
 export class EventStore extends pulumi.ComponentResource {
   /** The database; archivers are told its name (FIRESTORE_EVENT_STORE_DATABASE). */
   readonly database: gcp.firestore.Database;
@@ -69,6 +77,19 @@ export class EventStore extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    for (const field of UNINDEXED_EVENT_FIELDS)
+      new gcp.firestore.Field(
+        `${name}-${field}-unindexed`,
+        {
+          project: platform.project,
+          database: this.database.name,
+          collection: EVENTS_COLLECTION,
+          field,
+          // An empty configuration disables the field's single-field indexes.
+          indexConfig: {},
+        },
+        { parent: this },
+      );
     this.registerOutputs({ database: this.database.name });
   }
 }

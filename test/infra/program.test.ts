@@ -382,7 +382,7 @@ describe.each(stacks)(
       }
     });
 
-    it("creates the event store, the state database and the replay tools' databases: native Firestore, delete protection as configured, replay indexes on the event store, the idempotency TTL on the state", () => {
+    it("creates the event store, the state database and the replay tools' databases: native Firestore, delete protection as configured, replay indexes on the event store and its payload unindexed, the idempotency TTL on the state", () => {
       const databases = ofType(evaluation, types.database).map((database) => database.inputs);
       expect(databases.map((database) => database["name"]).sort()).toEqual(
         [
@@ -425,14 +425,30 @@ describe.each(stacks)(
       ])
         expect(indexes).toContainEqual(["events", wanted]);
       expect(indexes).toHaveLength(eventIndexes.length);
-      expect(ofType(evaluation, types.field).map((field) => field.inputs)).toEqual([
-        expect.objectContaining({
-          database: "eventline",
-          collection: "processed",
-          field: "expireAt",
-          ttlConfig: {},
-        }),
-      ]);
+      const fields = ofType(evaluation, types.field).map((field) => field.inputs);
+      expect(fields).toHaveLength(3);
+      expect(fields).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            database: "eventline",
+            collection: "processed",
+            field: "expireAt",
+            ttlConfig: {},
+          }),
+          // An event's payload and encoding, which no query reads, are not indexed.
+          ...["payload", "raw"].map((field) =>
+            expect.objectContaining({
+              database: "eventline-events",
+              collection: "events",
+              field,
+              indexConfig: {},
+            }),
+          ),
+        ]),
+      );
+      for (const field of ofType(evaluation, types.field))
+        if (field.inputs["database"] === "eventline-events")
+          expect(field.inputs["ttlConfig"]).toBeUndefined();
     });
 
     it("labels every labelable resource with system, env and owner", () => {
