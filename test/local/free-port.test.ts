@@ -1,7 +1,10 @@
 import { createServer } from "node:net";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { FREE_PORT_RANGE, freePort } from "../../tools/local/emulators";
 
 describe("freePort", () => {
@@ -30,5 +33,21 @@ describe("freePort", () => {
       expect(port).toBeGreaterThanOrEqual(FREE_PORT_RANGE.first);
       expect(port).toBeLessThanOrEqual(FREE_PORT_RANGE.last);
     }
+  });
+
+  it("never hands out to one process a port another process was given, as the test files running side by side", async () => {
+    // 300 picks each from some 12 800 ports: without the reservations between processes the
+    // two lists share about 7 ports.
+    const picks = `const { freePort } = require("./tools/local/emulators");
+      (async () => { const ports = []; for (let i = 0; i < 300; i++) ports.push(await freePort());
+      process.stdout.write(JSON.stringify(ports)); })();`;
+    const run = () =>
+      promisify(execFile)(process.execPath, ["--require", "tsx/cjs", "-e", picks], {
+        cwd: join(__dirname, "../.."),
+      }).then(({ stdout }) => JSON.parse(stdout) as number[]);
+    const [first, second] = await Promise.all([run(), run()]);
+    expect(first).toHaveLength(300);
+    expect(second).toHaveLength(300);
+    expect(first.filter((port) => second.includes(port))).toEqual([]);
   });
 });

@@ -6,7 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Where the Google Cloud SDK installs the emulators. */
 export const EMULATOR_COMMANDS = {
@@ -60,16 +63,46 @@ const handedOut = new Set<number>();
  */
 export const FREE_PORT_RANGE = { first: 20_000, last: 32_767 } as const;
 
+/** Where ports handed out are reserved across processes: one file per port. */
+const RESERVATIONS = join(tmpdir(), "eventline-ports");
+/** How long a port handed out stays reserved against other processes, in milliseconds. */
+const RESERVATION_MS = 10 * 60_000;
+
+/**
+ * Reserves `port` against every other process on the machine that picks with {@link freePort}
+ * (the test files running side by side, a benchmark, `npm start`): false when another reserved
+ * it in the last {@link RESERVATION_MS}. Where no reservation can be written, the check that
+ * nothing listens is all there is.
+ */
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  try {
+    mkdirSync(RESERVATIONS, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return true;
+  }
+  try {
+    if (Date.now() - statSync(file).mtimeMs < RESERVATION_MS) return false;
+    writeFileSync(file, String(process.pid));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A TCP port on 127.0.0.1 that nothing listens on, in {@link FREE_PORT_RANGE}, never one this
- * process was given before: two workloads started side by side must not share one.
+ * process or another picking here was given in the last minutes: two workloads started side by
+ * side must not share one, and each binds its port only some seconds after it is handed out.
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const port =
       FREE_PORT_RANGE.first +
       Math.floor(Math.random() * (FREE_PORT_RANGE.last - FREE_PORT_RANGE.first + 1));
-    if (handedOut.has(port) || !(await canListen(port))) {
+    if (handedOut.has(port) || !(await canListen(port)) || !reserve(port)) {
       if (attempt >= 200)
         throw new Error(
           `no free port found in ${FREE_PORT_RANGE.first}-${FREE_PORT_RANGE.last} after ${attempt} tries`,
