@@ -120,9 +120,13 @@ describe("the publisher", { timeout: 30_000 }, () => {
     const ids = (await Promise.all(published)).flat();
     expect(new Set(ids).size).toBe(200);
 
-    // A request per publish would be 200. (A request can leave beside one in flight: the backstop sends a batch that waited 10 ms, as the first request's connection takes.)
+    // A request per publish would be 200. (A request can leave beside one in flight: the backstop
+    // sends a batch that waited 10 ms, as the first request's connection takes.) How many fewer
+    // depends on how fast the turns go: 20 to 40 on a quiet machine, 60 once in a loaded CI run,
+    // so the bound is half, and a request carrying several publishes shows the gathering.
     expect(requests.reduce((sum, r) => sum + r.messages, 0)).toBe(200);
-    expect(requests.length).toBeLessThan(50);
+    expect(requests.length).toBeLessThan(100);
+    expect(Math.max(...requests.map((r) => r.messages))).toBeGreaterThan(1);
     const received = await collect(client, subscription.name, 200);
     expect(new Set(received.map((m) => m.attributes["ce-id"])).size).toBe(200);
   });
