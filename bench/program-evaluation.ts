@@ -27,6 +27,7 @@ import * as gcp from "@pulumi/gcp";
 import { type Program, evaluateProgram, programNodeArgs } from "../infra/evaluate";
 import type { ConsumerSpec, HandlerContract, SystemSpec, TopicSpec } from "../infra/model/types";
 import { system } from "../infra/system";
+import { round, spread } from "./support/stats";
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -71,7 +72,8 @@ function bareResources(count: number): Program {
   };
 }
 
-interface Spread {
+/** One figure's runs, in milliseconds, and their min/median/max (support/stats.ts). */
+interface RunsMs {
   runsMs: number[];
   minMs: number;
   medianMs: number;
@@ -88,11 +90,11 @@ interface SizeResult {
   medianMs: number;
   maxMs: number;
   /** The same evaluations with Pulumi's stacks formatted (`pulumiStacks: true`). */
-  baseline: Spread;
+  baseline: RunsMs;
   /** medianMs / baseline.medianMs. */
   ratioToBaseline: number;
   /** As many bare resources, evaluated the same way. */
-  floor: Spread;
+  floor: RunsMs;
   /** medianMs / floor.medianMs. */
   ratioToFloor: number;
   /** Median milliseconds per declared consumer. */
@@ -106,13 +108,10 @@ const median = (values: number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
-const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
-const spread = (runsMs: number[]): Spread => ({
-  runsMs: runsMs.map((ms) => round(ms)),
-  minMs: round(Math.min(...runsMs)),
-  medianMs: round(median(runsMs)),
-  maxMs: round(Math.max(...runsMs)),
-});
+function summarised(runsMs: number[]): RunsMs {
+  const { min, median: middle, max } = spread(runsMs);
+  return { runsMs: runsMs.map((ms) => round(ms)), minMs: min, medianMs: middle, maxMs: max };
+}
 const listed = (runsMs: number[]): string => runsMs.map((ms) => `${Math.round(ms)} ms`).join(", ");
 
 async function main(): Promise<void> {
@@ -157,12 +156,12 @@ async function main(): Promise<void> {
       consumers,
       resolvedConsumers: consumers + Object.values(spec.topics).length,
       resources,
-      ...spread(runsMs),
+      ...summarised(runsMs),
       msPerConsumer: round(medianMs / consumers, 2),
       perConsumerRatio: 0,
-      baseline: spread(baselineMs),
+      baseline: summarised(baselineMs),
       ratioToBaseline: round(medianMs / median(baselineMs), 2),
-      floor: spread(floorMs),
+      floor: summarised(floorMs),
       ratioToFloor: round(medianMs / median(floorMs), 2),
     });
     process.stderr.write(
