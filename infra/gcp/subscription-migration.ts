@@ -119,18 +119,13 @@ export async function takeOverBacklog(pubsub: PubSub, { from, to }: Migration): 
  * for up to the retry policy's maximum backoff, and one leased to a worker that died for up to the
  * ack deadline, so an empty pull proves nothing sooner. Pub/Sub's defaults when unset: 600 s, 10 s.
  */
-export async function quietWindowSeconds(pubsub: PubSub, from: string): Promise<number> {
-  const [metadata] = await pubsub.subscription(from).getMetadata();
+export function quietWindowSeconds(
+  metadata: PubSubModule.protos.google.pubsub.v1.ISubscription,
+): number {
   const backoff = metadata.retryPolicy
     ? protoDurationSeconds(metadata.retryPolicy.maximumBackoff) || 600
     : 0;
   return Math.max(backoff, metadata.ackDeadlineSeconds || 10) + 1;
-}
-
-/** True when `subscription` has a push endpoint. */
-async function pushes(subscription: PubSubModule.Subscription): Promise<boolean> {
-  const [metadata] = await subscription.getMetadata();
-  return Boolean(metadata.pushConfig?.pushEndpoint);
 }
 
 /**
@@ -188,7 +183,9 @@ export async function retireSubscription(
       ? Number.POSITIVE_INFINITY
       : options.takenOverAt.getTime() + CLOCK_MARGIN_MS;
   try {
-    const windowMs = (await quietWindowSeconds(pubsub, from)) * 1000;
+    const [metadata] = await subscription.getMetadata();
+    const pushes = Boolean(metadata.pushConfig?.pushEndpoint);
+    const windowMs = quietWindowSeconds(metadata) * 1000;
     const giveUpAt = Date.now() + (options.patienceSeconds ?? 0) * 1000;
     let quietUntil = Date.now() + windowMs;
     for (;;) {
@@ -204,7 +201,7 @@ export async function retireSubscription(
         );
         received = response.receivedMessages ?? [];
       } catch (err) {
-        if (code(err) === FAILED_PRECONDITION && (await pushes(subscription))) {
+        if (code(err) === FAILED_PRECONDITION && pushes) {
           if (options.takenOverAt === undefined)
             throw new MigrationRefused(
               `${from} is a push subscription, which Pub/Sub does not let be pulled to see that it is drained, and no take-over gave its backlog to another subscription; it is kept: delete it once its backlog is 0`,
